@@ -1,0 +1,177 @@
+"""Compact HTML and plain-text renderings of records and tables.
+
+Everything that came from a user (names, parameters, errors) is escaped;
+nothing here imports IPython, so the same output serves a live notebook,
+a papermill-executed notebook, an HTML report and a terminal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Iterable, Sequence
+from html import escape
+from typing import Any
+
+_CSS = (
+    "<style>.mlops-nb{font-family:var(--jp-ui-font-family,sans-serif);font-size:12px}"
+    ".mlops-nb table{border-collapse:collapse;margin:2px 0}"
+    ".mlops-nb td,.mlops-nb th{border-bottom:1px solid #ddd;padding:2px 8px;text-align:left;"
+    "vertical-align:top}.mlops-nb .ok{color:#1a7f37}.mlops-nb .bad{color:#cf222e}"
+    ".mlops-nb code{font-size:11px}</style>"
+)
+
+_HIDDEN_TEXT = {"environment", "signature", "data", "payload"}
+
+
+def _short(value: Any) -> str:
+    if isinstance(value, str) and len(value) == 64 and all(c in "0123456789abcdef" for c in value):
+        return value[:12]
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_short(v)}" for k, v in value.items())
+    if isinstance(value, list):
+        return ", ".join(_short(v) for v in value)
+    return "" if value is None else str(value)
+
+
+def _title(record: Any) -> str:
+    kind = type(record).__name__
+    if kind == "Run":
+        return f"run {record.run_id[:12]} · {record.name or ''} · {record.status}"
+    if kind == "ModelVersion":
+        aliases = f" [{', '.join(record.aliases)}]" if record.aliases else ""
+        return f"{record.model} version {record.version}{aliases}"
+    if kind == "Lineage":
+        holder = f"@{record.alias}" if record.alias else ""
+        return f"{record.model}{holder} → version {record.version}"
+    if kind == "VerifyResult":
+        return "audit log intact" if record.ok else "audit log BROKEN"
+    if kind == "AliasChange":
+        return f"{record.model}@{record.alias}: {record.from_version} → {record.to_version}"
+    return kind
+
+
+def _fields(record: Any) -> list[tuple[str, Any]]:
+    return [
+        (f.name, getattr(record, f.name))
+        for f in dataclasses.fields(record)
+        if getattr(record, f.name) not in (None, {}, [])
+    ]
+
+
+def record_text(record: Any) -> str:
+    """A few readable lines for a terminal."""
+    lines = [_title(record)]
+    for name, value in _fields(record):
+        if name in _HIDDEN_TEXT:
+            continue
+        lines.append(f"  {name:<16} {_short(value)}")
+    return "\n".join(lines)
+
+
+def record_html(record: Any) -> str:
+    """A compact two-column HTML table."""
+    rows = []
+    for name, value in _fields(record):
+        if name == "environment" and isinstance(value, dict):
+            value = {k: v for k, v in value.items() if k != "packages"}
+        if isinstance(value, (dict, list)):
+            cell = f"<code>{escape(json.dumps(value, default=str)[:2000])}</code>"
+        else:
+            cell = escape(_short(value))
+        rows.append(f"<tr><th>{escape(name)}</th><td>{cell}</td></tr>")
+    status = getattr(record, "status", None) or (
+        ("ok" if record.ok else "failed") if hasattr(record, "ok") else None)
+    css = "bad" if status in ("failed", "interrupted") else "ok"
+    return (f"{_CSS}<div class='mlops-nb'><b class='{css}'>{escape(_title(record))}</b>"
+            f"<table>{''.join(rows)}</table></div>")
+
+
+def table_text(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
+    """Rows as aligned text columns."""
+    if not rows:
+        return "(none)"
+    cells = [[_short(r.get(c)) for c in columns] for r in rows]
+    widths = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
+    out = ["  ".join(c.ljust(w) for c, w in zip(columns, widths))]
+    out += ["  ".join(v.ljust(w) for v, w in zip(row, widths)) for row in cells]
+    return "\n".join(line.rstrip() for line in out)
+
+
+def table_html(rows: Iterable[dict[str, Any]], columns: Sequence[str], title: str = "") -> str:
+    """Rows as an escaped HTML table."""
+    head = "".join(f"<th>{escape(c)}</th>" for c in columns)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{escape(_short(r.get(c)))}</td>" for c in columns) + "</tr>"
+        for r in rows
+    )
+    caption = f"<b>{escape(title)}</b>" if title else ""
+    return f"{_CSS}<div class='mlops-nb'>{caption}<table><tr>{head}</tr>{body}</table></div>"
+
+
+class Table:
+    """A list of rows that renders as HTML in Jupyter and as text elsewhere."""
+
+    def __init__(self, rows: list[dict[str, Any]], columns: Sequence[str], title: str = "") -> None:
+        self.rows = rows
+        self.columns = list(columns)
+        self.title = title
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __iter__(self):  # type: ignore[no-untyped-def]
+        return iter(self.rows)
+
+    def __getitem__(self, index: int) -> dict[str, Any]:
+        return self.rows[index]
+
+    def to_json(self) -> list[dict[str, Any]]:
+        return list(self.rows)
+
+    def _repr_html_(self) -> str:
+        return table_html(self.rows, self.columns, self.title)
+
+    def __repr__(self) -> str:
+        text = table_text(self.rows, self.columns)
+        return f"{self.title}\n{text}" if self.title else text
+
+
+def _summary_parts(active: Any) -> tuple[str, list[tuple[str, str]]]:
+    run = active.run
+    status = run.status if run else "running"
+    head = f"{active.name} · run {active.run_id[:12]} · {status}"
+    rows: list[tuple[str, str]] = []
+    if active.version is not None:
+        rows.append(("version", f"{active.version.model}:{active.version.version} "
+                                f"({active.version.format}, {active.version.artifact_sha256[:12]})"))
+    if active.metrics:
+        rows.append(("metrics", _short(active.metrics)))
+    if active.params:
+        rows.append(("params", _short(active.params)))
+    if run is not None and run.data:
+        rows.append(("data", f"{run.data.get('rows')} rows × {run.data.get('columns')} cols, "
+                             f"sha256 {str(run.data.get('sha256'))[:12]}"))
+    if run is not None and run.git_commit:
+        rows.append(("git", run.git_commit[:12] + (" (dirty)" if run.git_dirty else "")))
+    if run is not None and run.error:
+        rows.append(("error", run.error))
+    rows.extend(("note", note) for note in active.notes)
+    return head, rows
+
+
+def run_summary_text(active: Any) -> str:
+    """What a tracked cell prints in a terminal."""
+    head, rows = _summary_parts(active)
+    return "\n".join([head, *(f"  {k:<8} {v}" for k, v in rows)])
+
+
+def run_summary_html(active: Any) -> str:
+    """What a tracked cell shows in Jupyter."""
+    head, rows = _summary_parts(active)
+    status = active.run.status if active.run else "running"
+    css = "bad" if status == "failed" else "ok"
+    body = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
+    return f"{_CSS}<div class='mlops-nb'><b class='{css}'>{escape(head)}</b><table>{body}</table></div>"

@@ -1,0 +1,96 @@
+"""Who, where and with what: actor, environment and git state of a run."""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import os
+import platform
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+ENV_ACTOR = "MLOPS_NB_ACTOR"
+
+
+@functools.lru_cache(maxsize=1)
+def _user_host() -> tuple[str, str]:
+    try:
+        user = getpass.getuser()
+    except Exception:  # no passwd entry in some containers
+        user = str(os.getuid()) if hasattr(os, "getuid") else "unknown"
+    return user, socket.gethostname()
+
+
+def actor() -> str:
+    """Who is acting: ``MLOPS_NB_ACTOR`` if set, else ``user@host``."""
+    explicit = os.environ.get(ENV_ACTOR)
+    if explicit:
+        return explicit
+    user, host = _user_host()
+    return f"{user}@{host}"
+
+
+@functools.lru_cache(maxsize=1)
+def _static() -> dict[str, Any]:
+    user, host = _user_host()
+    return {
+        "python": platform.python_version(),
+        "implementation": platform.python_implementation(),
+        "executable": sys.executable,
+        "os": platform.system(),
+        "os_release": platform.release(),
+        "platform": platform.platform(),
+        "machine": platform.machine(),
+        "host": host,
+        "user": user,
+    }
+
+
+def packages() -> dict[str, str]:
+    """Versions of the third-party top-level packages imported right now."""
+    stdlib = getattr(sys, "stdlib_module_names", frozenset())
+    found: dict[str, str] = {}
+    for name, module in list(sys.modules.items()):
+        if "." in name or name.startswith("_") or name in stdlib or module is None:
+            continue
+        version = getattr(module, "__version__", None)
+        if isinstance(version, str):
+            found[name] = version
+    return dict(sorted(found.items()))
+
+
+def capture() -> dict[str, Any]:
+    """The environment of this process: interpreter, OS, host, user, packages."""
+    return {**_static(), "cwd": os.getcwd(), "packages": packages()}
+
+
+def git_info(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
+    """Commit, dirty flag and branch of the git work tree holding ``path``.
+
+    Returns ``{}`` outside a work tree or when git is not installed.
+    """
+    cwd = Path(path or os.getcwd())
+    if cwd.is_file():
+        cwd = cwd.parent
+    try:
+        out = subprocess.run(
+            ["git", "-C", str(cwd), "rev-parse", "HEAD", "--abbrev-ref", "HEAD"],
+            capture_output=True, text=True, timeout=10, check=False,
+        )
+        if out.returncode != 0:
+            return {}
+        commit, branch = (out.stdout.split() + ["", ""])[:2]
+        status = subprocess.run(
+            ["git", "-C", str(cwd), "status", "--porcelain", "--untracked-files=no"],
+            capture_output=True, text=True, timeout=10, check=False,
+        )
+        return {
+            "commit": commit or None,
+            "branch": branch or None,
+            "dirty": bool(status.stdout.strip()) if status.returncode == 0 else None,
+        }
+    except (OSError, subprocess.SubprocessError):
+        return {}

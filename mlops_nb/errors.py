@@ -1,0 +1,96 @@
+"""Exceptions raised by mlops-nb.
+
+Every error a user can cause derives from :class:`MlopsError`. Each class
+carries the HTTP status and CLI exit code an adapter should use, so the CLI,
+the REST handlers and the magics each map errors in exactly one place::
+
+    MlopsError                      (exit 1, HTTP 500)
+    ├── InvalidInputError           ValueError   (exit 2, HTTP 400)
+    │   └── GateExpressionError                  malformed ``--require``
+    ├── NotFoundError               LookupError  (exit 3, HTTP 404)
+    ├── ConflictError                            (exit 4, HTTP 409)
+    │   └── GateFailedError                      a promotion gate said no
+    ├── IntegrityError                           (exit 5, HTTP 409)
+    │   └── UntrustedModelError                  a model file holds untrusted types
+    └── ExecutionError              RuntimeError (exit 6, HTTP 500)
+                                                 a notebook run failed
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "ConflictError",
+    "ExecutionError",
+    "GateExpressionError",
+    "GateFailedError",
+    "IntegrityError",
+    "InvalidInputError",
+    "MlopsError",
+    "NotFoundError",
+    "UntrustedModelError",
+]
+
+
+class MlopsError(Exception):
+    """Root of every error mlops-nb raises on purpose."""
+
+    exit_code: int = 1
+    http_status: int = 500
+
+
+class InvalidInputError(MlopsError, ValueError):
+    """A name, value, file or expression given by the user is not acceptable."""
+
+    exit_code = 2
+    http_status = 400
+
+
+class GateExpressionError(InvalidInputError):
+    """A promotion gate such as ``accuracy>=production`` could not be parsed."""
+
+
+class NotFoundError(MlopsError, LookupError):
+    """A model, version, alias, run or artifact does not exist."""
+
+    exit_code = 3
+    http_status = 404
+
+
+class ConflictError(MlopsError):
+    """The request is valid but the current state forbids it."""
+
+    exit_code = 4
+    http_status = 409
+
+
+class GateFailedError(ConflictError):
+    """A promotion gate refused the candidate; the alias was left untouched.
+
+    ``failures`` lists one human-readable sentence per failed condition.
+    """
+
+    def __init__(self, message: str, failures: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.failures = list(failures or [])
+
+
+class IntegrityError(MlopsError):
+    """Stored content does not match its recorded SHA-256 or the audit chain."""
+
+    exit_code = 5
+    http_status = 409
+
+
+class UntrustedModelError(IntegrityError):
+    """A model file names types the loader has not been told to trust."""
+
+    def __init__(self, message: str, types: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.types = list(types or [])
+
+
+class ExecutionError(MlopsError, RuntimeError):
+    """A notebook run failed: a cell raised, the kernel died or time ran out."""
+
+    exit_code = 6
+    http_status = 500

@@ -1,0 +1,147 @@
+"""Typed, immutable records returned by the core.
+
+Each record has one :meth:`to_json` that the CLI, the REST API and the
+notebook display all use, and renders itself as HTML in Jupyter and as
+text in a terminal.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+
+class _Record:
+    def to_json(self) -> dict[str, Any]:
+        """A plain JSON-serialisable dict of the record's fields."""
+        return dataclasses.asdict(self)  # type: ignore[call-overload]
+
+    def _repr_html_(self) -> str:
+        from .display import record_html
+
+        return record_html(self)
+
+    def __str__(self) -> str:
+        from .display import record_text
+
+        return record_text(self)
+
+
+@dataclass(frozen=True)
+class Run(_Record):
+    """One tracked training run or one notebook execution."""
+
+    run_id: str
+    kind: str
+    name: str | None
+    status: str
+    started_at: str
+    ended_at: str | None
+    actor: str
+    parent_run_id: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+    tags: dict[str, str] = field(default_factory=dict)
+    data: dict[str, Any] = field(default_factory=dict)
+    environment: dict[str, Any] = field(default_factory=dict)
+    git_commit: str | None = None
+    git_dirty: bool | None = None
+    notebook_path: str | None = None
+    input_sha256: str | None = None
+    output_sha256: str | None = None
+    source_sha256: str | None = None
+    error: str | None = None
+    model_version: int | None = None
+
+    @property
+    def model(self) -> str | None:
+        return self.name if self.kind == "track" else None
+
+
+@dataclass(frozen=True)
+class ModelVersion(_Record):
+    """A registered version of a model, and the aliases it holds now."""
+
+    model: str
+    version: int
+    run_id: str | None
+    created_at: str
+    created_by: str
+    artifact_sha256: str
+    format: str
+    estimator: str
+    signature: list[dict[str, str]] = field(default_factory=list)
+    metrics: dict[str, float] = field(default_factory=dict)
+    data_sha256: str | None = None
+    aliases: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class AliasChange(_Record):
+    """One move of an alias, kept forever."""
+
+    id: int
+    model: str
+    alias: str
+    action: str
+    from_version: int | None
+    to_version: int
+    at: str
+    actor: str
+    reason: str | None = None
+    run_id: str | None = None
+    gate: str | None = None
+
+
+@dataclass(frozen=True)
+class AuditEvent(_Record):
+    """One link of the hash chain."""
+
+    seq: int
+    at: str
+    actor: str
+    kind: str
+    subject: str
+    payload: dict[str, Any]
+    prev_hash: str
+    hash: str
+
+
+@dataclass(frozen=True)
+class Lineage(_Record):
+    """The answer to ``which``: a version, who put it where, and what made it."""
+
+    model: str
+    alias: str | None
+    version: int
+    at: str | None
+    set_at: str
+    set_by: str
+    reason: str | None
+    run_id: str | None
+    data_sha256: str | None
+    notebook_sha256: str | None
+    notebook_path: str | None
+    input_sha256: str | None
+    git_commit: str | None
+    git_dirty: bool | None
+    artifact_sha256: str
+    estimator: str
+    params: dict[str, Any] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    environment: dict[str, Any] = field(default_factory=dict)
+    parent_run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class VerifyResult(_Record):
+    """Outcome of ``audit verify``: ``ok`` and, if not, the first broken record."""
+
+    ok: bool
+    events: int
+    artifacts: int
+    head: str
+    problem: str | None = None
+    seq: int | None = None

@@ -1,0 +1,237 @@
+"""SQL for models, versions and aliases (mixed into :class:`Store`)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import sqlalchemy as sa
+
+from ..errors import NotFoundError
+from ..jsonutil import canonical, loads, utcnow
+from ..records import AliasChange, ModelVersion
+from . import schema as t
+
+if TYPE_CHECKING:
+    from .core import Store
+
+#: Called inside the alias transaction with (candidate, current holder or None);
+#: raising aborts the change and leaves the alias untouched; a returned string
+#: is recorded as the change's gate result.
+AliasCheck = Callable[[ModelVersion, "ModelVersion | None"], "str | None"]
+
+
+class RegistrySQL:
+    def create_version(self: Store, fields: dict[str, Any], actor: str) -> ModelVersion:
+        """Register the next version number of ``fields['model']``."""
+        from .core import full_row, row_snapshot
+
+        model = fields["model"]
+        with self.write() as conn:
+            if conn.execute(sa.select(t.models.c.name).where(t.models.c.name == model)).first() \
+                    is None:
+                conn.execute(t.models.insert().values(name=model, created_at=utcnow()))
+            last = conn.execute(
+                sa.select(sa.func.max(t.model_versions.c.version)).where(
+                    t.model_versions.c.model == model
+                )
+            ).scalar()
+            row = full_row(t.model_versions, {
+                **fields,
+                "version": (last or 0) + 1,
+                "created_at": utcnow(),
+                "created_by": actor,
+                "signature": canonical(fields.get("signature") or []),
+                "metrics": canonical(fields.get("metrics") or {}),
+            })
+            seq = self.append_event(conn, "version.created", f"{model}:{row['version']}",
+                                    row_snapshot(row), actor)
+            conn.execute(t.model_versions.insert().values(**row, event_seq=seq))
+            return self._version(conn, model, row["version"])
+
+    def get_version(self: Store, model: str, version: int) -> ModelVersion:
+        with self.read() as conn:
+            return self._version(conn, model, version)
+
+    def latest_version(self: Store, model: str) -> ModelVersion:
+        with self.read() as conn:
+            self._require_model(conn, model)
+            last = conn.execute(
+                sa.select(sa.func.max(t.model_versions.c.version)).where(
+                    t.model_versions.c.model == model
+                )
+            ).scalar()
+            if last is None:
+                raise NotFoundError(f"model {model!r} has no versions")
+            return self._version(conn, model, int(last))
+
+    def list_versions(self: Store, model: str) -> list[ModelVersion]:
+        """All versions of a model, oldest first."""
+        with self.read() as conn:
+            self._require_model(conn, model)
+            rows = conn.execute(
+                sa.select(t.model_versions).where(t.model_versions.c.model == model)
+                .order_by(t.model_versions.c.version)
+            ).all()
+            held = self._aliases_by_version(conn, model)
+        return [_to_version(r, held.get(r.version, [])) for r in rows]
+
+    def list_models(self: Store) -> list[dict[str, Any]]:
+        """One summary per model: name, versions, latest version, aliases."""
+        with self.read() as conn:
+            counts = conn.execute(
+                sa.select(
+                    t.models.c.name, t.models.c.created_at,
+                    sa.func.count(t.model_versions.c.version).label("versions"),
+                    sa.func.max(t.model_versions.c.version).label("latest"),
+                    sa.func.max(t.model_versions.c.created_at).label("updated_at"),
+                )
+                .select_from(t.models.outerjoin(t.model_versions,
+                                                t.model_versions.c.model == t.models.c.name))
+                .group_by(t.models.c.name, t.models.c.created_at)
+                .order_by(t.models.c.name)
+            ).all()
+            alias_rows = conn.execute(sa.select(t.aliases)).all()
+        by_model: dict[str, dict[str, int]] = {}
+        for a in alias_rows:
+            by_model.setdefault(a.model, {})[a.alias] = a.version
+        return [
+            {
+                "name": r.name, "created_at": r.created_at, "versions": r.versions,
+                "latest_version": r.latest, "updated_at": r.updated_at,
+                "aliases": dict(sorted(by_model.get(r.name, {}).items())),
+            }
+            for r in counts
+        ]
+
+    def alias_holder(self: Store, model: str, alias: str) -> ModelVersion | None:
+        with self.read() as conn:
+            self._require_model(conn, model)
+            row = conn.execute(
+                sa.select(t.aliases.c.version).where(
+                    (t.aliases.c.model == model) & (t.aliases.c.alias == alias)
+                )
+            ).first()
+            return None if row is None else self._version(conn, model, row.version)
+
+    def change_alias(
+        self: Store,
+        model: str,
+        alias: str,
+        to_version: int | Callable[[list[AliasChange]], int],
+        *,
+        action: str,
+        actor: str,
+        reason: str | None = None,
+        run_id: str | None = None,
+        gate: str | None = None,
+        check: AliasCheck | None = None,
+    ) -> AliasChange:
+        """Move ``alias`` atomically, keeping the change forever.
+
+        ``to_version`` may be a callable choosing the target from the alias's
+        history (for rollback); ``check`` may veto the change. Both run inside
+        the write transaction, so no other writer can move the alias between
+        the decision and the change.
+        """
+        from .core import row_snapshot
+
+        with self.write() as conn:
+            self._require_model(conn, model)
+            history = self._changes(conn, model, alias)
+            target = to_version(history) if callable(to_version) else int(to_version)
+            candidate = self._version(conn, model, target)
+            current_row = conn.execute(
+                sa.select(t.aliases.c.version).where(
+                    (t.aliases.c.model == model) & (t.aliases.c.alias == alias)
+                )
+            ).first()
+            current = None if current_row is None else self._version(conn, model,
+                                                                     current_row.version)
+            if check is not None:
+                gate = check(candidate, current) or gate
+            row = {
+                "model": model, "alias": alias, "action": action,
+                "from_version": None if current is None else current.version,
+                "to_version": target, "at": utcnow(), "actor": actor, "reason": reason,
+                "run_id": run_id, "gate": gate,
+            }
+            next_id = (conn.execute(sa.select(sa.func.max(t.alias_changes.c.id))).scalar() or 0) + 1
+            row["id"] = next_id
+            seq = self.append_event(conn, "alias.changed", f"{model}@{alias}", row_snapshot(row),
+                                    actor)
+            conn.execute(t.alias_changes.insert().values(**row, event_seq=seq))
+            where = (t.aliases.c.model == model) & (t.aliases.c.alias == alias)
+            conn.execute(t.aliases.delete().where(where))
+            conn.execute(t.aliases.insert().values(model=model, alias=alias, version=target,
+                                                   set_at=row["at"], change_id=next_id))
+            return _to_change(row)
+
+    def alias_changes(self: Store, model: str, alias: str | None = None) -> list[AliasChange]:
+        """Every change of a model's aliases, oldest first."""
+        with self.read() as conn:
+            self._require_model(conn, model)
+            return self._changes(conn, model, alias)
+
+    def alias_change_at(self: Store, model: str, alias: str, at: str) -> AliasChange | None:
+        """The change that put the holder of ``alias`` in place as of time ``at``."""
+        with self.read() as conn:
+            self._require_model(conn, model)
+            row = conn.execute(
+                sa.select(t.alias_changes)
+                .where((t.alias_changes.c.model == model) & (t.alias_changes.c.alias == alias)
+                       & (t.alias_changes.c.at <= at))
+                .order_by(t.alias_changes.c.at.desc(), t.alias_changes.c.id.desc()).limit(1)
+            ).first()
+        return None if row is None else _to_change(row._mapping)
+
+    # -- helpers ----------------------------------------------------------
+
+    def _require_model(self: Store, conn: sa.Connection, model: str) -> None:
+        if conn.execute(sa.select(t.models.c.name).where(t.models.c.name == model)).first() is None:
+            raise NotFoundError(f"no model named {model!r}")
+
+    def _version(self: Store, conn: sa.Connection, model: str, version: int) -> ModelVersion:
+        row = conn.execute(
+            sa.select(t.model_versions).where(
+                (t.model_versions.c.model == model) & (t.model_versions.c.version == version)
+            )
+        ).first()
+        if row is None:
+            self._require_model(conn, model)
+            raise NotFoundError(f"model {model!r} has no version {version}")
+        held = self._aliases_by_version(conn, model)
+        return _to_version(row, held.get(version, []))
+
+    def _aliases_by_version(self: Store, conn: sa.Connection, model: str) -> dict[int, list[str]]:
+        held: dict[int, list[str]] = {}
+        for a in conn.execute(sa.select(t.aliases).where(t.aliases.c.model == model)
+                              .order_by(t.aliases.c.alias)):
+            held.setdefault(a.version, []).append(a.alias)
+        return held
+
+    def _changes(self: Store, conn: sa.Connection, model: str,
+                 alias: str | None) -> list[AliasChange]:
+        cond = t.alias_changes.c.model == model
+        if alias is not None:
+            cond = cond & (t.alias_changes.c.alias == alias)
+        rows = conn.execute(sa.select(t.alias_changes).where(cond)
+                            .order_by(t.alias_changes.c.id)).all()
+        return [_to_change(r._mapping) for r in rows]
+
+
+def _to_version(row: Any, aliases: list[str]) -> ModelVersion:
+    return ModelVersion(
+        model=row.model, version=row.version, run_id=row.run_id, created_at=row.created_at,
+        created_by=row.created_by, artifact_sha256=row.artifact_sha256, format=row.format,
+        estimator=row.estimator, signature=loads(row.signature, []),
+        metrics=loads(row.metrics, {}), data_sha256=row.data_sha256, aliases=list(aliases),
+    )
+
+
+def _to_change(row: Any) -> AliasChange:
+    return AliasChange(
+        id=row["id"], model=row["model"], alias=row["alias"], action=row["action"],
+        from_version=row["from_version"], to_version=row["to_version"], at=row["at"],
+        actor=row["actor"], reason=row["reason"], run_id=row["run_id"], gate=row["gate"],
+    )
