@@ -1,0 +1,102 @@
+"""mlops-nb: notebook-first MLOps on SQLite plus a folder.
+
+In a notebook::
+
+    %load_ext mlops_nb
+    %%mlops_track churn --data X_train --target y_train
+
+or in Python::
+
+    import mlops_nb
+    with mlops_nb.track("churn", data=X, target=y) as run:
+        run.set_model(LogisticRegression().fit(X, y))
+    model = mlops_nb.load_model("churn@production")
+
+Importing this package is cheap: pandas, scikit-learn, SQLAlchemy and
+papermill load only when a function that needs them is first called.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ConflictError",
+    "GateFailedError",
+    "IntegrityError",
+    "InvalidInputError",
+    "MlopsError",
+    "NotFoundError",
+    "Store",
+    "UntrustedModelError",
+    "__version__",
+    "data_fingerprint",
+    "get_store",
+    "load_model",
+    "models",
+    "promote",
+    "record",
+    "rollback",
+    "run_notebook",
+    "runs",
+    "set_store",
+    "track",
+    "trust",
+    "verify",
+    "versions",
+    "which",
+]
+
+_LAZY: dict[str, str | tuple[str, str]] = {
+    "ConflictError": "errors",
+    "GateFailedError": "errors",
+    "IntegrityError": "errors",
+    "InvalidInputError": "errors",
+    "MlopsError": "errors",
+    "NotFoundError": "errors",
+    "UntrustedModelError": "errors",
+    "Store": "store",
+    "data_fingerprint": ("fingerprint", "fingerprint"),
+    "get_store": "api",
+    "load_model": "api",
+    "models": "api",
+    "promote": "api",
+    "record": "api",
+    "rollback": "api",
+    "run_notebook": "runner",
+    "runs": "api",
+    "set_store": "api",
+    "track": "api",
+    "trust": "serialization",
+    "verify": "api",
+    "versions": "api",
+    "which": "api",
+}
+
+
+def __getattr__(name: str) -> Any:
+    target = _LAZY.get(name)
+    if target is None:
+        raise AttributeError(f"module 'mlops_nb' has no attribute {name!r}")
+    module, attr = target if isinstance(target, tuple) else (target, name)
+    value = getattr(importlib.import_module(f".{module}", __name__), attr)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
+
+
+def load_ipython_extension(ipython: Any) -> None:
+    """``%load_ext mlops_nb``: register the magics."""
+    from .magics import MlopsMagics
+
+    ipython.register_magics(MlopsMagics)
+
+
+def unload_ipython_extension(ipython: Any) -> None:
+    """``%unload_ext mlops_nb``: nothing to undo beyond IPython's own bookkeeping."""

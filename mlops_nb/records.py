@@ -27,6 +27,9 @@ class _Record:
 
         return record_text(self)
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(str(self))
+
 
 @dataclass(frozen=True)
 class Run(_Record):

@@ -73,7 +73,7 @@ def finite_metrics(values: dict[str, Any], strict: bool) -> tuple[dict[str, floa
     kept: dict[str, float] = {}
     notes: list[str] = []
     for key, value in values.items():
-        number = _as_number(value)
+        number = as_number(value)
         if number is None or not math.isfinite(number):
             message = f"metric {key!r} is {value!r}, not a finite number"
             if strict:
@@ -84,7 +84,8 @@ def finite_metrics(values: dict[str, Any], strict: bool) -> tuple[dict[str, floa
     return kept, notes
 
 
-def _as_number(value: Any) -> float | None:
+def as_number(value: Any) -> float | None:
+    """A real number as float (numpy scalars included, bools excluded), else ``None``."""
     if isinstance(value, bool):
         return None
     if isinstance(value, (int, float)):

@@ -1,0 +1,190 @@
+"""The Python API a notebook uses: the same operations as the magics and the CLI.
+
+This is the notebook layer: it keeps one lazily opened default store (found
+by the usual rules: ``MLOPS_NB_HOME``, nearest ``.mlops/``, ``~/.mlops``) so
+a notebook can write ``mlops_nb.track("churn")`` without passing a store.
+Every function also takes ``home=`` or ``store=`` to use another one.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from typing import Any
+
+from . import context, registry, tracking
+from .errors import InvalidInputError
+from .records import AliasChange, Lineage, ModelVersion, Run, VerifyResult
+from .store import Store
+
+_default: Store | None = None
+_lock = threading.Lock()
+_last_run_id: str | None = None
+
+
+def get_store(home: str | os.PathLike[str] | None = None, store: Store | None = None) -> Store:
+    """The store to use: ``store`` if given, one at ``home``, else the default."""
+    global _default
+    if store is not None:
+        return store
+    if home is not None:
+        return Store(home)
+    with _lock:
+        if _default is None:
+            _default = Store()
+        return _default
+
+
+def set_store(home: str | os.PathLike[str] | Store | None) -> Store | None:
+    """Make ``home`` (a path or a :class:`Store`) the default; ``None`` forgets it."""
+    global _default
+    with _lock:
+        if home is None:
+            _default = None
+        else:
+            _default = home if isinstance(home, Store) else Store(home)
+        return _default
+
+
+class _TrackedRun(tracking.ActiveRun):
+    """An :class:`ActiveRun` that remembers itself as the session's last run."""
+
+    def __exit__(self, *exc: Any) -> bool:
+        global _last_run_id
+        try:
+            return super().__exit__(*exc)
+        finally:
+            _last_run_id = self.run_id
+
+
+def track(name: str, *, home: str | None = None, store: Store | None = None,
+          **options: Any) -> tracking.ActiveRun:
+    """Record a training run; use as a context manager.
+
+    Parameters
+    ----------
+    name
+        The model name; a fitted estimator becomes its next version.
+    model, data, target
+        The estimator, training frame and target (or set them inside the
+        block with ``run.set_model`` / ``run.set_data``).
+    params, metrics, tags
+        Explicit values; papermill-injected parameters are added for you.
+    register
+        Set ``False`` to record the run without registering a version.
+    serializer
+        ``"skops"`` (default, safe) or ``"pickle"`` (explicit opt-in).
+
+    Examples
+    --------
+    >>> with mlops_nb.track("churn", data=X, target=y) as run:  # doctest: +SKIP
+    ...     model = LogisticRegression().fit(X, y)
+    ...     run.set_model(model)
+    ...     run.log_metric("accuracy", model.score(X_test, y_test))
+    """
+    history = _input_history()
+    params = {**context.injected_parameters(history), **(options.pop("params", None) or {})}
+    return _TrackedRun(get_store(home, store), name, params=params,
+                       source=options.pop("source", None) or history, **options)
+
+
+def record(key: str, value: Any, *, run_id: str | None = None, home: str | None = None,
+           store: Store | None = None) -> str:
+    """Attach a value to a run and return that run's id.
+
+    Without ``run_id`` the value goes to the run open right now, else to the
+    notebook run executing this kernel (``mlops-nb run``), else to this
+    session's last tracked run. Later pipeline steps receive recorded values
+    as parameters; they are also shown in the notebook's output.
+    """
+    target = run_id
+    if target is None:
+        active = tracking.current_run()
+        target = active.run_id if active else (context.parent_run_id() or _last_run_id)
+    if target is None:
+        raise InvalidInputError(
+            f"no run to record {key!r} on: use it inside a tracked cell, after one, or in a "
+            "notebook executed by `mlops-nb run`"
+        )
+    tracking.record_value(get_store(home, store), target, key, value)
+    _show_record(key, value, target)
+    return target
+
+
+def load_model(ref: str, *, home: str | None = None, store: Store | None = None,
+               trusted: list[str] | tuple[str, ...] = (), allow_pickle: bool = False) -> Any:
+    """Load ``NAME@ALIAS``, ``NAME:VERSION`` or ``NAME`` (latest), hash-checked.
+
+    Examples
+    --------
+    >>> model = mlops_nb.load_model("churn@production")  # doctest: +SKIP
+    """
+    return registry.load_model(ref, get_store(home, store), trusted=trusted,
+                               allow_pickle=allow_pickle)
+
+
+def promote(name: str, version: int | str, alias: str = registry.DEFAULT_ALIAS, *,
+            require: str | None = None, reason: str | None = None, home: str | None = None,
+            store: Store | None = None) -> AliasChange:
+    """Move ``alias`` to ``version`` if the gate ``require`` allows (see :mod:`mlops_nb.gates`)."""
+    return registry.promote(get_store(home, store), name, version, alias, require=require,
+                            reason=reason)
+
+
+def rollback(name: str, alias: str = registry.DEFAULT_ALIAS, *, reason: str | None = None,
+             home: str | None = None, store: Store | None = None) -> AliasChange:
+    """Return ``alias`` to the version that held it before."""
+    return registry.rollback(get_store(home, store), name, alias, reason=reason)
+
+
+def which(ref: str, at: str | None = None, *, home: str | None = None,
+          store: Store | None = None) -> Lineage:
+    """Lineage of ``ref`` now, or of whoever held the alias at time ``at``."""
+    return registry.which(get_store(home, store), ref, at)
+
+
+def models(*, home: str | None = None, store: Store | None = None) -> list[dict[str, Any]]:
+    """One summary per registered model."""
+    return get_store(home, store).list_models()
+
+
+def versions(name: str, *, home: str | None = None,
+             store: Store | None = None) -> list[ModelVersion]:
+    """Every version of a model, oldest first."""
+    return get_store(home, store).list_versions(registry.check_model_name(name))
+
+
+def runs(model: str | None = None, *, limit: int | None = None, home: str | None = None,
+         store: Store | None = None) -> list[Run]:
+    """Runs, newest first."""
+    return get_store(home, store).list_runs(name=model, limit=limit)
+
+
+def verify(*, home: str | None = None, store: Store | None = None) -> VerifyResult:
+    """Check the audit chain, every artifact and every audited row."""
+    from . import audit
+
+    return audit.verify(get_store(home, store))
+
+
+def _input_history() -> list[str]:
+    ipython = sys.modules.get("IPython")
+    shell = ipython.get_ipython() if ipython is not None else None
+    if shell is None:
+        return []
+    cells = shell.user_ns.get("In", [])
+    return [c for c in cells if isinstance(c, str) and c]
+
+
+def _show_record(key: str, value: Any, run_id: str) -> None:
+    ipython = sys.modules.get("IPython")
+    if ipython is None or ipython.get_ipython() is None:
+        return
+    from IPython.display import display
+
+    from .jsonutil import jsonable
+
+    display({"application/vnd.mlops-nb.record+json": {"run_id": run_id, "key": key,
+                                                      "value": jsonable(value)},
+             "text/plain": f"recorded {key} = {value!r} on run {run_id[:12]}"}, raw=True)

@@ -1,0 +1,270 @@
+"""IPython magics: ``%load_ext mlops_nb`` registers them.
+
+They only parse input, call :mod:`mlops_nb.api` and show the result; every
+:class:`~mlops_nb.errors.MlopsError` becomes an IPython ``UsageError`` here,
+in one place.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import shlex
+from collections.abc import Callable
+from typing import Any
+
+from IPython.core.error import UsageError
+from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
+from IPython.core.magic_arguments import argument, magic_arguments
+from IPython.display import display
+
+from . import api, registry, tracking
+from .display import Table
+from .errors import MlopsError
+
+
+def _user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except MlopsError as exc:
+            raise UsageError(str(exc)) from None
+
+    return wrapper
+
+
+def _parse(magic: Any, line: str) -> Any:
+    """Parse magic arguments with shell quoting, so --require 'auc>0.8' works."""
+    try:
+        words = shlex.split(line)
+    except ValueError as exc:
+        raise UsageError(f"cannot parse arguments {line!r}: {exc}") from None
+    return magic.parser.parse_args(words)
+
+
+def _pairs(items: list[str] | None, flag: str) -> dict[str, str]:
+    out: dict[str, str] = {}
+    for item in items or []:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise UsageError(f"{flag} takes KEY=VALUE, got {item!r}")
+        out[key.strip()] = value.strip()
+    return out
+
+
+def assigned_names(source: str) -> list[str]:
+    """Names a cell binds at any depth, in order of first appearance."""
+    try:
+        tree = ast.parse(source)
+    except SyntaxError:
+        return []
+    names: list[str] = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and \
+                node.id not in names:
+            names.append(node.id)
+    return names
+
+
+@magics_class
+class MlopsMagics(Magics):
+    """Track runs, record values and manage model versions from a notebook."""
+
+    # -- tracking -------------------------------------------------------------
+
+    @magic_arguments()
+    @argument("name", help="Model name; a fitted estimator becomes its next version.")
+    @argument("--model", help="Variable holding the fitted estimator (found automatically "
+                              "in a cell).")
+    @argument("--data", help="Variable holding the training features.")
+    @argument("--target", help="Variable holding the training target.")
+    @argument("--metrics", help="Comma-separated variables to record as metrics (default: "
+                                "every number the cell assigns).")
+    @argument("--param", action="append", metavar="K=V", help="An explicit parameter.")
+    @argument("--tag", action="append", metavar="K=V", help="A tag for the run.")
+    @argument("--no-register", action="store_true", help="Record the run, register no version.")
+    @argument("--serializer", default="skops", choices=["skops", "pickle"],
+              help="How to save the model (pickle only if you opt in).")
+    @line_cell_magic
+    @_user_errors
+    def mlops_track(self, line: str, cell: str | None = None) -> Any:
+        """Record a training run.
+
+        As a cell magic, runs the cell, then records parameters (papermill's
+        plus ``--param``), the numbers the cell assigned as metrics, the fitted
+        estimator as a new version of NAME, and the fingerprint, schema and
+        environment. As a line magic, records existing variables::
+
+            %%mlops_track churn --data X_train --target y_train
+            %mlops_track churn --model model --data X_train --metrics auc,accuracy
+
+        A failing cell records a failed run and re-raises its error.
+        """
+        args = _parse(self.mlops_track, line)
+        if cell is None and not args.model:
+            raise UsageError("%mlops_track needs --model VAR (or use %%mlops_track on a cell)")
+        options = {
+            "params": _pairs(args.param, "--param"), "tags": _pairs(args.tag, "--tag"),
+            "register": not args.no_register, "serializer": args.serializer,
+            "code": cell if cell is not None else f"%mlops_track {line}",
+        }
+        if cell is None:
+            # Check the named variables before opening a run, so a typo records nothing.
+            options["model"] = tracking.check_estimator(self._lookup(args.model, "--model"),
+                                                        f"--model {args.model}")
+            if args.data:
+                options["data"] = tracking.check_data(self._lookup(args.data, "--data"),
+                                                      f"--data {args.data}")
+            if args.target:
+                options["target"] = tracking.check_data(self._lookup(args.target, "--target"),
+                                                        f"--target {args.target}")
+        run = api.track(args.name, **options)
+        shown = None
+        with run:
+            if cell is not None:
+                shown = self._execute(cell)
+            assigned = assigned_names(self.shell.transform_cell(cell)) if cell else []
+            self._collect(run, args, assigned)
+        if shown is not None:
+            display(shown)
+        display(run)
+        return None
+
+    def _execute(self, cell: str) -> Any:
+        """Run the cell body in the user namespace; return the last expression's value."""
+        shell = self.shell
+        source = shell.transform_cell(cell)
+        tree = shell.transform_ast(shell.compile.ast_parse(source))
+        last = None
+        if tree.body and isinstance(tree.body[-1], ast.Expr):
+            last = ast.Expression(tree.body.pop().value)
+        filename = shell.compile.cache(source)
+        exec(shell.compile(tree, filename, "exec"), shell.user_ns)
+        if last is not None:
+            return eval(shell.compile(last, filename, "eval"), shell.user_ns)
+        return None
+
+    def _lookup(self, name: str, flag: str) -> Any:
+        if name not in self.shell.user_ns:
+            raise UsageError(f"{flag} {name}: no variable named {name!r}")
+        return self.shell.user_ns[name]
+
+    def _collect(self, run: tracking.ActiveRun, args: Any, assigned: list[str]) -> None:
+        ns = self.shell.user_ns
+        if args.metrics:
+            wanted = [m.strip() for m in args.metrics.split(",") if m.strip()]
+            run.log_metrics({m: self._lookup(m, "--metrics") for m in wanted})
+        else:
+            numbers = {
+                n: ns[n] for n in assigned
+                if n in ns and not n.startswith("_") and n not in run.params
+                and tracking.as_number(ns[n]) is not None
+            }
+            run.log_metrics(numbers, strict=False)
+        if run.model is not None:
+            pass
+        elif args.model:
+            run.set_model(self._lookup(args.model, "--model"))
+        else:
+            chosen, note = _pick_estimator({n: ns[n] for n in assigned if n in ns})
+            if chosen is not None:
+                run.set_model(chosen)
+            elif note:
+                run.notes.append(note)
+        if run.data is not None:
+            pass
+        elif args.data:
+            target = self._lookup(args.target, "--target") if args.target else None
+            run.set_data(self._lookup(args.data, "--data"), target)
+        elif args.target:
+            raise UsageError("--target needs --data too")
+
+    # -- values and the registry ------------------------------------------------
+
+    @line_magic
+    @_user_errors
+    def mlops_record(self, line: str) -> None:
+        """Attach a value to the current run: ``%mlops_record KEY VAR_OR_EXPRESSION``.
+
+        The value goes to the run open now, else the notebook run executing
+        this kernel (``mlops-nb run``), else this session's last tracked run.
+        Later pipeline steps receive it as a parameter.
+        """
+        key, _, expr = line.strip().partition(" ")
+        if not key or not expr.strip():
+            raise UsageError("usage: %mlops_record KEY VAR")
+        try:
+            value = self.shell.ev(expr.strip())
+        except Exception as exc:
+            raise UsageError(f"%mlops_record {key}: cannot evaluate {expr.strip()!r}: "
+                             f"{type(exc).__name__}: {exc}") from None
+        api.record(key, value)
+
+    @line_magic
+    @_user_errors
+    def mlops_models(self, line: str) -> Table:
+        """List models, or the versions and alias history of one: ``%mlops_models [NAME]``."""
+        name = line.strip()
+        store = api.get_store()
+        if not name:
+            return Table(store.list_models(), ["name", "versions", "latest_version", "aliases",
+                                               "updated_at"], "models")
+        rows = [v.to_json() for v in store.list_versions(registry.check_model_name(name))]
+        return Table(rows, ["version", "created_at", "metrics", "aliases", "run_id",
+                            "estimator"], f"versions of {name}")
+
+    @magic_arguments()
+    @argument("name")
+    @argument("version", help="Version number, or 'latest'.")
+    @argument("--alias", default=registry.DEFAULT_ALIAS)
+    @argument("--require", help="Gate, e.g. 'accuracy>=production' or 'auc>0.8'.")
+    @argument("--reason", help="Why, for the audit log.")
+    @line_magic
+    @_user_errors
+    def mlops_promote(self, line: str) -> Any:
+        """Point an alias at a version, if the gate allows."""
+        args = _parse(self.mlops_promote, line)
+        return api.promote(args.name, args.version, args.alias, require=args.require,
+                           reason=args.reason)
+
+    @magic_arguments()
+    @argument("name")
+    @argument("--alias", default=registry.DEFAULT_ALIAS)
+    @argument("--reason", help="Why, for the audit log.")
+    @line_magic
+    @_user_errors
+    def mlops_rollback(self, line: str) -> Any:
+        """Return an alias to the version that held it before."""
+        args = _parse(self.mlops_rollback, line)
+        return api.rollback(args.name, args.alias, reason=args.reason)
+
+
+def _pick_estimator(candidates: dict[str, Any]) -> tuple[Any, str | None]:
+    fitted: dict[str, Any] = {}
+    for name, value in candidates.items():
+        if name.startswith("_") or not hasattr(value, "fit") or isinstance(value, type):
+            continue
+        try:
+            tracking.check_estimator(value)
+        except MlopsError:
+            continue
+        fitted[name] = value
+    # Drop estimators that are parts of another (a pipeline's steps).
+    inner = set()
+    for value in fitted.values():
+        get_params = getattr(value, "get_params", None)
+        if callable(get_params):
+            try:
+                inner.update(id(v) for v in get_params(deep=True).values())
+            except Exception:
+                continue
+    top = {n: v for n, v in fitted.items() if id(v) not in inner}
+    if len(top) == 1:
+        return next(iter(top.values())), None
+    if "model" in top:
+        return top["model"], None
+    if top:
+        return None, (f"several fitted estimators ({', '.join(sorted(top))}); name one with "
+                      "--model: no model version registered")
+    return None, None

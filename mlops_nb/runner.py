@@ -1,0 +1,254 @@
+"""Executing notebooks with papermill, kept as immutable audit artifacts.
+
+:func:`run_notebook` records a ``notebook`` run, executes the notebook in a
+real kernel with the store location, run id and parameters in the kernel's
+environment (so runs it tracks find the same store and link back to it),
+and stores the executed notebook, outputs included, by SHA-256 with
+provenance under ``metadata.mlops_nb``. A failing cell marks the run failed
+with the cell and the error and keeps the partial notebook. ``timeout``
+bounds the whole execution: when it runs out the kernel process is killed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from . import context, environment
+from .errors import InvalidInputError, NotFoundError
+from .jsonutil import jsonable, utcnow
+from .records import Run
+from .store import Store
+from .store.artifacts import sha256_bytes
+
+
+def read_notebook(path: str | os.PathLike[str]) -> tuple[Path, bytes, Any]:
+    """Path, raw bytes and parsed form of a notebook, with clear errors."""
+    import nbformat
+
+    nb_path = Path(path).expanduser()
+    if not nb_path.exists():
+        raise NotFoundError(f"notebook {nb_path} does not exist")
+    if nb_path.is_dir() or nb_path.suffix != ".ipynb":
+        raise InvalidInputError(f"{nb_path} is not a .ipynb notebook file")
+    raw = nb_path.read_bytes()
+    try:
+        nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
+    except Exception as exc:
+        raise InvalidInputError(f"{nb_path} is not a readable notebook: {exc}") from None
+    return nb_path.resolve(), raw, nb
+
+
+def declared_parameters(nb: Any) -> dict[str, Any] | None:
+    """The defaults in the cell tagged ``parameters``, or ``None`` if there is none."""
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
+            return context._literal_assignments(cell.source)
+    return None
+
+
+def run_notebook(
+    notebook: str | os.PathLike[str],
+    parameters: dict[str, Any] | None = None,
+    *,
+    store: Store,
+    timeout: float | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    output: str | os.PathLike[str] | None = None,
+    kernel_name: str | None = None,
+    progress: bool = False,
+    actor: str | None = None,
+    parent_run_id: str | None = None,
+) -> Run:
+    """Execute a notebook with papermill and store it as an audit artifact.
+
+    Returns the finished :class:`~mlops_nb.records.Run` (``status`` is
+    ``finished`` or ``failed``; a failure does not raise, the caller decides).
+
+    Raises
+    ------
+    NotFoundError, InvalidInputError
+        For a missing or unreadable notebook or bad parameters, before
+        anything is recorded.
+    """
+    nb_path, raw, nb = read_notebook(notebook)
+    params = _check_parameters(parameters or {})
+    if timeout is not None and not (timeout > 0):
+        raise InvalidInputError(f"timeout must be a positive number of seconds, not {timeout}")
+    declared = declared_parameters(nb)
+    notes = []
+    if params and declared is None:
+        notes.append("the notebook has no cell tagged 'parameters'; parameters were injected "
+                     "at the top")
+    elif declared is not None:
+        unknown = sorted(set(params) - set(declared))
+        if unknown:
+            notes.append("parameters not in the notebook's parameters cell: " + ", ".join(unknown))
+    # Record what the notebook really ran with: its declared defaults plus overrides.
+    effective = {**(declared or {}), **params}
+    who = actor or environment.actor()
+    input_sha = store.put_artifact(raw, "notebook-input", who)
+    run_id = uuid.uuid4().hex
+    git = environment.git_info(nb_path)
+    started = utcnow()
+    store.insert_run(
+        {
+            "run_id": run_id, "kind": "notebook", "name": nb_path.name, "status": "running",
+            "started_at": started, "parent_run_id": parent_run_id, "params": effective,
+            "tags": {}, "environment": environment.capture(), "git_commit": git.get("commit"),
+            "git_dirty": git.get("dirty"), "notebook_path": str(nb_path),
+            "input_sha256": input_sha, "pid": os.getpid(), "host": socket.gethostname(),
+        },
+        who,
+    )
+    kernel_env = {
+        "MLOPS_NB_HOME": str(store.home),
+        context.ENV_RUN_ID: run_id,
+        context.ENV_NOTEBOOK: str(nb_path),
+        context.ENV_NOTEBOOK_SHA: input_sha,
+        context.ENV_PARAMS: json.dumps(effective),
+        environment.ENV_ACTOR: who,
+    }
+    tmp_dir = store.home / "tmp"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    out_path = tmp_dir / f"{run_id}.ipynb"
+    status, error = _execute(nb_path, out_path, params, kernel_env, timeout,
+                             Path(cwd) if cwd else nb_path.parent, kernel_name, progress)
+    executed = _load_output(out_path, nb)
+    ended = utcnow()
+    children = [r.run_id for r in store.list_runs(parent_run_id=run_id)]
+    executed.metadata["mlops_nb"] = {
+        "run_id": run_id, "status": status, "error": error, "parameters": effective,
+        "overrides": params,
+        "notebook_path": str(nb_path), "input_sha256": input_sha, "git": git,
+        "environment": {k: v for k, v in environment.capture().items() if k != "packages"},
+        "triggered_by": who, "started_at": started, "ended_at": ended,
+        "store": str(store.home), "tracked_runs": children, "notes": notes,
+    }
+    import nbformat
+
+    output_bytes = nbformat.writes(executed).encode("utf-8")
+    output_sha = store.put_artifact(output_bytes, "notebook", who)
+    out_path.unlink(missing_ok=True)
+    if output is not None:
+        Path(output).write_bytes(output_bytes)
+    store.update_run(run_id, {"status": status, "ended_at": ended, "error": error,
+                              "output_sha256": output_sha,
+                              "data": {"notes": notes} if notes else {}}, who)
+    return store.get_run(run_id)
+
+
+def _check_parameters(params: dict[str, Any]) -> dict[str, Any]:
+    clean = {}
+    for key, value in params.items():
+        if not isinstance(key, str) or not key.isidentifier():
+            raise InvalidInputError(f"parameter name {key!r} is not a Python identifier")
+        try:
+            clean[key] = jsonable(value)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(f"parameter {key!r}: {exc}") from None
+    return clean
+
+
+def _execute(nb_path: Path, out_path: Path, params: dict[str, Any], kernel_env: dict[str, str],
+             timeout: float | None, cwd: Path, kernel_name: str | None,
+             progress: bool) -> tuple[str, str | None]:
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    logging.getLogger("papermill").setLevel(logging.ERROR)
+    watchdog = _Watchdog(timeout)
+    try:
+        papermill.execute_notebook(
+            str(nb_path), str(out_path), parameters=params, kernel_name=kernel_name,
+            progress_bar=progress, cwd=str(cwd), request_save_on_cell_execute=True,
+            kernel_manager_class=_kernel_manager_class(kernel_env, watchdog.started),
+        )
+    except PapermillExecutionError as exc:
+        return "failed", (f"cell {exc.cell_index + 1} (execution count {exc.exec_count}) raised "
+                          f"{exc.ename}: {exc.evalue}")
+    except Exception as exc:
+        if watchdog.fired:
+            return "failed", f"timed out after {timeout:g} s; the kernel was killed"
+        return "failed", f"{type(exc).__name__}: {exc}".strip()
+    finally:
+        watchdog.cancel()
+    if watchdog.fired:
+        return "failed", f"timed out after {timeout:g} s; the kernel was killed"
+    return "finished", None
+
+
+def _load_output(out_path: Path, original: Any) -> Any:
+    import nbformat
+
+    if out_path.exists():
+        try:
+            return nbformat.read(str(out_path), as_version=4)
+        except Exception:
+            pass
+    return original
+
+
+class _Watchdog:
+    """Kills the kernel's process group once ``timeout`` seconds have passed."""
+
+    def __init__(self, timeout: float | None) -> None:
+        self.timeout = timeout
+        self.fired = False
+        self._timer: threading.Timer | None = None
+        self._deadline = time.monotonic() + timeout if timeout else None
+
+    def started(self, pid: int) -> None:
+        if self._deadline is None:
+            return
+        remaining = max(0.0, self._deadline - time.monotonic())
+        self._timer = threading.Timer(remaining, self._kill, args=(pid,))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _kill(self, pid: int) -> None:
+        self.fired = True
+        try:
+            pgid = os.getpgid(pid)
+            if pgid != os.getpgid(0):
+                os.killpg(pgid, signal.SIGKILL)
+            else:
+                os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+
+def _kernel_manager_class(extra_env: dict[str, str], on_start: Any) -> type:
+    """A kernel manager that gives the kernel our environment and reports its pid."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class _RunKernelManager(AsyncKernelManager):  # type: ignore[misc]
+        def __init__(self, **kw: Any) -> None:
+            super().__init__(**kw)
+            # Unix sockets: private to this machine, no plain-TCP ports opened.
+            self.transport = "ipc"
+
+        async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
+            env = dict(kw.pop("env", None) or os.environ)
+            env.update(extra_env)
+            await super().start_kernel(env=env, **kw)
+            pid = getattr(self.provisioner, "pid", None)
+            if pid:
+                on_start(pid)
+
+    return _RunKernelManager
+
+
+__all__ = ["declared_parameters", "read_notebook", "run_notebook", "sha256_bytes"]
