@@ -56,7 +56,8 @@ def packages() -> dict[str, str]:
     for name, module in list(sys.modules.items()):
         if "." in name or name.startswith("_") or name in stdlib or module is None:
             continue
-        version = getattr(module, "__version__", None)
+        # __dict__, not getattr: a module-level __getattr__ may warn or import.
+        version = getattr(module, "__dict__", {}).get("__version__")
         if isinstance(version, str):
             found[name] = version
     return dict(sorted(found.items()))

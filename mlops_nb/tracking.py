@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 import os
 import socket
+import sys
 import threading
 import uuid
 from typing import Any
@@ -56,15 +57,16 @@ def check_estimator(model: Any, what: str = "model") -> Any:
             f"{what} is a {type(model).__name__}, not a scikit-learn estimator (it needs fit and "
             "predict or transform)"
         )
-    try:
-        from sklearn.exceptions import NotFittedError
-        from sklearn.utils.validation import check_is_fitted
+    base = sys.modules.get("sklearn.base")
+    if base is None or not isinstance(model, base.BaseEstimator):
+        return model  # not a scikit-learn estimator; its fit/predict will do
+    from sklearn.exceptions import NotFittedError
+    from sklearn.utils.validation import check_is_fitted
 
+    try:
         check_is_fitted(model)
     except NotFittedError:
         raise InvalidInputError(f"{what} ({type(model).__name__}) is not fitted yet") from None
-    except (TypeError, ImportError):
-        pass  # not an sklearn BaseEstimator; trust its fit/predict
     return model
 
 

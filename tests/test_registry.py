@@ -1,0 +1,181 @@
+import pickle
+
+import pytest
+
+from mlops_nb import registry, serialization, tracking
+from mlops_nb.errors import (ConflictError, GateExpressionError, GateFailedError, IntegrityError,
+                             InvalidInputError, NotFoundError, UntrustedModelError)
+
+
+def add_version(store, model, metrics, name="churn", **opts):
+    with tracking.track(store, name, model=model, metrics=metrics, **opts) as run:
+        pass
+    return run.version
+
+
+@pytest.fixture
+def three(store, fitted):
+    model, _ = fitted
+    for acc in (0.80, 0.85, 0.78):
+        add_version(store, model, {"accuracy": acc})
+    return store
+
+
+def test_versions_are_numbered_per_model(three, fitted):
+    assert [v.version for v in three.list_versions("churn")] == [1, 2, 3]
+    other = add_version(three, fitted[0], {}, name="pricing")
+    assert other.version == 1
+
+
+def test_gate_refusal_leaves_alias_untouched(three):
+    registry.promote(three, "churn", 2, require="accuracy>=production")
+    with pytest.raises(GateFailedError) as info:
+        registry.promote(three, "churn", 3, require="accuracy>=production")
+    assert "0.78 is not >= production v2 0.85" in str(info.value)
+    assert info.value.failures == ["accuracy>=production: 0.78 is not >= production v2 0.85"]
+    assert three.alias_holder("churn", "production").version == 2
+    assert len(three.alias_changes("churn", "production")) == 1
+
+
+def test_gate_result_is_recorded_with_the_change(three):
+    change = registry.promote(three, "churn", 2, require="accuracy>0.8", reason="better")
+    assert change.gate.startswith("accuracy>0.8 [") and "0.85 > 0.8" in change.gate
+    assert change.reason == "better" and change.action == "promote"
+
+
+def test_malformed_gate_changes_nothing(three):
+    with pytest.raises(GateExpressionError):
+        registry.promote(three, "churn", 2, require="accuracy=>production")
+    assert three.alias_holder("churn", "production") is None
+
+
+def test_promoting_the_holder_again_is_a_no_op(three):
+    first = registry.promote(three, "churn", 1)
+    again = registry.promote(three, "churn", 1)
+    assert again == first
+    assert len(three.alias_changes("churn")) == 1
+
+
+def test_rollback_walks_back_like_a_stack(three):
+    for v in (1, 2, 3):
+        registry.promote(three, "churn", v)
+    assert registry.rollback(three, "churn").to_version == 2
+    assert registry.rollback(three, "churn").to_version == 1
+    with pytest.raises(ConflictError, match="nothing to roll back to"):
+        registry.rollback(three, "churn")
+    assert three.alias_holder("churn", "production").version == 1
+    registry.promote(three, "churn", 3)
+    assert registry.rollback(three, "churn").to_version == 1
+
+
+def test_rollback_of_unheld_alias(three):
+    with pytest.raises(NotFoundError, match="nobody holds"):
+        registry.rollback(three, "churn", "staging")
+
+
+def test_history_is_complete_and_which_answers_the_past(three):
+    c1 = registry.promote(three, "churn", 1, reason="first")
+    c2 = registry.promote(three, "churn", 2)
+    c3 = registry.rollback(three, "churn", reason="hurt sales")
+    history = three.alias_changes("churn", "production")
+    assert [(h.from_version, h.to_version, h.action) for h in history] == [
+        (None, 1, "promote"), (1, 2, "promote"), (2, 1, "rollback")]
+    assert registry.which(three, "churn@production", at=c1.at).version == 1
+    assert registry.which(three, "churn@production", at=c2.at).version == 2
+    past = registry.which(three, "churn@production", at=c2.at)
+    assert past.set_at == c2.at and past.set_by == c2.actor
+    now = registry.which(three, "churn@production")
+    assert now.version == 1 and now.reason == "hurt sales" and now.set_at == c3.at
+    with pytest.raises(NotFoundError, match="nobody held"):
+        registry.which(three, "churn@production", at="2000-01-01")
+
+
+def test_which_lineage_of_version(three, churn_data, fitted):
+    X, _, y, _ = churn_data
+    v = add_version(three, fitted[0], {"accuracy": 0.9}, data=X, target=y, params={"C": 2})
+    lineage = registry.which(three, f"churn:{v.version}")
+    assert lineage.version == v.version and lineage.alias is None
+    assert lineage.data_sha256 == v.data_sha256 and len(lineage.data_sha256) == 64
+    assert lineage.params == {"C": 2}
+    assert lineage.environment["python"], lineage.environment
+
+
+@pytest.mark.parametrize("ref", ["", "churn@", "churn@Prod!", "churn:0", "churn:x", "a/b",
+                                 "bad\nname"])
+def test_bad_references(three, ref):
+    with pytest.raises(InvalidInputError):
+        registry.resolve(three, ref)
+
+
+def test_unknown_model_and_version(three):
+    with pytest.raises(NotFoundError, match="no model named 'nope'"):
+        registry.resolve(three, "nope")
+    with pytest.raises(NotFoundError, match="no version 9"):
+        registry.resolve(three, "churn:9")
+    with pytest.raises(NotFoundError, match="no version 9"):
+        registry.promote(three, "churn", 9)
+
+
+def test_html_in_names_is_allowed_but_never_rendered(store, fitted):
+    name = "<img src=x onerror=alert(1)>"
+    add_version(store, fitted[0], {}, name=name)
+    version = store.get_version(name, 1)
+    assert "<img" not in version._repr_html_()
+    assert "&lt;img" in version._repr_html_()
+
+
+def test_load_model_checks_hash_and_predicts(three, churn_data, fitted):
+    registry.promote(three, "churn", 2)
+    X_test = churn_data[1]
+    loaded = registry.load_model("churn@production", three)
+    assert (loaded.predict(X_test) == fitted[0].predict(X_test)).all()
+    assert type(registry.load_model("churn:3", three)) is type(fitted[0])
+    path = three.artifacts.path(three.get_version("churn", 2).artifact_sha256)
+    path.chmod(0o644)
+    path.write_bytes(path.read_bytes() + b"x")
+    with pytest.raises(IntegrityError, match="altered"):
+        registry.load_model("churn:2", three)
+
+
+class Custom:
+    def fit(self, X, y=None):
+        self.fitted_ = True
+        return self
+
+    def predict(self, X):
+        return [0] * len(X)
+
+
+def test_untrusted_types_are_refused_until_trusted(store):
+    from sklearn.preprocessing import FunctionTransformer
+
+    est = FunctionTransformer(func=pickle.dumps).fit([[1]])
+    add_version(store, est, {}, name="odd")
+    with pytest.raises(UntrustedModelError, match="_pickle.dumps") as info:
+        registry.load_model("odd", store)
+    assert "_pickle.dumps" in info.value.types
+    loaded = registry.load_model("odd", store, trusted=["_pickle.dumps"])
+    assert isinstance(loaded, FunctionTransformer)
+
+
+def test_custom_classes_need_explicit_trust(store):
+    add_version(store, Custom().fit([[1]]), {}, name="custom")
+    with pytest.raises(UntrustedModelError, match="Custom"):
+        registry.load_model("custom", store)
+    trusted = f"{Custom.__module__}.Custom"
+    assert isinstance(registry.load_model("custom", store, trusted=[trusted]), Custom)
+
+
+def test_pickle_is_opt_in_both_ways(store):
+    version = add_version(store, Custom().fit([[1]]), {}, name="custom", serializer="pickle")
+    assert version.format == "pickle"
+    with pytest.raises(UntrustedModelError, match="allow_pickle=True"):
+        registry.load_model("custom", store)
+    assert isinstance(registry.load_model("custom", store, allow_pickle=True), Custom)
+    with pytest.raises(InvalidInputError, match="serializer"):
+        add_version(store, Custom().fit([[1]]), {}, name="custom", serializer="joblib")
+
+
+def test_trust_validates_names():
+    with pytest.raises(InvalidInputError):
+        serialization.trust("")
