@@ -11,21 +11,26 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import context, registry, tracking
 from .errors import InvalidInputError
 from .records import AliasChange, Lineage, ModelVersion, Run, VerifyResult
-from .store import Store
+
+if TYPE_CHECKING:  # the store pulls in SQLAlchemy; %load_ext must stay cheap
+    from .store import Store
 
 _default: Store | None = None
 _lock = threading.Lock()
-_last_run_id: str | None = None
+# The last run tracked in this process, per store.
+_last_run: dict[str, str] = {}
 
 
 def get_store(home: str | os.PathLike[str] | None = None, store: Store | None = None) -> Store:
     """The store to use: ``store`` if given, one at ``home``, else the default."""
     global _default
+    from .store import Store
+
     if store is not None:
         return store
     if home is not None:
@@ -39,6 +44,8 @@ def get_store(home: str | os.PathLike[str] | None = None, store: Store | None = 
 def set_store(home: str | os.PathLike[str] | Store | None) -> Store | None:
     """Make ``home`` (a path or a :class:`Store`) the default; ``None`` forgets it."""
     global _default
+    from .store import Store
+
     with _lock:
         if home is None:
             _default = None
@@ -51,15 +58,15 @@ class _TrackedRun(tracking.ActiveRun):
     """An :class:`ActiveRun` that remembers itself as the session's last run."""
 
     def __exit__(self, *exc: Any) -> bool:
-        global _last_run_id
         try:
             return super().__exit__(*exc)
         finally:
-            _last_run_id = self.run_id
+            _last_run[str(self.store.home)] = self.run_id
 
 
-def track(name: str, *, home: str | None = None, store: Store | None = None,
-          **options: Any) -> tracking.ActiveRun:
+def track(
+    name: str, *, home: str | None = None, store: Store | None = None, **options: Any
+) -> tracking.ActiveRun:
     """Record a training run; use as a context manager.
 
     Parameters
@@ -85,12 +92,23 @@ def track(name: str, *, home: str | None = None, store: Store | None = None,
     """
     history = _input_history()
     params = {**context.injected_parameters(history), **(options.pop("params", None) or {})}
-    return _TrackedRun(get_store(home, store), name, params=params,
-                       source=options.pop("source", None) or history, **options)
+    return _TrackedRun(
+        get_store(home, store),
+        name,
+        params=params,
+        source=options.pop("source", None) or history,
+        **options,
+    )
 
 
-def record(key: str, value: Any, *, run_id: str | None = None, home: str | None = None,
-           store: Store | None = None) -> str:
+def record(
+    key: str,
+    value: Any,
+    *,
+    run_id: str | None = None,
+    home: str | None = None,
+    store: Store | None = None,
+) -> str:
     """Attach a value to a run and return that run's id.
 
     Without ``run_id`` the value goes to the run open right now, else to the
@@ -98,48 +116,75 @@ def record(key: str, value: Any, *, run_id: str | None = None, home: str | None 
     session's last tracked run. Later pipeline steps receive recorded values
     as parameters; they are also shown in the notebook's output.
     """
+    target_store = get_store(home, store)
     target = run_id
     if target is None:
         active = tracking.current_run()
-        target = active.run_id if active else (context.parent_run_id() or _last_run_id)
+        target = (
+            active.run_id
+            if active
+            else (context.parent_run_id() or _last_run.get(str(target_store.home)))
+        )
     if target is None:
         raise InvalidInputError(
             f"no run to record {key!r} on: use it inside a tracked cell, after one, or in a "
             "notebook executed by `mlops-nb run`"
         )
-    tracking.record_value(get_store(home, store), target, key, value)
+    tracking.record_value(target_store, target, key, value)
     _show_record(key, value, target)
     return target
 
 
-def load_model(ref: str, *, home: str | None = None, store: Store | None = None,
-               trusted: list[str] | tuple[str, ...] = (), allow_pickle: bool = False) -> Any:
+def load_model(
+    ref: str,
+    *,
+    home: str | None = None,
+    store: Store | None = None,
+    trusted: list[str] | tuple[str, ...] = (),
+    allow_pickle: bool = False,
+) -> Any:
     """Load ``NAME@ALIAS``, ``NAME:VERSION`` or ``NAME`` (latest), hash-checked.
 
     Examples
     --------
     >>> model = mlops_nb.load_model("churn@production")  # doctest: +SKIP
     """
-    return registry.load_model(ref, get_store(home, store), trusted=trusted,
-                               allow_pickle=allow_pickle)
+    return registry.load_model(
+        ref, get_store(home, store), trusted=trusted, allow_pickle=allow_pickle
+    )
 
 
-def promote(name: str, version: int | str, alias: str = registry.DEFAULT_ALIAS, *,
-            require: str | None = None, reason: str | None = None, home: str | None = None,
-            store: Store | None = None) -> AliasChange:
+def promote(
+    name: str,
+    version: int | str,
+    alias: str = registry.DEFAULT_ALIAS,
+    *,
+    require: str | None = None,
+    reason: str | None = None,
+    home: str | None = None,
+    store: Store | None = None,
+) -> AliasChange:
     """Move ``alias`` to ``version`` if the gate ``require`` allows (see :mod:`mlops_nb.gates`)."""
-    return registry.promote(get_store(home, store), name, version, alias, require=require,
-                            reason=reason)
+    return registry.promote(
+        get_store(home, store), name, version, alias, require=require, reason=reason
+    )
 
 
-def rollback(name: str, alias: str = registry.DEFAULT_ALIAS, *, reason: str | None = None,
-             home: str | None = None, store: Store | None = None) -> AliasChange:
+def rollback(
+    name: str,
+    alias: str = registry.DEFAULT_ALIAS,
+    *,
+    reason: str | None = None,
+    home: str | None = None,
+    store: Store | None = None,
+) -> AliasChange:
     """Return ``alias`` to the version that held it before."""
     return registry.rollback(get_store(home, store), name, alias, reason=reason)
 
 
-def which(ref: str, at: str | None = None, *, home: str | None = None,
-          store: Store | None = None) -> Lineage:
+def which(
+    ref: str, at: str | None = None, *, home: str | None = None, store: Store | None = None
+) -> Lineage:
     """Lineage of ``ref`` now, or of whoever held the alias at time ``at``."""
     return registry.which(get_store(home, store), ref, at)
 
@@ -149,14 +194,20 @@ def models(*, home: str | None = None, store: Store | None = None) -> list[dict[
     return get_store(home, store).list_models()
 
 
-def versions(name: str, *, home: str | None = None,
-             store: Store | None = None) -> list[ModelVersion]:
+def versions(
+    name: str, *, home: str | None = None, store: Store | None = None
+) -> list[ModelVersion]:
     """Every version of a model, oldest first."""
     return get_store(home, store).list_versions(registry.check_model_name(name))
 
 
-def runs(model: str | None = None, *, limit: int | None = None, home: str | None = None,
-         store: Store | None = None) -> list[Run]:
+def runs(
+    model: str | None = None,
+    *,
+    limit: int | None = None,
+    home: str | None = None,
+    store: Store | None = None,
+) -> list[Run]:
     """Runs, newest first."""
     return get_store(home, store).list_runs(name=model, limit=limit)
 
@@ -185,6 +236,14 @@ def _show_record(key: str, value: Any, run_id: str) -> None:
 
     from .jsonutil import jsonable
 
-    display({"application/vnd.mlops-nb.record+json": {"run_id": run_id, "key": key,
-                                                      "value": jsonable(value)},
-             "text/plain": f"recorded {key} = {value!r} on run {run_id[:12]}"}, raw=True)
+    display(
+        {
+            "application/vnd.mlops-nb.record+json": {
+                "run_id": run_id,
+                "key": key,
+                "value": jsonable(value),
+            },
+            "text/plain": f"recorded {key} = {value!r} on run {run_id[:12]}",
+        },
+        raw=True,
+    )

@@ -37,8 +37,9 @@ _ROW_KINDS = {
 }
 
 
-def event_hash(seq: int, at: str, actor: str, kind: str, subject: str, payload: str,
-               prev_hash: str) -> str:
+def event_hash(
+    seq: int, at: str, actor: str, kind: str, subject: str, payload: str, prev_hash: str
+) -> str:
     """The hash linking one event to the one before it."""
     digest = hashlib.sha256()
     for part in (str(seq), at, actor, kind, subject, payload, prev_hash):
@@ -67,15 +68,23 @@ def verify(store: Store) -> VerifyResult:
     for expected, ev in enumerate(events, start=1):
         label = f"event {ev.seq} ({ev.kind} {ev.subject})"
         if ev.seq != expected:
-            problems.append((expected, f"event {expected} is missing (next is {ev.seq}): the "
-                                       "log was cut"))
+            problems.append(
+                (expected, f"event {expected} is missing (next is {ev.seq}): the log was cut")
+            )
             break
         if ev.prev_hash != prev:
-            problems.append((ev.seq, f"{label} does not follow event {ev.seq - 1}: events were "
-                                     "removed, inserted or reordered"))
+            problems.append(
+                (
+                    ev.seq,
+                    f"{label} does not follow event {ev.seq - 1}: events were "
+                    "removed, inserted or reordered",
+                )
+            )
             break
-        if event_hash(ev.seq, ev.at, ev.actor, ev.kind, ev.subject, ev.payload, ev.prev_hash) \
-                != ev.hash:
+        if (
+            event_hash(ev.seq, ev.at, ev.actor, ev.kind, ev.subject, ev.payload, ev.prev_hash)
+            != ev.hash
+        ):
             problems.append((ev.seq, f"{label} was altered: its hash no longer matches"))
             break
         prev = ev.hash
@@ -99,8 +108,14 @@ def verify(store: Store) -> VerifyResult:
     if problems:
         problems.sort(key=lambda p: p[0])
         seq, text = problems[0]
-        return VerifyResult(ok=False, events=len(events), artifacts=artifact_count,
-                            head=head_hash, problem=text, seq=seq or None)
+        return VerifyResult(
+            ok=False,
+            events=len(events),
+            artifacts=artifact_count,
+            head=head_hash,
+            problem=text,
+            seq=seq or None,
+        )
     return VerifyResult(ok=True, events=len(events), artifacts=artifact_count, head=head_hash)
 
 
@@ -136,17 +151,28 @@ def _check_tables(
             name = f"{table} row {'/'.join(str(k) for k in key)}"
             recorded = latest.get((table, key))
             if recorded is None:
-                problems.append((row_seq or 0, f"{name} has no audit event: it was added "
-                                               "outside mlops-nb"))
+                problems.append(
+                    (row_seq or 0, f"{name} has no audit event: it was added outside mlops-nb")
+                )
                 continue
             seq, payload = recorded
             if row_seq != seq or row != payload:
-                problems.append((seq, f"{name} differs from what event {seq} recorded: it was "
-                                      "changed outside mlops-nb"))
+                problems.append(
+                    (
+                        seq,
+                        f"{name} differs from what event {seq} recorded: it was "
+                        "changed outside mlops-nb",
+                    )
+                )
     for (table, key), (seq, _payload) in latest.items():
         if (table, key) not in seen:
-            problems.append((seq, f"{table} row {'/'.join(str(k) for k in key)} recorded by "
-                                  f"event {seq} is missing"))
+            problems.append(
+                (
+                    seq,
+                    f"{table} row {'/'.join(str(k) for k in key)} recorded by "
+                    f"event {seq} is missing",
+                )
+            )
     # The current alias table must be what the alias history says.
     expected: dict[tuple[str, str], tuple[int, int]] = {}
     for change in sorted(tables["alias_changes"], key=lambda r: r["id"]):
@@ -154,7 +180,12 @@ def _check_tables(
     actual = {(a["model"], a["alias"]): (a["version"], a["change_id"]) for a in tables["aliases"]}
     for pair in sorted(set(expected) | set(actual)):
         if expected.get(pair) != actual.get(pair):
-            problems.append((0, f"alias {pair[0]}@{pair[1]} points to "
-                                f"{actual.get(pair, (None,))[0]} but its history says "
-                                f"{expected.get(pair, (None,))[0]}: changed outside mlops-nb"))
+            problems.append(
+                (
+                    0,
+                    f"alias {pair[0]}@{pair[1]} points to "
+                    f"{actual.get(pair, (None,))[0]} but its history says "
+                    f"{expected.get(pair, (None,))[0]}: changed outside mlops-nb",
+                )
+            )
     return problems

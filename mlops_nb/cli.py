@@ -27,15 +27,26 @@ class _Parser(argparse.ArgumentParser):
 def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
     default_home: Any = argparse.SUPPRESS if suppress else None
     default_json: Any = argparse.SUPPRESS if suppress else False
-    parser.add_argument("--home", default=default_home, metavar="PATH",
-                        help="store folder (default: $MLOPS_NB_HOME, nearest .mlops/, ~/.mlops)")
-    parser.add_argument("--json", action="store_true", default=default_json,
-                        help="print one JSON document on stdout")
+    parser.add_argument(
+        "--home",
+        default=default_home,
+        metavar="PATH",
+        help="store folder (default: $MLOPS_NB_HOME, nearest .mlops/, ~/.mlops)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=default_json,
+        help="print one JSON document on stdout",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = _Parser(prog="mlops-nb", description="Notebook-first MLOps: runs, models, "
-                     "aliases, audit log and papermill runs on SQLite plus a folder.")
+    parser = _Parser(
+        prog="mlops-nb",
+        description="Notebook-first MLOps: runs, models, "
+        "aliases, audit log and papermill runs on SQLite plus a folder.",
+    )
     parser.add_argument("--version", action="version", version=f"mlops-nb {__version__}")
     _common(parser, suppress=False)
     parent = _Parser(add_help=False)
@@ -75,15 +86,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=0, help="log: at most this many (newest)")
     p = cmd("run", "execute a notebook with papermill and store it as an audit artifact")
     p.add_argument("notebook")
-    p.add_argument("-p", "--parameter", nargs=2, action="append", metavar=("KEY", "VALUE"),
-                   default=[])
+    p.add_argument(
+        "-p", "--parameter", nargs=2, action="append", metavar=("KEY", "VALUE"), default=[]
+    )
     p.add_argument("-f", "--parameters-file", metavar="params.yaml")
     p.add_argument("--timeout", type=float, metavar="S", help="wall-clock limit for the run")
     p.add_argument("-o", "--output", metavar="FILE.ipynb", help="also write the executed notebook")
     p.add_argument("--cwd", help="working directory of the kernel (default: the notebook's)")
     p.add_argument("--kernel", help="kernel name (default: the notebook's)")
-    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None,
-                   help="show cell N of M on stderr (default: when stderr is a terminal)")
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show cell N of M on stderr (default: when stderr is a terminal)",
+    )
     p = cmd("report", "write a self-contained HTML report of a run")
     p.add_argument("run_id")
     p.add_argument("-o", "--output", metavar="FILE.html")
@@ -132,8 +148,11 @@ def _cmd_init(args: argparse.Namespace) -> None:
 
     home = args.home or os.environ.get(ENV_HOME) or str(Path.cwd() / ".mlops")
     store = Store(home)
-    _emit(args, {"home": str(store.home), "schema_version": store.schema_version},
-          f"store ready at {store.home}")
+    _emit(
+        args,
+        {"home": str(store.home), "schema_version": store.schema_version},
+        f"store ready at {store.home}",
+    )
 
 
 def _cmd_runs(args: argparse.Namespace) -> None:
@@ -144,9 +163,14 @@ def _cmd_runs(args: argparse.Namespace) -> None:
     recover_orphans(store)
     runs = store.list_runs(name=args.model, kind=args.kind, limit=args.limit)
     docs = [_run_json(r) for r in runs]
-    _emit(args, docs, table_text(
-        [{**d, "run_id": d["run_id"][:12]} for d in docs],
-        ["run_id", "kind", "name", "status", "started_at", "metrics", "model_version"]))
+    _emit(
+        args,
+        docs,
+        table_text(
+            [{**d, "run_id": d["run_id"][:12]} for d in docs],
+            ["run_id", "kind", "name", "status", "started_at", "metrics", "model_version"],
+        ),
+    )
 
 
 def _cmd_show(args: argparse.Namespace) -> None:
@@ -161,8 +185,11 @@ def _cmd_models(args: argparse.Namespace) -> None:
     from .display import table_text
 
     models = _store(args).list_models()
-    _emit(args, models, table_text(models, ["name", "versions", "latest_version", "aliases",
-                                            "updated_at"]))
+    _emit(
+        args,
+        models,
+        table_text(models, ["name", "versions", "latest_version", "aliases", "updated_at"]),
+    )
 
 
 def _cmd_versions(args: argparse.Namespace) -> None:
@@ -170,15 +197,19 @@ def _cmd_versions(args: argparse.Namespace) -> None:
     from .registry import check_model_name
 
     versions = [v.to_json() for v in _store(args).list_versions(check_model_name(args.name))]
-    _emit(args, versions, table_text(versions, ["version", "created_at", "aliases", "metrics",
-                                                "run_id", "format"]))
+    _emit(
+        args,
+        versions,
+        table_text(versions, ["version", "created_at", "aliases", "metrics", "run_id", "format"]),
+    )
 
 
 def _cmd_promote(args: argparse.Namespace) -> None:
     from .registry import promote
 
-    change = promote(_store(args), args.name, args.version, args.alias, require=args.require,
-                     reason=args.reason)
+    change = promote(
+        _store(args), args.name, args.version, args.alias, require=args.require, reason=args.reason
+    )
     _emit(args, change.to_json(), str(change))
 
 
@@ -203,9 +234,11 @@ def _cmd_audit(args: argparse.Namespace) -> None:
     if args.action == "log":
         events = [e.to_json() for e in store.iter_events(since=args.since)]
         if args.limit:
-            events = events[-args.limit:]
-        text = "\n".join(f"{e['seq']:>6} {e['at']} {e['actor']:<20} {e['kind']:<16} "
-                         f"{e['subject']}" for e in events)
+            events = events[-args.limit :]
+        text = "\n".join(
+            f"{e['seq']:>6} {e['at']} {e['actor']:<20} {e['kind']:<16} {e['subject']}"
+            for e in events
+        )
         _emit(args, events, text or "(no events)")
         return
     result = audit.verify(store)
@@ -223,9 +256,16 @@ def _cmd_run(args: argparse.Namespace) -> None:
     for key, value in args.parameter:
         params[key] = parse_value(value)
     progress = sys.stderr.isatty() if args.progress is None else args.progress
-    run = run_notebook(args.notebook, params, store=_store(args, create=True),
-                       timeout=args.timeout, cwd=args.cwd, output=args.output,
-                       kernel_name=args.kernel, progress=progress)
+    run = run_notebook(
+        args.notebook,
+        params,
+        store=_store(args, create=True),
+        timeout=args.timeout,
+        cwd=args.cwd,
+        output=args.output,
+        kernel_name=args.kernel,
+        progress=progress,
+    )
     _emit(args, _run_json(run), str(run))
     if run.status != "finished":
         raise ExecutionError(f"notebook run {run.run_id[:12]} failed: {run.error}")
@@ -258,14 +298,30 @@ def _cmd_report(args: argparse.Namespace) -> None:
     target = Path(args.output or f"report-{run_id[:12]}.html")
     data = html.encode("utf-8")
     target.write_bytes(data)
-    _emit(args, {"run_id": run_id, "path": str(target.resolve()), "bytes": len(data),
-                 "sha256": sha256_bytes(data)}, f"report written to {target}")
+    _emit(
+        args,
+        {
+            "run_id": run_id,
+            "path": str(target.resolve()),
+            "bytes": len(data),
+            "sha256": sha256_bytes(data),
+        },
+        f"report written to {target}",
+    )
 
 
 COMMANDS = {
-    "init": _cmd_init, "runs": _cmd_runs, "show": _cmd_show, "models": _cmd_models,
-    "versions": _cmd_versions, "promote": _cmd_promote, "rollback": _cmd_rollback,
-    "which": _cmd_which, "audit": _cmd_audit, "run": _cmd_run, "report": _cmd_report,
+    "init": _cmd_init,
+    "runs": _cmd_runs,
+    "show": _cmd_show,
+    "models": _cmd_models,
+    "versions": _cmd_versions,
+    "promote": _cmd_promote,
+    "rollback": _cmd_rollback,
+    "which": _cmd_which,
+    "audit": _cmd_audit,
+    "run": _cmd_run,
+    "report": _cmd_report,
 }
 
 
@@ -286,8 +342,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Exception as exc:
         if os.environ.get("MLOPS_NB_DEBUG"):
             raise
-        print(f"mlops-nb: internal error: {type(exc).__name__}: {exc} (set MLOPS_NB_DEBUG=1 for "
-              "a traceback)", file=sys.stderr)
+        print(
+            f"mlops-nb: internal error: {type(exc).__name__}: {exc} (set MLOPS_NB_DEBUG=1 for "
+            "a traceback)",
+            file=sys.stderr,
+        )
         return 1
     return 0
 

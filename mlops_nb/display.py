@@ -83,10 +83,13 @@ def record_html(record: Any) -> str:
             cell = escape(_short(value))
         rows.append(f"<tr><th>{escape(name)}</th><td>{cell}</td></tr>")
     status = getattr(record, "status", None) or (
-        ("ok" if record.ok else "failed") if hasattr(record, "ok") else None)
+        ("ok" if record.ok else "failed") if hasattr(record, "ok") else None
+    )
     css = "bad" if status in ("failed", "interrupted") else "ok"
-    return (f"{_CSS}<div class='mlops-nb'><b class='{css}'>{escape(_title(record))}</b>"
-            f"<table>{''.join(rows)}</table></div>")
+    return (
+        f"{_CSS}<div class='mlops-nb'><b class='{css}'>{escape(_title(record))}</b>"
+        f"<table>{''.join(rows)}</table></div>"
+    )
 
 
 def table_text(rows: Sequence[dict[str, Any]], columns: Sequence[str]) -> str:
@@ -145,15 +148,25 @@ def _summary_parts(active: Any) -> tuple[str, list[tuple[str, str]]]:
     head = f"{active.name} · run {active.run_id[:12]} · {status}"
     rows: list[tuple[str, str]] = []
     if active.version is not None:
-        rows.append(("version", f"{active.version.model}:{active.version.version} "
-                                f"({active.version.format}, {active.version.artifact_sha256[:12]})"))
+        rows.append(
+            (
+                "version",
+                f"{active.version.model}:{active.version.version} "
+                f"({active.version.format}, {active.version.artifact_sha256[:12]})",
+            )
+        )
     if active.metrics:
         rows.append(("metrics", _short(active.metrics)))
     if active.params:
         rows.append(("params", _short(active.params)))
     if run is not None and run.data:
-        rows.append(("data", f"{run.data.get('rows')} rows × {run.data.get('columns')} cols, "
-                             f"sha256 {str(run.data.get('sha256'))[:12]}"))
+        rows.append(
+            (
+                "data",
+                f"{run.data.get('rows')} rows × {run.data.get('columns')} cols, "
+                f"sha256 {str(run.data.get('sha256'))[:12]}",
+            )
+        )
     if run is not None and run.git_commit:
         rows.append(("git", run.git_commit[:12] + (" (dirty)" if run.git_dirty else "")))
     if run is not None and run.error:
@@ -174,4 +187,7 @@ def run_summary_html(active: Any) -> str:
     status = active.run.status if active.run else "running"
     css = "bad" if status == "failed" else "ok"
     body = "".join(f"<tr><th>{escape(k)}</th><td>{escape(v)}</td></tr>" for k, v in rows)
-    return f"{_CSS}<div class='mlops-nb'><b class='{css}'>{escape(head)}</b><table>{body}</table></div>"
+    return (
+        f"{_CSS}<div class='mlops-nb'><b class='{css}'>{escape(head)}</b>"
+        f"<table>{body}</table></div>"
+    )

@@ -79,14 +79,20 @@ def git_info(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     try:
         out = subprocess.run(
             ["git", "-C", str(cwd), "rev-parse", "HEAD", "--abbrev-ref", "HEAD"],
-            capture_output=True, text=True, timeout=10, check=False,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
         )
         if out.returncode != 0:
             return {}
-        commit, branch = (out.stdout.split() + ["", ""])[:2]
+        commit, branch = [*out.stdout.split(), "", ""][:2]
         status = subprocess.run(
             ["git", "-C", str(cwd), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True, text=True, timeout=10, check=False,
+            capture_output=True,
+            text=True,
+            timeout=10,
+            check=False,
         )
         return {
             "commit": commit or None,

@@ -125,7 +125,9 @@ def _series_digest(series: Any, pd: Any, np: Any) -> bytes:
         numpy_dtype = series.array._data.dtype
         values = series.to_numpy(dtype=numpy_dtype, na_value=0)
         h.update(_le(mask.view("u1"), np))
-        h.update(_canonical_nan(_le(values, np), np) if numpy_dtype.kind == "f" else _le(values, np))
+        h.update(
+            _canonical_nan(_le(values, np), np) if numpy_dtype.kind == "f" else _le(values, np)
+        )
     else:
         _hash_objects(h, series, np)
     return h.digest()
@@ -148,8 +150,9 @@ def _canonical_nan(values: Any, np: Any) -> Any:
 
 
 def _arrow_backed(series: Any) -> bool:
-    return hasattr(series.array, "_pa_array") or hasattr(series.array, "__arrow_array__") and \
-        "pyarrow" in str(series.dtype)
+    return hasattr(series.array, "_pa_array") or (
+        hasattr(series.array, "__arrow_array__") and "pyarrow" in str(series.dtype)
+    )
 
 
 def _hash_arrow(h: Any, series: Any, pd: Any, np: Any) -> None:
@@ -163,8 +166,13 @@ def _hash_arrow(h: Any, series: Any, pd: Any, np: Any) -> None:
     payload = hashlib.sha256()
     nulls = hashlib.sha256()
     typ = chunked.type
-    if pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_binary(typ) \
-            or pa.types.is_large_binary(typ) or pa.types.is_string_view(typ):
+    if (
+        pa.types.is_string(typ)
+        or pa.types.is_large_string(typ)
+        or pa.types.is_binary(typ)
+        or pa.types.is_large_binary(typ)
+        or pa.types.is_string_view(typ)
+    ):
         for chunk in chunked.chunks:
             if pa.types.is_string_view(chunk.type):
                 chunk = chunk.cast(pa.large_string())
@@ -173,13 +181,18 @@ def _hash_arrow(h: Any, series: Any, pd: Any, np: Any) -> None:
                 chunk = pc.fill_null(chunk, "" if "string" in str(chunk.type) else b"")
             else:
                 nulls.update(bytes(len(chunk)))
-            width = "<i8" if pa.types.is_large_string(chunk.type) or \
-                pa.types.is_large_binary(chunk.type) else "<i4"
+            width = (
+                "<i8"
+                if pa.types.is_large_string(chunk.type) or pa.types.is_large_binary(chunk.type)
+                else "<i4"
+            )
             buffers = chunk.buffers()
-            offsets = np.frombuffer(buffers[1], dtype=width)[chunk.offset:chunk.offset + len(chunk) + 1]
+            offsets = np.frombuffer(buffers[1], dtype=width)[
+                chunk.offset : chunk.offset + len(chunk) + 1
+            ]
             lengths.update(np.diff(offsets).astype("<i8"))
             if buffers[2] is not None and len(offsets):
-                payload.update(memoryview(buffers[2])[int(offsets[0]):int(offsets[-1])])
+                payload.update(memoryview(buffers[2])[int(offsets[0]) : int(offsets[-1])])
         h.update(b"arrow-str\x00" + lengths.digest() + payload.digest() + nulls.digest())
     else:
         # Other Arrow types: fall back to their numpy/object form.

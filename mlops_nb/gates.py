@@ -18,8 +18,12 @@ from dataclasses import dataclass
 from .errors import GateExpressionError
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
-    ">=": operator.ge, "<=": operator.le, "==": operator.eq, "!=": operator.ne,
-    ">": operator.gt, "<": operator.lt,
+    ">=": operator.ge,
+    "<=": operator.le,
+    "==": operator.eq,
+    "!=": operator.ne,
+    ">": operator.gt,
+    "<": operator.lt,
 }
 _UNSIGNED = r"(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _NUMBER = r"[-+]?" + _UNSIGNED
@@ -98,8 +102,10 @@ def evaluate(
             version, metrics = held
             other = metrics.get(cond.metric)
             if not isinstance(other, (int, float)) or isinstance(other, bool):
-                failed.append(f"{cond}: {cond.alias} (version {version}) has no metric "
-                              f"{cond.metric!r} to compare with")
+                failed.append(
+                    f"{cond}: {cond.alias} (version {version}) has no metric "
+                    f"{cond.metric!r} to compare with"
+                )
                 continue
             threshold = float(other) + cond.margin
             against = f"{cond.alias} v{version} {threshold:.6g}"

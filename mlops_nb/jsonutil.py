@@ -15,7 +15,9 @@ def canonical(obj: Any) -> str:
 
     Keys sorted, no whitespace, non-finite floats refused.
     """
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    return json.dumps(
+        obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False
+    )
 
 
 def loads(text: str | None, default: Any = None) -> Any:

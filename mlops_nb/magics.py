@@ -61,8 +61,7 @@ def assigned_names(source: str) -> list[str]:
         return []
     names: list[str] = []
     for node in ast.walk(tree):
-        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and \
-                node.id not in names:
+        if isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store) and node.id not in names:
             names.append(node.id)
     return names
 
@@ -75,17 +74,25 @@ class MlopsMagics(Magics):
 
     @magic_arguments()
     @argument("name", help="Model name; a fitted estimator becomes its next version.")
-    @argument("--model", help="Variable holding the fitted estimator (found automatically "
-                              "in a cell).")
+    @argument(
+        "--model", help="Variable holding the fitted estimator (found automatically in a cell)."
+    )
     @argument("--data", help="Variable holding the training features.")
     @argument("--target", help="Variable holding the training target.")
-    @argument("--metrics", help="Comma-separated variables to record as metrics (default: "
-                                "every number the cell assigns).")
+    @argument(
+        "--metrics",
+        help="Comma-separated variables to record as metrics (default: "
+        "every number the cell assigns).",
+    )
     @argument("--param", action="append", metavar="K=V", help="An explicit parameter.")
     @argument("--tag", action="append", metavar="K=V", help="A tag for the run.")
     @argument("--no-register", action="store_true", help="Record the run, register no version.")
-    @argument("--serializer", default="skops", choices=["skops", "pickle"],
-              help="How to save the model (pickle only if you opt in).")
+    @argument(
+        "--serializer",
+        default="skops",
+        choices=["skops", "pickle"],
+        help="How to save the model (pickle only if you opt in).",
+    )
     @line_cell_magic
     @_user_errors
     def mlops_track(self, line: str, cell: str | None = None) -> Any:
@@ -105,20 +112,25 @@ class MlopsMagics(Magics):
         if cell is None and not args.model:
             raise UsageError("%mlops_track needs --model VAR (or use %%mlops_track on a cell)")
         options = {
-            "params": _pairs(args.param, "--param"), "tags": _pairs(args.tag, "--tag"),
-            "register": not args.no_register, "serializer": args.serializer,
+            "params": _pairs(args.param, "--param"),
+            "tags": _pairs(args.tag, "--tag"),
+            "register": not args.no_register,
+            "serializer": args.serializer,
             "code": cell if cell is not None else f"%mlops_track {line}",
         }
         if cell is None:
             # Check the named variables before opening a run, so a typo records nothing.
-            options["model"] = tracking.check_estimator(self._lookup(args.model, "--model"),
-                                                        f"--model {args.model}")
+            options["model"] = tracking.check_estimator(
+                self._lookup(args.model, "--model"), f"--model {args.model}"
+            )
             if args.data:
-                options["data"] = tracking.check_data(self._lookup(args.data, "--data"),
-                                                      f"--data {args.data}")
+                options["data"] = tracking.check_data(
+                    self._lookup(args.data, "--data"), f"--data {args.data}"
+                )
             if args.target:
-                options["target"] = tracking.check_data(self._lookup(args.target, "--target"),
-                                                        f"--target {args.target}")
+                options["target"] = tracking.check_data(
+                    self._lookup(args.target, "--target"), f"--target {args.target}"
+                )
         run = api.track(args.name, **options)
         shown = None
         with run:
@@ -157,8 +169,11 @@ class MlopsMagics(Magics):
             run.log_metrics({m: self._lookup(m, "--metrics") for m in wanted})
         else:
             numbers = {
-                n: ns[n] for n in assigned
-                if n in ns and not n.startswith("_") and n not in run.params
+                n: ns[n]
+                for n in assigned
+                if n in ns
+                and not n.startswith("_")
+                and n not in run.params
                 and tracking.as_number(ns[n]) is not None
             }
             run.log_metrics(numbers, strict=False)
@@ -197,8 +212,10 @@ class MlopsMagics(Magics):
         try:
             value = self.shell.ev(expr.strip())
         except Exception as exc:
-            raise UsageError(f"%mlops_record {key}: cannot evaluate {expr.strip()!r}: "
-                             f"{type(exc).__name__}: {exc}") from None
+            raise UsageError(
+                f"%mlops_record {key}: cannot evaluate {expr.strip()!r}: "
+                f"{type(exc).__name__}: {exc}"
+            ) from None
         api.record(key, value)
 
     @line_magic
@@ -208,11 +225,17 @@ class MlopsMagics(Magics):
         name = line.strip()
         store = api.get_store()
         if not name:
-            return Table(store.list_models(), ["name", "versions", "latest_version", "aliases",
-                                               "updated_at"], "models")
+            return Table(
+                store.list_models(),
+                ["name", "versions", "latest_version", "aliases", "updated_at"],
+                "models",
+            )
         rows = [v.to_json() for v in store.list_versions(registry.check_model_name(name))]
-        return Table(rows, ["version", "created_at", "metrics", "aliases", "run_id",
-                            "estimator"], f"versions of {name}")
+        return Table(
+            rows,
+            ["version", "created_at", "metrics", "aliases", "run_id", "estimator"],
+            f"versions of {name}",
+        )
 
     @magic_arguments()
     @argument("name")
@@ -225,8 +248,9 @@ class MlopsMagics(Magics):
     def mlops_promote(self, line: str) -> Any:
         """Point an alias at a version, if the gate allows."""
         args = _parse(self.mlops_promote, line)
-        return api.promote(args.name, args.version, args.alias, require=args.require,
-                           reason=args.reason)
+        return api.promote(
+            args.name, args.version, args.alias, require=args.require, reason=args.reason
+        )
 
     @magic_arguments()
     @argument("name")
@@ -265,6 +289,8 @@ def _pick_estimator(candidates: dict[str, Any]) -> tuple[Any, str | None]:
     if "model" in top:
         return top["model"], None
     if top:
-        return None, (f"several fitted estimators ({', '.join(sorted(top))}); name one with "
-                      "--model: no model version registered")
+        return None, (
+            f"several fitted estimators ({', '.join(sorted(top))}); name one with "
+            "--model: no model version registered"
+        )
     return None, None

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import gates, serialization
 from .environment import actor as default_actor
 from .errors import ConflictError, GateFailedError, InvalidInputError, NotFoundError
 from .jsonutil import parse_time
 from .records import AliasChange, Lineage, ModelVersion
-from .store import Store
+
+if TYPE_CHECKING:  # the store pulls in SQLAlchemy; import it only when used
+    from .store import Store
 
 DEFAULT_ALIAS = "production"
 _ALIAS_RE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
@@ -108,10 +110,12 @@ def promote(
     the alias changes nothing and returns the change that put it there.
     """
     name, alias = check_model_name(name), check_alias(alias)
-    target = store.latest_version(name).version if str(version) == "latest" \
-        else parse_version(version)
+    target = (
+        store.latest_version(name).version if str(version) == "latest" else parse_version(version)
+    )
     conditions = gates.parse(require) if require is not None else []
     who = actor or default_actor()
+
     def check(candidate: ModelVersion, current: ModelVersion | None) -> str | None:
         if current is not None and current.version == candidate.version:
             raise _AlreadyHolds()
@@ -122,8 +126,9 @@ def promote(
             held = current if other == alias else store.alias_holder(name, other)
             return None if held is None else (held.version, held.metrics)
 
-        passed, failed = gates.evaluate(conditions, candidate.metrics, holder_metrics,
-                                        f"version {candidate.version}")
+        passed, failed = gates.evaluate(
+            conditions, candidate.metrics, holder_metrics, f"version {candidate.version}"
+        )
         if failed:
             raise GateFailedError(
                 f"gate refused {name}:{candidate.version} for {alias}: " + "; ".join(failed),
@@ -133,7 +138,13 @@ def promote(
 
     try:
         return store.change_alias(
-            name, alias, target, action="promote", actor=who, reason=reason, run_id=run_id,
+            name,
+            alias,
+            target,
+            action="promote",
+            actor=who,
+            reason=reason,
+            run_id=run_id,
             check=check,
         )
     except _AlreadyHolds:
@@ -146,7 +157,11 @@ class _AlreadyHolds(Exception):
 
 
 def rollback(
-    store: Store, name: str, alias: str = DEFAULT_ALIAS, *, reason: str | None = None,
+    store: Store,
+    name: str,
+    alias: str = DEFAULT_ALIAS,
+    *,
+    reason: str | None = None,
     actor: str | None = None,
 ) -> AliasChange:
     """Return ``alias`` to the version that held it before the current holder.
@@ -167,8 +182,9 @@ def rollback(
             )
         return stack[-2]
 
-    return store.change_alias(name, alias, previous, action="rollback",
-                              actor=actor or default_actor(), reason=reason)
+    return store.change_alias(
+        name, alias, previous, action="rollback", actor=actor or default_actor(), reason=reason
+    )
 
 
 def holder_stack(history: list[AliasChange]) -> list[int]:
@@ -226,8 +242,15 @@ def which(store: Store, ref: str, at: str | None = None) -> Lineage:
     return _lineage(store, version, alias, when, set_at, set_by, reason)
 
 
-def _lineage(store: Store, version: ModelVersion, alias: str | None, when: str | None,
-             set_at: str, set_by: str, reason: str | None) -> Lineage:
+def _lineage(
+    store: Store,
+    version: ModelVersion,
+    alias: str | None,
+    when: str | None,
+    set_at: str,
+    set_by: str,
+    reason: str | None,
+) -> Lineage:
     run = parent = None
     if version.run_id:
         run = store.get_run(version.run_id)
@@ -238,25 +261,36 @@ def _lineage(store: Store, version: ModelVersion, alias: str | None, when: str |
                 parent = None
     executed = parent.output_sha256 if parent is not None else None
     return Lineage(
-        model=version.model, alias=alias, version=version.version, at=when, set_at=set_at,
-        set_by=set_by, reason=reason, run_id=version.run_id,
+        model=version.model,
+        alias=alias,
+        version=version.version,
+        at=when,
+        set_at=set_at,
+        set_by=set_by,
+        reason=reason,
+        run_id=version.run_id,
         data_sha256=version.data_sha256,
         notebook_sha256=executed or (run.input_sha256 if run else None),
-        notebook_path=(parent.notebook_path if parent else None) or (run.notebook_path
-                                                                       if run else None),
-        input_sha256=(parent.input_sha256 if parent else None) or (run.input_sha256
-                                                                     if run else None),
+        notebook_path=(parent.notebook_path if parent else None)
+        or (run.notebook_path if run else None),
+        input_sha256=(parent.input_sha256 if parent else None)
+        or (run.input_sha256 if run else None),
         git_commit=run.git_commit if run else None,
         git_dirty=run.git_dirty if run else None,
-        artifact_sha256=version.artifact_sha256, estimator=version.estimator,
-        params=run.params if run else {}, metrics=version.metrics,
+        artifact_sha256=version.artifact_sha256,
+        estimator=version.estimator,
+        params=run.params if run else {},
+        metrics=version.metrics,
         environment=run.environment if run else {},
         parent_run_id=run.parent_run_id if run else None,
     )
 
 
 def load_model(
-    ref: str, store: Store, *, trusted: list[str] | tuple[str, ...] = (),
+    ref: str,
+    store: Store,
+    *,
+    trusted: list[str] | tuple[str, ...] = (),
     allow_pickle: bool = False,
 ) -> Any:
     """Load the estimator a reference points to, after checking its SHA-256.

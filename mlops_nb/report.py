@@ -17,8 +17,9 @@ from .jsonutil import utcnow
 from .records import Run
 from .store import Store
 
-_EXTERNAL_SCRIPT = re.compile(r"<script[^>]*\bsrc=\"(?:https?:)?//[^\"]*\"[^>]*>\s*</script>",
-                              re.IGNORECASE)
+_EXTERNAL_SCRIPT = re.compile(
+    r"<script[^>]*\bsrc=\"(?:https?:)?//[^\"]*\"[^>]*>\s*</script>", re.IGNORECASE
+)
 _EMPTY_SCRIPT = re.compile(r"<script[^>]*\bsrc=\"\"[^>]*>\s*</script>", re.IGNORECASE)
 
 
@@ -39,14 +40,20 @@ def notebook_run_for(store: Store, run_id: str) -> Run:
 
 def render(store: Store, run_id: str) -> str:
     """The HTML report of a run, as a string."""
-    from nbconvert import HTMLExporter
     import nbformat
+    from nbconvert import HTMLExporter
 
     nb_run = notebook_run_for(store, run_id)
     if not nb_run.output_sha256:
         raise NotFoundError(f"run {nb_run.run_id[:12]} is still running: no executed notebook yet")
     nb = nbformat.reads(store.get_artifact(nb_run.output_sha256).decode("utf-8"), as_version=4)
-    exporter = HTMLExporter(template_name="lab", mathjax_url="", require_js_url="")
+    exporter = HTMLExporter(
+        template_name="lab",
+        mathjax_url="",
+        require_js_url="",
+        mermaid_js_url="",
+        mermaid_layout_elk_js_url="",
+    )
     body, _ = exporter.from_notebook_node(nb)
     body = _EMPTY_SCRIPT.sub("", _EXTERNAL_SCRIPT.sub("", body))
     children = store.list_runs(parent_run_id=nb_run.run_id)
@@ -54,7 +61,7 @@ def render(store: Store, run_id: str) -> str:
     match = re.search(r"<body[^>]*>", body)
     if match is None:
         return header + body
-    return body[: match.end()] + header + body[match.end():]
+    return body[: match.end()] + header + body[match.end() :]
 
 
 def provenance_html(store: Store, run: Run, children: list[Run]) -> str:
@@ -74,8 +81,11 @@ def provenance_html(store: Store, run: Run, children: list[Run]) -> str:
         ("parameters", _pairs(run.params) or "none"),
         ("recorded values", _pairs(run.values) or "none"),
         ("git commit", git),
-        ("environment", f"Python {env.get('python', '?')} on {env.get('platform', '?')}, "
-                        f"host {env.get('host', '?')}"),
+        (
+            "environment",
+            f"Python {env.get('python', '?')} on {env.get('platform', '?')}, "
+            f"host {env.get('host', '?')}",
+        ),
         ("store", str(store.home)),
     ]
     tracked = []
@@ -88,7 +98,8 @@ def provenance_html(store: Store, run: Run, children: list[Run]) -> str:
         )
     table = "".join(
         f"<tr><th style='text-align:left;padding-right:1em'>{escape(k)}</th>"
-        f"<td><code>{escape(str(v))}</code></td></tr>" for k, v in rows
+        f"<td><code>{escape(str(v))}</code></td></tr>"
+        for k, v in rows
     )
     color = "#1a7f37" if run.status == "finished" else "#cf222e"
     return (

@@ -86,8 +86,9 @@ def run_notebook(
     declared = declared_parameters(nb)
     notes = []
     if params and declared is None:
-        notes.append("the notebook has no cell tagged 'parameters'; parameters were injected "
-                     "at the top")
+        notes.append(
+            "the notebook has no cell tagged 'parameters'; parameters were injected at the top"
+        )
     elif declared is not None:
         unknown = sorted(set(params) - set(declared))
         if unknown:
@@ -101,11 +102,21 @@ def run_notebook(
     started = utcnow()
     store.insert_run(
         {
-            "run_id": run_id, "kind": "notebook", "name": nb_path.name, "status": "running",
-            "started_at": started, "parent_run_id": parent_run_id, "params": effective,
-            "tags": {}, "environment": environment.capture(), "git_commit": git.get("commit"),
-            "git_dirty": git.get("dirty"), "notebook_path": str(nb_path),
-            "input_sha256": input_sha, "pid": os.getpid(), "host": socket.gethostname(),
+            "run_id": run_id,
+            "kind": "notebook",
+            "name": nb_path.name,
+            "status": "running",
+            "started_at": started,
+            "parent_run_id": parent_run_id,
+            "params": effective,
+            "tags": {},
+            "environment": environment.capture(),
+            "git_commit": git.get("commit"),
+            "git_dirty": git.get("dirty"),
+            "notebook_path": str(nb_path),
+            "input_sha256": input_sha,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
         },
         who,
     )
@@ -120,18 +131,35 @@ def run_notebook(
     tmp_dir = store.home / "tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)
     out_path = tmp_dir / f"{run_id}.ipynb"
-    status, error = _execute(nb_path, out_path, params, kernel_env, timeout,
-                             Path(cwd) if cwd else nb_path.parent, kernel_name, progress)
+    status, error = _execute(
+        nb_path,
+        out_path,
+        params,
+        kernel_env,
+        timeout,
+        Path(cwd) if cwd else nb_path.parent,
+        kernel_name,
+        progress,
+    )
     executed = _load_output(out_path, nb)
     ended = utcnow()
     children = [r.run_id for r in store.list_runs(parent_run_id=run_id)]
     executed.metadata["mlops_nb"] = {
-        "run_id": run_id, "status": status, "error": error, "parameters": effective,
+        "run_id": run_id,
+        "status": status,
+        "error": error,
+        "parameters": effective,
         "overrides": params,
-        "notebook_path": str(nb_path), "input_sha256": input_sha, "git": git,
+        "notebook_path": str(nb_path),
+        "input_sha256": input_sha,
+        "git": git,
         "environment": {k: v for k, v in environment.capture().items() if k != "packages"},
-        "triggered_by": who, "started_at": started, "ended_at": ended,
-        "store": str(store.home), "tracked_runs": children, "notes": notes,
+        "triggered_by": who,
+        "started_at": started,
+        "ended_at": ended,
+        "store": str(store.home),
+        "tracked_runs": children,
+        "notes": notes,
     }
     import nbformat
 
@@ -140,9 +168,17 @@ def run_notebook(
     out_path.unlink(missing_ok=True)
     if output is not None:
         Path(output).write_bytes(output_bytes)
-    store.update_run(run_id, {"status": status, "ended_at": ended, "error": error,
-                              "output_sha256": output_sha,
-                              "data": {"notes": notes} if notes else {}}, who)
+    store.update_run(
+        run_id,
+        {
+            "status": status,
+            "ended_at": ended,
+            "error": error,
+            "output_sha256": output_sha,
+            "data": {"notes": notes} if notes else {},
+        },
+        who,
+    )
     return store.get_run(run_id)
 
 
@@ -158,9 +194,16 @@ def _check_parameters(params: dict[str, Any]) -> dict[str, Any]:
     return clean
 
 
-def _execute(nb_path: Path, out_path: Path, params: dict[str, Any], kernel_env: dict[str, str],
-             timeout: float | None, cwd: Path, kernel_name: str | None,
-             progress: bool) -> tuple[str, str | None]:
+def _execute(
+    nb_path: Path,
+    out_path: Path,
+    params: dict[str, Any],
+    kernel_env: dict[str, str],
+    timeout: float | None,
+    cwd: Path,
+    kernel_name: str | None,
+    progress: bool,
+) -> tuple[str, str | None]:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
@@ -168,13 +211,20 @@ def _execute(nb_path: Path, out_path: Path, params: dict[str, Any], kernel_env: 
     watchdog = _Watchdog(timeout)
     try:
         papermill.execute_notebook(
-            str(nb_path), str(out_path), parameters=params, kernel_name=kernel_name,
-            progress_bar=progress, cwd=str(cwd), request_save_on_cell_execute=True,
+            str(nb_path),
+            str(out_path),
+            parameters=params,
+            kernel_name=kernel_name,
+            progress_bar=progress,
+            cwd=str(cwd),
+            request_save_on_cell_execute=True,
             kernel_manager_class=_kernel_manager_class(kernel_env, watchdog.started),
         )
     except PapermillExecutionError as exc:
-        return "failed", (f"cell {exc.cell_index + 1} (execution count {exc.exec_count}) raised "
-                          f"{exc.ename}: {exc.evalue}")
+        return "failed", (
+            f"cell {exc.cell_index + 1} (execution count {exc.exec_count}) raised "
+            f"{exc.ename}: {exc.evalue}"
+        )
     except Exception as exc:
         if watchdog.fired:
             return "failed", f"timed out after {timeout:g} s; the kernel was killed"

@@ -52,9 +52,7 @@ def trusted_patterns(extra: Iterable[str] = ()) -> list[str]:
 
 
 def _is_trusted(type_name: str, patterns: list[str]) -> bool:
-    return any(
-        type_name.startswith(p) if p.endswith(".") else type_name == p for p in patterns
-    )
+    return any(type_name.startswith(p) if p.endswith(".") else type_name == p for p in patterns)
 
 
 def dump(estimator: Any, format: str = "skops") -> bytes:
@@ -76,8 +74,9 @@ def dump(estimator: Any, format: str = "skops") -> bytes:
     raise InvalidInputError(f"unknown model format {format!r}; choose one of {FORMATS}")
 
 
-def load(data: bytes, format: str, *, trusted: Iterable[str] = (),
-         allow_pickle: bool = False) -> Any:
+def load(
+    data: bytes, format: str, *, trusted: Iterable[str] = (), allow_pickle: bool = False
+) -> Any:
     """Rebuild an estimator from bytes, refusing types that are not trusted.
 
     Raises
@@ -97,7 +96,8 @@ def load(data: bytes, format: str, *, trusted: Iterable[str] = (),
         refused = sorted(t for t in named if not _is_trusted(t, patterns))
         if refused:
             raise UntrustedModelError(
-                "the model file names types that are not trusted: " + ", ".join(refused)
+                "the model file names types that are not trusted: "
+                + ", ".join(refused)
                 + " (trust them with mlops_nb.trust(...) or trusted=[...] if you know the file)",
                 refused,
             )
@@ -110,5 +110,5 @@ def load(data: bytes, format: str, *, trusted: Iterable[str] = (),
             )
         import pickle
 
-        return pickle.loads(data)  # noqa: S301 - explicit opt-in above
+        return pickle.loads(data)
     raise UntrustedModelError(f"unknown model format {format!r}")

@@ -15,14 +15,16 @@ import socket
 import sys
 import threading
 import uuid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import context, environment, fingerprint, serialization
 from .errors import InvalidInputError, MlopsError
 from .jsonutil import canonical, jsonable, utcnow
 from .records import ModelVersion, Run
 from .registry import check_model_name
-from .store import Store
+
+if TYPE_CHECKING:  # the store pulls in SQLAlchemy; import it only when used
+    from .store import Store
 
 _local = threading.local()
 
@@ -95,8 +97,9 @@ def as_number(value: Any) -> float | None:
     item = getattr(value, "item", None)
     if callable(item) and getattr(value, "shape", None) == ():
         inner = item()
-        return None if isinstance(inner, bool) or not isinstance(inner, (int, float)) \
-            else float(inner)
+        return (
+            None if isinstance(inner, bool) or not isinstance(inner, (int, float)) else float(inner)
+        )
     return None
 
 
@@ -109,11 +112,22 @@ class ActiveRun:
     (anything worth telling the user, such as metrics that were skipped).
     """
 
-    def __init__(self, store: Store, name: str, *, model: Any = None, data: Any = None,
-                 target: Any = None, params: dict[str, Any] | None = None,
-                 metrics: dict[str, Any] | None = None, tags: dict[str, str] | None = None,
-                 register: bool = True, serializer: str = "skops",
-                 source: list[str] | None = None, code: str | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        name: str,
+        *,
+        model: Any = None,
+        data: Any = None,
+        target: Any = None,
+        params: dict[str, Any] | None = None,
+        metrics: dict[str, Any] | None = None,
+        tags: dict[str, str] | None = None,
+        register: bool = True,
+        serializer: str = "skops",
+        source: list[str] | None = None,
+        code: str | None = None,
+    ) -> None:
         self.store = store
         self.name = check_model_name(name)
         if serializer not in serialization.FORMATS:
@@ -170,8 +184,7 @@ class ActiveRun:
             self.target = check_data(target, "target")
             if len(self.target) != len(self.data):
                 raise InvalidInputError(
-                    f"target has {len(self.target)} rows but the training data has "
-                    f"{len(self.data)}"
+                    f"target has {len(self.target)} rows but the training data has {len(self.data)}"
                 )
 
     def record(self, key: str, value: Any) -> None:
@@ -189,10 +202,18 @@ class ActiveRun:
         parent = stack[-1].run_id if stack else context.parent_run_id()
         self.store.insert_run(
             {
-                "run_id": self.run_id, "kind": "track", "name": self.name, "status": "running",
-                "started_at": utcnow(), "parent_run_id": parent, "params": self.params,
-                "tags": self.tags, "notebook_path": notebook_path, "input_sha256": notebook_sha,
-                "pid": os.getpid(), "host": socket.gethostname(),
+                "run_id": self.run_id,
+                "kind": "track",
+                "name": self.name,
+                "status": "running",
+                "started_at": utcnow(),
+                "parent_run_id": parent,
+                "params": self.params,
+                "tags": self.tags,
+                "notebook_path": notebook_path,
+                "input_sha256": notebook_sha,
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
             },
             environment.actor(),
         )
@@ -210,8 +231,11 @@ class ActiveRun:
         if self in stack:
             stack.remove(self)
         if exc is not None:
-            error = "interrupted" if isinstance(exc, KeyboardInterrupt) else \
-                f"{type(exc).__name__}: {exc}"
+            error = (
+                "interrupted"
+                if isinstance(exc, KeyboardInterrupt)
+                else f"{type(exc).__name__}: {exc}"
+            )
             self._finish("failed", error)
             return False
         try:
@@ -240,11 +264,17 @@ class ActiveRun:
         self.store.update_run(
             self.run_id,
             {
-                "status": status, "ended_at": utcnow(), "params": self.params,
-                "metrics": self.metrics, "tags": self.tags, "data": data_info,
+                "status": status,
+                "ended_at": utcnow(),
+                "params": self.params,
+                "metrics": self.metrics,
+                "tags": self.tags,
+                "data": data_info,
                 "environment": self._env.get("environment", {}),
-                "git_commit": git.get("commit"), "git_dirty": git.get("dirty"),
-                "source_sha256": source_sha, "error": error,
+                "git_commit": git.get("commit"),
+                "git_dirty": git.get("dirty"),
+                "source_sha256": source_sha,
+                "error": error,
             },
             actor,
         )
@@ -276,9 +306,13 @@ class ActiveRun:
         cls = type(self.model)
         self.version = self.store.create_version(
             {
-                "model": self.name, "run_id": self.run_id, "artifact_sha256": sha,
-                "format": self.serializer, "estimator": f"{cls.__module__}.{cls.__qualname__}",
-                "signature": data_info.get("schema", []), "metrics": self.metrics,
+                "model": self.name,
+                "run_id": self.run_id,
+                "artifact_sha256": sha,
+                "format": self.serializer,
+                "estimator": f"{cls.__module__}.{cls.__qualname__}",
+                "signature": data_info.get("schema", []),
+                "metrics": self.metrics,
                 "data_sha256": data_info.get("sha256"),
             },
             actor,
@@ -321,10 +355,15 @@ def recover_orphans(store: Store) -> list[str]:
     for run in store.running_runs(host):
         pid = run["pid"]
         if pid and not _alive(pid):
-            store.update_run(run["run_id"], {
-                "status": "failed", "ended_at": utcnow(),
-                "error": f"process {pid} on {host} ended without finishing the run",
-            }, environment.actor())
+            store.update_run(
+                run["run_id"],
+                {
+                    "status": "failed",
+                    "ended_at": utcnow(),
+                    "error": f"process {pid} on {host} ended without finishing the run",
+                },
+                environment.actor(),
+            )
             ended.append(run["run_id"])
     return ended
 

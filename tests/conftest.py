@@ -103,11 +103,13 @@ def cli(home):
     """Run the installed ``mlops-nb`` entry point against the test store."""
     exe = _entry_point()
 
-    def run(*args: str, cwd: Path | None = None, env: dict | None = None,
-            timeout: float = 300) -> CliResult:
+    def run(
+        *args: str, cwd: Path | None = None, env: dict | None = None, timeout: float = 300
+    ) -> CliResult:
         full_env = {**os.environ, "MLOPS_NB_HOME": str(home), **(env or {})}
-        proc = subprocess.run([exe, *args], capture_output=True, text=True, cwd=cwd,
-                              env=full_env, timeout=timeout)
+        proc = subprocess.run(
+            [exe, *args], capture_output=True, text=True, cwd=cwd, env=full_env, timeout=timeout
+        )
         return CliResult(proc.returncode, proc.stdout, proc.stderr)
 
     return run

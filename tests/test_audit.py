@@ -14,8 +14,7 @@ def populated(store, churn_data, fitted):
     X_train, _, y_train, _ = churn_data
     model, acc = fitted
     for c in (1.0, 0.5):
-        with tracking.track(store, "churn", data=X_train, target=y_train,
-                            params={"C": c}) as run:
+        with tracking.track(store, "churn", data=X_train, target=y_train, params={"C": c}) as run:
             run.set_model(model)
             run.log_metric("accuracy", acc)
             run.record("note", "hello")
@@ -40,8 +39,9 @@ def test_intact_store_verifies(populated):
 
 def test_edited_event_payload_is_named(populated):
     conn = db(populated)
-    row = conn.execute("select seq, payload from events where kind='alias.changed' "
-                       "order by seq limit 1").fetchone()
+    row = conn.execute(
+        "select seq, payload from events where kind='alias.changed' order by seq limit 1"
+    ).fetchone()
     payload = json.loads(row[1])
     payload["to_version"] = 2
     conn.execute("update events set payload=? where seq=?", (json.dumps(payload), row[0]))
@@ -81,8 +81,10 @@ def test_reordered_events_are_caught(populated):
     for seq, other in ((5, 6), (6, 5)):
         values = dict(zip(cols, rows[other]))
         values["seq"] = seq
-        conn.execute(f"insert into events ({','.join(cols)}) values "
-                     f"({','.join('?' * len(cols))})", [values[c] for c in cols])
+        conn.execute(
+            f"insert into events ({','.join(cols)}) values ({','.join('?' * len(cols))})",
+            [values[c] for c in cols],
+        )
     conn.commit()
     result = audit.verify(populated)
     assert not result.ok and result.seq == 5

@@ -11,26 +11,35 @@ from mlops_nb.fingerprint import fingerprint, schema
 
 def frame(n=1000, seed=0):
     rng = np.random.default_rng(seed)
-    return pd.DataFrame({
-        "x": rng.normal(size=n),
-        "k": rng.integers(0, 50, n),
-        "s": pd.Series(rng.choice(["alpha", "beta", "gamma"], n)).astype(str),
-        "c": pd.Categorical(rng.choice(["a", "b", "c"], n)),
-        "d": pd.date_range("2024-01-01", periods=n, freq="h"),
-        "dz": pd.date_range("2024-01-01", periods=n, freq="h", tz="Europe/Berlin"),
-        "b": rng.random(n) > 0.5,
-        "ni": pd.array(rng.integers(0, 5, n), dtype="Int64"),
-        "o": pd.Series([("t", i % 3) for i in range(n)], dtype=object),
-    })
+    return pd.DataFrame(
+        {
+            "x": rng.normal(size=n),
+            "k": rng.integers(0, 50, n),
+            "s": pd.Series(rng.choice(["alpha", "beta", "gamma"], n)).astype(str),
+            "c": pd.Categorical(rng.choice(["a", "b", "c"], n)),
+            "d": pd.date_range("2024-01-01", periods=n, freq="h"),
+            "dz": pd.date_range("2024-01-01", periods=n, freq="h", tz="Europe/Berlin"),
+            "b": rng.random(n) > 0.5,
+            "ni": pd.array(rng.integers(0, 5, n), dtype="Int64"),
+            "o": pd.Series([("t", i % 3) for i in range(n)], dtype=object),
+        }
+    )
 
 
 def test_stable_across_processes():
-    code = ("import sys; sys.path.insert(0, %r); from test_fingerprint import frame; "
-            "from mlops_nb.fingerprint import fingerprint; print(fingerprint(frame()))"
-            % str(__import__("pathlib").Path(__file__).parent))
+    here = str(__import__("pathlib").Path(__file__).parent)
+    code = (
+        f"import sys; sys.path.insert(0, {here!r}); from test_fingerprint import frame; "
+        "from mlops_nb.fingerprint import fingerprint; print(fingerprint(frame()))"
+    )
     outputs = {
-        subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
-                       check=True, env={"PYTHONHASHSEED": str(seed), "PATH": ""}).stdout.strip()
+        subprocess.run(
+            [sys.executable, "-c", code],
+            capture_output=True,
+            text=True,
+            check=True,
+            env={"PYTHONHASHSEED": str(seed), "PATH": ""},
+        ).stdout.strip()
         for seed in (1, 2)
     }
     assert outputs == {fingerprint(frame())}
@@ -43,8 +52,9 @@ def test_any_single_value_change_changes_it(column):
     changed = df.copy()
     other = changed[column].iloc[(700 + 1) % len(df)]
     if changed[column].iloc[700] == other:
-        other = changed[column].iloc[3] if changed[column].iloc[3] != other else \
-            changed[column].iloc[5]
+        other = (
+            changed[column].iloc[3] if changed[column].iloc[3] != other else changed[column].iloc[5]
+        )
     changed.loc[700, column] = other
     assert not changed.equals(df)
     assert fingerprint(changed) != base
@@ -84,10 +94,12 @@ def test_nan_payloads_hash_alike_and_differ_from_values():
 
 
 def test_strings_are_unambiguous():
-    assert fingerprint(pd.DataFrame({"s": ["ab", "c"]})) != \
-        fingerprint(pd.DataFrame({"s": ["a", "bc"]}))
-    assert fingerprint(pd.DataFrame({"s": ["a", None]})) != \
-        fingerprint(pd.DataFrame({"s": ["a", ""]}))
+    assert fingerprint(pd.DataFrame({"s": ["ab", "c"]})) != fingerprint(
+        pd.DataFrame({"s": ["a", "bc"]})
+    )
+    assert fingerprint(pd.DataFrame({"s": ["a", None]})) != fingerprint(
+        pd.DataFrame({"s": ["a", ""]})
+    )
 
 
 def test_series_and_arrays():
@@ -96,8 +108,9 @@ def test_series_and_arrays():
     arr2 = arr.copy()
     arr2[3, 2] += 1
     assert fingerprint(arr2) != base
-    assert fingerprint(pd.Series([1, 2, 3], name="y")) != fingerprint(pd.Series([1, 2, 4],
-                                                                                 name="y"))
+    assert fingerprint(pd.Series([1, 2, 3], name="y")) != fingerprint(
+        pd.Series([1, 2, 4], name="y")
+    )
 
 
 @pytest.mark.parametrize("bad", [[1, 2, 3], {"a": 1}, "text", None])
@@ -110,6 +123,7 @@ def test_rejects_what_is_not_data(bad):
 
 def test_schema_lists_names_and_dtypes():
     assert schema(frame())[:3] == [
-        {"name": "x", "dtype": "float64"}, {"name": "k", "dtype": "int64"},
+        {"name": "x", "dtype": "float64"},
+        {"name": "k", "dtype": "int64"},
         {"name": "s", "dtype": "str"},
     ]

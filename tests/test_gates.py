@@ -12,12 +12,26 @@ def test_parse_forms():
         Condition("rmse", "<=", alias="staging", margin=-0.5),
     ]
     assert parse("a>=@production+1e-3 and b!=2") == [
-        Condition("a", ">=", alias="production", margin=0.001), Condition("b", "!=", number=2.0)
+        Condition("a", ">=", alias="production", margin=0.001),
+        Condition("b", "!=", number=2.0),
     ]
 
 
-@pytest.mark.parametrize("bad", ["", "   ", "accuracy", "accuracy>>0.5", ">=0.5", "auc>",
-                                 "auc>0.5,", "auc =< 3", "auc>nan!", "1auc>0"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "",
+        "   ",
+        "accuracy",
+        "accuracy>>0.5",
+        ">=0.5",
+        "auc>",
+        "auc>0.5,",
+        "auc =< 3",
+        "auc>nan!",
+        "1auc>0",
+    ],
+)
 def test_malformed_expressions_are_refused_with_the_bad_part(bad):
     with pytest.raises(GateExpressionError):
         parse(bad)
@@ -25,8 +39,9 @@ def test_malformed_expressions_are_refused_with_the_bad_part(bad):
 
 def test_evaluate_numbers_and_aliases():
     holders = {"production": (3, {"accuracy": 0.80})}
-    passed, failed = evaluate(parse("accuracy>=production, accuracy>0.9"),
-                              {"accuracy": 0.85}, holders.get)
+    passed, failed = evaluate(
+        parse("accuracy>=production, accuracy>0.9"), {"accuracy": 0.85}, holders.get
+    )
     assert len(passed) == 1 and "0.85 >= production v3 0.8" in passed[0]
     assert failed == ["accuracy>0.9: 0.85 is not > 0.9"]
 
@@ -36,6 +51,7 @@ def test_nobody_holding_the_alias_passes_and_missing_metrics_fail():
     assert failed == [] and "nobody holds" in passed[0]
     passed, failed = evaluate(parse("auc>=production"), {"accuracy": 0.7}, lambda a: None)
     assert "has no metric 'auc'" in failed[0]
-    passed, failed = evaluate(parse("auc>=production"), {"auc": 0.7},
-                              lambda a: (1, {"accuracy": 0.1}))
+    passed, failed = evaluate(
+        parse("auc>=production"), {"auc": 0.7}, lambda a: (1, {"accuracy": 0.1})
+    )
     assert "production (version 1) has no metric 'auc'" in failed[0]

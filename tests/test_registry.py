@@ -3,8 +3,15 @@ import pickle
 import pytest
 
 from mlops_nb import registry, serialization, tracking
-from mlops_nb.errors import (ConflictError, GateExpressionError, GateFailedError, IntegrityError,
-                             InvalidInputError, NotFoundError, UntrustedModelError)
+from mlops_nb.errors import (
+    ConflictError,
+    GateExpressionError,
+    GateFailedError,
+    IntegrityError,
+    InvalidInputError,
+    NotFoundError,
+    UntrustedModelError,
+)
 
 
 def add_version(store, model, metrics, name="churn", **opts):
@@ -79,7 +86,10 @@ def test_history_is_complete_and_which_answers_the_past(three):
     c3 = registry.rollback(three, "churn", reason="hurt sales")
     history = three.alias_changes("churn", "production")
     assert [(h.from_version, h.to_version, h.action) for h in history] == [
-        (None, 1, "promote"), (1, 2, "promote"), (2, 1, "rollback")]
+        (None, 1, "promote"),
+        (1, 2, "promote"),
+        (2, 1, "rollback"),
+    ]
     assert registry.which(three, "churn@production", at=c1.at).version == 1
     assert registry.which(three, "churn@production", at=c2.at).version == 2
     past = registry.which(three, "churn@production", at=c2.at)
@@ -100,8 +110,9 @@ def test_which_lineage_of_version(three, churn_data, fitted):
     assert lineage.environment["python"], lineage.environment
 
 
-@pytest.mark.parametrize("ref", ["", "churn@", "churn@Prod!", "churn:0", "churn:x", "a/b",
-                                 "bad\nname"])
+@pytest.mark.parametrize(
+    "ref", ["", "churn@", "churn@Prod!", "churn:0", "churn:x", "a/b", "bad\nname"]
+)
 def test_bad_references(three, ref):
     with pytest.raises(InvalidInputError):
         registry.resolve(three, ref)

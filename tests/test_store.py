@@ -42,8 +42,9 @@ def test_reopening_does_not_rerun_migrations(home):
     Store(home).close()
     again = Store(home)
     conn = sqlite3.connect(again.db_path)
-    assert [r[0] for r in conn.execute("select version from schema_version")] == \
-        list(range(1, t.LATEST + 1))
+    assert [r[0] for r in conn.execute("select version from schema_version")] == list(
+        range(1, t.LATEST + 1)
+    )
 
 
 def test_newer_schema_is_refused(home):
@@ -129,10 +130,26 @@ def test_threads_writing_at_once_lose_nothing(store):
 
 
 def test_run_prefix_resolution(store):
-    store.insert_run({"run_id": "abcdef" + "0" * 26, "kind": "track", "name": "m",
-                      "status": "running", "started_at": "t"}, "me")
-    store.insert_run({"run_id": "abcdef" + "1" * 26, "kind": "track", "name": "m",
-                      "status": "running", "started_at": "t"}, "me")
+    store.insert_run(
+        {
+            "run_id": "abcdef" + "0" * 26,
+            "kind": "track",
+            "name": "m",
+            "status": "running",
+            "started_at": "t",
+        },
+        "me",
+    )
+    store.insert_run(
+        {
+            "run_id": "abcdef" + "1" * 26,
+            "kind": "track",
+            "name": "m",
+            "status": "running",
+            "started_at": "t",
+        },
+        "me",
+    )
     assert store.get_run("abcdef1").run_id.endswith("1" * 26)
     with pytest.raises(InvalidInputError, match="ambiguous"):
         store.get_run("abcdef")

@@ -14,8 +14,9 @@ from mlops_nb.errors import InvalidInputError
 def test_a_run_records_everything(store, churn_data, fitted):
     X, _, y, _ = churn_data
     model, acc = fitted
-    with tracking.track(store, "churn", data=X, target=y, params={"C": 1.0},
-                        tags={"team": "growth"}) as run:
+    with tracking.track(
+        store, "churn", data=X, target=y, params={"C": 1.0}, tags={"team": "growth"}
+    ) as run:
         run.set_model(model)
         run.log_metric("accuracy", acc)
         run.log_metric("n_errors", np.int64(3))
@@ -38,7 +39,7 @@ def test_a_run_records_everything(store, churn_data, fitted):
 
 def test_failing_block_records_failed_run_and_reraises(store):
     with pytest.raises(ZeroDivisionError), tracking.track(store, "churn") as run:
-        1 / 0
+        _ = 1 / 0
     stored = store.get_run(run.run_id)
     assert stored.status == "failed" and "ZeroDivisionError" in stored.error
     assert stored.ended_at is not None
@@ -67,8 +68,9 @@ def test_bad_data_target_and_model(store, fitted):
     with pytest.raises(InvalidInputError, match="DataFrame"):
         tracking.track(store, "churn", data=[[1, 2]])
     with pytest.raises(InvalidInputError, match="target has 2 rows"):
-        tracking.track(store, "churn", data=pd.DataFrame({"a": [1, 2, 3]}),
-                       target=pd.Series([1, 2]))
+        tracking.track(
+            store, "churn", data=pd.DataFrame({"a": [1, 2, 3]}), target=pd.Series([1, 2])
+        )
     with pytest.raises(InvalidInputError, match="not a scikit-learn estimator"):
         tracking.track(store, "churn", model="a string")
     from sklearn.linear_model import LogisticRegression
@@ -98,10 +100,8 @@ def test_nested_runs_link_to_parent(store):
 
 def test_papermill_parameters_found_in_history(monkeypatch):
     monkeypatch.delenv(context.ENV_PARAMS, raising=False)
-    history = ["import x", "# Parameters\nC = 0.5\nmonth = \"2026-10\"\nflags = [1, 2]\n",
-               "print(C)"]
-    assert context.injected_parameters(history) == {"C": 0.5, "month": "2026-10",
-                                                    "flags": [1, 2]}
+    history = ["import x", '# Parameters\nC = 0.5\nmonth = "2026-10"\nflags = [1, 2]\n', "print(C)"]
+    assert context.injected_parameters(history) == {"C": 0.5, "month": "2026-10", "flags": [1, 2]}
     monkeypatch.setenv(context.ENV_PARAMS, '{"C": 2}')
     assert context.injected_parameters(history) == {"C": 2}
 
@@ -116,9 +116,18 @@ def test_api_track_merges_injected_parameters(home, monkeypatch):
 
 def test_orphaned_run_of_a_dead_process_is_marked_failed(store):
     proc = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(30)"])
-    store.insert_run({"run_id": "a" * 32, "kind": "track", "name": "churn",
-                      "status": "running", "started_at": "2026-01-01", "pid": proc.pid,
-                      "host": __import__("socket").gethostname()}, "tester")
+    store.insert_run(
+        {
+            "run_id": "a" * 32,
+            "kind": "track",
+            "name": "churn",
+            "status": "running",
+            "started_at": "2026-01-01",
+            "pid": proc.pid,
+            "host": __import__("socket").gethostname(),
+        },
+        "tester",
+    )
     assert tracking.recover_orphans(store) == []  # still alive
     proc.kill()
     proc.wait()
@@ -130,14 +139,20 @@ def test_orphaned_run_of_a_dead_process_is_marked_failed(store):
 def test_git_state_is_recorded(store, tmp_path, monkeypatch):
     repo = tmp_path / "repo"
     repo.mkdir()
-    env = {**os.environ, "GIT_AUTHOR_NAME": "t", "GIT_AUTHOR_EMAIL": "t@e",
-           "GIT_COMMITTER_NAME": "t", "GIT_COMMITTER_EMAIL": "t@e"}
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@e",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@e",
+    }
     for cmd in (["init", "-q"], ["add", "."], ["commit", "-q", "--allow-empty", "-m", "x"]):
         subprocess.run(["git", *cmd], cwd=repo, check=True, env=env)
     monkeypatch.chdir(repo)
     with tracking.track(store, "churn") as run:
         pass
-    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True,
-                          text=True).stdout.strip()
+    head = subprocess.run(
+        ["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True
+    ).stdout.strip()
     stored = store.get_run(run.run_id)
     assert stored.git_commit == head and stored.git_dirty is False

@@ -154,8 +154,14 @@ class Store(RunsSQL, RegistrySQL):
         digest = audit.event_hash(seq, at, actor, kind, subject, body, prev)
         conn.execute(
             t.events.insert().values(
-                seq=seq, at=at, actor=actor, kind=kind, subject=subject, payload=body,
-                prev_hash=prev, hash=digest,
+                seq=seq,
+                at=at,
+                actor=actor,
+                kind=kind,
+                subject=subject,
+                payload=body,
+                prev_hash=prev,
+                hash=digest,
             )
         )
         return seq
@@ -173,8 +179,14 @@ class Store(RunsSQL, RegistrySQL):
             except ValueError:
                 payload = {"_unparseable": row.payload}
             yield AuditEvent(
-                seq=row.seq, at=row.at, actor=row.actor, kind=row.kind, subject=row.subject,
-                payload=payload, prev_hash=row.prev_hash, hash=row.hash,
+                seq=row.seq,
+                at=row.at,
+                actor=row.actor,
+                kind=row.kind,
+                subject=row.subject,
+                payload=payload,
+                prev_hash=row.prev_hash,
+                hash=row.hash,
             )
 
     def raw_events(self) -> list[sa.Row[Any]]:
@@ -186,8 +198,14 @@ class Store(RunsSQL, RegistrySQL):
         """Every audited table, rows as the events record them, plus ``event_seq``."""
         out: dict[str, list[dict[str, Any]]] = {}
         with self.read() as conn:
-            for table in (t.artifacts, t.runs, t.run_values, t.model_versions, t.alias_changes,
-                          t.aliases):
+            for table in (
+                t.artifacts,
+                t.runs,
+                t.run_values,
+                t.model_versions,
+                t.alias_changes,
+                t.aliases,
+            ):
                 rows = conn.execute(sa.select(table)).all()
                 out[table.name] = [
                     {**row_snapshot(r, skip=()), "event_seq": r._mapping.get("event_seq")}
@@ -223,10 +241,13 @@ class Store(RunsSQL, RegistrySQL):
         try:
             return self.artifacts.read(sha256)
         except FileNotFoundError:
-            raise IntegrityError(f"artifact {sha256} is missing from {self.artifacts.root}") from None
+            raise IntegrityError(
+                f"artifact {sha256} is missing from {self.artifacts.root}"
+            ) from None
         except ValueError:
-            raise IntegrityError(f"artifact {sha256} was altered: its content no longer matches "
-                                 "its SHA-256") from None
+            raise IntegrityError(
+                f"artifact {sha256} was altered: its content no longer matches its SHA-256"
+            ) from None
 
 
 def _on_connect(dbapi_conn: Any, _record: Any) -> None:

@@ -28,24 +28,30 @@ class RegistrySQL:
 
         model = fields["model"]
         with self.write() as conn:
-            if conn.execute(sa.select(t.models.c.name).where(t.models.c.name == model)).first() \
-                    is None:
+            if (
+                conn.execute(sa.select(t.models.c.name).where(t.models.c.name == model)).first()
+                is None
+            ):
                 conn.execute(t.models.insert().values(name=model, created_at=utcnow()))
             last = conn.execute(
                 sa.select(sa.func.max(t.model_versions.c.version)).where(
                     t.model_versions.c.model == model
                 )
             ).scalar()
-            row = full_row(t.model_versions, {
-                **fields,
-                "version": (last or 0) + 1,
-                "created_at": utcnow(),
-                "created_by": actor,
-                "signature": canonical(fields.get("signature") or []),
-                "metrics": canonical(fields.get("metrics") or {}),
-            })
-            seq = self.append_event(conn, "version.created", f"{model}:{row['version']}",
-                                    row_snapshot(row), actor)
+            row = full_row(
+                t.model_versions,
+                {
+                    **fields,
+                    "version": (last or 0) + 1,
+                    "created_at": utcnow(),
+                    "created_by": actor,
+                    "signature": canonical(fields.get("signature") or []),
+                    "metrics": canonical(fields.get("metrics") or {}),
+                },
+            )
+            seq = self.append_event(
+                conn, "version.created", f"{model}:{row['version']}", row_snapshot(row), actor
+            )
             conn.execute(t.model_versions.insert().values(**row, event_seq=seq))
             return self._version(conn, model, row["version"])
 
@@ -70,7 +76,8 @@ class RegistrySQL:
         with self.read() as conn:
             self._require_model(conn, model)
             rows = conn.execute(
-                sa.select(t.model_versions).where(t.model_versions.c.model == model)
+                sa.select(t.model_versions)
+                .where(t.model_versions.c.model == model)
                 .order_by(t.model_versions.c.version)
             ).all()
             held = self._aliases_by_version(conn, model)
@@ -81,13 +88,17 @@ class RegistrySQL:
         with self.read() as conn:
             counts = conn.execute(
                 sa.select(
-                    t.models.c.name, t.models.c.created_at,
+                    t.models.c.name,
+                    t.models.c.created_at,
                     sa.func.count(t.model_versions.c.version).label("versions"),
                     sa.func.max(t.model_versions.c.version).label("latest"),
                     sa.func.max(t.model_versions.c.created_at).label("updated_at"),
                 )
-                .select_from(t.models.outerjoin(t.model_versions,
-                                                t.model_versions.c.model == t.models.c.name))
+                .select_from(
+                    t.models.outerjoin(
+                        t.model_versions, t.model_versions.c.model == t.models.c.name
+                    )
+                )
                 .group_by(t.models.c.name, t.models.c.created_at)
                 .order_by(t.models.c.name)
             ).all()
@@ -97,8 +108,11 @@ class RegistrySQL:
             by_model.setdefault(a.model, {})[a.alias] = a.version
         return [
             {
-                "name": r.name, "created_at": r.created_at, "versions": r.versions,
-                "latest_version": r.latest, "updated_at": r.updated_at,
+                "name": r.name,
+                "created_at": r.created_at,
+                "versions": r.versions,
+                "latest_version": r.latest,
+                "updated_at": r.updated_at,
                 "aliases": dict(sorted(by_model.get(r.name, {}).items())),
             }
             for r in counts
@@ -146,25 +160,36 @@ class RegistrySQL:
                     (t.aliases.c.model == model) & (t.aliases.c.alias == alias)
                 )
             ).first()
-            current = None if current_row is None else self._version(conn, model,
-                                                                     current_row.version)
+            current = (
+                None if current_row is None else self._version(conn, model, current_row.version)
+            )
             if check is not None:
                 gate = check(candidate, current) or gate
             row = {
-                "model": model, "alias": alias, "action": action,
+                "model": model,
+                "alias": alias,
+                "action": action,
                 "from_version": None if current is None else current.version,
-                "to_version": target, "at": utcnow(), "actor": actor, "reason": reason,
-                "run_id": run_id, "gate": gate,
+                "to_version": target,
+                "at": utcnow(),
+                "actor": actor,
+                "reason": reason,
+                "run_id": run_id,
+                "gate": gate,
             }
             next_id = (conn.execute(sa.select(sa.func.max(t.alias_changes.c.id))).scalar() or 0) + 1
             row["id"] = next_id
-            seq = self.append_event(conn, "alias.changed", f"{model}@{alias}", row_snapshot(row),
-                                    actor)
+            seq = self.append_event(
+                conn, "alias.changed", f"{model}@{alias}", row_snapshot(row), actor
+            )
             conn.execute(t.alias_changes.insert().values(**row, event_seq=seq))
             where = (t.aliases.c.model == model) & (t.aliases.c.alias == alias)
             conn.execute(t.aliases.delete().where(where))
-            conn.execute(t.aliases.insert().values(model=model, alias=alias, version=target,
-                                                   set_at=row["at"], change_id=next_id))
+            conn.execute(
+                t.aliases.insert().values(
+                    model=model, alias=alias, version=target, set_at=row["at"], change_id=next_id
+                )
+            )
             return _to_change(row)
 
     def alias_changes(self: Store, model: str, alias: str | None = None) -> list[AliasChange]:
@@ -179,9 +204,13 @@ class RegistrySQL:
             self._require_model(conn, model)
             row = conn.execute(
                 sa.select(t.alias_changes)
-                .where((t.alias_changes.c.model == model) & (t.alias_changes.c.alias == alias)
-                       & (t.alias_changes.c.at <= at))
-                .order_by(t.alias_changes.c.at.desc(), t.alias_changes.c.id.desc()).limit(1)
+                .where(
+                    (t.alias_changes.c.model == model)
+                    & (t.alias_changes.c.alias == alias)
+                    & (t.alias_changes.c.at <= at)
+                )
+                .order_by(t.alias_changes.c.at.desc(), t.alias_changes.c.id.desc())
+                .limit(1)
             ).first()
         return None if row is None else _to_change(row._mapping)
 
@@ -205,33 +234,52 @@ class RegistrySQL:
 
     def _aliases_by_version(self: Store, conn: sa.Connection, model: str) -> dict[int, list[str]]:
         held: dict[int, list[str]] = {}
-        for a in conn.execute(sa.select(t.aliases).where(t.aliases.c.model == model)
-                              .order_by(t.aliases.c.alias)):
+        for a in conn.execute(
+            sa.select(t.aliases).where(t.aliases.c.model == model).order_by(t.aliases.c.alias)
+        ):
             held.setdefault(a.version, []).append(a.alias)
         return held
 
-    def _changes(self: Store, conn: sa.Connection, model: str,
-                 alias: str | None) -> list[AliasChange]:
+    def _changes(
+        self: Store, conn: sa.Connection, model: str, alias: str | None
+    ) -> list[AliasChange]:
         cond = t.alias_changes.c.model == model
         if alias is not None:
             cond = cond & (t.alias_changes.c.alias == alias)
-        rows = conn.execute(sa.select(t.alias_changes).where(cond)
-                            .order_by(t.alias_changes.c.id)).all()
+        rows = conn.execute(
+            sa.select(t.alias_changes).where(cond).order_by(t.alias_changes.c.id)
+        ).all()
         return [_to_change(r._mapping) for r in rows]
 
 
 def _to_version(row: Any, aliases: list[str]) -> ModelVersion:
     return ModelVersion(
-        model=row.model, version=row.version, run_id=row.run_id, created_at=row.created_at,
-        created_by=row.created_by, artifact_sha256=row.artifact_sha256, format=row.format,
-        estimator=row.estimator, signature=loads(row.signature, []),
-        metrics=loads(row.metrics, {}), data_sha256=row.data_sha256, aliases=list(aliases),
+        model=row.model,
+        version=row.version,
+        run_id=row.run_id,
+        created_at=row.created_at,
+        created_by=row.created_by,
+        artifact_sha256=row.artifact_sha256,
+        format=row.format,
+        estimator=row.estimator,
+        signature=loads(row.signature, []),
+        metrics=loads(row.metrics, {}),
+        data_sha256=row.data_sha256,
+        aliases=list(aliases),
     )
 
 
 def _to_change(row: Any) -> AliasChange:
     return AliasChange(
-        id=row["id"], model=row["model"], alias=row["alias"], action=row["action"],
-        from_version=row["from_version"], to_version=row["to_version"], at=row["at"],
-        actor=row["actor"], reason=row["reason"], run_id=row["run_id"], gate=row["gate"],
+        id=row["id"],
+        model=row["model"],
+        alias=row["alias"],
+        action=row["action"],
+        from_version=row["from_version"],
+        to_version=row["to_version"],
+        at=row["at"],
+        actor=row["actor"],
+        reason=row["reason"],
+        run_id=row["run_id"],
+        gate=row["gate"],
     )

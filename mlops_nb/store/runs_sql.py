@@ -43,8 +43,9 @@ class RunsSQL:
             row.pop("event_seq")
             seq = self.append_event(conn, kind, run_id, row_snapshot(row), actor)
             conn.execute(
-                t.runs.update().where(t.runs.c.run_id == run_id).values(**_encode(changes),
-                                                                        event_seq=seq)
+                t.runs.update()
+                .where(t.runs.c.run_id == run_id)
+                .values(**_encode(changes), event_seq=seq)
             )
 
     def set_run_value(self: Store, run_id: str, key: str, value: Any, actor: str) -> None:
@@ -53,8 +54,10 @@ class RunsSQL:
 
         row = {"run_id": run_id, "key": key, "value": canonical(value), "recorded_at": utcnow()}
         with self.write() as conn:
-            if conn.execute(sa.select(t.runs.c.run_id).where(t.runs.c.run_id == run_id)).first() \
-                    is None:
+            if (
+                conn.execute(sa.select(t.runs.c.run_id).where(t.runs.c.run_id == run_id)).first()
+                is None
+            ):
                 raise NotFoundError(f"no run {run_id}")
             seq = self.append_event(conn, "run.value", run_id, row_snapshot(row), actor)
             where = (t.run_values.c.run_id == run_id) & (t.run_values.c.key == key)
@@ -117,8 +120,7 @@ class RunsSQL:
         return self._select_runs(cond, limit=limit)
 
     def _select_runs(self: Store, cond: Any, limit: int | None) -> list[Run]:
-        query = sa.select(t.runs).where(cond).order_by(t.runs.c.started_at.desc(),
-                                                       t.runs.c.run_id)
+        query = sa.select(t.runs).where(cond).order_by(t.runs.c.started_at.desc(), t.runs.c.run_id)
         if limit:
             query = query.limit(limit)
         with self.read() as conn:
@@ -152,15 +154,27 @@ def _encode(fields: dict[str, Any]) -> dict[str, Any]:
 
 def _to_run(row: Any, values: dict[str, Any], version: int | None) -> Run:
     return Run(
-        run_id=row.run_id, kind=row.kind, name=row.name, status=row.status,
-        started_at=row.started_at, ended_at=row.ended_at, actor=row.actor,
-        parent_run_id=row.parent_run_id, params=loads(row.params, {}),
-        metrics=loads(row.metrics, {}), values=values, tags=loads(row.tags, {}),
-        data=loads(row.data, {}), environment=loads(row.environment, {}),
+        run_id=row.run_id,
+        kind=row.kind,
+        name=row.name,
+        status=row.status,
+        started_at=row.started_at,
+        ended_at=row.ended_at,
+        actor=row.actor,
+        parent_run_id=row.parent_run_id,
+        params=loads(row.params, {}),
+        metrics=loads(row.metrics, {}),
+        values=values,
+        tags=loads(row.tags, {}),
+        data=loads(row.data, {}),
+        environment=loads(row.environment, {}),
         git_commit=row.git_commit,
         git_dirty=None if row.git_dirty is None else bool(row.git_dirty),
-        notebook_path=row.notebook_path, input_sha256=row.input_sha256,
-        output_sha256=row.output_sha256, source_sha256=row.source_sha256, error=row.error,
+        notebook_path=row.notebook_path,
+        input_sha256=row.input_sha256,
+        output_sha256=row.output_sha256,
+        source_sha256=row.source_sha256,
+        error=row.error,
         model_version=version,
     )
 

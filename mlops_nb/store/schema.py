@@ -135,7 +135,9 @@ alias_changes = sa.Table(
     sa.Column("gate", sa.Text, nullable=True),
     sa.Column("event_seq", sa.Integer, nullable=False),
 )
-sa.Index("ix_alias_changes_lookup", alias_changes.c.model, alias_changes.c.alias, alias_changes.c.at)
+sa.Index(
+    "ix_alias_changes_lookup", alias_changes.c.model, alias_changes.c.alias, alias_changes.c.at
+)
 
 
 def _migration_1(conn: sa.Connection) -> None:

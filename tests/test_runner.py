@@ -1,0 +1,116 @@
+"""mlops-nb run: real kernels through papermill, executed notebooks as artifacts."""
+
+import json
+import time
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from mlops_nb import audit, report
+from mlops_nb.errors import InvalidInputError, NotFoundError
+from mlops_nb.runner import run_notebook
+
+NOTEBOOKS = Path(__file__).parent / "notebooks"
+TINY = NOTEBOOKS / "tiny_tracked.ipynb"
+pytestmark = pytest.mark.slow
+
+
+def executed(store, run):
+    return nbformat.reads(store.get_artifact(run.output_sha256).decode(), as_version=4)
+
+
+def test_successful_run_is_stored_with_provenance(store, tmp_path):
+    run = run_notebook(TINY, {"x": 4}, store=store, output=tmp_path / "out.ipynb")
+    assert run.status == "finished", run.error
+    assert run.params == {"x": 4, "sleep": 0.0, "fail_on": -1}  # defaults + override
+    assert run.values == {"doubled": 8}  # recorded in the kernel, on the notebook run
+    nb = executed(store, run)
+    meta = nb.metadata["mlops_nb"]
+    assert meta["run_id"] == run.run_id and meta["parameters"]["x"] == 4
+    assert meta["overrides"] == {"x": 4}
+    assert meta["input_sha256"] == run.input_sha256
+    assert meta["triggered_by"] == run.actor and meta["environment"]["python"]
+    assert "papermill" in nb.metadata  # papermill's own provenance is kept
+    outputs = "".join(o.get("text", "") for c in nb.cells for o in c.get("outputs", []))
+    assert "x is 4" in outputs and "done" in outputs
+    assert (tmp_path / "out.ipynb").read_bytes() == store.get_artifact(run.output_sha256)
+    children = store.list_runs(parent_run_id=run.run_id)
+    assert len(children) == 1
+    tracked = children[0]
+    assert tracked.kind == "track" and tracked.name == "tiny" and tracked.status == "finished"
+    assert tracked.params == run.params  # the kernel saw the injected parameters
+    assert tracked.input_sha256 == run.input_sha256
+    assert meta["tracked_runs"] == [tracked.run_id]
+    assert audit.verify(store).ok
+
+
+def test_failing_cell_marks_run_failed_and_keeps_partial_notebook(store):
+    run = run_notebook(TINY, {"x": 13, "fail_on": 13}, store=store)
+    assert run.status == "failed"
+    assert "AssertionError: x was 13" in run.error and run.error.startswith("cell ")
+    nb = executed(store, run)
+    outputs = [o for c in nb.cells for o in c.get("outputs", [])]
+    assert any(o.get("output_type") == "error" for o in outputs)
+    assert not any("done" in o.get("text", "") for o in outputs)
+    assert nb.metadata["mlops_nb"]["status"] == "failed"
+    assert store.list_runs(parent_run_id=run.run_id)[0].status == "finished"
+
+
+def test_timeout_kills_the_kernel(store):
+    start = time.monotonic()
+    run = run_notebook(TINY, {"sleep": 120.0}, store=store, timeout=8)
+    assert time.monotonic() - start < 60
+    assert run.status == "failed" and "timed out after 8 s" in run.error
+    assert run.output_sha256  # the partial notebook is kept
+
+
+def test_bad_input_is_refused_before_anything_is_recorded(store, tmp_path):
+    with pytest.raises(NotFoundError, match="does not exist"):
+        run_notebook(tmp_path / "missing.ipynb", store=store)
+    with pytest.raises(InvalidInputError, match="not a readable notebook"):
+        run_notebook(NOTEBOOKS / "broken.ipynb", store=store)
+    (tmp_path / "x.txt").write_text("hi")
+    with pytest.raises(InvalidInputError, match="not a .ipynb"):
+        run_notebook(tmp_path / "x.txt", store=store)
+    with pytest.raises(InvalidInputError, match="identifier"):
+        run_notebook(TINY, {"bad-name": 1}, store=store)
+    with pytest.raises(InvalidInputError, match="timeout"):
+        run_notebook(TINY, store=store, timeout=0)
+    assert store.list_runs() == []
+
+
+def test_unknown_parameters_are_noted(store):
+    run = run_notebook(NOTEBOOKS / "no_params.ipynb", {"k": 1}, store=store)
+    assert run.status == "finished"
+    assert "no cell tagged 'parameters'" in run.data["notes"][0]
+
+
+def test_report_is_self_contained_with_provenance(store):
+    run = run_notebook(TINY, {"x": 2}, store=store)
+    html = report.render(store, run.run_id)
+    assert "id='mlops-nb-provenance'" in html
+    assert run.run_id in html and run.input_sha256 in html and run.output_sha256 in html
+    assert "x is 2" in html
+    assert "cdnjs" not in html and '<script src="http' not in html
+    tracked = store.list_runs(parent_run_id=run.run_id)[0]
+    # A tracked run's report is its notebook run's report.
+    via_child = report.render(store, tracked.run_id)
+    assert run.run_id in via_child and tracked.run_id[:12] in via_child
+
+
+def test_report_of_interactive_run_explains(store):
+    from mlops_nb import tracking
+
+    with tracking.track(store, "m") as active:
+        pass
+    with pytest.raises(NotFoundError, match="tracked interactively"):
+        report.render(store, active.run_id)
+
+
+def test_parameters_are_json_in_kernel_env(store):
+    run = run_notebook(TINY, {"x": 3}, store=store)
+    nb = executed(store, run)
+    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+    assert injected and "x = 3" in injected[0].source
+    assert json.loads(json.dumps(run.params)) == run.params
