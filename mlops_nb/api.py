@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 import threading
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from . import context, registry, tracking
 from .errors import InvalidInputError
@@ -57,7 +57,7 @@ def set_store(home: str | os.PathLike[str] | Store | None) -> Store | None:
 class _TrackedRun(tracking.ActiveRun):
     """An :class:`ActiveRun` that remembers itself as the session's last run."""
 
-    def __exit__(self, *exc: Any) -> bool:
+    def __exit__(self, *exc: Any) -> Literal[False]:
         try:
             return super().__exit__(*exc)
         finally:

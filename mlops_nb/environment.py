@@ -51,7 +51,7 @@ def _static() -> dict[str, Any]:
 
 def packages() -> dict[str, str]:
     """Versions of the third-party top-level packages imported right now."""
-    stdlib = getattr(sys, "stdlib_module_names", frozenset())
+    stdlib: frozenset[str] = getattr(sys, "stdlib_module_names", frozenset())
     found: dict[str, str] = {}
     for name, module in list(sys.modules.items()):
         if "." in name or name.startswith("_") or name in stdlib or module is None:

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from typing import Any
 
 from IPython.core.error import UsageError
+from IPython.core.interactiveshell import InteractiveShell
 from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
@@ -69,6 +70,8 @@ def assigned_names(source: str) -> list[str]:
 @magics_class
 class MlopsMagics(Magics):
     """Track runs, record values and manage model versions from a notebook."""
+
+    shell: InteractiveShell  # always set: magics are registered on a live shell
 
     # -- tracking -------------------------------------------------------------
 
@@ -275,7 +278,7 @@ def _pick_estimator(candidates: dict[str, Any]) -> tuple[Any, str | None]:
             continue
         fitted[name] = value
     # Drop estimators that are parts of another (a pipeline's steps).
-    inner = set()
+    inner: set[int] = set()
     for value in fitted.values():
         get_params = getattr(value, "get_params", None)
         if callable(get_params):

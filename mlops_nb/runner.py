@@ -284,7 +284,7 @@ def _kernel_manager_class(extra_env: dict[str, str], on_start: Any) -> type:
     """A kernel manager that gives the kernel our environment and reports its pid."""
     from jupyter_client.manager import AsyncKernelManager
 
-    class _RunKernelManager(AsyncKernelManager):  # type: ignore[misc]
+    class _RunKernelManager(AsyncKernelManager):
         def __init__(self, **kw: Any) -> None:
             super().__init__(**kw)
             # Unix sockets: private to this machine, no plain-TCP ports opened.

@@ -15,7 +15,7 @@ import socket
 import sys
 import threading
 import uuid
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from . import context, environment, fingerprint, serialization
 from .errors import InvalidInputError, MlopsError
@@ -226,7 +226,7 @@ class ActiveRun:
         except Exception as exc:  # never let provenance capture break training
             self._env = {"environment": {"error": str(exc)}, "git": {}}
 
-    def __exit__(self, exc_type: Any, exc: BaseException | None, _tb: Any) -> bool:
+    def __exit__(self, exc_type: Any, exc: BaseException | None, _tb: Any) -> Literal[False]:
         stack = _stack()
         if self in stack:
             stack.remove(self)

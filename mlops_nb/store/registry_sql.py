@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -11,9 +11,7 @@ from ..errors import NotFoundError
 from ..jsonutil import canonical, loads, utcnow
 from ..records import AliasChange, ModelVersion
 from . import schema as t
-
-if TYPE_CHECKING:
-    from .core import Store
+from .base import StoreBase
 
 #: Called inside the alias transaction with (candidate, current holder or None);
 #: raising aborts the change and leaves the alias untouched; a returned string
@@ -21,10 +19,10 @@ if TYPE_CHECKING:
 AliasCheck = Callable[[ModelVersion, "ModelVersion | None"], "str | None"]
 
 
-class RegistrySQL:
-    def create_version(self: Store, fields: dict[str, Any], actor: str) -> ModelVersion:
+class RegistrySQL(StoreBase):
+    def create_version(self, fields: dict[str, Any], actor: str) -> ModelVersion:
         """Register the next version number of ``fields['model']``."""
-        from .core import full_row, row_snapshot
+        from .base import full_row, row_snapshot
 
         model = fields["model"]
         with self.write() as conn:
@@ -55,11 +53,11 @@ class RegistrySQL:
             conn.execute(t.model_versions.insert().values(**row, event_seq=seq))
             return self._version(conn, model, row["version"])
 
-    def get_version(self: Store, model: str, version: int) -> ModelVersion:
+    def get_version(self, model: str, version: int) -> ModelVersion:
         with self.read() as conn:
             return self._version(conn, model, version)
 
-    def latest_version(self: Store, model: str) -> ModelVersion:
+    def latest_version(self, model: str) -> ModelVersion:
         with self.read() as conn:
             self._require_model(conn, model)
             last = conn.execute(
@@ -71,7 +69,7 @@ class RegistrySQL:
                 raise NotFoundError(f"model {model!r} has no versions")
             return self._version(conn, model, int(last))
 
-    def list_versions(self: Store, model: str) -> list[ModelVersion]:
+    def list_versions(self, model: str) -> list[ModelVersion]:
         """All versions of a model, oldest first."""
         with self.read() as conn:
             self._require_model(conn, model)
@@ -83,7 +81,7 @@ class RegistrySQL:
             held = self._aliases_by_version(conn, model)
         return [_to_version(r, held.get(r.version, [])) for r in rows]
 
-    def list_models(self: Store) -> list[dict[str, Any]]:
+    def list_models(self) -> list[dict[str, Any]]:
         """One summary per model: name, versions, latest version, aliases."""
         with self.read() as conn:
             counts = conn.execute(
@@ -118,7 +116,7 @@ class RegistrySQL:
             for r in counts
         ]
 
-    def alias_holder(self: Store, model: str, alias: str) -> ModelVersion | None:
+    def alias_holder(self, model: str, alias: str) -> ModelVersion | None:
         with self.read() as conn:
             self._require_model(conn, model)
             row = conn.execute(
@@ -129,7 +127,7 @@ class RegistrySQL:
             return None if row is None else self._version(conn, model, row.version)
 
     def change_alias(
-        self: Store,
+        self,
         model: str,
         alias: str,
         to_version: int | Callable[[list[AliasChange]], int],
@@ -148,7 +146,7 @@ class RegistrySQL:
         the write transaction, so no other writer can move the alias between
         the decision and the change.
         """
-        from .core import row_snapshot
+        from .base import row_snapshot
 
         with self.write() as conn:
             self._require_model(conn, model)
@@ -192,13 +190,13 @@ class RegistrySQL:
             )
             return _to_change(row)
 
-    def alias_changes(self: Store, model: str, alias: str | None = None) -> list[AliasChange]:
+    def alias_changes(self, model: str, alias: str | None = None) -> list[AliasChange]:
         """Every change of a model's aliases, oldest first."""
         with self.read() as conn:
             self._require_model(conn, model)
             return self._changes(conn, model, alias)
 
-    def alias_change_at(self: Store, model: str, alias: str, at: str) -> AliasChange | None:
+    def alias_change_at(self, model: str, alias: str, at: str) -> AliasChange | None:
         """The change that put the holder of ``alias`` in place as of time ``at``."""
         with self.read() as conn:
             self._require_model(conn, model)
@@ -216,11 +214,11 @@ class RegistrySQL:
 
     # -- helpers ----------------------------------------------------------
 
-    def _require_model(self: Store, conn: sa.Connection, model: str) -> None:
+    def _require_model(self, conn: sa.Connection, model: str) -> None:
         if conn.execute(sa.select(t.models.c.name).where(t.models.c.name == model)).first() is None:
             raise NotFoundError(f"no model named {model!r}")
 
-    def _version(self: Store, conn: sa.Connection, model: str, version: int) -> ModelVersion:
+    def _version(self, conn: sa.Connection, model: str, version: int) -> ModelVersion:
         row = conn.execute(
             sa.select(t.model_versions).where(
                 (t.model_versions.c.model == model) & (t.model_versions.c.version == version)
@@ -232,7 +230,7 @@ class RegistrySQL:
         held = self._aliases_by_version(conn, model)
         return _to_version(row, held.get(version, []))
 
-    def _aliases_by_version(self: Store, conn: sa.Connection, model: str) -> dict[int, list[str]]:
+    def _aliases_by_version(self, conn: sa.Connection, model: str) -> dict[int, list[str]]:
         held: dict[int, list[str]] = {}
         for a in conn.execute(
             sa.select(t.aliases).where(t.aliases.c.model == model).order_by(t.aliases.c.alias)
@@ -240,9 +238,7 @@ class RegistrySQL:
             held.setdefault(a.version, []).append(a.alias)
         return held
 
-    def _changes(
-        self: Store, conn: sa.Connection, model: str, alias: str | None
-    ) -> list[AliasChange]:
+    def _changes(self, conn: sa.Connection, model: str, alias: str | None) -> list[AliasChange]:
         cond = t.alias_changes.c.model == model
         if alias is not None:
             cond = cond & (t.alias_changes.c.alias == alias)

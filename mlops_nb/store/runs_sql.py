@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -10,18 +10,16 @@ from ..errors import InvalidInputError, NotFoundError
 from ..jsonutil import canonical, loads, utcnow
 from ..records import Run
 from . import schema as t
-
-if TYPE_CHECKING:
-    from .core import Store
+from .base import StoreBase
 
 _RUN_JSON = ("params", "metrics", "tags", "data", "environment")
 MIN_PREFIX = 6
 
 
-class RunsSQL:
-    def insert_run(self: Store, fields: dict[str, Any], actor: str) -> str:
+class RunsSQL(StoreBase):
+    def insert_run(self, fields: dict[str, Any], actor: str) -> str:
         """Insert a run row and its ``run.started`` event; return the run id."""
-        from .core import full_row, row_snapshot
+        from .base import full_row, row_snapshot
 
         row = full_row(t.runs, _encode({"actor": actor, **fields}))
         with self.write() as conn:
@@ -30,10 +28,10 @@ class RunsSQL:
         return str(row["run_id"])
 
     def update_run(
-        self: Store, run_id: str, changes: dict[str, Any], actor: str, kind: str = "run.finished"
+        self, run_id: str, changes: dict[str, Any], actor: str, kind: str = "run.finished"
     ) -> None:
         """Change a run and append an event carrying the run's new full state."""
-        from .core import row_snapshot
+        from .base import row_snapshot
 
         with self.write() as conn:
             current = conn.execute(sa.select(t.runs).where(t.runs.c.run_id == run_id)).first()
@@ -48,9 +46,9 @@ class RunsSQL:
                 .values(**_encode(changes), event_seq=seq)
             )
 
-    def set_run_value(self: Store, run_id: str, key: str, value: Any, actor: str) -> None:
+    def set_run_value(self, run_id: str, key: str, value: Any, actor: str) -> None:
         """Attach a JSON value to a run under ``key`` (a later value replaces it)."""
-        from .core import row_snapshot
+        from .base import row_snapshot
 
         row = {"run_id": run_id, "key": key, "value": canonical(value), "recorded_at": utcnow()}
         with self.write() as conn:
@@ -64,7 +62,7 @@ class RunsSQL:
             conn.execute(t.run_values.delete().where(where))
             conn.execute(t.run_values.insert().values(**row, event_seq=seq))
 
-    def running_runs(self: Store, host: str) -> list[dict[str, Any]]:
+    def running_runs(self, host: str) -> list[dict[str, Any]]:
         """Runs still marked running that were started on ``host``."""
         with self.read() as conn:
             rows = conn.execute(
@@ -74,7 +72,7 @@ class RunsSQL:
             ).all()
         return [{"run_id": r.run_id, "pid": r.pid} for r in rows]
 
-    def resolve_run_id(self: Store, ref: str) -> str:
+    def resolve_run_id(self, ref: str) -> str:
         """Full run id from an id or a unique prefix of at least six characters."""
         ref = ref.strip().lower()
         if not ref or not all(c in "0123456789abcdef" for c in ref):
@@ -96,14 +94,14 @@ class RunsSQL:
             raise InvalidInputError(f"run id prefix {ref!r} is ambiguous")
         return str(hits[0].run_id)
 
-    def get_run(self: Store, ref: str) -> Run:
+    def get_run(self, ref: str) -> Run:
         """One run by id or unique prefix."""
         run_id = self.resolve_run_id(ref)
         runs = self._select_runs(t.runs.c.run_id == run_id, limit=1)
         return runs[0]
 
     def list_runs(
-        self: Store,
+        self,
         name: str | None = None,
         kind: str | None = None,
         parent_run_id: str | None = None,
@@ -119,7 +117,7 @@ class RunsSQL:
             cond = cond & (t.runs.c.parent_run_id == parent_run_id)
         return self._select_runs(cond, limit=limit)
 
-    def _select_runs(self: Store, cond: Any, limit: int | None) -> list[Run]:
+    def _select_runs(self, cond: Any, limit: int | None) -> list[Run]:
         query = sa.select(t.runs).where(cond).order_by(t.runs.c.started_at.desc(), t.runs.c.run_id)
         if limit:
             query = query.limit(limit)

@@ -1,0 +1,113 @@
+"""What every part of the store shares: transactions, the audit append, row helpers."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+
+from .. import audit
+from ..jsonutil import GENESIS, canonical, loads, utcnow
+from . import schema as t
+
+BUSY_TIMEOUT_S = 60.0
+
+# Columns holding JSON text; audit payloads carry them decoded.
+JSON_COLUMNS = frozenset({"params", "metrics", "tags", "data", "environment", "signature", "value"})
+
+
+def row_snapshot(row: sa.Row[Any] | dict[str, Any], skip: tuple[str, ...] = ("event_seq",)) -> dict:
+    """A row as the audit payload records it."""
+    mapping = row._mapping if hasattr(row, "_mapping") else row
+    out: dict[str, Any] = {}
+    for key, value in mapping.items():
+        if key in skip:
+            continue
+        out[key] = loads(value) if key in JSON_COLUMNS and isinstance(value, str) else value
+    return out
+
+
+def full_row(table: sa.Table, fields: dict[str, Any]) -> dict[str, Any]:
+    """Every column of ``table`` (but ``event_seq``), defaults filled, so the
+    audit payload and the stored row always carry the same keys."""
+    unknown = set(fields) - set(table.c.keys())
+    if unknown:
+        raise TypeError(f"unknown {table.name} columns: {sorted(unknown)}")
+    row: dict[str, Any] = {}
+    for col in table.columns:
+        if col.name == "event_seq":
+            continue
+        value = fields.get(col.name)
+        if value is None and col.server_default is not None:
+            value = col.server_default.arg  # type: ignore[attr-defined]
+        row[col.name] = value
+    return row
+
+
+class StoreBase:
+    """Transactions and the audit chain; the SQL mixins and :class:`Store` build on it."""
+
+    home: Path
+    _engine: sa.Engine
+
+    # -- transactions -----------------------------------------------------
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[sa.Connection]:
+        """A short write transaction holding the database's write lock."""
+        with self._engine.connect().execution_options(mlops_write=True) as conn, conn.begin():
+            yield conn
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[sa.Connection]:
+        """A read transaction: one consistent snapshot, no lock held."""
+        with self._engine.connect() as conn, conn.begin():
+            yield conn
+
+    # -- audit chain ------------------------------------------------------
+
+    def append_event(
+        self, conn: sa.Connection, kind: str, subject: str, payload: dict[str, Any], actor: str
+    ) -> int:
+        """Append one event to the chain inside the caller's write transaction."""
+        head = conn.execute(
+            sa.select(t.events.c.seq, t.events.c.hash).order_by(t.events.c.seq.desc()).limit(1)
+        ).first()
+        seq, prev = (head.seq + 1, head.hash) if head else (1, GENESIS)
+        at = utcnow()
+        body = canonical(payload)
+        digest = audit.event_hash(seq, at, actor, kind, subject, body, prev)
+        conn.execute(
+            t.events.insert().values(
+                seq=seq,
+                at=at,
+                actor=actor,
+                kind=kind,
+                subject=subject,
+                payload=body,
+                prev_hash=prev,
+                hash=digest,
+            )
+        )
+        return seq
+
+
+def on_connect(dbapi_conn: Any, _record: Any) -> None:
+    # Let SQLAlchemy's "begin" hook emit BEGIN itself (pysqlite would defer it).
+    dbapi_conn.isolation_level = None
+    cur = dbapi_conn.cursor()
+    cur.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+    cur.execute("PRAGMA journal_mode = WAL")
+    cur.execute("PRAGMA synchronous = FULL")
+    cur.execute("PRAGMA foreign_keys = ON")
+    cur.close()
+
+
+def on_begin(conn: sa.Connection) -> None:
+    if conn.get_execution_options().get("mlops_write"):
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        conn.exec_driver_sql("BEGIN")
