@@ -1,0 +1,108 @@
+"""The end-to-end demo behind `make demo`.
+
+Trains the churn model twice through `mlops-nb run` (papermill, real
+kernels), promotes with a gate, shows a refused gate, answers "which version
+was in production at time T?", rolls back, verifies the audit log and writes
+an HTML report. Every step is a real `mlops-nb` command against a fresh
+store in demo-output/.mlops; the commands are printed so you can repeat them.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+OUT = ROOT / "demo-output"
+HOME = OUT / ".mlops"
+NOTEBOOK = ROOT / "notebooks" / "train_churn.ipynb"
+EXE = [sys.executable, "-m", "mlops_nb"]
+
+
+def mlops(*args: str, ok_codes: tuple[int, ...] = (0,)) -> tuple[int, object]:
+    """Run one mlops-nb command, echo it, and return (exit code, parsed JSON)."""
+    shown = " ".join(["mlops-nb", *(f"'{a}'" if " " in a or ">" in a else a for a in args)])
+    print(f"\n$ {shown}")
+    proc = subprocess.run([*EXE, "--home", str(HOME), *args, "--json"], capture_output=True,
+                          text=True, cwd=ROOT)
+    if proc.stderr.strip():
+        print("  " + proc.stderr.strip().splitlines()[-1])
+    if proc.returncode not in ok_codes:
+        print(proc.stdout)
+        raise SystemExit(f"demo step failed with exit code {proc.returncode}")
+    return proc.returncode, json.loads(proc.stdout) if proc.stdout.strip() else None
+
+
+def tracked(run: dict) -> dict:
+    """The training run a notebook run produced (its single tracked child)."""
+    _, shown = mlops("show", run["run_id"])
+    child_id = shown["children"][0]
+    _, child = mlops("show", child_id)
+    return child
+
+
+def main() -> None:
+    if OUT.exists():
+        shutil.rmtree(OUT)
+    OUT.mkdir()
+    started = time.monotonic()
+    print("mlops-nb demo: a monthly churn model, versioned, gated, audited")
+    mlops("init")
+
+    _, first = mlops("run", str(NOTEBOOK), "-p", "month", "2026-10", "-p", "C", "0.001")
+    v1 = tracked(first)
+    print(f"  -> version {v1['model_version']}: auc={v1['metrics']['auc']:.4f}")
+    mlops("promote", "churn", str(v1["model_version"]), "--require", "auc>0.6",
+          "--reason", "first model in production")
+    time.sleep(0.05)
+    _, before_second = mlops("which", "churn@production")
+    moment = before_second["set_at"]
+
+    _, second = mlops("run", str(NOTEBOOK), "-p", "month", "2026-11", "-p", "C", "1.0")
+    v2 = tracked(second)
+    print(f"  -> version {v2['model_version']}: auc={v2['metrics']['auc']:.4f}")
+    code, _ = mlops("promote", "churn", str(v2["model_version"]), "--require",
+                    "auc>=production", "--reason", "November retrain", ok_codes=(0, 4))
+    promoted = code == 0
+    refused, _ = mlops("promote", "churn", str(v1["model_version"]), "--require",
+                       "auc>=production", ok_codes=(0, 4))
+    _, then = mlops("which", "churn@production", "--at", moment)
+    _, now = mlops("which", "churn@production")
+    _, back = mlops("rollback", "churn", "--reason", "demo: undo the November promotion",
+                    ok_codes=(0, 4))
+    _, after = mlops("which", "churn@production")
+    _, verify = mlops("audit", "verify")
+    report_path = OUT / "churn-report.html"
+    mlops("report", second["run_id"], "-o", str(report_path))
+
+    print("\n" + "=" * 72)
+    print("What happened")
+    print(f"  trained churn v{v1['model_version']} (C=0.001) and v{v2['model_version']} (C=1.0)"
+          " with papermill; each executed notebook is stored by SHA-256")
+    print(f"  gate 'auc>=production' for v{v2['model_version']}: "
+          f"{'passed, promoted' if promoted else 'refused'}")
+    print(f"  gate 'auc>=production' for v{v1['model_version']} afterwards: "
+          f"{'passed' if refused == 0 else 'refused (alias untouched)'}")
+    print(f"  production at {moment}: v{then['version']} (set by {then['set_by']})")
+    print(f"  production before rollback: v{now['version']}; after rollback: v{after['version']}")
+    print(f"  trained on data sha256 {after['data_sha256'][:16]}…, "
+          f"executed notebook {after['notebook_sha256'][:16]}…, git {after['git_commit']}")
+    print(f"  audit log: {verify['events']} events, {verify['artifacts']} artifacts, "
+          f"{'intact' if verify['ok'] else 'BROKEN: ' + str(verify['problem'])}")
+    print("Where to look")
+    print(f"  store:   {HOME}")
+    print(f"  report:  {report_path}")
+    print(f"  try:     mlops-nb --home {HOME.relative_to(ROOT)} runs")
+    print(f"           mlops-nb --home {HOME.relative_to(ROOT)} which churn@production "
+          f"--at {moment}")
+    print(f"done in {time.monotonic() - started:.0f} s")
+    if not verify["ok"] or back is None:
+        raise SystemExit(1)
+
+
+if __name__ == "__main__":
+    main()
