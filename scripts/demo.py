@@ -27,8 +27,9 @@ def mlops(*args: str, ok_codes: tuple[int, ...] = (0,)) -> tuple[int, object]:
     """Run one mlops-nb command, echo it, and return (exit code, parsed JSON)."""
     shown = " ".join(["mlops-nb", *(f"'{a}'" if " " in a or ">" in a else a for a in args)])
     print(f"\n$ {shown}")
-    proc = subprocess.run([*EXE, "--home", str(HOME), *args, "--json"], capture_output=True,
-                          text=True, cwd=ROOT)
+    proc = subprocess.run(
+        [*EXE, "--home", str(HOME), *args, "--json"], capture_output=True, text=True, cwd=ROOT
+    )
     if proc.stderr.strip():
         print("  " + proc.stderr.strip().splitlines()[-1])
     if proc.returncode not in ok_codes:
@@ -56,8 +57,15 @@ def main() -> None:
     _, first = mlops("run", str(NOTEBOOK), "-p", "month", "2026-10", "-p", "C", "0.001")
     v1 = tracked(first)
     print(f"  -> version {v1['model_version']}: auc={v1['metrics']['auc']:.4f}")
-    mlops("promote", "churn", str(v1["model_version"]), "--require", "auc>0.6",
-          "--reason", "first model in production")
+    mlops(
+        "promote",
+        "churn",
+        str(v1["model_version"]),
+        "--require",
+        "auc>0.6",
+        "--reason",
+        "first model in production",
+    )
     time.sleep(0.05)
     _, before_second = mlops("which", "churn@production")
     moment = before_second["set_at"]
@@ -65,15 +73,30 @@ def main() -> None:
     _, second = mlops("run", str(NOTEBOOK), "-p", "month", "2026-11", "-p", "C", "1.0")
     v2 = tracked(second)
     print(f"  -> version {v2['model_version']}: auc={v2['metrics']['auc']:.4f}")
-    code, _ = mlops("promote", "churn", str(v2["model_version"]), "--require",
-                    "auc>=production", "--reason", "November retrain", ok_codes=(0, 4))
+    code, _ = mlops(
+        "promote",
+        "churn",
+        str(v2["model_version"]),
+        "--require",
+        "auc>=production",
+        "--reason",
+        "November retrain",
+        ok_codes=(0, 4),
+    )
     promoted = code == 0
-    refused, _ = mlops("promote", "churn", str(v1["model_version"]), "--require",
-                       "auc>=production", ok_codes=(0, 4))
+    refused, _ = mlops(
+        "promote",
+        "churn",
+        str(v1["model_version"]),
+        "--require",
+        "auc>=production",
+        ok_codes=(0, 4),
+    )
     _, then = mlops("which", "churn@production", "--at", moment)
     _, now = mlops("which", "churn@production")
-    _, back = mlops("rollback", "churn", "--reason", "demo: undo the November promotion",
-                    ok_codes=(0, 4))
+    _, back = mlops(
+        "rollback", "churn", "--reason", "demo: undo the November promotion", ok_codes=(0, 4)
+    )
     _, after = mlops("which", "churn@production")
     _, verify = mlops("audit", "verify")
     report_path = OUT / "churn-report.html"
@@ -81,24 +104,35 @@ def main() -> None:
 
     print("\n" + "=" * 72)
     print("What happened")
-    print(f"  trained churn v{v1['model_version']} (C=0.001) and v{v2['model_version']} (C=1.0)"
-          " with papermill; each executed notebook is stored by SHA-256")
-    print(f"  gate 'auc>=production' for v{v2['model_version']}: "
-          f"{'passed, promoted' if promoted else 'refused'}")
-    print(f"  gate 'auc>=production' for v{v1['model_version']} afterwards: "
-          f"{'passed' if refused == 0 else 'refused (alias untouched)'}")
+    print(
+        f"  trained churn v{v1['model_version']} (C=0.001) and v{v2['model_version']} (C=1.0)"
+        " with papermill; each executed notebook is stored by SHA-256"
+    )
+    print(
+        f"  gate 'auc>=production' for v{v2['model_version']}: "
+        f"{'passed, promoted' if promoted else 'refused'}"
+    )
+    print(
+        f"  gate 'auc>=production' for v{v1['model_version']} afterwards: "
+        f"{'passed' if refused == 0 else 'refused (alias untouched)'}"
+    )
     print(f"  production at {moment}: v{then['version']} (set by {then['set_by']})")
     print(f"  production before rollback: v{now['version']}; after rollback: v{after['version']}")
-    print(f"  trained on data sha256 {after['data_sha256'][:16]}…, "
-          f"executed notebook {after['notebook_sha256'][:16]}…, git {after['git_commit']}")
-    print(f"  audit log: {verify['events']} events, {verify['artifacts']} artifacts, "
-          f"{'intact' if verify['ok'] else 'BROKEN: ' + str(verify['problem'])}")
+    print(
+        f"  trained on data sha256 {after['data_sha256'][:16]}…, "
+        f"executed notebook {after['notebook_sha256'][:16]}…, git {after['git_commit']}"
+    )
+    print(
+        f"  audit log: {verify['events']} events, {verify['artifacts']} artifacts, "
+        f"{'intact' if verify['ok'] else 'BROKEN: ' + str(verify['problem'])}"
+    )
     print("Where to look")
     print(f"  store:   {HOME}")
     print(f"  report:  {report_path}")
     print(f"  try:     mlops-nb --home {HOME.relative_to(ROOT)} runs")
-    print(f"           mlops-nb --home {HOME.relative_to(ROOT)} which churn@production "
-          f"--at {moment}")
+    print(
+        f"           mlops-nb --home {HOME.relative_to(ROOT)} which churn@production --at {moment}"
+    )
     print(f"done in {time.monotonic() - started:.0f} s")
     if not verify["ok"] or back is None:
         raise SystemExit(1)
