@@ -247,3 +247,96 @@ def _show_record(key: str, value: Any, run_id: str) -> None:
         },
         raw=True,
     )
+
+
+# -- drift monitoring ------------------------------------------------------------
+
+
+def profile(data: Any, **options: Any) -> Any:
+    """A compact reference profile of a DataFrame (see :func:`mlops_nb.drift.profile`)."""
+    from .drift.profile import profile as make_profile
+
+    return make_profile(data, **options)
+
+
+def check_drift(
+    ref: Any, data: Any, *, home: str | None = None, store: Store | None = None, **options: Any
+) -> Any:
+    """Check a batch against ``NAME[@ALIAS|:VERSION]`` (or a Profile); record, alert, retrain.
+
+    Options: ``predictions``, ``target`` (labels, or a column name), ``batch`` (a
+    label), ``record``, ``alert``, ``trigger`` (all True), ``checks``,
+    ``share_threshold``. Returns a :class:`~mlops_nb.drift.DriftReport`.
+
+    Examples
+    --------
+    >>> report = mlops_nb.check_drift("churn@production", this_week)  # doctest: +SKIP
+    >>> report.drift, report.drifted  # doctest: +SKIP
+    """
+    from .monitor import check_drift as run_check
+
+    return run_check(get_store(home, store), ref, data, **options)
+
+
+def drift_history(
+    name: str, *, limit: int | None = None, home: str | None = None, store: Store | None = None
+) -> Any:
+    """Every recorded check of a model (renders a table and a chart in notebooks)."""
+    from .drift.report import DriftHistory
+    from .monitor import history
+
+    return DriftHistory(name, history(get_store(home, store), name, limit))
+
+
+def add_alert_channel(
+    model: str, kind: str, *, home: str | None = None, store: Store | None = None, **config: Any
+) -> dict[str, Any]:
+    """Deliver ``model``'s alerts (``"*"``: every model's) by webhook, email or log file."""
+    from .alerting import add_channel
+
+    return add_channel(get_store(home, store), model, kind, **config)
+
+
+def alerts(
+    model: str | None = None,
+    *,
+    limit: int | None = None,
+    home: str | None = None,
+    store: Store | None = None,
+) -> list[Any]:
+    """Alerts, newest first, with their delivery outcomes."""
+    from .alerting import list_alerts
+
+    return list_alerts(get_store(home, store), model, limit)
+
+
+def set_retrain_trigger(
+    model: str,
+    notebook: str,
+    *,
+    parameters: dict[str, Any] | None = None,
+    cooldown: str | float = "7d",
+    home: str | None = None,
+    store: Store | None = None,
+) -> dict[str, Any]:
+    """On an alarming check of ``model``, run ``notebook`` (at most once per ``cooldown``)."""
+    from .retrain import set_trigger
+
+    return set_trigger(get_store(home, store), model, notebook, parameters, cooldown)
+
+
+def remove_retrain_trigger(
+    model: str, *, home: str | None = None, store: Store | None = None
+) -> None:
+    from .retrain import remove_trigger
+
+    remove_trigger(get_store(home, store), model)
+
+
+def wait_for_run(
+    run_id: str, timeout: float = 600.0, *, home: str | None = None, store: Store | None = None
+) -> Run:
+    """Wait for a run (such as a triggered retrain) to finish, and return it."""
+    from .retrain import wait_for_run as wait
+
+    return wait(get_store(home, store), run_id, timeout)

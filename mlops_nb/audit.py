@@ -21,20 +21,33 @@ from typing import TYPE_CHECKING, Any
 
 from .jsonutil import GENESIS, loads
 from .records import VerifyResult
+from .store.schema import AUDITED
 
 if TYPE_CHECKING:
     from .store import Store
 
-# Which table each event kind describes, and the key naming its row.
-_ROW_KINDS = {
-    "artifact.stored": ("artifacts", ("sha256",)),
-    "run.started": ("runs", ("run_id",)),
-    "run.finished": ("runs", ("run_id",)),
-    "run.updated": ("runs", ("run_id",)),
-    "run.value": ("run_values", ("run_id", "key")),
-    "version.created": ("model_versions", ("model", "version")),
-    "alias.changed": ("alias_changes", ("id",)),
+# Which table each event kind describes (exact kinds first, then prefixes).
+_EVENT_TABLES = {
+    "run.value": "run_values",
+    "artifact.": "artifacts",
+    "run.": "runs",
+    "version.": "model_versions",
+    "alias.": "alias_changes",
+    "drift.": "drift_checks",
+    "channel.": "alert_channels",
+    "alert.": "alerts",
+    "trigger.": "retrain_triggers",
 }
+
+
+def table_for(kind: str) -> str | None:
+    """The audited table an event kind describes, if any."""
+    if kind in _EVENT_TABLES:
+        return _EVENT_TABLES[kind]
+    for prefix, table in _EVENT_TABLES.items():
+        if prefix.endswith(".") and kind.startswith(prefix):
+            return table
+    return None
 
 
 def event_hash(
@@ -93,9 +106,9 @@ def verify(store: Store) -> VerifyResult:
         except ValueError:
             problems.append((ev.seq, f"{label} has an unreadable payload"))
             break
-        if ev.kind in _ROW_KINDS:
-            table, key_cols = _ROW_KINDS[ev.kind]
-            key = tuple(payload.get(c) for c in key_cols)
+        table = table_for(ev.kind)
+        if table is not None:
+            key = tuple(payload.get(c) for c in AUDITED[table])
             latest[(table, key)] = (ev.seq, payload)
         if ev.kind == "artifact.stored":
             artifact_count += 1
@@ -138,7 +151,7 @@ def _check_tables(
 ) -> list[tuple[int, str]]:
     problems: list[tuple[int, str]] = []
     tables = store.snapshot_tables()
-    key_cols = {table: cols for table, cols in _ROW_KINDS.values()}
+    key_cols = AUDITED
     seen: set[tuple[str, tuple[Any, ...]]] = set()
     for table, rows in tables.items():
         if table == "aliases":
@@ -156,7 +169,10 @@ def _check_tables(
                 )
                 continue
             seq, payload = recorded
-            if row_seq != seq or row != payload:
+            # Columns added by later migrations are absent from older events.
+            added = [v for k, v in row.items() if k not in payload]
+            same = {k: v for k, v in row.items() if k in payload} == payload
+            if row_seq != seq or not same or any(v is not None for v in added):
                 problems.append(
                     (
                         seq,

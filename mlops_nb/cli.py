@@ -100,9 +100,14 @@ def build_parser() -> argparse.ArgumentParser:
         default=None,
         help="show cell N of M on stderr (default: when stderr is a terminal)",
     )
+    p.add_argument("--tag", action="append", default=[], metavar="K=V", help="tag the run")
+    p.add_argument("--run-id", help=argparse.SUPPRESS)  # pre-assigned by retrain triggers
     p = cmd("report", "write a self-contained HTML report of a run")
     p.add_argument("run_id")
     p.add_argument("-o", "--output", metavar="FILE.html")
+    from .cli_monitor import add_commands
+
+    add_commands(cmd, parent)
     return parser
 
 
@@ -256,6 +261,12 @@ def _cmd_run(args: argparse.Namespace) -> None:
     for key, value in args.parameter:
         params[key] = parse_value(value)
     progress = sys.stderr.isatty() if args.progress is None else args.progress
+    tags = {}
+    for item in args.tag:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InvalidInputError(f"--tag takes KEY=VALUE, not {item!r}")
+        tags[key] = value
     run = run_notebook(
         args.notebook,
         params,
@@ -265,6 +276,8 @@ def _cmd_run(args: argparse.Namespace) -> None:
         output=args.output,
         kernel_name=args.kernel,
         progress=progress,
+        run_id=args.run_id,
+        tags=tags,
     )
     _emit(args, _run_json(run), str(run))
     if run.status != "finished":
@@ -325,11 +338,18 @@ COMMANDS = {
 }
 
 
+def _dispatch(args: argparse.Namespace) -> None:
+    from .cli_monitor import COMMANDS as MONITOR
+
+    handler = COMMANDS.get(args.command) or MONITOR[args.command]
+    handler(args)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of ``mlops-nb``; returns the exit code."""
     args = build_parser().parse_args(argv)
     try:
-        COMMANDS[args.command](args)
+        _dispatch(args)
     except MlopsError as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"mlops-nb: error: {message}", file=sys.stderr)

@@ -241,6 +241,50 @@ class MlopsMagics(Magics):
         )
 
     @magic_arguments()
+    @argument("ref", help="NAME, NAME@ALIAS or NAME:VERSION whose reference profile to use.")
+    @argument("data", help="Variable holding the batch (a DataFrame).")
+    @argument(
+        "--predictions",
+        help="Variable holding the model's outputs on the batch "
+        "(default: the registered model is run on it).",
+    )
+    @argument("--target", help="Variable (or column of the batch) holding delayed labels.")
+    @argument("--batch", help="A label for this batch, e.g. 'week 32'.")
+    @argument("--no-record", action="store_true", help="Check only; record nothing.")
+    @argument("--no-alert", action="store_true", help="Record, but raise no alert.")
+    @argument("--no-trigger", action="store_true", help="Do not start the retrain trigger.")
+    @line_magic
+    @_user_errors
+    def mlops_drift(self, line: str) -> Any:
+        """Check a batch for drift against a model version's training profile.
+
+        Shows a summary table and charts, records the check, alerts, and
+        starts the model's retrain trigger when it alarms::
+
+            report = %mlops_drift churn@production this_week --batch "week 32"
+        """
+        args = _parse(self.mlops_drift, line)
+        data = self._lookup(args.data, "data")
+        target: Any = None
+        if args.target:
+            target = (
+                args.target
+                if args.target in getattr(data, "columns", [])
+                else self._lookup(args.target, "--target")
+            )
+        predictions = self._lookup(args.predictions, "--predictions") if args.predictions else None
+        return api.check_drift(
+            args.ref,
+            data,
+            predictions=predictions,
+            target=target,
+            batch=args.batch,
+            record=not args.no_record,
+            alert=not args.no_alert,
+            trigger=not args.no_trigger,
+        )
+
+    @magic_arguments()
     @argument("name")
     @argument("version", help="Version number, or 'latest'.")
     @argument("--alias", default=registry.DEFAULT_ALIAS)

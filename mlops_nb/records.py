@@ -79,6 +79,7 @@ class ModelVersion(_Record):
     metrics: dict[str, float] = field(default_factory=dict)
     data_sha256: str | None = None
     aliases: list[str] = field(default_factory=list)
+    profile_sha256: str | None = None
 
 
 @dataclass(frozen=True)
@@ -148,3 +149,18 @@ class VerifyResult(_Record):
     head: str
     problem: str | None = None
     seq: int | None = None
+
+
+@dataclass(frozen=True)
+class Alert(_Record):
+    """Something a person should look at, and how it was delivered."""
+
+    id: int
+    kind: str
+    model: str | None
+    subject: str
+    at: str
+    message: str
+    payload: dict[str, Any] = field(default_factory=dict)
+    deliveries: list[dict[str, Any]] = field(default_factory=list)
+    retrain_run_id: str | None = None

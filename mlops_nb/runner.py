@@ -67,6 +67,8 @@ def run_notebook(
     progress: bool = False,
     actor: str | None = None,
     parent_run_id: str | None = None,
+    run_id: str | None = None,
+    tags: dict[str, str] | None = None,
 ) -> Run:
     """Execute a notebook with papermill and store it as an audit artifact.
 
@@ -83,6 +85,10 @@ def run_notebook(
     params = _check_parameters(parameters or {})
     if timeout is not None and not (timeout > 0):
         raise InvalidInputError(f"timeout must be a positive number of seconds, not {timeout}")
+    if run_id is None:
+        run_id = uuid.uuid4().hex
+    elif not (len(run_id) == 32 and all(c in "0123456789abcdef" for c in run_id)):
+        raise InvalidInputError(f"run id must be 32 lowercase hex characters, not {run_id!r}")
     declared = declared_parameters(nb)
     notes = []
     if params and declared is None:
@@ -97,7 +103,6 @@ def run_notebook(
     effective = {**(declared or {}), **params}
     who = actor or environment.actor()
     input_sha = store.put_artifact(raw, "notebook-input", who)
-    run_id = uuid.uuid4().hex
     git = environment.git_info(nb_path)
     started = utcnow()
     store.insert_run(
@@ -109,7 +114,7 @@ def run_notebook(
             "started_at": started,
             "parent_run_id": parent_run_id,
             "params": effective,
-            "tags": {},
+            "tags": {str(k): str(v) for k, v in (tags or {}).items()},
             "environment": environment.capture(),
             "git_commit": git.get("commit"),
             "git_dirty": git.get("dirty"),

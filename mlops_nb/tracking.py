@@ -127,12 +127,14 @@ class ActiveRun:
         serializer: str = "skops",
         source: list[str] | None = None,
         code: str | None = None,
+        profile: bool = True,
     ) -> None:
         self.store = store
         self.name = check_model_name(name)
         if serializer not in serialization.FORMATS:
             raise InvalidInputError(f"serializer must be one of {serialization.FORMATS}")
         self.register = register
+        self.profile = profile
         self.serializer = serializer
         self.run_id = uuid.uuid4().hex
         self.params: dict[str, Any] = {}
@@ -253,6 +255,8 @@ class ActiveRun:
         source_sha = None
         if status == "finished" and record_outputs:
             data_info = self._data_info()
+            if self.data is not None and self.profile:
+                data_info["profile_sha256"] = self._profile(actor)
             if self.register and self.model is not None:
                 self._register(data_info, actor)
             elif self.register:
@@ -314,9 +318,41 @@ class ActiveRun:
                 "signature": data_info.get("schema", []),
                 "metrics": self.metrics,
                 "data_sha256": data_info.get("sha256"),
+                "profile_sha256": data_info.get("profile_sha256"),
             },
             actor,
         )
+
+    def _profile(self, actor: str) -> str | None:
+        """Store the drift reference profile of the training data (and outputs)."""
+        import pandas as pd
+
+        from .drift.profile import importance_of, model_outputs, profile
+
+        if isinstance(self.data, pd.DataFrame):
+            frame = self.data
+        elif isinstance(self.data, pd.Series):
+            frame = self.data.to_frame()
+        else:  # a numpy array: columns are named by position, as in the signature
+            frame = pd.DataFrame(self.data.reshape(len(self.data), -1)).rename(columns=str)
+        predictions, task = None, None
+        if self.model is not None:
+            try:
+                predictions, task = model_outputs(self.model, self.data)
+            except Exception as exc:  # a model that cannot predict its own data
+                self.notes.append(f"predictions not profiled: {type(exc).__name__}: {exc}")
+        sketch = profile(
+            frame,
+            target=self.target,
+            predictions=predictions,
+            task=task,
+            importance=importance_of(
+                self.model, [str(c) for c in frame.columns], frame, self.target
+            )
+            if self.model is not None
+            else None,
+        )
+        return self.store.put_artifact(canonical(sketch.to_json()).encode(), "profile", actor)
 
     # -- display ------------------------------------------------------------
 

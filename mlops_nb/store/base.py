@@ -16,7 +16,22 @@ from . import schema as t
 BUSY_TIMEOUT_S = 60.0
 
 # Columns holding JSON text; audit payloads carry them decoded.
-JSON_COLUMNS = frozenset({"params", "metrics", "tags", "data", "environment", "signature", "value"})
+JSON_COLUMNS = frozenset(
+    {
+        "params",
+        "metrics",
+        "tags",
+        "data",
+        "environment",
+        "signature",
+        "value",
+        "summary",
+        "config",
+        "payload",
+        "deliveries",
+        "parameters",
+    }
+)
 
 
 def row_snapshot(row: sa.Row[Any] | dict[str, Any], skip: tuple[str, ...] = ("event_seq",)) -> dict:

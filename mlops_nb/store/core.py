@@ -24,11 +24,12 @@ from . import schema as t
 from .artifacts import ArtifactFolder
 from .base import BUSY_TIMEOUT_S, on_begin, on_connect, row_snapshot
 from .location import find_home
+from .monitor_sql import MonitorSQL
 from .registry_sql import RegistrySQL
 from .runs_sql import RunsSQL
 
 
-class Store(RunsSQL, RegistrySQL):
+class Store(RunsSQL, RegistrySQL, MonitorSQL):
     """Metadata database and artifact folder of one mlops-nb home.
 
     Parameters
@@ -125,14 +126,7 @@ class Store(RunsSQL, RegistrySQL):
         """Every audited table, rows as the events record them, plus ``event_seq``."""
         out: dict[str, list[dict[str, Any]]] = {}
         with self.read() as conn:
-            for table in (
-                t.artifacts,
-                t.runs,
-                t.run_values,
-                t.model_versions,
-                t.alias_changes,
-                t.aliases,
-            ):
+            for table in [*(t.metadata.tables[name] for name in t.AUDITED), t.aliases]:
                 rows = conn.execute(sa.select(table)).all()
                 out[table.name] = [
                     {**row_snapshot(r, skip=()), "event_seq": r._mapping.get("event_seq")}

@@ -262,6 +262,7 @@ def _to_version(row: Any, aliases: list[str]) -> ModelVersion:
         metrics=loads(row.metrics, {}),
         data_sha256=row.data_sha256,
         aliases=list(aliases),
+        profile_sha256=row.profile_sha256,
     )
 
 

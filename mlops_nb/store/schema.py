@@ -107,6 +107,7 @@ model_versions = sa.Table(
     sa.Column("metrics", sa.Text, nullable=False, server_default="{}"),
     sa.Column("data_sha256", sa.Text, nullable=True),
     sa.Column("event_seq", sa.Integer, nullable=False),
+    sa.Column("profile_sha256", sa.Text, nullable=True),  # migration 2
 )
 
 aliases = sa.Table(
@@ -140,6 +141,83 @@ sa.Index(
 )
 
 
+# -- added by migration 2: drift monitoring -------------------------------------
+
+drift_checks = sa.Table(
+    "drift_checks",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("model", sa.Text, nullable=True),
+    sa.Column("version", sa.Integer, nullable=True),
+    sa.Column("batch", sa.Text, nullable=True),
+    sa.Column("at", sa.Text, nullable=False),
+    sa.Column("actor", sa.Text, nullable=False),
+    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("drift", sa.Integer, nullable=False),
+    sa.Column("drift_share", sa.Float, nullable=False),
+    sa.Column("degraded", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("summary", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("report_sha256", sa.Text, nullable=False),
+    sa.Column("retrain_run_id", sa.Text, nullable=True),
+    sa.Column("event_seq", sa.Integer, nullable=False),
+)
+sa.Index("ix_drift_checks_model_at", drift_checks.c.model, drift_checks.c.at)
+
+alert_channels = sa.Table(
+    "alert_channels",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("model", sa.Text, nullable=False),  # "*" for every model
+    sa.Column("kind", sa.Text, nullable=False),  # webhook | email | log
+    sa.Column("config", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("created_at", sa.Text, nullable=False),
+    sa.Column("enabled", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("event_seq", sa.Integer, nullable=False),
+)
+
+alerts = sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("kind", sa.Text, nullable=False),  # drift | pipeline | ...
+    sa.Column("model", sa.Text, nullable=True),
+    sa.Column("subject", sa.Text, nullable=False),
+    sa.Column("at", sa.Text, nullable=False),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("deliveries", sa.Text, nullable=False, server_default="[]"),
+    sa.Column("retrain_run_id", sa.Text, nullable=True),
+    sa.Column("event_seq", sa.Integer, nullable=False),
+)
+
+retrain_triggers = sa.Table(
+    "retrain_triggers",
+    metadata,
+    sa.Column("model", sa.Text, primary_key=True),
+    sa.Column("notebook", sa.Text, nullable=False),
+    sa.Column("parameters", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("cooldown_s", sa.Float, nullable=False),
+    sa.Column("enabled", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("last_fired_at", sa.Text, nullable=True),
+    sa.Column("last_check_id", sa.Integer, nullable=True),
+    sa.Column("event_seq", sa.Integer, nullable=False),
+)
+
+#: Audited tables and the columns naming a row; audit verify compares each row
+#: with the latest event about it.
+AUDITED: dict[str, tuple[str, ...]] = {
+    "artifacts": ("sha256",),
+    "runs": ("run_id",),
+    "run_values": ("run_id", "key"),
+    "model_versions": ("model", "version"),
+    "alias_changes": ("id",),
+    "drift_checks": ("id",),
+    "alert_channels": ("id",),
+    "alerts": ("id",),
+    "retrain_triggers": ("model",),
+}
+
+
 def _migration_1(conn: sa.Connection) -> None:
     """Initial schema."""
     metadata.create_all(
@@ -157,7 +235,17 @@ def _migration_1(conn: sa.Connection) -> None:
     )
 
 
+def _migration_2(conn: sa.Connection) -> None:
+    """Drift monitoring: profiles on versions, checks, alert channels, alerts, triggers."""
+    # Migration 1 creates tables from the current definitions, so a new store
+    # already has the column; only stores made before migration 2 lack it.
+    existing = {c["name"] for c in sa.inspect(conn).get_columns("model_versions")}
+    if "profile_sha256" not in existing:
+        conn.execute(sa.text("ALTER TABLE model_versions ADD COLUMN profile_sha256 TEXT"))
+    metadata.create_all(conn, tables=[drift_checks, alert_channels, alerts, retrain_triggers])
+
+
 #: Ordered migrations; index + 1 is the schema version each one produces.
-MIGRATIONS: list[Callable[[sa.Connection], None]] = [_migration_1]
+MIGRATIONS: list[Callable[[sa.Connection], None]] = [_migration_1, _migration_2]
 
 LATEST = len(MIGRATIONS)
