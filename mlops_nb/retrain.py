@@ -14,6 +14,7 @@ import json
 import re
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -139,7 +140,7 @@ def spawn_run(
     for key, value in tags.items():
         command += ["--tag", f"{key}={value}"]
     with open(logs / f"{run_id}.log", "ab") as log:
-        return subprocess.Popen(
+        proc = subprocess.Popen(
             command,
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -147,6 +148,10 @@ def spawn_run(
             start_new_session=True,
             cwd=str(Path(notebook).parent),
         )
+    # Reap the child when it ends (no zombie, no "still running" warning), but
+    # never keep this process alive for it.
+    threading.Thread(target=proc.wait, name=f"mlops-nb-run-{run_id[:8]}", daemon=True).start()
+    return proc
 
 
 def wait_for_run(store: Store, run_id: str, timeout: float = 600.0, poll: float = 0.5) -> Run:

@@ -85,3 +85,16 @@ def test_load_ext_does_not_import_the_store_stack():
         "if m in sys.modules))"
     )
     assert out == "[]"
+
+
+def test_no_public_function_is_shadowed_by_a_submodule():
+    import importlib
+    import pkgutil
+
+    for info in pkgutil.walk_packages(mlops_nb.__path__, "mlops_nb."):
+        if info.name.endswith("__main__"):
+            continue
+        importlib.import_module(info.name)
+    for name in mlops_nb.__all__:
+        value = getattr(mlops_nb, name)
+        assert not isinstance(value, type(mlops_nb)), f"mlops_nb.{name} is a module"

@@ -29,6 +29,7 @@ class CurrentColumn:
     # numeric and datetime
     present: int = 0
     cdf: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    cdf_lt: np.ndarray = field(default_factory=lambda: np.zeros(0))
     below: int = 0
     above: int = 0
     below_mass: float = 0.0
@@ -54,6 +55,7 @@ class Binned:
     """Cumulative counts at the grid points, plus what fell outside the grid."""
 
     cdf: np.ndarray
+    cdf_lt: np.ndarray
     below: int
     above: int
     below_mass: float
@@ -61,7 +63,8 @@ class Binned:
 
 
 def bin_values(edges: np.ndarray, x: np.ndarray) -> Binned:
-    """``cdf[j]`` = how many of ``x`` are ``<= edges[j]`` (``edges`` sorted, unique).
+    """``cdf[j]`` = how many of ``x`` are ``<= edges[j]`` (``edges`` sorted, unique),
+    ``cdf_lt[j]`` how many are ``< edges[j]``.
 
     A 65,536-cell lookup table over the grid's range places most values with
     one multiply and one gather; values in cells that contain a grid point,
@@ -83,14 +86,22 @@ def bin_values(edges: np.ndarray, x: np.ndarray) -> Binned:
         index = table[cell.astype(np.int32)]
         fix = np.flatnonzero(index < 0)
         hard = x[fix]
-        index[fix] = np.searchsorted(edges, hard, side="left")
+        pos = np.searchsorted(edges, hard, side="left")
+        index[fix] = pos
     else:
-        index = np.searchsorted(edges, x, side="left").astype(np.int32)
+        pos = np.searchsorted(edges, x, side="left")
+        index = pos.astype(np.int32)
         hard = x
     low, high = hard[hard < lo], hard[hard > hi]
     n = max(x.size, 1)
+    # Values equal to a grid point always take the binary-search path.
+    on_edge = pos < m
+    on_edge[on_edge] = edges[pos[on_edge]] == hard[on_edge]
+    equal = np.bincount(pos[on_edge], minlength=m)[:m]
+    cdf = np.cumsum(np.bincount(index, minlength=m + 1))[:m]
     return Binned(
-        cdf=np.cumsum(np.bincount(index, minlength=m + 1))[:m],
+        cdf=cdf,
+        cdf_lt=cdf - equal,
         below=int(low.size),
         above=int(high.size),
         below_mass=float((lo - low).sum() / n),
@@ -145,7 +156,8 @@ def summarize(reference: ColumnProfile, series: Any, keep_values: bool = False) 
         )
         if finite.size and reference.edges:
             binned = bin_values(np.asarray(reference.edges, dtype=float), finite)
-            out.cdf, out.below, out.above = binned.cdf, binned.below, binned.above
+            out.cdf, out.cdf_lt = binned.cdf, binned.cdf_lt
+            out.below, out.above = binned.below, binned.above
             out.below_mass, out.above_mass = binned.below_mass, binned.above_mass
             mean = float(finite.mean())
             # one BLAS pass for the variance; fine for display precision

@@ -46,6 +46,7 @@ class ColumnProfile:
     std: float | None = None
     edges: list[float] = field(default_factory=list)
     cdf: list[int] = field(default_factory=list)
+    cdf_lt: list[int] = field(default_factory=list)
     values: list[str] = field(default_factory=list)
     counts: list[int] = field(default_factory=list)
     other: int = 0
@@ -183,6 +184,7 @@ def _numeric(name: str, role: str, series: Any, kind: str) -> ColumnProfile:
     idx = np.round(levels * (ordered.size - 1)).astype(np.int64)
     edges = np.unique(ordered[idx])
     cdf = np.searchsorted(ordered, edges, side="right")
+    cdf_lt = np.searchsorted(ordered, edges, side="left")
     return ColumnProfile(
         **base,
         min=float(ordered[0]),
@@ -191,6 +193,7 @@ def _numeric(name: str, role: str, series: Any, kind: str) -> ColumnProfile:
         std=float(finite.std()),
         edges=[float(e) for e in edges],
         cdf=[int(c) for c in cdf],
+        cdf_lt=[int(c) for c in cdf_lt],
     )
 
 

@@ -3,9 +3,10 @@
 Numeric columns are compared through their cumulative counts on the
 reference's quantile grid (``edges``): the reference counts were taken when
 the profile was made, the current counts are taken once per check. From
-those, the Kolmogorov–Smirnov distance is exact at every grid point and off
-by at most the largest reference mass between two grid points (1/255 for the
-default 256-point grid) anywhere else. Categorical columns are compared as
+those (the counts at and just below every grid point), the
+Kolmogorov–Smirnov distance is exact at every grid point and off by at most
+the largest reference mass strictly between two grid points (about 1/255 for
+the default 256-point grid) anywhere else. Categorical columns are compared as
 count vectors over the reference's categories plus "other" and "unseen".
 
 Noise floors: an effect size only counts as drift above the value that
