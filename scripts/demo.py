@@ -98,6 +98,27 @@ def main() -> None:
         "rollback", "churn", "--reason", "demo: undo the November promotion", ok_codes=(0, 4)
     )
     _, after = mlops("which", "churn@production")
+
+    # Monitoring: this month's customers look like the training data; a later
+    # extract where contracts, charges and support calls moved does not.
+    from mlops_nb.datasets import make_churn
+
+    steady, shifted = OUT / "customers-2026-12.csv", OUT / "customers-2027-03.csv"
+    make_churn(4000, seed=31, month="2026-12").to_csv(steady, index=False)
+    make_churn(4000, seed=32, month="2027-03", drift=0.8).to_csv(shifted, index=False)
+    alert_log = OUT / "alerts.log"
+    mlops("alerts", "add", "churn", "--log", str(alert_log))
+    _, calm = mlops("drift", "check", "churn@production", str(steady), "--target", "churned")
+    _, moved = mlops(
+        "drift",
+        "check",
+        "churn@production",
+        str(shifted),
+        "--target",
+        "churned",
+        "--html",
+        str(OUT / "drift-2027-03.html"),
+    )
     _, verify = mlops("audit", "verify")
     report_path = OUT / "churn-report.html"
     mlops("report", second["run_id"], "-o", str(report_path))
@@ -123,18 +144,24 @@ def main() -> None:
         f"executed notebook {after['notebook_sha256'][:16]}…, git {after['git_commit']}"
     )
     print(
+        f"  drift check of {steady.name}: {'DRIFT' if calm['drift'] else 'no drift'}; "
+        f"of {shifted.name}: {'DRIFT' if moved['drift'] else 'no drift'} in "
+        f"{', '.join(moved['drifted_columns']) or 'no column'} (alert in {alert_log.name})"
+    )
+    print(
         f"  audit log: {verify['events']} events, {verify['artifacts']} artifacts, "
         f"{'intact' if verify['ok'] else 'BROKEN: ' + str(verify['problem'])}"
     )
     print("Where to look")
     print(f"  store:   {HOME}")
     print(f"  report:  {report_path}")
+    print(f"  drift:   {OUT / 'drift-2027-03.html'}")
     print(f"  try:     mlops-nb --home {HOME.relative_to(ROOT)} runs")
     print(
         f"           mlops-nb --home {HOME.relative_to(ROOT)} which churn@production --at {moment}"
     )
     print(f"done in {time.monotonic() - started:.0f} s")
-    if not verify["ok"] or back is None:
+    if not verify["ok"] or back is None or calm["drift"] or not moved["drift"]:
         raise SystemExit(1)
 
 
