@@ -37,6 +37,8 @@ _EVENT_TABLES = {
     "channel.": "alert_channels",
     "alert.": "alerts",
     "trigger.": "retrain_triggers",
+    "schedule.slot.": "schedule_slots",
+    "schedule.": "schedules",
 }
 
 

@@ -11,6 +11,7 @@ import argparse
 import json
 import os
 import sys
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, NoReturn
@@ -60,8 +61,14 @@ def build_parser() -> argparse.ArgumentParser:
     cmd("init", "create the store (./.mlops unless --home or MLOPS_NB_HOME say otherwise)")
     p = cmd("runs", "list runs, newest first")
     p.add_argument("--model", help="only runs of this model")
-    p.add_argument("--kind", choices=["track", "notebook"])
+    p.add_argument("--kind", choices=["track", "notebook", "pipeline"])
     p.add_argument("--limit", type=int, default=50)
+    p.add_argument(
+        "--watch",
+        action="store_true",
+        help="refresh until no run is running (pipeline steps shown)",
+    )
+    p.add_argument("--interval", type=float, default=2.0, help="--watch refresh, seconds")
     p = cmd("show", "show one run")
     p.add_argument("run_id")
     cmd("models", "list models")
@@ -105,9 +112,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = cmd("report", "write a self-contained HTML report of a run")
     p.add_argument("run_id")
     p.add_argument("-o", "--output", metavar="FILE.html")
-    from .cli_monitor import add_commands
+    from . import cli_monitor, cli_schedule
 
-    add_commands(cmd, parent)
+    cli_monitor.add_commands(cmd, parent)
+    cli_schedule.add_commands(cmd, parent)
     return parser
 
 
@@ -165,17 +173,27 @@ def _cmd_runs(args: argparse.Namespace) -> None:
     from .tracking import recover_orphans
 
     store = _store(args)
-    recover_orphans(store)
-    runs = store.list_runs(name=args.model, kind=args.kind, limit=args.limit)
-    docs = [_run_json(r) for r in runs]
-    _emit(
-        args,
-        docs,
-        table_text(
-            [{**d, "run_id": d["run_id"][:12]} for d in docs],
-            ["run_id", "kind", "name", "status", "started_at", "metrics", "model_version"],
-        ),
-    )
+    while True:
+        recover_orphans(store)
+        runs = store.list_runs(name=args.model, kind=args.kind, limit=args.limit)
+        docs = [_run_json(r) for r in runs]
+        rows = [{**d, "run_id": d["run_id"][:12], "steps": _steps(d)} for d in docs]
+        text = table_text(
+            rows,
+            ["run_id", "kind", "name", "status", "started_at", "metrics", "model_version", "steps"],
+        )
+        busy = any(r.status == "running" for r in runs)
+        if not args.watch or not busy:
+            _emit(args, docs, text)
+            return
+        if not args.json:
+            print(("\x1b[2J\x1b[H" if sys.stdout.isatty() else "") + text, flush=True)
+        time.sleep(args.interval)
+
+
+def _steps(doc: dict[str, Any]) -> str:
+    steps = (doc.get("data") or {}).get("steps") or {}
+    return " ".join(f"{name}:{s.get('status')}" for name, s in steps.items())
 
 
 def _cmd_show(args: argparse.Namespace) -> None:
@@ -340,8 +358,9 @@ COMMANDS = {
 
 def _dispatch(args: argparse.Namespace) -> None:
     from .cli_monitor import COMMANDS as MONITOR
+    from .cli_schedule import COMMANDS as SCHEDULE
 
-    handler = COMMANDS.get(args.command) or MONITOR[args.command]
+    handler = COMMANDS.get(args.command) or MONITOR.get(args.command) or SCHEDULE[args.command]
     handler(args)
 
 

@@ -16,6 +16,7 @@ import logging
 import os
 import signal
 import socket
+import tempfile
 import threading
 import time
 import uuid
@@ -293,7 +294,10 @@ def _kernel_manager_class(extra_env: dict[str, str], on_start: Any) -> type:
         def __init__(self, **kw: Any) -> None:
             super().__init__(**kw)
             # Unix sockets: private to this machine, no plain-TCP ports opened.
+            # Each kernel gets its own socket path prefix, so kernels started at
+            # the same moment (parallel pipeline steps) never share sockets.
             self.transport = "ipc"
+            self.ip = os.path.join(tempfile.gettempdir(), f"mlops-nb-{uuid.uuid4().hex[:16]}")
 
         async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
             env = dict(kw.pop("env", None) or os.environ)

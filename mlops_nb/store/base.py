@@ -10,6 +10,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from .. import audit
+from ..errors import NotFoundError
 from ..jsonutil import GENESIS, canonical, loads, utcnow
 from . import schema as t
 
@@ -42,6 +43,15 @@ def row_snapshot(row: sa.Row[Any] | dict[str, Any], skip: tuple[str, ...] = ("ev
         if key in skip:
             continue
         out[key] = loads(value) if key in JSON_COLUMNS and isinstance(value, str) else value
+    return out
+
+
+def encode_json(fields: dict[str, Any]) -> dict[str, Any]:
+    """JSON columns as canonical text, the way they are stored."""
+    out = dict(fields)
+    for key in JSON_COLUMNS:
+        if key in out and not isinstance(out[key], str):
+            out[key] = canonical(out[key])
     return out
 
 
@@ -81,6 +91,39 @@ class StoreBase:
         """A read transaction: one consistent snapshot, no lock held."""
         with self._engine.connect() as conn, conn.begin():
             yield conn
+
+    # -- generic audited insert / update ----------------------------------
+
+    def _insert(
+        self, conn: sa.Connection, table: sa.Table, fields: dict[str, Any], kind: str, actor: str
+    ) -> dict[str, Any]:
+        row = full_row(table, encode_json(fields))
+        if "id" in table.c and row.get("id") is None:
+            row["id"] = (conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0) + 1
+        key = "/".join(str(row[c]) for c in t.AUDITED[table.name])
+        seq = self.append_event(conn, kind, f"{table.name}:{key}", row_snapshot(row), actor)
+        conn.execute(table.insert().values(**row, event_seq=seq))
+        return row
+
+    def _update(
+        self,
+        conn: sa.Connection,
+        table: sa.Table,
+        key: dict[str, Any],
+        changes: dict[str, Any],
+        kind: str,
+        actor: str,
+    ) -> dict[str, Any]:
+        where = sa.and_(*(table.c[k] == v for k, v in key.items()))
+        current = conn.execute(sa.select(table).where(where)).first()
+        if current is None:
+            raise NotFoundError(f"no {table.name} row {key}")
+        row = {**dict(current._mapping), **encode_json(changes)}
+        row.pop("event_seq")
+        label = "/".join(str(row[c]) for c in t.AUDITED[table.name])
+        seq = self.append_event(conn, kind, f"{table.name}:{label}", row_snapshot(row), actor)
+        conn.execute(table.update().where(where).values(**encode_json(changes), event_seq=seq))
+        return row
 
     # -- audit chain ------------------------------------------------------
 

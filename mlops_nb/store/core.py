@@ -27,9 +27,10 @@ from .location import find_home
 from .monitor_sql import MonitorSQL
 from .registry_sql import RegistrySQL
 from .runs_sql import RunsSQL
+from .schedule_sql import ScheduleSQL
 
 
-class Store(RunsSQL, RegistrySQL, MonitorSQL):
+class Store(RunsSQL, RegistrySQL, MonitorSQL, ScheduleSQL):
     """Metadata database and artifact folder of one mlops-nb home.
 
     Parameters

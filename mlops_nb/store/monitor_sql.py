@@ -7,19 +7,11 @@ from typing import Any
 import sqlalchemy as sa
 
 from ..errors import NotFoundError
-from ..jsonutil import canonical, loads
+from ..jsonutil import loads
 from . import schema as t
-from .base import StoreBase, full_row, row_snapshot
+from .base import StoreBase
 
-_JSON = ("summary", "config", "payload", "deliveries", "parameters")
-
-
-def _encode(fields: dict[str, Any]) -> dict[str, Any]:
-    out = dict(fields)
-    for key in _JSON:
-        if key in out and not isinstance(out[key], str):
-            out[key] = canonical(out[key])
-    return out
+_JSON = ("summary", "config", "payload", "deliveries", "parameters")  # decoded on read
 
 
 def _decode(row: Any) -> dict[str, Any]:
@@ -32,39 +24,6 @@ def _decode(row: Any) -> dict[str, Any]:
 
 
 class MonitorSQL(StoreBase):
-    # -- generic audited insert / update ------------------------------------
-
-    def _insert(
-        self, conn: sa.Connection, table: sa.Table, fields: dict[str, Any], kind: str, actor: str
-    ) -> dict[str, Any]:
-        row = full_row(table, _encode(fields))
-        if "id" in table.c and row.get("id") is None:
-            row["id"] = (conn.execute(sa.select(sa.func.max(table.c.id))).scalar() or 0) + 1
-        key = "/".join(str(row[c]) for c in t.AUDITED[table.name])
-        seq = self.append_event(conn, kind, f"{table.name}:{key}", row_snapshot(row), actor)
-        conn.execute(table.insert().values(**row, event_seq=seq))
-        return row
-
-    def _update(
-        self,
-        conn: sa.Connection,
-        table: sa.Table,
-        key: dict[str, Any],
-        changes: dict[str, Any],
-        kind: str,
-        actor: str,
-    ) -> dict[str, Any]:
-        where = sa.and_(*(table.c[k] == v for k, v in key.items()))
-        current = conn.execute(sa.select(table).where(where)).first()
-        if current is None:
-            raise NotFoundError(f"no {table.name} row {key}")
-        row = {**dict(current._mapping), **_encode(changes)}
-        row.pop("event_seq")
-        label = "/".join(str(row[c]) for c in t.AUDITED[table.name])
-        seq = self.append_event(conn, kind, f"{table.name}:{label}", row_snapshot(row), actor)
-        conn.execute(table.update().where(where).values(**_encode(changes), event_seq=seq))
-        return row
-
     # -- drift checks ---------------------------------------------------------
 
     def record_drift_check(self, fields: dict[str, Any], actor: str) -> int:

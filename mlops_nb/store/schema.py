@@ -203,6 +203,54 @@ retrain_triggers = sa.Table(
     sa.Column("event_seq", sa.Integer, nullable=False),
 )
 
+# -- added by migration 3: schedules ------------------------------------------
+
+schedules = sa.Table(
+    "schedules",
+    metadata,
+    sa.Column("name", sa.Text, primary_key=True),
+    sa.Column("kind", sa.Text, nullable=False),  # notebook | pipeline
+    sa.Column("target", sa.Text, nullable=False),  # the file as given, resolved
+    sa.Column("snapshot_sha256", sa.Text, nullable=False),
+    sa.Column("parameters", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("cron", sa.Text, nullable=False),
+    sa.Column("tz", sa.Text, nullable=False),
+    sa.Column("catchup", sa.Text, nullable=False),  # none | latest | all
+    sa.Column("max_concurrent", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("overlap", sa.Text, nullable=False, server_default="skip"),  # queue | skip
+    sa.Column("timeout_s", sa.Float, nullable=True),
+    sa.Column("retries", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("backoff_s", sa.Float, nullable=False, server_default="60"),
+    sa.Column("alert_on", sa.Text, nullable=False, server_default="failure"),
+    sa.Column("alert_model", sa.Text, nullable=False, server_default="*"),
+    sa.Column("enabled", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("created_at", sa.Text, nullable=False),
+    sa.Column("updated_at", sa.Text, nullable=False),
+    sa.Column("cursor", sa.Text, nullable=False),  # slots up to here have been considered
+    sa.Column("event_seq", sa.Integer, nullable=False),
+)
+
+schedule_slots = sa.Table(
+    "schedule_slots",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("schedule", sa.Text, nullable=False),
+    sa.Column("slot", sa.Text, nullable=False),  # the cron time (UTC), or "now:..." for run-now
+    sa.Column("status", sa.Text, nullable=False),  # queued|running|finished|failed|skipped
+    sa.Column("claimed_at", sa.Text, nullable=False),
+    sa.Column("claimed_by", sa.Text, nullable=False),
+    sa.Column("run_id", sa.Text, nullable=True),
+    sa.Column("pid", sa.Integer, nullable=True),
+    sa.Column("host", sa.Text, nullable=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("parameters", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("ended_at", sa.Text, nullable=True),
+    sa.Column("event_seq", sa.Integer, nullable=False),
+    sa.UniqueConstraint("schedule", "slot", name="uq_schedule_slot"),
+)
+sa.Index("ix_schedule_slots_status", schedule_slots.c.schedule, schedule_slots.c.status)
+
 #: Audited tables and the columns naming a row; audit verify compares each row
 #: with the latest event about it.
 AUDITED: dict[str, tuple[str, ...]] = {
@@ -215,6 +263,8 @@ AUDITED: dict[str, tuple[str, ...]] = {
     "alert_channels": ("id",),
     "alerts": ("id",),
     "retrain_triggers": ("model",),
+    "schedules": ("name",),
+    "schedule_slots": ("id",),
 }
 
 
@@ -245,7 +295,12 @@ def _migration_2(conn: sa.Connection) -> None:
     metadata.create_all(conn, tables=[drift_checks, alert_channels, alerts, retrain_triggers])
 
 
+def _migration_3(conn: sa.Connection) -> None:
+    """Schedules and their claimed slots."""
+    metadata.create_all(conn, tables=[schedules, schedule_slots])
+
+
 #: Ordered migrations; index + 1 is the schema version each one produces.
-MIGRATIONS: list[Callable[[sa.Connection], None]] = [_migration_1, _migration_2]
+MIGRATIONS: list[Callable[[sa.Connection], None]] = [_migration_1, _migration_2, _migration_3]
 
 LATEST = len(MIGRATIONS)
