@@ -10,7 +10,8 @@ executor, so a distributed engine can be added as another implementation.
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import Callable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,21 +51,34 @@ class Executor(Protocol):
 
 
 def run_with_retries(
-    store: Store, task: StepTask, parent_run_id: str | None = None, sleep: Any = time.sleep
+    store: Store,
+    task: StepTask,
+    parent_run_id: str | None = None,
+    sleep: Any = time.sleep,
+    first_run_id: str | None = None,
+    on_attempt: Callable[[str, int], None] | None = None,
 ) -> StepOutcome:
-    """Run one notebook, retrying failures after ``backoff``, ``2×backoff``, …"""
+    """Run one notebook, retrying failures after ``backoff``, ``2×backoff``, …
+
+    ``on_attempt(run_id, attempt)`` is called before each attempt starts, so a
+    caller can record which run is executing (the first may be ``first_run_id``).
+    """
     from .runner import run_notebook
 
     attempts = 0
     last = None
     while True:
         attempts += 1
+        run_id = first_run_id if attempts == 1 and first_run_id else uuid.uuid4().hex
+        if on_attempt is not None:
+            on_attempt(run_id, attempts)
         last = run_notebook(
             task.notebook,
             task.parameters,
             store=store,
             timeout=task.timeout,
             parent_run_id=parent_run_id,
+            run_id=run_id,
             tags={**task.tags, "attempt": str(attempts)},
         )
         if last.status == "finished" or attempts > task.retries:

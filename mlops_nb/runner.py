@@ -237,9 +237,27 @@ def _execute(
         return "failed", f"{type(exc).__name__}: {exc}".strip()
     finally:
         watchdog.cancel()
+        if threading.current_thread() is not threading.main_thread():
+            _close_thread_loop()
     if watchdog.fired:
         return "failed", f"timed out after {timeout:g} s; the kernel was killed"
     return "finished", None
+
+
+def _close_thread_loop() -> None:
+    """Close the event loop papermill left in this worker thread (it would leak)."""
+    import asyncio
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            loop = asyncio.get_event_loop()
+        except RuntimeError:
+            return
+    if not loop.is_running() and not loop.is_closed():
+        loop.close()
+    asyncio.set_event_loop(None)
 
 
 def _load_output(out_path: Path, original: Any) -> Any:

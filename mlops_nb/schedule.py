@@ -478,6 +478,11 @@ def _run_slot(store: Store, slot: dict[str, Any], sleep: Any) -> None:
     try:
         entry = _materialize(store, schedule)
         if schedule["kind"] == "notebook":
+
+            def attempt(run_id: str, n: int) -> None:
+                if n > 1:  # the slot always names the run executing now
+                    store.update_slot(slot["id"], {"run_id": run_id, "attempts": n}, actor)
+
             outcome = run_with_retries(
                 store,
                 StepTask(
@@ -490,6 +495,8 @@ def _run_slot(store: Store, slot: dict[str, Any], sleep: Any) -> None:
                     tags=tags,
                 ),
                 sleep=sleep,
+                first_run_id=slot["run_id"],
+                on_attempt=attempt,
             )
             status, run_id, attempts, error = (
                 outcome.status,

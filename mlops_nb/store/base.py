@@ -68,6 +68,11 @@ def full_row(table: sa.Table, fields: dict[str, Any]) -> dict[str, Any]:
         value = fields.get(col.name)
         if value is None and col.server_default is not None:
             value = col.server_default.arg  # type: ignore[attr-defined]
+            # The default is SQL text; store and audit it as the column's type.
+            if isinstance(col.type, sa.Integer):
+                value = int(value)
+            elif isinstance(col.type, sa.Float):
+                value = float(value)
         row[col.name] = value
     return row
 
