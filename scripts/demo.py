@@ -119,6 +119,30 @@ def main() -> None:
         "--html",
         str(OUT / "drift-2027-03.html"),
     )
+
+    # Automation: the monthly retrain pipeline on a schedule, fired by a simulated clock
+    # (06:00 New York time on December 1st is 11:00 UTC).
+    pipeline_file = ROOT / "notebooks" / "pipelines" / "retrain_churn.yaml"
+    mlops(
+        "schedule",
+        "add",
+        "monthly-retrain",
+        str(pipeline_file),
+        "--cron",
+        "0 6 1 * *",
+        "--tz",
+        "America/New_York",
+        "-p",
+        "month",
+        "2026-12",
+        "--alert-model",
+        "churn",
+        "--now",
+        "2026-11-15T00:00:00Z",
+    )
+    _, fired = mlops("tick", "--now", "2026-12-01T11:00:30Z")
+    _, pipeline_runs = mlops("runs", "--kind", "pipeline")
+    steps = pipeline_runs[0]["data"]["steps"] if pipeline_runs else {}
     _, verify = mlops("audit", "verify")
     report_path = OUT / "churn-report.html"
     mlops("report", second["run_id"], "-o", str(report_path))
@@ -149,6 +173,12 @@ def main() -> None:
         f"{', '.join(moved['drifted_columns']) or 'no column'} (alert in {alert_log.name})"
     )
     print(
+        f"  schedule monthly-retrain fired slot {fired[0]['slot'] if fired else '-'}: "
+        f"pipeline {pipeline_runs[0]['status'] if pipeline_runs else 'not run'}"
+    )
+    for name, step in sorted(steps.items(), key=lambda kv: kv[1].get("ended_at") or ""):
+        print(f"    {name:<9} {step['status']:<9} {step.get('gate') or step.get('error') or ''}")
+    print(
         f"  audit log: {verify['events']} events, {verify['artifacts']} artifacts, "
         f"{'intact' if verify['ok'] else 'BROKEN: ' + str(verify['problem'])}"
     )
@@ -157,11 +187,12 @@ def main() -> None:
     print(f"  report:  {report_path}")
     print(f"  drift:   {OUT / 'drift-2027-03.html'}")
     print(f"  try:     mlops-nb --home {HOME.relative_to(ROOT)} runs")
+    print(f"           mlops-nb --home {HOME.relative_to(ROOT)} schedule list")
     print(
         f"           mlops-nb --home {HOME.relative_to(ROOT)} which churn@production --at {moment}"
     )
     print(f"done in {time.monotonic() - started:.0f} s")
-    if not verify["ok"] or back is None or calm["drift"] or not moved["drift"]:
+    if not verify["ok"] or back is None or calm["drift"] or not moved["drift"] or not fired:
         raise SystemExit(1)
 
 
