@@ -177,7 +177,9 @@ def _cmd_runs(args: argparse.Namespace) -> None:
         recover_orphans(store)
         runs = store.list_runs(name=args.model, kind=args.kind, limit=args.limit)
         docs = [_run_json(r) for r in runs]
-        rows = [{**d, "run_id": d["run_id"][:12], "steps": _steps(d)} for d in docs]
+        rows = [
+            {**d, "run_id": d["run_id"][:12], "steps": _steps(d) or _cells(store, d)} for d in docs
+        ]
         text = table_text(
             rows,
             ["run_id", "kind", "name", "status", "started_at", "metrics", "model_version", "steps"],
@@ -189,6 +191,16 @@ def _cmd_runs(args: argparse.Namespace) -> None:
         if not args.json:
             print(("\x1b[2J\x1b[H" if sys.stdout.isatty() else "") + text, flush=True)
         time.sleep(args.interval)
+
+
+def _cells(store: Any, doc: dict[str, Any]) -> str:
+    """``cell N of M`` for a notebook run in progress (papermill saves after each cell)."""
+    if doc["kind"] != "notebook" or doc["status"] != "running":
+        return ""
+    from .runner import progress
+
+    done = progress(store, doc["run_id"])
+    return f"cell {done[0]} of {done[1]}" if done else ""
 
 
 def _steps(doc: dict[str, Any]) -> str:

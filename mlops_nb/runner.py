@@ -188,6 +188,25 @@ def run_notebook(
     return store.get_run(run_id)
 
 
+def progress(store: Store, run_id: str) -> tuple[int, int] | None:
+    """(cells done, cells in all) of a notebook run still executing, if it can be told.
+
+    papermill saves the notebook after every cell, with each cell's status.
+    """
+    import nbformat
+
+    path = store.home / "tmp" / f"{run_id}.ipynb"
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+    except Exception:  # not started yet, finished, or caught mid-write
+        return None
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    done = sum(
+        1 for c in code if c.get("metadata", {}).get("papermill", {}).get("status") == "completed"
+    )
+    return done, len(code)
+
+
 def _check_parameters(params: dict[str, Any]) -> dict[str, Any]:
     clean = {}
     for key, value in params.items():

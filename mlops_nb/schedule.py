@@ -375,6 +375,16 @@ def tick(
     who = f"{socket.gethostname()}:{os.getpid()}"
     recorded: list[dict[str, Any]] = []
     for schedule in store.list_schedules(enabled_only=True):
+        # Cheap look first, on the row just read: most ticks find nothing due.
+        # The claim then re-plans inside its write transaction with fresh state.
+        if not fire_times(
+            schedule["cron"],
+            schedule["tz"],
+            dt.datetime.fromisoformat(schedule["cursor"]),
+            moment,
+            limit=1,
+        ):
+            continue
         recorded.extend(
             store.claim_slots(
                 schedule["name"],
@@ -396,7 +406,10 @@ def tick(
 def start_queued(store: Store) -> list[dict[str, Any]]:
     """Claim queued slots for running, respecting each schedule's concurrency limit."""
     started = []
+    waiting = {s["schedule"] for s in store.slots(status="queued")}
     for schedule in store.list_schedules(enabled_only=True):
+        if schedule["name"] not in waiting:
+            continue
         while True:
             slot = store.start_queued_slot(
                 schedule["name"],

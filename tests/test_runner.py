@@ -114,3 +114,34 @@ def test_parameters_are_json_in_kernel_env(store):
     injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert injected and "x = 3" in injected[0].source
     assert json.loads(json.dumps(run.params)) == run.params
+
+
+def test_progress_is_readable_while_a_notebook_runs(store):
+    import threading
+
+    from mlops_nb.runner import progress
+
+    seen = []
+    done = threading.Event()
+
+    def watch():
+        while not done.is_set():
+            for run in store.list_runs(kind="notebook"):
+                if run.status == "running":
+                    found = progress(store, run.run_id)
+                    if found:
+                        seen.append(found)
+            time.sleep(0.2)
+
+    watcher = threading.Thread(target=watch)
+    watcher.start()
+    try:
+        run = run_notebook(TINY, {"sleep": 3.0}, store=store)
+    finally:
+        done.set()
+        watcher.join()
+    assert run.status == "finished"
+    # 7 code cells plus the one papermill injects for the parameters
+    assert seen and all(total == 8 for _, total in seen)
+    assert any(0 < n < 8 for n, _ in seen)
+    assert progress(store, run.run_id) is None  # finished: nothing in flight
