@@ -254,9 +254,17 @@ class ActiveRun:
         data_info: dict[str, Any] = {}
         source_sha = None
         if status == "finished" and record_outputs:
-            data_info = self._data_info()
             if self.data is not None and self.profile:
-                data_info["profile_sha256"] = self._profile(actor)
+                # Hashing and profiling both release the GIL: do them side by side.
+                from concurrent.futures import ThreadPoolExecutor
+
+                with ThreadPoolExecutor(1) as pool:
+                    hashed = pool.submit(self._data_info)
+                    profile_sha = self._profile(actor)
+                    data_info = hashed.result()
+                data_info["profile_sha256"] = profile_sha
+            else:
+                data_info = self._data_info()
             if self.register and self.model is not None:
                 self._register(data_info, actor)
             elif self.register:

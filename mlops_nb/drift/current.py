@@ -13,7 +13,13 @@ import numpy as np
 
 from .profile import ColumnProfile, as_float, category_counts
 
-_CELLS = 1 << 16
+_MAX_CELLS = 1 << 16
+_MIN_CELLS = 1 << 12
+
+
+def _cells_for(n: int) -> int:
+    """Lookup-table size: about one cell per 8 values, a power of two in [4096, 65536]."""
+    return int(min(_MAX_CELLS, max(_MIN_CELLS, 1 << max(0, (n // 8).bit_length()))))
 
 
 @dataclass
@@ -66,23 +72,24 @@ def bin_values(edges: np.ndarray, x: np.ndarray) -> Binned:
     """``cdf[j]`` = how many of ``x`` are ``<= edges[j]`` (``edges`` sorted, unique),
     ``cdf_lt[j]`` how many are ``< edges[j]``.
 
-    A 65,536-cell lookup table over the grid's range places most values with
+    A lookup table (up to 65,536 cells) over the grid's range places most values with
     one multiply and one gather; values in cells that contain a grid point,
     and values outside the range (which land in the end cells), are placed
     by binary search. Exact either way.
     """
     m = edges.size
     lo, hi = float(edges[0]), float(edges[-1])
-    if m >= 2 and hi > lo and x.size >= 50_000 and _lut_pays(edges, x, lo, hi):
-        scale = _CELLS / (hi - lo)
+    cells_n = _cells_for(x.size)
+    if m >= 2 and hi > lo and x.size >= 20_000 and _lut_pays(edges, x, lo, hi, cells_n):
+        scale = cells_n / (hi - lo)
         eps = (hi - lo) * 1e-9
-        bounds = lo + np.arange(_CELLS + 1) / scale
+        bounds = lo + np.arange(cells_n + 1) / scale
         left = np.searchsorted(edges, bounds[:-1] - eps, side="left")
         right = np.searchsorted(edges, bounds[1:] + eps, side="left")
         table = np.where(left == right, left, -1).astype(np.int32)
         table[0] = table[-1] = -1  # out-of-range values are clipped into these
         cell = (x - lo) * scale
-        np.clip(cell, 0, _CELLS - 1, out=cell)
+        np.clip(cell, 0, cells_n - 1, out=cell)
         index = table[cell.astype(np.int32)]
         fix = np.flatnonzero(index < 0)
         hard = x[fix]
@@ -114,12 +121,12 @@ def counts_at_edges(edges: np.ndarray, x: np.ndarray) -> np.ndarray:
     return bin_values(edges, x).cdf
 
 
-def _lut_pays(edges: np.ndarray, x: np.ndarray, lo: float, hi: float) -> bool:
+def _lut_pays(edges: np.ndarray, x: np.ndarray, lo: float, hi: float, cells_n: int) -> bool:
     # Heavy tails or values sitting on grid points make most cells ambiguous;
     # then plain binary search is as fast. Decide from a small sample.
     sample = x[:: max(1, x.size // 2000)]
-    scale = _CELLS / (hi - lo)
-    cells = np.clip((sample - lo) * scale, 0, _CELLS - 1).astype(np.int64)
+    scale = cells_n / (hi - lo)
+    cells = np.clip((sample - lo) * scale, 0, cells_n - 1).astype(np.int64)
     amb = np.searchsorted(edges, lo + cells / scale, side="left") != np.searchsorted(
         edges, lo + (cells + 1) / scale, side="left"
     )

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Any
 
 import numpy as np
@@ -22,6 +22,7 @@ from ..errors import InvalidInputError
 from ..jsonutil import utcnow
 
 GRID_POINTS = 256
+SAMPLE = 20_000
 MAX_CATEGORIES = 100
 LOW_CARDINALITY = 20
 ROLES = ("feature", "target", "prediction")
@@ -79,8 +80,10 @@ class Profile:
     format: int = 1
 
     def to_json(self) -> dict[str, Any]:
-        doc = asdict(self)
-        doc["columns"] = [asdict(c) for c in self.columns.values()]
+        # Shallow on purpose: asdict() would deep-copy every grid list.
+        doc = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "columns"}
+        doc["columns"] = [{f.name: getattr(c, f.name) for f in fields(c)}
+                          for c in self.columns.values()]
         return doc
 
     @classmethod
@@ -159,42 +162,62 @@ def category_counts(series: Any) -> tuple[dict[str, int], int]:
 
 
 def _numeric(name: str, role: str, series: Any, kind: str) -> ColumnProfile:
+    from .current import bin_values
+
     values = as_float(series)
     rows = values.size
-    nan = np.isnan(values)
-    posinf = np.isposinf(values)
-    neginf = np.isneginf(values)
-    finite = values[~(nan | posinf | neginf)]
+    ok = np.isfinite(values)
+    if ok.all():
+        finite, missing, posinf, neginf = values, 0, 0, 0
+    else:
+        finite = values[ok]
+        missing = int(np.isnan(values).sum())
+        posinf = int(np.isposinf(values).sum())
+        neginf = rows - finite.size - missing - posinf
     base: dict[str, Any] = {
         "name": name,
         "kind": kind,
         "role": role,
         "dtype": str(series.dtype),
         "rows": rows,
-        "missing": int(nan.sum()),
-        "posinf": int(posinf.sum()),
-        "neginf": int(neginf.sum()),
+        "missing": missing,
+        "posinf": posinf,
+        "neginf": neginf,
     }
     if finite.size == 0:
         return ColumnProfile(
             **{**base, "kind": "empty"}, notes=["no finite values: nothing to compare against"]
         )
-    ordered = np.sort(finite)
-    levels = np.linspace(0.0, 1.0, GRID_POINTS)
-    idx = np.round(levels * (ordered.size - 1)).astype(np.int64)
-    edges = np.unique(ordered[idx])
-    cdf = np.searchsorted(ordered, edges, side="right")
-    cdf_lt = np.searchsorted(ordered, edges, side="left")
+    low, high = float(finite.min()), float(finite.max())
+    edges = np.unique(np.concatenate([[low, high], _grid(finite)]))
+    # The grid points may come from a sample; the counts at them are exact.
+    binned = bin_values(edges, finite)
     return ColumnProfile(
         **base,
-        min=float(ordered[0]),
-        max=float(ordered[-1]),
+        min=low,
+        max=high,
         mean=float(finite.mean()),
         std=float(finite.std()),
         edges=[float(e) for e in edges],
-        cdf=[int(c) for c in cdf],
-        cdf_lt=[int(c) for c in cdf_lt],
+        cdf=[int(c) for c in binned.cdf],
+        cdf_lt=[int(c) for c in binned.cdf_lt],
     )
+
+
+def _grid(finite: np.ndarray) -> np.ndarray:
+    """About GRID_POINTS quantiles: exact for small columns, from a fixed sample otherwise.
+
+    Sorting a million values per column is most of a profile's cost. A
+    random sample of SAMPLE values places the grid points so that each cell
+    holds about 1/255 of the data (rarely over 1/170); the counts at every
+    point are then taken on all values, so comparisons stay exact there.
+    """
+    if finite.size > SAMPLE:
+        pick = np.random.default_rng(0).integers(0, finite.size, SAMPLE)
+        finite = finite[pick]
+    ordered = np.sort(finite)
+    levels = np.linspace(0.0, 1.0, GRID_POINTS)
+    return ordered[np.round(levels * (ordered.size - 1)).astype(np.int64)]
 
 
 def _categorical(name: str, role: str, series: Any) -> ColumnProfile:
