@@ -282,8 +282,18 @@ def _cmd_audit(args: argparse.Namespace) -> None:
         raise IntegrityError(f"audit verify failed: {result.problem}")
 
 
+def _open_store_later(args: argparse.Namespace) -> Any:
+    """A store opener, so the run can open the database while its kernel starts."""
+
+    def opener() -> Any:
+        return _store(args, create=True)
+
+    return opener
+
+
 def _cmd_run(args: argparse.Namespace) -> None:
     from .runner import run_notebook
+    from .store.location import find_home
 
     params: dict[str, Any] = {}
     if args.parameters_file:
@@ -300,7 +310,8 @@ def _cmd_run(args: argparse.Namespace) -> None:
     run = run_notebook(
         args.notebook,
         params,
-        store=_store(args, create=True),
+        store=_open_store_later(args),
+        home=find_home(args.home),
         timeout=args.timeout,
         cwd=args.cwd,
         output=args.output,

@@ -29,10 +29,14 @@ def notebook_run_for(store: Store, run_id: str) -> Run:
     if run.kind == "notebook":
         return run
     if run.kind == "pipeline":
-        steps = ", ".join(f"{name} {s['run_id'][:12]}"
-                          for name, s in (run.data.get("steps") or {}).items() if s.get("run_id"))
-        raise NotFoundError(f"run {run.run_id[:12]} is a pipeline; report one of its steps: "
-                            f"{steps or 'none ran'}")
+        steps = ", ".join(
+            f"{name} {s['run_id'][:12]}"
+            for name, s in (run.data.get("steps") or {}).items()
+            if s.get("run_id")
+        )
+        raise NotFoundError(
+            f"run {run.run_id[:12]} is a pipeline; report one of its steps: {steps or 'none ran'}"
+        )
     if run.parent_run_id:
         parent = store.get_run(run.parent_run_id)
         if parent.kind == "notebook":

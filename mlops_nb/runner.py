@@ -20,15 +20,18 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import context, environment
 from .errors import InvalidInputError, NotFoundError
 from .jsonutil import jsonable, utcnow
 from .records import Run
-from .store import Store
 from .store.artifacts import sha256_bytes
+
+if TYPE_CHECKING:
+    from .store import Store
 
 
 def read_notebook(path: str | os.PathLike[str]) -> tuple[Path, bytes, Any]:
@@ -60,7 +63,8 @@ def run_notebook(
     notebook: str | os.PathLike[str],
     parameters: dict[str, Any] | None = None,
     *,
-    store: Store,
+    store: Store | Callable[[], Store],
+    home: str | os.PathLike[str] | None = None,
     timeout: float | None = None,
     cwd: str | os.PathLike[str] | None = None,
     output: str | os.PathLike[str] | None = None,
@@ -75,6 +79,11 @@ def run_notebook(
 
     Returns the finished :class:`~mlops_nb.records.Run` (``status`` is
     ``finished`` or ``failed``; a failure does not raise, the caller decides).
+
+    ``store`` may also be a function that opens the store, with its folder
+    given as ``home``: the store is then opened (and the run recorded) in a
+    background thread while the kernel starts, which hides most of the cost
+    of opening the database from a short command-line run.
 
     Raises
     ------
@@ -103,53 +112,86 @@ def run_notebook(
     # Record what the notebook really ran with: its declared defaults plus overrides.
     effective = {**(declared or {}), **params}
     who = actor or environment.actor()
-    input_sha = store.put_artifact(raw, "notebook-input", who)
-    git = environment.git_info(nb_path)
+    input_sha = sha256_bytes(raw)
     started = utcnow()
-    store.insert_run(
-        {
-            "run_id": run_id,
-            "kind": "notebook",
-            "name": nb_path.name,
-            "status": "running",
-            "started_at": started,
-            "parent_run_id": parent_run_id,
-            "params": effective,
-            "tags": {str(k): str(v) for k, v in (tags or {}).items()},
-            "environment": environment.capture(),
-            "git_commit": git.get("commit"),
-            "git_dirty": git.get("dirty"),
-            "notebook_path": str(nb_path),
-            "input_sha256": input_sha,
-            "pid": os.getpid(),
-            "host": socket.gethostname(),
-        },
-        who,
-    )
+    git: dict[str, Any] = {}
+    opener = None if hasattr(store, "home") else store
+    if opener is not None:
+        if home is None:
+            raise InvalidInputError("run_notebook needs home= when store is a function")
+        store_home = Path(home)
+    else:
+        store_home = store.home  # type: ignore[union-attr]
+
+    def record_start() -> Store:
+        opened: Store = opener() if opener is not None else store  # type: ignore[assignment]
+        opened.put_artifact(raw, "notebook-input", who)
+        git.update(environment.git_info(nb_path))
+        opened.insert_run(
+            {
+                "run_id": run_id,
+                "kind": "notebook",
+                "name": nb_path.name,
+                "status": "running",
+                "started_at": started,
+                "parent_run_id": parent_run_id,
+                "params": effective,
+                "tags": {str(k): str(v) for k, v in (tags or {}).items()},
+                "environment": environment.capture(),
+                "git_commit": git.get("commit"),
+                "git_dirty": git.get("dirty"),
+                "notebook_path": str(nb_path),
+                "input_sha256": input_sha,
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+            },
+            who,
+        )
+        return opened
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    # The start is recorded while the kernel boots (the parent only waits then),
+    # or at once when the kernel never starts.
+    starter = ThreadPoolExecutor(1, thread_name_prefix="mlops-nb-record")
+    pending: list[Any] = []
+    lock = threading.Lock()
+
+    def begin(_pid: int | None = None) -> Any:
+        with lock:
+            if not pending:
+                pending.append(starter.submit(record_start))
+            return pending[0]
+
     kernel_env = {
-        "MLOPS_NB_HOME": str(store.home),
+        "MLOPS_NB_HOME": str(store_home),
         context.ENV_RUN_ID: run_id,
         context.ENV_NOTEBOOK: str(nb_path),
         context.ENV_NOTEBOOK_SHA: input_sha,
         context.ENV_PARAMS: json.dumps(effective),
         environment.ENV_ACTOR: who,
     }
-    tmp_dir = store.home / "tmp"
+    tmp_dir = store_home / "tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)
     out_path = tmp_dir / f"{run_id}.ipynb"
-    status, error = _execute(
-        nb_path,
-        out_path,
-        params,
-        kernel_env,
-        timeout,
-        Path(cwd) if cwd else nb_path.parent,
-        kernel_name,
-        progress,
-    )
+    try:
+        status, error = _execute(
+            nb_path,
+            out_path,
+            params,
+            kernel_env,
+            timeout,
+            Path(cwd) if cwd else nb_path.parent,
+            kernel_name,
+            progress,
+            on_kernel_start=begin,
+        )
+    finally:
+        starter.shutdown(wait=False)
+        opened: Store = begin().result()  # re-raises if the store could not record it
     executed = _load_output(out_path, nb)
     ended = utcnow()
-    children = [r.run_id for r in store.list_runs(parent_run_id=run_id)]
+    children = [r.run_id for r in opened.list_runs(parent_run_id=run_id)]
     executed.metadata["mlops_nb"] = {
         "run_id": run_id,
         "status": status,
@@ -163,18 +205,18 @@ def run_notebook(
         "triggered_by": who,
         "started_at": started,
         "ended_at": ended,
-        "store": str(store.home),
+        "store": str(opened.home),
         "tracked_runs": children,
         "notes": notes,
     }
     import nbformat
 
     output_bytes = nbformat.writes(executed).encode("utf-8")
-    output_sha = store.put_artifact(output_bytes, "notebook", who)
+    output_sha = opened.put_artifact(output_bytes, "notebook", who)
     out_path.unlink(missing_ok=True)
     if output is not None:
         Path(output).write_bytes(output_bytes)
-    store.update_run(
+    opened.update_run(
         run_id,
         {
             "status": status,
@@ -185,7 +227,7 @@ def run_notebook(
         },
         who,
     )
-    return store.get_run(run_id)
+    return opened.get_run(run_id)
 
 
 def progress(store: Store, run_id: str) -> tuple[int, int] | None:
@@ -228,6 +270,7 @@ def _execute(
     cwd: Path,
     kernel_name: str | None,
     progress: bool,
+    on_kernel_start: Callable[[int], Any] | None = None,
 ) -> tuple[str, str | None]:
     import papermill
     from papermill.exceptions import PapermillExecutionError
@@ -243,7 +286,9 @@ def _execute(
             progress_bar=progress,
             cwd=str(cwd),
             request_save_on_cell_execute=True,
-            kernel_manager_class=_kernel_manager_class(kernel_env, watchdog.started),
+            kernel_manager_class=_kernel_manager_class(
+                kernel_env, _both(watchdog.started, on_kernel_start)
+            ),
         )
     except PapermillExecutionError as exc:
         return "failed", (
@@ -261,6 +306,17 @@ def _execute(
     if watchdog.fired:
         return "failed", f"timed out after {timeout:g} s; the kernel was killed"
     return "finished", None
+
+
+def _both(
+    first: Callable[[int], Any], second: Callable[[int], Any] | None
+) -> Callable[[int], None]:
+    def call(pid: int) -> None:
+        first(pid)
+        if second is not None:
+            second(pid)
+
+    return call
 
 
 def _close_thread_loop() -> None:

@@ -82,8 +82,9 @@ class Profile:
     def to_json(self) -> dict[str, Any]:
         # Shallow on purpose: asdict() would deep-copy every grid list.
         doc = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "columns"}
-        doc["columns"] = [{f.name: getattr(c, f.name) for f in fields(c)}
-                          for c in self.columns.values()]
+        doc["columns"] = [
+            {f.name: getattr(c, f.name) for f in fields(c)} for c in self.columns.values()
+        ]
         return doc
 
     @classmethod
