@@ -18,7 +18,7 @@ assumed noisy):
    ``MLOPS_NB_HOME``). The two commands alternate within each repetition
    (and swap order every repetition) so they share the machine's noise; the
    ratio of medians and the per-repetition differences are reported.
-2. ``schedule.tick(store, now, run=False)`` on a temporary store holding
+2. ``scheduler.tick(store, now, run=False)`` on a temporary store holding
    1,000 schedules when no slot is due (the common case: a cron tick every
    minute, ``now`` advancing one minute per tick); the same with ``run=True``
    (which also scans for queued slots to start) and as a fresh
@@ -286,6 +286,7 @@ def profile_text(func: Any, args_list: list[Any], sort: str, limit: int) -> str:
 
 def measure_schedules(opts: argparse.Namespace, tmp: Path, env: dict[str, str]) -> dict[str, Any]:
     from mlops_nb import schedule as sch
+    from mlops_nb import scheduler as firing
     from mlops_nb.store import Store
 
     home = tmp / "schedule-store"
@@ -300,7 +301,7 @@ def measure_schedules(opts: argparse.Namespace, tmp: Path, env: dict[str, str]) 
 
     # No-op ticks: nothing due, the cursors do not move, so each tick sees the same store.
     def noop(now: dt.datetime, run: bool) -> None:
-        fired = sch.tick(store, now, run=run)
+        fired = firing.tick(store, now, run=run)
         if fired:
             raise RuntimeError(f"expected a no-op tick at {now}, it recorded {len(fired)} slots")
 
@@ -322,7 +323,7 @@ def measure_schedules(opts: argparse.Namespace, tmp: Path, env: dict[str, str]) 
 
     def plan_all() -> None:
         for schedule in rows:
-            sch.plan({**schedule, "active": 0}, quiet)
+            firing.plan({**schedule, "active": 0}, quiet)
 
     def empty_writes() -> None:
         for _ in range(count):
@@ -382,7 +383,7 @@ def measure_schedules(opts: argparse.Namespace, tmp: Path, env: dict[str, str]) 
         fresh = Store(copy)
         fresh.list_schedules()  # connect and warm the page cache outside the timing
         start = time.perf_counter()
-        fired = sch.tick(fresh, due_now, run=False)
+        fired = firing.tick(fresh, due_now, run=False)
         due_ms.append((time.perf_counter() - start) * 1000.0)
         queued = sum(1 for s in fired if s["status"] == "queued")
         if queued != count:

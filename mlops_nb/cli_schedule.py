@@ -140,7 +140,7 @@ def _schedule(args: argparse.Namespace) -> None:
             f"'{done['cron']}' ({done['tz']}), snapshot {done['snapshot_sha256'][:12]}",
         )
     elif action == "list":
-        rows = sch.listing(store, sch._now(args.now) if args.now else None)
+        rows = sch.listing(store, sch.to_utc(args.now) if args.now else None)
         _emit(
             args,
             rows,
@@ -155,7 +155,9 @@ def _schedule(args: argparse.Namespace) -> None:
         sch.remove(store, args.name)
         _emit(args, {"name": args.name, "enabled": False}, f"schedule {args.name} removed")
     elif action == "run-now":
-        slot = sch.run_now(store, args.name, _params(args.parameter))
+        from .scheduler import run_now
+
+        slot = run_now(store, args.name, _params(args.parameter))
         _emit(args, slot, f"{args.name}: {slot['status']} (run {slot['run_id']})")
         if slot["status"] != "finished":
             raise ExecutionError(f"schedule {args.name} run failed: {slot['error']}")
@@ -167,13 +169,15 @@ def _schedule(args: argparse.Namespace) -> None:
             table_text(rows, ["id", "schedule", "slot", "status", "attempts", "run_id", "error"]),
         )
     else:
-        line = sch.cron_line(store)
+        from .scheduler import cron_line
+
+        line = cron_line(store)
         _emit(args, {"cron_line": line}, line)
 
 
 def _scheduler(args: argparse.Namespace) -> None:
     from .cli import _store
-    from .schedule import Scheduler
+    from .scheduler import Scheduler
 
     if args.interval <= 0 or args.workers < 1:
         raise InvalidInputError("--interval must be > 0 and --workers >= 1")
@@ -183,7 +187,7 @@ def _scheduler(args: argparse.Namespace) -> None:
 def _tick(args: argparse.Namespace) -> None:
     from .cli import _emit, _store
     from .display import table_text
-    from .schedule import tick
+    from .scheduler import tick
 
     rows = tick(_store(args, create=True), args.now, run=not args.no_run)
     _emit(args, rows, table_text(rows, ["schedule", "slot", "status", "run_id", "error"]))

@@ -195,7 +195,16 @@ def test_shipped_retrain_pipeline_is_valid():
 def test_report_of_a_pipeline_run_points_to_its_steps(store):
     from mlops_nb import report
 
-    store.insert_run({"run_id": "c" * 32, "kind": "pipeline", "name": "p", "status": "finished",
-                      "started_at": "t", "data": {"steps": {"a": {"run_id": "d" * 32}}}}, "me")
+    store.insert_run(
+        {
+            "run_id": "c" * 32,
+            "kind": "pipeline",
+            "name": "p",
+            "status": "finished",
+            "started_at": "t",
+            "data": {"steps": {"a": {"run_id": "d" * 32}}},
+        },
+        "me",
+    )
     with pytest.raises(NotFoundError, match="is a pipeline; report one of its steps: a dddd"):
         report.render(store, "c" * 32)

@@ -13,6 +13,7 @@ import pytest
 import mlops_nb
 from mlops_nb import audit
 from mlops_nb import schedule as sch
+from mlops_nb import scheduler as firing
 from mlops_nb.errors import ConflictError, InvalidInputError, NotFoundError
 
 NB = Path(__file__).parent / "notebooks"
@@ -47,21 +48,21 @@ def test_catch_up_after_downtime(store, policy, expected):
         now=at(2026, 11, 1, 0, 30),
     )
     # The scheduler was down from 00:30 to 03:20: three slots were missed.
-    sch.tick(store, at(2026, 11, 1, 3, 20), run=False)
+    firing.tick(store, at(2026, 11, 1, 3, 20), run=False)
     assert slots(store, "hourly") == expected
     skipped = [s for s in store.slots("hourly") if s["status"] == "skipped"]
     assert all(s["error"] for s in skipped)  # never silent: each says why
     # On time again: the 04:00 slot runs under every policy.
-    sch.tick(store, at(2026, 11, 1, 4, 0, 30), run=False)
+    firing.tick(store, at(2026, 11, 1, 4, 0, 30), run=False)
     assert slots(store, "hourly")[-1] == ("04:00", "queued")
 
 
 def test_ticks_are_idempotent_and_list_is_accurate(store):
     sch.add(store, "daily", str(TINY), "15 6 * * *", tz="America/New_York", now=at(2026, 11, 1))
-    assert sch.tick(store, at(2026, 11, 1, 10, 0), run=False) == []
-    first = sch.tick(store, at(2026, 11, 1, 11, 15, 5), run=False)
+    assert firing.tick(store, at(2026, 11, 1, 10, 0), run=False) == []
+    first = firing.tick(store, at(2026, 11, 1, 11, 15, 5), run=False)
     assert [s["slot"] for s in first] == ["2026-11-01T11:15:00.000000+00:00"]
-    assert sch.tick(store, at(2026, 11, 1, 11, 15, 30), run=False) == []
+    assert firing.tick(store, at(2026, 11, 1, 11, 15, 30), run=False) == []
     (row,) = sch.listing(store, at(2026, 11, 1, 12))
     assert row["next_run"] == "2026-11-02T11:15:00.000000+00:00"
     assert row["runs"] == 1 and row["last_status"] == "queued" and row["enabled"] == 1
@@ -89,7 +90,7 @@ def test_dst_transitions_fire_once(store):
         now=at(2026, 10, 24, 12),
     )
     for minute in range(0, 40 * 60, 10):  # tick every 10 minutes across the change
-        sch.tick(store, at(2026, 10, 24, 12) + dt.timedelta(minutes=minute), run=False)
+        firing.tick(store, at(2026, 10, 24, 12) + dt.timedelta(minutes=minute), run=False)
     assert [s for s, _ in slots(store, "nightly")] == ["00:30", "01:30"]
 
 
@@ -132,7 +133,7 @@ def test_snapshot_is_what_runs(store, tmp_path):
     copy.write_bytes(TINY.read_bytes())
     added = sch.add(store, "job", str(copy), "0 0 * * *", parameters={"x": 6})
     copy.write_text("{ this is no longer a notebook")
-    slot = sch.run_now(store, "job")
+    slot = firing.run_now(store, "job")
     assert slot["status"] == "finished"
     run = store.get_run(slot["run_id"])
     assert run.input_sha256 == added["snapshot_sha256"] and run.values == {"doubled": 12}
@@ -155,7 +156,7 @@ def test_run_now_overrides_and_flaky_notebook_succeeds_on_retry(store, tmp_path)
         backoff=0.1,
         parameters={"marker": str(marker), "fail_times": 5},
     )
-    slot = sch.run_now(store, "flaky", {"fail_times": 1})
+    slot = firing.run_now(store, "flaky", {"fail_times": 1})
     assert slot["status"] == "finished" and slot["attempts"] == 2
     attempts = store.list_runs(kind="notebook")
     assert sorted(r.tags["attempt"] for r in attempts) == ["1", "2"]
@@ -167,7 +168,7 @@ def test_hanging_notebook_hits_its_timeout_and_alerts(store, tmp_path):
     mlops_nb.add_alert_channel("*", "log", path=str(log), store=store)
     sch.add(store, "hang", str(TINY), "0 0 * * *", timeout=6, parameters={"sleep": 300})
     start = time.monotonic()
-    slot = sch.run_now(store, "hang")
+    slot = firing.run_now(store, "hang")
     assert time.monotonic() - start < 60
     assert slot["status"] == "failed" and "timed out after 6 s" in slot["error"]
     (alert,) = mlops_nb.alerts(store=store)
@@ -178,8 +179,8 @@ def test_hanging_notebook_hits_its_timeout_and_alerts(store, tmp_path):
 def test_overlap_skip_and_queue(store):
     sch.add(store, "skipper", str(TINY), "* * * * *", overlap="skip", now=at(2026, 11, 1))
     sch.add(store, "queuer", str(TINY), "* * * * *", overlap="queue", now=at(2026, 11, 1))
-    sch.tick(store, at(2026, 11, 1, 0, 1, 5), run=False)
-    sch.tick(store, at(2026, 11, 1, 0, 2, 5), run=False)
+    firing.tick(store, at(2026, 11, 1, 0, 1, 5), run=False)
+    firing.tick(store, at(2026, 11, 1, 0, 2, 5), run=False)
     assert slots(store, "skipper") == [("00:01", "queued"), ("00:02", "skipped")]
     assert slots(store, "queuer") == [("00:01", "queued"), ("00:02", "queued")]
     assert "still running" in store.slots("skipper")[0]["error"]
@@ -188,10 +189,10 @@ def test_overlap_skip_and_queue(store):
 def test_pause_resume_remove(store):
     sch.add(store, "p", str(TINY), "0 * * * *", now=at(2026, 11, 1))
     sch.set_enabled(store, "p", False)
-    assert sch.tick(store, at(2026, 11, 1, 5, 0, 10), run=False) == []
+    assert firing.tick(store, at(2026, 11, 1, 5, 0, 10), run=False) == []
     assert sch.listing(store)[0]["next_run"] is None
     sch.set_enabled(store, "p", True, now=at(2026, 11, 1, 5, 30))
-    sch.tick(store, at(2026, 11, 1, 6, 0, 10), run=False)
+    firing.tick(store, at(2026, 11, 1, 6, 0, 10), run=False)
     assert slots(store, "p") == [("06:00", "queued")]  # paused hours are not owed
     sch.remove(store, "p")
     assert store.get_schedule("p")["enabled"] == 0
@@ -221,15 +222,15 @@ def test_duplicate_and_unknown_names(store):
     with pytest.raises(ConflictError, match="exists"):
         sch.add(store, "s", str(TINY), "0 * * * *")
     with pytest.raises(NotFoundError, match="no schedule named 'nope'"):
-        sch.run_now(store, "nope")
+        firing.run_now(store, "nope")
 
 
 SCHEDULER_KILLED = """
 import sys
-from mlops_nb import schedule as sch
+from mlops_nb import scheduler as firing
 from mlops_nb.store import Store
 store = Store(sys.argv[1])
-sch.Scheduler(store, interval=0.5, workers=1).run_forever()
+firing.Scheduler(store, interval=0.5, workers=1).run_forever()
 """
 
 
@@ -263,7 +264,7 @@ def test_scheduler_killed_mid_run_is_recovered_without_double_fire(home, store, 
     assert store.get_slot(slot["id"])["status"] == "running"  # nobody finished it
     # A restart (here: a tick at the slot's own time, so nothing new is due) recovers first.
     slot_time = dt.datetime.fromisoformat(slot["slot"])
-    sch.tick(store, slot_time + dt.timedelta(seconds=1), run=False)
+    firing.tick(store, slot_time + dt.timedelta(seconds=1), run=False)
     slot = store.get_slot(slot["id"])
     assert slot["status"] == "failed" and slot["error"].startswith("orphaned")
     assert store.get_run(slot["run_id"]).status == "failed"
