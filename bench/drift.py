@@ -47,6 +47,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from benchkit import add_json_option, emit, log, summary
+
 ROWS = 1_000_000
 SEED = 20_260_101
 SIZES = {"20": (15, 5), "100": (85, 15)}  # columns -> (numeric, categorical)
@@ -223,16 +225,6 @@ def data_checksum(frames: list[Any]) -> str:
 # -- measuring helpers (stdlib only) -------------------------------------------------
 
 
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def emit(payload: dict[str, Any]) -> None:
-    """Child result: one JSON document on the last line of stdout."""
-    sys.stdout.write("\n" + json.dumps(payload) + "\n")
-    sys.stdout.flush()
-
-
 def rss_bytes() -> int | None:
     try:
         with open("/proc/self/statm") as fh:
@@ -314,16 +306,6 @@ def timed(func: Callable[[], Any], reps: int) -> list[float]:
         func()
         out.append((time.perf_counter() - start) * 1000.0)
     return out
-
-
-def summary(samples: list[float]) -> dict[str, Any]:
-    return {
-        "median": statistics.median(samples),
-        "min": min(samples),
-        "max": max(samples),
-        "n": len(samples),
-        "samples": samples,
-    }
 
 
 # -- Evidently half (runs in whichever interpreter has evidently) ------------------
@@ -824,14 +806,7 @@ def render(results: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--json",
-        nargs="?",
-        const="-",
-        metavar="FILE",
-        help="write the numbers as JSON to FILE ('-' or no value: stdout, the "
-        "table then goes to stderr)",
-    )
+    add_json_option(parser)
     parser.add_argument("--rows", type=int, default=ROWS, help="rows per frame (default 1M)")
     parser.add_argument("--reps", type=int, default=7, help="timed calls of each (default 7)")
     parser.add_argument(

@@ -47,6 +47,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchkit import add_json_option, layout, log, summary
+
 REPO = Path(__file__).resolve().parents[1]
 TRAIN_NOTEBOOK = REPO / "notebooks" / "train_churn.ipynb"
 KERNEL = "python3"
@@ -63,20 +65,6 @@ TZ = "Europe/Berlin"
 
 
 # -- helpers ------------------------------------------------------------------------
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
-
-
-def summary(samples: list[float]) -> dict[str, Any]:
-    return {
-        "median": statistics.median(samples),
-        "min": min(samples),
-        "max": max(samples),
-        "n": len(samples),
-        "samples": samples,
-    }
 
 
 def child_env(tmp: Path) -> dict[str, str]:
@@ -496,17 +484,7 @@ def render(results: dict[str, Any]) -> str:
     add(f"tick, {count} schedules, all due (claim only)", sched["tick_due_ms"], ms)
     add(f"listing(store), {count} schedules", sched["listing_ms"], ms)
 
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    if notes:
-        widths[0] = max(widths[0], *(len(label) for label, _ in notes))
-    lines = []
-    for n, row in enumerate([header, *rows]):
-        cells = [row[0].ljust(widths[0])]
-        cells += [cell.rjust(widths[i + 1]) for i, cell in enumerate(row[1:])]
-        lines.append("  ".join(cells).rstrip())
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    lines.extend(f"{label.ljust(widths[0])}  {text}" for label, text in notes)
+    lines = layout(header, rows, notes)
 
     meta = results["meta"]
     lines.append("")
@@ -530,14 +508,7 @@ def render(results: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--json",
-        nargs="?",
-        const="-",
-        metavar="FILE",
-        help="write the numbers as JSON to FILE ('-' or no value: stdout, the "
-        "table then goes to stderr)",
-    )
+    add_json_option(parser)
     parser.add_argument(
         "--reps", type=int, default=5, help="timed runs of each command (default 5)"
     )

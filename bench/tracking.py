@@ -39,6 +39,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchkit import add_json_option, emit, layout, log
+
 ROWS = 100_000
 COLS = 20
 SEED = 0
@@ -63,10 +65,6 @@ HEAVY_PACKAGES = (
 
 
 # -- shared helpers (run in any interpreter) ----------------------------------
-
-
-def log(message: str) -> None:
-    print(message, file=sys.stderr, flush=True)
 
 
 def make_data(rows: int, cols: int, seed: int = SEED) -> tuple[Any, Any]:
@@ -100,12 +98,6 @@ def timed(func: Any, reps: int, warmup: int) -> list[float]:
         func()
         out.append((time.perf_counter() - start) * 1000.0)
     return out
-
-
-def emit(payload: dict[str, Any]) -> None:
-    """Child result: one JSON document on the last line of stdout."""
-    sys.stdout.write("\n" + json.dumps(payload) + "\n")
-    sys.stdout.flush()
 
 
 # -- child modes ----------------------------------------------------------------
@@ -451,16 +443,7 @@ def render(results: dict[str, Any]) -> str:
             )
         )
 
-    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
-    widths[0] = max(widths[0], *(len(label) for label, _ in notes)) if notes else widths[0]
-    lines = []
-    for n, row in enumerate([header, *rows]):
-        cells = [row[0].ljust(widths[0])]
-        cells += [cell.rjust(widths[i + 1]) for i, cell in enumerate(row[1:])]
-        lines.append("  ".join(cells).rstrip())
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
-    lines.extend(f"{label.ljust(widths[0])}  {text}" for label, text in notes)
+    lines = layout(header, rows, notes)
     meta = results["meta"]
     lines.append("")
     lines.append(
@@ -483,14 +466,7 @@ def render(results: dict[str, Any]) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument(
-        "--json",
-        nargs="?",
-        const="-",
-        metavar="FILE",
-        help="write the numbers as JSON to FILE ('-' or no value: stdout, the "
-        "table then goes to stderr)",
-    )
+    add_json_option(parser)
     parser.add_argument(
         "--mlflow-python",
         metavar="PATH",

@@ -1,0 +1,64 @@
+"""What the benchmark scripts share: logging, child results, medians, the table layout.
+
+Standard library only, so a benchmark's child half can import it in another
+virtual environment (MLflow's, Evidently's).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+from typing import Any
+
+
+def log(message: str) -> None:
+    """Progress on stderr, so stdout stays the table (or the JSON)."""
+    print(message, file=sys.stderr, flush=True)
+
+
+def emit(payload: dict[str, Any]) -> None:
+    """Child result: one JSON document on the last line of stdout."""
+    sys.stdout.write("\n" + json.dumps(payload) + "\n")
+    sys.stdout.flush()
+
+
+def summary(samples: list[float]) -> dict[str, Any]:
+    """Median, min, max and the samples themselves."""
+    return {
+        "median": statistics.median(samples),
+        "min": min(samples),
+        "max": max(samples),
+        "n": len(samples),
+        "samples": samples,
+    }
+
+
+def layout(
+    header: tuple[str, ...], rows: list[tuple[str, ...]], notes: list[tuple[str, str]]
+) -> list[str]:
+    """Aligned text table: first column left-aligned, the rest right-aligned, then notes."""
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    if notes:
+        widths[0] = max(widths[0], *(len(label) for label, _ in notes))
+    lines = []
+    for n, row in enumerate([header, *rows]):
+        cells = [row[0].ljust(widths[0])]
+        cells += [cell.rjust(widths[i + 1]) for i, cell in enumerate(row[1:])]
+        lines.append("  ".join(cells).rstrip())
+        if n == 0:
+            lines.append("  ".join("-" * w for w in widths))
+    lines.extend(f"{label.ljust(widths[0])}  {text}" for label, text in notes)
+    return lines
+
+
+def add_json_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--json",
+        nargs="?",
+        const="-",
+        metavar="FILE",
+        help="write the numbers as JSON to FILE ('-' or no value: stdout, the "
+        "table then goes to stderr)",
+    )
