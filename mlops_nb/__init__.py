@@ -116,3 +116,8 @@ def load_ipython_extension(ipython: Any) -> None:
 
 def unload_ipython_extension(ipython: Any) -> None:
     """``%unload_ext mlops_nb``: nothing to undo beyond IPython's own bookkeeping."""
+
+
+def _jupyter_server_extension_points() -> list[dict[str, str]]:
+    """The Jupyter server extension (the REST API) lives in :mod:`mlops_nb.server`."""
+    return [{"module": "mlops_nb.server"}]

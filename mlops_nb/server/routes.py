@@ -1,0 +1,220 @@
+"""REST handlers: thin adapters from HTTP to the core, errors mapped in one place."""
+
+from __future__ import annotations
+
+import json
+from functools import cached_property
+from typing import Any
+
+import tornado
+from jupyter_server.base.handlers import APIHandler, JupyterHandler
+from jupyter_server.utils import url_path_join
+
+from ..errors import InvalidInputError, MlopsError
+
+PREFIX = "mlops-nb/api"
+
+
+class BaseHandler(APIHandler):
+    """Authenticated JSON handler; MlopsError becomes its HTTP status with a JSON body."""
+
+    @cached_property
+    def store(self) -> Any:
+        from ..store import Store
+        from ..store.location import find_home
+
+        root = self.settings.get("mlops_nb_root")
+        return Store(find_home(cwd=root) if root else None)
+
+    def body(self) -> dict[str, Any]:
+        if not self.request.body:
+            return {}
+        try:
+            doc = json.loads(self.request.body)
+        except ValueError:
+            raise InvalidInputError("the request body is not JSON") from None
+        if not isinstance(doc, dict):
+            raise InvalidInputError("the request body must be a JSON object")
+        return doc
+
+    def reply(self, document: Any, status: int = 200) -> None:
+        self.set_status(status)
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(document, default=str))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:
+        exc = kwargs.get("exc_info", (None, None, None))[1]
+        if isinstance(exc, MlopsError):
+            self.set_header("Content-Type", "application/json")
+            doc: dict[str, Any] = {"error": str(exc), "type": type(exc).__name__}
+            failures = getattr(exc, "failures", None)
+            if failures:
+                doc["failures"] = failures
+            self.finish(json.dumps(doc))
+            return
+        super().write_error(status_code, **kwargs)
+
+    def _handle_request_exception(self, e: BaseException) -> None:
+        if isinstance(e, MlopsError):
+            self.send_error(e.http_status, exc_info=(type(e), e, e.__traceback__))
+            return
+        super()._handle_request_exception(e)
+
+
+class ModelsHandler(BaseHandler):
+    @tornado.web.authenticated
+    def get(self) -> None:
+        self.reply(self.store.list_models())
+
+
+class ModelHandler(BaseHandler):
+    @tornado.web.authenticated
+    def get(self, name: str) -> None:
+        from ..registry import check_model_name
+
+        name = check_model_name(name)
+        versions = [v.to_json() for v in self.store.list_versions(name)]
+        history = [c.to_json() for c in self.store.alias_changes(name)]
+        self.reply({"name": name, "versions": versions, "history": history})
+
+
+class PromoteHandler(BaseHandler):
+    @tornado.web.authenticated
+    def post(self, name: str) -> None:
+        from ..registry import promote
+
+        doc = self.body()
+        if "version" not in doc:
+            raise InvalidInputError("promote needs 'version'")
+        change = promote(
+            self.store,
+            name,
+            doc["version"],
+            doc.get("alias", "production"),
+            require=doc.get("require"),
+            reason=doc.get("reason"),
+            actor=self._actor(),
+        )
+        self.reply(change.to_json())
+
+    def _actor(self) -> str:
+        user = self.current_user
+        name = getattr(user, "username", None) or getattr(user, "name", None) or "jupyter"
+        return f"{name} (jupyter)"
+
+
+class RollbackHandler(PromoteHandler):
+    @tornado.web.authenticated
+    def post(self, name: str) -> None:
+        from ..registry import rollback
+
+        doc = self.body()
+        change = rollback(
+            self.store,
+            name,
+            doc.get("alias", "production"),
+            reason=doc.get("reason"),
+            actor=self._actor(),
+        )
+        self.reply(change.to_json())
+
+
+class RunsHandler(BaseHandler):
+    @tornado.web.authenticated
+    def get(self) -> None:
+        try:
+            limit = int(self.get_argument("limit", "100"))
+        except ValueError:
+            raise InvalidInputError("limit must be a whole number") from None
+        runs = self.store.list_runs(
+            name=self.get_argument("model", None), kind=self.get_argument("kind", None), limit=limit
+        )
+        self.reply([r.to_json() for r in runs])
+
+
+class RunHandler(BaseHandler):
+    @tornado.web.authenticated
+    def get(self, run_id: str) -> None:
+        run = self.store.get_run(run_id)
+        doc = run.to_json()
+        doc["children"] = [c.run_id for c in self.store.list_runs(parent_run_id=run.run_id)]
+        self.reply(doc)
+
+
+class RunNotebookHandler(BaseHandler):
+    @tornado.web.authenticated
+    def get(self, run_id: str) -> None:
+        from ..report import notebook_run_for, render
+
+        fmt = self.get_argument("format", "ipynb")
+        if fmt == "html":
+            html = render(self.store, self.store.resolve_run_id(run_id))
+            self._finish_raw(html.encode("utf-8"), "text/html; charset=utf-8")
+            return
+        if fmt != "ipynb":
+            raise InvalidInputError("format must be ipynb or html")
+        nb_run = notebook_run_for(self.store, run_id)
+        if not nb_run.output_sha256:
+            raise InvalidInputError("the run has no executed notebook yet")
+        self._finish_raw(self.store.get_artifact(nb_run.output_sha256), "application/x-ipynb+json")
+
+    def _finish_raw(self, body: bytes, content_type: str) -> None:
+        # APIHandler.finish would label every body as JSON.
+        self.set_header("Content-Type", content_type)
+        JupyterHandler.finish(self, body)
+
+
+class DriftHandler(BaseHandler):
+    @tornado.web.authenticated
+    def get(self, name: str) -> None:
+        from ..monitor import history, load_report
+
+        rows = history(self.store, name)
+        latest = load_report(self.store, rows[-1]["id"]) if rows else None
+        self.reply({"model": name, "history": rows, "latest": latest})
+
+
+class SchedulesHandler(BaseHandler):
+    @tornado.web.authenticated
+    def get(self) -> None:
+        from ..schedule import listing
+
+        self.reply(listing(self.store))
+
+
+class ScheduleActionHandler(BaseHandler):
+    @tornado.web.authenticated
+    def post(self, name: str, action: str) -> None:
+        from .. import schedule
+
+        if action in ("pause", "resume"):
+            self.reply(schedule.set_enabled(self.store, name, action == "resume"))
+            return
+        from ..scheduler import run_now
+
+        slot = run_now(self.store, name, self.body().get("parameters") or {})
+        self.reply(slot)
+
+
+def setup_handlers(web_app: Any, root_dir: str | None = None) -> list[str]:
+    """Register the routes; return their patterns (the OpenAPI test checks them)."""
+    base = web_app.settings.get("base_url", "/")
+    web_app.settings["mlops_nb_root"] = root_dir
+    name = r"(?P<name>[^/]+)"
+    run = r"(?P<run_id>[0-9a-fA-F]+)"
+    routes = [
+        ("models", ModelsHandler),
+        (f"models/{name}", ModelHandler),
+        (f"models/{name}/promote", PromoteHandler),
+        (f"models/{name}/rollback", RollbackHandler),
+        ("runs", RunsHandler),
+        (f"runs/{run}", RunHandler),
+        (f"runs/{run}/notebook", RunNotebookHandler),
+        (f"drift/{name}", DriftHandler),
+        ("schedules", SchedulesHandler),
+        (f"schedules/{name}/(?P<action>run-now|pause|resume)", ScheduleActionHandler),
+    ]
+    web_app.add_handlers(
+        ".*$", [(url_path_join(base, PREFIX, path), handler) for path, handler in routes]
+    )
+    return [path for path, _ in routes]
