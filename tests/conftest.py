@@ -40,6 +40,22 @@ def store(home) -> Store:
     s.close()
 
 
+def _frame_digest(df):
+    """SHA-256 over pandas' row hashes (values, dtypes' semantics and index)."""
+    import hashlib
+
+    import pandas as pd
+
+    row_hashes = pd.util.hash_pandas_object(df, index=True).to_numpy()
+    return hashlib.sha256(row_hashes.tobytes()).hexdigest()
+
+
+@pytest.fixture(scope="session")
+def frame_digest():
+    """The digest the data-set tests compare frames by."""
+    return _frame_digest
+
+
 @pytest.fixture(scope="session")
 def churn_data():
     from mlops_nb.datasets import make_churn, split
