@@ -62,3 +62,15 @@ def add_json_option(parser: argparse.ArgumentParser) -> None:
         help="write the numbers as JSON to FILE ('-' or no value: stdout, the "
         "table then goes to stderr)",
     )
+
+
+def write_json(results: dict[str, Any], target: str | None) -> None:
+    """``--json``: '-' prints the numbers on stdout, a path writes them there."""
+    if target == "-":
+        json.dump(results, sys.stdout, indent=2)
+        sys.stdout.write("\n")
+    elif target:
+        with open(target, "w", encoding="utf-8") as fh:
+            fh.write(json.dumps(results, indent=2) + "\n")
+        log(f"numbers written to {target}")
+    log(f"done in {results['meta']['elapsed_s']} s")

@@ -47,7 +47,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchkit import add_json_option, emit, log, summary
+from benchkit import add_json_option, emit, log, summary, write_json
 
 ROWS = 1_000_000
 SEED = 20_260_101
@@ -881,13 +881,7 @@ def main(argv: list[str] | None = None) -> int:
     for size in sizes.values():
         for text in size.get("cprofile", {}).values():
             print(f"\n{size['label']} {text}", file=out, flush=True)
-    if opts.json == "-":
-        json.dump(results, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    elif opts.json:
-        Path(opts.json).write_text(json.dumps(results, indent=2) + "\n")
-        log(f"numbers written to {opts.json}")
-    log(f"done in {results['meta']['elapsed_s']} s")
+    write_json(results, opts.json)
     return 0
 
 

@@ -47,7 +47,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchkit import add_json_option, layout, log, summary
+from benchkit import add_json_option, layout, log, summary, write_json
 
 REPO = Path(__file__).resolve().parents[1]
 TRAIN_NOTEBOOK = REPO / "notebooks" / "train_churn.ipynb"
@@ -586,13 +586,7 @@ def main(argv: list[str] | None = None) -> int:
             file=out,
             flush=True,
         )
-    if opts.json == "-":
-        json.dump(results, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    elif opts.json:
-        Path(opts.json).write_text(json.dumps(results, indent=2) + "\n")
-        log(f"numbers written to {opts.json}")
-    log(f"done in {results['meta']['elapsed_s']} s")
+    write_json(results, opts.json)
     return 0
 
 

@@ -39,7 +39,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchkit import add_json_option, emit, layout, log
+from benchkit import add_json_option, emit, layout, log, write_json
 
 ROWS = 100_000
 COLS = 20
@@ -542,13 +542,7 @@ def main(argv: list[str] | None = None) -> int:
     print(table, file=out, flush=True)
     if steady["profile"]:
         print("\n" + steady["profile"], file=out, flush=True)
-    if opts.json == "-":
-        json.dump(results, sys.stdout, indent=2)
-        sys.stdout.write("\n")
-    elif opts.json:
-        Path(opts.json).write_text(json.dumps(results, indent=2) + "\n")
-        log(f"numbers written to {opts.json}")
-    log(f"done in {results['meta']['elapsed_s']} s")
+    write_json(results, opts.json)
     return 0
 
 
