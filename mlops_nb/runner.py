@@ -174,6 +174,7 @@ def run_notebook(
     tmp_dir = store_home / "tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)
     out_path = tmp_dir / f"{run_id}.ipynb"
+    kernel_log = tmp_dir / f"{run_id}.kernel.log"
     try:
         status, error = _execute(
             nb_path,
@@ -185,10 +186,12 @@ def run_notebook(
             kernel_name,
             progress,
             on_kernel_start=begin,
+            kernel_log=kernel_log,
         )
     finally:
+        started_record = begin()  # recorded now if the kernel never started
         starter.shutdown(wait=False)
-        opened: Store = begin().result()  # re-raises if the store could not record it
+    opened: Store = started_record.result()  # re-raises if the store could not record it
     executed = _load_output(out_path, nb)
     ended = utcnow()
     children = [r.run_id for r in opened.list_runs(parent_run_id=run_id)]
@@ -271,12 +274,58 @@ def _execute(
     kernel_name: str | None,
     progress: bool,
     on_kernel_start: Callable[[int], Any] | None = None,
+    kernel_log: Path | None = None,
+) -> tuple[str, str | None]:
+    """Run the notebook; (status, error).
+
+    The kernel's own stderr (start-up failures, messages from native libraries
+    while it shuts down) goes to ``kernel_log``, not to the caller's terminal;
+    its last lines are quoted in the error when the kernel itself failed.
+    """
+    logging.getLogger("papermill").setLevel(logging.ERROR)
+    watchdog = _Watchdog(timeout)
+    log_file = open(kernel_log, "wb") if kernel_log is not None else None  # noqa: SIM115
+    try:
+        return _papermill(
+            nb_path,
+            out_path,
+            params,
+            kernel_env,
+            timeout,
+            cwd,
+            kernel_name,
+            progress,
+            on_kernel_start,
+            watchdog,
+            log_file,
+            kernel_log,
+        )
+    finally:
+        watchdog.cancel()
+        if log_file is not None:
+            log_file.close()
+            kernel_log.unlink(missing_ok=True)  # type: ignore[union-attr]
+        if threading.current_thread() is not threading.main_thread():
+            _close_thread_loop()
+
+
+def _papermill(
+    nb_path: Path,
+    out_path: Path,
+    params: dict[str, Any],
+    kernel_env: dict[str, str],
+    timeout: float | None,
+    cwd: Path,
+    kernel_name: str | None,
+    progress: bool,
+    on_kernel_start: Callable[[int], Any] | None,
+    watchdog: _Watchdog,
+    log_file: Any,
+    kernel_log: Path | None,
 ) -> tuple[str, str | None]:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    logging.getLogger("papermill").setLevel(logging.ERROR)
-    watchdog = _Watchdog(timeout)
     try:
         papermill.execute_notebook(
             str(nb_path),
@@ -287,7 +336,7 @@ def _execute(
             cwd=str(cwd),
             request_save_on_cell_execute=True,
             kernel_manager_class=_kernel_manager_class(
-                kernel_env, _both(watchdog.started, on_kernel_start)
+                kernel_env, _both(watchdog.started, on_kernel_start), log_file
             ),
         )
     except PapermillExecutionError as exc:
@@ -298,14 +347,23 @@ def _execute(
     except Exception as exc:
         if watchdog.fired:
             return "failed", f"timed out after {timeout:g} s; the kernel was killed"
-        return "failed", f"{type(exc).__name__}: {exc}".strip()
-    finally:
-        watchdog.cancel()
-        if threading.current_thread() is not threading.main_thread():
-            _close_thread_loop()
+        message = f"{type(exc).__name__}: {exc}".strip()
+        tail = _log_tail(log_file, kernel_log)
+        return "failed", f"{message}\nkernel stderr:\n{tail}" if tail else message
     if watchdog.fired:
         return "failed", f"timed out after {timeout:g} s; the kernel was killed"
     return "finished", None
+
+
+def _log_tail(log_file: Any, path: Path | None, lines: int = 20) -> str:
+    if log_file is None or path is None:
+        return ""
+    log_file.flush()
+    try:
+        text = path.read_text("utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.strip().splitlines()[-lines:])
 
 
 def _both(
@@ -379,7 +437,7 @@ class _Watchdog:
             self._timer.cancel()
 
 
-def _kernel_manager_class(extra_env: dict[str, str], on_start: Any) -> type:
+def _kernel_manager_class(extra_env: dict[str, str], on_start: Any, stderr: Any = None) -> type:
     """A kernel manager that gives the kernel our environment and reports its pid."""
     from jupyter_client.manager import AsyncKernelManager
 
@@ -395,6 +453,8 @@ def _kernel_manager_class(extra_env: dict[str, str], on_start: Any) -> type:
         async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
             env = dict(kw.pop("env", None) or os.environ)
             env.update(extra_env)
+            if stderr is not None:
+                kw.setdefault("stderr", stderr)
             await super().start_kernel(env=env, **kw)
             pid = getattr(self.provisioner, "pid", None)
             if pid:

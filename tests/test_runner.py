@@ -65,6 +65,31 @@ def test_timeout_kills_the_kernel(store):
     assert run.output_sha256  # the partial notebook is kept
 
 
+def test_kernel_stderr_is_kept_out_of_the_terminal_and_quoted_when_it_dies(store, tmp_path, capfd):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nb.cells = [
+        nbformat.v4.new_code_cell("import os"),
+        nbformat.v4.new_code_cell("os.write(2, b'native library says goodbye\\n'); os._exit(3)"),
+    ]
+    path = tmp_path / "dies.ipynb"
+    nbformat.write(nb, str(path))
+    run = run_notebook(path, store=store)
+    assert run.status == "failed"
+    assert "DeadKernelError" in run.error
+    assert "native library says goodbye" in run.error  # quoted from the kernel's stderr
+    assert "native library says goodbye" not in capfd.readouterr().err
+    assert not list((store.home / "tmp").glob("*.kernel.log"))  # the log is not left behind
+
+
+def test_notebook_without_a_kernel_fails_cleanly(store, tmp_path):
+    path = tmp_path / "no_kernel.ipynb"
+    nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]), str(path))
+    run = run_notebook(path, store=store)
+    assert run.status == "failed" and "No kernel name found" in run.error
+    assert store.get_run(run.run_id).status == "failed"
+
+
 def test_bad_input_is_refused_before_anything_is_recorded(store, tmp_path):
     with pytest.raises(NotFoundError, match="does not exist"):
         run_notebook(tmp_path / "missing.ipynb", store=store)
