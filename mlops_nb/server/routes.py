@@ -20,11 +20,16 @@ class BaseHandler(APIHandler):
 
     @cached_property
     def store(self) -> Any:
-        from ..store import Store
-        from ..store.location import find_home
+        """One store per server, opened on first use (migrations checked once)."""
+        store = self.settings.get("mlops_nb_store")
+        if store is None:
+            from ..store import Store
+            from ..store.location import find_home
 
-        root = self.settings.get("mlops_nb_root")
-        return Store(find_home(cwd=root) if root else None)
+            root = self.settings.get("mlops_nb_root")
+            store = Store(find_home(cwd=root) if root else None)
+            self.settings["mlops_nb_store"] = store
+        return store
 
     def body(self) -> dict[str, Any]:
         if not self.request.body:
@@ -149,6 +154,10 @@ class RunNotebookHandler(BaseHandler):
         fmt = self.get_argument("format", "ipynb")
         if fmt == "html":
             html = render(self.store, self.store.resolve_run_id(run_id))
+            # Notebook outputs may carry scripts: never let them run with the
+            # user's Jupyter origin, even when the URL is opened directly.
+            self.set_header("Content-Security-Policy", "sandbox; default-src 'none'; "
+                            "style-src 'unsafe-inline'; img-src data:")
             self._finish_raw(html.encode("utf-8"), "text/html; charset=utf-8")
             return
         if fmt != "ipynb":
