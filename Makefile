@@ -8,7 +8,11 @@ STAMP := $(VENV)/.installed
 
 .PHONY: demo test lint bench clean
 
-$(STAMP): pyproject.toml
+# The install also builds the JupyterLab extension (npm, through hatch-jupyter-builder),
+# so a change to its sources reinstalls.
+EXTENSION_SOURCES := $(shell find extension/src extension/style extension/schema -type f 2>/dev/null)
+
+$(STAMP): pyproject.toml extension/package.json extension/package-lock.json $(EXTENSION_SOURCES)
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -e ".[test]"
@@ -18,6 +22,7 @@ demo: $(STAMP)
 	$(PY) scripts/demo.py
 
 test: $(STAMP)
+	cd extension && (test -d node_modules || npm ci --no-audit --no-fund) && npm test
 	$(PY) -m pytest --nbval-lax tests notebooks
 
 lint: $(STAMP)

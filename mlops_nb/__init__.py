@@ -93,7 +93,12 @@ _LAZY: dict[str, str | tuple[str, str]] = {
 }
 
 
+_SUBMODULES = {"widgets"}
+
+
 def __getattr__(name: str) -> Any:
+    if name in _SUBMODULES:  # ``mlops_nb.widgets.RegistryBrowser()`` after ``import mlops_nb``
+        return importlib.import_module(f".{name}", __name__)
     target = _LAZY.get(name)
     if target is None:
         raise AttributeError(f"module 'mlops_nb' has no attribute {name!r}")
@@ -121,3 +126,8 @@ def unload_ipython_extension(ipython: Any) -> None:
 def _jupyter_server_extension_points() -> list[dict[str, str]]:
     """The Jupyter server extension (the REST API) lives in :mod:`mlops_nb.server`."""
     return [{"module": "mlops_nb.server"}]
+
+
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """The prebuilt JupyterLab extension (the MLOps side panel) shipped in the wheel."""
+    return [{"src": "labextension", "dest": "mlops-nb"}]

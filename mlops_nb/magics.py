@@ -11,7 +11,7 @@ import ast
 import functools
 import shlex
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from IPython.core.error import UsageError
 from IPython.core.interactiveshell import InteractiveShell
@@ -20,8 +20,10 @@ from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 
 from . import api, registry, tracking
-from .display import Table
 from .errors import MlopsError
+
+if TYPE_CHECKING:  # ipywidgets and plotly load when a widget is first shown
+    from .widgets import RegistryBrowser, RunComparison
 
 
 def _user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
@@ -223,26 +225,29 @@ class MlopsMagics(Magics):
 
     @line_magic
     @_user_errors
-    def mlops_models(self, line: str) -> Table:
-        """List models, or the versions and alias history of one: ``%mlops_models [NAME]``."""
+    def mlops_models(self, line: str) -> RegistryBrowser:
+        """Browse the registry: ``%mlops_models [NAME]``.
+
+        Shows the models, or the versions of NAME with their metrics and
+        aliases and the alias history. In a live notebook it is a widget
+        with a model picker and promote / roll back buttons (with a
+        confirmation step); in executed notebooks and reports, an HTML table.
+        The result iterates like a table: the versions of NAME, else the
+        models (see :class:`mlops_nb.widgets.RegistryBrowser`).
+        """
+        from .widgets import RegistryBrowser
+
         name = line.strip()
-        store = api.get_store()
-        if not name:
-            return Table(
-                store.list_models(),
-                ["name", "versions", "latest_version", "aliases", "updated_at"],
-                "models",
-            )
-        rows = [v.to_json() for v in store.list_versions(registry.check_model_name(name))]
-        return Table(
-            rows,
-            ["version", "created_at", "metrics", "aliases", "run_id", "estimator"],
-            f"versions of {name}",
-        )
+        return RegistryBrowser(name or None, api.get_store())
 
     @magic_arguments()
     @argument("ref", help="NAME, NAME@ALIAS or NAME:VERSION whose reference profile to use.")
-    @argument("data", help="Variable holding the batch (a DataFrame).")
+    @argument(
+        "data",
+        nargs="?",
+        help="Variable holding the batch (a DataFrame); without it, the drift dashboard of "
+        "the checks recorded so far.",
+    )
     @argument(
         "--predictions",
         help="Variable holding the model's outputs on the batch "
@@ -262,8 +267,28 @@ class MlopsMagics(Magics):
         starts the model's retrain trigger when it alarms::
 
             report = %mlops_drift churn@production this_week --batch "week 32"
+
+        Without a batch, shows the checks recorded for the model (the latest
+        verdict per column, its charts, and a selector over the history)::
+
+            %mlops_drift churn
         """
         args = _parse(self.mlops_drift, line)
+        if args.data is None:
+            used = [
+                flag
+                for flag, value in (
+                    ("--predictions", args.predictions),
+                    ("--target", args.target),
+                    ("--batch", args.batch),
+                )
+                if value
+            ]
+            if used:
+                raise UsageError(f"{', '.join(used)} needs a batch: %mlops_drift NAME DATA ...")
+            from .widgets import DriftDashboard
+
+            return DriftDashboard(args.ref, api.get_store())
         data = self._lookup(args.data, "data")
         target: Any = None
         if args.target:
@@ -283,6 +308,25 @@ class MlopsMagics(Magics):
             alert=not args.no_alert,
             trigger=not args.no_trigger,
         )
+
+    @magic_arguments()
+    @argument("runs", nargs="+", help="Run ids, or unique prefixes of six or more characters.")
+    @argument("--only-differences", action="store_true", help="Hide rows that are all the same.")
+    @line_magic
+    @_user_errors
+    def mlops_compare(self, line: str) -> RunComparison:
+        """Compare runs side by side: ``%mlops_compare RUN_ID RUN_ID ...``.
+
+        Parameters and metrics of each run, the rows that differ highlighted,
+        and a bar chart of the metrics they share (see
+        :class:`mlops_nb.widgets.RunComparison`)::
+
+            %mlops_compare 3f2a9c 8be01d --only-differences
+        """
+        args = _parse(self.mlops_compare, line)
+        from .widgets import RunComparison
+
+        return RunComparison(args.runs, api.get_store(), only_differences=args.only_differences)
 
     @magic_arguments()
     @argument("name")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+import re
 from functools import cached_property
 from typing import Any
 
@@ -13,6 +15,8 @@ from jupyter_server.utils import url_path_join
 from ..errors import InvalidInputError, MlopsError
 
 PREFIX = "mlops-nb/api"
+# jupyter_server names a user who logged in with the token by a random hex id.
+_ANONYMOUS_ID = re.compile(r"[0-9a-f]{32}")
 
 
 class BaseHandler(APIHandler):
@@ -103,8 +107,15 @@ class PromoteHandler(BaseHandler):
         self.reply(change.to_json())
 
     def _actor(self) -> str:
+        """Who acts: the authenticated user's name (JupyterHub and other identity
+        providers), or, for a token login (a random anonymous id), the account
+        that runs the server, since only it can hand out the token."""
         user = self.current_user
-        name = getattr(user, "username", None) or getattr(user, "name", None) or "jupyter"
+        name = getattr(user, "username", None) or ""
+        if not name or _ANONYMOUS_ID.fullmatch(name):
+            from ..environment import actor
+
+            name = actor()
         return f"{name} (jupyter)"
 
 
@@ -156,8 +167,10 @@ class RunNotebookHandler(BaseHandler):
             html = render(self.store, self.store.resolve_run_id(run_id))
             # Notebook outputs may carry scripts: never let them run with the
             # user's Jupyter origin, even when the URL is opened directly.
-            self.set_header("Content-Security-Policy", "sandbox; default-src 'none'; "
-                            "style-src 'unsafe-inline'; img-src data:")
+            self.set_header(
+                "Content-Security-Policy",
+                "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src data:",
+            )
             self._finish_raw(html.encode("utf-8"), "text/html; charset=utf-8")
             return
         if fmt != "ipynb":
@@ -193,7 +206,7 @@ class SchedulesHandler(BaseHandler):
 
 class ScheduleActionHandler(BaseHandler):
     @tornado.web.authenticated
-    def post(self, name: str, action: str) -> None:
+    async def post(self, name: str, action: str) -> None:
         from .. import schedule
 
         if action in ("pause", "resume"):
@@ -201,7 +214,10 @@ class ScheduleActionHandler(BaseHandler):
             return
         from ..scheduler import run_now
 
-        slot = run_now(self.store, name, self.body().get("parameters") or {})
+        # The run takes as long as the notebook: off the server's event loop,
+        # so the rest of Jupyter keeps answering meanwhile.
+        parameters = self.body().get("parameters") or {}
+        slot = await asyncio.to_thread(run_now, self.store, name, parameters)
         self.reply(slot)
 
 

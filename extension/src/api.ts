@@ -1,0 +1,240 @@
+/**
+ * The client of the mlops-nb REST API.
+ *
+ * Every request goes through `ServerConnection.makeRequest`, which adds the
+ * Jupyter token and the XSRF header, so the panel is held to the same
+ * authentication as any other Jupyter client. Failures become an `ApiError`
+ * that carries the HTTP status and the server's `error` / `failures`.
+ */
+import { ServerConnection } from '@jupyterlab/services';
+
+import type {
+  IAliasChange,
+  IDriftHistory,
+  IErrorBody,
+  IModelDetail,
+  IModelSummary,
+  IRun,
+  ISchedule,
+  IScheduleSlot
+} from './types';
+
+/** The route prefix below the server's base URL. */
+export const API_PREFIX = 'mlops-nb/api';
+
+/** A request the server refused, or one that never reached it (status 0). */
+export class ApiError extends Error {
+  /** HTTP status; 0 when the server could not be reached */
+  readonly status: number;
+  /** the server's error class, e.g. `GateFailedError` */
+  readonly type: string | null;
+  /** the failing gate conditions of a 409 */
+  readonly failures: string[];
+
+  constructor(
+    message: string,
+    status: number,
+    type: string | null = null,
+    failures: string[] = []
+  ) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.type = type;
+    this.failures = failures;
+    // Keep `instanceof` working when compiled to ES5-style classes.
+    Object.setPrototypeOf(this, ApiError.prototype);
+  }
+
+  /** Build the error from a non-2xx response, reading its JSON body if any. */
+  static async fromResponse(response: Response): Promise<ApiError> {
+    let body: IErrorBody = {};
+    let text = '';
+    try {
+      text = await response.text();
+      const parsed = JSON.parse(text);
+      if (parsed && typeof parsed === 'object') {
+        body = parsed as IErrorBody;
+      }
+    } catch {
+      // Not JSON (a proxy's HTML page, say): fall back to the status line.
+    }
+    const failures = Array.isArray(body.failures)
+      ? body.failures.map(f => String(f))
+      : [];
+    const message =
+      body.error ||
+      body.message ||
+      body.reason ||
+      `${response.status} ${response.statusText || 'request failed'}`.trim();
+    return new ApiError(String(message), response.status, body.type ?? null, failures);
+  }
+}
+
+/** What `promote` sends. */
+export interface IPromoteRequest {
+  version: number | 'latest';
+  alias?: string;
+  /** a gate such as `accuracy>=production` */
+  require?: string;
+  reason?: string;
+}
+
+/** What `rollback` sends. */
+export interface IRollbackRequest {
+  alias?: string;
+  reason?: string;
+}
+
+/** Filters of `listRuns`. */
+export interface IRunQuery {
+  model?: string;
+  kind?: string;
+  limit?: number;
+}
+
+export type ScheduleAction = 'run-now' | 'pause' | 'resume';
+
+/** Typed access to every route of `/mlops-nb/api/`. */
+export class MlopsClient {
+  readonly serverSettings: ServerConnection.ISettings;
+
+  constructor(serverSettings?: ServerConnection.ISettings) {
+    this.serverSettings =
+      serverSettings ?? ServerConnection.makeSettings();
+  }
+
+  /** The absolute URL of a route; `segments` are URL-encoded one by one. */
+  url(segments: string[], query?: Record<string, string | number | undefined>): string {
+    let base = this.serverSettings.baseUrl;
+    if (!base.endsWith('/')) {
+      base += '/';
+    }
+    const path = segments.map(s => encodeURIComponent(s)).join('/');
+    let url = `${base}${API_PREFIX}/${path}`;
+    const params = Object.entries(query ?? {}).filter(
+      ([, value]) => value !== undefined && value !== ''
+    );
+    if (params.length) {
+      url +=
+        '?' +
+        params
+          .map(
+            ([key, value]) =>
+              `${encodeURIComponent(key)}=${encodeURIComponent(String(value))}`
+          )
+          .join('&');
+    }
+    return url;
+  }
+
+  listModels(): Promise<IModelSummary[]> {
+    return this.json(this.url(['models']));
+  }
+
+  getModel(name: string): Promise<IModelDetail> {
+    return this.json(this.url(['models', name]));
+  }
+
+  promote(name: string, request: IPromoteRequest): Promise<IAliasChange> {
+    return this.json(this.url(['models', name, 'promote']), {
+      method: 'POST',
+      body: JSON.stringify(dropEmpty(request))
+    });
+  }
+
+  rollback(name: string, request: IRollbackRequest = {}): Promise<IAliasChange> {
+    return this.json(this.url(['models', name, 'rollback']), {
+      method: 'POST',
+      body: JSON.stringify(dropEmpty(request))
+    });
+  }
+
+  listRuns(query: IRunQuery = {}): Promise<IRun[]> {
+    return this.json(
+      this.url(['runs'], {
+        model: query.model,
+        kind: query.kind,
+        limit: query.limit
+      })
+    );
+  }
+
+  getRun(runId: string): Promise<IRun> {
+    return this.json(this.url(['runs', runId]));
+  }
+
+  /** The executed notebook rendered as a self-contained HTML report. */
+  async runNotebookHtml(runId: string): Promise<string> {
+    const response = await this.send(
+      this.url(['runs', runId, 'notebook'], { format: 'html' })
+    );
+    return response.text();
+  }
+
+  getDrift(name: string): Promise<IDriftHistory> {
+    return this.json(this.url(['drift', name]));
+  }
+
+  listSchedules(): Promise<ISchedule[]> {
+    return this.json(this.url(['schedules']));
+  }
+
+  scheduleAction(
+    name: string,
+    action: ScheduleAction,
+    parameters?: Record<string, unknown>
+  ): Promise<ISchedule | IScheduleSlot> {
+    const body = action === 'run-now' ? { parameters: parameters ?? {} } : {};
+    return this.json(this.url(['schedules', name, action]), {
+      method: 'POST',
+      body: JSON.stringify(body)
+    });
+  }
+
+  private async json<T>(url: string, init: RequestInit = {}): Promise<T> {
+    const response = await this.send(url, init);
+    const text = await response.text();
+    try {
+      return JSON.parse(text) as T;
+    } catch {
+      throw new ApiError(
+        `the server sent a reply that is not JSON (${url})`,
+        response.status
+      );
+    }
+  }
+
+  private async send(url: string, init: RequestInit = {}): Promise<Response> {
+    const headers: Record<string, string> = {};
+    if (init.body !== undefined) {
+      headers['Content-Type'] = 'application/json';
+    }
+    let response: Response;
+    try {
+      response = await ServerConnection.makeRequest(
+        url,
+        { ...init, headers: { ...headers, ...(init.headers as object) } },
+        this.serverSettings
+      );
+    } catch (reason) {
+      const text = reason instanceof Error ? reason.message : String(reason);
+      throw new ApiError(`could not reach the Jupyter server: ${text}`, 0);
+    }
+    if (!response.ok) {
+      throw await ApiError.fromResponse(response);
+    }
+    return response;
+  }
+}
+
+/** Leave out keys whose value is undefined or an empty string. */
+function dropEmpty<T extends object>(doc: T): Partial<T> {
+  const out: Partial<T> = {};
+  for (const [key, value] of Object.entries(doc)) {
+    if (value !== undefined && value !== '') {
+      (out as Record<string, unknown>)[key] = value;
+    }
+  }
+  return out;
+}

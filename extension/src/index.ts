@@ -1,0 +1,112 @@
+/**
+ * mlops-nb's JupyterLab extension: the "MLOps" side panel, its commands
+ * and its settings.
+ */
+import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { ICommandPalette } from '@jupyterlab/apputils';
+import { ISettingRegistry } from '@jupyterlab/settingregistry';
+
+import { MlopsClient } from './api';
+import { MlopsPanel, TABS, type TabName } from './panel';
+
+export { ApiError, MlopsClient } from './api';
+export { MlopsPanel } from './panel';
+
+const PLUGIN_ID = 'mlops-nb:plugin';
+
+/** Command ids. */
+export namespace CommandIDs {
+  export const open = 'mlops-nb:open';
+  export const refresh = 'mlops-nb:refresh';
+  export const openNotebook = 'mlops-nb:open-notebook';
+}
+
+const CATEGORY = 'MLOps';
+
+const plugin: JupyterFrontEndPlugin<void> = {
+  id: PLUGIN_ID,
+  description:
+    'An MLOps side panel: model versions and aliases, runs with provenance, drift and schedules.',
+  autoStart: true,
+  // No ILayoutRestorer on purpose: the panel starts closed on every page
+  // load, which the browser tests (one workspace, many pages) rely on.
+  optional: [ICommandPalette, ISettingRegistry],
+  activate: (
+    app: JupyterFrontEnd,
+    palette: ICommandPalette | null,
+    settingRegistry: ISettingRegistry | null
+  ) => {
+    const client = new MlopsClient(app.serviceManager.serverSettings);
+    const panel = new MlopsPanel({
+      client,
+      showInMain: widget => {
+        if (!widget.isAttached) {
+          app.shell.add(widget, 'main', { mode: 'tab-after' });
+        }
+        app.shell.activateById(widget.id);
+      }
+    });
+    app.shell.add(panel, 'left', { rank: 650 });
+    panel.setRefreshInterval(15);
+
+    app.commands.addCommand(CommandIDs.open, {
+      label: args => (args.tab ? `Open MLOps Panel: ${String(args.tab)}` : 'Open MLOps Panel'),
+      caption: 'Show the MLOps side panel (models, runs, drift, schedules)',
+      icon: args => (args.isPalette ? undefined : panel.title.icon),
+      execute: args => {
+        const tab = args.tab as TabName | undefined;
+        if (tab && (TABS as readonly string[]).includes(tab)) {
+          panel.selectTab(tab);
+        }
+        app.shell.activateById(panel.id);
+      }
+    });
+    app.commands.addCommand(CommandIDs.refresh, {
+      label: 'Refresh MLOps Panel',
+      caption: 'Reload what the MLOps panel shows from the server',
+      execute: () => panel.refresh()
+    });
+    app.commands.addCommand(CommandIDs.openNotebook, {
+      label: args => `Open Executed Notebook of Run ${String(args.runId ?? '').slice(0, 8)}`,
+      caption: 'Open the executed notebook of a run, read-only',
+      execute: args => {
+        const runId = String(args.runId ?? '');
+        if (/^[0-9a-fA-F]+$/.test(runId)) {
+          void panel.openNotebook(runId, String(args.name ?? 'notebook'));
+        }
+      }
+    });
+    if (palette) {
+      palette.addItem({ command: CommandIDs.open, category: CATEGORY });
+      palette.addItem({ command: CommandIDs.refresh, category: CATEGORY });
+    }
+
+    if (settingRegistry) {
+      let first = true;
+      settingRegistry
+        .load(PLUGIN_ID)
+        .then(settings => {
+          const apply = () => {
+            const seconds = Number(settings.get('refreshInterval').composite ?? 15);
+            panel.setRefreshInterval(Number.isFinite(seconds) ? seconds : 15);
+            // The default tab is where the panel opens; later changes of the
+            // setting should not yank the user away from the tab they chose.
+            if (first) {
+              const tab = settings.get('defaultTab').composite as TabName;
+              if ((TABS as readonly string[]).includes(tab)) {
+                panel.selectTab(tab);
+              }
+              first = false;
+            }
+          };
+          apply();
+          settings.changed.connect(apply);
+        })
+        .catch(reason => {
+          console.warn('mlops-nb: could not load the settings; using the defaults', reason);
+        });
+    }
+  }
+};
+
+export default plugin;

@@ -1,0 +1,352 @@
+/**
+ * The panel's view logic as pure functions: sorting, formatting and
+ * classification, with no DOM and no JupyterLab, so jest can test them alone.
+ */
+import type {
+  IAliasChange,
+  IDriftColumn,
+  IDriftReport,
+  IRun,
+  Metrics
+} from './types';
+
+// ---------------------------------------------------------------- numbers
+
+/** A metric as people read it: 0.8422945 → "0.8423", 0.86 → "0.86", 1200 → "1200". */
+export function formatNumber(value: number | null | undefined): string {
+  if (value === null || value === undefined || Number.isNaN(value)) {
+    return '–';
+  }
+  if (!Number.isFinite(value)) {
+    return value > 0 ? '∞' : '-∞';
+  }
+  if (Number.isInteger(value)) {
+    return String(value);
+  }
+  if (Math.abs(value) >= 1000) {
+    return value.toFixed(1);
+  }
+  return String(Number(value.toPrecision(4)));
+}
+
+/** The first `limit` metrics as `[name, "value"]`, in the order the run recorded them. */
+export function keyMetrics(metrics: Metrics | null | undefined, limit = 3): [string, string][] {
+  return Object.entries(metrics ?? {})
+    .filter(([, value]) => typeof value === 'number')
+    .slice(0, limit)
+    .map(([name, value]) => [name, formatNumber(value)]);
+}
+
+/** The short form of a run id that the CLI prints too. */
+export function shortId(id: string | null | undefined): string {
+  return id ? id.slice(0, 8) : '';
+}
+
+// ---------------------------------------------------------------- time
+
+/** Parse an ISO time; null for missing or unreadable values. */
+export function parseTime(iso: string | null | undefined): Date | null {
+  if (!iso) {
+    return null;
+  }
+  // Python writes microseconds; Date understands milliseconds only.
+  const trimmed = iso.replace(/(\.\d{3})\d+/, '$1');
+  const date = new Date(trimmed);
+  return Number.isNaN(date.getTime()) ? null : date;
+}
+
+/** The browser's own time zone (what "the user's time zone" means in the panel). */
+export function browserTimeZone(): string {
+  try {
+    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
+  } catch {
+    return 'UTC';
+  }
+}
+
+/**
+ * A moment as `Wed 2026-11-25 02:00 UTC` in `timeZone` (the browser's by
+ * default): 24-hour clock and numeric date, so it reads the same in every
+ * locale, plus the zone's short name so nobody has to guess.
+ */
+export function formatDateTime(
+  iso: string | null | undefined,
+  timeZone: string = browserTimeZone()
+): string {
+  const date = parseTime(iso);
+  if (!date) {
+    return '–';
+  }
+  let parts: Intl.DateTimeFormatPart[];
+  try {
+    parts = new Intl.DateTimeFormat('en-US', {
+      timeZone,
+      weekday: 'short',
+      year: 'numeric',
+      month: '2-digit',
+      day: '2-digit',
+      hour: '2-digit',
+      minute: '2-digit',
+      hourCycle: 'h23',
+      timeZoneName: 'short'
+    }).formatToParts(date);
+  } catch {
+    // An unknown zone name: fall back to UTC rather than showing nothing.
+    return formatDateTime(iso, 'UTC');
+  }
+  const part = (type: Intl.DateTimeFormatPartTypes) =>
+    parts.find(p => p.type === type)?.value ?? '';
+  return (
+    `${part('weekday')} ${part('year')}-${part('month')}-${part('day')} ` +
+    `${part('hour')}:${part('minute')} ${part('timeZoneName')}`
+  );
+}
+
+/** "in 5 min", "3 h ago", "in 2 d" — coarse on purpose. */
+export function relativeTime(iso: string | null | undefined, now: Date = new Date()): string {
+  const date = parseTime(iso);
+  if (!date) {
+    return '';
+  }
+  const seconds = Math.round((date.getTime() - now.getTime()) / 1000);
+  const span = formatDuration(Math.abs(seconds));
+  if (Math.abs(seconds) < 45) {
+    return 'now';
+  }
+  return seconds > 0 ? `in ${span}` : `${span} ago`;
+}
+
+/** 42 → "42 s", 125 → "2 min", 7300 → "2 h", 200000 → "2 d". */
+export function formatDuration(seconds: number | null | undefined): string {
+  if (seconds === null || seconds === undefined || Number.isNaN(seconds)) {
+    return '–';
+  }
+  if (seconds < 60) {
+    return `${Math.round(seconds * 10) / 10} s`;
+  }
+  if (seconds < 3600) {
+    return `${Math.round(seconds / 60)} min`;
+  }
+  if (seconds < 86400 * 2) {
+    return `${Math.round(seconds / 3600)} h`;
+  }
+  return `${Math.round(seconds / 86400)} d`;
+}
+
+/** What the schedules tab shows for the next firing. */
+export interface INextRun {
+  /** in the user's time zone, e.g. `Wed 2026-11-25 02:00 UTC` */
+  local: string;
+  /** the same moment in the schedule's own zone, e.g. `Wed 2026-11-25 03:00 GMT+1` */
+  scheduled: string;
+  /** "in 9 h" */
+  relative: string;
+}
+
+/** The next run of a schedule in the user's zone and in the schedule's own zone. */
+export function formatNextRun(
+  iso: string | null | undefined,
+  scheduleTimeZone: string,
+  userTimeZone: string = browserTimeZone(),
+  now: Date = new Date()
+): INextRun | null {
+  if (!parseTime(iso)) {
+    return null;
+  }
+  return {
+    local: formatDateTime(iso, userTimeZone),
+    scheduled: formatDateTime(iso, scheduleTimeZone),
+    relative: relativeTime(iso, now)
+  };
+}
+
+// ---------------------------------------------------------------- runs
+
+/** The columns the runs list can be sorted by. */
+export type RunColumn = 'run' | 'name' | 'kind' | 'status' | 'started' | 'duration' | 'metric';
+export type SortDirection = 'asc' | 'desc';
+
+/** Seconds from start to end; null while running or when unknown. */
+export function runDuration(run: IRun): number | null {
+  const start = parseTime(run.started_at);
+  const end = parseTime(run.ended_at);
+  if (!start || !end) {
+    return null;
+  }
+  return (end.getTime() - start.getTime()) / 1000;
+}
+
+/** The value of the first metric of a run, the one the list shows. */
+export function firstMetric(run: IRun): number | null {
+  const values = Object.values(run.metrics ?? {}).filter(v => typeof v === 'number');
+  return values.length ? values[0] : null;
+}
+
+function sortKey(run: IRun, column: RunColumn): string | number | null {
+  switch (column) {
+    case 'run':
+      return run.run_id;
+    case 'name':
+      return run.name?.toLowerCase() ?? null;
+    case 'kind':
+      return run.kind;
+    case 'status':
+      return run.status;
+    case 'started':
+      return parseTime(run.started_at)?.getTime() ?? null;
+    case 'duration':
+      return runDuration(run);
+    case 'metric':
+      return firstMetric(run);
+  }
+}
+
+/**
+ * Runs sorted by `column`; missing values always go last, ties keep the
+ * newest run first. Returns a new array.
+ */
+export function sortRuns(runs: IRun[], column: RunColumn, direction: SortDirection): IRun[] {
+  const sign = direction === 'asc' ? 1 : -1;
+  const started = (run: IRun) => parseTime(run.started_at)?.getTime() ?? 0;
+  return runs
+    .map((run, index) => ({ run, index, key: sortKey(run, column) }))
+    .sort((a, b) => {
+      if (a.key === null && b.key !== null) {
+        return 1;
+      }
+      if (b.key === null && a.key !== null) {
+        return -1;
+      }
+      if (a.key !== null && b.key !== null && a.key !== b.key) {
+        return (a.key < b.key ? -1 : 1) * sign;
+      }
+      return started(b.run) - started(a.run) || a.index - b.index;
+    })
+    .map(item => item.run);
+}
+
+/** The next sort state after a click on a column header. */
+export function nextSort(
+  current: { column: RunColumn; direction: SortDirection },
+  clicked: RunColumn
+): { column: RunColumn; direction: SortDirection } {
+  if (current.column === clicked) {
+    return { column: clicked, direction: current.direction === 'asc' ? 'desc' : 'asc' };
+  }
+  // Times and numbers read best biggest/newest first, names A to Z.
+  const numeric = clicked === 'started' || clicked === 'duration' || clicked === 'metric';
+  return { column: clicked, direction: numeric ? 'desc' : 'asc' };
+}
+
+/** Whether a run has an executed notebook the server can render. */
+export function hasNotebook(run: IRun): boolean {
+  return run.kind === 'notebook' || (run.kind === 'track' && !!run.parent_run_id);
+}
+
+// ---------------------------------------------------------------- aliases
+
+/** Alias holders as `[alias, version]`, `production` first, then A to Z. */
+export function aliasHolders(aliases: Record<string, number> | null | undefined): [string, number][] {
+  return Object.entries(aliases ?? {}).sort(([a], [b]) => {
+    if (a === b) {
+      return 0;
+    }
+    if (a === 'production') {
+      return -1;
+    }
+    if (b === 'production') {
+      return 1;
+    }
+    return a < b ? -1 : 1;
+  });
+}
+
+/** The alias history as a timeline: newest first (by time, then by event id). */
+export function orderAliasHistory(history: IAliasChange[]): IAliasChange[] {
+  return [...history].sort((a, b) => {
+    const ta = parseTime(a.at)?.getTime() ?? 0;
+    const tb = parseTime(b.at)?.getTime() ?? 0;
+    return tb - ta || b.id - a.id;
+  });
+}
+
+/** "production: v1 → v2" for one event. */
+export function describeAliasChange(change: IAliasChange): string {
+  const from = change.from_version === null ? '∅' : `v${change.from_version}`;
+  const to = change.to_version === null ? '∅' : `v${change.to_version}`;
+  return `${change.alias}: ${from} → ${to}`;
+}
+
+/** The version a rollback of `alias` would return to, if the history tells. */
+export function rollbackTarget(history: IAliasChange[], alias: string): number | null {
+  const last = orderAliasHistory(history).find(c => c.alias === alias);
+  return last ? last.from_version : null;
+}
+
+// ---------------------------------------------------------------- drift
+
+/** How bad drift is: for a column, or for a model's latest check. */
+export type Severity = 'drift' | 'warning' | 'ok' | 'none';
+
+/** A column at or above this share of its threshold is worth a look. */
+export const WARNING_SEVERITY = 0.7;
+
+/** `drift` when the column drifted, `warning` when it came close, else `ok`; `none` if untested. */
+export function classifyColumn(column: IDriftColumn): Severity {
+  if (column.drift) {
+    return 'drift';
+  }
+  if (column.testable === false) {
+    return 'none';
+  }
+  let severity = column.severity;
+  if ((severity === null || severity === undefined) && column.statistic != null && column.threshold) {
+    severity = column.statistic / column.threshold;
+  }
+  return severity !== null && severity !== undefined && severity >= WARNING_SEVERITY
+    ? 'warning'
+    : 'ok';
+}
+
+/**
+ * The verdict of a model's latest check: `drift` when the dataset drifted;
+ * `warning` when some columns drifted, came close, the schema changed or
+ * performance degraded; `ok` otherwise; `none` when it was never checked.
+ */
+export function classifyReport(report: IDriftReport | null | undefined): Severity {
+  if (!report) {
+    return 'none';
+  }
+  if (report.drift) {
+    return 'drift';
+  }
+  const columns = [...(report.columns ?? []), ...(report.prediction ? [report.prediction] : [])];
+  const schema = report.schema ?? {};
+  if (
+    columns.some(c => classifyColumn(c) !== 'ok' && classifyColumn(c) !== 'none') ||
+    report.performance?.degraded ||
+    (schema.missing ?? []).length > 0 ||
+    (schema.dtype_changes ?? []).length > 0
+  ) {
+    return 'warning';
+  }
+  return 'ok';
+}
+
+/** Order of severities, worst first. */
+const RANK: Record<Severity, number> = { drift: 0, warning: 1, ok: 2, none: 3 };
+
+/** Columns worst first: drifted, then by severity, then by name. */
+export function orderColumns(columns: IDriftColumn[]): IDriftColumn[] {
+  return [...columns].sort(
+    (a, b) =>
+      RANK[classifyColumn(a)] - RANK[classifyColumn(b)] ||
+      (b.severity ?? 0) - (a.severity ?? 0) ||
+      (a.column < b.column ? -1 : a.column > b.column ? 1 : 0)
+  );
+}
+
+/** Compare severities for sorting models worst first. */
+export function compareSeverity(a: Severity, b: Severity): number {
+  return RANK[a] - RANK[b];
+}

@@ -1,0 +1,496 @@
+/**
+ * The "MLOps" side panel: four tabs over the REST API, a message line for
+ * the result of the last action, and a refresh loop.
+ *
+ * Each tab re-renders only when the JSON it loaded changed, so the
+ * periodic refresh does not reset scroll positions, open sections or the
+ * selected run.
+ */
+import { Widget } from '@lumino/widgets';
+
+import { ApiError, MlopsClient } from './api';
+import { askPromote, askRollback } from './dialogs';
+import { h, replaceChildren } from './dom';
+import { mlopsIcon } from './icon';
+import { NotebookView } from './notebook';
+import { formatDateTime, nextSort, rollbackTarget, type RunColumn } from './logic';
+import type { IAliasChange, IRun, ISchedule, IScheduleSlot } from './types';
+import { renderDrift, type IDriftEntry } from './views/drift';
+import { renderModels, type IModelEntry } from './views/models';
+import { renderRunDetail, renderRunList, type IRunsState } from './views/runs';
+import { renderSchedules } from './views/schedules';
+
+export const PANEL_ID = 'mlops-nb-panel';
+export const TABS = ['models', 'runs', 'drift', 'schedules'] as const;
+export type TabName = (typeof TABS)[number];
+
+const TAB_LABELS: Record<TabName, string> = {
+  models: 'Models',
+  runs: 'Runs',
+  drift: 'Drift',
+  schedules: 'Schedules'
+};
+
+/** How many runs the list asks for. */
+const RUN_LIMIT = 200;
+
+export interface IPanelOptions {
+  client: MlopsClient;
+  /** add a widget to the main area (or bring it to the front) */
+  showInMain(widget: Widget): void;
+}
+
+/** Text of an error for the message line. */
+function errorText(reason: unknown): string {
+  if (reason instanceof ApiError) {
+    const failures = reason.failures.length ? ` — failing: ${reason.failures.join('; ')}` : '';
+    if (reason.status === 404 && !reason.type) {
+      return `${reason.message} (is the mlops-nb server extension enabled?)`;
+    }
+    return `${reason.message}${failures}`;
+  }
+  return reason instanceof Error ? reason.message : String(reason);
+}
+
+export class MlopsPanel extends Widget {
+  constructor(options: IPanelOptions) {
+    super();
+    this.client = options.client;
+    this.showInMain = options.showInMain;
+    this.id = PANEL_ID;
+    this.addClass('mlops-Panel');
+    this.title.caption = 'MLOps';
+    this.title.icon = mlopsIcon;
+
+    this.tabBar = h('div', { class: 'mlops-Tabs', role: 'tablist' });
+    for (const tab of TABS) {
+      const button = h(
+        'button',
+        {
+          class: 'mlops-Tab',
+          role: 'tab',
+          'data-testid': `mlops-tab-${tab}`,
+          'data-tab': tab,
+          onclick: () => this.selectTab(tab)
+        },
+        TAB_LABELS[tab]
+      );
+      this.tabButtons.set(tab, button);
+      this.tabBar.appendChild(button);
+    }
+    this.message = h('div', { class: 'mlops-Message', hidden: true });
+    this.status = h('span', { class: 'mlops-muted mlops-small' });
+    const header = h(
+      'div',
+      { class: 'mlops-Header' },
+      h('span', { class: 'mlops-Header-title' }, 'MLOps'),
+      this.status,
+      h(
+        'button',
+        {
+          class: 'mlops-button mlops-button-small mlops-button-quiet',
+          'data-testid': 'mlops-refresh',
+          title: 'Refresh now',
+          'aria-label': 'Refresh',
+          onclick: () => void this.refresh()
+        },
+        '⟳'
+      )
+    );
+    this.body = h('div', { class: 'mlops-Body' });
+    for (const tab of TABS) {
+      const view = h('div', { class: 'mlops-View', role: 'tabpanel', 'data-view': tab, hidden: true });
+      this.views.set(tab, view);
+      this.body.appendChild(view);
+    }
+    this.node.append(header, this.tabBar, this.message, this.body);
+    this.selectTab('models', false);
+  }
+
+  /** The tab on show. */
+  get currentTab(): TabName {
+    return this.tab;
+  }
+
+  /** Show `tab` (and load it unless `load` is false). */
+  selectTab(tab: TabName, load = true): void {
+    this.tab = tab;
+    for (const [name, button] of this.tabButtons) {
+      const active = name === tab;
+      button.classList.toggle('mlops-active', active);
+      button.setAttribute('aria-selected', active ? 'true' : 'false');
+    }
+    for (const [name, view] of this.views) {
+      view.hidden = name !== tab;
+    }
+    if (load && this.isVisible) {
+      void this.refresh();
+    }
+  }
+
+  /** Seconds between automatic refreshes while the panel is visible; 0 turns them off. */
+  setRefreshInterval(seconds: number): void {
+    if (this.timer !== null) {
+      window.clearInterval(this.timer);
+      this.timer = null;
+    }
+    if (seconds > 0) {
+      this.timer = window.setInterval(() => {
+        if (this.isVisible && document.visibilityState !== 'hidden') {
+          void this.refresh();
+        }
+      }, Math.max(1, seconds) * 1000);
+    }
+  }
+
+  /** Reload the tab on show. Concurrent calls share one request. */
+  refresh(): Promise<void> {
+    if (this.pending) {
+      this.again = true;
+      return this.pending;
+    }
+    this.pending = this.load(this.tab).finally(() => {
+      this.pending = null;
+      if (this.again) {
+        this.again = false;
+        void this.refresh();
+      }
+    });
+    return this.pending;
+  }
+
+  /** Show the result of an action; errors stay until dismissed or replaced. */
+  showMessage(kind: 'success' | 'error' | 'info', text: string, details: string[] = []): void {
+    replaceChildren(
+      this.message,
+      h('div', { class: 'mlops-Message-text' }, text),
+      details.length ? h('ul', null, ...details.map(d => h('li', null, d))) : null,
+      h(
+        'button',
+        {
+          class: 'mlops-button mlops-button-small mlops-button-quiet mlops-close',
+          title: 'Dismiss',
+          'aria-label': 'Dismiss',
+          onclick: () => this.clearMessage()
+        },
+        '×'
+      )
+    );
+    this.message.className = `mlops-Message mlops-Message-${kind}`;
+    this.message.setAttribute('data-testid', 'mlops-message');
+    this.message.setAttribute('data-kind', kind);
+    this.message.hidden = false;
+  }
+
+  clearMessage(): void {
+    this.message.hidden = true;
+    this.message.removeAttribute('data-testid');
+    replaceChildren(this.message);
+  }
+
+  /** Select a run on the Runs tab and show its provenance. */
+  showRun(runId: string): void {
+    this.runsState.selected = runId;
+    this.runDetail = null;
+    this.selectTab('runs');
+  }
+
+  /**
+   * Open the executed notebook of a run read-only in the main area. The tab
+   * appears once the report has arrived; until then the message line says
+   * what is happening.
+   */
+  async openNotebook(runId: string, name: string): Promise<void> {
+    const open = this.notebooks.get(runId);
+    if (open && !open.isDisposed) {
+      this.showInMain(open);
+      return;
+    }
+    this.showMessage('info', `Opening the executed notebook of run ${runId.slice(0, 8)}…`);
+    let html: string;
+    try {
+      html = await this.client.runNotebookHtml(runId);
+    } catch (reason) {
+      this.showMessage('error', `Could not open the notebook of run ${runId.slice(0, 8)}: ${errorText(reason)}`);
+      return;
+    }
+    const view = new NotebookView(runId, name, html);
+    this.notebooks.set(runId, view);
+    view.disposed.connect(() => this.notebooks.delete(runId));
+    this.showInMain(view);
+    this.clearMessage();
+  }
+
+  dispose(): void {
+    if (this.timer !== null) {
+      window.clearInterval(this.timer);
+      this.timer = null;
+    }
+    super.dispose();
+  }
+
+  protected onAfterShow(): void {
+    void this.refresh();
+  }
+
+  // ---------------------------------------------------------------- loading
+
+  private async load(tab: TabName): Promise<void> {
+    const view = this.views.get(tab) as HTMLElement;
+    try {
+      switch (tab) {
+        case 'models':
+          await this.loadModels(view);
+          break;
+        case 'runs':
+          await this.loadRuns(view);
+          break;
+        case 'drift':
+          await this.loadDrift(view);
+          break;
+        case 'schedules':
+          await this.loadSchedules(view);
+          break;
+      }
+      const now = new Date();
+      this.status.textContent = `updated ${now.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' })}`;
+      this.status.title = `Last refreshed ${formatDateTime(now.toISOString())}`;
+    } catch (reason) {
+      this.shown.delete(tab);
+      replaceChildren(view, h('p', { class: 'mlops-error', 'data-testid': 'mlops-load-error' }, `Could not load ${tab}: ${errorText(reason)}`));
+    }
+  }
+
+  /** Render `make()` into `view` unless `data` is what is on show already. */
+  private paint(tab: TabName, view: HTMLElement, data: unknown, make: () => HTMLElement): void {
+    const key = JSON.stringify(data);
+    if (this.shown.get(tab) === key && view.firstChild) {
+      return;
+    }
+    const scroll = this.body.scrollTop;
+    replaceChildren(view, make());
+    this.shown.set(tab, key);
+    this.body.scrollTop = scroll;
+  }
+
+  private async loadModels(view: HTMLElement): Promise<void> {
+    const summaries = await this.client.listModels();
+    const entries: IModelEntry[] = await Promise.all(
+      summaries.map(async summary => {
+        try {
+          return { summary, detail: await this.client.getModel(summary.name) };
+        } catch (reason) {
+          return { summary, detail: null, error: errorText(reason) };
+        }
+      })
+    );
+    this.models = entries;
+    this.paint('models', view, entries, () =>
+      renderModels(
+        entries,
+        {
+          promote: (model, version) => void this.promote(model, version),
+          rollback: (model, alias) => void this.rollback(model, alias),
+          openRun: runId => this.showRun(runId)
+        },
+        this.modelsState
+      )
+    );
+  }
+
+  private async loadRuns(view: HTMLElement): Promise<void> {
+    const runs = await this.client.listRuns({ limit: RUN_LIMIT });
+    const selected = this.runsState.selected;
+    let detailError: string | null = null;
+    if (selected) {
+      try {
+        this.runDetail = await this.client.getRun(selected);
+      } catch (reason) {
+        this.runDetail = null;
+        detailError = errorText(reason);
+      }
+    } else {
+      this.runDetail = null;
+    }
+    this.runs = runs;
+    this.paint('runs', view, [runs, this.runsState, this.runDetail, detailError], () =>
+      this.renderRuns(detailError)
+    );
+  }
+
+  private renderRuns(detailError: string | null = null): HTMLElement {
+    const actions = {
+      sortBy: (column: RunColumn) => {
+        this.runsState.sort = nextSort(this.runsState.sort, column);
+        this.rerenderRuns();
+      },
+      filterKind: (kind: string) => {
+        this.runsState.kind = kind;
+        this.rerenderRuns();
+      },
+      select: (runId: string | null) => {
+        this.runsState.selected = runId;
+        this.runDetail = null;
+        this.rerenderRuns();
+        if (runId) {
+          void this.refresh();
+        }
+      },
+      openNotebook: (run: IRun) => void this.openNotebook(run.run_id, run.name)
+    };
+    const detail = this.runDetail
+      ? renderRunDetail(this.runDetail, actions)
+      : detailError
+        ? h('p', { class: 'mlops-error' }, detailError)
+        : this.runsState.selected
+          ? h('p', { class: 'mlops-muted' }, 'Loading the run…')
+          : h('p', { class: 'mlops-muted mlops-small' }, 'Select a run to see its provenance.');
+    return h('div', { class: 'mlops-Runs' }, renderRunList(this.runs, this.runsState, actions), detail);
+  }
+
+  private rerenderRuns(): void {
+    const view = this.views.get('runs') as HTMLElement;
+    this.shown.delete('runs');
+    this.paint('runs', view, [this.runs, this.runsState, this.runDetail], () => this.renderRuns());
+  }
+
+  private async loadDrift(view: HTMLElement): Promise<void> {
+    const summaries = await this.client.listModels();
+    const entries: IDriftEntry[] = await Promise.all(
+      summaries.map(async summary => {
+        try {
+          return { model: summary.name, drift: await this.client.getDrift(summary.name) };
+        } catch (reason) {
+          return { model: summary.name, drift: null, error: errorText(reason) };
+        }
+      })
+    );
+    this.paint('drift', view, entries, () => renderDrift(entries, this.driftUnfolded));
+  }
+
+  private async loadSchedules(view: HTMLElement): Promise<void> {
+    this.schedules = await this.client.listSchedules();
+    this.renderScheduleView(view);
+  }
+
+  private renderScheduleView(view: HTMLElement = this.views.get('schedules') as HTMLElement): void {
+    this.paint('schedules', view, [this.schedules, [...this.busy]], () =>
+      renderSchedules(
+        this.schedules,
+        {
+          runNow: name => void this.scheduleAction(name, 'run-now'),
+          setPaused: (name, paused) => void this.scheduleAction(name, paused ? 'pause' : 'resume')
+        },
+        this.busy
+      )
+    );
+  }
+
+  // ---------------------------------------------------------------- actions
+
+  private async promote(model: string, version: number): Promise<void> {
+    const entry = this.models.find(e => e.summary.name === model);
+    const request = await askPromote(model, version, entry?.summary.aliases ?? {});
+    if (!request) {
+      return;
+    }
+    try {
+      const change = await this.client.promote(model, request);
+      this.showMessage('success', this.describe(model, change));
+    } catch (reason) {
+      if (reason instanceof ApiError && reason.status === 409 && reason.failures.length) {
+        this.showMessage(
+          'error',
+          `Not promoted: the gate refused ${model} v${version} for ${request.alias ?? 'production'}; nothing moved.`,
+          reason.failures
+        );
+      } else {
+        this.showMessage('error', `Could not promote ${model} v${version}: ${errorText(reason)}`);
+      }
+    }
+    await this.reloadModels();
+  }
+
+  private async rollback(model: string, alias: string): Promise<void> {
+    const entry = this.models.find(e => e.summary.name === model);
+    const current = entry?.summary.aliases[alias];
+    const target = entry?.detail ? rollbackTarget(entry.detail.history, alias) : null;
+    const request = await askRollback(model, alias, current, target);
+    if (!request) {
+      return;
+    }
+    try {
+      const change = await this.client.rollback(model, request);
+      this.showMessage('success', this.describe(model, change));
+    } catch (reason) {
+      this.showMessage('error', `Could not roll back ${model}@${alias}: ${errorText(reason)}`);
+    }
+    await this.reloadModels();
+  }
+
+  private describe(model: string, change: IAliasChange): string {
+    const verb = change.action === 'rollback' ? 'Rolled back' : 'Promoted';
+    const from = change.from_version === null ? '' : ` (was v${change.from_version})`;
+    const gate = change.gate ? ` — gate: ${change.gate}` : '';
+    return `${verb}: ${model}@${change.alias} → v${change.to_version}${from}${gate}`;
+  }
+
+  private async reloadModels(): Promise<void> {
+    this.shown.delete('models');
+    if (this.tab === 'models') {
+      await this.refresh();
+    }
+  }
+
+  private async scheduleAction(name: string, action: 'run-now' | 'pause' | 'resume'): Promise<void> {
+    this.busy.add(name);
+    this.renderScheduleView();
+    try {
+      const reply = await this.client.scheduleAction(name, action);
+      if (action === 'run-now') {
+        const slot = reply as IScheduleSlot;
+        const ok = slot.status === 'finished';
+        this.showMessage(
+          ok ? 'success' : 'error',
+          `${name}: run ${slot.run_id ? slot.run_id.slice(0, 8) : ''} ${slot.status}${slot.error ? ` — ${slot.error}` : ''}`
+        );
+      } else {
+        this.showMessage('info', `${name} ${action === 'pause' ? 'paused' : 'resumed'}`);
+      }
+    } catch (reason) {
+      this.showMessage('error', `Could not ${action.replace('-', ' ')} ${name}: ${errorText(reason)}`);
+    } finally {
+      this.busy.delete(name);
+      this.shown.delete('schedules');
+      await this.refresh();
+    }
+  }
+
+  private readonly client: MlopsClient;
+  private readonly showInMain: (widget: Widget) => void;
+  private readonly notebooks = new Map<string, NotebookView>();
+  private readonly tabBar: HTMLElement;
+  private readonly tabButtons = new Map<TabName, HTMLButtonElement>();
+  private readonly views = new Map<TabName, HTMLElement>();
+  private readonly message: HTMLElement;
+  private readonly status: HTMLElement;
+  private readonly body: HTMLElement;
+  private tab: TabName = 'models';
+  private timer: number | null = null;
+  private pending: Promise<void> | null = null;
+  private again = false;
+  /** the JSON each tab shows now */
+  private readonly shown = new Map<TabName, string>();
+  private models: IModelEntry[] = [];
+  private runs: IRun[] = [];
+  private schedules: ISchedule[] = [];
+  private runDetail: IRun | null = null;
+  private readonly runsState: IRunsState = {
+    sort: { column: 'started', direction: 'desc' },
+    kind: '',
+    selected: null
+  };
+  private readonly modelsState = { foldedHistory: new Set<string>() };
+  private readonly driftUnfolded = new Set<string>();
+  private readonly busy = new Set<string>();
+}

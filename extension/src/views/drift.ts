@@ -1,0 +1,183 @@
+/**
+ * The Drift tab: per model the verdict of its latest check, coloured by
+ * severity, a strip of past checks, and a chart per column.
+ */
+import { driftChart, historyStrip } from '../chart';
+import { h } from '../dom';
+import {
+  classifyColumn,
+  classifyReport,
+  compareSeverity,
+  formatDateTime,
+  formatNumber,
+  orderColumns,
+  relativeTime,
+  type Severity
+} from '../logic';
+import type { IDriftColumn, IDriftHistory } from '../types';
+
+/** One model on the tab. */
+export interface IDriftEntry {
+  model: string;
+  drift: IDriftHistory | null;
+  error?: string;
+}
+
+const VERDICT: Record<Severity, string> = {
+  drift: 'drift',
+  warning: 'warning',
+  ok: 'no drift',
+  none: 'not checked'
+};
+
+/** The whole tab: checked models worst first, then those never checked. */
+export function renderDrift(entries: IDriftEntry[], unfolded: Set<string>): HTMLElement {
+  if (entries.length === 0) {
+    return h('div', { class: 'mlops-Empty' }, h('p', null, 'No models yet.'));
+  }
+  const rated = entries.map(entry => ({ entry, severity: classifyReport(entry.drift?.latest) }));
+  rated.sort((a, b) => compareSeverity(a.severity, b.severity) || (a.entry.model < b.entry.model ? -1 : 1));
+  const checked = rated.filter(r => r.severity !== 'none' || r.entry.error);
+  const unchecked = rated.filter(r => r.severity === 'none' && !r.entry.error);
+  return h(
+    'div',
+    { class: 'mlops-DriftList' },
+    ...checked.map(({ entry, severity }) => renderDriftModel(entry, severity, unfolded)),
+    unchecked.length
+      ? h(
+          'div',
+          { class: 'mlops-card mlops-Unchecked' },
+          h('div', { class: 'mlops-muted' }, 'Never checked (run %mlops_drift or mlops-nb drift check):'),
+          ...unchecked.map(({ entry }) =>
+            h(
+              'div',
+              {
+                class: 'mlops-DriftModel mlops-severity-none',
+                'data-testid': 'mlops-drift-model',
+                'data-model-name': entry.model,
+                'data-severity': 'none'
+              },
+              h('span', { class: 'mlops-Model-name' }, entry.model)
+            )
+          )
+        )
+      : null
+  );
+}
+
+function columnFigure(column: IDriftColumn): HTMLElement {
+  const severity = classifyColumn(column);
+  const stat =
+    column.statistic === null || column.statistic === undefined
+      ? ''
+      : `${column.method ?? 'statistic'} ${formatNumber(column.statistic)}` +
+        (column.threshold ? ` / ${formatNumber(column.threshold)}` : '');
+  return h(
+    'figure',
+    {
+      class: `mlops-DriftColumn mlops-severity-${severity}`,
+      'data-column': column.column,
+      'data-severity': severity
+    },
+    h(
+      'figcaption',
+      null,
+      h('span', { class: 'mlops-DriftColumn-name', title: column.column }, column.column),
+      h('span', { class: `mlops-verdict mlops-severity-${severity}` }, VERDICT[severity]),
+      h('span', { class: 'mlops-muted mlops-small' }, stat)
+    ),
+    column.chart
+      ? driftChart(column.column, column.chart, severity)
+      : h('p', { class: 'mlops-muted mlops-small' }, column.reason ?? 'no chart for this column')
+  );
+}
+
+/** One model's latest verdict with its column charts. */
+export function renderDriftModel(
+  entry: IDriftEntry,
+  severity: Severity,
+  unfolded: Set<string>
+): HTMLElement {
+  const report = entry.drift?.latest ?? null;
+  const block = h(
+    'section',
+    {
+      class: `mlops-DriftModel mlops-card mlops-severity-${severity}`,
+      'data-testid': 'mlops-drift-model',
+      'data-model-name': entry.model,
+      'data-severity': severity
+    },
+    h(
+      'header',
+      { class: 'mlops-Model-header' },
+      h('span', { class: 'mlops-Model-name', title: entry.model }, entry.model),
+      h('span', { class: `mlops-verdict mlops-severity-${severity}` }, VERDICT[severity])
+    )
+  );
+  if (entry.error) {
+    block.appendChild(h('p', { class: 'mlops-error' }, entry.error));
+  }
+  if (!report) {
+    return block;
+  }
+  const share = `${formatNumber(Math.round(report.drift_share * 1000) / 10)}% drift share`;
+  const limit = report.share_threshold ? ` (limit ${formatNumber(report.share_threshold * 100)}%)` : '';
+  block.appendChild(
+    h(
+      'div',
+      { class: 'mlops-muted mlops-small' },
+      h('span', { title: formatDateTime(report.at) }, relativeTime(report.at)),
+      ` · v${report.version ?? '?'} · ${report.rows} rows · ${share}${limit}`
+    )
+  );
+  const history = entry.drift?.history ?? [];
+  if (history.length > 1) {
+    block.appendChild(
+      h('div', { class: 'mlops-HistoryRow' }, h('span', { class: 'mlops-muted mlops-small' }, 'checks '), historyStrip(history))
+    );
+  }
+  const schema = report.schema ?? {};
+  const notes: string[] = [];
+  if (schema.missing?.length) {
+    notes.push(`missing columns: ${schema.missing.join(', ')}`);
+  }
+  if (schema.dtype_changes?.length) {
+    notes.push(`type changes: ${schema.dtype_changes.map(c => (typeof c === 'string' ? c : JSON.stringify(c))).join(', ')}`);
+  }
+  if (report.performance?.degraded) {
+    notes.push('model performance degraded');
+  }
+  if (notes.length) {
+    block.appendChild(h('ul', { class: 'mlops-Notes' }, ...notes.map(n => h('li', null, n))));
+  }
+  block.appendChild(
+    h(
+      'div',
+      { class: 'mlops-Legend mlops-small mlops-muted' },
+      h('span', { class: 'mlops-Legend-ref' }),
+      ' reference (training data) · coloured: current data'
+    )
+  );
+  const columns = orderColumns([...(report.columns ?? []), ...(report.prediction ? [report.prediction] : [])]);
+  const loud = columns.filter(c => ['drift', 'warning'].includes(classifyColumn(c)));
+  const quiet = columns.filter(c => !['drift', 'warning'].includes(classifyColumn(c)));
+  block.appendChild(h('div', { class: 'mlops-DriftColumns' }, ...loud.map(columnFigure)));
+  if (quiet.length) {
+    const more = h(
+      'details',
+      { class: 'mlops-Section' },
+      h('summary', null, `${quiet.length} column${quiet.length === 1 ? '' : 's'} without drift`),
+      h('div', { class: 'mlops-DriftColumns' }, ...quiet.map(columnFigure))
+    );
+    more.open = unfolded.has(entry.model);
+    more.addEventListener('toggle', () => {
+      if (more.open) {
+        unfolded.add(entry.model);
+      } else {
+        unfolded.delete(entry.model);
+      }
+    });
+    block.appendChild(more);
+  }
+  return block;
+}

@@ -1,0 +1,364 @@
+/**
+ * The Runs tab: a sortable list of runs and, for the selected one, its
+ * provenance (parameters, metrics, data fingerprint, git commit,
+ * environment) with a button that opens the executed notebook.
+ */
+import { h, type Child } from '../dom';
+import {
+  firstMetric,
+  formatDateTime,
+  formatDuration,
+  formatNumber,
+  hasNotebook,
+  relativeTime,
+  runDuration,
+  shortId,
+  sortRuns,
+  type RunColumn,
+  type SortDirection
+} from '../logic';
+import type { IRun, JsonValue } from '../types';
+
+/** State that survives re-rendering. */
+export interface IRunsState {
+  sort: { column: RunColumn; direction: SortDirection };
+  /** only runs of this kind; '' for all */
+  kind: string;
+  selected: string | null;
+}
+
+/** What the tab's controls do. */
+export interface IRunsActions {
+  sortBy(column: RunColumn): void;
+  filterKind(kind: string): void;
+  select(runId: string | null): void;
+  openNotebook(run: IRun): void;
+}
+
+const COLUMNS: { column: RunColumn; label: string; title: string }[] = [
+  { column: 'name', label: 'Run', title: 'Sort by name' },
+  { column: 'status', label: 'Status', title: 'Sort by status' },
+  { column: 'started', label: 'Started', title: 'Sort by start time' },
+  { column: 'metric', label: 'Metric', title: 'Sort by the first metric' }
+];
+
+/** The list (with its kind filter and sortable headers). */
+export function renderRunList(runs: IRun[], state: IRunsState, actions: IRunsActions): HTMLElement {
+  const kinds = Array.from(new Set(runs.map(r => r.kind))).sort();
+  const shown = sortRuns(
+    state.kind ? runs.filter(r => r.kind === state.kind) : runs,
+    state.sort.column,
+    state.sort.direction
+  );
+  const select = h(
+    'select',
+    {
+      class: 'mlops-select',
+      'data-testid': 'mlops-run-kind',
+      'aria-label': 'Show runs of kind',
+      onchange: (event: Event) => actions.filterKind((event.target as HTMLSelectElement).value)
+    },
+    h('option', { value: '' }, 'all kinds'),
+    ...kinds.map(kind => h('option', { value: kind }, kind))
+  );
+  select.value = state.kind;
+  const header = h(
+    'tr',
+    null,
+    ...COLUMNS.map(({ column, label, title }) => {
+      const active = state.sort.column === column;
+      const arrow = active ? (state.sort.direction === 'asc' ? ' ▲' : ' ▼') : '';
+      return h(
+        'th',
+        {
+          'data-testid': `mlops-sort-${column}`,
+          class: active ? 'mlops-sorted' : null,
+          'aria-sort': active ? (state.sort.direction === 'asc' ? 'ascending' : 'descending') : 'none',
+          role: 'button',
+          tabindex: 0,
+          title,
+          onclick: () => actions.sortBy(column),
+          onkeydown: (event: Event) => {
+            const key = (event as KeyboardEvent).key;
+            if (key === 'Enter' || key === ' ') {
+              event.preventDefault();
+              actions.sortBy(column);
+            }
+          }
+        },
+        label + arrow
+      );
+    })
+  );
+  const rows = shown.map(run => {
+    const metric = firstMetric(run);
+    const metricName = Object.keys(run.metrics ?? {})[0];
+    return h(
+      'tr',
+      {
+        'data-testid': 'mlops-run',
+        'data-run-id': run.run_id,
+        'data-status': run.status,
+        class: `mlops-RunRow${run.run_id === state.selected ? ' mlops-selected' : ''}`,
+        tabindex: 0,
+        'aria-selected': run.run_id === state.selected ? 'true' : 'false',
+        onclick: () => actions.select(run.run_id),
+        onkeydown: (event: Event) => {
+          if ((event as KeyboardEvent).key === 'Enter') {
+            actions.select(run.run_id);
+          }
+        }
+      },
+      h(
+        'td',
+        { class: 'mlops-RunRow-name' },
+        h('div', { class: 'mlops-RunRow-title', title: run.name }, run.name),
+        h(
+          'div',
+          { class: 'mlops-muted' },
+          `${shortId(run.run_id)} · ${run.kind}`,
+          run.ended_at ? ` · ${formatDuration(runDuration(run))}` : ''
+        )
+      ),
+      h('td', null, statusDot(run.status)),
+      h('td', { title: formatDateTime(run.started_at) }, relativeTime(run.started_at).replace(/ ago$/, '')),
+      h(
+        'td',
+        { title: metricName ? `${metricName} = ${metric}` : '' },
+        metric === null ? '' : formatNumber(metric)
+      )
+    );
+  });
+  return h(
+    'div',
+    { class: 'mlops-RunList' },
+    h('div', { class: 'mlops-toolbar' }, select, h('span', { class: 'mlops-muted' }, `${shown.length} runs`)),
+    shown.length
+      ? h(
+          'table',
+          { class: 'mlops-RunTable' },
+          h('thead', null, header),
+          h('tbody', null, ...rows)
+        )
+      : h('p', { class: 'mlops-Empty mlops-muted' }, 'No runs yet.')
+  );
+}
+
+const STATUS_MARK: Record<string, string> = { finished: '✓', failed: '✗', error: '✗', killed: '✗', running: '●' };
+
+/** A coloured mark for narrow spaces, the status word as its tooltip. */
+export function statusDot(status: string | null | undefined): HTMLElement {
+  const text = status ?? 'unknown';
+  return h(
+    'span',
+    { class: `mlops-status mlops-status-${text.replace(/[^a-z-]/gi, '')}`, title: text, 'aria-label': text },
+    STATUS_MARK[text] ?? '•'
+  );
+}
+
+/** A coloured status word. */
+export function statusBadge(status: string | null | undefined): HTMLElement {
+  const text = status ?? 'unknown';
+  return h('span', { class: `mlops-status mlops-status-${text.replace(/[^a-z-]/gi, '')}` }, text);
+}
+
+/** A JSON value as one line of text. */
+export function formatValue(value: JsonValue | undefined): string {
+  if (value === null || value === undefined) {
+    return '–';
+  }
+  if (typeof value === 'number') {
+    return formatNumber(value);
+  }
+  if (typeof value === 'string') {
+    return value;
+  }
+  return JSON.stringify(value);
+}
+
+function pairs(title: string, entries: [string, Child][], open = true): HTMLElement | null {
+  if (entries.length === 0) {
+    return null;
+  }
+  const details = h(
+    'details',
+    { class: 'mlops-Section' },
+    h('summary', null, title),
+    h(
+      'dl',
+      { class: 'mlops-Pairs' },
+      ...entries.flatMap(([key, value]) => [h('dt', null, key), h('dd', null, value)])
+    )
+  );
+  details.open = open;
+  return details;
+}
+
+function record(doc: Record<string, JsonValue> | null | undefined): [string, Child][] {
+  return Object.entries(doc ?? {}).map(([key, value]) => [key, formatValue(value)]);
+}
+
+function code(text: string | null | undefined, full?: string | null): Child {
+  return text ? h('code', { title: full ?? text }, text) : '–';
+}
+
+/** A SHA-256 shortened to 12 hex digits (the whole one on hover); null when absent. */
+function hash(sha: JsonValue | undefined): Child {
+  return typeof sha === 'string' && sha ? h('code', { title: `sha256 ${sha}` }, `${sha.slice(0, 12)}…`) : null;
+}
+
+function basename(path: string): string {
+  const parts = path.split(/[\\/]/);
+  return parts[parts.length - 1] || path;
+}
+
+/** The provenance of one run. */
+export function renderRunDetail(
+  run: IRun,
+  actions: IRunsActions
+): HTMLElement {
+  const data = run.data ?? {};
+  const env = (run.environment ?? {}) as Record<string, JsonValue>;
+  const packages = (env.packages ?? {}) as Record<string, JsonValue>;
+  const link = (id: string) =>
+    h(
+      'button',
+      { class: 'mlops-button mlops-button-small mlops-button-quiet', title: id, onclick: () => actions.select(id) },
+      shortId(id)
+    );
+  const dataEntries: [string, Child][] = [];
+  if (typeof data.sha256 === 'string') {
+    dataEntries.push(['fingerprint', hash(data.sha256)]);
+  }
+  for (const key of ['rows', 'columns']) {
+    if (data[key] !== undefined) {
+      dataEntries.push([key, formatValue(data[key])]);
+    }
+  }
+  const target = data.target as Record<string, JsonValue> | undefined;
+  if (target && typeof target === 'object' && !Array.isArray(target)) {
+    dataEntries.push(['target', `${formatValue(target.name)} (${formatValue(target.dtype)})`]);
+  }
+  const schema = data.schema;
+  if (Array.isArray(schema)) {
+    dataEntries.push([
+      'schema',
+      schema
+        .map(col => {
+          const c = col as Record<string, JsonValue>;
+          return `${formatValue(c.name)}: ${formatValue(c.dtype)}`;
+        })
+        .join(', ')
+    ]);
+  }
+  const steps = data.steps as Record<string, Record<string, JsonValue>> | undefined;
+  const stepEntries: [string, Child][] =
+    steps && typeof steps === 'object'
+      ? Object.entries(steps).map(([step, info]) => [
+          step,
+          h(
+            'span',
+            null,
+            statusBadge(String(info.status ?? '')),
+            info.gate ? ` ${formatValue(info.gate)}` : '',
+            info.error ? ` ${formatValue(info.error)}` : '',
+            ' ',
+            typeof info.run_id === 'string' ? link(info.run_id) : null
+          )
+        ])
+      : [];
+
+  const codeEntries: [string, Child][] = [
+    [
+      'git commit',
+      run.git_commit
+        ? h(
+            'span',
+            null,
+            code(run.git_commit.slice(0, 10), run.git_commit),
+            run.git_dirty ? h('span', { title: 'the work tree had uncommitted changes' }, ' + changes') : ''
+          )
+        : '–'
+    ],
+    ['notebook', run.notebook_path ? h('span', { title: run.notebook_path }, basename(run.notebook_path)) : '–'],
+    ['input', hash(run.input_sha256)],
+    ['executed', hash(run.output_sha256)],
+    ['source', hash(run.source_sha256)]
+  ].filter(([, value]) => value !== null) as [string, Child][];
+  const envEntries: [string, Child][] = ['python', 'implementation', 'platform', 'host', 'user', 'executable', 'cwd']
+    .filter(key => env[key] !== undefined)
+    .map(key => [key, formatValue(env[key])]);
+  const packageNames = Object.keys(packages).sort((a, b) => a.localeCompare(b));
+  if (packageNames.length) {
+    envEntries.push([
+      'packages',
+      h(
+        'details',
+        null,
+        h('summary', null, `${packageNames.length} imported packages`),
+        h('ul', { class: 'mlops-Packages' }, ...packageNames.map(p => h('li', null, `${p} ${formatValue(packages[p])}`)))
+      )
+    ]);
+  }
+  const runEntries: [string, Child][] = [
+    ['id', code(run.run_id)],
+    ['kind', run.kind],
+    ['status', statusBadge(run.status)],
+    ['by', run.actor ?? '–'],
+    ['started', formatDateTime(run.started_at)],
+    ['ended', formatDateTime(run.ended_at)],
+    ['took', formatDuration(runDuration(run))]
+  ];
+  if (run.model_version !== null && run.model_version !== undefined) {
+    runEntries.push(['model', `${run.name} v${run.model_version}`]);
+  }
+  if (run.parent_run_id) {
+    runEntries.push(['part of', link(run.parent_run_id)]);
+  }
+  if (run.children && run.children.length) {
+    runEntries.push(['child runs', h('span', null, ...run.children.map(link))]);
+  }
+
+  return h(
+    'section',
+    { class: 'mlops-RunDetail mlops-card', 'data-testid': 'mlops-run-detail', 'data-run-id': run.run_id },
+    h(
+      'header',
+      { class: 'mlops-RunDetail-header' },
+      h('span', { class: 'mlops-RunDetail-name', title: run.name }, run.name),
+      h('span', { class: 'mlops-muted' }, ` ${shortId(run.run_id)}`),
+      h(
+        'button',
+        {
+          class: 'mlops-button mlops-button-small mlops-button-quiet mlops-close',
+          title: 'Close the run',
+          'aria-label': 'Close the run',
+          onclick: () => actions.select(null)
+        },
+        '×'
+      )
+    ),
+    hasNotebook(run)
+      ? h(
+          'button',
+          {
+            class: 'mlops-button',
+            'data-testid': 'mlops-open-notebook',
+            title: 'Open the executed notebook, read-only, in a new tab',
+            onclick: () => actions.openNotebook(run)
+          },
+          'Open executed notebook'
+        )
+      : null,
+    run.error ? h('pre', { class: 'mlops-error' }, run.error) : null,
+    pairs('Parameters', record(run.params)),
+    pairs('Metrics', Object.entries(run.metrics ?? {}).map(([k, v]) => [k, formatNumber(v)])),
+    pairs('Recorded values', record(run.values)),
+    pairs('Data', dataEntries),
+    pairs('Pipeline steps', stepEntries),
+    pairs('Code', codeEntries),
+    pairs('Environment', envEntries, false),
+    pairs('Tags', Object.entries(run.tags ?? {}).map(([k, v]) => [k, String(v)])),
+    pairs('Run', runEntries)
+  );
+}

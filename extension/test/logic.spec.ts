@@ -1,0 +1,258 @@
+// Pure view logic: sorting, time formatting, severities, alias history.
+import {
+  aliasHolders,
+  classifyColumn,
+  classifyReport,
+  describeAliasChange,
+  formatDateTime,
+  formatDuration,
+  formatNextRun,
+  formatNumber,
+  hasNotebook,
+  keyMetrics,
+  nextSort,
+  orderAliasHistory,
+  orderColumns,
+  parseTime,
+  relativeTime,
+  rollbackTarget,
+  sortRuns
+} from '../src/logic';
+import type { IAliasChange, IDriftColumn, IDriftReport, IRun } from '../src/types';
+
+function run(id: string, fields: Partial<IRun> = {}): IRun {
+  return {
+    run_id: id,
+    kind: 'track',
+    name: id,
+    status: 'finished',
+    started_at: '2026-11-01T10:00:00.000000+00:00',
+    ended_at: null,
+    actor: null,
+    parent_run_id: null,
+    params: {},
+    metrics: {},
+    values: {},
+    tags: {},
+    data: {},
+    environment: {},
+    git_commit: null,
+    git_dirty: null,
+    notebook_path: null,
+    input_sha256: null,
+    output_sha256: null,
+    source_sha256: null,
+    error: null,
+    model_version: null,
+    ...fields
+  };
+}
+
+function change(id: number, at: string, fields: Partial<IAliasChange> = {}): IAliasChange {
+  return {
+    id,
+    model: 'churn',
+    alias: 'production',
+    action: 'promote',
+    from_version: null,
+    to_version: 1,
+    at,
+    actor: 'ana',
+    reason: null,
+    run_id: null,
+    gate: null,
+    ...fields
+  };
+}
+
+describe('numbers', () => {
+  it('shows metrics the way people read them', () => {
+    expect(formatNumber(0.86)).toBe('0.86');
+    expect(formatNumber(0.8422945701357467)).toBe('0.8423');
+    expect(formatNumber(3)).toBe('3');
+    expect(formatNumber(12345.678)).toBe('12345.7');
+    expect(formatNumber(null)).toBe('–');
+    expect(formatNumber(NaN)).toBe('–');
+    expect(formatNumber(Infinity)).toBe('∞');
+  });
+
+  it('keeps the first metrics in recorded order', () => {
+    expect(keyMetrics({ accuracy: 0.86, auc: 0.91, f1: 0.5, loss: 0.1 }, 2)).toEqual([
+      ['accuracy', '0.86'],
+      ['auc', '0.91']
+    ]);
+    expect(keyMetrics(undefined)).toEqual([]);
+  });
+});
+
+describe('time', () => {
+  it('parses Python timestamps with microseconds', () => {
+    expect(parseTime('2026-11-25T02:00:00.123456+00:00')?.toISOString()).toBe('2026-11-25T02:00:00.123Z');
+    expect(parseTime(null)).toBeNull();
+    expect(parseTime('not a date')).toBeNull();
+  });
+
+  it('formats a moment in a given zone with a 24-hour clock', () => {
+    const iso = '2026-11-25T02:00:00.000000+00:00';
+    expect(formatDateTime(iso, 'UTC')).toBe('Wed 2026-11-25 02:00 UTC');
+    expect(formatDateTime(iso, 'Europe/Berlin')).toMatch(/^Wed 2026-11-25 03:00 GMT\+1$/);
+    expect(formatDateTime(iso, 'America/New_York')).toMatch(/^Tue 2026-11-24 21:00 EST$/);
+    expect(formatDateTime(iso, 'Asia/Tokyo')).toMatch(/^Wed 2026-11-25 11:00 GMT\+9$/);
+  });
+
+  it('falls back to UTC for an unknown zone', () => {
+    expect(formatDateTime('2026-11-25T02:00:00Z', 'Not/AZone')).toBe('Wed 2026-11-25 02:00 UTC');
+  });
+
+  it('formats the next run of a schedule in the user zone and its own', () => {
+    const next = formatNextRun(
+      '2026-11-25T02:00:00.000000+00:00',
+      'Europe/Berlin',
+      'America/Los_Angeles',
+      new Date('2026-11-24T18:00:00Z')
+    );
+    expect(next).toEqual({
+      local: 'Tue 2026-11-24 18:00 PST',
+      scheduled: 'Wed 2026-11-25 03:00 GMT+1',
+      relative: 'in 8 h'
+    });
+    expect(formatNextRun(null, 'UTC')).toBeNull();
+  });
+
+  it('says how far away a moment is', () => {
+    const now = new Date('2026-11-24T12:00:00Z');
+    expect(relativeTime('2026-11-24T12:00:10Z', now)).toBe('now');
+    expect(relativeTime('2026-11-24T12:05:00Z', now)).toBe('in 5 min');
+    expect(relativeTime('2026-11-24T09:00:00Z', now)).toBe('3 h ago');
+    expect(relativeTime('2026-11-20T12:00:00Z', now)).toBe('4 d ago');
+    expect(formatDuration(3.46)).toBe('3.5 s');
+  });
+});
+
+describe('sortRuns', () => {
+  const a = run('a', { name: 'beta', status: 'failed', started_at: '2026-11-01T10:00:00Z', ended_at: '2026-11-01T10:00:30Z', metrics: { accuracy: 0.7 } });
+  const b = run('b', { name: 'Alpha', status: 'finished', started_at: '2026-11-03T10:00:00Z', ended_at: '2026-11-03T10:05:00Z', metrics: { accuracy: 0.9 } });
+  const c = run('c', { name: 'gamma', status: 'running', started_at: '2026-11-02T10:00:00Z', ended_at: null });
+  const runs = [a, b, c];
+
+  it('sorts by start time, newest first', () => {
+    expect(sortRuns(runs, 'started', 'desc').map(r => r.run_id)).toEqual(['b', 'c', 'a']);
+    expect(sortRuns(runs, 'started', 'asc').map(r => r.run_id)).toEqual(['a', 'c', 'b']);
+  });
+
+  it('sorts names without regard to case', () => {
+    expect(sortRuns(runs, 'name', 'asc').map(r => r.name)).toEqual(['Alpha', 'beta', 'gamma']);
+  });
+
+  it('puts missing values last in both directions', () => {
+    expect(sortRuns(runs, 'duration', 'desc').map(r => r.run_id)).toEqual(['b', 'a', 'c']);
+    expect(sortRuns(runs, 'duration', 'asc').map(r => r.run_id)).toEqual(['a', 'b', 'c']);
+    expect(sortRuns(runs, 'metric', 'asc').map(r => r.run_id)).toEqual(['a', 'b', 'c']);
+  });
+
+  it('breaks ties newest first and does not touch the input', () => {
+    const x = run('x', { status: 'finished', started_at: '2026-11-01T00:00:00Z' });
+    const y = run('y', { status: 'finished', started_at: '2026-11-05T00:00:00Z' });
+    const input = [x, y];
+    expect(sortRuns(input, 'status', 'asc').map(r => r.run_id)).toEqual(['y', 'x']);
+    expect(input.map(r => r.run_id)).toEqual(['x', 'y']);
+  });
+
+  it('toggles direction on a second click and picks a sensible first one', () => {
+    expect(nextSort({ column: 'started', direction: 'desc' }, 'started')).toEqual({ column: 'started', direction: 'asc' });
+    expect(nextSort({ column: 'started', direction: 'desc' }, 'name')).toEqual({ column: 'name', direction: 'asc' });
+    expect(nextSort({ column: 'name', direction: 'asc' }, 'metric')).toEqual({ column: 'metric', direction: 'desc' });
+  });
+
+  it('knows which runs have an executed notebook', () => {
+    expect(hasNotebook(run('n', { kind: 'notebook' }))).toBe(true);
+    expect(hasNotebook(run('t', { kind: 'track', parent_run_id: 'n' }))).toBe(true);
+    expect(hasNotebook(run('i', { kind: 'track' }))).toBe(false);
+    expect(hasNotebook(run('p', { kind: 'pipeline' }))).toBe(false);
+  });
+});
+
+describe('aliases', () => {
+  it('lists production first, then the other aliases A to Z', () => {
+    expect(aliasHolders({ staging: 3, canary: 2, production: 1 })).toEqual([
+      ['production', 1],
+      ['canary', 2],
+      ['staging', 3]
+    ]);
+  });
+
+  it('orders the history newest first, by time then by id', () => {
+    const history = [
+      change(1, '2026-11-01T10:00:00Z'),
+      change(3, '2026-11-03T10:00:00Z', { action: 'rollback' }),
+      change(2, '2026-11-03T10:00:00Z'),
+      change(4, '2026-10-01T10:00:00Z')
+    ];
+    expect(orderAliasHistory(history).map(c => c.id)).toEqual([3, 2, 1, 4]);
+    expect(history.map(c => c.id)).toEqual([1, 3, 2, 4]);
+  });
+
+  it('describes a move and knows where a rollback goes', () => {
+    const history = [
+      change(1, '2026-11-01T10:00:00Z', { to_version: 1 }),
+      change(2, '2026-11-02T10:00:00Z', { from_version: 1, to_version: 2 }),
+      change(3, '2026-11-02T11:00:00Z', { alias: 'staging', from_version: null, to_version: 3 })
+    ];
+    expect(describeAliasChange(history[1])).toBe('production: v1 → v2');
+    expect(describeAliasChange(history[0])).toBe('production: ∅ → v1');
+    expect(rollbackTarget(history, 'production')).toBe(1);
+    expect(rollbackTarget(history, 'staging')).toBeNull();
+    expect(rollbackTarget(history, 'canary')).toBeNull();
+  });
+});
+
+describe('severity', () => {
+  const column = (fields: Partial<IDriftColumn>): IDriftColumn => ({
+    column: 'c',
+    drift: false,
+    method: 'ks',
+    statistic: 0.01,
+    threshold: 0.1,
+    severity: 0.1,
+    ...fields
+  });
+  const report = (fields: Partial<IDriftReport>): IDriftReport => ({
+    model: 'churn',
+    version: 1,
+    at: '2026-11-24T17:35:13Z',
+    rows: 3000,
+    drift: false,
+    drift_share: 0,
+    drifted_columns: [],
+    columns: [column({})],
+    ...fields
+  });
+
+  it('classifies a column by its verdict and how close it came', () => {
+    expect(classifyColumn(column({ drift: true, severity: 2.8 }))).toBe('drift');
+    expect(classifyColumn(column({ severity: 0.85 }))).toBe('warning');
+    expect(classifyColumn(column({ severity: 0.2 }))).toBe('ok');
+    expect(classifyColumn(column({ severity: null, statistic: 0.08, threshold: 0.1 }))).toBe('warning');
+    expect(classifyColumn(column({ testable: false, severity: null }))).toBe('none');
+  });
+
+  it('classifies a model by its latest report', () => {
+    expect(classifyReport(null)).toBe('none');
+    expect(classifyReport(report({}))).toBe('ok');
+    expect(classifyReport(report({ drift: true, drift_share: 0.77 }))).toBe('drift');
+    expect(classifyReport(report({ columns: [column({ drift: true })] }))).toBe('warning');
+    expect(classifyReport(report({ performance: { degraded: true } }))).toBe('warning');
+    expect(classifyReport(report({ schema: { missing: ['age'] } }))).toBe('warning');
+    expect(classifyReport(report({ prediction: column({ column: 'prediction', severity: 0.9 }) }))).toBe('warning');
+  });
+
+  it('orders columns worst first', () => {
+    const ordered = orderColumns([
+      column({ column: 'calm', severity: 0.1 }),
+      column({ column: 'close', severity: 0.8 }),
+      column({ column: 'moved', drift: true, severity: 1.2 }),
+      column({ column: 'moved-more', drift: true, severity: 2.5 })
+    ]);
+    expect(ordered.map(c => c.column)).toEqual(['moved-more', 'moved', 'close', 'calm']);
+  });
+});

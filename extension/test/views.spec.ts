@@ -1,0 +1,371 @@
+// The views in a jsdom page: the DOM contract the browser tests rely on,
+// and names from users arriving as text, never as markup.
+import { driftChart, MAX_CATEGORIES } from '../src/chart';
+import { h } from '../src/dom';
+import { renderDrift } from '../src/views/drift';
+import { renderModels, type IModelsActions } from '../src/views/models';
+import { renderRunDetail, renderRunList, type IRunsActions, type IRunsState } from '../src/views/runs';
+import { renderSchedules } from '../src/views/schedules';
+import type { IDriftHistory, IModelDetail, IModelSummary, IRun, ISchedule } from '../src/types';
+
+const EVIL = '<img src=x onerror=alert(1)>';
+
+const noModelActions: IModelsActions = { promote: jest.fn(), rollback: jest.fn(), openRun: jest.fn() };
+
+function summary(name: string, aliases: Record<string, number> = {}): IModelSummary {
+  return { name, created_at: '2026-11-24T17:35:13Z', updated_at: null, versions: 2, latest_version: 2, aliases };
+}
+
+function detail(name: string): IModelDetail {
+  const version = (v: number, accuracy: number, aliases: string[]) => ({
+    model: name,
+    version: v,
+    run_id: `${v}`.repeat(32),
+    created_at: '2026-11-24T17:35:13Z',
+    created_by: 'ana',
+    artifact_sha256: 'f'.repeat(64),
+    format: 'skops',
+    estimator: 'sklearn.pipeline.Pipeline',
+    metrics: { accuracy },
+    data_sha256: null,
+    aliases
+  });
+  return {
+    name,
+    versions: [version(1, 0.8, ['production']), version(2, 0.86, [])],
+    history: [
+      {
+        id: 1,
+        model: name,
+        alias: 'production',
+        action: 'promote',
+        from_version: null,
+        to_version: 1,
+        at: '2026-11-24T17:35:13Z',
+        actor: EVIL,
+        reason: EVIL,
+        run_id: null,
+        gate: null
+      }
+    ]
+  };
+}
+
+function render(node: HTMLElement): HTMLElement {
+  document.body.replaceChildren();
+  document.body.appendChild(node);
+  return node;
+}
+
+describe('text only', () => {
+  it('h() turns strings into text nodes, never markup', () => {
+    const node = h('div', { title: EVIL }, EVIL, 42);
+    expect(node.querySelector('img')).toBeNull();
+    expect(node.childNodes[0].nodeType).toBe(Node.TEXT_NODE);
+    expect(node.textContent).toBe(`${EVIL}42`);
+    expect(node.getAttribute('title')).toBe(EVIL);
+  });
+
+  it('a hostile model name is shown as text everywhere', () => {
+    const node = render(
+      renderModels(
+        [{ summary: summary(EVIL, { production: 1 }), detail: detail(EVIL) }],
+        noModelActions,
+        { foldedHistory: new Set() }
+      )
+    );
+    expect(document.querySelector('img')).toBeNull();
+    const block = node.querySelector('[data-testid="mlops-model"]') as HTMLElement;
+    expect(block.getAttribute('data-model-name')).toBe(EVIL);
+    const name = block.querySelector('[data-testid="mlops-model-name"]') as HTMLElement;
+    expect(name.textContent).toBe(EVIL);
+    expect(name.childNodes).toHaveLength(1);
+    expect(name.firstChild?.nodeType).toBe(Node.TEXT_NODE);
+    // the actor and reason of the history came from users too
+    expect(block.querySelector('[data-testid="mlops-alias-event"]')?.textContent).toContain(EVIL);
+  });
+
+  it('hostile names stay text on the drift, runs and schedules tabs', () => {
+    render(
+      h(
+        'div',
+        null,
+        renderDrift([{ model: EVIL, drift: { model: EVIL, history: [], latest: null } }], new Set()),
+        renderRunList([run(EVIL)], runsState(), runActions()),
+        renderRunDetail({ ...run(EVIL), params: { [EVIL]: EVIL } }, runActions()),
+        renderSchedules([schedule(EVIL)], { runNow: jest.fn(), setPaused: jest.fn() }, new Set(), 'UTC')
+      )
+    );
+    expect(document.querySelector('img')).toBeNull();
+    expect(document.body.textContent).toContain(EVIL);
+  });
+});
+
+describe('models tab', () => {
+  const entries = [{ summary: summary('churn', { production: 1 }), detail: detail('churn') }];
+
+  it('follows the DOM contract', () => {
+    const node = render(renderModels(entries, noModelActions, { foldedHistory: new Set() }));
+    const model = node.querySelector('[data-testid="mlops-model"][data-model-name="churn"]') as HTMLElement;
+    const versions = model.querySelectorAll('[data-testid="mlops-version"]');
+    expect(Array.from(versions).map(v => v.getAttribute('data-version'))).toEqual(['2', '1']);
+    expect(versions[0].textContent).toContain('0.86');
+    const alias = model.querySelector('[data-testid="mlops-alias"]') as HTMLElement;
+    expect(alias.getAttribute('data-alias')).toBe('production');
+    expect(alias.getAttribute('data-version')).toBe('1');
+    expect(alias.textContent).toContain('production → v1');
+    expect(model.querySelector('[data-testid="mlops-alias-history"]')).not.toBeNull();
+    expect(model.querySelectorAll('[data-testid="mlops-alias-event"]')).toHaveLength(1);
+  });
+
+  it('wires promote and rollback to the actions', () => {
+    const actions: IModelsActions = { promote: jest.fn(), rollback: jest.fn(), openRun: jest.fn() };
+    const node = render(renderModels(entries, actions, { foldedHistory: new Set() }));
+    (node.querySelector('[data-version="2"] [data-testid="mlops-promote"]') as HTMLElement).click();
+    expect(actions.promote).toHaveBeenCalledWith('churn', 2);
+    (node.querySelector('[data-testid="mlops-alias"] [data-testid="mlops-rollback"]') as HTMLElement).click();
+    expect(actions.rollback).toHaveBeenCalledWith('churn', 'production');
+  });
+
+  it('remembers a folded history across renders', () => {
+    const state = { foldedHistory: new Set(['churn']) };
+    const node = render(renderModels(entries, noModelActions, state));
+    expect((node.querySelector('[data-testid="mlops-alias-history"]') as HTMLDetailsElement).open).toBe(false);
+  });
+
+  it('explains an empty registry', () => {
+    expect(renderModels([], noModelActions, { foldedHistory: new Set() }).textContent).toContain('No models yet');
+  });
+});
+
+function run(id: string, fields: Partial<IRun> = {}): IRun {
+  return {
+    run_id: id,
+    kind: 'notebook',
+    name: id,
+    status: 'finished',
+    started_at: '2026-11-24T17:35:14Z',
+    ended_at: '2026-11-24T17:35:18Z',
+    actor: 'ana',
+    parent_run_id: null,
+    params: { x: 3 },
+    metrics: {},
+    values: { doubled: 6 },
+    tags: {},
+    data: { sha256: 'a'.repeat(64), rows: 200, columns: 3 },
+    environment: { python: '3.11.7', packages: { numpy: '2.4.6' } },
+    git_commit: '2fd160aa2d7d7eb9e982f280bb53c227b5d72d50',
+    git_dirty: false,
+    notebook_path: '/nb/tiny.ipynb',
+    input_sha256: null,
+    output_sha256: 'e'.repeat(64),
+    source_sha256: null,
+    error: null,
+    model_version: null,
+    ...fields
+  };
+}
+
+function runsState(): IRunsState {
+  return { sort: { column: 'started', direction: 'desc' }, kind: '', selected: null };
+}
+
+function runActions(): IRunsActions {
+  return { sortBy: jest.fn(), filterKind: jest.fn(), select: jest.fn(), openNotebook: jest.fn() };
+}
+
+describe('runs tab', () => {
+  it('lists runs with sortable headers', () => {
+    const actions = runActions();
+    const node = render(
+      renderRunList(
+        [run('aaaa1111', { started_at: '2026-11-01T00:00:00Z' }), run('bbbb2222', { started_at: '2026-11-02T00:00:00Z' })],
+        runsState(),
+        actions
+      )
+    );
+    const rows = node.querySelectorAll('[data-testid="mlops-run"]');
+    expect(Array.from(rows).map(r => r.getAttribute('data-run-id'))).toEqual(['bbbb2222', 'aaaa1111']);
+    const header = node.querySelector('[data-testid="mlops-sort-name"]') as HTMLElement;
+    header.click();
+    expect(actions.sortBy).toHaveBeenCalledWith('name');
+    expect(node.querySelector('[data-testid="mlops-sort-started"]')?.getAttribute('aria-sort')).toBe('descending');
+    (rows[1] as HTMLElement).click();
+    expect(actions.select).toHaveBeenCalledWith('aaaa1111');
+  });
+
+  it('shows provenance and opens the notebook', () => {
+    const actions = runActions();
+    const node = render(renderRunDetail(run('14e6a007b3de46cb', { children: ['8fe591bc0232401e'] }), actions));
+    expect(node.getAttribute('data-testid')).toBe('mlops-run-detail');
+    const text = node.textContent ?? '';
+    expect(text).toContain('x');
+    expect(text).toContain('3');
+    expect(text).toContain('2fd160aa2d');
+    expect(text).toContain('3.11.7');
+    expect(text).toContain('aaaaaaaaaaaa…');
+    (node.querySelector('[data-testid="mlops-open-notebook"]') as HTMLElement).click();
+    expect(actions.openNotebook).toHaveBeenCalled();
+  });
+
+  it('offers no notebook for an interactive run', () => {
+    const node = render(renderRunDetail(run('c0ffee', { kind: 'track' }), runActions()));
+    expect(node.querySelector('[data-testid="mlops-open-notebook"]')).toBeNull();
+  });
+});
+
+function drift(): IDriftHistory {
+  return {
+    model: 'churn',
+    history: [
+      { id: 1, model: 'churn', version: 1, at: '2026-11-23T17:35:13Z', rows: 3000, drift: 0, drift_share: 0.1 },
+      { id: 2, model: 'churn', version: 1, at: '2026-11-24T17:35:13Z', rows: 3000, drift: 1, drift_share: 0.77 }
+    ],
+    latest: {
+      model: 'churn',
+      version: 1,
+      at: '2026-11-24T17:35:13Z',
+      rows: 3000,
+      drift: true,
+      drift_share: 0.77,
+      share_threshold: 0.3,
+      drifted_columns: ['contract'],
+      columns: [
+        {
+          column: 'contract',
+          drift: true,
+          method: 'jensenshannon',
+          statistic: 0.177,
+          threshold: 0.1,
+          severity: 1.77,
+          chart: { type: 'bar', x: ['month-to-month', 'one-year', 'two-year'], reference: [0.5, 0.28, 0.22], current: [0.71, 0.16, 0.13] }
+        },
+        {
+          column: 'senior',
+          drift: false,
+          method: 'jensenshannon',
+          statistic: 0.004,
+          threshold: 0.1,
+          severity: 0.04,
+          chart: { type: 'bar', x: ['False', 'True'], reference: [0.83, 0.17], current: [0.84, 0.16] }
+        }
+      ],
+      prediction: {
+        column: 'prediction',
+        drift: true,
+        method: 'ks',
+        statistic: 0.24,
+        threshold: 0.1,
+        severity: 2.4,
+        chart: { type: 'hist', x: [0.05, 0.15, 0.25], reference: [0.2, 0.5, 0.3], current: [0.5, 0.3, 0.2] }
+      }
+    }
+  };
+}
+
+describe('drift tab', () => {
+  it('colours each model by the severity of its latest check and charts columns', () => {
+    const node = render(renderDrift([{ model: 'churn', drift: drift() }, { model: 'tiny', drift: { model: 'tiny', history: [], latest: null } }], new Set()));
+    const churn = node.querySelector('[data-testid="mlops-drift-model"][data-model-name="churn"]') as HTMLElement;
+    expect(churn.getAttribute('data-severity')).toBe('drift');
+    const tiny = node.querySelector('[data-testid="mlops-drift-model"][data-model-name="tiny"]') as HTMLElement;
+    expect(tiny.getAttribute('data-severity')).toBe('none');
+    const charts = churn.querySelectorAll('[data-testid="mlops-drift-chart"]');
+    // the two drifted ones up front (prediction first: it is worse), the calm one folded away
+    expect(Array.from(charts).map(c => c.getAttribute('data-column'))).toEqual(['prediction', 'contract', 'senior']);
+    expect(charts[0].tagName.toLowerCase()).toBe('svg');
+    expect(charts[0].querySelectorAll('rect').length).toBeGreaterThanOrEqual(6);
+    const folded = charts[2].closest('details') as HTMLDetailsElement;
+    expect(folded.open).toBe(false);
+  });
+});
+
+describe('charts', () => {
+  it('draws two bars per category with exact shares in the titles', () => {
+    const svg = driftChart('contract', { type: 'bar', x: ['a', 'b'], reference: [0.25, 0.75], current: [0.5, 0.5] }, 'drift');
+    expect(svg.namespaceURI).toBe('http://www.w3.org/2000/svg');
+    expect(svg.querySelectorAll('rect.mlops-Chart-ref')).toHaveLength(2);
+    expect(svg.querySelectorAll('rect.mlops-Chart-cur')).toHaveLength(2);
+    const titles = Array.from(svg.querySelectorAll('g > title')).map(t => t.textContent);
+    expect(titles).toEqual(['a: reference 25%, current 50%', 'b: reference 75%, current 50%']);
+    // the tallest bar reaches the top of the plot area
+    const heights = Array.from(svg.querySelectorAll('rect')).map(r => Number(r.getAttribute('height')));
+    expect(Math.max(...heights)).toBeCloseTo(66, 0);
+  });
+
+  it('caps very many categories and keeps hostile labels as text', () => {
+    const n = MAX_CATEGORIES + 10;
+    const x = Array.from({ length: n }, (_, i) => (i === 0 ? EVIL : `c${i}`));
+    const share = Array.from({ length: n }, () => 1 / n);
+    const svg = driftChart(EVIL, { type: 'bar', x, reference: share, current: share }, 'ok');
+    expect(svg.querySelectorAll('rect.mlops-Chart-cur')).toHaveLength(MAX_CATEGORIES);
+    expect(svg.querySelector('img')).toBeNull();
+    expect(svg.textContent).toContain(EVIL);
+  });
+
+  it('says so when there is nothing to draw', () => {
+    const svg = driftChart('empty', { type: 'hist', x: [], reference: [], current: [] }, 'none');
+    expect(svg.textContent).toContain('no chart data');
+  });
+});
+
+function schedule(name: string, fields: Partial<ISchedule> = {}): ISchedule {
+  return {
+    name,
+    kind: 'notebook',
+    target: '/work/notebooks/tiny_tracked.ipynb',
+    parameters: {},
+    cron: '0 3 * * *',
+    tz: 'Europe/Berlin',
+    enabled: 1,
+    next_run: '2026-11-25T02:00:00.000000+00:00',
+    runs: 1,
+    last_status: 'finished',
+    ...fields
+  };
+}
+
+describe('schedules tab', () => {
+  it('shows the next run in the user zone and toggles pause/resume', () => {
+    const actions = { runNow: jest.fn(), setPaused: jest.fn() };
+    const now = new Date('2026-11-24T18:00:00Z');
+    const node = render(
+      renderSchedules([schedule('nightly'), schedule('paused-one', { enabled: 0, next_run: null })], actions, new Set(), 'UTC', now)
+    );
+    const nightly = node.querySelector('[data-testid="mlops-schedule"][data-schedule-name="nightly"]') as HTMLElement;
+    expect(nightly.textContent).toContain('Wed 2026-11-25 02:00 UTC');
+    expect(nightly.textContent).toContain('in 8 h');
+    expect(nightly.querySelector('[data-testid="mlops-resume"]')).toBeNull();
+    (nightly.querySelector('[data-testid="mlops-pause"]') as HTMLElement).click();
+    expect(actions.setPaused).toHaveBeenCalledWith('nightly', true);
+    (nightly.querySelector('[data-testid="mlops-run-now"]') as HTMLElement).click();
+    expect(actions.runNow).toHaveBeenCalledWith('nightly');
+
+    const paused = node.querySelector('[data-schedule-name="paused-one"]') as HTMLElement;
+    expect(paused.querySelector('[data-testid="mlops-pause"]')).toBeNull();
+    const resume = paused.querySelector('[data-testid="mlops-resume"]') as HTMLElement;
+    expect(resume.textContent).toBe('Resume');
+    resume.click();
+    expect(actions.setPaused).toHaveBeenCalledWith('paused-one', false);
+  });
+
+  it('disables the buttons of a schedule that is busy', () => {
+    const node = render(renderSchedules([schedule('nightly')], { runNow: jest.fn(), setPaused: jest.fn() }, new Set(['nightly']), 'UTC'));
+    expect((node.querySelector('[data-testid="mlops-run-now"]') as HTMLButtonElement).disabled).toBe(true);
+    expect((node.querySelector('[data-testid="mlops-pause"]') as HTMLButtonElement).disabled).toBe(true);
+  });
+});
+
+describe('notebook report', () => {
+  it('drops scripts and inline handlers before the report is shown', () => {
+    const { stripScripts } = jest.requireActual('../src/report') as typeof import('../src/report');
+    const html = stripScripts(
+      '<html><head><script>alert(1)</script></head><body><p>x is 3</p>' +
+        '<img src="data:," onerror="alert(2)"><a href="javascript:alert(3)">a</a></body></html>'
+    );
+    expect(html).toContain('x is 3');
+    expect(html).not.toContain('<script');
+    expect(html).not.toContain('onerror');
+    expect(html).not.toContain('javascript:');
+  });
+});

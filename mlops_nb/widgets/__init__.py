@@ -1,0 +1,34 @@
+"""Notebook widgets: browse the registry, watch drift, compare runs.
+
+::
+
+    from mlops_nb.widgets import DriftDashboard, RegistryBrowser, RunComparison
+
+    RegistryBrowser()              # models, versions, aliases; promote and roll back
+    DriftDashboard("churn")        # the latest check per column, its charts, the history
+    RunComparison([run_a, run_b])  # parameters and metrics side by side
+
+Each is an ordinary object that IPython displays. Shown by a live notebook
+frontend, its display bundle holds the ipywidgets view and, as a fallback,
+self-contained HTML and text; where nobody is looking (papermill,
+``nbconvert --execute``, ``mlops-nb run``, a terminal) it holds only the
+HTML and text, so executed notebooks, HTML reports and GitHub show the same
+content without a kernel. ``%mlops_models``, ``%mlops_drift NAME`` and
+``%mlops_compare`` return them. ipywidgets and plotly load on first use.
+"""
+
+from __future__ import annotations
+
+from .base import WIDGET_VIEW, View, live_frontend
+from .browser import RegistryBrowser
+from .comparison import RunComparison
+from .dashboard import DriftDashboard
+
+__all__ = [
+    "WIDGET_VIEW",
+    "DriftDashboard",
+    "RegistryBrowser",
+    "RunComparison",
+    "View",
+    "live_frontend",
+]

@@ -1,0 +1,368 @@
+"""The MLOps side panel in a real JupyterLab, driven in Debian's Chromium by Playwright.
+
+A store is seeded with two churn versions (v1 in production), a drift check
+on shifted data, an executed notebook run, a schedule and a model whose name
+is an HTML injection attempt. ``jupyter lab`` serves it on loopback with a
+token; the tests click through the panel the way a user would and save a
+screenshot of every step under ``test-artifacts/browser/``.
+
+Locally the module is skipped when Chromium is not installed; under CI
+(``CI=true``) a missing browser is a failure, so the browser half cannot be
+skipped silently.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+CHROMIUM = os.environ.get("MLOPS_NB_CHROMIUM", "/usr/bin/chromium")
+REPO = Path(__file__).resolve().parent.parent
+SHOTS = REPO / "test-artifacts" / "browser"
+TINY = Path(__file__).parent / "notebooks" / "tiny_tracked.ipynb"
+EVIL = "<img src=x onerror=alert(1)>"
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
+
+pytestmark = pytest.mark.slow
+
+if not Path(CHROMIUM).exists():
+    if os.environ.get("CI") == "true":
+        raise RuntimeError(f"browser tests need Chromium at {CHROMIUM}; .ci/run installs it")
+    pytest.skip(f"Chromium is not installed at {CHROMIUM}", allow_module_level=True)
+
+
+def _seed(home: Path) -> dict[str, str]:
+    """Fill a fresh store through the public Python API; return ids the tests look for."""
+    from sklearn.compose import make_column_transformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    import mlops_nb
+    from mlops_nb import schedule, tracking
+    from mlops_nb.datasets import make_churn, split
+    from mlops_nb.runner import run_notebook
+    from mlops_nb.store import Store
+
+    store = Store(home)
+    try:
+        X_train, _, y_train, _ = split(make_churn(800, seed=5), seed=5)
+        numeric = [c for c in X_train.columns if X_train[c].dtype.kind in "if"]
+        other = [c for c in X_train.columns if c not in numeric]
+        model = make_pipeline(
+            make_column_transformer(
+                (OneHotEncoder(handle_unknown="ignore"), other), (StandardScaler(), numeric)
+            ),
+            LogisticRegression(max_iter=500),
+        ).fit(X_train, y_train)
+        for accuracy in (0.80, 0.86):
+            with tracking.track(
+                store,
+                "churn",
+                model=model,
+                data=X_train,
+                target=y_train,
+                metrics={"accuracy": accuracy},
+            ):
+                pass
+        mlops_nb.promote("churn", 1, store=store, reason="first model")
+        with tracking.track(store, EVIL, model=model, metrics={"accuracy": 0.5}):
+            pass
+        shifted = make_churn(3000, seed=9, month="2027-03", drift=0.9)
+        mlops_nb.check_drift("churn@production", shifted, store=store, target="churned")
+        notebook_run = run_notebook(TINY, {"x": 3}, store=store)
+        assert notebook_run.status == "finished", notebook_run.error
+        schedule.add(
+            store,
+            "nightly-tiny",
+            str(TINY),
+            "0 3 * * *",
+            tz="Europe/Berlin",
+            now="2026-11-20T00:00:00Z",
+        )
+        return {"notebook_run": notebook_run.run_id}
+    finally:
+        store.close()
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _wait_ready(url: str, token: str, proc: subprocess.Popen, log: Path) -> None:
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise RuntimeError(f"jupyter lab exited early:\n{log.read_text()[-3000:]}")
+        try:
+            request = urllib.request.Request(
+                f"{url}/api/status", headers={"Authorization": f"token {token}"}
+            )
+            with urllib.request.urlopen(request, timeout=2) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            time.sleep(0.3)
+    raise RuntimeError(f"jupyter lab did not answer in 120 s:\n{log.read_text()[-3000:]}")
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    """A real ``jupyter lab`` on loopback over a seeded store: (base url, token, ids)."""
+    root = tmp_path_factory.mktemp("lab")
+    home = root / ".mlops"
+    ids = _seed(home)
+    port, token = _free_port(), secrets.token_hex(16)
+    log = root / "jupyter.log"
+    jupyter = Path(sys.executable).parent / "jupyter"
+    env = {
+        **os.environ,
+        "MLOPS_NB_HOME": str(home),
+        "JUPYTER_CONFIG_DIR": str(root / "config"),  # no user settings leak in
+        "JUPYTERLAB_SETTINGS_DIR": str(root / "settings"),
+        "JUPYTERLAB_WORKSPACES_DIR": str(root / "workspaces"),
+    }
+    with open(log, "wb") as out:
+        proc = subprocess.Popen(
+            [
+                str(jupyter),
+                "lab",
+                "--allow-root",
+                "--no-browser",
+                "--ip=127.0.0.1",
+                f"--port={port}",
+                f"--ServerApp.root_dir={root}",
+                f"--IdentityProvider.token={token}",
+                "--LabApp.news_url=",
+                "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
+            ],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            env=env,
+            start_new_session=True,
+        )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _wait_ready(url, token, proc, log)
+        yield url, token, ids
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        SHOTS.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(log, SHOTS / "jupyter-lab.log")
+
+
+@pytest.fixture(scope="module")
+def browser():
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_ARGS
+        )
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def panel(lab, browser, request):
+    """A fresh JupyterLab page with the MLOps panel open; dialogs and page errors collected."""
+    url, token, _ = lab
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, timezone_id="UTC")
+    page = context.new_page()
+    page.alerts = []  # type: ignore[attr-defined]
+    page.errors = []  # type: ignore[attr-defined]
+    page.on("dialog", lambda d: (page.alerts.append(d.message), d.dismiss()))
+    page.on("pageerror", lambda exc: page.errors.append(str(exc)))
+    page.goto(f"{url}/lab?token={token}")
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=90_000)
+    tab = page.locator('.jp-SideBar .lm-TabBar-tab[data-id="mlops-nb-panel"]')
+    tab.wait_for(timeout=60_000)
+    tab.click()
+    page.locator("#mlops-nb-panel").wait_for(state="visible")
+    yield page
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{request.node.name}.png"))
+    context.close()
+    assert not page.errors, page.errors
+
+
+def _model(page, name: str):
+    return page.locator(f'[data-testid="mlops-model"][data-model-name="{name}"]')
+
+
+def _alias(page, model: str, alias: str = "production"):
+    return _model(page, model).locator(f'[data-testid="mlops-alias"][data-alias="{alias}"]')
+
+
+def test_panel_lists_models_versions_and_alias(panel):
+    page = panel
+    churn = _model(page, "churn")
+    churn.wait_for()
+    assert churn.locator('[data-testid="mlops-version"]').count() == 2
+    assert _alias(page, "churn").get_attribute("data-version") == "1"
+    versions = churn.locator('[data-testid="mlops-version"]').all_inner_texts()
+    assert any("0.86" in text for text in versions)  # key metrics shown
+    assert churn.locator('[data-testid="mlops-alias-event"]').count() >= 1
+
+
+def test_promote_then_roll_back_moves_the_alias(panel, lab):
+    url, token, _ = lab
+    page = panel
+    churn = _model(page, "churn")
+    churn.wait_for()
+    churn.locator('[data-testid="mlops-version"][data-version="2"]').locator(
+        '[data-testid="mlops-promote"]'
+    ).click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for()
+    dialog.locator("input").first.fill("production")
+    page.screenshot(path=str(_shot("promote-dialog")))
+    dialog.get_by_role("button", name="Promote").click()
+    page.wait_for_function(
+        """() => document.querySelector(
+            '[data-testid="mlops-model"][data-model-name="churn"] '
+            + '[data-testid="mlops-alias"][data-alias="production"]'
+        )?.getAttribute('data-version') === '2'""",
+        timeout=30_000,
+    )
+    assert _server_alias(url, token) == 2  # the server agrees, not just the page
+    page.screenshot(path=str(_shot("after-promote")))
+
+    _alias(page, "churn").locator('[data-testid="mlops-rollback"]').click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for()
+    dialog.get_by_role("button", name="Roll back").click()
+    page.wait_for_function(
+        """() => document.querySelector(
+            '[data-testid="mlops-model"][data-model-name="churn"] '
+            + '[data-testid="mlops-alias"][data-alias="production"]'
+        )?.getAttribute('data-version') === '1'""",
+        timeout=30_000,
+    )
+    assert _server_alias(url, token) == 1
+    history = _model(page, "churn").locator('[data-testid="mlops-alias-event"]')
+    assert history.count() >= 3  # first promotion, the promotion, the rollback
+
+
+def test_gate_failure_is_shown_not_applied(panel, lab):
+    url, token, _ = lab
+    page = panel
+    _model(page, "churn").wait_for()
+    # v1 (accuracy 0.80) cannot satisfy a gate against the 0.86 of v2 once v2 holds it:
+    # here the gate is typed into the dialog's condition field.
+    row = _model(page, "churn").locator('[data-testid="mlops-version"][data-version="2"]')
+    row.locator('[data-testid="mlops-promote"]').click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for()
+    gate = dialog.locator('[data-testid="mlops-gate-input"]')
+    gate.fill("accuracy>=0.99")
+    dialog.get_by_role("button", name="Promote").click()
+    message = page.locator('[data-testid="mlops-message"]')
+    message.wait_for()
+    page.wait_for_function(
+        """() => (document.querySelector('[data-testid="mlops-message"]')?.textContent || '')
+            .includes('accuracy>=0.99')""",
+        timeout=30_000,
+    )
+    assert _server_alias(url, token) == 1  # refused: production did not move
+
+
+def test_open_a_runs_executed_notebook(panel, lab):
+    _, _, ids = lab
+    page = panel
+    page.locator('[data-testid="mlops-tab-runs"]').click()
+    row = page.locator(f'[data-testid="mlops-run"][data-run-id="{ids["notebook_run"]}"]')
+    row.wait_for()
+    row.click()
+    detail = page.locator('[data-testid="mlops-run-detail"]')
+    detail.wait_for()
+    assert "x" in detail.inner_text()  # parameters are part of the provenance shown
+    detail.locator('[data-testid="mlops-open-notebook"]').click()
+    view = page.locator('[data-testid="mlops-notebook-view"]')
+    view.wait_for(timeout=30_000)
+    tab_title = page.locator(
+        ".jp-MainAreaWidget .lm-TabBar-tab, .lm-DockPanel-tabBar .lm-TabBar-tab"
+    )
+    assert any(ids["notebook_run"][:8] in t for t in tab_title.all_inner_texts())
+    frame = view.locator("iframe")
+    if frame.count():
+        body = frame.content_frame.locator("body")
+        body.wait_for()
+        text = body.inner_text()
+    else:
+        text = view.inner_text()
+    assert "x is 3" in text  # the executed notebook's own output, read-only
+
+
+def test_drift_tab_shows_verdict_and_charts(panel):
+    page = panel
+    page.locator('[data-testid="mlops-tab-drift"]').click()
+    churn = page.locator('[data-testid="mlops-drift-model"]').filter(has_text="churn")
+    churn.first.wait_for()
+    assert churn.first.get_attribute("data-severity") in {"drift", "warning"}
+    charts = page.locator('[data-testid="mlops-drift-chart"]')
+    charts.first.wait_for()
+    assert charts.count() >= 1
+    assert charts.first.locator("svg, rect, path").count() >= 1
+
+
+def test_schedules_tab_shows_next_run_and_pauses(panel, lab):
+    page = panel
+    page.locator('[data-testid="mlops-tab-schedules"]').click()
+    row = page.locator('[data-testid="mlops-schedule"][data-schedule-name="nightly-tiny"]')
+    row.wait_for()
+    # 03:00 in Berlin (CET in winter) is 02:00 in the browser's time zone, UTC here.
+    assert "02:00" in row.inner_text()
+    row.locator('[data-testid="mlops-pause"]').click()
+    row.locator('[data-testid="mlops-resume"]').wait_for(timeout=30_000)
+    row.locator('[data-testid="mlops-resume"]').click()
+    row.locator('[data-testid="mlops-pause"]').wait_for(timeout=30_000)
+
+
+def test_hostile_model_name_is_text(panel):
+    page = panel
+    hostile = page.locator('[data-testid="mlops-model-name"]').filter(has_text=EVIL)
+    hostile.first.wait_for()
+    assert hostile.first.inner_text() == EVIL
+    assert page.locator('#mlops-nb-panel img[src="x"]').count() == 0
+    time.sleep(0.5)
+    assert page.alerts == []  # no script ran
+
+
+def _shot(name: str) -> Path:
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    return SHOTS / f"{name}.png"
+
+
+def _server_alias(url: str, token: str) -> int | None:
+    import json
+
+    request = urllib.request.Request(
+        f"{url}/mlops-nb/api/models", headers={"Authorization": f"token {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=10) as response:
+        models = json.loads(response.read())
+    (churn,) = [m for m in models if m["name"] == "churn"]
+    return churn["aliases"].get("production")
