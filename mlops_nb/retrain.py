@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import re
 import subprocess
 import sys
@@ -147,6 +148,7 @@ def spawn_run(
             stdin=subprocess.DEVNULL,
             start_new_session=True,
             cwd=str(Path(notebook).parent),
+            env={**os.environ, **store.locator_env()},  # a team store's database too
         )
     # Reap the child when it ends (no zombie, no "still running" warning), but
     # never keep this process alive for it.

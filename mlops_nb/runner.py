@@ -163,8 +163,14 @@ def run_notebook(
                 pending.append(starter.submit(record_start))
             return pending[0]
 
+    # The kernel opens the same store: home, and a team database / object storage if any.
+    where = (
+        store.locator_env()  # type: ignore[union-attr]
+        if opener is None
+        else {"MLOPS_NB_HOME": str(store_home)}
+    )
     kernel_env = {
-        "MLOPS_NB_HOME": str(store_home),
+        **where,
         context.ENV_RUN_ID: run_id,
         context.ENV_NOTEBOOK: str(nb_path),
         context.ENV_NOTEBOOK_SHA: input_sha,

@@ -1,4 +1,13 @@
-"""Shared fixtures: a store in tmp_path, an IPython shell with the magics, a CLI runner."""
+"""Shared fixtures: a store in tmp_path, an IPython shell with the magics, a CLI runner.
+
+The store's metadata lives in SQLite or in PostgreSQL, chosen by the
+``backend`` fixture. Modules marked ``pytestmark = pytest.mark.backends``
+run each test that uses a store on both (ids ``[sqlite]`` and
+``[postgresql]``); other tests use ``MLOPS_NB_TEST_BACKEND`` (default
+``sqlite``). For PostgreSQL, :mod:`postgres` provides the server and each
+test gets a new database, which ``MLOPS_NB_DB_URL`` hands to everything the
+test starts: ``Store(home)``, the CLI, notebook kernels, worker processes.
+"""
 
 from __future__ import annotations
 
@@ -10,22 +19,71 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+import postgres
 import pytest
 
 from mlops_nb.store import Store
+from mlops_nb.store.location import ENV_ARTIFACTS, ENV_DB_URL
 
 # Fixture notebooks are inputs for tests, not notebooks for nbval to execute.
 collect_ignore_glob = ["notebooks/*.ipynb"]
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 REPO = Path(__file__).parent.parent
+BACKENDS = ("sqlite", "postgresql")
+ENV_BACKEND = "MLOPS_NB_TEST_BACKEND"
+
+
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers", "backends: run the module's store tests on SQLite and on PostgreSQL"
+    )
+
+
+def pytest_generate_tests(metafunc):
+    if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker("backends"):
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
 
 
 @pytest.fixture
-def home(tmp_path, monkeypatch) -> Path:
-    """A fresh store folder, also made the default for the process."""
+def backend(request) -> str:
+    """Where this test's store keeps its metadata: ``sqlite`` or ``postgresql``."""
+    chosen = getattr(request, "param", None) or os.environ.get(ENV_BACKEND) or "sqlite"
+    assert chosen in BACKENDS, f"{ENV_BACKEND} must be one of {BACKENDS}"
+    return chosen
+
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """One PostgreSQL server for the session: skipped if unavailable, failed under CI=true."""
+    try:
+        server = postgres.provide()
+    except postgres.Unavailable as exc:
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(f"PostgreSQL is required when CI=true: {exc}", pytrace=False)
+        pytest.skip(f"PostgreSQL is not available: {exc}")
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_url(pg_server) -> str:
+    """The URL of a new, empty PostgreSQL database, dropped after the test."""
+    name = pg_server.create_database()
+    yield pg_server.url(name)
+    pg_server.drop_database(name)
+
+
+@pytest.fixture
+def home(tmp_path, monkeypatch, request, backend) -> Path:
+    """A fresh store folder, also made the default for the process (and its children)."""
     folder = tmp_path / "store"
     monkeypatch.setenv("MLOPS_NB_HOME", str(folder))
+    monkeypatch.delenv(ENV_ARTIFACTS, raising=False)
+    if backend == "postgresql":
+        monkeypatch.setenv(ENV_DB_URL, request.getfixturevalue("pg_url"))
+    else:
+        monkeypatch.delenv(ENV_DB_URL, raising=False)
     import mlops_nb.api
 
     mlops_nb.api.set_store(None)
@@ -34,10 +92,32 @@ def home(tmp_path, monkeypatch) -> Path:
 
 
 @pytest.fixture
-def store(home) -> Store:
+def store(home, backend) -> Store:
     s = Store(home)
+    assert s.backend == backend
     yield s
     s.close()
+
+
+@pytest.fixture
+def raw_sql(home, backend):
+    """Run SQL on the test store's database behind mlops-nb's back, as an intruder would.
+
+    ``raw_sql("update events set actor = :who where seq = 3", who="mallory")``
+    commits at once and returns the rows a query gives.
+    """
+    import sqlalchemy as sa
+
+    url = os.environ[ENV_DB_URL] if backend == "postgresql" else f"sqlite:///{home / 'mlops.db'}"
+    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+
+    def run(statement: str, **params):
+        with engine.begin() as conn:
+            result = conn.execute(sa.text(statement), params)
+            return result.all() if result.returns_rows else []
+
+    yield run
+    engine.dispose()
 
 
 def _frame_digest(df):

@@ -1,5 +1,6 @@
 """Several processes on one store: nothing lost, nothing locked; SIGKILL leaves it consistent."""
 
+import itertools
 import os
 import signal
 import subprocess
@@ -12,7 +13,7 @@ import pytest
 from mlops_nb import audit, tracking
 from mlops_nb.store import Store
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.backends]
 
 WRITER = textwrap.dedent("""
     import sys
@@ -107,3 +108,56 @@ def test_sigkill_mid_run_leaves_a_consistent_usable_store(home, fitted):
         pass
     assert run.version.version == 1
     assert audit.verify(store).ok
+
+
+PROMOTER = textwrap.dedent("""
+    import random, sys
+    from mlops_nb.store import Store
+    from mlops_nb import registry
+    from mlops_nb.errors import ConflictError, NotFoundError
+    store = Store(sys.argv[1])
+    rng = random.Random(int(sys.argv[2]))
+    for i in range(int(sys.argv[3])):
+        try:
+            if rng.random() < 0.25:
+                registry.rollback(store, "shared")
+            else:
+                registry.promote(store, "shared", rng.randint(1, 4))
+        except (ConflictError, NotFoundError):
+            pass  # nothing to roll back to, or nobody holds the alias yet
+    print("ok")
+""")
+
+
+def test_processes_moving_one_alias_keep_its_history_linear(home):
+    store = Store(home)
+    for _ in range(4):
+        store.create_version(
+            {"model": "shared", "artifact_sha256": "0" * 64, "format": "skops", "estimator": "E"},
+            "tester",
+        )
+    store.close()
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-c", PROMOTER, str(home), str(seed), "15"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for seed in range(4)
+    ]
+    results = [p.communicate(timeout=300) for p in procs]
+    for proc, (_out, err) in zip(procs, results):
+        assert proc.returncode == 0, err
+    store = Store(home)
+    history = store.alias_changes("shared", "production")
+    assert len(history) >= 4
+    # Every change starts from the holder the previous change left: none was
+    # decided on a stale holder, and none was lost.
+    assert history[0].from_version is None
+    for before, after in itertools.pairwise(history):
+        assert after.from_version == before.to_version != after.to_version
+        assert after.id == before.id + 1 and after.at >= before.at
+    assert store.alias_holder("shared", "production").version == history[-1].to_version
+    result = audit.verify(store)
+    assert result.ok, result.problem

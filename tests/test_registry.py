@@ -13,6 +13,8 @@ from mlops_nb.errors import (
     UntrustedModelError,
 )
 
+pytestmark = pytest.mark.backends
+
 
 def add_version(store, model, metrics, name="churn", **opts):
     with tracking.track(store, name, model=model, metrics=metrics, **opts) as run:

@@ -20,6 +20,8 @@ NB = Path(__file__).parent / "notebooks"
 TINY = NB / "tiny_tracked.ipynb"
 UTC = dt.timezone.utc
 
+pytestmark = pytest.mark.backends
+
 
 def at(*args):
     return dt.datetime(*args, tzinfo=UTC)
@@ -126,6 +128,45 @@ def test_two_concurrent_ticks_fire_each_slot_once(home, store):
     assert len(notebook_runs) == 4  # each slot ran exactly once
     assert len({r.params["x"] for r in notebook_runs}) == 1
     assert audit.verify(store).ok
+
+
+def test_schedulers_racing_on_one_store_claim_each_slot_once(home, store):
+    import threading
+
+    sch.add(
+        store,
+        "racy",
+        str(TINY),
+        "* * * * *",
+        catchup="all",
+        max_concurrent=1000,
+        now=at(2026, 11, 1, 9, 0),
+    )
+    barrier = threading.Barrier(6)
+    errors = []
+
+    def scheduler(n):
+        own = mlops_nb.Store(home)  # each its own connections, like its own process
+        try:
+            barrier.wait()
+            for minute in range(1, 31, 1 + n % 3):  # overlapping, differently spaced ticks
+                firing.tick(own, at(2026, 11, 1, 9, minute, 5), run=False)
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+        finally:
+            own.close()
+
+    threads = [threading.Thread(target=scheduler, args=(n,)) for n in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    recorded = [s["slot"][11:16] for s in store.slots("racy")]
+    assert sorted(recorded) == [f"09:{m:02d}" for m in range(1, 31)]  # each exactly once
+    assert store.get_schedule("racy")["cursor"].startswith("2026-11-01T09:30")
+    result = audit.verify(store)
+    assert result.ok, result.problem
 
 
 def test_snapshot_is_what_runs(store, tmp_path):

@@ -1,13 +1,17 @@
 import os
-import sqlite3
+import socket
 import threading
 
 import pytest
+import sqlalchemy as sa
 
-from mlops_nb.errors import InvalidInputError, NotFoundError
+from mlops_nb.errors import InvalidInputError, MlopsError, NotFoundError
 from mlops_nb.store import Store, find_home
 from mlops_nb.store import schema as t
 from mlops_nb.store.artifacts import sha256_bytes
+from mlops_nb.store.location import mask_url, normalize_db_url, resolve
+
+pytestmark = pytest.mark.backends
 
 
 def test_location_explicit_beats_env_beats_nearest_dot_mlops(tmp_path, monkeypatch):
@@ -30,35 +34,79 @@ def test_location_falls_back_to_user_home(tmp_path, monkeypatch):
     assert find_home(cwd=str(nowhere)) == (tmp_path / "user" / ".mlops").resolve()
 
 
-def test_new_store_is_wal_with_latest_schema(store):
+def test_new_store_has_the_latest_schema(store, raw_sql, backend):
     assert store.schema_version == t.LATEST
-    conn = sqlite3.connect(store.db_path)
-    assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
-    tables = {r[0] for r in conn.execute("select name from sqlite_master where type='table'")}
-    assert {"events", "runs", "model_versions", "aliases", "alias_changes"} <= tables
+    with store.read() as conn:
+        tables = set(sa.inspect(conn).get_table_names())
+    assert set(t.metadata.tables) | {"schema_version"} <= tables
+    if backend == "sqlite":
+        assert raw_sql("PRAGMA journal_mode")[0][0] == "wal"
+        assert store.locator == {"home": str(store.home), "db_url": None, "artifacts": None}
+    else:
+        assert store.db_path is None and store.locator["db_url"].startswith("postgresql+psycopg")
 
 
-def test_reopening_does_not_rerun_migrations(home):
+def test_reopening_does_not_rerun_migrations(home, raw_sql):
     Store(home).close()
-    again = Store(home)
-    conn = sqlite3.connect(again.db_path)
-    assert [r[0] for r in conn.execute("select version from schema_version")] == list(
-        range(1, t.LATEST + 1)
-    )
-
-
-def test_newer_schema_is_refused(home):
     Store(home).close()
-    conn = sqlite3.connect(home / "mlops.db")
-    conn.execute("insert into schema_version values (999, 'future')")
-    conn.commit()
+    versions = raw_sql("select version from schema_version order by version")
+    assert [r[0] for r in versions] == list(range(1, t.LATEST + 1))
+
+
+def test_stores_opened_at_once_migrate_once(home, raw_sql):
+    # Several processes opening a new store at the same moment (a team's
+    # first `mlops-nb init`, a scheduler and a kernel): one migrates.
+    barrier = threading.Barrier(6)
+    errors = []
+
+    def open_store():
+        try:
+            barrier.wait()
+            Store(home).close()
+        except Exception as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=open_store) for _ in range(6)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    versions = raw_sql("select version from schema_version order by version")
+    assert [r[0] for r in versions] == list(range(1, t.LATEST + 1))
+
+
+def test_newer_schema_is_refused(home, raw_sql):
+    Store(home).close()
+    raw_sql("insert into schema_version values (999, 'future')")
     with pytest.raises(InvalidInputError, match="newer"):
         Store(home)
 
 
-def test_missing_store_without_create(tmp_path):
+def test_missing_store_without_create(home):
     with pytest.raises(NotFoundError, match="mlops-nb init"):
-        Store(tmp_path / "absent", create=False)
+        Store(home, create=False)
+
+
+def test_locator_reopens_the_same_store(store):
+    sha = store.put_artifact(b"shared", "test", "tester")
+    again = Store(**store.locator)
+    assert again.locator == store.locator and again.backend == store.backend
+    assert again.get_artifact(sha) == b"shared"
+    assert [e.hash for e in again.iter_events()] == [e.hash for e in store.iter_events()]
+    again.close()
+
+
+def test_text_sorts_bytewise_on_every_backend(store):
+    # PostgreSQL's collation (the test databases use ICU en-US) would put
+    # "a" before "B"; the schema makes text compare as SQLite does.
+    names = ["b", "B", "_z", "a", "Z9", "a-b", "ä"]
+    for name in names:
+        store.create_version(
+            {"model": name, "artifact_sha256": "0" * 64, "format": "skops", "estimator": "E"},
+            "tester",
+        )
+    assert [m["name"] for m in store.list_models()] == sorted(names)
 
 
 def test_artifacts_are_content_addressed_and_read_only(store):
@@ -159,3 +207,151 @@ def test_run_prefix_resolution(store):
         store.get_run("../etc")
     with pytest.raises(NotFoundError):
         store.get_run("ffffff")
+
+
+# -- choosing the database ------------------------------------------------------
+
+
+def test_db_url_comes_from_argument_then_env_then_config(tmp_path, monkeypatch):
+    monkeypatch.delenv("MLOPS_NB_DB_URL", raising=False)
+    monkeypatch.delenv("MLOPS_NB_ARTIFACTS", raising=False)
+    home = tmp_path / "h"
+    assert resolve(home) == (None, None)  # no config file: SQLite and the folder
+    home.mkdir()
+    (home / "config.yaml").write_text("db_url: postgresql://cfg@db/m\nartifacts: s3://b/p\n")
+    assert resolve(home) == ("postgresql+psycopg://cfg@db/m", "s3://b/p")
+    monkeypatch.setenv("MLOPS_NB_DB_URL", "postgres://env@db/m")
+    monkeypatch.setenv("MLOPS_NB_ARTIFACTS", "file:///env")
+    assert resolve(home) == ("postgresql+psycopg://env@db/m", "file:///env")
+    assert resolve(home, "postgresql+psycopg://arg@db/m", "memory://arg") == (
+        "postgresql+psycopg://arg@db/m",
+        "memory://arg",
+    )
+
+
+@pytest.mark.parametrize(
+    "text", ["db-url: postgresql://x@y/z\n", "db_url: [1, 2]\n", "- a list\n", "db_url: {\n"]
+)
+def test_bad_config_files_are_refused(tmp_path, monkeypatch, text):
+    monkeypatch.delenv("MLOPS_NB_DB_URL", raising=False)
+    (tmp_path / "config.yaml").write_text(text)
+    with pytest.raises(InvalidInputError, match="config.yaml"):
+        resolve(tmp_path)
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "sqlite:///x.db",
+        "mysql://u:hunter2@h/d",
+        "postgresql+psycopg2://u:hunter2@h/d",
+        "just some text",
+    ],
+)
+def test_only_postgresql_urls_are_accepted(url):
+    with pytest.raises(InvalidInputError, match="postgresql://") as info:
+        normalize_db_url(url)
+    assert "hunter2" not in str(info.value)
+
+
+def test_passwords_are_masked():
+    assert mask_url("postgresql+psycopg://me:pa%40ss@h:5/d?sslmode=require") == (
+        "postgresql+psycopg://me:***@h:5/d?sslmode=require"
+    )
+    assert "s3cret" not in mask_url("postgresql://h/d?password=s3cret&application_name=x")
+    assert mask_url("postgresql://me@h/d") == "postgresql://me@h/d"
+
+
+def test_unreachable_database_is_one_clear_error(tmp_path):
+    with socket.socket() as sock:  # a port nobody listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    url = f"postgresql://me:hunter2@127.0.0.1:{port}/nowhere?connect_timeout=5"
+    with pytest.raises(MlopsError, match="cannot use the metadata database") as info:
+        Store(tmp_path, db_url=url)
+    assert "hunter2" not in str(info.value) and "me:***@127.0.0.1" in str(info.value)
+
+
+# -- PostgreSQL only ------------------------------------------------------------
+
+
+def test_config_file_selects_postgresql(tmp_path, pg_url, monkeypatch):
+    monkeypatch.delenv("MLOPS_NB_DB_URL", raising=False)
+    from mlops_nb.store.location import write_config
+
+    home = tmp_path / "team"
+    path = write_config(home, db_url=pg_url)
+    assert oct(path.stat().st_mode & 0o777) == oct(0o600)
+    store = Store(home)
+    assert store.backend == "postgresql" and store.db_path is None
+    assert not (home / "mlops.db").exists()
+    assert store.locator == {"home": str(home), "db_url": pg_url, "artifacts": None}
+    store.close()
+
+
+def test_password_stays_out_of_repr_events_and_rows(tmp_path, pg_url):
+    # The test server trusts 127.0.0.1 and ignores passwords, so any will do;
+    # a server given by MLOPS_NB_TEST_PG_URL keeps its own.
+    parsed = sa.engine.make_url(pg_url)
+    secret = parsed.password or "hunter2-s3cret"
+    url = parsed.set(password=secret).render_as_string(hide_password=False)
+    store = Store(tmp_path / "h", db_url=url)
+    store.put_artifact(b"x", "test", "tester")
+    store.insert_run(
+        {"run_id": "a" * 32, "kind": "track", "status": "running", "started_at": "t"}, "me"
+    )
+    assert secret not in repr(store) and ":***@" in repr(store)
+    assert store.locator["db_url"] == url  # in-process hand-over keeps it
+    assert all(secret not in str(row) for row in store.raw_events())
+    assert secret not in str(store.snapshot_tables())
+    store.close()
+
+
+def test_reads_cannot_write_on_postgresql(tmp_path, pg_url):
+    store = Store(tmp_path / "h", db_url=pg_url)
+    with pytest.raises(sa.exc.DBAPIError, match="read-only"), store.read() as conn:
+        conn.execute(t.models.insert().values(name="sneaky", created_at="t"))
+    store.close()
+
+
+def test_a_forked_child_opens_its_own_connections(store):
+    import warnings
+
+    store.put_artifact(b"before the fork", "test", "parent")  # the pool holds a connection
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)  # "multi-threaded fork"
+        pid = os.fork()
+    if pid == 0:  # the child: write through the inherited store object, then leave
+        code = 1
+        try:
+            store.put_artifact(b"from the child", "test", "child")
+            code = 0
+        finally:
+            os._exit(code)
+    store.put_artifact(b"from the parent", "test", "parent")
+    _, status = os.waitpid(pid, 0)
+    assert os.waitstatus_to_exitcode(status) == 0
+    store.put_artifact(b"after the child", "test", "parent")
+    assert [e.seq for e in store.raw_events()] == [1, 2, 3, 4]
+    from mlops_nb import audit
+
+    assert audit.verify(store).ok
+
+
+def test_a_user_who_cannot_create_tables_is_told_what_to_grant(tmp_path, pg_server, pg_url):
+    import uuid
+
+    import psycopg
+
+    role = f"mlops_nb_user_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(pg_server.admin_url, autocommit=True) as conn:
+        if conn.info.server_version < 150000:
+            pytest.skip("before PostgreSQL 15 everyone may create tables in public")
+        conn.execute(f"CREATE ROLE {role} LOGIN")
+    try:
+        url = sa.engine.make_url(pg_url).set(username=role, password=None)
+        with pytest.raises(InvalidInputError, match="GRANT CREATE ON SCHEMA public"):
+            Store(tmp_path / "h", db_url=url.render_as_string(hide_password=False))
+    finally:
+        with psycopg.connect(pg_server.admin_url, autocommit=True) as conn:
+            conn.execute(f"DROP ROLE {role}")

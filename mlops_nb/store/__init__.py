@@ -1,4 +1,5 @@
-"""The embedded store: SQLite metadata plus content-addressed artifact files.
+"""The store: metadata in SQLite (embedded) or PostgreSQL (shared), plus
+content-addressed artifacts.
 
 ``Store`` loads SQLAlchemy; it is imported on first use, so the artifact and
 location helpers stay cheap to import.

@@ -1,9 +1,19 @@
 """Content-addressed files: every artifact is named by its SHA-256.
 
-Files are written to a temporary name in the same file system, flushed and
-fsynced, then hard-linked into place. ``link`` fails when the target exists,
-so a stored file is never overwritten, and a reader never sees a partial
-file. A crash leaves at worst a temporary file, which :meth:`sweep` removes.
+Two backends share one interface (:class:`ArtifactBackend`):
+
+- :class:`ArtifactFolder`, the embedded store's folder. Files are written to
+  a temporary name in the same file system, flushed and fsynced, then
+  hard-linked into place. ``link`` fails when the target exists, so a stored
+  file is never overwritten, and a reader never sees a partial file. A crash
+  leaves at worst a temporary file, which :meth:`ArtifactFolder.sweep`
+  removes.
+- :class:`~mlops_nb.store.objects.ObjectArtifacts`, any fsspec URL
+  (``s3://``, ``gs://``, ``az://``, ``file://``, ``memory://``), for team
+  stores. :func:`open_artifacts` picks the backend for a URL.
+
+Either way, reads check the content against its name and raise
+:class:`ArtifactAlteredError` when they differ.
 """
 
 from __future__ import annotations
@@ -14,9 +24,26 @@ import re
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from ..errors import IntegrityError, InvalidInputError
+
+if TYPE_CHECKING:
+    from .objects import ObjectArtifacts
 
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 1 << 20
+# Query parameters that carry secrets (Azure SAS tokens, signed URLs).
+_SECRET_QUERY = re.compile(r"sig|signature|token|secret|password|key|credential", re.I)
+
+
+class ArtifactAlteredError(IntegrityError, ValueError):
+    """An artifact's content no longer hashes to its name.
+
+    Also a ``ValueError``, so callers written for the folder backend's
+    original contract keep working.
+    """
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -38,18 +65,81 @@ def is_sha256(text: str) -> bool:
     return bool(_SHA_RE.match(text))
 
 
-class ArtifactFolder:
-    """The folder half of the store: immutable files addressed by SHA-256."""
+def check_sha256(text: str) -> str:
+    """Return ``text`` if it is a SHA-256 digest, else raise ``ValueError``.
 
-    def __init__(self, root: Path) -> None:
-        self.root = root
-        self.tmp = root.parent / "tmp"
+    Artifact names come from the database; validating them keeps a crafted
+    name from addressing anything outside the artifact root.
+    """
+    if not isinstance(text, str) or not is_sha256(text):
+        raise ValueError(f"not a SHA-256 digest: {text!r}")
+    return text
+
+
+def altered(sha256: str) -> ArtifactAlteredError:
+    """The error for an artifact whose content no longer matches its name."""
+    return ArtifactAlteredError(f"artifact {sha256} does not match its SHA-256")
+
+
+@runtime_checkable
+class ArtifactBackend(Protocol):
+    """What the store needs from an artifact backend.
+
+    ``root`` names the location for messages; it never carries credentials.
+    """
+
+    @property
+    def root(self) -> Path | str: ...
+
+    def exists(self, sha256: str) -> bool:
+        """Whether an object with this hash is stored (its content is not checked)."""
+        ...
+
+    def write(self, data: bytes) -> tuple[str, bool]:
+        """Store ``data``; return its hash and whether this call created the object."""
+        ...
+
+    def read(self, sha256: str, *, verify: bool = True) -> bytes:
+        """The bytes; ``FileNotFoundError`` if absent, :class:`ArtifactAlteredError`
+        if they no longer hash to ``sha256``."""
+        ...
+
+    def check(self, sha256: str) -> str | None:
+        """``None`` when the object is present and intact, else why not (for audit)."""
+        ...
+
+    def sweep(self, older_than_s: float = 3600.0) -> int:
+        """Remove temporary objects left by crashed writers; return how many."""
+        ...
+
+
+class ArtifactFolder:
+    """The folder half of the embedded store: immutable files addressed by SHA-256.
+
+    Parameters
+    ----------
+    root
+        Where files live, as ``root/<sha[:2]>/<sha>``.
+    tmp
+        Where files are written before they are linked into place; must be
+        on the same file system. Defaults to ``root``'s sibling ``tmp``.
+    """
+
+    def __init__(self, root: Path, tmp: Path | None = None) -> None:
+        self._root = Path(root)
+        self.tmp = Path(tmp) if tmp is not None else self._root.parent / "tmp"
+
+    @property
+    def root(self) -> Path:
+        return self._root
+
+    def __repr__(self) -> str:
+        return f"ArtifactFolder({str(self._root)!r})"
 
     def path(self, sha256: str) -> Path:
         """Where the file with this hash lives (it may not exist)."""
-        if not is_sha256(sha256):
-            raise ValueError(f"not a SHA-256 digest: {sha256!r}")
-        return self.root / sha256[:2] / sha256
+        check_sha256(sha256)
+        return self._root / sha256[:2] / sha256
 
     def exists(self, sha256: str) -> bool:
         return self.path(sha256).is_file()
@@ -60,54 +150,132 @@ class ArtifactFolder:
         target = self.path(sha)
         if target.is_file():
             return sha, False
-        target.parent.mkdir(parents=True, exist_ok=True)
-        self.tmp.mkdir(parents=True, exist_ok=True)
-        fd, tmp_name = tempfile.mkstemp(dir=self.tmp, prefix=sha[:12] + ".")
-        try:
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
-                fh.flush()
-                os.fsync(fh.fileno())
-            os.chmod(tmp_name, 0o444)
-            try:
-                os.link(tmp_name, target)
-                created = True
-            except FileExistsError:
-                # Another writer stored the same content first; same bytes, same name.
-                created = False
-            _fsync_dir(target.parent)
-        finally:
-            try:
-                os.unlink(tmp_name)
-            except FileNotFoundError:
-                pass
-        return sha, created
+        return sha, link_into_place(data, self.tmp, target)
 
     def read(self, sha256: str, *, verify: bool = True) -> bytes:
         """Return the file's bytes, checking they still hash to ``sha256``.
 
-        Raises ``FileNotFoundError`` when missing and ``ValueError`` when the
-        content no longer matches its name.
+        Raises ``FileNotFoundError`` when missing and
+        :class:`ArtifactAlteredError` (a ``ValueError``) when the content no
+        longer matches its name.
         """
         data = self.path(sha256).read_bytes()
         if verify and sha256_bytes(data) != sha256:
-            raise ValueError(f"artifact {sha256} does not match its SHA-256")
+            raise altered(sha256)
         return data
+
+    def check(self, sha256: str) -> str | None:
+        try:
+            path = self.path(sha256)
+        except ValueError:
+            return f"names an invalid artifact hash {sha256!r}"
+        if not path.is_file():
+            return f"artifact {sha256} is missing"
+        if sha256_file(path) != sha256:
+            return f"artifact {sha256} was altered (content no longer matches its SHA-256)"
+        return None
 
     def sweep(self, older_than_s: float = 3600.0) -> int:
         """Remove temporary files left by crashed writers; return how many."""
-        if not self.tmp.is_dir():
-            return 0
-        removed = 0
-        cutoff = time.time() - older_than_s
-        for entry in self.tmp.iterdir():
-            try:
-                if entry.stat().st_mtime < cutoff:
-                    entry.unlink()
-                    removed += 1
-            except OSError:
-                continue
-        return removed
+        return sweep_folder(self.tmp, older_than_s)
+
+
+def link_into_place(data: bytes, tmp_dir: Path, target: Path) -> bool:
+    """Write ``data`` to ``target`` so no reader sees it partially; never overwrite.
+
+    The bytes go to a fsynced, read-only temporary file in ``tmp_dir`` (same
+    file system as ``target``), which is then hard-linked to ``target``.
+    Returns whether this call created ``target``; ``False`` means another
+    writer stored it first, which for content-addressed names means the
+    same bytes.
+    """
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix=target.name[:12] + ".")
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(data)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.chmod(tmp_name, 0o444)
+        try:
+            os.link(tmp_name, target)
+            created = True
+        except FileExistsError:
+            created = False
+        _fsync_dir(target.parent)
+    finally:
+        try:
+            os.unlink(tmp_name)
+        except FileNotFoundError:
+            pass
+    return created
+
+
+def sweep_folder(tmp_dir: Path, older_than_s: float) -> int:
+    """Delete files in ``tmp_dir`` not modified for ``older_than_s`` seconds."""
+    if not tmp_dir.is_dir():
+        return 0
+    removed = 0
+    cutoff = time.time() - older_than_s
+    for entry in tmp_dir.iterdir():
+        try:
+            if entry.stat().st_mtime < cutoff:
+                entry.unlink()
+                removed += 1
+        except OSError:
+            continue
+    return removed
+
+
+def redact_url(url: str) -> str:
+    """``url`` without credentials: no ``user:password@``, no secret query values.
+
+    What the store prints, records or hands to other processes; the
+    credentials themselves come from each provider's usual places
+    (environment, config files, instance metadata).
+    """
+    return "::".join(_redact_one(part) for part in url.split("::"))
+
+
+def _redact_one(url: str) -> str:
+    if "://" not in url:
+        return url
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url.split("://", 1)[0] + "://<unparseable>"
+    netloc = parts.netloc.rpartition("@")[2]
+    query = urlencode(
+        [(k, "REDACTED" if _SECRET_QUERY.search(k) else v) for k, v in parse_qsl(parts.query)]
+    )
+    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
+
+
+def open_artifacts(
+    url: str | os.PathLike[str] | None, home: Path
+) -> ArtifactFolder | ObjectArtifacts:
+    """The artifact backend for ``url``; the home's own folder when ``url`` is empty.
+
+    Parameters
+    ----------
+    url
+        An fsspec URL (``s3://bucket/prefix``, ``gs://…``, ``az://…``,
+        ``file:///path``, ``memory://name``) or a local path. Credentials
+        are never taken from the store: fsspec and the provider's library
+        find them in the environment and the provider's config files.
+    home
+        The store folder, whose ``artifacts/`` folder is used by default.
+    """
+    if url is None or str(url) == "":
+        return ArtifactFolder(home / "artifacts")
+    try:
+        from .objects import ObjectArtifacts
+    except ImportError:
+        raise InvalidInputError(
+            f"artifacts at {redact_url(str(url))} need fsspec: pip install 'mlops-nb[team]'"
+        ) from None
+    return ObjectArtifacts(str(url))
 
 
 def _fsync_dir(path: Path) -> None:

@@ -1,4 +1,24 @@
-"""What every part of the store shares: transactions, the audit append, row helpers."""
+"""What every part of the store shares: transactions, the audit append, row helpers.
+
+One rule makes every guarantee hold on both databases: **a write transaction
+holds the store's single write lock from its first statement to its
+commit.** On SQLite that is the database lock, taken up front with ``BEGIN
+IMMEDIATE``. On PostgreSQL it is a transaction-scoped advisory lock
+(``pg_advisory_xact_lock``) on one fixed key, taken as the transaction's
+first statement at ``READ COMMITTED``, so every later statement sees all
+that was committed before the lock was granted. Within that lock a writer
+reads the chain head and appends the next event, picks the next version
+number, checks an alias's holder or whether a schedule slot is taken, and
+writes, with no other writer in between. Metadata writes are a few
+milliseconds, so one writer at a time costs little and keeps the audit
+chain strictly ordered (no gaps, no forks). Unique keys (event ``seq``,
+``(schedule, slot)``, version numbers) back this up: were the lock ever
+bypassed, a duplicate would abort its transaction rather than be stored.
+
+Read transactions take no lock: SQLite's WAL and PostgreSQL's
+``REPEATABLE READ, READ ONLY`` each give one consistent snapshot, and on
+PostgreSQL a write attempted inside :meth:`StoreBase.read` fails.
+"""
 
 from __future__ import annotations
 
@@ -10,11 +30,17 @@ from typing import Any
 import sqlalchemy as sa
 
 from .. import audit
-from ..errors import NotFoundError
+from ..errors import MlopsError, NotFoundError
 from ..jsonutil import GENESIS, canonical, loads, utcnow
 from . import schema as t
+from .location import mask_url
 
+#: How long a writer waits for the write lock before giving up.
 BUSY_TIMEOUT_S = 60.0
+#: The PostgreSQL advisory lock key of the write lock (``b"mlops_nb"`` as an
+#: integer). Advisory locks are per database, so stores in different
+#: databases never wait for each other.
+PG_WRITE_LOCK = 0x6D6C6F70735F6E62
 
 # Columns holding JSON text; audit payloads carry them decoded.
 JSON_COLUMNS = frozenset(
@@ -81,21 +107,42 @@ class StoreBase:
     """Transactions and the audit chain; the SQL mixins and :class:`Store` build on it."""
 
     home: Path
+    db_url: str | None
+    db_path: Path | None
     _engine: sa.Engine
 
     # -- transactions -----------------------------------------------------
 
     @contextlib.contextmanager
     def write(self) -> Iterator[sa.Connection]:
-        """A short write transaction holding the database's write lock."""
-        with self._engine.connect().execution_options(mlops_write=True) as conn, conn.begin():
+        """A short write transaction holding the store's write lock (see the module doc)."""
+        with (
+            self._operational_errors(),
+            self._engine.connect().execution_options(mlops_write=True) as conn,
+            conn.begin(),
+        ):
             yield conn
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sa.Connection]:
         """A read transaction: one consistent snapshot, no lock held."""
-        with self._engine.connect() as conn, conn.begin():
+        with self._operational_errors(), self._engine.connect() as conn, conn.begin():
             yield conn
+
+    @property
+    def _where(self) -> str:
+        """The metadata database, for messages (never with a password)."""
+        return str(self.db_path) if self.db_url is None else mask_url(self.db_url)
+
+    @contextlib.contextmanager
+    def _operational_errors(self) -> Iterator[None]:
+        # The database is unreachable, went away, or the write lock was not
+        # granted in time: one line naming the database, not a driver traceback.
+        try:
+            yield
+        except sa.exc.OperationalError as exc:
+            lines = str(exc.orig or exc).strip().splitlines() or [type(exc).__name__]
+            raise MlopsError(f"cannot use the metadata database {self._where}: {lines[0]}") from exc
 
     # -- generic audited insert / update ----------------------------------
 
@@ -135,7 +182,14 @@ class StoreBase:
     def append_event(
         self, conn: sa.Connection, kind: str, subject: str, payload: dict[str, Any], actor: str
     ) -> int:
-        """Append one event to the chain inside the caller's write transaction."""
+        """Append one event to the chain inside the caller's write transaction.
+
+        The caller's :meth:`write` transaction holds the write lock, so the
+        head read here is the chain's true head and nobody can append between
+        the read and the insert: sequence numbers have no gaps and each event
+        names its predecessor's hash. (A database sequence would not do: a
+        rolled-back transaction leaves a gap in it.)
+        """
         head = conn.execute(
             sa.select(t.events.c.seq, t.events.c.hash).order_by(t.events.c.seq.desc()).limit(1)
         ).first()
@@ -158,7 +212,7 @@ class StoreBase:
         return seq
 
 
-def on_connect(dbapi_conn: Any, _record: Any) -> None:
+def sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
     # Let SQLAlchemy's "begin" hook emit BEGIN itself (pysqlite would defer it).
     dbapi_conn.isolation_level = None
     cur = dbapi_conn.cursor()
@@ -169,8 +223,22 @@ def on_connect(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
-def on_begin(conn: sa.Connection) -> None:
+def sqlite_on_begin(conn: sa.Connection) -> None:
     if conn.get_execution_options().get("mlops_write"):
         conn.exec_driver_sql("BEGIN IMMEDIATE")
     else:
         conn.exec_driver_sql("BEGIN")
+
+
+def postgresql_on_begin(conn: sa.Connection) -> None:
+    # psycopg opens the transaction implicitly; these are its first statements.
+    if conn.get_execution_options().get("mlops_write"):
+        # READ COMMITTED whatever the server's default: each statement after
+        # the lock is granted must see what the previous writer committed.
+        conn.exec_driver_sql(
+            "SET TRANSACTION ISOLATION LEVEL READ COMMITTED; "
+            f"SET LOCAL lock_timeout = '{int(BUSY_TIMEOUT_S * 1000)}ms'; "
+            f"SELECT pg_advisory_xact_lock({PG_WRITE_LOCK})"
+        )
+    else:
+        conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")

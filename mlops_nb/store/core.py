@@ -1,16 +1,24 @@
-"""The store: SQLite metadata plus a folder of content-addressed artifacts.
+"""The store: metadata in SQLite or PostgreSQL, plus content-addressed artifacts.
 
 This package is the only place with SQL. Writes are short transactions that
-take SQLite's write lock up front (``BEGIN IMMEDIATE``), so concurrent
-writers queue on the busy timeout instead of failing with "database is
-locked", and every state change appends its audit event in the same
-transaction as the change itself: either both land or neither does.
+hold the store's write lock from their first statement (SQLite: ``BEGIN
+IMMEDIATE``; PostgreSQL: an advisory transaction lock, see
+:mod:`mlops_nb.store.base`), so concurrent writers queue instead of failing,
+and every state change appends its audit event in the same transaction as
+the change itself: either both land or neither does.
+
+By default the metadata is the SQLite file ``<home>/mlops.db``. A database
+URL (``db_url=``, ``--db-url``, ``MLOPS_NB_DB_URL`` or ``db_url:`` in
+``<home>/config.yaml``; see :mod:`mlops_nb.store.location`) puts it in
+PostgreSQL instead, for a team sharing one store; the same migrations create
+and upgrade both, and the folder still holds temporary files and logs.
 """
 
 from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -21,9 +29,15 @@ from ..errors import InvalidInputError, NotFoundError
 from ..jsonutil import loads, utcnow
 from ..records import AuditEvent
 from . import schema as t
-from .artifacts import ArtifactFolder
-from .base import BUSY_TIMEOUT_S, on_begin, on_connect, row_snapshot
-from .location import find_home
+from .artifacts import ArtifactBackend, ArtifactFolder, open_artifacts, redact_url
+from .base import (
+    BUSY_TIMEOUT_S,
+    postgresql_on_begin,
+    row_snapshot,
+    sqlite_on_begin,
+    sqlite_on_connect,
+)
+from .location import find_home, locator_env, mask_url, resolve
 from .monitor_sql import MonitorSQL
 from .registry_sql import RegistrySQL
 from .runs_sql import RunsSQL
@@ -31,62 +45,161 @@ from .schedule_sql import ScheduleSQL
 
 
 class Store(RunsSQL, RegistrySQL, MonitorSQL, ScheduleSQL):
-    """Metadata database and artifact folder of one mlops-nb home.
+    """Metadata database and artifact store of one mlops-nb home.
 
     Parameters
     ----------
     home
         The store folder. ``None`` applies the usual resolution
         (``MLOPS_NB_HOME``, nearest ``.mlops/``, ``~/.mlops``).
+    db_url
+        A PostgreSQL URL (``postgresql://user@host:5432/db``;
+        ``postgresql+psycopg://`` and ``postgres://`` work too) holding the
+        metadata. ``None`` applies ``MLOPS_NB_DB_URL``, then ``db_url`` in
+        ``<home>/config.yaml``, then the SQLite file ``<home>/mlops.db``.
+    artifacts
+        An fsspec URL for the artifacts, resolved the same way
+        (``MLOPS_NB_ARTIFACTS``, ``artifacts`` in the config file); by
+        default the folder ``<home>/artifacts``.
     create
-        Create the folder and database when missing. When ``False`` a
+        Create the folder and the schema when missing. When ``False`` a
         missing store raises :class:`~mlops_nb.errors.NotFoundError`.
+
+    Notes
+    -----
+    ``Store(**store.locator)`` opens the same store in another process or
+    on another machine; :meth:`locator_env` gives the same as environment
+    variables for child processes.
     """
 
-    def __init__(self, home: str | os.PathLike[str] | None = None, *, create: bool = True) -> None:
+    def __init__(
+        self,
+        home: str | os.PathLike[str] | None = None,
+        *,
+        db_url: str | None = None,
+        artifacts: str | None = None,
+        create: bool = True,
+    ) -> None:
         self.home = find_home(home)
-        self.db_path = self.home / "mlops.db"
-        if not self.db_path.exists():
-            if not create:
-                raise NotFoundError(f"no mlops-nb store at {self.home} (run `mlops-nb init`)")
-            try:
-                self.home.mkdir(parents=True, exist_ok=True)
-            except OSError as exc:
-                raise InvalidInputError(f"cannot create store at {self.home}: {exc}") from None
-        self.artifacts = ArtifactFolder(self.home / "artifacts")
-        self._engine = sa.create_engine(
-            f"sqlite+pysqlite:///{self.db_path}",
-            connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False},
-            poolclass=sa.pool.QueuePool,
-            pool_size=2,
-            max_overflow=4,
-        )
-        sa.event.listen(self._engine, "connect", on_connect)
-        sa.event.listen(self._engine, "begin", on_begin)
+        self.db_url, self.artifacts_url = resolve(self.home, db_url, artifacts)
+        self.db_path: Path | None = None
+        if self.db_url is None:
+            self.db_path = self.home / "mlops.db"
+            if not self.db_path.exists():
+                if not create:
+                    raise NotFoundError(f"no mlops-nb store at {self.home} (run `mlops-nb init`)")
+                self._make_home()
+            self._engine = _sqlite_engine(self.db_path)
+        else:
+            self._engine = _postgresql_engine(self.db_url)
+        # A store dropped without close() still returns its connections.
+        self._release = weakref.finalize(self, self._engine.dispose)
         self._local = threading.local()
-        self._migrate()
-        self.artifacts.sweep()
+        try:
+            self._migrate(create)
+            # A PostgreSQL store's folder holds only local things (temporary
+            # files, logs, the config file), so it is made whenever it is missing.
+            self._make_home()
+            self.artifacts: ArtifactBackend = self._open_artifacts()
+            self.artifacts.sweep()
+        except BaseException:
+            self.close()
+            raise
+
+    def _make_home(self) -> None:
+        try:
+            self.home.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise InvalidInputError(f"cannot create store at {self.home}: {exc}") from None
+
+    def _open_artifacts(self) -> ArtifactBackend:
+        if self.artifacts_url is None:
+            return ArtifactFolder(self.home / "artifacts")
+        return open_artifacts(self.artifacts_url, self.home)
+
+    @property
+    def backend(self) -> str:
+        """``"sqlite"`` or ``"postgresql"``: where the metadata lives."""
+        return str(self._engine.dialect.name)
+
+    @property
+    def locator(self) -> dict[str, Any]:
+        """What reopens this store elsewhere: ``Store(**store.locator)``.
+
+        Keys ``home`` (the folder, as text), ``db_url`` (``None`` for the
+        SQLite file in the folder) and ``artifacts`` (``None`` for the
+        folder's ``artifacts/``). ``db_url`` may include a password: hand
+        the locator to other processes directly, never print or record it.
+        """
+        return {"home": str(self.home), "db_url": self.db_url, "artifacts": self.artifacts_url}
+
+    def locator_env(self) -> dict[str, str]:
+        """Environment variables that make a child process find this same store."""
+        return locator_env(self.locator)
 
     def __repr__(self) -> str:
-        return f"Store({str(self.home)!r})"
+        extra = ""
+        if self.db_url is not None:
+            extra += f", db_url={mask_url(self.db_url)!r}"
+        if self.artifacts_url is not None:
+            extra += f", artifacts={redact_url(self.artifacts_url)!r}"
+        return f"Store({str(self.home)!r}{extra})"
 
     def close(self) -> None:
         """Release database connections."""
-        self._engine.dispose()
+        self._release()
 
-    def _migrate(self) -> None:
-        with self.write() as conn:
-            t.schema_version.create(conn, checkfirst=True)
+    def _migrate(self, create: bool) -> None:
+        current = self._read_schema_version()
+        if current == t.LATEST:
+            return
+        if current is None and not create:
+            raise NotFoundError(f"no mlops-nb store in {self._where} (run `mlops-nb init`)")
+        # Two processes opening a new store at once: the write lock makes one
+        # of them migrate and the other find the work done.
+        try:
+            with self.write() as conn:
+                t.schema_version.create(conn, checkfirst=True)
+                current = conn.execute(sa.select(sa.func.max(t.schema_version.c.version))).scalar()
+                current = self._known_schema(current or 0)
+                for number in range(current + 1, t.LATEST + 1):
+                    t.MIGRATIONS[number - 1](conn)
+                    conn.execute(
+                        t.schema_version.insert().values(version=number, applied_at=utcnow())
+                    )
+        except sa.exc.ProgrammingError as exc:
+            if getattr(exc.orig, "sqlstate", None) != "42501":  # insufficient_privilege
+                raise
+            # PostgreSQL 15 and later let only the database owner create tables
+            # in the public schema.
+            raise InvalidInputError(
+                f"cannot create the mlops-nb tables in {self._where}: "
+                f"{str(exc.orig).strip().splitlines()[0]}; make the user the database's "
+                "owner or GRANT CREATE ON SCHEMA public TO it"
+            ) from exc
+
+    def _read_schema_version(self) -> int | None:
+        """The schema version, or ``None`` when the database has no store yet."""
+        with self.read() as conn:
+            if self.backend == "postgresql":
+                encoding = conn.exec_driver_sql("SHOW server_encoding").scalar()
+                if encoding != "UTF8":
+                    raise InvalidInputError(
+                        f"database {self._where} uses encoding {encoding}; "
+                        "mlops-nb needs UTF8 (CREATE DATABASE ... ENCODING 'UTF8')"
+                    )
+            if not sa.inspect(conn).has_table(t.schema_version.name):
+                return None
             current = conn.execute(sa.select(sa.func.max(t.schema_version.c.version))).scalar()
-            current = current or 0
-            if current > t.LATEST:
-                raise InvalidInputError(
-                    f"store {self.home} has schema {current}, newer than this mlops-nb "
-                    f"understands ({t.LATEST}); upgrade mlops-nb"
-                )
-            for number in range(current + 1, t.LATEST + 1):
-                t.MIGRATIONS[number - 1](conn)
-                conn.execute(t.schema_version.insert().values(version=number, applied_at=utcnow()))
+        return None if current is None else self._known_schema(current)
+
+    def _known_schema(self, version: int) -> int:
+        if version > t.LATEST:
+            raise InvalidInputError(
+                f"store {self.home} has schema {version}, newer than this mlops-nb "
+                f"understands ({t.LATEST}); upgrade mlops-nb"
+            )
+        return int(version)
 
     @property
     def schema_version(self) -> int:
@@ -172,6 +285,63 @@ class Store(RunsSQL, RegistrySQL, MonitorSQL, ScheduleSQL):
             ) from None
 
 
-def open_store(home: str | os.PathLike[str] | Path | None = None, *, create: bool = True) -> Store:
+def open_store(
+    home: str | os.PathLike[str] | Path | None = None,
+    *,
+    db_url: str | None = None,
+    artifacts: str | None = None,
+    create: bool = True,
+) -> Store:
     """Open (and by default create) the store that applies to ``home``."""
-    return Store(home, create=create)
+    return Store(home, db_url=db_url, artifacts=artifacts, create=create)
+
+
+# Pooled connections must not cross a fork: a child process (multiprocessing,
+# joblib) opens its own instead of talking over its parent's.
+_ENGINES: weakref.WeakSet[sa.Engine] = weakref.WeakSet()
+
+
+def _forget_inherited_connections() -> None:
+    for engine in list(_ENGINES):
+        engine.dispose(close=False)
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_inherited_connections)
+
+
+def _sqlite_engine(path: Path) -> sa.Engine:
+    engine = sa.create_engine(
+        f"sqlite+pysqlite:///{path}",
+        connect_args={"timeout": BUSY_TIMEOUT_S, "check_same_thread": False},
+        poolclass=sa.pool.QueuePool,
+        pool_size=2,
+        max_overflow=4,
+    )
+    sa.event.listen(engine, "connect", sqlite_on_connect)
+    sa.event.listen(engine, "begin", sqlite_on_begin)
+    _ENGINES.add(engine)
+    return engine
+
+
+def _postgresql_engine(url: str) -> sa.Engine:
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        raise InvalidInputError(
+            "a PostgreSQL store needs psycopg 3: pip install 'mlops-nb[team]'"
+        ) from None
+    parsed = sa.engine.make_url(url)
+    defaults = {"connect_timeout": 10, "application_name": "mlops-nb"}
+    engine = sa.create_engine(
+        parsed,
+        # Settings in the URL win over these defaults.
+        connect_args={k: v for k, v in defaults.items() if k not in parsed.query},
+        pool_size=2,
+        max_overflow=4,
+        # A long-lived scheduler or server outlives server restarts.
+        pool_pre_ping=True,
+    )
+    sa.event.listen(engine, "begin", postgresql_on_begin)
+    _ENGINES.add(engine)
+    return engine

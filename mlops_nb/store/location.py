@@ -1,22 +1,51 @@
-"""Where the store lives.
+"""Where the store lives: its folder, its metadata database, its artifacts.
 
-Resolution order, the same for the kernel, the CLI, the server extension,
-the scheduler and every notebook that ``mlops-nb run`` executes:
+The folder (``home``) is found the same way by the kernel, the CLI, the
+server extension, the scheduler and every notebook that ``mlops-nb run``
+executes:
 
 1. an explicit ``home`` argument (``--home`` on the CLI);
 2. the ``MLOPS_NB_HOME`` environment variable;
 3. the nearest ``.mlops/`` folder found walking up from the working
    directory, the way git finds ``.git/``;
 4. ``~/.mlops``.
+
+The metadata database and the artifact location are then resolved for that
+folder, each the same way: an explicit argument (``--db-url``), else the
+environment (``MLOPS_NB_DB_URL``, ``MLOPS_NB_ARTIFACTS``), else the folder's
+``config.yaml``::
+
+    # <home>/config.yaml -- every key is optional
+    db_url: postgresql://mlops@db.example.com/mlops
+    artifacts: s3://ml-bucket/mlops
+
+else the defaults: SQLite at ``<home>/mlops.db`` and the folder
+``<home>/artifacts``. Keep passwords out of URLs and the config file where
+you can: psycopg finds them in ``PGPASSWORD`` or ``~/.pgpass``.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+from ..errors import InvalidInputError
 
 ENV_HOME = "MLOPS_NB_HOME"
+ENV_DB_URL = "MLOPS_NB_DB_URL"
+ENV_ARTIFACTS = "MLOPS_NB_ARTIFACTS"
 DIRNAME = ".mlops"
+CONFIG_FILE = "config.yaml"
+CONFIG_KEYS = ("db_url", "artifacts")
+
+#: Schemes accepted for ``db_url``; all are served by psycopg 3.
+PG_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
+PG_DRIVER = "postgresql+psycopg"
+# libpq accepts secrets as query parameters too (``?password=...``).
+_SECRET_PARAMS = frozenset({"password", "sslpassword"})
 
 
 def find_home(home: str | os.PathLike[str] | None = None, cwd: str | None = None) -> Path:
@@ -40,3 +69,146 @@ def find_home(home: str | os.PathLike[str] | None = None, cwd: str | None = None
         if candidate.is_dir():
             return candidate
     return (Path.home() / DIRNAME).resolve()
+
+
+def read_config(home: Path) -> dict[str, str]:
+    """The settings in ``<home>/config.yaml``; empty when there is no such file.
+
+    Unknown keys are refused rather than ignored: a misspelt ``db_url`` would
+    otherwise silently send a team's metadata to a local SQLite file.
+    """
+    path = home / CONFIG_FILE
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return {}
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read {path}: {exc}") from None
+    import yaml
+
+    try:
+        loaded = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise InvalidInputError(f"{path} is not valid YAML: {exc}") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise InvalidInputError(f"{path} must be a mapping of settings")
+    unknown = sorted(str(k) for k in loaded if k not in CONFIG_KEYS)
+    if unknown:
+        raise InvalidInputError(
+            f"{path}: unknown setting(s) {', '.join(unknown)}; known: {', '.join(CONFIG_KEYS)}"
+        )
+    out: dict[str, str] = {}
+    for key, value in loaded.items():
+        if value is None or value == "":
+            continue
+        if not isinstance(value, str):
+            raise InvalidInputError(f"{path}: {key} must be a string")
+        out[key] = value
+    return out
+
+
+def write_config(home: Path, **settings: str | None) -> Path:
+    """Set keys of ``<home>/config.yaml`` (``None`` removes one); return its path.
+
+    For ``mlops-nb init --db-url ...``: afterwards every process that finds
+    this folder also finds its database, with no environment to carry along.
+    """
+    unknown = sorted(set(settings) - set(CONFIG_KEYS))
+    if unknown:
+        raise InvalidInputError(f"unknown setting(s) {', '.join(unknown)}")
+    import yaml
+
+    current: dict[str, Any] = dict(read_config(home))
+    for key, value in settings.items():
+        if value:
+            current[key] = normalize_db_url(value) if key == "db_url" else str(value)
+        else:
+            current.pop(key, None)
+    home.mkdir(parents=True, exist_ok=True)
+    path = home / CONFIG_FILE
+    tmp = path.with_name(f".{CONFIG_FILE}.{os.getpid()}")
+    tmp.write_text(yaml.safe_dump(current, sort_keys=True), encoding="utf-8")
+    os.chmod(tmp, 0o600)  # it may hold a database password
+    os.replace(tmp, path)
+    return path
+
+
+def resolve(
+    home: Path, db_url: str | None = None, artifacts: str | None = None
+) -> tuple[str | None, str | None]:
+    """The database URL and artifact location that apply to ``home``.
+
+    Each is the argument if given, else its environment variable, else the
+    key in ``<home>/config.yaml``, else ``None`` (the SQLite file and the
+    artifact folder inside ``home``). The database URL comes back normalized
+    (see :func:`normalize_db_url`).
+    """
+    config: dict[str, str] | None = None
+
+    def pick(given: str | None, env: str, key: str) -> str | None:
+        nonlocal config
+        if given:
+            return given
+        if os.environ.get(env):
+            return os.environ[env]
+        if config is None:
+            config = read_config(home)
+        return config.get(key)
+
+    url = pick(db_url, ENV_DB_URL, "db_url")
+    return (
+        None if url is None else normalize_db_url(url),
+        pick(artifacts, ENV_ARTIFACTS, "artifacts"),
+    )
+
+
+def normalize_db_url(url: str) -> str:
+    """``url`` with its scheme set to SQLAlchemy's psycopg 3 driver.
+
+    ``postgresql://``, ``postgres://`` and ``postgresql+psycopg://`` are
+    accepted; anything else is refused with a message saying what to use.
+    """
+    text = str(url).strip()
+    scheme, sep, rest = text.partition("://")
+    if not sep or scheme.lower() not in PG_SCHEMES:
+        shown = mask_url(text) if sep else "a value that is not a URL"
+        raise InvalidInputError(
+            f"db_url must be a postgresql:// URL, not {shown}; leave it unset for the "
+            "SQLite file in the store folder"
+        )
+    return f"{PG_DRIVER}://{rest}"
+
+
+def mask_url(url: str) -> str:
+    """``url`` with any password replaced by ``***``: safe to print or log."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:
+        return url.partition("://")[0] + "://***"
+    netloc = parts.netloc
+    userinfo, at, hostport = netloc.rpartition("@")
+    if at and ":" in userinfo:
+        netloc = f"{userinfo.partition(':')[0]}:***@{hostport}"
+    query = parts.query
+    if query:
+        pairs = parse_qsl(query, keep_blank_values=True)
+        if any(k.lower() in _SECRET_PARAMS for k, _ in pairs):
+            query = urlencode([(k, "***" if k.lower() in _SECRET_PARAMS else v) for k, v in pairs])
+    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+
+
+def locator_env(locator: Mapping[str, Any]) -> dict[str, str]:
+    """Environment variables that make a child process open the store of ``locator``.
+
+    Give them to every process that must find the same store (``mlops-nb
+    run`` kernels, spawned CLI commands). They may carry a password, so pass
+    them in the environment, never on a command line.
+    """
+    env = {ENV_HOME: str(locator["home"])}
+    if locator.get("db_url"):
+        env[ENV_DB_URL] = str(locator["db_url"])
+    if locator.get("artifacts"):
+        env[ENV_ARTIFACTS] = str(locator["artifacts"])
+    return env

@@ -5,6 +5,12 @@ by inserting a row under a unique (schedule, slot) key inside the write
 transaction that also advances the schedule's cursor, so any number of
 schedulers and ticks on one store fire each slot exactly once, and every
 slot that was considered is recorded: run, queued or skipped with a reason.
+
+The same holds for schedulers on several machines sharing a PostgreSQL
+store: the write transaction holds the store's write lock (see
+:mod:`mlops_nb.store.base`), so the "is this slot taken?" check, the insert
+and the cursor move happen with no other claimer in between, and the
+unique key would abort a duplicate claim rather than store it.
 """
 
 from __future__ import annotations

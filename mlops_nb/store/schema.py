@@ -1,10 +1,14 @@
-"""Tables and ordered schema migrations.
+"""Tables and ordered schema migrations, the same for SQLite and PostgreSQL.
 
 Columns use portable types only (text, integer, float): JSON is stored as
-text and times as ISO-8601 UTC strings with microseconds, which sort
-correctly as text. Migrations are applied in order inside one write
-transaction; ``schema_version`` records the ones that ran. A migration is
-never edited once released: a change is a new, numbered migration.
+canonical text (not ``jsonb``, which would reorder keys and so change what
+the audit chain hashed) and times as ISO-8601 UTC strings with
+microseconds, which sort correctly as text. A row therefore reads back
+identically from either database, and an event hashed on one verifies on
+the other. Migrations are applied in order inside one write transaction
+(PostgreSQL's DDL is transactional too, so a failed migration leaves
+nothing behind); ``schema_version`` records the ones that ran. A migration
+is never edited once released: a change is a new, numbered migration.
 """
 
 from __future__ import annotations
@@ -13,63 +17,71 @@ from collections.abc import Callable
 
 import sqlalchemy as sa
 
+#: Text compares bytewise on PostgreSQL too (``COLLATE "C"``), exactly as
+#: SQLite compares it, so ``ORDER BY`` and range tests on names and ISO times
+#: give the same answers on both whatever the database's default collation.
+TEXT = sa.Text().with_variant(sa.Text(collation="C"), "postgresql")
+#: Byte counts and row counts can pass 2**31 (PostgreSQL's ``integer``);
+#: SQLite's INTEGER is 64-bit already, so its schema is unchanged.
+BIGINT = sa.Integer().with_variant(sa.BigInteger(), "postgresql")
+
 metadata = sa.MetaData()
 
 schema_version = sa.Table(
     "schema_version",
     metadata,
     sa.Column("version", sa.Integer, primary_key=True),
-    sa.Column("applied_at", sa.Text, nullable=False),
+    sa.Column("applied_at", TEXT, nullable=False),
 )
 
 events = sa.Table(
     "events",
     metadata,
     sa.Column("seq", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("at", sa.Text, nullable=False),
-    sa.Column("actor", sa.Text, nullable=False),
-    sa.Column("kind", sa.Text, nullable=False),
-    sa.Column("subject", sa.Text, nullable=False),
-    sa.Column("payload", sa.Text, nullable=False),
-    sa.Column("prev_hash", sa.Text, nullable=False),
-    sa.Column("hash", sa.Text, nullable=False, unique=True),
+    sa.Column("at", TEXT, nullable=False),
+    sa.Column("actor", TEXT, nullable=False),
+    sa.Column("kind", TEXT, nullable=False),
+    sa.Column("subject", TEXT, nullable=False),
+    sa.Column("payload", TEXT, nullable=False),
+    sa.Column("prev_hash", TEXT, nullable=False),
+    sa.Column("hash", TEXT, nullable=False, unique=True),
 )
 
 artifacts = sa.Table(
     "artifacts",
     metadata,
-    sa.Column("sha256", sa.Text, primary_key=True),
-    sa.Column("size", sa.Integer, nullable=False),
-    sa.Column("kind", sa.Text, nullable=False),
-    sa.Column("created_at", sa.Text, nullable=False),
+    sa.Column("sha256", TEXT, primary_key=True),
+    sa.Column("size", BIGINT, nullable=False),
+    sa.Column("kind", TEXT, nullable=False),
+    sa.Column("created_at", TEXT, nullable=False),
     sa.Column("event_seq", sa.Integer, nullable=False),
 )
 
 runs = sa.Table(
     "runs",
     metadata,
-    sa.Column("run_id", sa.Text, primary_key=True),
-    sa.Column("kind", sa.Text, nullable=False),  # "track" | "notebook"
-    sa.Column("name", sa.Text, nullable=True),  # model name, or notebook file name
-    sa.Column("status", sa.Text, nullable=False),  # running | finished | failed
-    sa.Column("started_at", sa.Text, nullable=False),
-    sa.Column("ended_at", sa.Text, nullable=True),
-    sa.Column("actor", sa.Text, nullable=False),
-    sa.Column("parent_run_id", sa.Text, nullable=True),
-    sa.Column("params", sa.Text, nullable=False, server_default="{}"),
-    sa.Column("metrics", sa.Text, nullable=False, server_default="{}"),
-    sa.Column("tags", sa.Text, nullable=False, server_default="{}"),
-    sa.Column("data", sa.Text, nullable=False, server_default="{}"),
-    sa.Column("environment", sa.Text, nullable=False, server_default="{}"),
-    sa.Column("git_commit", sa.Text, nullable=True),
+    sa.Column("run_id", TEXT, primary_key=True),
+    sa.Column("kind", TEXT, nullable=False),  # "track" | "notebook"
+    sa.Column("name", TEXT, nullable=True),  # model name, or notebook file name
+    sa.Column("status", TEXT, nullable=False),  # running | finished | failed
+    sa.Column("started_at", TEXT, nullable=False),
+    sa.Column("ended_at", TEXT, nullable=True),
+    sa.Column("actor", TEXT, nullable=False),
+    sa.Column("parent_run_id", TEXT, nullable=True),
+    sa.Column("params", TEXT, nullable=False, server_default="{}"),
+    sa.Column("metrics", TEXT, nullable=False, server_default="{}"),
+    sa.Column("tags", TEXT, nullable=False, server_default="{}"),
+    sa.Column("data", TEXT, nullable=False, server_default="{}"),
+    sa.Column("environment", TEXT, nullable=False, server_default="{}"),
+    sa.Column("git_commit", TEXT, nullable=True),
     sa.Column("git_dirty", sa.Integer, nullable=True),
-    sa.Column("notebook_path", sa.Text, nullable=True),
-    sa.Column("input_sha256", sa.Text, nullable=True),
-    sa.Column("output_sha256", sa.Text, nullable=True),
-    sa.Column("source_sha256", sa.Text, nullable=True),
-    sa.Column("error", sa.Text, nullable=True),
+    sa.Column("notebook_path", TEXT, nullable=True),
+    sa.Column("input_sha256", TEXT, nullable=True),
+    sa.Column("output_sha256", TEXT, nullable=True),
+    sa.Column("source_sha256", TEXT, nullable=True),
+    sa.Column("error", TEXT, nullable=True),
     sa.Column("pid", sa.Integer, nullable=True),
-    sa.Column("host", sa.Text, nullable=True),
+    sa.Column("host", TEXT, nullable=True),
     sa.Column("event_seq", sa.Integer, nullable=False),
 )
 sa.Index("ix_runs_name_started", runs.c.name, runs.c.started_at)
@@ -78,45 +90,45 @@ sa.Index("ix_runs_parent", runs.c.parent_run_id)
 run_values = sa.Table(
     "run_values",
     metadata,
-    sa.Column("run_id", sa.Text, sa.ForeignKey("runs.run_id"), primary_key=True),
-    sa.Column("key", sa.Text, primary_key=True),
-    sa.Column("value", sa.Text, nullable=False),
-    sa.Column("recorded_at", sa.Text, nullable=False),
+    sa.Column("run_id", TEXT, sa.ForeignKey("runs.run_id"), primary_key=True),
+    sa.Column("key", TEXT, primary_key=True),
+    sa.Column("value", TEXT, nullable=False),
+    sa.Column("recorded_at", TEXT, nullable=False),
     sa.Column("event_seq", sa.Integer, nullable=False),
 )
 
 models = sa.Table(
     "models",
     metadata,
-    sa.Column("name", sa.Text, primary_key=True),
-    sa.Column("created_at", sa.Text, nullable=False),
+    sa.Column("name", TEXT, primary_key=True),
+    sa.Column("created_at", TEXT, nullable=False),
 )
 
 model_versions = sa.Table(
     "model_versions",
     metadata,
-    sa.Column("model", sa.Text, sa.ForeignKey("models.name"), primary_key=True),
+    sa.Column("model", TEXT, sa.ForeignKey("models.name"), primary_key=True),
     sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("run_id", sa.Text, sa.ForeignKey("runs.run_id"), nullable=True),
-    sa.Column("created_at", sa.Text, nullable=False),
-    sa.Column("created_by", sa.Text, nullable=False),
-    sa.Column("artifact_sha256", sa.Text, nullable=False),
-    sa.Column("format", sa.Text, nullable=False),  # "skops" | "pickle"
-    sa.Column("estimator", sa.Text, nullable=False),
-    sa.Column("signature", sa.Text, nullable=False, server_default="[]"),
-    sa.Column("metrics", sa.Text, nullable=False, server_default="{}"),
-    sa.Column("data_sha256", sa.Text, nullable=True),
+    sa.Column("run_id", TEXT, sa.ForeignKey("runs.run_id"), nullable=True),
+    sa.Column("created_at", TEXT, nullable=False),
+    sa.Column("created_by", TEXT, nullable=False),
+    sa.Column("artifact_sha256", TEXT, nullable=False),
+    sa.Column("format", TEXT, nullable=False),  # "skops" | "pickle"
+    sa.Column("estimator", TEXT, nullable=False),
+    sa.Column("signature", TEXT, nullable=False, server_default="[]"),
+    sa.Column("metrics", TEXT, nullable=False, server_default="{}"),
+    sa.Column("data_sha256", TEXT, nullable=True),
     sa.Column("event_seq", sa.Integer, nullable=False),
-    sa.Column("profile_sha256", sa.Text, nullable=True),  # migration 2
+    sa.Column("profile_sha256", TEXT, nullable=True),  # migration 2
 )
 
 aliases = sa.Table(
     "aliases",
     metadata,
-    sa.Column("model", sa.Text, sa.ForeignKey("models.name"), primary_key=True),
-    sa.Column("alias", sa.Text, primary_key=True),
+    sa.Column("model", TEXT, sa.ForeignKey("models.name"), primary_key=True),
+    sa.Column("alias", TEXT, primary_key=True),
     sa.Column("version", sa.Integer, nullable=False),
-    sa.Column("set_at", sa.Text, nullable=False),
+    sa.Column("set_at", TEXT, nullable=False),
     sa.Column("change_id", sa.Integer, nullable=False),
 )
 
@@ -124,16 +136,16 @@ alias_changes = sa.Table(
     "alias_changes",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("model", sa.Text, nullable=False),
-    sa.Column("alias", sa.Text, nullable=False),
-    sa.Column("action", sa.Text, nullable=False),  # promote | rollback
+    sa.Column("model", TEXT, nullable=False),
+    sa.Column("alias", TEXT, nullable=False),
+    sa.Column("action", TEXT, nullable=False),  # promote | rollback
     sa.Column("from_version", sa.Integer, nullable=True),
     sa.Column("to_version", sa.Integer, nullable=False),
-    sa.Column("at", sa.Text, nullable=False),
-    sa.Column("actor", sa.Text, nullable=False),
-    sa.Column("reason", sa.Text, nullable=True),
-    sa.Column("run_id", sa.Text, nullable=True),
-    sa.Column("gate", sa.Text, nullable=True),
+    sa.Column("at", TEXT, nullable=False),
+    sa.Column("actor", TEXT, nullable=False),
+    sa.Column("reason", TEXT, nullable=True),
+    sa.Column("run_id", TEXT, nullable=True),
+    sa.Column("gate", TEXT, nullable=True),
     sa.Column("event_seq", sa.Integer, nullable=False),
 )
 sa.Index(
@@ -147,18 +159,18 @@ drift_checks = sa.Table(
     "drift_checks",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("model", sa.Text, nullable=True),
+    sa.Column("model", TEXT, nullable=True),
     sa.Column("version", sa.Integer, nullable=True),
-    sa.Column("batch", sa.Text, nullable=True),
-    sa.Column("at", sa.Text, nullable=False),
-    sa.Column("actor", sa.Text, nullable=False),
-    sa.Column("rows", sa.Integer, nullable=False),
+    sa.Column("batch", TEXT, nullable=True),
+    sa.Column("at", TEXT, nullable=False),
+    sa.Column("actor", TEXT, nullable=False),
+    sa.Column("rows", BIGINT, nullable=False),
     sa.Column("drift", sa.Integer, nullable=False),
     sa.Column("drift_share", sa.Float, nullable=False),
     sa.Column("degraded", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("summary", sa.Text, nullable=False, server_default="{}"),
-    sa.Column("report_sha256", sa.Text, nullable=False),
-    sa.Column("retrain_run_id", sa.Text, nullable=True),
+    sa.Column("summary", TEXT, nullable=False, server_default="{}"),
+    sa.Column("report_sha256", TEXT, nullable=False),
+    sa.Column("retrain_run_id", TEXT, nullable=True),
     sa.Column("event_seq", sa.Integer, nullable=False),
 )
 sa.Index("ix_drift_checks_model_at", drift_checks.c.model, drift_checks.c.at)
@@ -167,10 +179,10 @@ alert_channels = sa.Table(
     "alert_channels",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("model", sa.Text, nullable=False),  # "*" for every model
-    sa.Column("kind", sa.Text, nullable=False),  # webhook | email | log
-    sa.Column("config", sa.Text, nullable=False, server_default="{}"),
-    sa.Column("created_at", sa.Text, nullable=False),
+    sa.Column("model", TEXT, nullable=False),  # "*" for every model
+    sa.Column("kind", TEXT, nullable=False),  # webhook | email | log
+    sa.Column("config", TEXT, nullable=False, server_default="{}"),
+    sa.Column("created_at", TEXT, nullable=False),
     sa.Column("enabled", sa.Integer, nullable=False, server_default="1"),
     sa.Column("event_seq", sa.Integer, nullable=False),
 )
@@ -179,26 +191,26 @@ alerts = sa.Table(
     "alerts",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("kind", sa.Text, nullable=False),  # drift | pipeline | ...
-    sa.Column("model", sa.Text, nullable=True),
-    sa.Column("subject", sa.Text, nullable=False),
-    sa.Column("at", sa.Text, nullable=False),
-    sa.Column("message", sa.Text, nullable=False),
-    sa.Column("payload", sa.Text, nullable=False, server_default="{}"),
-    sa.Column("deliveries", sa.Text, nullable=False, server_default="[]"),
-    sa.Column("retrain_run_id", sa.Text, nullable=True),
+    sa.Column("kind", TEXT, nullable=False),  # drift | pipeline | ...
+    sa.Column("model", TEXT, nullable=True),
+    sa.Column("subject", TEXT, nullable=False),
+    sa.Column("at", TEXT, nullable=False),
+    sa.Column("message", TEXT, nullable=False),
+    sa.Column("payload", TEXT, nullable=False, server_default="{}"),
+    sa.Column("deliveries", TEXT, nullable=False, server_default="[]"),
+    sa.Column("retrain_run_id", TEXT, nullable=True),
     sa.Column("event_seq", sa.Integer, nullable=False),
 )
 
 retrain_triggers = sa.Table(
     "retrain_triggers",
     metadata,
-    sa.Column("model", sa.Text, primary_key=True),
-    sa.Column("notebook", sa.Text, nullable=False),
-    sa.Column("parameters", sa.Text, nullable=False, server_default="{}"),
+    sa.Column("model", TEXT, primary_key=True),
+    sa.Column("notebook", TEXT, nullable=False),
+    sa.Column("parameters", TEXT, nullable=False, server_default="{}"),
     sa.Column("cooldown_s", sa.Float, nullable=False),
     sa.Column("enabled", sa.Integer, nullable=False, server_default="1"),
-    sa.Column("last_fired_at", sa.Text, nullable=True),
+    sa.Column("last_fired_at", TEXT, nullable=True),
     sa.Column("last_check_id", sa.Integer, nullable=True),
     sa.Column("event_seq", sa.Integer, nullable=False),
 )
@@ -208,25 +220,25 @@ retrain_triggers = sa.Table(
 schedules = sa.Table(
     "schedules",
     metadata,
-    sa.Column("name", sa.Text, primary_key=True),
-    sa.Column("kind", sa.Text, nullable=False),  # notebook | pipeline
-    sa.Column("target", sa.Text, nullable=False),  # the file as given, resolved
-    sa.Column("snapshot_sha256", sa.Text, nullable=False),
-    sa.Column("parameters", sa.Text, nullable=False, server_default="{}"),
-    sa.Column("cron", sa.Text, nullable=False),
-    sa.Column("tz", sa.Text, nullable=False),
-    sa.Column("catchup", sa.Text, nullable=False),  # none | latest | all
+    sa.Column("name", TEXT, primary_key=True),
+    sa.Column("kind", TEXT, nullable=False),  # notebook | pipeline
+    sa.Column("target", TEXT, nullable=False),  # the file as given, resolved
+    sa.Column("snapshot_sha256", TEXT, nullable=False),
+    sa.Column("parameters", TEXT, nullable=False, server_default="{}"),
+    sa.Column("cron", TEXT, nullable=False),
+    sa.Column("tz", TEXT, nullable=False),
+    sa.Column("catchup", TEXT, nullable=False),  # none | latest | all
     sa.Column("max_concurrent", sa.Integer, nullable=False, server_default="1"),
-    sa.Column("overlap", sa.Text, nullable=False, server_default="skip"),  # queue | skip
+    sa.Column("overlap", TEXT, nullable=False, server_default="skip"),  # queue | skip
     sa.Column("timeout_s", sa.Float, nullable=True),
     sa.Column("retries", sa.Integer, nullable=False, server_default="0"),
     sa.Column("backoff_s", sa.Float, nullable=False, server_default="60"),
-    sa.Column("alert_on", sa.Text, nullable=False, server_default="failure"),
-    sa.Column("alert_model", sa.Text, nullable=False, server_default="*"),
+    sa.Column("alert_on", TEXT, nullable=False, server_default="failure"),
+    sa.Column("alert_model", TEXT, nullable=False, server_default="*"),
     sa.Column("enabled", sa.Integer, nullable=False, server_default="1"),
-    sa.Column("created_at", sa.Text, nullable=False),
-    sa.Column("updated_at", sa.Text, nullable=False),
-    sa.Column("cursor", sa.Text, nullable=False),  # slots up to here have been considered
+    sa.Column("created_at", TEXT, nullable=False),
+    sa.Column("updated_at", TEXT, nullable=False),
+    sa.Column("cursor", TEXT, nullable=False),  # slots up to here have been considered
     sa.Column("event_seq", sa.Integer, nullable=False),
 )
 
@@ -234,18 +246,18 @@ schedule_slots = sa.Table(
     "schedule_slots",
     metadata,
     sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
-    sa.Column("schedule", sa.Text, nullable=False),
-    sa.Column("slot", sa.Text, nullable=False),  # the cron time (UTC), or "now:..." for run-now
-    sa.Column("status", sa.Text, nullable=False),  # queued|running|finished|failed|skipped
-    sa.Column("claimed_at", sa.Text, nullable=False),
-    sa.Column("claimed_by", sa.Text, nullable=False),
-    sa.Column("run_id", sa.Text, nullable=True),
+    sa.Column("schedule", TEXT, nullable=False),
+    sa.Column("slot", TEXT, nullable=False),  # the cron time (UTC), or "now:..." for run-now
+    sa.Column("status", TEXT, nullable=False),  # queued|running|finished|failed|skipped
+    sa.Column("claimed_at", TEXT, nullable=False),
+    sa.Column("claimed_by", TEXT, nullable=False),
+    sa.Column("run_id", TEXT, nullable=True),
     sa.Column("pid", sa.Integer, nullable=True),
-    sa.Column("host", sa.Text, nullable=True),
+    sa.Column("host", TEXT, nullable=True),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
-    sa.Column("parameters", sa.Text, nullable=False, server_default="{}"),
-    sa.Column("error", sa.Text, nullable=True),
-    sa.Column("ended_at", sa.Text, nullable=True),
+    sa.Column("parameters", TEXT, nullable=False, server_default="{}"),
+    sa.Column("error", TEXT, nullable=True),
+    sa.Column("ended_at", TEXT, nullable=True),
     sa.Column("event_seq", sa.Integer, nullable=False),
     sa.UniqueConstraint("schedule", "slot", name="uq_schedule_slot"),
 )
