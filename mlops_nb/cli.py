@@ -14,10 +14,14 @@ import sys
 import time
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from . import __version__
 from .errors import ExecutionError, IntegrityError, InvalidInputError, MlopsError
+
+if TYPE_CHECKING:
+    from .executor import Executor, ExecutorFactory
+    from .records import Run
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,6 +37,13 @@ def _common(parser: argparse.ArgumentParser, suppress: bool) -> None:
         default=default_home,
         metavar="PATH",
         help="store folder (default: $MLOPS_NB_HOME, nearest .mlops/, ~/.mlops)",
+    )
+    parser.add_argument(
+        "--db-url",
+        default=default_home,
+        metavar="URL",
+        help="metadata database, e.g. postgresql://user@host/db (default: $MLOPS_NB_DB_URL, "
+        "db_url in the store's config.yaml, else SQLite in the store folder)",
     )
     parser.add_argument(
         "--json",
@@ -58,7 +69,13 @@ def build_parser() -> argparse.ArgumentParser:
     def cmd(name: str, help: str) -> argparse.ArgumentParser:
         return sub.add_parser(name, help=help, description=help, parents=[parent])
 
-    cmd("init", "create the store (./.mlops unless --home or MLOPS_NB_HOME say otherwise)")
+    p = cmd("init", "create the store (./.mlops unless --home or MLOPS_NB_HOME say otherwise)")
+    p.add_argument(
+        "--artifacts",
+        metavar="URL",
+        help="keep artifacts in object storage (s3://bucket/prefix, gs://, az://, file://); "
+        "with --db-url or this, the store's config.yaml records where the team store lives",
+    )
     p = cmd("runs", "list runs, newest first")
     p.add_argument("--model", help="only runs of this model")
     p.add_argument("--kind", choices=["track", "notebook", "pipeline"])
@@ -109,14 +126,51 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--tag", action="append", default=[], metavar="K=V", help="tag the run")
     p.add_argument("--run-id", help=argparse.SUPPRESS)  # pre-assigned by retrain triggers
+    executor_options(p)
     p = cmd("report", "write a self-contained HTML report of a run")
     p.add_argument("run_id")
     p.add_argument("-o", "--output", metavar="FILE.html")
-    from . import cli_monitor, cli_schedule
+    from . import cli_monitor, cli_schedule, cli_store
 
     cli_monitor.add_commands(cmd, parent)
     cli_schedule.add_commands(cmd, parent)
+    cli_store.add_commands(cmd, parent)
     return parser
+
+
+def executor_options(parser: argparse.ArgumentParser) -> None:
+    """``--executor`` and ``--scheduler-address``, for the commands that run notebooks."""
+    parser.add_argument(
+        "--executor",
+        choices=["local", "dask"],
+        default="local",
+        help="run notebooks in kernels on this machine (local), or as tasks on a "
+        "dask.distributed cluster (dask)",
+    )
+    parser.add_argument(
+        "--scheduler-address",
+        metavar="tcp://HOST:PORT",
+        help="the Dask scheduler for --executor dask (default: $MLOPS_NB_DASK_ADDRESS)",
+    )
+
+
+def executor_factory(args: argparse.Namespace) -> ExecutorFactory | None:
+    """``None`` for ``--executor local``; for ``dask``, ``max_parallel -> DaskExecutor``.
+
+    The scheduler is reached once first, so a wrong address fails before
+    anything is recorded.
+    """
+    if args.executor != "dask":
+        if args.scheduler_address:
+            raise InvalidInputError("--scheduler-address applies only with --executor dask")
+        return None
+    import functools
+
+    from .dask_executor import DaskExecutor
+
+    executor = DaskExecutor(args.scheduler_address)
+    executor.check()
+    return functools.partial(DaskExecutor, executor.address)
 
 
 def parse_value(text: str) -> Any:
@@ -137,7 +191,7 @@ def parse_value(text: str) -> Any:
 def _store(args: argparse.Namespace, create: bool = False) -> Any:
     from .store import Store
 
-    return Store(args.home, create=create)
+    return Store(args.home, db_url=getattr(args, "db_url", None), create=create)
 
 
 def _emit(args: argparse.Namespace, document: Any, text: str) -> None:
@@ -157,14 +211,26 @@ def _run_json(run: Any) -> dict[str, Any]:
 
 def _cmd_init(args: argparse.Namespace) -> None:
     from .store import Store
-    from .store.location import ENV_HOME
+    from .store.location import ENV_HOME, write_config
 
-    home = args.home or os.environ.get(ENV_HOME) or str(Path.cwd() / ".mlops")
+    home = Path(args.home or os.environ.get(ENV_HOME) or str(Path.cwd() / ".mlops"))
+    if args.db_url or args.artifacts:
+        # Recorded in the folder, so every later process (kernels, cron, the Jupyter
+        # server) that finds the folder finds the team store. Keep passwords out of
+        # the URL: PGPASSWORD / ~/.pgpass and the object store's own credentials.
+        Store(home, db_url=args.db_url, artifacts=args.artifacts).close()  # reachable?
+        home.mkdir(parents=True, exist_ok=True)
+        given = {"db_url": args.db_url, "artifacts": args.artifacts}
+        write_config(home, **{key: value for key, value in given.items() if value})
     store = Store(home)
     _emit(
         args,
-        {"home": str(store.home), "schema_version": store.schema_version},
-        f"store ready at {store.home}",
+        {
+            "home": str(store.home),
+            "schema_version": store.schema_version,
+            "backend": store.backend,
+        },
+        f"store ready at {store.home} ({store.backend})",
     )
 
 
@@ -307,22 +373,53 @@ def _cmd_run(args: argparse.Namespace) -> None:
         if not sep or not key:
             raise InvalidInputError(f"--tag takes KEY=VALUE, not {item!r}")
         tags[key] = value
-    run = run_notebook(
-        args.notebook,
-        params,
-        store=_open_store_later(args),
-        home=find_home(args.home),
-        timeout=args.timeout,
-        cwd=args.cwd,
-        output=args.output,
-        kernel_name=args.kernel,
-        progress=progress,
-        run_id=args.run_id,
-        tags=tags,
-    )
+    make_executor = executor_factory(args)
+    if make_executor is not None:
+        run = _run_elsewhere(args, make_executor(1), params, tags)
+    else:
+        run = run_notebook(
+            args.notebook,
+            params,
+            store=_open_store_later(args),
+            home=find_home(args.home),
+            timeout=args.timeout,
+            cwd=args.cwd,
+            output=args.output,
+            kernel_name=args.kernel,
+            progress=progress,
+            run_id=args.run_id,
+            tags=tags,
+        )
     _emit(args, _run_json(run), str(run))
     if run.status != "finished":
         raise ExecutionError(f"notebook run {run.run_id[:12]} failed: {run.error}")
+
+
+def _run_elsewhere(
+    args: argparse.Namespace, executor: Executor, params: dict[str, Any], tags: dict[str, str]
+) -> Run:
+    """``run`` through an executor (Dask): the notebook runs in a kernel on a worker."""
+    from .executor import StepTask
+
+    notebook = Path(args.notebook).expanduser().resolve()  # the worker's cwd is not ours
+    store = _store(args, create=True)
+    outcome = executor.run(
+        store,
+        StepTask(
+            name=notebook.stem,
+            notebook=notebook,
+            parameters=params,
+            timeout=args.timeout,
+            tags=tags,
+            cwd=Path(args.cwd).expanduser().resolve() if args.cwd else None,
+            kernel_name=args.kernel,
+        ),
+        run_id=args.run_id,
+    )
+    run = store.get_run(outcome.run_id)
+    if args.output is not None and run.output_sha256:
+        Path(args.output).write_bytes(store.get_artifact(run.output_sha256))
+    return run
 
 
 def _read_params_file(path: str) -> dict[str, Any]:

@@ -46,6 +46,8 @@ def _schedule_options(p: argparse.ArgumentParser, defaults: bool) -> None:
 def add_commands(
     cmd: Callable[[str, str], argparse.ArgumentParser], parent: argparse.ArgumentParser
 ) -> None:
+    from .cli import executor_options
+
     sched = cmd("schedule", "run notebooks and pipelines on a cron")
     actions = sched.add_subparsers(dest="schedule_action", metavar="ACTION")
     actions.required = True
@@ -84,6 +86,7 @@ def add_commands(
     p = cmd("scheduler", "run schedules in the foreground (for systemd or supervisor)")
     p.add_argument("--interval", type=float, default=30.0, help="seconds between ticks")
     p.add_argument("--workers", type=int, default=2, help="jobs at once")
+    executor_options(p)
     p = cmd("tick", "fire whatever is due, once (for a system cron entry every minute)")
     p.add_argument("--now", metavar="ISO_DATETIME", help="simulate the clock")
     p.add_argument("--no-run", action="store_true", help="record slots, run nothing")
@@ -97,6 +100,7 @@ def add_commands(
         "-p", "--parameter", nargs=2, action="append", default=[], metavar=("KEY", "VALUE")
     )
     p.add_argument("--run-id", help=argparse.SUPPRESS)
+    executor_options(p)
     p = actions.add_parser("validate", parents=[parent], help="check a pipeline file")
     p.add_argument("file")
 
@@ -176,12 +180,13 @@ def _schedule(args: argparse.Namespace) -> None:
 
 
 def _scheduler(args: argparse.Namespace) -> None:
-    from .cli import _store
+    from .cli import _store, executor_factory
     from .scheduler import Scheduler
 
     if args.interval <= 0 or args.workers < 1:
         raise InvalidInputError("--interval must be > 0 and --workers >= 1")
-    Scheduler(_store(args, create=True), args.interval, args.workers).run_forever()
+    make_executor = executor_factory(args)
+    Scheduler(_store(args, create=True), args.interval, args.workers, make_executor).run_forever()
 
 
 def _tick(args: argparse.Namespace) -> None:
@@ -195,7 +200,7 @@ def _tick(args: argparse.Namespace) -> None:
 
 def _pipeline(args: argparse.Namespace) -> None:
     from . import pipeline as pipelines
-    from .cli import _emit, _run_json, _store
+    from .cli import _emit, _run_json, _store, executor_factory
 
     spec = pipelines.load(args.file)
     if args.pipeline_action == "validate":
@@ -207,8 +212,13 @@ def _pipeline(args: argparse.Namespace) -> None:
         }
         _emit(args, doc, f"pipeline {spec.name} is valid: {' → '.join(doc['steps'])}")
         return
+    make_executor = executor_factory(args)
     run = pipelines.run(
-        _store(args, create=True), spec, _params(args.parameter), run_id=args.run_id
+        _store(args, create=True),
+        spec,
+        _params(args.parameter),
+        executor=make_executor(int(spec.settings["max_parallel"])) if make_executor else None,
+        run_id=args.run_id,
     )
     steps = run.data.get("steps", {})
     text = "\n".join(

@@ -28,6 +28,7 @@ from .jsonutil import format_time, jsonable
 from .schedule import GRACE_S, fire_times, to_utc
 
 if TYPE_CHECKING:
+    from .executor import ExecutorFactory
     from .store import Store
 
 
@@ -191,7 +192,13 @@ def _materialize(store: Store, schedule: dict[str, Any]) -> Path:
     return base / entry
 
 
-def _run_slot(store: Store, slot: dict[str, Any], sleep: Any) -> None:
+def _run_slot(
+    store: Store,
+    slot: dict[str, Any],
+    sleep: Any,
+    make_executor: ExecutorFactory | None = None,
+) -> None:
+    """Run one started slot; ``make_executor`` (e.g. a Dask one) or here, in this process."""
     from .executor import StepTask, run_with_retries
 
     actor = environment.actor()
@@ -206,21 +213,27 @@ def _run_slot(store: Store, slot: dict[str, Any], sleep: Any) -> None:
                 if n > 1:  # the slot always names the run executing now
                     store.update_slot(slot["id"], {"run_id": run_id, "attempts": n}, actor)
 
-            outcome = run_with_retries(
-                store,
-                StepTask(
-                    name=schedule["name"],
-                    notebook=entry,
-                    parameters=slot["parameters"],
-                    timeout=schedule["timeout_s"],
-                    retries=schedule["retries"],
-                    backoff=schedule["backoff_s"],
-                    tags=tags,
-                ),
-                sleep=sleep,
-                first_run_id=slot["run_id"],
-                on_attempt=attempt,
+            task = StepTask(
+                name=schedule["name"],
+                notebook=entry,
+                parameters=slot["parameters"],
+                timeout=schedule["timeout_s"],
+                retries=schedule["retries"],
+                backoff=schedule["backoff_s"],
+                tags=tags,
             )
+            if make_executor is None:
+                outcome = run_with_retries(
+                    store,
+                    task,
+                    sleep=sleep,
+                    first_run_id=slot["run_id"],
+                    on_attempt=attempt,
+                )
+            else:
+                outcome = make_executor(1).run(
+                    store, task, run_id=slot["run_id"], on_attempt=attempt
+                )
             status, run_id, attempts, error = (
                 outcome.status,
                 outcome.run_id,
@@ -235,7 +248,15 @@ def _run_slot(store: Store, slot: dict[str, Any], sleep: Any) -> None:
             if schedule["timeout_s"]:
                 settings["timeout"] = schedule["timeout_s"]
             spec = pipelines.Pipeline(**{**spec.__dict__, "settings": settings})
-            run = pipelines.run(store, spec, slot["parameters"], run_id=slot["run_id"], tags=tags)
+            executor = make_executor(int(settings["max_parallel"])) if make_executor else None
+            run = pipelines.run(
+                store,
+                spec,
+                slot["parameters"],
+                executor=executor,
+                run_id=slot["run_id"],
+                tags=tags,
+            )
             status, run_id, attempts, error = run.status, run.run_id, 1, run.error
     except Exception as exc:  # a broken snapshot or bad parameters: record, alert, go on
         status, run_id, attempts, error = (
@@ -337,13 +358,21 @@ class Scheduler:
     (up to ``workers`` at once). The first SIGTERM/SIGINT stops claiming and
     lets running jobs finish (each is bounded by its own timeout); a second
     one exits at once, and the next start marks the abandoned runs failed
-    (orphaned) and alerts.
+    (orphaned) and alerts. ``make_executor`` (e.g. ``partial(DaskExecutor,
+    address)``) runs the jobs' notebooks elsewhere; by default they run here.
     """
 
-    def __init__(self, store: Store, interval: float = 30.0, workers: int = 2) -> None:
+    def __init__(
+        self,
+        store: Store,
+        interval: float = 30.0,
+        workers: int = 2,
+        make_executor: ExecutorFactory | None = None,
+    ) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
         self.store = store
+        self.make_executor = make_executor
         self.interval = interval
         self.stopping = threading.Event()
         self.pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="mlops-nb-slot")
@@ -369,5 +398,7 @@ class Scheduler:
         started = start_queued(self.store)
         self.futures = [f for f in self.futures if not f.done()]
         for slot in started:
-            self.futures.append(self.pool.submit(_run_slot, self.store, slot, time.sleep))
+            self.futures.append(
+                self.pool.submit(_run_slot, self.store, slot, time.sleep, self.make_executor)
+            )
         return started

@@ -1,6 +1,5 @@
 """The installed mlops-nb entry point: JSON contract, exit codes, one-line errors."""
 
-import sqlite3
 import sys
 from pathlib import Path
 
@@ -121,7 +120,7 @@ def test_argparse_errors_are_one_line(cli):
     assert len(result.err.strip().splitlines()) == 1 and "error:" in result.err
 
 
-def test_audit_log_and_verify_detects_tampering(cli, seeded):
+def test_audit_log_and_verify_detects_tampering(cli, seeded, raw_sql):
     log = cli("audit", "log", "--json")
     assert log.code == 0
     events = log.json()
@@ -129,9 +128,7 @@ def test_audit_log_and_verify_detects_tampering(cli, seeded):
     assert {"seq", "at", "actor", "kind", "payload", "prev_hash", "hash"} <= set(events[0])
     ok = cli("audit", "verify", "--json")
     assert ok.code == 0 and ok.json()["ok"] is True
-    conn = sqlite3.connect(seeded.db_path)
-    conn.execute("update events set actor='mallory' where seq=2")
-    conn.commit()
+    raw_sql("update events set actor='mallory' where seq=2")
     broken = cli("audit", "verify", "--json")
     assert broken.code == 5
     assert broken.json()["ok"] is False and broken.json()["seq"] == 2
@@ -164,3 +161,23 @@ def test_python_dash_m_works(home):
         [sys.executable, "-m", "mlops_nb", "--version"], capture_output=True, text=True
     )
     assert proc.returncode == 0 and proc.stdout.startswith("mlops-nb ")
+
+
+def test_init_records_a_team_store_in_the_folder(cli, tmp_path):
+    folder = tmp_path / "team"
+    objects = (tmp_path / "objects").as_uri()
+    made = cli("--home", str(folder), "init", "--artifacts", objects, "--json")
+    assert made.code == 0, made.err
+    assert "artifacts" in (folder / "config.yaml").read_text()
+    # a later process that only knows the folder finds the artifacts place
+    from mlops_nb.store import Store
+
+    store = Store(folder)
+    try:
+        assert store.artifacts_url == objects
+        sha = store.put_artifact(b"team bytes", "test", "me")
+        assert (tmp_path / "objects" / sha[:2] / sha).read_bytes() == b"team bytes"
+    finally:
+        store.close()
+    bad = cli("--home", str(tmp_path / "x"), "init", "--db-url", "mysql://nope", "--json")
+    assert bad.code == 2 and "postgresql" in bad.err
