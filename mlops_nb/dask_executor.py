@@ -25,6 +25,7 @@ at the same paths as the client (a shared file system for a SQLite store).
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import threading
@@ -34,7 +35,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from . import environment
-from .errors import ExecutionError, InvalidInputError, MlopsError, NotFoundError
+from .errors import ConflictError, ExecutionError, InvalidInputError, MlopsError, NotFoundError
 from .executor import (
     StepOutcome,
     StepTask,
@@ -319,7 +320,21 @@ def _mark_lost(
         partial = _partial_notebook(store, run_id)
         if partial is not None:
             changes["output_sha256"] = store.put_artifact(partial, "notebook", actor)
-        store.update_run(run_id, changes, actor)
+        try:
+            store.update_run(run_id, changes, actor, expect_status="running")
+        except ConflictError:
+            # Decided just now elsewhere (it finished, or the re-run Dask started on
+            # another worker marked it lost first): that outcome stands; only a
+            # partial notebook the other side could not read is added.
+            current = store.get_run(run_id)
+            if "output_sha256" in changes and not current.output_sha256:
+                with contextlib.suppress(ConflictError):
+                    store.update_run(
+                        run_id,
+                        {"output_sha256": changes["output_sha256"]},
+                        actor,
+                        expect_status=current.status,
+                    )
     return store.get_run(run_id)
 
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from . import context, environment
-from .errors import InvalidInputError, NotFoundError
+from .errors import ConflictError, InvalidInputError, NotFoundError
 from .jsonutil import jsonable, utcnow
 from .records import Run
 from .store.artifacts import sha256_bytes
@@ -225,17 +225,24 @@ def run_notebook(
     out_path.unlink(missing_ok=True)
     if output is not None:
         Path(output).write_bytes(output_bytes)
-    opened.update_run(
-        run_id,
-        {
-            "status": status,
-            "ended_at": ended,
-            "error": error,
-            "output_sha256": output_sha,
-            "data": {"notes": notes} if notes else {},
-        },
-        who,
-    )
+    try:
+        opened.update_run(
+            run_id,
+            {
+                "status": status,
+                "ended_at": ended,
+                "error": error,
+                "output_sha256": output_sha,
+                "data": {"notes": notes} if notes else {},
+            },
+            who,
+            expect_status="running",
+        )
+    except ConflictError:
+        # Already decided elsewhere (an executor declared this kernel's worker
+        # lost, or recovery marked it interrupted): that verdict stands; the
+        # executed notebook is still kept as an artifact.
+        pass
     return opened.get_run(run_id)
 
 

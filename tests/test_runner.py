@@ -90,6 +90,36 @@ def test_notebook_without_a_kernel_fails_cleanly(store, tmp_path):
     assert store.get_run(run.run_id).status == "failed"
 
 
+def test_a_run_declared_lost_stays_failed_when_its_kernel_finishes(store):
+    import threading
+
+    from mlops_nb.runner import run_notebook as run
+
+    run_id = "d" * 32
+    done = {}
+    worker = threading.Thread(
+        target=lambda: done.update(run=run(TINY, {"sleep": 4.0}, store=store, run_id=run_id))
+    )
+    worker.start()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if store.get_run(run_id).status == "running":
+                break
+        except NotFoundError:
+            pass
+        time.sleep(0.1)
+    store.update_run(
+        run_id,
+        {"status": "failed", "ended_at": "now", "error": "worker lost"},
+        "watcher",
+        expect_status="running",
+    )
+    worker.join(120)
+    assert done["run"].status == "failed" and done["run"].error == "worker lost"
+    assert audit.verify(store).ok
+
+
 def test_bad_input_is_refused_before_anything_is_recorded(store, tmp_path):
     with pytest.raises(NotFoundError, match="does not exist"):
         run_notebook(tmp_path / "missing.ipynb", store=store)

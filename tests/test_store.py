@@ -209,6 +209,24 @@ def test_run_prefix_resolution(store):
         store.get_run("ffffff")
 
 
+def test_a_run_outcome_is_decided_once(store):
+    from mlops_nb import audit
+    from mlops_nb.errors import ConflictError
+
+    run_id = "c" * 32
+    store.insert_run(
+        {"run_id": run_id, "kind": "notebook", "name": "n", "status": "running", "started_at": "t"},
+        "me",
+    )
+    lost = {"status": "failed", "ended_at": "t2", "error": "worker lost"}
+    store.update_run(run_id, lost, "watcher", expect_status="running")
+    with pytest.raises(ConflictError, match="is failed, not running"):
+        store.update_run(run_id, {"status": "finished"}, "late worker", expect_status="running")
+    run = store.get_run(run_id)
+    assert run.status == "failed" and run.error == "worker lost"
+    assert audit.verify(store).ok  # the refused change left no event behind
+
+
 # -- choosing the database ------------------------------------------------------
 
 

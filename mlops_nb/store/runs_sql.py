@@ -6,7 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..errors import InvalidInputError, NotFoundError
+from ..errors import ConflictError, InvalidInputError, NotFoundError
 from ..jsonutil import canonical, loads, utcnow
 from ..records import Run
 from . import schema as t
@@ -28,15 +28,33 @@ class RunsSQL(StoreBase):
         return str(row["run_id"])
 
     def update_run(
-        self, run_id: str, changes: dict[str, Any], actor: str, kind: str = "run.finished"
+        self,
+        run_id: str,
+        changes: dict[str, Any],
+        actor: str,
+        kind: str = "run.finished",
+        *,
+        expect_status: str | None = None,
     ) -> None:
-        """Change a run and append an event carrying the run's new full state."""
+        """Change a run and append an event carrying the run's new full state.
+
+        With ``expect_status`` the change applies only while the run still has
+        that status (checked inside the write transaction); otherwise
+        :class:`~mlops_nb.errors.ConflictError`. Ending a run uses
+        ``expect_status="running"``, so an outcome is decided once: a worker
+        declared lost cannot later overwrite that verdict, and the watcher
+        cannot fail a run that has just finished.
+        """
         from .base import row_snapshot
 
         with self.write() as conn:
             current = conn.execute(sa.select(t.runs).where(t.runs.c.run_id == run_id)).first()
             if current is None:
                 raise NotFoundError(f"no run {run_id}")
+            if expect_status is not None and current.status != expect_status:
+                raise ConflictError(
+                    f"run {run_id[:12]} is {current.status}, not {expect_status}; left as it is"
+                )
             row = {**dict(current._mapping), **_encode(changes)}
             row.pop("event_seq")
             seq = self.append_event(conn, kind, run_id, row_snapshot(row), actor)
