@@ -78,6 +78,7 @@ def add_commands(
     p.add_argument(
         "-p", "--parameter", nargs=2, action="append", default=[], metavar=("KEY", "VALUE")
     )
+    executor_options(p)
     p = actions.add_parser("slots", parents=[parent], help="what each slot did")
     p.add_argument("name", nargs="?")
     p.add_argument("--limit", type=int, default=50)
@@ -90,6 +91,7 @@ def add_commands(
     p = cmd("tick", "fire whatever is due, once (for a system cron entry every minute)")
     p.add_argument("--now", metavar="ISO_DATETIME", help="simulate the clock")
     p.add_argument("--no-run", action="store_true", help="record slots, run nothing")
+    executor_options(p)
 
     pipe = cmd("pipeline", "run or validate a pipeline file")
     actions = pipe.add_subparsers(dest="pipeline_action", metavar="ACTION")
@@ -159,9 +161,12 @@ def _schedule(args: argparse.Namespace) -> None:
         sch.remove(store, args.name)
         _emit(args, {"name": args.name, "enabled": False}, f"schedule {args.name} removed")
     elif action == "run-now":
+        from .cli import executor_factory
         from .scheduler import run_now
 
-        slot = run_now(store, args.name, _params(args.parameter))
+        slot = run_now(
+            store, args.name, _params(args.parameter), make_executor=executor_factory(args)
+        )
         _emit(args, slot, f"{args.name}: {slot['status']} (run {slot['run_id']})")
         if slot["status"] != "finished":
             raise ExecutionError(f"schedule {args.name} run failed: {slot['error']}")
@@ -190,11 +195,14 @@ def _scheduler(args: argparse.Namespace) -> None:
 
 
 def _tick(args: argparse.Namespace) -> None:
-    from .cli import _emit, _store
+    from .cli import _emit, _store, executor_factory
     from .display import table_text
     from .scheduler import tick
 
-    rows = tick(_store(args, create=True), args.now, run=not args.no_run)
+    make_executor = executor_factory(args)
+    rows = tick(
+        _store(args, create=True), args.now, run=not args.no_run, make_executor=make_executor
+    )
     _emit(args, rows, table_text(rows, ["schedule", "slot", "status", "run_id", "error"]))
 
 

@@ -79,8 +79,12 @@ def tick(
     run: bool = True,
     max_workers: int = 2,
     sleep: Any = time.sleep,
+    make_executor: ExecutorFactory | None = None,
 ) -> list[dict[str, Any]]:
-    """Fire whatever is due once; return the slots recorded or started by this tick."""
+    """Fire whatever is due once; return the slots recorded or started by this tick.
+
+    ``make_executor`` runs the started slots elsewhere (e.g. on a Dask cluster).
+    """
     moment = to_utc(now)
     recover(store)
     who = f"{socket.gethostname()}:{os.getpid()}"
@@ -109,7 +113,7 @@ def tick(
         return recorded
     started = start_queued(store)
     if started:
-        execute(store, started, max_workers=max_workers, sleep=sleep)
+        execute(store, started, max_workers=max_workers, sleep=sleep, make_executor=make_executor)
     ids = sorted({s["id"] for s in [*recorded, *started]})
     return [store.get_slot(i) for i in ids]
 
@@ -140,6 +144,7 @@ def run_now(
     parameters: dict[str, Any] | None = None,
     now: dt.datetime | str | None = None,
     sleep: Any = time.sleep,
+    make_executor: ExecutorFactory | None = None,
 ) -> dict[str, Any]:
     """Run a schedule at once (its parameters overridden by ``parameters``)."""
     schedule = store.get_schedule(name)
@@ -159,18 +164,22 @@ def run_now(
         },
         environment.actor(),
     )
-    execute(store, [slot], sleep=sleep)
+    execute(store, [slot], sleep=sleep, make_executor=make_executor)
     return store.get_slot(slot["id"])
 
 
 def execute(
-    store: Store, slots: list[dict[str, Any]], max_workers: int = 2, sleep: Any = time.sleep
+    store: Store,
+    slots: list[dict[str, Any]],
+    max_workers: int = 2,
+    sleep: Any = time.sleep,
+    make_executor: ExecutorFactory | None = None,
 ) -> None:
     """Run started slots (each with retries), at most ``max_workers`` at once."""
     from concurrent.futures import ThreadPoolExecutor
 
     with ThreadPoolExecutor(max(1, max_workers), thread_name_prefix="mlops-nb-slot") as pool:
-        list(pool.map(lambda s: _run_slot(store, s, sleep), slots))
+        list(pool.map(lambda s: _run_slot(store, s, sleep, make_executor), slots))
 
 
 def _materialize(store: Store, schedule: dict[str, Any]) -> Path:

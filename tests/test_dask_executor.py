@@ -297,6 +297,36 @@ def test_cli_pipeline_and_run_on_the_cluster(cli, store, tmp_path, dask):
 
 
 @pytest.mark.slow
+def test_cli_run_now_and_tick_on_the_cluster(cli, store, dask):
+    from mlops_nb import schedule
+
+    address, client = dask
+    schedule.add(
+        store,
+        "remote-now",
+        str(NB / "record_step.ipynb"),
+        "0 3 * * *",
+        parameters={"value": 3},
+        now="2026-11-20T00:00:00Z",
+    )
+    now = cli(
+        "schedule", "run-now", "remote-now", "--executor", "dask",
+        "--scheduler-address", address, "--json",
+    )  # fmt: skip
+    assert now.code == 0, now.err
+    run = store.get_run(now.json()["run_id"])
+    assert run.status == "finished" and run.tags["worker"] in workers(client)
+    ticked = cli(
+        "tick", "--now", "2026-11-20T03:00:30Z", "--executor", "dask",
+        "--scheduler-address", address, "--json",
+    )  # fmt: skip
+    assert ticked.code == 0, ticked.err
+    (slot,) = ticked.json()
+    assert slot["status"] == "finished"
+    assert store.get_run(slot["run_id"]).tags["worker"] in workers(client)
+
+
+@pytest.mark.slow
 def test_cli_scheduler_runs_a_due_schedule_on_the_cluster(store, home, dask):
     import datetime as dt
 
