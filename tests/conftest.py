@@ -147,20 +147,10 @@ def churn_data():
 @pytest.fixture(scope="session")
 def fitted(churn_data):
     """A small fitted pipeline and its holdout accuracy."""
-    from sklearn.compose import make_column_transformer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    from models import churn_pipeline
 
     X_train, X_test, y_train, y_test = churn_data
-    numeric = [c for c in X_train.columns if X_train[c].dtype.kind in "if"]
-    other = [c for c in X_train.columns if c not in numeric]
-    model = make_pipeline(
-        make_column_transformer(
-            (OneHotEncoder(handle_unknown="ignore"), other), (StandardScaler(), numeric)
-        ),
-        LogisticRegression(max_iter=500),
-    ).fit(X_train, y_train)
+    model = churn_pipeline(X_train, y_train)
     return model, float(model.score(X_test, y_test))
 
 

@@ -48,10 +48,7 @@ if not Path(CHROMIUM).exists():
 
 def _seed(home: Path) -> dict[str, str]:
     """Fill a fresh store through the public Python API; return ids the tests look for."""
-    from sklearn.compose import make_column_transformer
-    from sklearn.linear_model import LogisticRegression
-    from sklearn.pipeline import make_pipeline
-    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+    from models import churn_pipeline
 
     import mlops_nb
     from mlops_nb import schedule, tracking
@@ -62,14 +59,7 @@ def _seed(home: Path) -> dict[str, str]:
     store = Store(home)
     try:
         X_train, _, y_train, _ = split(make_churn(800, seed=5), seed=5)
-        numeric = [c for c in X_train.columns if X_train[c].dtype.kind in "if"]
-        other = [c for c in X_train.columns if c not in numeric]
-        model = make_pipeline(
-            make_column_transformer(
-                (OneHotEncoder(handle_unknown="ignore"), other), (StandardScaler(), numeric)
-            ),
-            LogisticRegression(max_iter=500),
-        ).fit(X_train, y_train)
+        model = churn_pipeline(X_train, y_train)
         for accuracy in (0.80, 0.86):
             with tracking.track(
                 store,
