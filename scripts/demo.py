@@ -191,6 +191,10 @@ def main() -> None:
     print(
         f"           mlops-nb --home {HOME.relative_to(ROOT)} which churn@production --at {moment}"
     )
+    print(
+        f"  panel:   MLOPS_NB_HOME={HOME.relative_to(ROOT)} .venv/bin/jupyter lab, "
+        "then the MLOps icon in the left sidebar"
+    )
     print(f"done in {time.monotonic() - started:.0f} s")
     if not verify["ok"] or back is None or calm["drift"] or not moved["drift"] or not fired:
         raise SystemExit(1)
