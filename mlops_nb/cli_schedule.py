@@ -46,7 +46,7 @@ def _schedule_options(p: argparse.ArgumentParser, defaults: bool) -> None:
 def add_commands(
     cmd: Callable[[str, str], argparse.ArgumentParser], parent: argparse.ArgumentParser
 ) -> None:
-    from .cli import executor_options
+    from .cli_run import executor_options
 
     sched = cmd("schedule", "run notebooks and pipelines on a cron")
     actions = sched.add_subparsers(dest="schedule_action", metavar="ACTION")
@@ -161,7 +161,7 @@ def _schedule(args: argparse.Namespace) -> None:
         sch.remove(store, args.name)
         _emit(args, {"name": args.name, "enabled": False}, f"schedule {args.name} removed")
     elif action == "run-now":
-        from .cli import executor_factory
+        from .cli_run import executor_factory
         from .scheduler import run_now
 
         slot = run_now(
@@ -185,7 +185,8 @@ def _schedule(args: argparse.Namespace) -> None:
 
 
 def _scheduler(args: argparse.Namespace) -> None:
-    from .cli import _store, executor_factory
+    from .cli import _store
+    from .cli_run import executor_factory
     from .scheduler import Scheduler
 
     if args.interval <= 0 or args.workers < 1:
@@ -195,7 +196,8 @@ def _scheduler(args: argparse.Namespace) -> None:
 
 
 def _tick(args: argparse.Namespace) -> None:
-    from .cli import _emit, _store, executor_factory
+    from .cli import _emit, _store
+    from .cli_run import executor_factory
     from .display import table_text
     from .scheduler import tick
 
@@ -208,7 +210,8 @@ def _tick(args: argparse.Namespace) -> None:
 
 def _pipeline(args: argparse.Namespace) -> None:
     from . import pipeline as pipelines
-    from .cli import _emit, _run_json, _store, executor_factory
+    from .cli import _emit, _run_json, _store
+    from .cli_run import executor_factory
 
     spec = pipelines.load(args.file)
     if args.pipeline_action == "validate":

@@ -10,9 +10,7 @@ from collections.abc import Callable
 def add_commands(
     cmd: Callable[[str, str], argparse.ArgumentParser], parent: argparse.ArgumentParser
 ) -> None:
-    """Add ``store`` to the parser and its handler to the CLI's command table."""
-    from .cli import COMMANDS
-
+    """Add ``store`` to the main parser."""
     store = cmd("store", "copy the store to a new place (another home, PostgreSQL)")
     actions = store.add_subparsers(dest="store_action", metavar="ACTION")
     actions.required = True
@@ -42,7 +40,6 @@ def add_commands(
         action="store_false",
         help="skip audit verify before and after (artifact hashes are still checked)",
     )
-    COMMANDS["store"] = _store_command
 
 
 def _store_command(args: argparse.Namespace) -> None:
@@ -81,3 +78,6 @@ def _store_command(args: argparse.Namespace) -> None:
 
 def _progress(text: str) -> None:
     print(f"mlops-nb: {text}…", file=sys.stderr, flush=True)
+
+
+COMMANDS = {"store": _store_command}
