@@ -295,50 +295,12 @@ def _execute(
     while it shuts down) goes to ``kernel_log``, not to the caller's terminal;
     its last lines are quoted in the error when the kernel itself failed.
     """
-    logging.getLogger("papermill").setLevel(logging.ERROR)
-    watchdog = _Watchdog(timeout)
-    log_file = open(kernel_log, "wb") if kernel_log is not None else None  # noqa: SIM115
-    try:
-        return _papermill(
-            nb_path,
-            out_path,
-            params,
-            kernel_env,
-            timeout,
-            cwd,
-            kernel_name,
-            progress,
-            on_kernel_start,
-            watchdog,
-            log_file,
-            kernel_log,
-        )
-    finally:
-        watchdog.cancel()
-        if log_file is not None:
-            log_file.close()
-            kernel_log.unlink(missing_ok=True)  # type: ignore[union-attr]
-        if threading.current_thread() is not threading.main_thread():
-            _close_thread_loop()
-
-
-def _papermill(
-    nb_path: Path,
-    out_path: Path,
-    params: dict[str, Any],
-    kernel_env: dict[str, str],
-    timeout: float | None,
-    cwd: Path,
-    kernel_name: str | None,
-    progress: bool,
-    on_kernel_start: Callable[[int], Any] | None,
-    watchdog: _Watchdog,
-    log_file: Any,
-    kernel_log: Path | None,
-) -> tuple[str, str | None]:
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
+    logging.getLogger("papermill").setLevel(logging.ERROR)
+    watchdog = _Watchdog(timeout)
+    log_file = open(kernel_log, "wb") if kernel_log is not None else None  # noqa: SIM115
     try:
         papermill.execute_notebook(
             str(nb_path),
@@ -363,6 +325,13 @@ def _papermill(
         message = f"{type(exc).__name__}: {exc}".strip()
         tail = _log_tail(log_file, kernel_log)
         return "failed", f"{message}\nkernel stderr:\n{tail}" if tail else message
+    finally:
+        watchdog.cancel()
+        if log_file is not None:
+            log_file.close()
+            kernel_log.unlink(missing_ok=True)  # type: ignore[union-attr]
+        if threading.current_thread() is not threading.main_thread():
+            _close_thread_loop()
     if watchdog.fired:
         return "failed", f"timed out after {timeout:g} s; the kernel was killed"
     return "finished", None
