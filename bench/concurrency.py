@@ -21,7 +21,7 @@ What it measures (medians over ``--reps`` repetitions; the machine is assumed no
    but lossy result cannot pass.
 2. **Pipeline throughput**: a pipeline of ``--notebooks`` independent small
    notebooks (a parameters cell and one ``print``), run through
-   ``mlops_nb.pipeline`` on the local executor (2 kernels at a time) and on a
+   ``mlops_nb.execution.pipeline`` on the local executor (2 kernels at a time) and on a
    ``dask.distributed.LocalCluster`` with 2 worker processes; notebooks per
    minute. Kernel start-up dominates both.
 
@@ -59,8 +59,8 @@ def writer(locator: dict[str, Any], runs: int, barrier: str, ready: str) -> None
     import pandas as pd
     from sklearn.linear_model import LogisticRegression
 
-    from mlops_nb import tracking
     from mlops_nb.store import Store
+    from mlops_nb.tracking import recorder as tracking
 
     rng = np.random.default_rng(os.getpid())
     X = pd.DataFrame(rng.normal(size=(2000, 8)), columns=[f"f{i}" for i in range(8)])
@@ -126,8 +126,7 @@ def run_writers(locator: dict[str, Any], writers: int, runs: int, work: Path) ->
 
 
 def verify(locator: dict[str, Any], expected_runs: int) -> None:
-    from mlops_nb import audit
-    from mlops_nb.store import Store
+    from mlops_nb.store import Store, audit
 
     store = Store(**locator)
     try:
@@ -185,7 +184,7 @@ def small_pipeline(folder: Path, notebooks: int) -> Path:
 
 
 def run_pipeline_once(pipeline_file: Path, home: Path, executor: Any) -> float:
-    from mlops_nb import pipeline
+    from mlops_nb.execution import pipeline
     from mlops_nb.store import Store
 
     store = Store(home)
@@ -201,7 +200,7 @@ def run_pipeline_once(pipeline_file: Path, home: Path, executor: Any) -> float:
 
 
 def bench_pipelines(args: argparse.Namespace, work: Path) -> list[dict[str, Any]]:
-    from mlops_nb.executor import LocalExecutor
+    from mlops_nb.execution.executor import LocalExecutor
 
     pipeline_file = small_pipeline(work, args.notebooks)
     rows = []
@@ -214,7 +213,7 @@ def bench_pipelines(args: argparse.Namespace, work: Path) -> list[dict[str, Any]
 
     from distributed import LocalCluster
 
-    from mlops_nb.dask_executor import DaskExecutor
+    from mlops_nb.execution.dask_executor import DaskExecutor
 
     with LocalCluster(
         n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None

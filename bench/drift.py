@@ -505,7 +505,7 @@ def child_rss(rows: int, key: str, op: str, profile_file: str) -> None:
     on data built here; the check reads the parent's profile from a JSON file,
     as a real check reads the stored one."""
     import mlops_nb
-    from mlops_nb.drift import Profile, check_frame
+    from mlops_nb.monitoring.drift import Profile, check_frame
 
     n_num, n_cat = SIZES[key]
     small_ref, small_cur, _ = make_frames(20_000, n_num, n_cat)  # lazy imports, untimed
@@ -523,7 +523,7 @@ def child_rss(rows: int, key: str, op: str, profile_file: str) -> None:
 
 def measure_size(opts: argparse.Namespace, key: str, tmp: str) -> dict[str, Any]:
     import mlops_nb
-    from mlops_nb.drift import check_frame
+    from mlops_nb.monitoring.drift import check_frame
 
     n_num, n_cat = SIZES[key]
     label = f"{opts.rows / 1e6:g}M x {n_num + n_cat}"

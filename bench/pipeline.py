@@ -273,8 +273,8 @@ def profile_text(func: Any, args_list: list[Any], sort: str, limit: int) -> str:
 
 
 def measure_schedules(opts: argparse.Namespace, tmp: Path, env: dict[str, str]) -> dict[str, Any]:
-    from mlops_nb import schedule as sch
-    from mlops_nb import scheduler as firing
+    from mlops_nb.schedules import schedule as sch
+    from mlops_nb.schedules import scheduler as firing
     from mlops_nb.store import Store
 
     home = tmp / "schedule-store"

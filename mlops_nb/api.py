@@ -13,9 +13,11 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any, Literal
 
-from . import context, registry, tracking
 from .errors import InvalidInputError
 from .records import AliasChange, Lineage, ModelVersion, Run, VerifyResult
+from .registry import versions as registry
+from .tracking import context
+from .tracking import recorder as tracking
 
 if TYPE_CHECKING:  # the store pulls in SQLAlchemy; %load_ext must stay cheap
     from .store import Store
@@ -164,7 +166,10 @@ def promote(
     home: str | None = None,
     store: Store | None = None,
 ) -> AliasChange:
-    """Move ``alias`` to ``version`` if the gate ``require`` allows (see :mod:`mlops_nb.gates`)."""
+    """Move ``alias`` to ``version`` if the gate ``require`` allows.
+
+    See :mod:`mlops_nb.registry.gates` for how gates are written.
+    """
     return registry.promote(
         get_store(home, store), name, version, alias, require=require, reason=reason
     )
@@ -214,7 +219,7 @@ def runs(
 
 def verify(*, home: str | None = None, store: Store | None = None) -> VerifyResult:
     """Check the audit chain, every artifact and every audited row."""
-    from . import audit
+    from .store import audit
 
     return audit.verify(get_store(home, store))
 
@@ -253,8 +258,8 @@ def _show_record(key: str, value: Any, run_id: str) -> None:
 
 
 def profile(data: Any, **options: Any) -> Any:
-    """A compact reference profile of a DataFrame (see :func:`mlops_nb.drift.profile`)."""
-    from .drift.profile import profile as make_profile
+    """A compact reference profile of a DataFrame (:func:`mlops_nb.monitoring.drift.profile`)."""
+    from .monitoring.drift.profile import profile as make_profile
 
     return make_profile(data, **options)
 
@@ -266,14 +271,14 @@ def check_drift(
 
     Options: ``predictions``, ``target`` (labels, or a column name), ``batch`` (a
     label), ``record``, ``alert``, ``trigger`` (all True), ``checks``,
-    ``share_threshold``. Returns a :class:`~mlops_nb.drift.DriftReport`.
+    ``share_threshold``. Returns a :class:`~mlops_nb.monitoring.drift.DriftReport`.
 
     Examples
     --------
     >>> report = mlops_nb.check_drift("churn@production", this_week)  # doctest: +SKIP
     >>> report.drift, report.drifted  # doctest: +SKIP
     """
-    from .monitor import check_drift as run_check
+    from .monitoring.monitor import check_drift as run_check
 
     return run_check(get_store(home, store), ref, data, **options)
 
@@ -282,8 +287,8 @@ def drift_history(
     name: str, *, limit: int | None = None, home: str | None = None, store: Store | None = None
 ) -> Any:
     """Every recorded check of a model (renders a table and a chart in notebooks)."""
-    from .drift.report import DriftHistory
-    from .monitor import history
+    from .monitoring.drift.report import DriftHistory
+    from .monitoring.monitor import history
 
     return DriftHistory(name, history(get_store(home, store), name, limit))
 
@@ -292,7 +297,7 @@ def add_alert_channel(
     model: str, kind: str, *, home: str | None = None, store: Store | None = None, **config: Any
 ) -> dict[str, Any]:
     """Deliver ``model``'s alerts (``"*"``: every model's) by webhook, email or log file."""
-    from .alerting import add_channel
+    from .monitoring.alerting import add_channel
 
     return add_channel(get_store(home, store), model, kind, **config)
 
@@ -305,7 +310,7 @@ def alerts(
     store: Store | None = None,
 ) -> list[Any]:
     """Alerts, newest first, with their delivery outcomes."""
-    from .alerting import list_alerts
+    from .monitoring.alerting import list_alerts
 
     return list_alerts(get_store(home, store), model, limit)
 
@@ -320,7 +325,7 @@ def set_retrain_trigger(
     store: Store | None = None,
 ) -> dict[str, Any]:
     """On an alarming check of ``model``, run ``notebook`` (at most once per ``cooldown``)."""
-    from .retrain import set_trigger
+    from .monitoring.retrain import set_trigger
 
     return set_trigger(get_store(home, store), model, notebook, parameters, cooldown)
 
@@ -328,7 +333,7 @@ def set_retrain_trigger(
 def remove_retrain_trigger(
     model: str, *, home: str | None = None, store: Store | None = None
 ) -> None:
-    from .retrain import remove_trigger
+    from .monitoring.retrain import remove_trigger
 
     remove_trigger(get_store(home, store), model)
 
@@ -337,6 +342,6 @@ def wait_for_run(
     run_id: str, timeout: float = 600.0, *, home: str | None = None, store: Store | None = None
 ) -> Run:
     """Wait for a run (such as a triggered retrain) to finish, and return it."""
-    from .retrain import wait_for_run as wait
+    from .monitoring.retrain import wait_for_run as wait
 
     return wait(get_store(home, store), run_id, timeout)

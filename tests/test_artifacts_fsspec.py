@@ -9,9 +9,9 @@ import uuid
 import fsspec
 import pytest
 
-from mlops_nb import audit, registry, tracking
 from mlops_nb.errors import IntegrityError, InvalidInputError
-from mlops_nb.store import Store
+from mlops_nb.registry import versions as registry
+from mlops_nb.store import Store, audit
 from mlops_nb.store.artifacts import (
     ArtifactAlteredError,
     ArtifactBackend,
@@ -21,6 +21,7 @@ from mlops_nb.store.artifacts import (
     sha256_bytes,
 )
 from mlops_nb.store.objects import ObjectArtifacts
+from mlops_nb.tracking import recorder as tracking
 
 # Every way a write can become visible, on each file system that offers it.
 MODES = [("memory", None), ("memory", "move"), ("file", None), ("file", "move")]

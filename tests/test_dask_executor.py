@@ -14,11 +14,11 @@ import pytest
 
 distributed = pytest.importorskip("distributed")
 
-from mlops_nb import audit  # noqa: E402
-from mlops_nb import pipeline as pipelines  # noqa: E402
-from mlops_nb.dask_executor import DaskExecutor, connect, locator  # noqa: E402
 from mlops_nb.errors import ExecutionError, InvalidInputError  # noqa: E402
-from mlops_nb.executor import StepTask  # noqa: E402
+from mlops_nb.execution import pipeline as pipelines  # noqa: E402
+from mlops_nb.execution.dask_executor import DaskExecutor, connect, locator  # noqa: E402
+from mlops_nb.execution.executor import StepTask  # noqa: E402
+from mlops_nb.store import audit  # noqa: E402
 
 NB = Path(__file__).parent / "notebooks"
 
@@ -298,7 +298,7 @@ def test_cli_pipeline_and_run_on_the_cluster(cli, store, tmp_path, dask):
 
 @pytest.mark.slow
 def test_cli_run_now_and_tick_on_the_cluster(cli, store, dask):
-    from mlops_nb import schedule
+    from mlops_nb.schedules import schedule
 
     address, client = dask
     schedule.add(
@@ -330,7 +330,7 @@ def test_cli_run_now_and_tick_on_the_cluster(cli, store, dask):
 def test_cli_scheduler_runs_a_due_schedule_on_the_cluster(store, home, dask):
     import datetime as dt
 
-    from mlops_nb import schedule
+    from mlops_nb.schedules import schedule
 
     address, client = dask
     past = dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=3)

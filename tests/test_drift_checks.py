@@ -9,9 +9,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops_nb.drift import BUILTIN_CHECKS, CheckResult, DriftCheck, check_frame, profile
-from mlops_nb.drift.checks import discover
-from mlops_nb.drift.current import summarize
+from mlops_nb.monitoring.drift import BUILTIN_CHECKS, CheckResult, DriftCheck, check_frame, profile
+from mlops_nb.monitoring.drift.checks import discover
+from mlops_nb.monitoring.drift.current import summarize
 
 
 @pytest.fixture(scope="module")
@@ -68,7 +68,7 @@ def test_scoring_is_deterministic(cls, columns):
 
 
 def test_deciding_checks_see_real_drift(columns):
-    from mlops_nb.drift import JensenShannon, KolmogorovSmirnov
+    from mlops_nb.monitoring.drift import JensenShannon, KolmogorovSmirnov
 
     ref, cur = columns["numeric"]
     assert KolmogorovSmirnov().fit(ref).score(cur).drift
@@ -104,7 +104,7 @@ def test_entry_point_group_is_discovered(tmp_path, monkeypatch):
     pkg = tmp_path / "my_checks.py"
     pkg.write_text(
         textwrap.dedent("""
-        from mlops_nb.drift import DriftCheck, CheckResult
+        from mlops_nb.monitoring.drift import DriftCheck, CheckResult
         class Plugged(DriftCheck):
             name = "plugged"
             kinds = ("numeric",)

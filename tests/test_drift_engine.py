@@ -6,8 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from mlops_nb.drift import check_frame, profile
 from mlops_nb.errors import InvalidInputError
+from mlops_nb.monitoring.drift import check_frame, profile
 
 
 def frame(n, seed, shift=0.0, p_first=0.25):

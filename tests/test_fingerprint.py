@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from mlops_nb.errors import InvalidInputError
-from mlops_nb.fingerprint import fingerprint, schema
+from mlops_nb.tracking.fingerprint import fingerprint, schema
 
 
 def frame(n=1000, seed=0):
@@ -30,7 +30,7 @@ def test_stable_across_processes():
     here = str(__import__("pathlib").Path(__file__).parent)
     code = (
         f"import sys; sys.path.insert(0, {here!r}); from test_fingerprint import frame; "
-        "from mlops_nb.fingerprint import fingerprint; print(fingerprint(frame()))"
+        "from mlops_nb.tracking.fingerprint import fingerprint; print(fingerprint(frame()))"
     )
     outputs = {
         subprocess.run(

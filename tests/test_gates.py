@@ -1,7 +1,7 @@
 import pytest
 
 from mlops_nb.errors import GateExpressionError
-from mlops_nb.gates import Condition, evaluate, parse
+from mlops_nb.registry.gates import Condition, evaluate, parse
 
 
 def test_parse_forms():

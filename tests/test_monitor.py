@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 
 import mlops_nb
-from mlops_nb import audit, tracking
 from mlops_nb.datasets import make_churn
 from mlops_nb.errors import InvalidInputError, NotFoundError
+from mlops_nb.store import audit
+from mlops_nb.tracking import recorder as tracking
 
 TINY = Path(__file__).parent / "notebooks" / "tiny_tracked.ipynb"
 
@@ -86,7 +87,7 @@ def smtp_server():
 
 def test_tracked_version_carries_a_profile_with_roles(churn):
     version = churn.get_version("churn", 1)
-    from mlops_nb.monitor import load_profile
+    from mlops_nb.monitoring.monitor import load_profile
 
     prof = load_profile(churn, version)
     roles = {c.role for c in prof.columns.values()}
@@ -102,7 +103,7 @@ def test_checks_are_recorded_and_audited(churn):
     assert set(report.performance["metrics"]) == {"accuracy"}
     row = churn.get_drift_check(1)
     assert row["batch"] == "week 1" and row["version"] == 1 and row["drift"] == 0
-    from mlops_nb.monitor import load_report
+    from mlops_nb.monitoring.monitor import load_report
 
     assert load_report(churn, 1)["columns"] == json.loads(json.dumps(report.to_json()))["columns"]
     assert any(e.kind == "drift.checked" for e in churn.iter_events())

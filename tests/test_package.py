@@ -24,9 +24,10 @@ def run_python(code: str) -> str:
 def test_core_imports_nothing_from_notebook_or_server_stacks():
     out = run_python(
         "import sys\n"
-        "import mlops_nb.store, mlops_nb.registry, mlops_nb.tracking, mlops_nb.audit\n"
-        "import mlops_nb.runner, mlops_nb.report, mlops_nb.fingerprint, mlops_nb.gates\n"
-        "import mlops_nb.serialization, mlops_nb.cli, mlops_nb.datasets\n"
+        "import mlops_nb.store, mlops_nb.registry.versions, mlops_nb.tracking.recorder\n"
+        "import mlops_nb.store.audit, mlops_nb.execution.runner, mlops_nb.execution.report\n"
+        "import mlops_nb.tracking.fingerprint, mlops_nb.registry.gates\n"
+        "import mlops_nb.registry.serialization, mlops_nb.cli, mlops_nb.datasets\n"
         "print(sorted(m for m in ('IPython', 'ipywidgets', 'tornado', 'jupyter_server')"
         " if m in sys.modules))"
     )
@@ -67,7 +68,7 @@ def test_error_tree_maps_to_builtins_codes_and_statuses():
 def test_records_serialise_to_json(store, fitted):
     import json
 
-    from mlops_nb import tracking
+    from mlops_nb.tracking import recorder as tracking
 
     with tracking.track(store, "m", model=fitted[0]) as run:
         pass

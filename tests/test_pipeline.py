@@ -6,9 +6,9 @@ from pathlib import Path
 import pytest
 
 import mlops_nb
-from mlops_nb import audit
-from mlops_nb import pipeline as pipelines
 from mlops_nb.errors import GateExpressionError, InvalidInputError, NotFoundError
+from mlops_nb.execution import pipeline as pipelines
+from mlops_nb.store import audit
 
 NB = Path(__file__).parent / "notebooks"
 
@@ -59,7 +59,7 @@ def test_values_flow_between_parallel_steps_and_gates_pass(store, tmp_path):
     assert join.parent_run_id == run.run_id and join.tags["step"] == "join"
     assert audit.verify(store).ok
     # the executed notebook of each step is an artifact; the report of a step works
-    from mlops_nb import report
+    from mlops_nb.execution import report
 
     assert "left" in report.render(store, steps["left"]["run_id"])
 
@@ -193,7 +193,7 @@ def test_shipped_retrain_pipeline_is_valid():
 
 
 def test_report_of_a_pipeline_run_points_to_its_steps(store):
-    from mlops_nb import report
+    from mlops_nb.execution import report
 
     store.insert_run(
         {

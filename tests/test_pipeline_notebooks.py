@@ -9,7 +9,7 @@ import yaml
 
 import mlops_nb
 from mlops_nb.errors import NotFoundError
-from mlops_nb.runner import declared_parameters, read_notebook, run_notebook
+from mlops_nb.execution.runner import declared_parameters, read_notebook, run_notebook
 
 NOTEBOOKS = Path(__file__).parent.parent / "notebooks"
 PIPELINE = NOTEBOOKS / "pipelines" / "retrain_churn.yaml"

@@ -2,7 +2,6 @@ import pickle
 
 import pytest
 
-from mlops_nb import registry, serialization, tracking
 from mlops_nb.errors import (
     ConflictError,
     GateExpressionError,
@@ -12,6 +11,9 @@ from mlops_nb.errors import (
     NotFoundError,
     UntrustedModelError,
 )
+from mlops_nb.registry import serialization
+from mlops_nb.registry import versions as registry
+from mlops_nb.tracking import recorder as tracking
 
 pytestmark = pytest.mark.backends
 

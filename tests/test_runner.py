@@ -7,9 +7,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mlops_nb import audit, report
 from mlops_nb.errors import InvalidInputError, NotFoundError
-from mlops_nb.runner import run_notebook
+from mlops_nb.execution import report
+from mlops_nb.execution.runner import run_notebook
+from mlops_nb.store import audit
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 TINY = NOTEBOOKS / "tiny_tracked.ipynb"
@@ -93,7 +94,7 @@ def test_notebook_without_a_kernel_fails_cleanly(store, tmp_path):
 def test_a_run_declared_lost_stays_failed_when_its_kernel_finishes(store):
     import threading
 
-    from mlops_nb.runner import run_notebook as run
+    from mlops_nb.execution.runner import run_notebook as run
 
     run_id = "d" * 32
     done = {}
@@ -155,7 +156,7 @@ def test_report_is_self_contained_with_provenance(store):
 
 
 def test_report_of_interactive_run_explains(store):
-    from mlops_nb import tracking
+    from mlops_nb.tracking import recorder as tracking
 
     with tracking.track(store, "m") as active:
         pass
@@ -174,7 +175,7 @@ def test_parameters_are_json_in_kernel_env(store):
 def test_progress_is_readable_while_a_notebook_runs(store):
     import threading
 
-    from mlops_nb.runner import progress
+    from mlops_nb.execution.runner import progress
 
     seen = []
     done = threading.Event()

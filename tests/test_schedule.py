@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 
 import mlops_nb
-from mlops_nb import audit
-from mlops_nb import schedule as sch
-from mlops_nb import scheduler as firing
 from mlops_nb.errors import ConflictError, InvalidInputError, NotFoundError
+from mlops_nb.schedules import schedule as sch
+from mlops_nb.schedules import scheduler as firing
+from mlops_nb.store import audit
 
 NB = Path(__file__).parent / "notebooks"
 TINY = NB / "tiny_tracked.ipynb"
@@ -268,7 +268,7 @@ def test_duplicate_and_unknown_names(store):
 
 SCHEDULER_KILLED = """
 import sys
-from mlops_nb import scheduler as firing
+from mlops_nb.schedules import scheduler as firing
 from mlops_nb.store import Store
 store = Store(sys.argv[1])
 firing.Scheduler(store, interval=0.5, workers=1).run_forever()

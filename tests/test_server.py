@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 import mlops_nb
-from mlops_nb import tracking
+from mlops_nb.tracking import recorder as tracking
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -127,7 +127,7 @@ async def test_html_names_stay_text(jp_fetch, store, fitted):
 @pytest.mark.slow
 async def test_executed_notebook_and_schedules(jp_fetch, store):
     tiny = Path(__file__).parent / "notebooks" / "tiny_tracked.ipynb"
-    from mlops_nb import schedule
+    from mlops_nb.schedules import schedule
 
     schedule.add(store, "nightly", str(tiny), "0 2 * * *", parameters={"x": 4})
     code, slot = await call(

@@ -210,8 +210,8 @@ def test_run_prefix_resolution(store):
 
 
 def test_a_run_outcome_is_decided_once(store):
-    from mlops_nb import audit
     from mlops_nb.errors import ConflictError
+    from mlops_nb.store import audit
 
     run_id = "c" * 32
     store.insert_run(
@@ -351,7 +351,7 @@ def test_a_forked_child_opens_its_own_connections(store):
     assert os.waitstatus_to_exitcode(status) == 0
     store.put_artifact(b"after the child", "test", "parent")
     assert [e.seq for e in store.raw_events()] == [1, 2, 3, 4]
-    from mlops_nb import audit
+    from mlops_nb.store import audit
 
     assert audit.verify(store).ok
 

@@ -79,7 +79,7 @@ class ModelsHandler(BaseHandler):
 class ModelHandler(BaseHandler):
     @tornado.web.authenticated
     def get(self, name: str) -> None:
-        from ..registry import check_model_name
+        from ..registry.versions import check_model_name
 
         name = check_model_name(name)
         versions = [v.to_json() for v in self.store.list_versions(name)]
@@ -90,7 +90,7 @@ class ModelHandler(BaseHandler):
 class PromoteHandler(BaseHandler):
     @tornado.web.authenticated
     def post(self, name: str) -> None:
-        from ..registry import promote
+        from ..registry.versions import promote
 
         doc = self.body()
         if "version" not in doc:
@@ -122,7 +122,7 @@ class PromoteHandler(BaseHandler):
 class RollbackHandler(PromoteHandler):
     @tornado.web.authenticated
     def post(self, name: str) -> None:
-        from ..registry import rollback
+        from ..registry.versions import rollback
 
         doc = self.body()
         change = rollback(
@@ -160,7 +160,7 @@ class RunHandler(BaseHandler):
 class RunNotebookHandler(BaseHandler):
     @tornado.web.authenticated
     def get(self, run_id: str) -> None:
-        from ..report import notebook_run_for, render
+        from ..execution.report import notebook_run_for, render
 
         fmt = self.get_argument("format", "ipynb")
         if fmt == "html":
@@ -189,7 +189,7 @@ class RunNotebookHandler(BaseHandler):
 class DriftHandler(BaseHandler):
     @tornado.web.authenticated
     def get(self, name: str) -> None:
-        from ..monitor import history, load_report
+        from ..monitoring.monitor import history, load_report
 
         rows = history(self.store, name)
         latest = load_report(self.store, rows[-1]["id"]) if rows else None
@@ -199,7 +199,7 @@ class DriftHandler(BaseHandler):
 class SchedulesHandler(BaseHandler):
     @tornado.web.authenticated
     def get(self) -> None:
-        from ..schedule import listing
+        from ..schedules.schedule import listing
 
         self.reply(listing(self.store))
 
@@ -207,12 +207,12 @@ class SchedulesHandler(BaseHandler):
 class ScheduleActionHandler(BaseHandler):
     @tornado.web.authenticated
     async def post(self, name: str, action: str) -> None:
-        from .. import schedule
+        from ..schedules import schedule
 
         if action in ("pause", "resume"):
             self.reply(schedule.set_enabled(self.store, name, action == "resume"))
             return
-        from ..scheduler import run_now
+        from ..schedules.scheduler import run_now
 
         # The run takes as long as the notebook: off the server's event loop,
         # so the rest of Jupyter keeps answering meanwhile.

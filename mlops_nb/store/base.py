@@ -29,9 +29,9 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from .. import audit
 from ..errors import MlopsError, NotFoundError
 from ..jsonutil import GENESIS, canonical, loads, utcnow
+from . import audit
 from . import schema as t
 from .location import mask_url
 

@@ -161,7 +161,7 @@ def copy_store(
         The source fails verification, one of its artifacts is missing or
         altered, or the copy does not verify.
     """
-    from .. import audit
+    from . import audit
 
     say = progress or (lambda _text: None)
     if source._engine.url == target._engine.url:

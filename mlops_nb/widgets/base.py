@@ -17,8 +17,9 @@ from collections.abc import Iterable, Sequence
 from html import escape
 from typing import TYPE_CHECKING, Any
 
-from .. import api, context
+from .. import api
 from ..display import _CSS, _short
+from ..tracking import context
 
 if TYPE_CHECKING:
     from ..store import Store

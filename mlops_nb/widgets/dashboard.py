@@ -8,12 +8,12 @@ from html import escape
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
-from .. import registry
 from ..errors import NotFoundError
+from ..registry import versions as registry
 from .base import View, bar, count, figure_outputs, html_table, page, text
 
 if TYPE_CHECKING:
-    from ..drift.report import ColumnResult, DriftReport
+    from ..monitoring.drift.report import ColumnResult, DriftReport
     from ..store import Store
 
 #: Severity (statistic / the bar it must clear) from which a column is worth watching.
@@ -31,7 +31,7 @@ def severity_class(column: ColumnResult) -> str:
 
 def report_from_json(doc: dict[str, Any]) -> DriftReport:
     """Rebuild a :class:`DriftReport` from a recorded check's JSON."""
-    from ..drift.report import ColumnResult, DriftReport
+    from ..monitoring.drift.report import ColumnResult, DriftReport
 
     def known(cls: type, values: dict[str, Any]) -> dict[str, Any]:
         names = {f.name for f in dataclasses.fields(cls)}
@@ -85,7 +85,7 @@ class DriftDashboard(View):
         limit: int | None = None,
         interactive: bool | None = None,
     ) -> None:
-        from ..monitor import history
+        from ..monitoring.monitor import history
 
         super().__init__(store, interactive)
         self.name = registry.parse_ref(name)[0]
@@ -98,7 +98,7 @@ class DriftDashboard(View):
 
     def show(self, check_id: int) -> DriftReport:
         """Make check ``check_id`` the one shown, and return its report."""
-        from ..monitor import load_report
+        from ..monitoring.monitor import load_report
 
         if check_id not in {c["id"] for c in self.checks}:
             raise NotFoundError(f"{self.name} has no drift check {check_id}")
@@ -215,7 +215,7 @@ class DriftDashboard(View):
         self._controls = c
         self._sync()
         if len(self.checks) > 1:
-            from ..drift.report import DriftHistory
+            from ..monitoring.drift.report import DriftHistory
 
             c.history.outputs = figure_outputs([DriftHistory(self.name, self.checks).figure()])
         return widgets.VBox([c.check, c.verdict, c.figures, c.history])

@@ -1,0 +1,195 @@
+"""``mlops-nb drift …`` and ``mlops-nb alerts …``: monitoring from the command line."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .. import environment
+from ..errors import InvalidInputError, NotFoundError
+
+_READERS = {".csv": "csv", ".gz": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
+
+
+def add_commands(
+    cmd: Callable[[str, str], argparse.ArgumentParser], parent: argparse.ArgumentParser
+) -> None:
+    """Add the ``drift`` and ``alerts`` commands to the main parser."""
+    drift = cmd("drift", "check data for drift, see the history, set a retrain trigger")
+    actions = drift.add_subparsers(dest="drift_action", metavar="ACTION")
+    actions.required = True
+    p = actions.add_parser(
+        "check",
+        parents=[parent],
+        help="check a CSV or Parquet file against a model's reference profile",
+    )
+    p.add_argument("ref", metavar="NAME[@ALIAS|:VERSION]")
+    p.add_argument("data_file", metavar="DATA_FILE")
+    p.add_argument("--target", metavar="COLUMN", help="column holding delayed labels")
+    p.add_argument("--batch", metavar="LABEL", help="label of this batch, e.g. 'week 32'")
+    p.add_argument("--no-record", action="store_true")
+    p.add_argument("--no-alert", action="store_true")
+    p.add_argument("--no-trigger", action="store_true")
+    p.add_argument("--html", metavar="FILE.html", help="also write the report with its charts")
+    p = actions.add_parser("history", parents=[parent], help="every recorded check of a model")
+    p.add_argument("name")
+    p.add_argument("--limit", type=int, default=0)
+    p = actions.add_parser(
+        "trigger", parents=[parent], help="run a notebook when a check of NAME alarms (or --remove)"
+    )
+    p.add_argument("name")
+    p.add_argument("notebook", nargs="?")
+    p.add_argument(
+        "-p", "--parameter", nargs=2, action="append", default=[], metavar=("KEY", "VALUE")
+    )
+    p.add_argument("--cooldown", default="7d", help="at most one retrain per this (e.g. 12h, 7d)")
+    p.add_argument("--remove", action="store_true")
+
+    alerts = cmd("alerts", "alert channels and raised alerts")
+    actions = alerts.add_subparsers(dest="alerts_action", metavar="ACTION")
+    actions.required = True
+    p = actions.add_parser("list", parents=[parent], help="alerts, newest first")
+    p.add_argument("name", nargs="?")
+    p.add_argument("--limit", type=int, default=50)
+    p = actions.add_parser("channels", parents=[parent], help="configured channels")
+    p.add_argument("name", nargs="?")
+    p = actions.add_parser(
+        "add", parents=[parent], help="deliver NAME's alerts ('*' for all models) somewhere"
+    )
+    p.add_argument("name")
+    target = p.add_mutually_exclusive_group(required=True)
+    target.add_argument("--webhook", metavar="URL", help="POST JSON with a 'text' field")
+    target.add_argument("--email", action="append", metavar="ADDRESS", help="mail over SMTP")
+    target.add_argument("--log", metavar="PATH", help="append JSON lines to a file")
+    p.add_argument("--smtp-host")
+    p.add_argument("--smtp-port", type=int, default=25)
+    p.add_argument("--sender")
+    p.add_argument("--starttls", action="store_true")
+    p.add_argument("--username")
+    p.add_argument("--password-env", metavar="VAR", help="environment variable with the password")
+    p = actions.add_parser("remove", parents=[parent], help="disable a channel")
+    p.add_argument("channel_id", type=int)
+
+
+def read_table(path: str) -> Any:
+    """A CSV (also .csv.gz, .tsv) or Parquet file as a DataFrame, with clear errors."""
+    import pandas as pd
+
+    file = Path(path)
+    if not file.is_file():
+        raise NotFoundError(f"data file {path} does not exist")
+    kind = _READERS.get(file.suffix.lower())
+    if kind is None:
+        raise InvalidInputError(f"{path}: expected a .csv, .csv.gz, .tsv or .parquet file")
+    try:
+        if kind == "parquet":
+            return pd.read_parquet(file)
+        return pd.read_csv(file, sep="\t" if kind == "tsv" else ",")
+    except ImportError as exc:
+        raise InvalidInputError(f"cannot read {path}: {exc}") from None
+    except Exception as exc:
+        raise InvalidInputError(f"cannot read {path}: {type(exc).__name__}: {exc}") from None
+
+
+def _drift(args: argparse.Namespace) -> None:
+    from . import _emit, _store, parse_value
+
+    store = _store(args)
+    if args.drift_action == "check":
+        from ..monitoring.monitor import check_drift
+
+        report = check_drift(
+            store,
+            args.ref,
+            read_table(args.data_file),
+            target=args.target,
+            batch=args.batch or Path(args.data_file).name,
+            record=not args.no_record,
+            alert=not args.no_alert,
+            trigger=not args.no_trigger,
+        )
+        if args.html:
+            report.to_html(args.html)
+        _emit(args, report.to_json(), str(report))
+    elif args.drift_action == "history":
+        from ..monitoring.drift.report import DriftHistory
+        from ..monitoring.monitor import history
+
+        rows = DriftHistory(args.name, history(store, args.name, args.limit or None))
+        _emit(args, rows.to_json(), str(rows))
+    else:
+        from ..monitoring.retrain import remove_trigger, set_trigger
+
+        if args.remove:
+            remove_trigger(store, args.name)
+            _emit(
+                args,
+                {"model": args.name, "enabled": False},
+                f"retrain trigger of {args.name} removed",
+            )
+            return
+        if not args.notebook:
+            raise InvalidInputError("drift trigger needs NOTEBOOK (or --remove)")
+        params = {k: parse_value(v) for k, v in args.parameter}
+        trig = set_trigger(store, args.name, args.notebook, params, args.cooldown)
+        _emit(
+            args,
+            trig,
+            f"on drift in {args.name}: run {trig['notebook']} "
+            f"(at most every {trig['cooldown_s']:g} s)",
+        )
+
+
+def _alerts(args: argparse.Namespace) -> None:
+    from ..display import table_text
+    from ..monitoring.alerting import add_channel, list_alerts
+    from . import _emit, _store
+
+    store = _store(args)
+    if args.alerts_action == "list":
+        found = [a.to_json() for a in list_alerts(store, args.name, args.limit)]
+        rows = [
+            {
+                **a,
+                "delivered": ", ".join(
+                    f"{d['kind']}:{'ok' if d['ok'] else 'FAILED'}" for d in a["deliveries"]
+                ),
+            }
+            for a in found
+        ]
+        _emit(args, found, table_text(rows, ["id", "at", "kind", "model", "message", "delivered"]))
+    elif args.alerts_action == "channels":
+        channels = store.alert_channels(args.name, enabled_only=False)
+        _emit(args, channels, table_text(channels, ["id", "model", "kind", "config", "enabled"]))
+    elif args.alerts_action == "add":
+        if args.webhook:
+            channel = add_channel(store, args.name, "webhook", url=args.webhook)
+        elif args.log:
+            channel = add_channel(store, args.name, "log", path=args.log)
+        else:
+            channel = add_channel(
+                store,
+                args.name,
+                "email",
+                to=args.email,
+                smtp_host=args.smtp_host,
+                smtp_port=args.smtp_port,
+                sender=args.sender,
+                starttls=args.starttls,
+                username=args.username,
+                password_env=args.password_env,
+            )
+        _emit(args, channel, f"channel {channel['id']} added ({channel['kind']})")
+    else:
+        known = {c["id"] for c in store.alert_channels(None, enabled_only=False)}
+        if args.channel_id not in known:
+            raise NotFoundError(f"no alert channel {args.channel_id}")
+        store.disable_alert_channel(args.channel_id, environment.actor())
+        _emit(
+            args, {"id": args.channel_id, "enabled": False}, f"channel {args.channel_id} disabled"
+        )
+
+
+COMMANDS = {"drift": _drift, "alerts": _alerts}

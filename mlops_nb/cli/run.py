@@ -1,0 +1,200 @@
+"""``mlops-nb run`` and ``mlops-nb report``: executing notebooks, here or on a cluster.
+
+Also the ``--executor`` / ``--scheduler-address`` options that every command
+running notebooks shares (``run``, ``pipeline run``, ``scheduler``, ``tick``,
+``schedule run-now``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ExecutionError, InvalidInputError
+from . import _emit, _run_json, _store, parse_value
+
+if TYPE_CHECKING:
+    from ..execution.executor import Executor, ExecutorFactory
+    from ..records import Run
+
+
+def add_commands(
+    cmd: Callable[[str, str], argparse.ArgumentParser], parent: argparse.ArgumentParser
+) -> None:
+    """Add ``run`` and ``report`` to the main parser."""
+    p = cmd("run", "execute a notebook with papermill and store it as an audit artifact")
+    p.add_argument("notebook")
+    p.add_argument(
+        "-p", "--parameter", nargs=2, action="append", metavar=("KEY", "VALUE"), default=[]
+    )
+    p.add_argument("-f", "--parameters-file", metavar="params.yaml")
+    p.add_argument("--timeout", type=float, metavar="S", help="wall-clock limit for the run")
+    p.add_argument("-o", "--output", metavar="FILE.ipynb", help="also write the executed notebook")
+    p.add_argument("--cwd", help="working directory of the kernel (default: the notebook's)")
+    p.add_argument("--kernel", help="kernel name (default: the notebook's)")
+    p.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=None,
+        help="show cell N of M on stderr (default: when stderr is a terminal)",
+    )
+    p.add_argument("--tag", action="append", default=[], metavar="K=V", help="tag the run")
+    p.add_argument("--run-id", help=argparse.SUPPRESS)  # pre-assigned by retrain triggers
+    executor_options(p)
+    p = cmd("report", "write a self-contained HTML report of a run")
+    p.add_argument("run_id")
+    p.add_argument("-o", "--output", metavar="FILE.html")
+
+
+def executor_options(parser: argparse.ArgumentParser) -> None:
+    """``--executor`` and ``--scheduler-address``, for the commands that run notebooks."""
+    parser.add_argument(
+        "--executor",
+        choices=["local", "dask"],
+        default="local",
+        help="run notebooks in kernels on this machine (local), or as tasks on a "
+        "dask.distributed cluster (dask)",
+    )
+    parser.add_argument(
+        "--scheduler-address",
+        metavar="tcp://HOST:PORT",
+        help="the Dask scheduler for --executor dask (default: $MLOPS_NB_DASK_ADDRESS)",
+    )
+
+
+def executor_factory(args: argparse.Namespace) -> ExecutorFactory | None:
+    """``None`` for ``--executor local``; for ``dask``, ``max_parallel -> DaskExecutor``.
+
+    The scheduler is reached once first, so a wrong address fails before
+    anything is recorded.
+    """
+    if args.executor != "dask":
+        if args.scheduler_address:
+            raise InvalidInputError("--scheduler-address applies only with --executor dask")
+        return None
+    import functools
+
+    from ..execution.dask_executor import DaskExecutor
+
+    executor = DaskExecutor(args.scheduler_address)
+    executor.check()
+    return functools.partial(DaskExecutor, executor.address)
+
+
+def _open_store_later(args: argparse.Namespace) -> Any:
+    """A store opener, so the run can open the database while its kernel starts."""
+
+    def opener() -> Any:
+        return _store(args, create=True)
+
+    return opener
+
+
+def _cmd_run(args: argparse.Namespace) -> None:
+    from ..execution.runner import run_notebook
+    from ..store.location import find_home
+
+    params: dict[str, Any] = {}
+    if args.parameters_file:
+        params.update(_read_params_file(args.parameters_file))
+    for key, value in args.parameter:
+        params[key] = parse_value(value)
+    progress = sys.stderr.isatty() if args.progress is None else args.progress
+    tags = {}
+    for item in args.tag:
+        key, sep, value = item.partition("=")
+        if not sep or not key:
+            raise InvalidInputError(f"--tag takes KEY=VALUE, not {item!r}")
+        tags[key] = value
+    make_executor = executor_factory(args)
+    if make_executor is not None:
+        run = _run_elsewhere(args, make_executor(1), params, tags)
+    else:
+        run = run_notebook(
+            args.notebook,
+            params,
+            store=_open_store_later(args),
+            home=find_home(args.home),
+            timeout=args.timeout,
+            cwd=args.cwd,
+            output=args.output,
+            kernel_name=args.kernel,
+            progress=progress,
+            run_id=args.run_id,
+            tags=tags,
+        )
+    _emit(args, _run_json(run), str(run))
+    if run.status != "finished":
+        raise ExecutionError(f"notebook run {run.run_id[:12]} failed: {run.error}")
+
+
+def _run_elsewhere(
+    args: argparse.Namespace, executor: Executor, params: dict[str, Any], tags: dict[str, str]
+) -> Run:
+    """``run`` through an executor (Dask): the notebook runs in a kernel on a worker."""
+    from ..execution.executor import StepTask
+
+    notebook = Path(args.notebook).expanduser().resolve()  # the worker's cwd is not ours
+    store = _store(args, create=True)
+    outcome = executor.run(
+        store,
+        StepTask(
+            name=notebook.stem,
+            notebook=notebook,
+            parameters=params,
+            timeout=args.timeout,
+            tags=tags,
+            cwd=Path(args.cwd).expanduser().resolve() if args.cwd else None,
+            kernel_name=args.kernel,
+        ),
+        run_id=args.run_id,
+    )
+    run = store.get_run(outcome.run_id)
+    if args.output is not None and run.output_sha256:
+        Path(args.output).write_bytes(store.get_artifact(run.output_sha256))
+    return run
+
+
+def _read_params_file(path: str) -> dict[str, Any]:
+    import yaml
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            loaded = yaml.safe_load(fh)
+    except OSError as exc:
+        raise InvalidInputError(f"cannot read parameters file {path}: {exc.strerror}") from None
+    except yaml.YAMLError as exc:
+        raise InvalidInputError(f"parameters file {path} is not valid YAML: {exc}") from None
+    if loaded is None:
+        return {}
+    if not isinstance(loaded, dict):
+        raise InvalidInputError(f"parameters file {path} must hold a mapping of names to values")
+    return loaded
+
+
+def _cmd_report(args: argparse.Namespace) -> None:
+    from ..execution.report import render
+    from ..store.artifacts import sha256_bytes
+
+    store = _store(args)
+    run_id = store.resolve_run_id(args.run_id)
+    html = render(store, run_id)
+    target = Path(args.output or f"report-{run_id[:12]}.html")
+    data = html.encode("utf-8")
+    target.write_bytes(data)
+    _emit(
+        args,
+        {
+            "run_id": run_id,
+            "path": str(target.resolve()),
+            "bytes": len(data),
+            "sha256": sha256_bytes(data),
+        },
+        f"report written to {target}",
+    )
+
+
+COMMANDS = {"run": _cmd_run, "report": _cmd_report}

@@ -1,0 +1,391 @@
+"""Pipelines: several notebooks, their dependencies, values passed along, and gates.
+
+A pipeline is a YAML file::
+
+    name: retrain_churn
+    model: churn                      # default model for gates like auc>=production
+    parameters: {month: "2026-11"}    # defaults, overridable per run
+    settings: {max_parallel: 2, timeout: 900, retries: 1, backoff: 10}
+    steps:
+      - name: train
+        notebook: ../train_churn.ipynb          # relative to the YAML file
+        parameters: {month: "{{ params.month }}"}
+      - name: evaluate
+        notebook: ../evaluate_churn.ipynb
+        depends_on: [train]
+        parameters: {candidate: "{{ steps.train.values.model_version }}"}
+        gate: "auc_gain >= 0"
+
+A step's ``values`` are what its notebook recorded (``%mlops_record``), the
+metrics of the runs it tracked, and ``model``/``model_version`` of the version
+they registered. A parameter that is exactly one ``{{ … }}`` keeps the
+value's type. A refused gate fails the pipeline; steps after it do not run.
+Each step runs in its own kernel through an executor (:mod:`mlops_nb.execution.executor`).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import socket
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import environment
+from ..errors import InvalidInputError, NotFoundError
+from ..jsonutil import jsonable, utcnow
+from ..registry import gates
+
+if TYPE_CHECKING:
+    from ..records import Run
+    from ..store import Store
+    from .executor import Executor
+
+_NAME = re.compile(r"^[A-Za-z][\w-]{0,63}$")
+_TEMPLATE = re.compile(r"\{\{\s*([\w.-]+)\s*\}\}")
+_SETTINGS = {"max_parallel": 2, "timeout": None, "retries": 0, "backoff": 10.0}
+
+
+@dataclass(frozen=True)
+class Step:
+    name: str
+    notebook: Path
+    parameters: dict[str, Any] = field(default_factory=dict)
+    depends_on: tuple[str, ...] = ()
+    gate: str | None = None
+    timeout: float | None = None
+    retries: int | None = None
+
+
+@dataclass(frozen=True)
+class Pipeline:
+    name: str
+    path: Path
+    steps: tuple[Step, ...]
+    parameters: dict[str, Any] = field(default_factory=dict)
+    settings: dict[str, Any] = field(default_factory=dict)
+    model: str | None = None
+    description: str = ""
+
+    def order(self) -> list[Step]:
+        """Steps in an order that respects dependencies (file order among equals)."""
+        done: set[str] = set()
+        out: list[Step] = []
+        pending = list(self.steps)
+        while pending:
+            ready = [s for s in pending if set(s.depends_on) <= done]
+            step = ready[0]
+            out.append(step)
+            done.add(step.name)
+            pending.remove(step)
+        return out
+
+    def notebooks(self) -> list[Path]:
+        return [s.notebook for s in self.steps]
+
+
+def load(path: str | Path) -> Pipeline:
+    """Read and validate a pipeline file, naming the first problem precisely."""
+    import yaml
+
+    file = Path(path).expanduser()
+    if not file.is_file():
+        raise NotFoundError(f"pipeline file {file} does not exist")
+    try:
+        doc = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        raise InvalidInputError(f"{file} is not valid YAML: {exc}") from None
+    except UnicodeDecodeError:
+        raise InvalidInputError(f"{file} is not a text file") from None
+    if not isinstance(doc, dict):
+        raise InvalidInputError(f"{file}: a pipeline is a mapping with 'name' and 'steps'")
+    return parse(doc, file.resolve())
+
+
+def parse(doc: dict[str, Any], path: Path) -> Pipeline:
+    where = str(path)
+    unknown = set(doc) - {"name", "description", "model", "parameters", "settings", "steps"}
+    if unknown:
+        raise InvalidInputError(f"{where}: unknown keys {sorted(unknown)}")
+    name = doc.get("name") or path.stem
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise InvalidInputError(f"{where}: name {name!r} must be a short identifier")
+    params = doc.get("parameters") or {}
+    settings = {**_SETTINGS, **(doc.get("settings") or {})}
+    if not isinstance(params, dict) or not isinstance(settings, dict):
+        raise InvalidInputError(f"{where}: parameters and settings must be mappings")
+    bad = set(settings) - set(_SETTINGS)
+    if bad:
+        raise InvalidInputError(f"{where}: unknown settings {sorted(bad)}")
+    raw_steps = doc.get("steps")
+    if not isinstance(raw_steps, list) or not raw_steps:
+        raise InvalidInputError(f"{where}: 'steps' must be a non-empty list")
+    steps: list[Step] = []
+    names: set[str] = set()
+    for i, raw in enumerate(raw_steps, start=1):
+        steps.append(_step(raw, i, path, names, params))
+        names.add(steps[-1].name)
+    _check_references(steps, where)
+    return Pipeline(
+        name=name,
+        path=path,
+        steps=tuple(steps),
+        parameters=params,
+        settings=settings,
+        model=doc.get("model"),
+        description=str(doc.get("description") or ""),
+    )
+
+
+def _step(raw: Any, index: int, path: Path, earlier: set[str], params: dict[str, Any]) -> Step:
+    where = f"{path}: step {index}"
+    if not isinstance(raw, dict):
+        raise InvalidInputError(f"{where} must be a mapping with 'name' and 'notebook'")
+    unknown = set(raw) - {
+        "name",
+        "notebook",
+        "parameters",
+        "depends_on",
+        "gate",
+        "timeout",
+        "retries",
+    }
+    if unknown:
+        raise InvalidInputError(f"{where}: unknown keys {sorted(unknown)}")
+    name = raw.get("name")
+    if not isinstance(name, str) or not _NAME.match(name):
+        raise InvalidInputError(f"{where}: name {name!r} must be a short identifier")
+    if name in earlier:
+        raise InvalidInputError(f"{where}: step name {name!r} is used twice")
+    if not isinstance(raw.get("notebook"), str):
+        raise InvalidInputError(f"{where} ({name}): 'notebook' is missing")
+    notebook = (path.parent / raw["notebook"]).resolve()
+    if not notebook.is_file():
+        raise NotFoundError(f"{where} ({name}): notebook {notebook} does not exist")
+    depends = raw.get("depends_on") or []
+    if isinstance(depends, str):
+        depends = [depends]
+    missing = [d for d in depends if d not in earlier]
+    if missing:
+        raise InvalidInputError(
+            f"{where} ({name}): depends on {missing}, which must be steps listed before it"
+        )
+    if raw.get("gate") is not None:
+        gates.parse(str(raw["gate"]))  # raises with the bad part
+    parameters = raw.get("parameters") or {}
+    if not isinstance(parameters, dict):
+        raise InvalidInputError(f"{where} ({name}): parameters must be a mapping")
+    return Step(
+        name=name,
+        notebook=notebook,
+        parameters=parameters,
+        depends_on=tuple(depends),
+        gate=raw.get("gate"),
+        timeout=raw.get("timeout"),
+        retries=raw.get("retries"),
+    )
+
+
+def _check_references(steps: list[Step], where: str) -> None:
+    by_name = {s.name: s for s in steps}
+    for step in steps:
+        upstream = _ancestors(step, by_name)
+        for value in step.parameters.values():
+            for ref in _TEMPLATE.findall(str(value)):
+                parts = ref.split(".")
+                if parts[0] == "params" and len(parts) == 2:
+                    continue
+                if parts[0] == "steps" and len(parts) == 4 and parts[2] == "values":
+                    if parts[1] not in upstream:
+                        raise InvalidInputError(
+                            f"{where}: step {step.name!r} uses {{{{ {ref} }}}} but does not "
+                            f"depend on step {parts[1]!r}"
+                        )
+                    continue
+                raise InvalidInputError(
+                    f"{where}: step {step.name!r}: cannot read "
+                    f"{{{{ {ref} }}}} (use params.NAME or "
+                    "steps.STEP.values.KEY)"
+                )
+
+
+def _ancestors(step: Step, by_name: dict[str, Step]) -> set[str]:
+    seen: set[str] = set()
+    stack = list(step.depends_on)
+    while stack:
+        name = stack.pop()
+        if name not in seen:
+            seen.add(name)
+            stack.extend(by_name[name].depends_on)
+    return seen
+
+
+def render(value: Any, params: dict[str, Any], values: dict[str, dict[str, Any]]) -> Any:
+    """Fill ``{{ params.x }}`` and ``{{ steps.s.values.k }}`` into a parameter value."""
+    if not isinstance(value, str):
+        return value
+
+    def lookup(ref: str) -> Any:
+        parts = ref.split(".")
+        if parts[0] == "params":
+            if parts[1] not in params:
+                raise InvalidInputError(f"pipeline parameter {parts[1]!r} is not set")
+            return params[parts[1]]
+        step_values = values.get(parts[1], {})
+        if parts[3] not in step_values:
+            raise InvalidInputError(
+                f"step {parts[1]!r} recorded no value {parts[3]!r} "
+                f"(it has: {', '.join(sorted(step_values)) or 'none'})"
+            )
+        return step_values[parts[3]]
+
+    whole = _TEMPLATE.fullmatch(value.strip())
+    if whole:
+        return lookup(whole[1])
+    return _TEMPLATE.sub(lambda m: str(lookup(m[1])), value)
+
+
+def step_values(store: Store, run: Run) -> dict[str, Any]:
+    """What a finished step passes on: recorded values, tracked metrics, model version."""
+    out: dict[str, Any] = {}
+    for child in reversed(store.list_runs(parent_run_id=run.run_id)):
+        out.update(child.metrics)
+        out.update(child.values)
+        if child.model_version is not None:
+            out["model"] = child.name
+            out["model_version"] = child.model_version
+    out.update(run.values)
+    return out
+
+
+def check_gate(
+    store: Store, step: Step, values: dict[str, Any], model: str | None
+) -> tuple[bool, str]:
+    """Evaluate a step's gate on its values; return (passed, explanation)."""
+    if not step.gate:
+        return True, ""
+    numbers = {k: float(v) for k, v in values.items() if isinstance(v, (int, float))}
+
+    def holder(alias: str) -> tuple[int, dict[str, float]] | None:
+        if not model:
+            return None
+        found = store.alias_holder(model, alias)
+        return None if found is None else (found.version, found.metrics)
+
+    passed, failed = gates.evaluate(gates.parse(step.gate), numbers, holder, f"step {step.name}")
+    if failed:
+        return False, "gate refused: " + "; ".join(failed)
+    return True, "gate passed: " + "; ".join(passed)
+
+
+def run(
+    store: Store,
+    pipeline: Pipeline,
+    parameters: dict[str, Any] | None = None,
+    *,
+    executor: Executor | None = None,
+    run_id: str | None = None,
+    tags: dict[str, str] | None = None,
+) -> Run:
+    """Run a pipeline once and return its ``pipeline`` run (status finished or failed)."""
+    from .executor import LocalExecutor, StepTask
+
+    unknown = set(parameters or {}) - set(pipeline.parameters)
+    if unknown:
+        raise InvalidInputError(
+            f"pipeline {pipeline.name} has no parameters {sorted(unknown)} "
+            f"(it has: {', '.join(sorted(pipeline.parameters)) or 'none'})"
+        )
+    params = {k: jsonable(v) for k, v in {**pipeline.parameters, **(parameters or {})}.items()}
+    executor = executor or LocalExecutor(int(pipeline.settings["max_parallel"]))
+    actor = environment.actor()
+    run_id = run_id or uuid.uuid4().hex
+    store.insert_run(
+        {
+            "run_id": run_id,
+            "kind": "pipeline",
+            "name": pipeline.name,
+            "status": "running",
+            "started_at": utcnow(),
+            "params": params,
+            "tags": dict(tags or {}),
+            "notebook_path": str(pipeline.path),
+            "data": {"steps": {}},
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+        },
+        actor,
+    )
+    states: dict[str, dict[str, Any]] = {s.name: {"status": "pending"} for s in pipeline.steps}
+    values: dict[str, dict[str, Any]] = {}
+    failure: str | None = None
+
+    def save(status: str = "running", error: str | None = None) -> None:
+        changes: dict[str, Any] = {"data": {"steps": states}}
+        if status != "running":
+            changes.update(status=status, ended_at=utcnow(), error=error)
+        store.update_run(
+            run_id, changes, actor, kind="run.updated" if status == "running" else "run.finished"
+        )
+
+    pending = list(pipeline.order())
+    while pending and failure is None:
+        done = {n for n, s in states.items() if s["status"] == "finished"}
+        ready = [s for s in pending if set(s.depends_on) <= done]
+        if not ready:  # pragma: no cover - parse() rejects cycles and forward references
+            failure = "no step can run: dependencies unmet"
+            break
+        tasks = []
+        for step in ready:
+            try:
+                step_params = {k: render(v, params, values) for k, v in step.parameters.items()}
+            except InvalidInputError as exc:
+                states[step.name] = {"status": "failed", "error": str(exc)}
+                failure = f"step {step.name}: {exc}"
+                break
+            states[step.name] = {"status": "running", "started_at": utcnow()}
+            tasks.append(
+                StepTask(
+                    name=step.name,
+                    notebook=step.notebook,
+                    parameters=step_params,
+                    timeout=step.timeout or pipeline.settings["timeout"],
+                    retries=int(
+                        step.retries if step.retries is not None else pipeline.settings["retries"]
+                    ),
+                    backoff=float(pipeline.settings["backoff"]),
+                    tags={"pipeline": pipeline.name, "pipeline_run": run_id, "step": step.name},
+                )
+            )
+        if failure:
+            break
+        save()
+        for task, outcome in executor.run_steps(store, tasks, parent_run_id=run_id):
+            step = next(s for s in pipeline.steps if s.name == task.name)
+            pending.remove(step)
+            state = {
+                "status": outcome.status,
+                "run_id": outcome.run_id,
+                "attempts": outcome.attempts,
+                "error": outcome.error,
+                "started_at": states[step.name].get("started_at"),
+                "ended_at": utcnow(),
+            }
+            if outcome.status == "finished" and outcome.run is not None:
+                values[step.name] = step_values(store, outcome.run)
+                passed, note = check_gate(store, step, values[step.name], pipeline.model)
+                state["gate"] = note or None
+                if not passed:
+                    state["status"] = "failed"
+                    state["error"] = note
+            states[step.name] = state
+            if state["status"] != "finished" and failure is None:
+                failure = f"step {step.name}: {state['error']}"
+        save()
+    for step in pending:
+        if states[step.name]["status"] == "pending":
+            states[step.name] = {"status": "skipped", "error": "an earlier step failed"}
+    save("failed" if failure else "finished", failure)
+    return store.get_run(run_id)

@@ -1,0 +1,449 @@
+"""Executing notebooks with papermill, kept as immutable audit artifacts.
+
+:func:`run_notebook` records a ``notebook`` run, executes the notebook in a
+real kernel with the store location, run id and parameters in the kernel's
+environment (so runs it tracks find the same store and link back to it),
+and stores the executed notebook, outputs included, by SHA-256 with
+provenance under ``metadata.mlops_nb``. A failing cell marks the run failed
+with the cell and the error and keeps the partial notebook. ``timeout``
+bounds the whole execution: when it runs out the kernel process is killed.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import socket
+import tempfile
+import threading
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import environment
+from ..errors import ConflictError, InvalidInputError, NotFoundError
+from ..jsonutil import jsonable, utcnow
+from ..records import Run
+from ..store.artifacts import sha256_bytes
+from ..tracking import context
+
+if TYPE_CHECKING:
+    from ..store import Store
+
+
+def read_notebook(path: str | os.PathLike[str]) -> tuple[Path, bytes, Any]:
+    """Path, raw bytes and parsed form of a notebook, with clear errors."""
+    import nbformat
+
+    nb_path = Path(path).expanduser()
+    if not nb_path.exists():
+        raise NotFoundError(f"notebook {nb_path} does not exist")
+    if nb_path.is_dir() or nb_path.suffix != ".ipynb":
+        raise InvalidInputError(f"{nb_path} is not a .ipynb notebook file")
+    raw = nb_path.read_bytes()
+    try:
+        nb = nbformat.reads(raw.decode("utf-8"), as_version=4)
+    except Exception as exc:
+        raise InvalidInputError(f"{nb_path} is not a readable notebook: {exc}") from None
+    return nb_path.resolve(), raw, nb
+
+
+def declared_parameters(nb: Any) -> dict[str, Any] | None:
+    """The defaults in the cell tagged ``parameters``, or ``None`` if there is none."""
+    for cell in nb.cells:
+        if cell.cell_type == "code" and "parameters" in cell.get("metadata", {}).get("tags", []):
+            return context._literal_assignments(cell.source)
+    return None
+
+
+def run_notebook(
+    notebook: str | os.PathLike[str],
+    parameters: dict[str, Any] | None = None,
+    *,
+    store: Store | Callable[[], Store],
+    home: str | os.PathLike[str] | None = None,
+    timeout: float | None = None,
+    cwd: str | os.PathLike[str] | None = None,
+    output: str | os.PathLike[str] | None = None,
+    kernel_name: str | None = None,
+    progress: bool = False,
+    actor: str | None = None,
+    parent_run_id: str | None = None,
+    run_id: str | None = None,
+    tags: dict[str, str] | None = None,
+) -> Run:
+    """Execute a notebook with papermill and store it as an audit artifact.
+
+    Returns the finished :class:`~mlops_nb.records.Run` (``status`` is
+    ``finished`` or ``failed``; a failure does not raise, the caller decides).
+
+    ``store`` may also be a function that opens the store, with its folder
+    given as ``home``: the store is then opened (and the run recorded) in a
+    background thread while the kernel starts, which hides most of the cost
+    of opening the database from a short command-line run.
+
+    Raises
+    ------
+    NotFoundError, InvalidInputError
+        For a missing or unreadable notebook or bad parameters, before
+        anything is recorded.
+    """
+    nb_path, raw, nb = read_notebook(notebook)
+    params = _check_parameters(parameters or {})
+    if timeout is not None and not (timeout > 0):
+        raise InvalidInputError(f"timeout must be a positive number of seconds, not {timeout}")
+    if run_id is None:
+        run_id = uuid.uuid4().hex
+    elif not (len(run_id) == 32 and all(c in "0123456789abcdef" for c in run_id)):
+        raise InvalidInputError(f"run id must be 32 lowercase hex characters, not {run_id!r}")
+    declared = declared_parameters(nb)
+    notes = []
+    if params and declared is None:
+        notes.append(
+            "the notebook has no cell tagged 'parameters'; parameters were injected at the top"
+        )
+    elif declared is not None:
+        unknown = sorted(set(params) - set(declared))
+        if unknown:
+            notes.append("parameters not in the notebook's parameters cell: " + ", ".join(unknown))
+    # Record what the notebook really ran with: its declared defaults plus overrides.
+    effective = {**(declared or {}), **params}
+    who = actor or environment.actor()
+    input_sha = sha256_bytes(raw)
+    started = utcnow()
+    git: dict[str, Any] = {}
+    opener = None if hasattr(store, "home") else store
+    if opener is not None:
+        if home is None:
+            raise InvalidInputError("run_notebook needs home= when store is a function")
+        store_home = Path(home)
+    else:
+        store_home = store.home  # type: ignore[union-attr]
+
+    def record_start() -> Store:
+        opened: Store = opener() if opener is not None else store  # type: ignore[assignment]
+        opened.put_artifact(raw, "notebook-input", who)
+        git.update(environment.git_info(nb_path))
+        opened.insert_run(
+            {
+                "run_id": run_id,
+                "kind": "notebook",
+                "name": nb_path.name,
+                "status": "running",
+                "started_at": started,
+                "parent_run_id": parent_run_id,
+                "params": effective,
+                "tags": {str(k): str(v) for k, v in (tags or {}).items()},
+                "environment": environment.capture(),
+                "git_commit": git.get("commit"),
+                "git_dirty": git.get("dirty"),
+                "notebook_path": str(nb_path),
+                "input_sha256": input_sha,
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+            },
+            who,
+        )
+        return opened
+
+    from concurrent.futures import ThreadPoolExecutor
+
+    # The start is recorded while the kernel boots (the parent only waits then),
+    # or at once when the kernel never starts.
+    starter = ThreadPoolExecutor(1, thread_name_prefix="mlops-nb-record")
+    pending: list[Any] = []
+    lock = threading.Lock()
+
+    def begin(_pid: int | None = None) -> Any:
+        with lock:
+            if not pending:
+                pending.append(starter.submit(record_start))
+            return pending[0]
+
+    # The kernel opens the same store: home, and a team database / object storage if any.
+    where = (
+        store.locator_env()  # type: ignore[union-attr]
+        if opener is None
+        else {"MLOPS_NB_HOME": str(store_home)}
+    )
+    kernel_env = {
+        **where,
+        context.ENV_RUN_ID: run_id,
+        context.ENV_NOTEBOOK: str(nb_path),
+        context.ENV_NOTEBOOK_SHA: input_sha,
+        context.ENV_PARAMS: json.dumps(effective),
+        environment.ENV_ACTOR: who,
+    }
+    tmp_dir = store_home / "tmp"
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    out_path = tmp_dir / f"{run_id}.ipynb"
+    kernel_log = tmp_dir / f"{run_id}.kernel.log"
+    try:
+        status, error = _execute(
+            nb_path,
+            out_path,
+            params,
+            kernel_env,
+            timeout,
+            Path(cwd) if cwd else nb_path.parent,
+            kernel_name,
+            progress,
+            on_kernel_start=begin,
+            kernel_log=kernel_log,
+        )
+    finally:
+        started_record = begin()  # recorded now if the kernel never started
+        starter.shutdown(wait=False)
+    opened: Store = started_record.result()  # re-raises if the store could not record it
+    executed = _load_output(out_path, nb)
+    ended = utcnow()
+    children = [r.run_id for r in opened.list_runs(parent_run_id=run_id)]
+    executed.metadata["mlops_nb"] = {
+        "run_id": run_id,
+        "status": status,
+        "error": error,
+        "parameters": effective,
+        "overrides": params,
+        "notebook_path": str(nb_path),
+        "input_sha256": input_sha,
+        "git": git,
+        "environment": {k: v for k, v in environment.capture().items() if k != "packages"},
+        "triggered_by": who,
+        "started_at": started,
+        "ended_at": ended,
+        "store": str(opened.home),
+        "tracked_runs": children,
+        "notes": notes,
+    }
+    import nbformat
+
+    output_bytes = nbformat.writes(executed).encode("utf-8")
+    output_sha = opened.put_artifact(output_bytes, "notebook", who)
+    out_path.unlink(missing_ok=True)
+    if output is not None:
+        Path(output).write_bytes(output_bytes)
+    try:
+        opened.update_run(
+            run_id,
+            {
+                "status": status,
+                "ended_at": ended,
+                "error": error,
+                "output_sha256": output_sha,
+                "data": {"notes": notes} if notes else {},
+            },
+            who,
+            expect_status="running",
+        )
+    except ConflictError:
+        # Already decided elsewhere (an executor declared this kernel's worker
+        # lost, or recovery marked it interrupted): that verdict stands; the
+        # executed notebook is still kept as an artifact.
+        pass
+    return opened.get_run(run_id)
+
+
+def progress(store: Store, run_id: str) -> tuple[int, int] | None:
+    """(cells done, cells in all) of a notebook run still executing, if it can be told.
+
+    papermill saves the notebook after every cell, with each cell's status.
+    """
+    import nbformat
+
+    path = store.home / "tmp" / f"{run_id}.ipynb"
+    try:
+        nb = nbformat.read(str(path), as_version=4)
+    except Exception:  # not started yet, finished, or caught mid-write
+        return None
+    code = [c for c in nb.cells if c.cell_type == "code"]
+    done = sum(
+        1 for c in code if c.get("metadata", {}).get("papermill", {}).get("status") == "completed"
+    )
+    return done, len(code)
+
+
+def _check_parameters(params: dict[str, Any]) -> dict[str, Any]:
+    clean = {}
+    for key, value in params.items():
+        if not isinstance(key, str) or not key.isidentifier():
+            raise InvalidInputError(f"parameter name {key!r} is not a Python identifier")
+        try:
+            clean[key] = jsonable(value)
+        except (TypeError, ValueError) as exc:
+            raise InvalidInputError(f"parameter {key!r}: {exc}") from None
+    return clean
+
+
+def _execute(
+    nb_path: Path,
+    out_path: Path,
+    params: dict[str, Any],
+    kernel_env: dict[str, str],
+    timeout: float | None,
+    cwd: Path,
+    kernel_name: str | None,
+    progress: bool,
+    on_kernel_start: Callable[[int], Any] | None = None,
+    kernel_log: Path | None = None,
+) -> tuple[str, str | None]:
+    """Run the notebook; (status, error).
+
+    The kernel's own stderr (start-up failures, messages from native libraries
+    while it shuts down) goes to ``kernel_log``, not to the caller's terminal;
+    its last lines are quoted in the error when the kernel itself failed.
+    """
+    import papermill
+    from papermill.exceptions import PapermillExecutionError
+
+    logging.getLogger("papermill").setLevel(logging.ERROR)
+    watchdog = _Watchdog(timeout)
+    log_file = open(kernel_log, "wb") if kernel_log is not None else None  # noqa: SIM115
+    try:
+        papermill.execute_notebook(
+            str(nb_path),
+            str(out_path),
+            parameters=params,
+            kernel_name=kernel_name,
+            progress_bar=progress,
+            cwd=str(cwd),
+            request_save_on_cell_execute=True,
+            kernel_manager_class=_kernel_manager_class(
+                kernel_env, _both(watchdog.started, on_kernel_start), log_file
+            ),
+        )
+    except PapermillExecutionError as exc:
+        return "failed", (
+            f"cell {exc.cell_index + 1} (execution count {exc.exec_count}) raised "
+            f"{exc.ename}: {exc.evalue}"
+        )
+    except Exception as exc:
+        if watchdog.fired:
+            return "failed", f"timed out after {timeout:g} s; the kernel was killed"
+        message = f"{type(exc).__name__}: {exc}".strip()
+        tail = _log_tail(log_file, kernel_log)
+        return "failed", f"{message}\nkernel stderr:\n{tail}" if tail else message
+    finally:
+        watchdog.cancel()
+        if log_file is not None:
+            log_file.close()
+            kernel_log.unlink(missing_ok=True)  # type: ignore[union-attr]
+        if threading.current_thread() is not threading.main_thread():
+            _close_thread_loop()
+    if watchdog.fired:
+        return "failed", f"timed out after {timeout:g} s; the kernel was killed"
+    return "finished", None
+
+
+def _log_tail(log_file: Any, path: Path | None, lines: int = 20) -> str:
+    if log_file is None or path is None:
+        return ""
+    log_file.flush()
+    try:
+        text = path.read_text("utf-8", errors="replace")
+    except OSError:
+        return ""
+    return "\n".join(text.strip().splitlines()[-lines:])
+
+
+def _both(
+    first: Callable[[int], Any], second: Callable[[int], Any] | None
+) -> Callable[[int], None]:
+    def call(pid: int) -> None:
+        first(pid)
+        if second is not None:
+            second(pid)
+
+    return call
+
+
+def _close_thread_loop() -> None:
+    """Close the event loop papermill left in this worker thread (it would leak)."""
+    import asyncio
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            loop = asyncio.get_event_loop()
+        except RuntimeError:
+            return
+    if not loop.is_running() and not loop.is_closed():
+        loop.close()
+    asyncio.set_event_loop(None)
+
+
+def _load_output(out_path: Path, original: Any) -> Any:
+    import nbformat
+
+    if out_path.exists():
+        try:
+            return nbformat.read(str(out_path), as_version=4)
+        except Exception:
+            pass
+    return original
+
+
+class _Watchdog:
+    """Kills the kernel's process group once ``timeout`` seconds have passed."""
+
+    def __init__(self, timeout: float | None) -> None:
+        self.timeout = timeout
+        self.fired = False
+        self._timer: threading.Timer | None = None
+        self._deadline = time.monotonic() + timeout if timeout else None
+
+    def started(self, pid: int) -> None:
+        if self._deadline is None:
+            return
+        remaining = max(0.0, self._deadline - time.monotonic())
+        self._timer = threading.Timer(remaining, self._kill, args=(pid,))
+        self._timer.daemon = True
+        self._timer.start()
+
+    def _kill(self, pid: int) -> None:
+        self.fired = True
+        try:
+            pgid = os.getpgid(pid)
+            if pgid != os.getpgid(0):
+                os.killpg(pgid, signal.SIGKILL)
+            else:
+                os.kill(pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def cancel(self) -> None:
+        if self._timer is not None:
+            self._timer.cancel()
+
+
+def _kernel_manager_class(extra_env: dict[str, str], on_start: Any, stderr: Any = None) -> type:
+    """A kernel manager that gives the kernel our environment and reports its pid."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class _RunKernelManager(AsyncKernelManager):
+        def __init__(self, **kw: Any) -> None:
+            super().__init__(**kw)
+            # Unix sockets: private to this machine, no plain-TCP ports opened.
+            # Each kernel gets its own socket path prefix, so kernels started at
+            # the same moment (parallel pipeline steps) never share sockets.
+            self.transport = "ipc"
+            self.ip = os.path.join(tempfile.gettempdir(), f"mlops-nb-{uuid.uuid4().hex[:16]}")
+
+        async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
+            env = dict(kw.pop("env", None) or os.environ)
+            env.update(extra_env)
+            if stderr is not None:
+                kw.setdefault("stderr", stderr)
+            await super().start_kernel(env=env, **kw)
+            pid = getattr(self.provisioner, "pid", None)
+            if pid:
+                on_start(pid)
+
+    return _RunKernelManager
+
+
+__all__ = ["declared_parameters", "read_notebook", "run_notebook", "sha256_bytes"]

@@ -1,0 +1,327 @@
+"""Comparing a batch with a reference profile: schema, checks, findings, verdict.
+
+The dataset verdict is the share of testable feature columns that drifted
+(weighted by the feature importance stored at training time when there is
+one), compared with ``share_threshold`` (default 0.3: with three features,
+one drifted column is enough; with twenty, six). Drifted model predictions
+count as drift on their own. Datetime columns are checked and shown but do
+not count, since time moves by design.
+"""
+
+from __future__ import annotations
+
+import copy
+from concurrent.futures import ThreadPoolExecutor
+from typing import Any
+
+import numpy as np
+
+from ...errors import InvalidInputError
+from ...jsonutil import utcnow
+from . import stats
+from .checks import CheckResult, DriftCheck, default_checks
+from .current import CurrentColumn, category_vectors, summarize
+from .profile import ColumnProfile, Profile, column_kind
+from .report import ColumnResult, DriftReport, rounded
+
+SHARE_THRESHOLD = 0.3
+CHART_BINS = 30
+
+
+def check_frame(
+    profile: Profile,
+    data: Any,
+    *,
+    predictions: Any = None,
+    target: Any = None,
+    checks: list[DriftCheck] | None = None,
+    share_threshold: float = SHARE_THRESHOLD,
+    model: str | None = None,
+    version: int | None = None,
+    batch: str | None = None,
+    workers: int = 2,
+) -> DriftReport:
+    """Check ``data`` (and optionally predictions and labels) against ``profile``."""
+    import pandas as pd
+
+    frame = _validate(data)
+    if not 0 < share_threshold <= 1:
+        raise InvalidInputError(f"share_threshold must be in (0, 1], not {share_threshold}")
+    checks = checks if checks is not None else default_checks()
+    extras: dict[str, Any] = {}
+    for values, role in ((target, "target"), (predictions, "prediction")):
+        if values is None:
+            continue
+        ref_col = next((c for c in profile.columns.values() if c.role == role), None)
+        if ref_col is None:
+            continue
+        series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
+        if len(series) != len(frame):
+            raise InvalidInputError(f"{role} has {len(series)} rows, the batch {len(frame)}")
+        extras[ref_col.name] = series.reset_index(drop=True)
+
+    schema = _schema(profile, frame, set(extras))
+    findings: list[dict[str, Any]] = []
+    jobs = []
+    for ref in profile.columns.values():
+        if ref.role == "feature" and ref.name in frame.columns:
+            jobs.append((ref, frame[ref.name]))
+        elif ref.role != "feature" and ref.name in extras:
+            jobs.append((ref, extras[ref.name]))
+    # Columns are independent and numpy releases the GIL: use both cores.
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        done = list(pool.map(lambda job: _check_column(job[0], job[1], checks), jobs))
+    results: list[ColumnResult] = []
+    prediction = None
+    for (ref, _), (result, found) in zip(jobs, done, strict=True):
+        findings.extend(found)
+        if ref.role == "prediction":
+            prediction = result
+        else:
+            results.append(result)
+
+    _adjust_pvalues(results)
+    share, weighted = _verdict_share(profile, results)
+    drift = share >= share_threshold or bool(prediction and prediction.drift)
+    results.sort(key=lambda c: (not c.drift, -c.severity, c.column))
+    for name in schema["missing"]:
+        findings.append({"column": name, "check": "schema", "message": "missing from this batch"})
+    for name in schema["extra"]:
+        findings.append({"column": name, "check": "schema", "message": "not in the reference"})
+    for change in schema["dtype_changes"]:
+        findings.append(
+            {
+                "column": change["column"],
+                "check": "schema",
+                "message": f"dtype changed from {change['reference']} to {change['current']}",
+            }
+        )
+    notes = [f"feature weights from training: {'yes' if weighted else 'no (equal weights)'}"]
+    return DriftReport(
+        model=model,
+        version=version,
+        batch=batch,
+        at=utcnow(),
+        rows=len(frame),
+        drift=drift,
+        drift_share=round(share, 6),
+        share_threshold=share_threshold,
+        columns=results,
+        schema=schema,
+        findings=findings,
+        prediction=prediction,
+        notes=notes,
+    )
+
+
+def _validate(data: Any) -> Any:
+    import pandas as pd
+
+    if isinstance(data, pd.Series):
+        data = data.to_frame()
+    if not isinstance(data, pd.DataFrame):
+        raise InvalidInputError(f"drift checks need a pandas DataFrame, not {type(data).__name__}")
+    if len(data) == 0:
+        raise InvalidInputError("the batch has no rows: nothing to compare")
+    if data.columns.duplicated().any():
+        dupes = sorted({str(c) for c in data.columns[data.columns.duplicated()]})
+        raise InvalidInputError(f"the batch has duplicate column names: {', '.join(dupes)}")
+    if not all(isinstance(c, str) for c in data.columns):
+        data = data.rename(columns=str)
+    return data.reset_index(drop=True)
+
+
+def _schema(profile: Profile, frame: Any, extra_names: set[str]) -> dict[str, Any]:
+    features = [c for c in profile.columns.values() if c.role == "feature"]
+    names = {c.name for c in profile.columns.values()}
+    missing = [c.name for c in features if c.name not in frame.columns]
+    extra = [str(c) for c in frame.columns if c not in names and c not in extra_names]
+    changes = []
+    for ref in features:
+        if ref.name in frame.columns:
+            current = frame[ref.name]
+            kind = column_kind(current) if ref.kind != "categorical" else "categorical"
+            numeric_now = (
+                kind in ("numeric", "categorical") and current.dtype.kind in "iufb"
+                if hasattr(current.dtype, "kind")
+                else False
+            )
+            if str(current.dtype) != ref.dtype and not (ref.kind == "numeric" and numeric_now):
+                changes.append(
+                    {"column": ref.name, "reference": ref.dtype, "current": str(current.dtype)}
+                )
+    return {"missing": missing, "extra": extra, "dtype_changes": changes}
+
+
+def _check_column(
+    ref: ColumnProfile, series: Any, checks: list[DriftCheck]
+) -> tuple[ColumnResult, list[dict[str, Any]]]:
+    findings: list[dict[str, Any]] = []
+    base: dict[str, Any] = {"column": ref.name, "role": ref.role, "kind": ref.kind}
+    reason = None
+    if ref.kind == "empty":
+        reason = "no values in the reference"
+    elif ref.constant:
+        value = ref.min if ref.kind != "categorical" else ref.values[0]
+        reason = f"constant in the reference (every value was {value}): nothing to compare"
+    current = summarize(ref, series) if ref.kind != "empty" else None
+    if current is not None and reason is None and current.present == 0:
+        reason = "no values in this batch"
+    run = [] if current is None else [c for c in checks if ref.kind in c.kinds]
+    outcomes: dict[str, CheckResult] = {}
+    for shared in run:
+        if reason is not None and shared.decides:
+            continue
+        check = copy.copy(shared)  # fit() sets state; threads must not share it
+        try:
+            outcomes[check.name] = check.fit(ref).score(current)  # type: ignore[arg-type]
+        except Exception as exc:  # one bad check must not sink the whole report
+            findings.append(
+                {
+                    "column": ref.name,
+                    "check": check.name,
+                    "message": f"check failed: {type(exc).__name__}: {exc}",
+                }
+            )
+    for name, outcome in outcomes.items():
+        if not outcome.decides and outcome.drift:
+            findings.append(
+                {"column": ref.name, "check": name, "message": _finding_text(name, outcome)}
+            )
+    if current is not None and ref.kind != "categorical" and current.constant and not ref.constant:
+        findings.append(
+            {
+                "column": ref.name,
+                "check": "constant",
+                "message": f"constant in this batch (every value {current.min:g})",
+            }
+        )
+    primary = next((o for o in outcomes.values() if o.decides), None)
+    summary = {
+        name: rounded(
+            {
+                "statistic": o.statistic,
+                "p_value": o.p_value,
+                "threshold": o.threshold,
+                "noise_floor": o.noise_floor,
+                "drift": o.drift,
+                "decides": o.decides,
+            }
+        )
+        for name, o in outcomes.items()
+    }
+    result = ColumnResult(
+        **base,
+        drift=bool(primary and any(o.drift for o in outcomes.values() if o.decides)),
+        method=primary.check if primary else None,
+        statistic=None
+        if primary is None or primary.statistic is None
+        else float(primary.statistic),
+        threshold=primary.threshold if primary else None,
+        noise_floor=primary.noise_floor if primary else None,
+        p_value=primary.p_value if primary else None,
+        severity=primary.severity if primary else 0.0,
+        testable=primary is not None,
+        reason=reason,
+        checks=summary,
+        reference=rounded(_side(ref)),
+        current=rounded(_current_side(current)),
+        chart=_chart(ref, current) if current is not None and reason is None else {},
+    )
+    return result, findings
+
+
+def _finding_text(name: str, outcome: CheckResult) -> str:
+    value = outcome.statistic or 0.0
+    if name == "missing":
+        d = outcome.detail
+        return f"missing values {d['reference']:.1%} in the reference, {d['current']:.1%} now"
+    if name == "out_of_range":
+        d = outcome.detail
+        return (
+            f"{value:.1%} of values outside the reference range ({d['below']} below, "
+            f"{d['above']} above, {d['infinite']} infinite)"
+        )
+    if name == "chi2":
+        return f"chi-square homogeneity p = {outcome.p_value:.2g}"
+    if name == "unseen":
+        d = outcome.detail
+        shown = ", ".join(repr(v) for v in d["values"])
+        return f"{value:.1%} of rows have values never seen in training: {shown}"
+    return (
+        f"{name} = {value:.4g} (above {max(outcome.threshold or 0, outcome.noise_floor or 0):.4g})"
+    )
+
+
+def _side(ref: ColumnProfile) -> dict[str, Any]:
+    out: dict[str, Any] = {"rows": ref.rows, "missing": ref.missing}
+    if ref.kind in ("numeric", "datetime"):
+        out.update(min=ref.min, max=ref.max, mean=ref.mean, std=ref.std)
+    elif ref.kind == "categorical":
+        out.update(categories=ref.distinct)
+    return out
+
+
+def _current_side(cur: CurrentColumn | None) -> dict[str, Any]:
+    if cur is None:
+        return {}
+    out: dict[str, Any] = {"rows": cur.rows, "missing": cur.missing}
+    if cur.kind in ("numeric", "datetime"):
+        out.update(min=cur.min, max=cur.max, mean=cur.mean, std=cur.std)
+    else:
+        out.update(categories=len(cur.counts))
+    return out
+
+
+def _chart(ref: ColumnProfile, cur: CurrentColumn) -> dict[str, Any]:
+    """Shares per bin on a grid shared by both sides, for plotting."""
+    if ref.kind == "categorical":
+        labels, r, c, _ = category_vectors(ref, cur)
+        r_share, c_share = r / max(r.sum(), 1), c / max(c.sum(), 1)
+        order = np.argsort(-(r_share + c_share))[:15]
+        keep = [i for i in order if r_share[i] + c_share[i] > 0]
+        return {
+            "type": "bar",
+            "x": [labels[i] for i in keep],
+            "reference": [round(float(r_share[i]), 6) for i in keep],
+            "current": [round(float(c_share[i]), 6) for i in keep],
+        }
+    edges = np.asarray(ref.edges, dtype=float)
+    if edges.size < 2:
+        return {}
+    bounds = np.linspace(edges[0], edges[-1], CHART_BINS + 1)
+    ref_cdf = np.interp(bounds, edges, np.asarray(ref.cdf, float) / max(ref.present, 1))
+    cur_frac = np.asarray(cur.cdf, float) / max(cur.present, 1)
+    cur_cdf = np.interp(bounds, edges, cur_frac, left=cur.below / max(cur.present, 1))
+    ref_cdf[0], cur_cdf[0] = 0.0, cur.below / max(cur.present, 1)
+    return {
+        "type": "hist",
+        "x": [round(float(v), 6) for v in (bounds[:-1] + bounds[1:]) / 2],
+        "reference": [round(float(v), 6) for v in np.diff(ref_cdf)],
+        "current": [round(float(v), 6) for v in np.diff(cur_cdf)],
+        "outside": round((cur.below + cur.above) / max(cur.present, 1), 6),
+    }
+
+
+def _adjust_pvalues(results: list[ColumnResult]) -> None:
+    adjusted = stats.benjamini_hochberg([r.p_value for r in results])
+    for i, value in enumerate(adjusted):
+        object.__setattr__(results[i], "p_adjusted", value)
+
+
+def _verdict_share(profile: Profile, results: list[ColumnResult]) -> tuple[float, bool]:
+    counted = [r for r in results if r.role == "feature" and r.testable and r.kind != "datetime"]
+    if not counted:
+        return 0.0, False
+    weights = profile.importance
+    weighted = bool(weights) and all(r.column in weights for r in counted)
+    total = 0.0
+    drifted = 0.0
+    for r in counted:
+        w = weights[r.column] if weighted else 1.0
+        object.__setattr__(r, "weight", round(w, 6))
+        total += w
+        drifted += w if r.drift else 0.0
+    if total <= 0:
+        return 0.0, weighted
+    return drifted / total, weighted

@@ -1,0 +1,390 @@
+"""Compact reference profiles: sketches of a data set, never its rows.
+
+Per numeric column: counts of values, NaN and ±inf, min/max, mean/std and
+a 256-point quantile grid with the exact number of values at or below each
+grid point. Per categorical column (text, categories, booleans, integers
+with at most 20 distinct values): the counts of the 100 most frequent
+values plus one "other" count. Datetimes are profiled like numbers, in
+seconds since the epoch. A column is at most a few kilobytes of JSON,
+whatever the number of rows.
+"""
+
+from __future__ import annotations
+
+import math
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from ...errors import InvalidInputError
+from ...jsonutil import utcnow
+
+GRID_POINTS = 256
+SAMPLE = 20_000
+MAX_CATEGORIES = 100
+LOW_CARDINALITY = 20
+ROLES = ("feature", "target", "prediction")
+PREDICTION = "prediction"
+
+
+@dataclass(frozen=True)
+class ColumnProfile:
+    """The sketch of one column."""
+
+    name: str
+    kind: str  # numeric | categorical | datetime | empty
+    role: str
+    dtype: str
+    rows: int
+    missing: int
+    posinf: int = 0
+    neginf: int = 0
+    min: float | None = None
+    max: float | None = None
+    mean: float | None = None
+    std: float | None = None
+    edges: list[float] = field(default_factory=list)
+    cdf: list[int] = field(default_factory=list)
+    cdf_lt: list[int] = field(default_factory=list)
+    values: list[str] = field(default_factory=list)
+    counts: list[int] = field(default_factory=list)
+    other: int = 0
+    distinct: int | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def present(self) -> int:
+        """Rows with a usable value (not missing, not infinite)."""
+        return self.rows - self.missing - self.posinf - self.neginf
+
+    @property
+    def constant(self) -> bool:
+        if self.kind in ("numeric", "datetime"):
+            return self.present > 0 and self.min == self.max
+        if self.kind == "categorical":
+            return len(self.values) == 1 and self.other == 0
+        return False
+
+
+@dataclass(frozen=True)
+class Profile:
+    """The reference sketch of a data set, stored with a model version."""
+
+    rows: int
+    columns: dict[str, ColumnProfile]
+    created_at: str
+    importance: dict[str, float] = field(default_factory=dict)
+    task: str | None = None  # classification | regression
+    format: int = 1
+
+    def to_json(self) -> dict[str, Any]:
+        # Shallow on purpose: asdict() would deep-copy every grid list.
+        doc = {f.name: getattr(self, f.name) for f in fields(self) if f.name != "columns"}
+        doc["columns"] = [
+            {f.name: getattr(c, f.name) for f in fields(c)} for c in self.columns.values()
+        ]
+        return doc
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> Profile:
+        columns = {c["name"]: ColumnProfile(**c) for c in doc["columns"]}
+        return cls(
+            rows=doc["rows"],
+            columns=columns,
+            created_at=doc["created_at"],
+            importance=doc.get("importance", {}),
+            task=doc.get("task"),
+            format=doc.get("format", 1),
+        )
+
+    def features(self) -> list[ColumnProfile]:
+        return [c for c in self.columns.values() if c.role == "feature"]
+
+    def __repr__(self) -> str:
+        kinds: dict[str, int] = {}
+        for c in self.columns.values():
+            kinds[c.kind] = kinds.get(c.kind, 0) + 1
+        desc = ", ".join(f"{n} {k}" for k, n in sorted(kinds.items()))
+        return f"<Profile of {self.rows} rows: {desc}>"
+
+
+def column_kind(series: Any) -> str:
+    """How a column is profiled and compared: numeric, categorical or datetime."""
+    import pandas as pd
+
+    dtype = series.dtype
+    if isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_bool_dtype(dtype):
+        return "categorical"
+    if pd.api.types.is_datetime64_any_dtype(dtype) or pd.api.types.is_timedelta64_dtype(dtype):
+        return "datetime"
+    if pd.api.types.is_numeric_dtype(dtype):
+        if pd.api.types.is_integer_dtype(dtype) and series.nunique(dropna=True) <= LOW_CARDINALITY:
+            return "categorical"
+        return "numeric"
+    return "categorical"
+
+
+def as_float(series: Any) -> np.ndarray:
+    """Values as float64 (datetimes in epoch seconds); missing become NaN."""
+    import pandas as pd
+
+    dtype = series.dtype
+    if pd.api.types.is_datetime64_any_dtype(dtype):
+        values = series.to_numpy(dtype="datetime64[ns]", na_value=np.datetime64("NaT"))
+        out = values.astype("int64").astype(float) / 1e9
+        out[np.isnat(values)] = np.nan
+        return out
+    if pd.api.types.is_timedelta64_dtype(dtype):
+        return series.dt.total_seconds().to_numpy(dtype=float, na_value=np.nan)
+    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
+        return series.to_numpy(dtype=float, na_value=np.nan)
+    converted = pd.to_numeric(series, errors="coerce")
+    return converted.to_numpy(dtype=float, na_value=np.nan)
+
+
+def category_counts(series: Any) -> tuple[dict[str, int], int]:
+    """Counts per value as text keys (most frequent first) and the missing count.
+
+    Counting happens on the column's own dtype (fast for Arrow strings and
+    categoricals); only the distinct values are turned into text, and values
+    whose text is equal (``1`` and ``"1"``) are merged.
+    """
+    counts = series.value_counts(dropna=True, sort=True)
+    merged: dict[str, int] = {}
+    for value, count in zip(counts.index, counts.to_numpy(), strict=True):
+        if count:
+            key = str(value)
+            merged[key] = merged.get(key, 0) + int(count)
+    if len(merged) < len(counts):
+        merged = dict(sorted(merged.items(), key=lambda kv: -kv[1]))
+    return merged, int(series.isna().sum())
+
+
+def _numeric(name: str, role: str, series: Any, kind: str) -> ColumnProfile:
+    from .current import bin_values
+
+    values = as_float(series)
+    rows = values.size
+    ok = np.isfinite(values)
+    if ok.all():
+        finite, missing, posinf, neginf = values, 0, 0, 0
+    else:
+        finite = values[ok]
+        missing = int(np.isnan(values).sum())
+        posinf = int(np.isposinf(values).sum())
+        neginf = rows - finite.size - missing - posinf
+    base: dict[str, Any] = {
+        "name": name,
+        "kind": kind,
+        "role": role,
+        "dtype": str(series.dtype),
+        "rows": rows,
+        "missing": missing,
+        "posinf": posinf,
+        "neginf": neginf,
+    }
+    if finite.size == 0:
+        return ColumnProfile(
+            **{**base, "kind": "empty"}, notes=["no finite values: nothing to compare against"]
+        )
+    low, high = float(finite.min()), float(finite.max())
+    edges = np.unique(np.concatenate([[low, high], _grid(finite)]))
+    # The grid points may come from a sample; the counts at them are exact.
+    binned = bin_values(edges, finite)
+    return ColumnProfile(
+        **base,
+        min=low,
+        max=high,
+        mean=float(finite.mean()),
+        std=float(finite.std()),
+        edges=[float(e) for e in edges],
+        cdf=[int(c) for c in binned.cdf],
+        cdf_lt=[int(c) for c in binned.cdf_lt],
+    )
+
+
+def _grid(finite: np.ndarray) -> np.ndarray:
+    """About GRID_POINTS quantiles: exact for small columns, from a fixed sample otherwise.
+
+    Sorting a million values per column is most of a profile's cost. A
+    random sample of SAMPLE values places the grid points so that each cell
+    holds about 1/255 of the data (rarely over 1/170); the counts at every
+    point are then taken on all values, so comparisons stay exact there.
+    """
+    if finite.size > SAMPLE:
+        pick = np.random.default_rng(0).integers(0, finite.size, SAMPLE)
+        finite = finite[pick]
+    ordered = np.sort(finite)
+    levels = np.linspace(0.0, 1.0, GRID_POINTS)
+    return ordered[np.round(levels * (ordered.size - 1)).astype(np.int64)]
+
+
+def _categorical(name: str, role: str, series: Any) -> ColumnProfile:
+    counts, missing = category_counts(series)
+    notes = []
+    if series.dtype == object:
+        kinds = {type(v).__name__ for v in series.dropna().head(1000)}
+        if len(kinds) > 1:
+            notes.append(f"mixed value types ({', '.join(sorted(kinds))}) compared as text")
+    keys = list(counts)
+    top = keys[:MAX_CATEGORIES]
+    other = sum(counts[k] for k in keys[MAX_CATEGORIES:])
+    if other:
+        notes.append(f"{len(keys) - MAX_CATEGORIES} rarer values kept only as one 'other' count")
+    base: dict[str, Any] = {
+        "name": name,
+        "role": role,
+        "dtype": str(series.dtype),
+        "rows": len(series),
+        "missing": missing,
+    }
+    if not top:
+        return ColumnProfile(**base, kind="empty", notes=["no values: nothing to compare against"])
+    return ColumnProfile(
+        **base,
+        kind="categorical",
+        values=top,
+        counts=[counts[k] for k in top],
+        other=other,
+        distinct=len(keys),
+        notes=notes,
+    )
+
+
+def profile_column(
+    series: Any, name: str | None = None, role: str = "feature", kind: str | None = None
+) -> ColumnProfile:
+    """Sketch one column (``kind`` forces numeric/categorical/datetime)."""
+    label = str(series.name if name is None else name)
+    if role not in ROLES:
+        raise InvalidInputError(f"role must be one of {ROLES}, not {role!r}")
+    chosen = kind or column_kind(series)
+    if chosen in ("numeric", "datetime"):
+        return _numeric(label, role, series, chosen)
+    return _categorical(label, role, series)
+
+
+def profile(
+    data: Any,
+    *,
+    target: Any = None,
+    predictions: Any = None,
+    importance: dict[str, float] | None = None,
+    task: str | None = None,
+    workers: int = 2,
+) -> Profile:
+    """A compact reference profile of a DataFrame (plus target and predictions).
+
+    Parameters
+    ----------
+    data
+        The features, a ``pandas.DataFrame``.
+    target, predictions
+        Optional 1-D values profiled with roles ``target`` and ``prediction``.
+    importance
+        Optional feature weights used by the dataset verdict.
+
+    Raises
+    ------
+    InvalidInputError
+        If ``data`` is not a non-empty DataFrame or lengths differ.
+    """
+    import pandas as pd
+
+    if not isinstance(data, pd.DataFrame):
+        raise InvalidInputError(f"a profile needs a pandas DataFrame, not {type(data).__name__}")
+    if data.shape[1] == 0:
+        raise InvalidInputError("cannot profile a DataFrame without columns")
+    if data.columns.duplicated().any():
+        dupes = sorted({str(c) for c in data.columns[data.columns.duplicated()]})
+        raise InvalidInputError(f"duplicate column names: {', '.join(dupes)}")
+    jobs: list[tuple[Any, str, str]] = [(data[c], str(c), "feature") for c in data.columns]
+    for values, role, default in (
+        (target, "target", "target"),
+        (predictions, "prediction", PREDICTION),
+    ):
+        if values is None:
+            continue
+        series = values if isinstance(values, pd.Series) else pd.Series(np.asarray(values))
+        if len(series) != len(data):
+            raise InvalidInputError(f"{role} has {len(series)} rows, the data {len(data)}")
+        label = str(series.name) if role == "target" and series.name is not None else default
+        jobs.append((series.reset_index(drop=True), label, role))
+    with ThreadPoolExecutor(max(1, workers)) as pool:
+        columns = list(pool.map(lambda job: profile_column(job[0], job[1], job[2]), jobs))
+    weights = {}
+    for key, value in (importance or {}).items():
+        if isinstance(value, (int, float)) and math.isfinite(value) and value >= 0:
+            weights[str(key)] = float(value)
+    return Profile(
+        rows=len(data),
+        columns={c.name: c for c in columns},
+        created_at=utcnow(),
+        importance=weights,
+        task=task,
+    )
+
+
+def model_outputs(model: Any, data: Any) -> tuple[Any, str | None]:
+    """What the model says about ``data``, as one column, and its task.
+
+    Binary classifiers give the probability of the positive class; other
+    classifiers their predicted label; regressors their prediction.
+    """
+    is_classifier = hasattr(model, "classes_") or hasattr(model, "predict_proba")
+    if is_classifier and hasattr(model, "predict_proba"):
+        classes = getattr(model, "classes_", None)
+        if classes is not None and len(classes) == 2:
+            return np.asarray(model.predict_proba(data))[:, 1], "classification"
+        return np.asarray(model.predict(data)).astype(str), "classification"
+    predicted = np.asarray(model.predict(data))
+    if predicted.dtype.kind in "fiu":
+        return predicted.astype(float), "regression"
+    return predicted.astype(str), "classification"
+
+
+def importance_of(
+    model: Any,
+    columns: list[str],
+    data: Any = None,
+    target: Any = None,
+    sample: int = 1000,
+    seed: int = 0,
+) -> dict[str, float]:
+    """Feature weights normalised to sum 1: the model's own, else permutation importance.
+
+    Permutation importance needs ``data`` and ``target`` and runs on at most
+    ``sample`` rows with two repeats, so it costs a few dozen predictions.
+    """
+    direct = _direct_importance(model, columns)
+    if direct or data is None or target is None or not hasattr(data, "iloc"):
+        return direct
+    from sklearn.inspection import permutation_importance
+
+    rows = np.random.default_rng(seed).permutation(len(data))[:sample]
+    y = target.iloc[rows] if hasattr(target, "iloc") else np.asarray(target)[rows]
+    try:
+        result = permutation_importance(model, data.iloc[rows], y, n_repeats=2, random_state=seed)
+    except Exception:  # a model or target permutation importance cannot score
+        return {}
+    raw = np.clip(np.asarray(result.importances_mean, dtype=float), 0, None)
+    if raw.size != len(columns) or not np.isfinite(raw).all() or raw.sum() <= 0:
+        return {}
+    return {str(n): float(w / raw.sum()) for n, w in zip(columns, raw, strict=True)}
+
+
+def _direct_importance(model: Any, columns: list[str]) -> dict[str, float]:
+    raw = getattr(model, "feature_importances_", None)
+    if raw is None:
+        coef = getattr(model, "coef_", None)
+        if coef is not None:
+            raw = np.abs(np.atleast_2d(coef)).mean(axis=0)
+    if raw is None:
+        return {}
+    raw = np.asarray(raw, dtype=float).ravel()
+    names = list(getattr(model, "feature_names_in_", columns))
+    if raw.size != len(names) or not np.isfinite(raw).all() or raw.sum() <= 0:
+        return {}
+    return {str(n): float(w / raw.sum()) for n, w in zip(names, raw, strict=True)}

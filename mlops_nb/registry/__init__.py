@@ -1,0 +1,1 @@
+"""The model registry: versions, aliases with their full history, gates, model files."""

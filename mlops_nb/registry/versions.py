@@ -1,0 +1,304 @@
+"""The model registry: versions, aliases with full history, gates, rollback, lineage.
+
+References to models are written ``NAME`` (the latest version),
+``NAME:VERSION`` or ``NAME@ALIAS``.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from typing import TYPE_CHECKING, Any
+
+from ..environment import actor as default_actor
+from ..errors import ConflictError, GateFailedError, InvalidInputError, NotFoundError
+from ..jsonutil import parse_time
+from ..records import AliasChange, Lineage, ModelVersion
+from . import gates, serialization
+
+if TYPE_CHECKING:  # the store pulls in SQLAlchemy; import it only when used
+    from ..store import Store
+
+DEFAULT_ALIAS = "production"
+_ALIAS_RE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+_RESERVED = set("@:/\\")
+
+
+def check_model_name(name: Any) -> str:
+    """Validate a model name and return it.
+
+    Names may hold any printable text up to 200 characters, except ``@``,
+    ``:``, ``/`` and ``\\`` (they separate references and paths). They are
+    always rendered as text, never as HTML.
+    """
+    if not isinstance(name, str):
+        raise InvalidInputError(f"a model name must be a string, not {type(name).__name__}")
+    if not name or name != name.strip():
+        raise InvalidInputError(f"model name {name!r} is empty or has surrounding spaces")
+    if len(name) > 200:
+        raise InvalidInputError("model name is longer than 200 characters")
+    if name in (".", ".."):
+        raise InvalidInputError(f"{name!r} is not a usable model name")
+    bad = sorted({c for c in name if c in _RESERVED or unicodedata.category(c)[0] == "C"})
+    if bad:
+        raise InvalidInputError(f"model name {name!r} may not contain {''.join(bad)!r}")
+    return name
+
+
+def check_alias(alias: Any) -> str:
+    """Validate an alias (lowercase letters, digits, ``_`` and ``-``)."""
+    if not isinstance(alias, str) or not _ALIAS_RE.match(alias):
+        raise InvalidInputError(
+            f"alias {alias!r} is not valid: use lowercase letters, digits, '_' or '-', "
+            "starting with a letter (e.g. production, staging)"
+        )
+    return alias
+
+
+def parse_ref(ref: str) -> tuple[str, str | None, int | None]:
+    """Split ``NAME``, ``NAME@ALIAS`` or ``NAME:VERSION`` into its parts."""
+    if not isinstance(ref, str) or not ref.strip():
+        raise InvalidInputError("empty model reference; write NAME, NAME@ALIAS or NAME:VERSION")
+    ref = ref.strip()
+    if "@" in ref:
+        name, alias = ref.rsplit("@", 1)
+        return check_model_name(name), check_alias(alias), None
+    if ":" in ref:
+        name, version = ref.rsplit(":", 1)
+        return check_model_name(name), None, parse_version(version)
+    return check_model_name(ref), None, None
+
+
+def parse_version(text: Any) -> int:
+    """A version number from user input (positive integer, ``v3`` accepted)."""
+    raw = str(text).strip().lower().removeprefix("v")
+    if not raw.isdigit() or int(raw) < 1:
+        raise InvalidInputError(f"version must be a positive whole number, not {text!r}")
+    return int(raw)
+
+
+def resolve(store: Store, ref: str) -> ModelVersion:
+    """The version a reference points to now."""
+    name, alias, version = parse_ref(ref)
+    if version is not None:
+        return store.get_version(name, version)
+    if alias is not None:
+        holder = store.alias_holder(name, alias)
+        if holder is None:
+            raise NotFoundError(f"nobody holds {name}@{alias}")
+        return holder
+    return store.latest_version(name)
+
+
+def promote(
+    store: Store,
+    name: str,
+    version: int | str,
+    alias: str = DEFAULT_ALIAS,
+    *,
+    require: str | None = None,
+    reason: str | None = None,
+    run_id: str | None = None,
+    actor: str | None = None,
+) -> AliasChange:
+    """Point ``alias`` at ``version``, if the gate ``require`` allows it.
+
+    The gate is evaluated inside the same transaction that moves the alias,
+    so nobody can move it in between. A refused gate raises
+    :class:`~mlops_nb.errors.GateFailedError` naming each failed condition
+    and leaves the alias untouched. Promoting the version that already holds
+    the alias changes nothing and returns the change that put it there.
+    """
+    name, alias = check_model_name(name), check_alias(alias)
+    target = (
+        store.latest_version(name).version if str(version) == "latest" else parse_version(version)
+    )
+    conditions = gates.parse(require) if require is not None else []
+    who = actor or default_actor()
+
+    def check(candidate: ModelVersion, current: ModelVersion | None) -> str | None:
+        if current is not None and current.version == candidate.version:
+            raise _AlreadyHolds()
+        if not conditions:
+            return None
+
+        def holder_metrics(other: str) -> tuple[int, dict[str, float]] | None:
+            held = current if other == alias else store.alias_holder(name, other)
+            return None if held is None else (held.version, held.metrics)
+
+        passed, failed = gates.evaluate(
+            conditions, candidate.metrics, holder_metrics, f"version {candidate.version}"
+        )
+        if failed:
+            raise GateFailedError(
+                f"gate refused {name}:{candidate.version} for {alias}: " + "; ".join(failed),
+                failed,
+            )
+        return f"{require} [" + "; ".join(passed) + "]"
+
+    try:
+        return store.change_alias(
+            name,
+            alias,
+            target,
+            action="promote",
+            actor=who,
+            reason=reason,
+            run_id=run_id,
+            check=check,
+        )
+    except _AlreadyHolds:
+        changes = store.alias_changes(name, alias)
+        return changes[-1]
+
+
+class _AlreadyHolds(Exception):
+    pass
+
+
+def rollback(
+    store: Store,
+    name: str,
+    alias: str = DEFAULT_ALIAS,
+    *,
+    reason: str | None = None,
+    actor: str | None = None,
+) -> AliasChange:
+    """Return ``alias`` to the version that held it before the current holder.
+
+    Rolling back repeatedly walks further back through the promotions, like
+    popping a stack; it refuses when there is nothing earlier to return to.
+    """
+    name, alias = check_model_name(name), check_alias(alias)
+
+    def previous(history: list[AliasChange]) -> int:
+        stack = holder_stack(history)
+        if not stack:
+            raise NotFoundError(f"nobody holds {name}@{alias}: nothing to roll back")
+        if len(stack) < 2:
+            raise ConflictError(
+                f"{name}@{alias} has had no holder before version {stack[-1]}: nothing to roll "
+                "back to"
+            )
+        return stack[-2]
+
+    return store.change_alias(
+        name, alias, previous, action="rollback", actor=actor or default_actor(), reason=reason
+    )
+
+
+def holder_stack(history: list[AliasChange]) -> list[int]:
+    """Replay an alias's history into the stack of holders rollback walks."""
+    stack: list[int] = []
+    for change in history:
+        if change.action == "rollback":
+            if stack:
+                stack.pop()
+            if not stack or stack[-1] != change.to_version:
+                stack.append(change.to_version)
+        elif not stack or stack[-1] != change.to_version:
+            stack.append(change.to_version)
+    return stack
+
+
+def which(store: Store, ref: str, at: str | None = None) -> Lineage:
+    """Lineage of a version, or of whoever held an alias at time ``at``.
+
+    ``at`` is an ISO date or datetime (a bare date means the end of that
+    day, UTC; a time without offset is UTC). Without ``at`` the answer is
+    about now.
+    """
+    name, alias, number = parse_ref(ref)
+    when = None
+    if at is not None:
+        try:
+            when = parse_time(at)
+        except ValueError as exc:
+            raise InvalidInputError(str(exc)) from None
+    if alias is not None:
+        if when is None:
+            changes = store.alias_changes(name, alias)
+            change = changes[-1] if changes else None
+        else:
+            change = store.alias_change_at(name, alias, when)
+        if change is None:
+            suffix = f" at {when}" if when else ""
+            raise NotFoundError(f"nobody held {name}@{alias}{suffix}")
+        version = store.get_version(name, change.to_version)
+        set_at, set_by, reason = change.at, change.actor, change.reason
+    else:
+        if number is not None:
+            version = store.get_version(name, number)
+        elif when is None:
+            version = store.latest_version(name)
+        else:
+            versions = [v for v in store.list_versions(name) if v.created_at <= when]
+            if not versions:
+                raise NotFoundError(f"model {name!r} had no versions at {when}")
+            version = versions[-1]
+        if when is not None and version.created_at > when:
+            raise NotFoundError(f"{name}:{version.version} did not exist yet at {when}")
+        set_at, set_by, reason = version.created_at, version.created_by, None
+    return _lineage(store, version, alias, when, set_at, set_by, reason)
+
+
+def _lineage(
+    store: Store,
+    version: ModelVersion,
+    alias: str | None,
+    when: str | None,
+    set_at: str,
+    set_by: str,
+    reason: str | None,
+) -> Lineage:
+    run = parent = None
+    if version.run_id:
+        run = store.get_run(version.run_id)
+        if run.parent_run_id:
+            try:
+                parent = store.get_run(run.parent_run_id)
+            except NotFoundError:
+                parent = None
+    executed = parent.output_sha256 if parent is not None else None
+    return Lineage(
+        model=version.model,
+        alias=alias,
+        version=version.version,
+        at=when,
+        set_at=set_at,
+        set_by=set_by,
+        reason=reason,
+        run_id=version.run_id,
+        data_sha256=version.data_sha256,
+        notebook_sha256=executed or (run.input_sha256 if run else None),
+        notebook_path=(parent.notebook_path if parent else None)
+        or (run.notebook_path if run else None),
+        input_sha256=(parent.input_sha256 if parent else None)
+        or (run.input_sha256 if run else None),
+        git_commit=run.git_commit if run else None,
+        git_dirty=run.git_dirty if run else None,
+        artifact_sha256=version.artifact_sha256,
+        estimator=version.estimator,
+        params=run.params if run else {},
+        metrics=version.metrics,
+        environment=run.environment if run else {},
+        parent_run_id=run.parent_run_id if run else None,
+    )
+
+
+def load_model(
+    ref: str,
+    store: Store,
+    *,
+    trusted: list[str] | tuple[str, ...] = (),
+    allow_pickle: bool = False,
+) -> Any:
+    """Load the estimator a reference points to, after checking its SHA-256.
+
+    ``trusted`` adds type names (or prefixes ending in ``.``) to the trust
+    list for this call; ``allow_pickle`` must be true to load a version that
+    was saved with pickle.
+    """
+    version = resolve(store, ref)
+    data = store.get_artifact(version.artifact_sha256)
+    return serialization.load(data, version.format, trusted=trusted, allow_pickle=allow_pickle)

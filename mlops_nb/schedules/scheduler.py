@@ -1,0 +1,413 @@
+"""Firing schedules: exactly once per slot, with catch-up, retries and alerts.
+
+:func:`tick` is the whole scheduler: it records every slot that came due
+since a schedule's cursor (in one transaction with the cursor, so two ticks
+never fire one slot), applies the catch-up policy to slots missed during
+downtime — ``none`` (skip them), ``latest`` (run only the newest) or ``all``
+— and runs what it claimed, with timeouts, retries with exponential
+back-off, and alerts. ``mlops-nb tick`` runs it once (for a system cron
+entry), ``mlops-nb scheduler`` in a loop (:class:`Scheduler`). Skipped slots
+are recorded with their reason; nothing is skipped silently.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import os
+import socket
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .. import environment
+from ..errors import NotFoundError
+from ..jsonutil import format_time, jsonable
+from .schedule import GRACE_S, fire_times, to_utc
+
+if TYPE_CHECKING:
+    from ..execution.executor import ExecutorFactory
+    from ..store import Store
+
+
+def plan(
+    schedule: dict[str, Any], now: dt.datetime
+) -> tuple[list[tuple[str, str, str | None]], str]:
+    """Decide the slots due since the cursor: (slot, status, reason) and the new cursor."""
+    cursor = dt.datetime.fromisoformat(schedule["cursor"])
+    due = fire_times(schedule["cron"], schedule["tz"], cursor, now)
+    if not due:
+        return [], schedule["cursor"]
+    policy = schedule["catchup"]
+    decided: list[tuple[str, str | None]] = []
+    for i, moment in enumerate(due):
+        newest = i == len(due) - 1
+        late = (now - moment).total_seconds() > GRACE_S
+        if policy == "all" or (policy == "latest" and newest) or (not late and newest):
+            decided.append((format_time(moment), None))
+        else:
+            decided.append(
+                (
+                    format_time(moment),
+                    "missed while the scheduler was not running (catch-up none)"
+                    if policy == "none"
+                    else "superseded by a newer slot (catch-up latest)",
+                )
+            )
+    active = schedule.get("active", 0)
+    out: list[tuple[str, str, str | None]] = []
+    for slot_time, why in decided:
+        if why is not None:
+            out.append((slot_time, "skipped", why))
+        elif active >= schedule["max_concurrent"]:
+            if schedule["overlap"] == "queue":
+                out.append((slot_time, "queued", None))
+            else:
+                out.append((slot_time, "skipped", "previous run still running (overlap skip)"))
+        else:
+            out.append((slot_time, "queued", None))
+            active += 1
+    return out, format_time(due[-1])
+
+
+def tick(
+    store: Store,
+    now: dt.datetime | str | None = None,
+    *,
+    run: bool = True,
+    max_workers: int = 2,
+    sleep: Any = time.sleep,
+    make_executor: ExecutorFactory | None = None,
+) -> list[dict[str, Any]]:
+    """Fire whatever is due once; return the slots recorded or started by this tick.
+
+    ``make_executor`` runs the started slots elsewhere (e.g. on a Dask cluster).
+    """
+    moment = to_utc(now)
+    recover(store)
+    who = f"{socket.gethostname()}:{os.getpid()}"
+    recorded: list[dict[str, Any]] = []
+    for schedule in store.list_schedules(enabled_only=True):
+        # Cheap look first, on the row just read: most ticks find nothing due.
+        # The claim then re-plans inside its write transaction with fresh state.
+        if not fire_times(
+            schedule["cron"],
+            schedule["tz"],
+            dt.datetime.fromisoformat(schedule["cursor"]),
+            moment,
+            limit=1,
+        ):
+            continue
+        recorded.extend(
+            store.claim_slots(
+                schedule["name"],
+                lambda s: plan(s, moment),
+                who,
+                format_time(moment),
+                environment.actor(),
+            )
+        )
+    if not run:
+        return recorded
+    started = start_queued(store)
+    if started:
+        execute(store, started, max_workers=max_workers, sleep=sleep, make_executor=make_executor)
+    ids = sorted({s["id"] for s in [*recorded, *started]})
+    return [store.get_slot(i) for i in ids]
+
+
+def start_queued(store: Store) -> list[dict[str, Any]]:
+    """Claim queued slots for running, respecting each schedule's concurrency limit."""
+    started = []
+    waiting = {s["schedule"] for s in store.slots(status="queued")}
+    for schedule in store.list_schedules(enabled_only=True):
+        if schedule["name"] not in waiting:
+            continue
+        while True:
+            slot = store.start_queued_slot(
+                schedule["name"],
+                schedule["max_concurrent"],
+                environment.actor(),
+                {"run_id": uuid.uuid4().hex, "pid": os.getpid(), "host": socket.gethostname()},
+            )
+            if slot is None:
+                break
+            started.append(slot)
+    return started
+
+
+def run_now(
+    store: Store,
+    name: str,
+    parameters: dict[str, Any] | None = None,
+    now: dt.datetime | str | None = None,
+    sleep: Any = time.sleep,
+    make_executor: ExecutorFactory | None = None,
+) -> dict[str, Any]:
+    """Run a schedule at once (its parameters overridden by ``parameters``)."""
+    schedule = store.get_schedule(name)
+    moment = format_time(to_utc(now))
+    params = {**schedule["parameters"], **{k: jsonable(v) for k, v in (parameters or {}).items()}}
+    slot = store.add_slot(
+        {
+            "schedule": name,
+            "slot": f"now:{moment}:{uuid.uuid4().hex[:8]}",
+            "status": "running",
+            "claimed_at": moment,
+            "claimed_by": f"{socket.gethostname()}:{os.getpid()}",
+            "run_id": uuid.uuid4().hex,
+            "pid": os.getpid(),
+            "host": socket.gethostname(),
+            "parameters": params,
+        },
+        environment.actor(),
+    )
+    execute(store, [slot], sleep=sleep, make_executor=make_executor)
+    return store.get_slot(slot["id"])
+
+
+def execute(
+    store: Store,
+    slots: list[dict[str, Any]],
+    max_workers: int = 2,
+    sleep: Any = time.sleep,
+    make_executor: ExecutorFactory | None = None,
+) -> None:
+    """Run started slots (each with retries), at most ``max_workers`` at once."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max(1, max_workers), thread_name_prefix="mlops-nb-slot") as pool:
+        list(pool.map(lambda s: _run_slot(store, s, sleep, make_executor), slots))
+
+
+def _materialize(store: Store, schedule: dict[str, Any]) -> Path:
+    """Write the approved snapshot to ``<store>/schedules/NAME/SHA/`` and return the entry."""
+    base = store.home / "schedules" / schedule["name"] / schedule["snapshot_sha256"][:16]
+    if schedule["kind"] == "notebook":
+        files = {Path(schedule["target"]).name: schedule["snapshot_sha256"]}
+        entry = Path(schedule["target"]).name
+    else:
+        bundle = json.loads(store.get_artifact(schedule["snapshot_sha256"]).decode())
+        files, entry = bundle["files"], bundle["pipeline"]
+    for rel, sha in files.items():
+        target = base / rel
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            tmp = target.with_suffix(target.suffix + f".{uuid.uuid4().hex[:6]}")
+            tmp.write_bytes(store.get_artifact(sha))
+            os.replace(tmp, target)
+    return base / entry
+
+
+def _run_slot(
+    store: Store,
+    slot: dict[str, Any],
+    sleep: Any,
+    make_executor: ExecutorFactory | None = None,
+) -> None:
+    """Run one started slot; ``make_executor`` (e.g. a Dask one) or here, in this process."""
+    from ..execution.executor import StepTask, run_with_retries
+
+    actor = environment.actor()
+    schedule = store.get_schedule(slot["schedule"])
+    tags = {"schedule": schedule["name"], "slot": slot["slot"]}
+    error = None
+    try:
+        entry = _materialize(store, schedule)
+        if schedule["kind"] == "notebook":
+
+            def attempt(run_id: str, n: int) -> None:
+                if n > 1:  # the slot always names the run executing now
+                    store.update_slot(slot["id"], {"run_id": run_id, "attempts": n}, actor)
+
+            task = StepTask(
+                name=schedule["name"],
+                notebook=entry,
+                parameters=slot["parameters"],
+                timeout=schedule["timeout_s"],
+                retries=schedule["retries"],
+                backoff=schedule["backoff_s"],
+                tags=tags,
+            )
+            if make_executor is None:
+                outcome = run_with_retries(
+                    store,
+                    task,
+                    sleep=sleep,
+                    first_run_id=slot["run_id"],
+                    on_attempt=attempt,
+                )
+            else:
+                outcome = make_executor(1).run(
+                    store, task, run_id=slot["run_id"], on_attempt=attempt
+                )
+            status, run_id, attempts, error = (
+                outcome.status,
+                outcome.run_id,
+                outcome.attempts,
+                outcome.error,
+            )
+        else:
+            from ..execution import pipeline as pipelines
+
+            spec = pipelines.load(entry)
+            settings = dict(spec.settings)
+            if schedule["timeout_s"]:
+                settings["timeout"] = schedule["timeout_s"]
+            spec = pipelines.Pipeline(**{**spec.__dict__, "settings": settings})
+            executor = make_executor(int(settings["max_parallel"])) if make_executor else None
+            run = pipelines.run(
+                store,
+                spec,
+                slot["parameters"],
+                executor=executor,
+                run_id=slot["run_id"],
+                tags=tags,
+            )
+            status, run_id, attempts, error = run.status, run.run_id, 1, run.error
+    except Exception as exc:  # a broken snapshot or bad parameters: record, alert, go on
+        status, run_id, attempts, error = (
+            "failed",
+            slot.get("run_id"),
+            1,
+            f"{type(exc).__name__}: {exc}",
+        )
+    store.update_slot(
+        slot["id"],
+        {
+            "status": status,
+            "run_id": run_id,
+            "attempts": attempts,
+            "error": error,
+            "ended_at": format_time(to_utc(None)),
+        },
+        actor,
+    )
+    if (status != "finished" and schedule["alert_on"] != "never") or (
+        status == "finished" and schedule["alert_on"] == "always"
+    ):
+        _alert(store, schedule, slot, status, run_id, error)
+
+
+def _alert(
+    store: Store,
+    schedule: dict[str, Any],
+    slot: dict[str, Any],
+    status: str,
+    run_id: str | None,
+    error: str | None,
+) -> None:
+    from ..monitoring.alerting import raise_alert
+
+    verb = "finished" if status == "finished" else "FAILED"
+    message = (
+        f"mlops-nb: schedule {schedule['name']} ({schedule['kind']} "
+        f"{Path(schedule['target']).name}) slot {slot['slot']} {verb}"
+        + (f": {error}" if error else "")
+    )
+    model = None if schedule["alert_model"] == "*" else schedule["alert_model"]
+    raise_alert(
+        store,
+        "schedule",
+        model,
+        f"schedule:{schedule['name']}",
+        message,
+        {
+            "schedule": schedule["name"],
+            "slot": slot["slot"],
+            "status": status,
+            "run_id": run_id,
+            "error": error,
+        },
+    )
+
+
+def recover(store: Store) -> list[int]:
+    """Fail and alert slots (and runs) whose process on this host is gone."""
+    from ..tracking.recorder import _alive, recover_orphans
+
+    recover_orphans(store)
+    host = socket.gethostname()
+    lost = []
+    for slot in store.slots(status="running"):
+        if slot["host"] == host and slot["pid"] and not _alive(slot["pid"]):
+            error = f"orphaned: process {slot['pid']} on {host} ended without finishing"
+            store.update_slot(
+                slot["id"],
+                {"status": "failed", "error": error, "ended_at": format_time(to_utc(None))},
+                environment.actor(),
+            )
+            try:
+                schedule = store.get_schedule(slot["schedule"])
+                _alert(store, schedule, slot, "failed", slot["run_id"], error)
+            except NotFoundError:
+                pass
+            lost.append(slot["id"])
+    return lost
+
+
+def cron_line(store: Store) -> str:
+    """The crontab entry that ticks this store every minute."""
+    import shlex
+    import sys
+
+    log = store.home / "logs" / "tick.log"
+    return (
+        f"* * * * * {shlex.quote(sys.executable)} -m mlops_nb --home "
+        f"{shlex.quote(str(store.home))} tick >> {shlex.quote(str(log))} 2>&1"
+    )
+
+
+class Scheduler:
+    """The long-running loop behind ``mlops-nb scheduler``.
+
+    Every ``interval`` seconds it ticks without waiting for runs to finish
+    (up to ``workers`` at once). The first SIGTERM/SIGINT stops claiming and
+    lets running jobs finish (each is bounded by its own timeout); a second
+    one exits at once, and the next start marks the abandoned runs failed
+    (orphaned) and alerts. ``make_executor`` (e.g. ``partial(DaskExecutor,
+    address)``) runs the jobs' notebooks elsewhere; by default they run here.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        interval: float = 30.0,
+        workers: int = 2,
+        make_executor: ExecutorFactory | None = None,
+    ) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.store = store
+        self.make_executor = make_executor
+        self.interval = interval
+        self.stopping = threading.Event()
+        self.pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="mlops-nb-slot")
+        self.futures: list[Any] = []
+
+    def stop(self, *_: Any) -> None:
+        if self.stopping.is_set():
+            os._exit(143)  # second signal: do not wait any longer
+        self.stopping.set()
+
+    def run_forever(self) -> None:
+        import signal
+
+        signal.signal(signal.SIGTERM, self.stop)
+        signal.signal(signal.SIGINT, self.stop)
+        while not self.stopping.is_set():
+            self.tick_once()
+            self.stopping.wait(self.interval)
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def tick_once(self, now: dt.datetime | None = None) -> list[dict[str, Any]]:
+        tick(self.store, now, run=False)
+        started = start_queued(self.store)
+        self.futures = [f for f in self.futures if not f.done()]
+        for slot in started:
+            self.futures.append(
+                self.pool.submit(_run_slot, self.store, slot, time.sleep, self.make_executor)
+            )
+        return started

@@ -1,0 +1,1 @@
+"""Recording training runs and what they were made from (data fingerprints, notebook context)."""
