@@ -59,8 +59,8 @@ def writer(locator: dict[str, Any], runs: int, barrier: str, ready: str) -> None
     import pandas as pd
     from sklearn.linear_model import LogisticRegression
 
+    from mlops_nb import tracking
     from mlops_nb.store import Store
-    from mlops_nb.tracking import recorder as tracking
 
     rng = np.random.default_rng(os.getpid())
     X = pd.DataFrame(rng.normal(size=(2000, 8)), columns=[f"f{i}" for i in range(8)])

@@ -13,11 +13,10 @@ import sys
 import threading
 from typing import TYPE_CHECKING, Any, Literal
 
+from . import registry, tracking
 from .errors import InvalidInputError
 from .records import AliasChange, Lineage, ModelVersion, Run, VerifyResult
-from .registry import versions as registry
 from .tracking import context
-from .tracking import recorder as tracking
 
 if TYPE_CHECKING:  # the store pulls in SQLAlchemy; %load_ext must stay cheap
     from .store import Store

@@ -19,10 +19,8 @@ from IPython.core.magic import Magics, line_cell_magic, line_magic, magics_class
 from IPython.core.magic_arguments import argument, magic_arguments
 from IPython.display import display
 
-from . import api
+from . import api, registry, tracking
 from .errors import MlopsError
-from .registry import versions as registry
-from .tracking import recorder as tracking
 
 if TYPE_CHECKING:  # ipywidgets and plotly load when a widget is first shown
     from .widgets import RegistryBrowser, RunComparison

@@ -5,10 +5,9 @@ import os
 
 import pytest
 
-from mlops_nb.registry import versions as registry
+from mlops_nb import registry, tracking
 from mlops_nb.store import audit
 from mlops_nb.store import schema as t
-from mlops_nb.tracking import recorder as tracking
 
 pytestmark = pytest.mark.backends
 

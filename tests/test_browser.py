@@ -51,11 +51,11 @@ def _seed(home: Path) -> dict[str, str]:
     from models import churn_pipeline
 
     import mlops_nb
+    from mlops_nb import tracking
     from mlops_nb.datasets import make_churn, split
     from mlops_nb.execution.runner import run_notebook
     from mlops_nb.schedules import schedule
     from mlops_nb.store import Store
-    from mlops_nb.tracking import recorder as tracking
 
     store = Store(home)
     try:

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from mlops_nb.tracking import recorder as tracking
+from mlops_nb import tracking
 
 TINY = Path(__file__).parent / "notebooks" / "tiny_tracked.ipynb"
 

@@ -3,8 +3,8 @@
 import pytest
 
 import mlops_nb
+from mlops_nb import tracking
 from mlops_nb.datasets import make_churn
-from mlops_nb.tracking import recorder as tracking
 
 
 @pytest.fixture

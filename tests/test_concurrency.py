@@ -10,8 +10,8 @@ import time
 
 import pytest
 
+from mlops_nb import tracking
 from mlops_nb.store import Store, audit
-from mlops_nb.tracking import recorder as tracking
 
 pytestmark = [pytest.mark.slow, pytest.mark.backends]
 

@@ -49,7 +49,7 @@ def test_rerunning_the_cell_never_fails_and_adds_versions(shell):
     runs = mlops_nb.runs("churn")
     assert [r.status for r in runs] == ["finished"] * 3
     assert [v.version for v in mlops_nb.versions("churn")] == [1, 2, 3]
-    from mlops_nb.tracking.recorder import current_run
+    from mlops_nb.tracking import current_run
 
     assert current_run() is None
 

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 import mlops_nb
+from mlops_nb import tracking
 from mlops_nb.datasets import make_churn
 from mlops_nb.errors import InvalidInputError, NotFoundError
 from mlops_nb.store import audit
-from mlops_nb.tracking import recorder as tracking
 
 TINY = Path(__file__).parent / "notebooks" / "tiny_tracked.ipynb"
 

@@ -2,6 +2,7 @@ import pickle
 
 import pytest
 
+from mlops_nb import registry, tracking
 from mlops_nb.errors import (
     ConflictError,
     GateExpressionError,
@@ -12,8 +13,6 @@ from mlops_nb.errors import (
     UntrustedModelError,
 )
 from mlops_nb.registry import serialization
-from mlops_nb.registry import versions as registry
-from mlops_nb.tracking import recorder as tracking
 
 pytestmark = pytest.mark.backends
 

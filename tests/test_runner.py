@@ -156,7 +156,7 @@ def test_report_is_self_contained_with_provenance(store):
 
 
 def test_report_of_interactive_run_explains(store):
-    from mlops_nb.tracking import recorder as tracking
+    from mlops_nb import tracking
 
     with tracking.track(store, "m") as active:
         pass

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 import mlops_nb
-from mlops_nb.tracking import recorder as tracking
+from mlops_nb import tracking
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 

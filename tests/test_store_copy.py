@@ -12,17 +12,16 @@ import fsspec
 import pytest
 import sqlalchemy as sa
 
+from mlops_nb import registry, tracking
 from mlops_nb.datasets import make_churn
 from mlops_nb.errors import ConflictError, IntegrityError, InvalidInputError
 from mlops_nb.monitoring import alerting, monitor, retrain
-from mlops_nb.registry import versions as registry
 from mlops_nb.schedules import schedule as sch
 from mlops_nb.schedules import scheduler as firing
 from mlops_nb.store import Store, audit
 from mlops_nb.store import copy as store_copy
 from mlops_nb.store.copy import copied_tables, copy_store, open_target
 from mlops_nb.store.objects import ObjectArtifacts
-from mlops_nb.tracking import recorder as tracking
 
 TINY = Path(__file__).parent / "notebooks" / "tiny_tracked.ipynb"
 

@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 import mlops_nb
+from mlops_nb import tracking
 from mlops_nb.errors import InvalidInputError
 from mlops_nb.tracking import context
-from mlops_nb.tracking import recorder as tracking
 
 
 def test_a_run_records_everything(store, churn_data, fitted):

@@ -7,9 +7,9 @@ import pytest
 from IPython.core.error import UsageError
 
 import mlops_nb
+from mlops_nb import tracking
 from mlops_nb.datasets import make_churn
 from mlops_nb.errors import InvalidInputError, NotFoundError
-from mlops_nb.tracking import recorder as tracking
 from mlops_nb.widgets import WIDGET_VIEW, DriftDashboard, RegistryBrowser, RunComparison
 from mlops_nb.widgets.base import PLOTLY_MIME, live_frontend
 

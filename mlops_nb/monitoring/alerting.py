@@ -41,7 +41,7 @@ def add_channel(store: Store, model: str, kind: str, **config: Any) -> dict[str,
     ``password_env`` (the name of the environment variable holding the
     password). ``log``: ``path`` (default ``<store>/alerts.log``).
     """
-    from ..registry.versions import check_model_name
+    from ..registry.names import check_model_name
 
     if model != "*":
         check_model_name(model)

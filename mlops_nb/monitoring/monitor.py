@@ -14,10 +14,9 @@ from __future__ import annotations
 import math
 from typing import TYPE_CHECKING, Any
 
-from .. import environment
+from .. import environment, registry
 from ..errors import InvalidInputError, MlopsError, NotFoundError
 from ..jsonutil import canonical, loads
-from ..registry import versions as registry
 from . import alerting, retrain
 from .drift.engine import SHARE_THRESHOLD, check_frame
 from .drift.profile import Profile, model_outputs

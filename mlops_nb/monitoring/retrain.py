@@ -55,7 +55,7 @@ def set_trigger(
 ) -> dict[str, Any]:
     """Run ``notebook`` when a check of ``model`` alarms (at most once per ``cooldown``)."""
     from ..execution.runner import read_notebook
-    from ..registry.versions import check_model_name
+    from ..registry.names import check_model_name
 
     check_model_name(model)
     path, _, _ = read_notebook(notebook)

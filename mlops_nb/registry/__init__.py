@@ -1,1 +1,26 @@
-"""The model registry: versions, aliases with their full history, gates, model files."""
+"""The model registry: versions, aliases with their full history, gates, model files.
+
+- :mod:`~mlops_nb.registry.names`: model names, aliases and ``NAME@ALIAS`` references;
+- :mod:`~mlops_nb.registry.versions`: resolve, promote, roll back, lineage, load;
+- :mod:`~mlops_nb.registry.gates`: promotion conditions such as ``auc>=production``;
+- :mod:`~mlops_nb.registry.serialization`: model files, and which types may be loaded.
+"""
+
+from __future__ import annotations
+
+from .names import DEFAULT_ALIAS, check_alias, check_model_name, parse_ref, parse_version
+from .versions import holder_stack, load_model, promote, resolve, rollback, which
+
+__all__ = [
+    "DEFAULT_ALIAS",
+    "check_alias",
+    "check_model_name",
+    "holder_stack",
+    "load_model",
+    "parse_ref",
+    "parse_version",
+    "promote",
+    "resolve",
+    "rollback",
+    "which",
+]

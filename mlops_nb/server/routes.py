@@ -79,7 +79,7 @@ class ModelsHandler(BaseHandler):
 class ModelHandler(BaseHandler):
     @tornado.web.authenticated
     def get(self, name: str) -> None:
-        from ..registry.versions import check_model_name
+        from ..registry.names import check_model_name
 
         name = check_model_name(name)
         versions = [v.to_json() for v in self.store.list_versions(name)]
@@ -90,7 +90,7 @@ class ModelHandler(BaseHandler):
 class PromoteHandler(BaseHandler):
     @tornado.web.authenticated
     def post(self, name: str) -> None:
-        from ..registry.versions import promote
+        from ..registry import promote
 
         doc = self.body()
         if "version" not in doc:
@@ -122,7 +122,7 @@ class PromoteHandler(BaseHandler):
 class RollbackHandler(PromoteHandler):
     @tornado.web.authenticated
     def post(self, name: str) -> None:
-        from ..registry.versions import rollback
+        from ..registry import rollback
 
         doc = self.body()
         change = rollback(

@@ -22,7 +22,7 @@ from ..errors import InvalidInputError, MlopsError
 from ..jsonutil import canonical, jsonable, utcnow
 from ..records import ModelVersion, Run
 from ..registry import serialization
-from ..registry.versions import check_model_name
+from ..registry.names import check_model_name
 from . import context, fingerprint
 
 if TYPE_CHECKING:  # the store pulls in SQLAlchemy; import it only when used

@@ -7,9 +7,9 @@ from html import escape
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
+from .. import registry
 from ..display import Table, table_text
 from ..errors import GateFailedError, InvalidInputError, MlopsError
-from ..registry import versions as registry
 from .base import View, count, html_table, page, text
 
 if TYPE_CHECKING:

@@ -8,8 +8,8 @@ from html import escape
 from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
+from .. import registry
 from ..errors import NotFoundError
-from ..registry import versions as registry
 from .base import View, bar, count, figure_outputs, html_table, page, text
 
 if TYPE_CHECKING:
