@@ -94,9 +94,9 @@ def read_table(path: str) -> Any:
 
 
 def _drift(args: argparse.Namespace) -> None:
-    from . import _emit, _store, parse_value
+    from .common import emit, open_store, parse_value
 
-    store = _store(args)
+    store = open_store(args)
     if args.drift_action == "check":
         from ..monitoring.monitor import check_drift
 
@@ -112,19 +112,19 @@ def _drift(args: argparse.Namespace) -> None:
         )
         if args.html:
             report.to_html(args.html)
-        _emit(args, report.to_json(), str(report))
+        emit(args, report.to_json(), str(report))
     elif args.drift_action == "history":
         from ..monitoring.drift.report import DriftHistory
         from ..monitoring.monitor import history
 
         rows = DriftHistory(args.name, history(store, args.name, args.limit or None))
-        _emit(args, rows.to_json(), str(rows))
+        emit(args, rows.to_json(), str(rows))
     else:
         from ..monitoring.retrain import remove_trigger, set_trigger
 
         if args.remove:
             remove_trigger(store, args.name)
-            _emit(
+            emit(
                 args,
                 {"model": args.name, "enabled": False},
                 f"retrain trigger of {args.name} removed",
@@ -134,7 +134,7 @@ def _drift(args: argparse.Namespace) -> None:
             raise InvalidInputError("drift trigger needs NOTEBOOK (or --remove)")
         params = {k: parse_value(v) for k, v in args.parameter}
         trig = set_trigger(store, args.name, args.notebook, params, args.cooldown)
-        _emit(
+        emit(
             args,
             trig,
             f"on drift in {args.name}: run {trig['notebook']} "
@@ -145,9 +145,9 @@ def _drift(args: argparse.Namespace) -> None:
 def _alerts(args: argparse.Namespace) -> None:
     from ..display import table_text
     from ..monitoring.alerting import add_channel, list_alerts
-    from . import _emit, _store
+    from .common import emit, open_store
 
-    store = _store(args)
+    store = open_store(args)
     if args.alerts_action == "list":
         found = [a.to_json() for a in list_alerts(store, args.name, args.limit)]
         rows = [
@@ -159,10 +159,10 @@ def _alerts(args: argparse.Namespace) -> None:
             }
             for a in found
         ]
-        _emit(args, found, table_text(rows, ["id", "at", "kind", "model", "message", "delivered"]))
+        emit(args, found, table_text(rows, ["id", "at", "kind", "model", "message", "delivered"]))
     elif args.alerts_action == "channels":
         channels = store.alert_channels(args.name, enabled_only=False)
-        _emit(args, channels, table_text(channels, ["id", "model", "kind", "config", "enabled"]))
+        emit(args, channels, table_text(channels, ["id", "model", "kind", "config", "enabled"]))
     elif args.alerts_action == "add":
         if args.webhook:
             channel = add_channel(store, args.name, "webhook", url=args.webhook)
@@ -181,15 +181,13 @@ def _alerts(args: argparse.Namespace) -> None:
                 username=args.username,
                 password_env=args.password_env,
             )
-        _emit(args, channel, f"channel {channel['id']} added ({channel['kind']})")
+        emit(args, channel, f"channel {channel['id']} added ({channel['kind']})")
     else:
         known = {c["id"] for c in store.alert_channels(None, enabled_only=False)}
         if args.channel_id not in known:
             raise NotFoundError(f"no alert channel {args.channel_id}")
         store.disable_alert_channel(args.channel_id, environment.actor())
-        _emit(
-            args, {"id": args.channel_id, "enabled": False}, f"channel {args.channel_id} disabled"
-        )
+        emit(args, {"id": args.channel_id, "enabled": False}, f"channel {args.channel_id} disabled")
 
 
 COMMANDS = {"drift": _drift, "alerts": _alerts}

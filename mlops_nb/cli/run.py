@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ExecutionError, InvalidInputError
-from . import _emit, _run_json, _store, parse_value
+from .common import emit, open_store, parse_value, run_json
 
 if TYPE_CHECKING:
     from ..execution.executor import Executor, ExecutorFactory
@@ -24,7 +25,19 @@ if TYPE_CHECKING:
 def add_commands(
     cmd: Callable[[str, str], argparse.ArgumentParser], parent: argparse.ArgumentParser
 ) -> None:
-    """Add ``run`` and ``report`` to the main parser."""
+    """Add ``runs``, ``show``, ``run`` and ``report`` to the main parser."""
+    p = cmd("runs", "list runs, newest first")
+    p.add_argument("--model", help="only runs of this model")
+    p.add_argument("--kind", choices=["track", "notebook", "pipeline"])
+    p.add_argument("--limit", type=int, default=50)
+    p.add_argument(
+        "--watch",
+        action="store_true",
+        help="refresh until no run is running (pipeline steps shown)",
+    )
+    p.add_argument("--interval", type=float, default=2.0, help="--watch refresh, seconds")
+    p = cmd("show", "show one run")
+    p.add_argument("run_id")
     p = cmd("run", "execute a notebook with papermill and store it as an audit artifact")
     p.add_argument("notebook")
     p.add_argument(
@@ -88,7 +101,7 @@ def _open_store_later(args: argparse.Namespace) -> Any:
     """A store opener, so the run can open the database while its kernel starts."""
 
     def opener() -> Any:
-        return _store(args, create=True)
+        return open_store(args, create=True)
 
     return opener
 
@@ -126,7 +139,7 @@ def _cmd_run(args: argparse.Namespace) -> None:
             run_id=args.run_id,
             tags=tags,
         )
-    _emit(args, _run_json(run), str(run))
+    emit(args, run_json(run), str(run))
     if run.status != "finished":
         raise ExecutionError(f"notebook run {run.run_id[:12]} failed: {run.error}")
 
@@ -138,7 +151,7 @@ def _run_elsewhere(
     from ..execution.executor import StepTask
 
     notebook = Path(args.notebook).expanduser().resolve()  # the worker's cwd is not ours
-    store = _store(args, create=True)
+    store = open_store(args, create=True)
     outcome = executor.run(
         store,
         StepTask(
@@ -179,13 +192,13 @@ def _cmd_report(args: argparse.Namespace) -> None:
     from ..execution.report import render
     from ..store.artifacts import sha256_bytes
 
-    store = _store(args)
+    store = open_store(args)
     run_id = store.resolve_run_id(args.run_id)
     html = render(store, run_id)
     target = Path(args.output or f"report-{run_id[:12]}.html")
     data = html.encode("utf-8")
     target.write_bytes(data)
-    _emit(
+    emit(
         args,
         {
             "run_id": run_id,
@@ -197,4 +210,57 @@ def _cmd_report(args: argparse.Namespace) -> None:
     )
 
 
-COMMANDS = {"run": _cmd_run, "report": _cmd_report}
+def _cmd_runs(args: argparse.Namespace) -> None:
+    from ..display import table_text
+    from ..tracking.recorder import recover_orphans
+
+    store = open_store(args)
+    while True:
+        recover_orphans(store)
+        runs = store.list_runs(name=args.model, kind=args.kind, limit=args.limit)
+        docs = [run_json(r) for r in runs]
+        rows = [
+            {**d, "run_id": d["run_id"][:12], "steps": _steps(d) or _cells(store, d)} for d in docs
+        ]
+        text = table_text(
+            rows,
+            ["run_id", "kind", "name", "status", "started_at", "metrics", "model_version", "steps"],
+        )
+        busy = any(r.status == "running" for r in runs)
+        if not args.watch or not busy:
+            emit(args, docs, text)
+            return
+        if not args.json:
+            print(("\x1b[2J\x1b[H" if sys.stdout.isatty() else "") + text, flush=True)
+        time.sleep(args.interval)
+
+
+def _cells(store: Any, doc: dict[str, Any]) -> str:
+    """``cell N of M`` for a notebook run in progress (papermill saves after each cell)."""
+    if doc["kind"] != "notebook" or doc["status"] != "running":
+        return ""
+    from ..execution.runner import progress
+
+    done = progress(store, doc["run_id"])
+    return f"cell {done[0]} of {done[1]}" if done else ""
+
+
+def _steps(doc: dict[str, Any]) -> str:
+    steps = (doc.get("data") or {}).get("steps") or {}
+    return " ".join(f"{name}:{s.get('status')}" for name, s in steps.items())
+
+
+def _cmd_show(args: argparse.Namespace) -> None:
+    store = open_store(args)
+    run = store.get_run(args.run_id)
+    doc = run_json(run)
+    doc["children"] = [c.run_id for c in store.list_runs(parent_run_id=run.run_id)]
+    emit(args, doc, str(run))
+
+
+COMMANDS = {
+    "run": _cmd_run,
+    "report": _cmd_report,
+    "runs": _cmd_runs,
+    "show": _cmd_show,
+}

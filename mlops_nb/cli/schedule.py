@@ -108,7 +108,7 @@ def add_commands(
 
 
 def _params(pairs: list[list[str]]) -> dict[str, Any]:
-    from . import parse_value
+    from .common import parse_value
 
     return {k: parse_value(v) for k, v in pairs}
 
@@ -116,9 +116,9 @@ def _params(pairs: list[list[str]]) -> dict[str, Any]:
 def _schedule(args: argparse.Namespace) -> None:
     from ..display import table_text
     from ..schedules import schedule as sch
-    from . import _emit, _store
+    from .common import emit, open_store
 
-    store = _store(args, create=True)
+    store = open_store(args, create=True)
     action = args.schedule_action
     if action in ("add", "update"):
         options = {
@@ -139,7 +139,7 @@ def _schedule(args: argparse.Namespace) -> None:
             done = sch.add(store, args.name, args.target, args.cron, **options)
         else:
             done = sch.update(store, args.name, target=args.target, cron=args.cron, **options)
-        _emit(
+        emit(
             args,
             done,
             f"schedule {done['name']}: {done['kind']} {done['target']} on "
@@ -147,7 +147,7 @@ def _schedule(args: argparse.Namespace) -> None:
         )
     elif action == "list":
         rows = sch.listing(store, sch.to_utc(args.now) if args.now else None)
-        _emit(
+        emit(
             args,
             rows,
             table_text(
@@ -156,10 +156,10 @@ def _schedule(args: argparse.Namespace) -> None:
         )
     elif action in ("pause", "resume"):
         done = sch.set_enabled(store, args.name, action == "resume", args.now)
-        _emit(args, done, f"schedule {args.name} {'resumed' if done['enabled'] else 'paused'}")
+        emit(args, done, f"schedule {args.name} {'resumed' if done['enabled'] else 'paused'}")
     elif action == "remove":
         sch.remove(store, args.name)
-        _emit(args, {"name": args.name, "enabled": False}, f"schedule {args.name} removed")
+        emit(args, {"name": args.name, "enabled": False}, f"schedule {args.name} removed")
     elif action == "run-now":
         from ..schedules.scheduler import run_now
         from .run import executor_factory
@@ -167,12 +167,12 @@ def _schedule(args: argparse.Namespace) -> None:
         slot = run_now(
             store, args.name, _params(args.parameter), make_executor=executor_factory(args)
         )
-        _emit(args, slot, f"{args.name}: {slot['status']} (run {slot['run_id']})")
+        emit(args, slot, f"{args.name}: {slot['status']} (run {slot['run_id']})")
         if slot["status"] != "finished":
             raise ExecutionError(f"schedule {args.name} run failed: {slot['error']}")
     elif action == "slots":
         rows = store.slots(args.name, limit=args.limit)
-        _emit(
+        emit(
             args,
             rows,
             table_text(rows, ["id", "schedule", "slot", "status", "attempts", "run_id", "error"]),
@@ -181,36 +181,38 @@ def _schedule(args: argparse.Namespace) -> None:
         from ..schedules.scheduler import cron_line
 
         line = cron_line(store)
-        _emit(args, {"cron_line": line}, line)
+        emit(args, {"cron_line": line}, line)
 
 
 def _scheduler(args: argparse.Namespace) -> None:
     from ..schedules.scheduler import Scheduler
-    from . import _store
+    from .common import open_store
     from .run import executor_factory
 
     if args.interval <= 0 or args.workers < 1:
         raise InvalidInputError("--interval must be > 0 and --workers >= 1")
     make_executor = executor_factory(args)
-    Scheduler(_store(args, create=True), args.interval, args.workers, make_executor).run_forever()
+    Scheduler(
+        open_store(args, create=True), args.interval, args.workers, make_executor
+    ).run_forever()
 
 
 def _tick(args: argparse.Namespace) -> None:
     from ..display import table_text
     from ..schedules.scheduler import tick
-    from . import _emit, _store
+    from .common import emit, open_store
     from .run import executor_factory
 
     make_executor = executor_factory(args)
     rows = tick(
-        _store(args, create=True), args.now, run=not args.no_run, make_executor=make_executor
+        open_store(args, create=True), args.now, run=not args.no_run, make_executor=make_executor
     )
-    _emit(args, rows, table_text(rows, ["schedule", "slot", "status", "run_id", "error"]))
+    emit(args, rows, table_text(rows, ["schedule", "slot", "status", "run_id", "error"]))
 
 
 def _pipeline(args: argparse.Namespace) -> None:
     from ..execution import pipeline as pipelines
-    from . import _emit, _run_json, _store
+    from .common import emit, open_store, run_json
     from .run import executor_factory
 
     spec = pipelines.load(args.file)
@@ -221,11 +223,11 @@ def _pipeline(args: argparse.Namespace) -> None:
             "parameters": spec.parameters,
             "notebooks": [str(n) for n in spec.notebooks()],
         }
-        _emit(args, doc, f"pipeline {spec.name} is valid: {' → '.join(doc['steps'])}")
+        emit(args, doc, f"pipeline {spec.name} is valid: {' → '.join(doc['steps'])}")
         return
     make_executor = executor_factory(args)
     run = pipelines.run(
-        _store(args, create=True),
+        open_store(args, create=True),
         spec,
         _params(args.parameter),
         executor=make_executor(int(spec.settings["max_parallel"])) if make_executor else None,
@@ -239,7 +241,7 @@ def _pipeline(args: argparse.Namespace) -> None:
             for name, s in steps.items()
         ]
     )
-    _emit(args, _run_json(run), text)
+    emit(args, run_json(run), text)
     if run.status != "finished":
         raise ExecutionError(f"pipeline {spec.name} failed: {run.error}")
 

@@ -1,16 +1,32 @@
-"""``mlops-nb store …``: moving a store somewhere else."""
+"""``mlops-nb init``, ``audit`` and ``store copy``: the store itself."""
 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
+from pathlib import Path
+
+from ..errors import IntegrityError
+from .common import emit, open_store
 
 
 def add_commands(
     cmd: Callable[[str, str], argparse.ArgumentParser], parent: argparse.ArgumentParser
 ) -> None:
-    """Add ``store`` to the main parser."""
+    """Add ``init``, ``audit`` and ``store`` to the main parser."""
+    p = cmd("init", "create the store (./.mlops unless --home or MLOPS_NB_HOME say otherwise)")
+    p.add_argument(
+        "--artifacts",
+        metavar="URL",
+        help="keep artifacts in object storage (s3://bucket/prefix, gs://, az://, file://); "
+        "with --db-url or this, the store's config.yaml records where the team store lives",
+    )
+    p = cmd("audit", "the tamper-evident audit log")
+    p.add_argument("action", choices=["log", "verify"])
+    p.add_argument("--since", type=int, default=0, help="log: events after this sequence number")
+    p.add_argument("--limit", type=int, default=0, help="log: at most this many (newest)")
     store = cmd("store", "copy the store to a new place (another home, PostgreSQL)")
     actions = store.add_subparsers(dest="store_action", metavar="ACTION")
     actions.required = True
@@ -42,11 +58,55 @@ def add_commands(
     )
 
 
+def _cmd_init(args: argparse.Namespace) -> None:
+    from ..store import Store
+    from ..store.location import ENV_HOME, write_config
+
+    home = Path(args.home or os.environ.get(ENV_HOME) or str(Path.cwd() / ".mlops"))
+    if args.db_url or args.artifacts:
+        # Recorded in the folder, so every later process (kernels, cron, the Jupyter
+        # server) that finds the folder finds the team store. Keep passwords out of
+        # the URL: PGPASSWORD / ~/.pgpass and the object store's own credentials.
+        Store(home, db_url=args.db_url, artifacts=args.artifacts).close()  # reachable?
+        home.mkdir(parents=True, exist_ok=True)
+        given = {"db_url": args.db_url, "artifacts": args.artifacts}
+        write_config(home, **{key: value for key, value in given.items() if value})
+    store = Store(home)
+    emit(
+        args,
+        {
+            "home": str(store.home),
+            "schema_version": store.schema_version,
+            "backend": store.backend,
+        },
+        f"store ready at {store.home} ({store.backend})",
+    )
+
+
+def _cmd_audit(args: argparse.Namespace) -> None:
+    from ..store import audit
+
+    store = open_store(args)
+    if args.action == "log":
+        events = [e.to_json() for e in store.iter_events(since=args.since)]
+        if args.limit:
+            events = events[-args.limit :]
+        text = "\n".join(
+            f"{e['seq']:>6} {e['at']} {e['actor']:<20} {e['kind']:<16} {e['subject']}"
+            for e in events
+        )
+        emit(args, events, text or "(no events)")
+        return
+    result = audit.verify(store)
+    emit(args, result.to_json(), str(result))
+    if not result.ok:
+        raise IntegrityError(f"audit verify failed: {result.problem}")
+
+
 def _store_command(args: argparse.Namespace) -> None:
     from ..store.copy import copy_store, ensure_empty, open_target, remember_artifacts
-    from . import _emit, _store
 
-    source = _store(args)
+    source = open_store(args)
     target = open_target(args.to, args.artifacts)
     notes = []
     try:
@@ -73,11 +133,11 @@ def _store_command(args: argparse.Namespace) -> None:
         + (": audit verify passed on the copy" if result.verified else " (not verified)"),
         *notes,
     ]
-    _emit(args, {**result.to_json(), "notes": notes}, "\n".join(lines))
+    emit(args, {**result.to_json(), "notes": notes}, "\n".join(lines))
 
 
 def _progress(text: str) -> None:
     print(f"mlops-nb: {text}…", file=sys.stderr, flush=True)
 
 
-COMMANDS = {"store": _store_command}
+COMMANDS = {"init": _cmd_init, "audit": _cmd_audit, "store": _store_command}

@@ -1,0 +1,73 @@
+"""What every ``mlops-nb`` command shares: common options, the store, output."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from typing import Any, NoReturn
+
+
+class Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
+def add_common(parser: argparse.ArgumentParser, suppress: bool) -> None:
+    default_home: Any = argparse.SUPPRESS if suppress else None
+    default_json: Any = argparse.SUPPRESS if suppress else False
+    parser.add_argument(
+        "--home",
+        default=default_home,
+        metavar="PATH",
+        help="store folder (default: $MLOPS_NB_HOME, nearest .mlops/, ~/.mlops)",
+    )
+    parser.add_argument(
+        "--db-url",
+        default=default_home,
+        metavar="URL",
+        help="metadata database, e.g. postgresql://user@host/db (default: $MLOPS_NB_DB_URL, "
+        "db_url in the store's config.yaml, else SQLite in the store folder)",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        default=default_json,
+        help="print one JSON document on stdout",
+    )
+
+
+def parse_value(text: str) -> Any:
+    """A ``-p`` value: true/false/none, an int, a float, or the text itself."""
+    lowered = text.strip().lower()
+    if lowered in ("true", "false"):
+        return lowered == "true"
+    if lowered in ("none", "null"):
+        return None
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except ValueError:
+            continue
+    return text
+
+
+def open_store(args: argparse.Namespace, create: bool = False) -> Any:
+    from ..store import Store
+
+    return Store(args.home, db_url=getattr(args, "db_url", None), create=create)
+
+
+def emit(args: argparse.Namespace, document: Any, text: str) -> None:
+    if args.json:
+        json.dump(document, sys.stdout, indent=2, default=str)
+        sys.stdout.write("\n")
+    else:
+        print(text)
+
+
+def run_json(run: Any) -> dict[str, Any]:
+    doc = run.to_json()
+    doc["model"] = run.model
+    doc["notebook_sha256"] = run.output_sha256 or run.input_sha256
+    return doc

@@ -1,0 +1,90 @@
+"""``mlops-nb models``, ``versions``, ``promote``, ``rollback``, ``which``: the registry."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+
+from .common import emit, open_store
+
+
+def add_commands(
+    cmd: Callable[[str, str], argparse.ArgumentParser], parent: argparse.ArgumentParser
+) -> None:
+    """Add the registry commands to the main parser."""
+    cmd("models", "list models")
+    p = cmd("versions", "list the versions of a model")
+    p.add_argument("name")
+    p = cmd("promote", "point an alias at a version, if the gate allows")
+    p.add_argument("name")
+    p.add_argument("version", help="version number or 'latest'")
+    p.add_argument("--alias", default="production")
+    p.add_argument("--require", metavar="EXPR", help="gate, e.g. 'accuracy>=production'")
+    p.add_argument("--reason", metavar="TEXT")
+    p = cmd("rollback", "return an alias to the version that held it before")
+    p.add_argument("name")
+    p.add_argument("--alias", default="production")
+    p.add_argument("--reason", metavar="TEXT")
+    p = cmd("which", "lineage of NAME, NAME:VERSION or NAME@ALIAS (at a past time)")
+    p.add_argument("ref")
+    p.add_argument("--at", metavar="ISO_DATETIME", help="e.g. 2026-07-15 or 2026-07-15T09:00Z")
+
+
+def _cmd_models(args: argparse.Namespace) -> None:
+    from ..display import table_text
+
+    models = open_store(args).list_models()
+    emit(
+        args,
+        models,
+        table_text(models, ["name", "versions", "latest_version", "aliases", "updated_at"]),
+    )
+
+
+def _cmd_versions(args: argparse.Namespace) -> None:
+    from ..display import table_text
+    from ..registry.names import check_model_name
+
+    versions = [v.to_json() for v in open_store(args).list_versions(check_model_name(args.name))]
+    emit(
+        args,
+        versions,
+        table_text(versions, ["version", "created_at", "aliases", "metrics", "run_id", "format"]),
+    )
+
+
+def _cmd_promote(args: argparse.Namespace) -> None:
+    from ..registry import promote
+
+    change = promote(
+        open_store(args),
+        args.name,
+        args.version,
+        args.alias,
+        require=args.require,
+        reason=args.reason,
+    )
+    emit(args, change.to_json(), str(change))
+
+
+def _cmd_rollback(args: argparse.Namespace) -> None:
+    from ..registry import rollback
+
+    change = rollback(open_store(args), args.name, args.alias, reason=args.reason)
+    emit(args, change.to_json(), str(change))
+
+
+def _cmd_which(args: argparse.Namespace) -> None:
+    from ..registry import which
+
+    lineage = which(open_store(args), args.ref, args.at)
+    emit(args, lineage.to_json(), str(lineage))
+
+
+COMMANDS = {
+    "models": _cmd_models,
+    "versions": _cmd_versions,
+    "promote": _cmd_promote,
+    "rollback": _cmd_rollback,
+    "which": _cmd_which,
+}
