@@ -9,19 +9,18 @@ import uuid
 import fsspec
 import pytest
 
+from mlops_nb import registry, tracking
 from mlops_nb.errors import IntegrityError, InvalidInputError
-from mlops_nb.registry import versions as registry
 from mlops_nb.store import Store, audit
 from mlops_nb.store.artifacts import (
     ArtifactAlteredError,
     ArtifactBackend,
     ArtifactFolder,
-    open_artifacts,
     redact_url,
     sha256_bytes,
 )
+from mlops_nb.store.core import open_artifacts
 from mlops_nb.store.objects import ObjectArtifacts
-from mlops_nb.tracking import recorder as tracking
 
 # Every way a write can become visible, on each file system that offers it.
 MODES = [("memory", None), ("memory", "move"), ("file", None), ("file", "move")]

@@ -11,8 +11,8 @@ from scipy.spatial.distance import jensenshannon
 from scipy.stats import ks_2samp
 
 from mlops_nb.monitoring.drift import check_frame, profile
-from mlops_nb.monitoring.drift.current import bin_values
 from mlops_nb.monitoring.drift.stats import benjamini_hochberg, js_distance, psi
+from mlops_nb.monitoring.drift.values import bin_values
 
 samples = st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=5, max_size=400)
 

@@ -10,7 +10,7 @@ Two backends share one interface (:class:`ArtifactBackend`):
   removes.
 - :class:`~mlops_nb.store.objects.ObjectArtifacts`, any fsspec URL
   (``s3://``, ``gs://``, ``az://``, ``file://``, ``memory://``), for team
-  stores. :func:`open_artifacts` picks the backend for a URL.
+  stores. :func:`mlops_nb.store.core.open_artifacts` picks the backend for a URL.
 
 Either way, reads check the content against its name and raise
 :class:`ArtifactAlteredError` when they differ.
@@ -24,13 +24,10 @@ import re
 import tempfile
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from ..errors import IntegrityError, InvalidInputError
-
-if TYPE_CHECKING:
-    from .objects import ObjectArtifacts
+from ..errors import IntegrityError
 
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 1 << 20
@@ -250,32 +247,6 @@ def _redact_one(url: str) -> str:
         [(k, "REDACTED" if _SECRET_QUERY.search(k) else v) for k, v in parse_qsl(parts.query)]
     )
     return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
-
-
-def open_artifacts(
-    url: str | os.PathLike[str] | None, home: Path
-) -> ArtifactFolder | ObjectArtifacts:
-    """The artifact backend for ``url``; the home's own folder when ``url`` is empty.
-
-    Parameters
-    ----------
-    url
-        An fsspec URL (``s3://bucket/prefix``, ``gs://…``, ``az://…``,
-        ``file:///path``, ``memory://name``) or a local path. Credentials
-        are never taken from the store: fsspec and the provider's library
-        find them in the environment and the provider's config files.
-    home
-        The store folder, whose ``artifacts/`` folder is used by default.
-    """
-    if url is None or str(url) == "":
-        return ArtifactFolder(home / "artifacts")
-    try:
-        from .objects import ObjectArtifacts
-    except ImportError:
-        raise InvalidInputError(
-            f"artifacts at {redact_url(str(url))} need fsspec: pip install 'mlops-nb[team]'"
-        ) from None
-    return ObjectArtifacts(str(url))
 
 
 def _fsync_dir(path: Path) -> None:

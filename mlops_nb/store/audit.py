@@ -21,11 +21,11 @@ on both, and appends are serialized by the store's single write lock
 
 from __future__ import annotations
 
-import hashlib
 from typing import TYPE_CHECKING, Any
 
 from ..jsonutil import GENESIS, loads
 from ..records import VerifyResult
+from .chain import event_hash
 from .schema import AUDITED
 
 if TYPE_CHECKING:
@@ -55,17 +55,6 @@ def table_for(kind: str) -> str | None:
         if prefix.endswith(".") and kind.startswith(prefix):
             return table
     return None
-
-
-def event_hash(
-    seq: int, at: str, actor: str, kind: str, subject: str, payload: str, prev_hash: str
-) -> str:
-    """The hash linking one event to the one before it."""
-    digest = hashlib.sha256()
-    for part in (str(seq), at, actor, kind, subject, payload, prev_hash):
-        digest.update(part.encode("utf-8"))
-        digest.update(b"\x1f")
-    return digest.hexdigest()
 
 
 def head(store: Store) -> str:

@@ -31,8 +31,8 @@ import sqlalchemy as sa
 
 from ..errors import MlopsError, NotFoundError
 from ..jsonutil import GENESIS, canonical, loads, utcnow
-from . import audit
 from . import schema as t
+from .chain import event_hash
 from .location import mask_url
 
 #: How long a writer waits for the write lock before giving up.
@@ -196,7 +196,7 @@ class StoreBase:
         seq, prev = (head.seq + 1, head.hash) if head else (1, GENESIS)
         at = utcnow()
         body = canonical(payload)
-        digest = audit.event_hash(seq, at, actor, kind, subject, body, prev)
+        digest = event_hash(seq, at, actor, kind, subject, body, prev)
         conn.execute(
             t.events.insert().values(
                 seq=seq,

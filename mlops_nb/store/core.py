@@ -21,7 +21,7 @@ import threading
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -29,7 +29,7 @@ from ..errors import InvalidInputError, NotFoundError
 from ..jsonutil import loads, utcnow
 from ..records import AuditEvent
 from . import schema as t
-from .artifacts import ArtifactBackend, ArtifactFolder, open_artifacts, redact_url
+from .artifacts import ArtifactBackend, ArtifactFolder, redact_url
 from .base import (
     BUSY_TIMEOUT_S,
     postgresql_on_begin,
@@ -42,6 +42,9 @@ from .monitor_sql import MonitorSQL
 from .registry_sql import RegistrySQL
 from .runs_sql import RunsSQL
 from .schedule_sql import ScheduleSQL
+
+if TYPE_CHECKING:
+    from .objects import ObjectArtifacts
 
 
 class Store(RunsSQL, RegistrySQL, MonitorSQL, ScheduleSQL):
@@ -113,8 +116,6 @@ class Store(RunsSQL, RegistrySQL, MonitorSQL, ScheduleSQL):
             raise InvalidInputError(f"cannot create store at {self.home}: {exc}") from None
 
     def _open_artifacts(self) -> ArtifactBackend:
-        if self.artifacts_url is None:
-            return ArtifactFolder(self.home / "artifacts")
         return open_artifacts(self.artifacts_url, self.home)
 
     @property
@@ -294,6 +295,32 @@ def open_store(
 ) -> Store:
     """Open (and by default create) the store that applies to ``home``."""
     return Store(home, db_url=db_url, artifacts=artifacts, create=create)
+
+
+def open_artifacts(
+    url: str | os.PathLike[str] | None, home: Path
+) -> ArtifactFolder | ObjectArtifacts:
+    """The artifact backend for ``url``; the home's own folder when ``url`` is empty.
+
+    Parameters
+    ----------
+    url
+        An fsspec URL (``s3://bucket/prefix``, ``gs://…``, ``az://…``,
+        ``file:///path``, ``memory://name``) or a local path. Credentials
+        are never taken from the store: fsspec and the provider's library
+        find them in the environment and the provider's config files.
+    home
+        The store folder, whose ``artifacts/`` folder is used by default.
+    """
+    if url is None or str(url) == "":
+        return ArtifactFolder(home / "artifacts")
+    try:
+        from .objects import ObjectArtifacts
+    except ImportError:
+        raise InvalidInputError(
+            f"artifacts at {redact_url(str(url))} need fsspec: pip install 'mlops-nb[team]'"
+        ) from None
+    return ObjectArtifacts(str(url))
 
 
 # Pooled connections must not cross a fork: a child process (multiprocessing,

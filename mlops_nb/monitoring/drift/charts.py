@@ -2,20 +2,41 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
+from typing import Any, Protocol
 
-from .report import ColumnResult, DriftReport
+
+class ChartedColumn(Protocol):
+    """What the charts read of a column's result (a :class:`~.report.ColumnResult`)."""
+
+    @property
+    def column(self) -> str: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def method(self) -> str | None: ...
+    @property
+    def statistic(self) -> float | None: ...
+    @property
+    def severity(self) -> float: ...
+    @property
+    def drift(self) -> bool: ...
+    @property
+    def testable(self) -> bool: ...
+    @property
+    def chart(self) -> dict[str, Any]: ...
+
 
 _REF = "#6e7781"
 _CUR = "#d1242f"
 _OK = "#1a7f37"
 
 
-def score_figure(report: DriftReport) -> Any:
+def score_figure(columns: Sequence[ChartedColumn], summary: str) -> Any:
     """Severity per column: the statistic divided by the bar it had to clear."""
     import plotly.graph_objects as go
 
-    cols = [c for c in report.columns if c.testable]
+    cols = [c for c in columns if c.testable]
     fig = go.Figure(
         go.Bar(
             x=[c.severity for c in cols],
@@ -29,7 +50,7 @@ def score_figure(report: DriftReport) -> Any:
     )
     fig.add_vline(x=1.0, line_dash="dash", line_color=_REF)
     fig.update_layout(
-        title=f"Drift severity per column (>1 = drift) — {report.summary_line()}",
+        title=f"Drift severity per column (>1 = drift) — {summary}",
         height=max(240, 28 * len(cols) + 120),
         margin={"l": 160},
         xaxis_title="statistic / threshold",
@@ -39,7 +60,7 @@ def score_figure(report: DriftReport) -> Any:
     return fig
 
 
-def column_figure(column: ColumnResult) -> Any:
+def column_figure(column: ChartedColumn) -> Any:
     """Reference vs current shares on the shared grid (or per category)."""
     import plotly.graph_objects as go
 

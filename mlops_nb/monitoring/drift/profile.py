@@ -20,6 +20,7 @@ import numpy as np
 
 from ...errors import InvalidInputError
 from ...jsonutil import utcnow
+from .values import as_float, bin_values, category_counts
 
 GRID_POINTS = 256
 SAMPLE = 20_000
@@ -126,45 +127,7 @@ def column_kind(series: Any) -> str:
     return "categorical"
 
 
-def as_float(series: Any) -> np.ndarray:
-    """Values as float64 (datetimes in epoch seconds); missing become NaN."""
-    import pandas as pd
-
-    dtype = series.dtype
-    if pd.api.types.is_datetime64_any_dtype(dtype):
-        values = series.to_numpy(dtype="datetime64[ns]", na_value=np.datetime64("NaT"))
-        out = values.astype("int64").astype(float) / 1e9
-        out[np.isnat(values)] = np.nan
-        return out
-    if pd.api.types.is_timedelta64_dtype(dtype):
-        return series.dt.total_seconds().to_numpy(dtype=float, na_value=np.nan)
-    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
-        return series.to_numpy(dtype=float, na_value=np.nan)
-    converted = pd.to_numeric(series, errors="coerce")
-    return converted.to_numpy(dtype=float, na_value=np.nan)
-
-
-def category_counts(series: Any) -> tuple[dict[str, int], int]:
-    """Counts per value as text keys (most frequent first) and the missing count.
-
-    Counting happens on the column's own dtype (fast for Arrow strings and
-    categoricals); only the distinct values are turned into text, and values
-    whose text is equal (``1`` and ``"1"``) are merged.
-    """
-    counts = series.value_counts(dropna=True, sort=True)
-    merged: dict[str, int] = {}
-    for value, count in zip(counts.index, counts.to_numpy(), strict=True):
-        if count:
-            key = str(value)
-            merged[key] = merged.get(key, 0) + int(count)
-    if len(merged) < len(counts):
-        merged = dict(sorted(merged.items(), key=lambda kv: -kv[1]))
-    return merged, int(series.isna().sum())
-
-
 def _numeric(name: str, role: str, series: Any, kind: str) -> ColumnProfile:
-    from .current import bin_values
-
     values = as_float(series)
     rows = values.size
     ok = np.isfinite(values)

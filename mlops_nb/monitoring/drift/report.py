@@ -127,7 +127,7 @@ class DriftReport:
         """Plotly figures: the per-column score chart and one per drifted column."""
         from .charts import column_figure, score_figure
 
-        figs = [score_figure(self)]
+        figs = [score_figure(self.columns, self.summary_line())]
         figs.extend(column_figure(c) for c in self.columns if c.drift and c.chart)
         if self.prediction is not None and self.prediction.chart:
             figs.append(column_figure(self.prediction))
