@@ -1,5 +1,6 @@
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -21,17 +22,59 @@ def run_python(code: str) -> str:
     ).stdout.strip()
 
 
+#: The adapters that may talk to IPython, ipywidgets, tornado and jupyter_server;
+#: every other module is core and must not.
+ADAPTERS = ("mlops_nb.magics", "mlops_nb.api", "mlops_nb.widgets", "mlops_nb.server")
+UI_STACKS = ("IPython", "ipywidgets", "tornado", "jupyter_server")
+
+
+def core_modules():
+    import pkgutil
+
+    names = [info.name for info in pkgutil.walk_packages(mlops_nb.__path__, "mlops_nb.")]
+    return sorted(n for n in names if not n.startswith(ADAPTERS) and not n.endswith("__main__"))
+
+
 def test_core_imports_nothing_from_notebook_or_server_stacks():
+    modules = core_modules()
+    assert {"mlops_nb.store.core", "mlops_nb.registry.gates", "mlops_nb.cli"} <= set(modules)
     out = run_python(
-        "import sys\n"
-        "import mlops_nb.store, mlops_nb.registry.versions, mlops_nb.tracking.recorder\n"
-        "import mlops_nb.store.audit, mlops_nb.execution.runner, mlops_nb.execution.report\n"
-        "import mlops_nb.tracking.fingerprint, mlops_nb.registry.gates\n"
-        "import mlops_nb.registry.serialization, mlops_nb.cli, mlops_nb.datasets\n"
-        "print(sorted(m for m in ('IPython', 'ipywidgets', 'tornado', 'jupyter_server')"
-        " if m in sys.modules))"
+        "import importlib, sys\n"
+        f"for name in {modules!r}: importlib.import_module(name)\n"
+        f"print(sorted(m for m in {UI_STACKS!r} if m in sys.modules))"
     )
     assert out == "[]"
+
+
+def test_core_reaches_notebook_stacks_only_from_display_hooks():
+    """A core module may import IPython only inside a display hook, which IPython calls."""
+    import ast
+    import importlib.util
+
+    offenders = []
+    for name in core_modules():
+        path = importlib.util.find_spec(name).origin
+        tree = ast.parse(Path(path).read_text(encoding="utf-8"))
+        hooks = {
+            id(inner)
+            for node in ast.walk(tree)
+            if isinstance(node, ast.FunctionDef)
+            and (node.name == "_ipython_display_" or node.name.startswith("_repr_"))
+            for inner in ast.walk(node)
+        }
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Import):
+                named = [a.name for a in node.names]
+            elif isinstance(node, ast.ImportFrom) and not node.level:
+                named = [node.module or ""]
+            else:
+                continue
+            if id(node) in hooks:
+                continue
+            offenders += [
+                f"{name}:{node.lineno} {n}" for n in named if n.split(".")[0] in UI_STACKS
+            ]
+    assert offenders == []
 
 
 def test_importing_the_package_is_cheap():
@@ -68,7 +111,7 @@ def test_error_tree_maps_to_builtins_codes_and_statuses():
 def test_records_serialise_to_json(store, fitted):
     import json
 
-    from mlops_nb.tracking import recorder as tracking
+    from mlops_nb import tracking
 
     with tracking.track(store, "m", model=fitted[0]) as run:
         pass
