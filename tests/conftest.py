@@ -99,6 +99,14 @@ def store(home, backend) -> Store:
     s.close()
 
 
+def _side_engine(home: Path, backend: str):
+    """An engine on the test store's database that bypasses mlops-nb entirely."""
+    import sqlalchemy as sa
+
+    url = os.environ[ENV_DB_URL] if backend == "postgresql" else f"sqlite:///{home / 'mlops.db'}"
+    return sa.create_engine(url, poolclass=sa.pool.NullPool)
+
+
 @pytest.fixture
 def raw_sql(home, backend):
     """Run SQL on the test store's database behind mlops-nb's back, as an intruder would.
@@ -108,8 +116,7 @@ def raw_sql(home, backend):
     """
     import sqlalchemy as sa
 
-    url = os.environ[ENV_DB_URL] if backend == "postgresql" else f"sqlite:///{home / 'mlops.db'}"
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    engine = _side_engine(home, backend)
 
     def run(statement: str, **params):
         with engine.begin() as conn:
@@ -117,6 +124,31 @@ def raw_sql(home, backend):
             return result.all() if result.returns_rows else []
 
     yield run
+    engine.dispose()
+
+
+@pytest.fixture
+def db_rows(home, backend):
+    """Every row of every table of the test store, read behind mlops-nb's back.
+
+    Two calls compare equal exactly when nothing was written in between, so a
+    test can prove that a refused request changed nothing at all, whatever
+    table the handler would have touched.
+    """
+    import sqlalchemy as sa
+
+    engine = _side_engine(home, backend)
+
+    def read() -> dict[str, list[tuple]]:
+        meta = sa.MetaData()
+        meta.reflect(engine)
+        with engine.connect() as conn:
+            return {
+                name: sorted((tuple(row) for row in conn.execute(table.select())), key=repr)
+                for name, table in sorted(meta.tables.items())
+            }
+
+    yield read
     engine.dispose()
 
 
