@@ -6,9 +6,9 @@ is an HTML injection attempt. ``jupyter lab`` serves it on loopback with a
 token; the tests click through the panel the way a user would and save a
 screenshot of every step under ``test-artifacts/browser/``.
 
-Locally the module is skipped when Chromium is not installed; under CI
-(``CI=true``) a missing browser is a failure, so the browser half cannot be
-skipped silently.
+Locally the module is skipped when Chromium is not installed; under CI a
+missing browser is a failure (``skip_or_fail`` in conftest.py), so the
+browser half cannot be skipped silently.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from conftest import skip_or_fail
 
 CHROMIUM = os.environ.get("MLOPS_NB_CHROMIUM", "/usr/bin/chromium")
 REPO = Path(__file__).resolve().parent.parent
@@ -41,9 +43,7 @@ CHROMIUM_ARGS = [
 pytestmark = pytest.mark.slow
 
 if not Path(CHROMIUM).exists():
-    if os.environ.get("CI") == "true":
-        raise RuntimeError(f"browser tests need Chromium at {CHROMIUM}; .ci/run installs it")
-    pytest.skip(f"Chromium is not installed at {CHROMIUM}", allow_module_level=True)
+    skip_or_fail(f"Chromium is not installed at {CHROMIUM} (.ci/run installs it)")
 
 
 def _seed(home: Path) -> dict[str, str]:
