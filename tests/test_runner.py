@@ -19,6 +19,16 @@ def executed(store, run):
     return nbformat.reads(store.get_artifact(run.output_sha256).decode(), as_version=4)
 
 
+def write_notebook(path, *sources, parameters=None):
+    """A Python notebook of code cells, led by a cell tagged 'parameters' if given."""
+    cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    if parameters is not None:
+        cells.insert(0, nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]}))
+    kernel = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata=kernel), str(path))
+    return path
+
+
 def test_successful_run_is_stored_with_provenance(store, tmp_path):
     run = run_notebook(TINY, {"x": 4}, store=store, output=tmp_path / "out.ipynb")
     assert run.status == "finished", run.error
@@ -65,14 +75,11 @@ def test_timeout_kills_the_kernel(store):
 
 
 def test_kernel_stderr_is_kept_out_of_the_terminal_and_quoted_when_it_dies(store, tmp_path, capfd):
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    nb.cells = [
-        nbformat.v4.new_code_cell("import os"),
-        nbformat.v4.new_code_cell("os.write(2, b'native library says goodbye\\n'); os._exit(3)"),
-    ]
-    path = tmp_path / "dies.ipynb"
-    nbformat.write(nb, str(path))
+    path = write_notebook(
+        tmp_path / "dies.ipynb",
+        "import os",
+        "os.write(2, b'native library says goodbye\\n'); os._exit(3)",
+    )
     run = run_notebook(path, store=store)
     assert run.status == "failed"
     assert "DeadKernelError" in run.error
@@ -164,21 +171,12 @@ def test_report_of_interactive_run_explains(store):
 
 def test_parameters_are_json_in_kernel_env(store, tmp_path):
     # A notebook that records what its kernel finds in MLOPS_NB_PARAMS.
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {
-        "name": "python3",
-        "display_name": "Python 3",
-        "language": "python",
-    }
-    parameters = nbformat.v4.new_code_cell("x = 1\nlabel = 'a'\nweights = [1]")
-    parameters.metadata["tags"] = ["parameters"]
-    nb.cells = [
-        parameters,
-        nbformat.v4.new_code_cell("%load_ext mlops_nb\nimport json, os"),
-        nbformat.v4.new_code_cell("%mlops_record seen json.loads(os.environ['MLOPS_NB_PARAMS'])"),
-    ]
-    path = tmp_path / "reads_its_env.ipynb"
-    nbformat.write(nb, str(path))
+    path = write_notebook(
+        tmp_path / "reads_its_env.ipynb",
+        "%load_ext mlops_nb\nimport json, os",
+        "%mlops_record seen json.loads(os.environ['MLOPS_NB_PARAMS'])",
+        parameters="x = 1\nlabel = 'a'\nweights = [1]",
+    )
     given = {"x": 3, "label": 'naïve "quoted"', "weights": [0.5, None, {"k": True}]}
     run = run_notebook(path, given, store=store)
     assert run.status == "finished", run.error
