@@ -7,6 +7,11 @@ run each test that uses a store on both (ids ``[sqlite]`` and
 ``sqlite``). For PostgreSQL, :mod:`postgres` provides the server and each
 test gets a new database, which ``MLOPS_NB_DB_URL`` hands to everything the
 test starts: ``Store(home)``, the CLI, notebook kernels, worker processes.
+
+Under CI (``CI`` set to true, 1, yes or on, in any case) nothing may be
+skipped: a missing optional part (PostgreSQL, Dask's ``distributed``,
+Chromium) fails where it is needed (:func:`skip_or_fail`), and any skip
+left, a notebook cell's included, fails the session and is listed.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NoReturn
 
 import postgres
 import pytest
@@ -40,6 +46,44 @@ def pytest_configure(config):
     )
 
 
+def in_ci() -> bool:
+    """Whether this is a CI run (``CI`` is true, 1, yes or on, in any case)."""
+    return os.environ.get("CI", "").strip().lower() in {"true", "1", "yes", "on"}
+
+
+def skip_or_fail(reason: str) -> NoReturn:
+    """Skip for want of an optional part; under CI fail instead, since CI installs every part.
+
+    Works in a test, a fixture, or at module level.
+    """
+    if in_ci():
+        pytest.fail(f"{reason}; CI must run every test, so this is a failure", pytrace=False)
+    pytest.skip(reason, allow_module_level=True)
+
+
+def _skipped(config) -> list:
+    reporter = config.pluginmanager.get_plugin("terminalreporter")
+    return list(reporter.stats.get("skipped", [])) if reporter else []
+
+
+def pytest_sessionfinish(session, exitstatus):
+    # The terminal reporter saw every item of the session (nbval's notebook
+    # cells too), so a skip anywhere fails a CI run.
+    if in_ci() and _skipped(session.config) and session.exitstatus == pytest.ExitCode.OK:
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if not in_ci():
+        return
+    skipped = _skipped(config)
+    terminalreporter.section(f"skipped under CI: {len(skipped)} (a green run has none)")
+    for report in skipped:
+        where = report.longrepr
+        reason = where[2] if isinstance(where, tuple) else str(where)
+        terminalreporter.line(f"{report.nodeid or report.fspath}: {reason}")
+
+
 def pytest_generate_tests(metafunc):
     if "backend" in metafunc.fixturenames and metafunc.definition.get_closest_marker("backends"):
         metafunc.parametrize("backend", BACKENDS, indirect=True)
@@ -55,13 +99,11 @@ def backend(request) -> str:
 
 @pytest.fixture(scope="session")
 def pg_server():
-    """One PostgreSQL server for the session: skipped if unavailable, failed under CI=true."""
+    """One PostgreSQL server for the session: skipped if unavailable, failed under CI."""
     try:
         server = postgres.provide()
     except postgres.Unavailable as exc:
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(f"PostgreSQL is required when CI=true: {exc}", pytrace=False)
-        pytest.skip(f"PostgreSQL is not available: {exc}")
+        skip_or_fail(f"PostgreSQL is not available: {exc}")
     yield server
     server.stop()
 
@@ -99,6 +141,14 @@ def store(home, backend) -> Store:
     s.close()
 
 
+def _side_engine(home: Path, backend: str):
+    """An engine on the test store's database that bypasses mlops-nb entirely."""
+    import sqlalchemy as sa
+
+    url = os.environ[ENV_DB_URL] if backend == "postgresql" else f"sqlite:///{home / 'mlops.db'}"
+    return sa.create_engine(url, poolclass=sa.pool.NullPool)
+
+
 @pytest.fixture
 def raw_sql(home, backend):
     """Run SQL on the test store's database behind mlops-nb's back, as an intruder would.
@@ -108,8 +158,7 @@ def raw_sql(home, backend):
     """
     import sqlalchemy as sa
 
-    url = os.environ[ENV_DB_URL] if backend == "postgresql" else f"sqlite:///{home / 'mlops.db'}"
-    engine = sa.create_engine(url, poolclass=sa.pool.NullPool)
+    engine = _side_engine(home, backend)
 
     def run(statement: str, **params):
         with engine.begin() as conn:
@@ -117,6 +166,31 @@ def raw_sql(home, backend):
             return result.all() if result.returns_rows else []
 
     yield run
+    engine.dispose()
+
+
+@pytest.fixture
+def db_rows(home, backend):
+    """Every row of every table of the test store, read behind mlops-nb's back.
+
+    Two calls compare equal exactly when nothing was written in between, so a
+    test can prove that a refused request changed nothing at all, whatever
+    table the handler would have touched.
+    """
+    import sqlalchemy as sa
+
+    engine = _side_engine(home, backend)
+
+    def read() -> dict[str, list[tuple]]:
+        meta = sa.MetaData()
+        meta.reflect(engine)
+        with engine.connect() as conn:
+            return {
+                name: sorted((tuple(row) for row in conn.execute(table.select())), key=repr)
+                for name, table in sorted(meta.tables.items())
+            }
+
+    yield read
     engine.dispose()
 
 

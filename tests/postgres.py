@@ -15,7 +15,7 @@
    folder removed when the session ends.
 
 Without either, :class:`Unavailable` says why; the fixture turns that into a
-skip locally and a failure when ``CI=true``, so CI cannot skip silently.
+skip locally and a failure under CI, so CI cannot skip silently.
 
 Every test gets a database of its own (:meth:`Server.create_database`),
 dropped afterwards. On a server that has ICU, test databases use the

@@ -6,9 +6,9 @@ is an HTML injection attempt. ``jupyter lab`` serves it on loopback with a
 token; the tests click through the panel the way a user would and save a
 screenshot of every step under ``test-artifacts/browser/``.
 
-Locally the module is skipped when Chromium is not installed; under CI
-(``CI=true``) a missing browser is a failure, so the browser half cannot be
-skipped silently.
+Locally the module is skipped when Chromium is not installed; under CI a
+missing browser is a failure (``skip_or_fail`` in conftest.py), so the
+browser half cannot be skipped silently.
 """
 
 from __future__ import annotations
@@ -24,6 +24,8 @@ import urllib.request
 from pathlib import Path
 
 import pytest
+
+from conftest import skip_or_fail
 
 CHROMIUM = os.environ.get("MLOPS_NB_CHROMIUM", "/usr/bin/chromium")
 REPO = Path(__file__).resolve().parent.parent
@@ -41,9 +43,7 @@ CHROMIUM_ARGS = [
 pytestmark = pytest.mark.slow
 
 if not Path(CHROMIUM).exists():
-    if os.environ.get("CI") == "true":
-        raise RuntimeError(f"browser tests need Chromium at {CHROMIUM}; .ci/run installs it")
-    pytest.skip(f"Chromium is not installed at {CHROMIUM}", allow_module_level=True)
+    skip_or_fail(f"Chromium is not installed at {CHROMIUM} (.ci/run installs it)")
 
 
 def _seed(home: Path) -> dict[str, str]:
@@ -289,7 +289,12 @@ def test_open_a_runs_executed_notebook(panel, lab):
     row.click()
     detail = page.locator('[data-testid="mlops-run-detail"]')
     detail.wait_for()
-    assert "x" in detail.inner_text()  # parameters are part of the provenance shown
+    # the run's parameters are part of the provenance shown
+    parameters = detail.locator("details", has=page.locator("summary", has_text="Parameters"))
+    shown = dict(
+        zip(parameters.locator("dt").all_inner_texts(), parameters.locator("dd").all_inner_texts())
+    )
+    assert shown.get("x") == "3", shown
     detail.locator('[data-testid="mlops-open-notebook"]').click()
     view = page.locator('[data-testid="mlops-notebook-view"]')
     view.wait_for(timeout=30_000)
@@ -320,6 +325,7 @@ def test_drift_tab_shows_verdict_and_charts(panel):
 
 
 def test_schedules_tab_shows_next_run_and_pauses(panel, lab):
+    url, token, _ = lab
     page = panel
     page.locator('[data-testid="mlops-tab-schedules"]').click()
     row = page.locator('[data-testid="mlops-schedule"][data-schedule-name="nightly-tiny"]')
@@ -328,8 +334,10 @@ def test_schedules_tab_shows_next_run_and_pauses(panel, lab):
     assert "02:00" in row.inner_text()
     row.locator('[data-testid="mlops-pause"]').click()
     row.locator('[data-testid="mlops-resume"]').wait_for(timeout=30_000)
+    assert _server_schedule(url, token, "nightly-tiny")["enabled"] == 0  # the server agrees
     row.locator('[data-testid="mlops-resume"]').click()
     row.locator('[data-testid="mlops-pause"]').wait_for(timeout=30_000)
+    assert _server_schedule(url, token, "nightly-tiny")["enabled"] == 1
 
 
 def test_hostile_model_name_is_text(panel):
@@ -347,13 +355,22 @@ def _shot(name: str) -> Path:
     return SHOTS / f"{name}.png"
 
 
-def _server_alias(url: str, token: str) -> int | None:
+def _server_get(url: str, token: str, route: str):
+    """What the REST API says, behind the page's back."""
     import json
 
     request = urllib.request.Request(
-        f"{url}/mlops-nb/api/models", headers={"Authorization": f"token {token}"}
+        f"{url}/mlops-nb/api/{route}", headers={"Authorization": f"token {token}"}
     )
     with urllib.request.urlopen(request, timeout=10) as response:
-        models = json.loads(response.read())
-    (churn,) = [m for m in models if m["name"] == "churn"]
+        return json.loads(response.read())
+
+
+def _server_alias(url: str, token: str) -> int | None:
+    (churn,) = [m for m in _server_get(url, token, "models") if m["name"] == "churn"]
     return churn["aliases"].get("production")
+
+
+def _server_schedule(url: str, token: str, name: str) -> dict:
+    (found,) = [s for s in _server_get(url, token, "schedules") if s["name"] == name]
+    return found

@@ -1,5 +1,8 @@
 """mlops-nb schedule / tick / scheduler / pipeline through the installed entry point."""
 
+import json
+import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -46,13 +49,39 @@ def test_schedule_lifecycle_and_list_contract(cli):
     assert cli("schedule", "pause", "monthly").code == 0
     assert cli("schedule", "list", "--json").json()[0]["enabled"] == 0
     assert cli("schedule", "resume", "monthly").code == 0
+    assert cli("schedule", "list", "--json").json()[0]["enabled"] == 1
     now = cli("schedule", "run-now", "monthly", "-p", "x", "8", "--json")
     assert now.code == 0 and now.json()["parameters"]["x"] == 8
     slots = cli("schedule", "slots", "monthly", "--json").json()
     assert [s["status"] for s in slots] == ["finished", "finished"]
-    line = cli("schedule", "cron-line").out.strip()
-    assert line.startswith("* * * * * ") and line.endswith("tick >> " + line.split(">> ")[1])
     assert cli("schedule", "remove", "monthly").code == 0
+    assert cli("schedule", "list", "--json").json()[0]["enabled"] == 0
+    # removed: a slot that is due long after does not fire
+    assert cli("tick", "--now", "2099-01-01T05:00:30Z", "--json").json() == []
+    assert len(cli("schedule", "slots", "monthly", "--json").json()) == 2
+
+
+def test_cron_line_ticks_this_store(cli, home):
+    line = cli("schedule", "cron-line").out.strip()
+    fields = line.split(" ", 5)
+    assert fields[:5] == ["*"] * 5  # every minute
+    command = fields[5]
+    words = shlex.split(command)
+    assert words[1:] == [
+        "-m",
+        "mlops_nb",
+        "--home",
+        str(home),
+        "tick",
+        ">>",
+        str(home / "logs" / "tick.log"),
+        "2>&1",
+    ]
+    # the command itself ticks this store
+    assert Path(words[0]).is_file() and os.access(words[0], os.X_OK)
+    done = subprocess.run([*words[:6], "--json"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout) == []  # nothing scheduled, nothing fired
 
 
 @pytest.mark.parametrize(

@@ -12,13 +12,18 @@ from pathlib import Path
 
 import pytest
 
-distributed = pytest.importorskip("distributed")
+from conftest import skip_or_fail
 
-from mlops_nb.errors import ExecutionError, InvalidInputError  # noqa: E402
-from mlops_nb.execution import pipeline as pipelines  # noqa: E402
-from mlops_nb.execution.dask_executor import DaskExecutor, connect, locator  # noqa: E402
-from mlops_nb.execution.executor import StepTask  # noqa: E402
-from mlops_nb.store import audit  # noqa: E402
+try:
+    import distributed
+except ImportError as exc:
+    skip_or_fail(f"Dask's distributed is not installed: {exc}")
+
+from mlops_nb.errors import ExecutionError, InvalidInputError
+from mlops_nb.execution import pipeline as pipelines
+from mlops_nb.execution.dask_executor import DaskExecutor, connect, locator
+from mlops_nb.execution.executor import StepTask
+from mlops_nb.store import audit
 
 NB = Path(__file__).parent / "notebooks"
 

@@ -210,7 +210,9 @@ def test_feature_columns(churn: pd.DataFrame) -> None:
     assert features == [c for c in churn.columns if c not in ("customer_id", "signup_date", TARGET)]
     features.append("oops")
     assert "oops" not in feature_columns()
-    assert TARGET == "churned"
+    # TARGET names the label: a 0/1 column with both classes, never a feature
+    assert TARGET not in features
+    assert churn[TARGET].dtype == np.int64 and set(churn[TARGET].unique()) == {0, 1}
 
 
 def test_split_is_stratified_and_disjoint(churn: pd.DataFrame) -> None:

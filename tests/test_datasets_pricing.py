@@ -202,7 +202,11 @@ def test_pricing_feature_columns(jobs: pd.DataFrame) -> None:
     assert features == [c for c in jobs.columns if c not in excluded]
     features.append("oops")
     assert "oops" not in pricing_feature_columns()
-    assert PRICING_TARGET == "price"
+    # PRICING_TARGET names what the customer paid: dollars and cents, never a feature
+    paid = jobs[PRICING_TARGET]
+    assert PRICING_TARGET not in features and paid.dtype == np.float64
+    assert (paid > 0).all() and np.allclose(paid, paid.round(2), rtol=0, atol=1e-9)
+    assert paid.mean() > jobs["parts_cost"].mean()  # labor on top of the parts
 
 
 def test_pricing_signal_is_learnable(jobs: pd.DataFrame, pricing_model: tuple) -> None:

@@ -52,13 +52,34 @@ def test_same_distribution_raises_no_alarm_at_any_batch_size(reference, rows):
         assert report.drifted == []
 
 
+def test_a_shifted_column_in_a_million_rows_is_the_one_flagged(reference):
+    current = frame(1_000_000, 21)
+    current["a"] += 0.5  # half a standard deviation
+    report = check_frame(reference, current)
+    assert report.drifted == ["a"], str(report)
+    a, *quiet = report.columns  # the drifted column is sorted first
+    # KS distance of N(0, 1) and N(0.5, 1): 2 * Phi(0.25) - 1 = 0.197
+    assert a.column == "a" and a.statistic == pytest.approx(0.197, abs=0.01)
+    assert len(quiet) == 5 and not any(c.drift for c in quiet), str(report)
+
+
 def test_real_shift_is_flagged_and_sorted_first(reference):
     report = check_frame(reference, frame(5_000, 9, shift=0.5, p_first=0.55))
     assert report.drift and set(report.drifted) == {"a", "kind"}
     assert [c.column for c in report.columns[:2]] == report.drifted
     a = next(c for c in report.columns if c.column == "a")
     assert a.method == "ks" and a.severity > 1 and a.p_adjusted <= 1e-6
-    assert a.chart["type"] == "hist" and len(a.chart["x"]) == 30
+    # the chart: shares per bin on one grid, whose centre of mass moved by the shift
+    chart = a.chart
+    assert chart["type"] == "hist" and chart["x"] == sorted(chart["x"])
+    assert len(chart["x"]) == len(chart["reference"]) == len(chart["current"]) >= 10
+    assert sum(chart["reference"]) == pytest.approx(1, abs=1e-3)
+    assert sum(chart["current"]) + chart["outside"] == pytest.approx(1, abs=1e-3)
+    centre = {
+        side: np.dot(chart["x"], chart[side]) / sum(chart[side])
+        for side in ("reference", "current")
+    }
+    assert centre["current"] - centre["reference"] == pytest.approx(0.5, abs=0.1)
     kind = next(c for c in report.columns if c.column == "kind")
     assert kind.method == "jensenshannon" and kind.chart["type"] == "bar"
 

@@ -18,23 +18,25 @@ def test_parse_forms():
 
 
 @pytest.mark.parametrize(
-    "bad",
+    "bad, named",
     [
-        "",
-        "   ",
-        "accuracy",
-        "accuracy>>0.5",
-        ">=0.5",
-        "auc>",
-        "auc>0.5,",
-        "auc =< 3",
-        "auc>nan!",
-        "1auc>0",
+        ("", "empty gate expression"),
+        ("   ", "empty gate expression"),
+        ("accuracy", "condition 'accuracy'"),
+        ("accuracy>>0.5", "condition 'accuracy>>0.5'"),
+        (">=0.5", "condition '>=0.5'"),
+        ("auc>", "condition 'auc>'"),
+        ("auc>0.5,", "condition ''"),  # the empty condition after the comma
+        ("auc =< 3", "condition 'auc =< 3'"),
+        ("auc>nan!", "condition 'auc>nan!'"),
+        ("1auc>0", "condition '1auc>0'"),
+        ("auc>0.5 and rmse<1e999", "threshold in 'rmse<1e999' is not a finite number"),
     ],
 )
-def test_malformed_expressions_are_refused_with_the_bad_part(bad):
-    with pytest.raises(GateExpressionError):
+def test_malformed_expressions_are_refused_with_the_bad_part(bad, named):
+    with pytest.raises(GateExpressionError) as refused:
         parse(bad)
+    assert named in str(refused.value)
 
 
 def test_evaluate_numbers_and_aliases():

@@ -145,11 +145,25 @@ def test_record_without_a_run(shell):
         shell.run_line_magic("mlops_record", "k undefined_name")
 
 
-def test_summary_renders_as_html(shell):
-    run(shell, SETUP + "C = 1.0")
+def test_load_ext_registers_every_magic(shell):
     from mlops_nb.magics import MlopsMagics
 
-    assert MlopsMagics  # registered through load_ext
+    line_magics = (
+        "mlops_track",
+        "mlops_record",
+        "mlops_drift",
+        "mlops_models",
+        "mlops_promote",
+        "mlops_rollback",
+    )
+    for name in line_magics:
+        magic = shell.find_line_magic(name)
+        assert magic is not None and isinstance(magic.__self__, MlopsMagics), name
+    assert isinstance(shell.find_cell_magic("mlops_track").__self__, MlopsMagics)
+
+
+def test_summary_renders_as_html(shell):
+    run(shell, SETUP + "C = 1.0")
     import mlops_nb.api as api
 
     with api.track("churn", model=None) as active:

@@ -1,6 +1,5 @@
 """mlops-nb run: real kernels through papermill, executed notebooks as artifacts."""
 
-import json
 import time
 from pathlib import Path
 
@@ -19,6 +18,16 @@ pytestmark = pytest.mark.slow
 
 def executed(store, run):
     return nbformat.reads(store.get_artifact(run.output_sha256).decode(), as_version=4)
+
+
+def write_notebook(path, *sources, parameters=None):
+    """A Python notebook of code cells, led by a cell tagged 'parameters' if given."""
+    cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    if parameters is not None:
+        cells.insert(0, nbformat.v4.new_code_cell(parameters, metadata={"tags": ["parameters"]}))
+    kernel = {"kernelspec": {"name": "python3", "display_name": "Python 3", "language": "python"}}
+    nbformat.write(nbformat.v4.new_notebook(cells=cells, metadata=kernel), str(path))
+    return path
 
 
 def test_successful_run_is_stored_with_provenance(store, tmp_path):
@@ -67,14 +76,11 @@ def test_timeout_kills_the_kernel(store):
 
 
 def test_kernel_stderr_is_kept_out_of_the_terminal_and_quoted_when_it_dies(store, tmp_path, capfd):
-    nb = nbformat.v4.new_notebook()
-    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
-    nb.cells = [
-        nbformat.v4.new_code_cell("import os"),
-        nbformat.v4.new_code_cell("os.write(2, b'native library says goodbye\\n'); os._exit(3)"),
-    ]
-    path = tmp_path / "dies.ipynb"
-    nbformat.write(nb, str(path))
+    path = write_notebook(
+        tmp_path / "dies.ipynb",
+        "import os",
+        "os.write(2, b'native library says goodbye\\n'); os._exit(3)",
+    )
     run = run_notebook(path, store=store)
     assert run.status == "failed"
     assert "DeadKernelError" in run.error
@@ -164,12 +170,23 @@ def test_report_of_interactive_run_explains(store):
         report.render(store, active.run_id)
 
 
-def test_parameters_are_json_in_kernel_env(store):
-    run = run_notebook(TINY, {"x": 3}, store=store)
-    nb = executed(store, run)
-    injected = [c for c in nb.cells if "injected-parameters" in c.metadata.get("tags", [])]
+def test_parameters_are_json_in_kernel_env(store, tmp_path):
+    # A notebook that records what its kernel finds in MLOPS_NB_PARAMS.
+    path = write_notebook(
+        tmp_path / "reads_its_env.ipynb",
+        "%load_ext mlops_nb\nimport json, os",
+        "%mlops_record seen json.loads(os.environ['MLOPS_NB_PARAMS'])",
+        parameters="x = 1\nlabel = 'a'\nweights = [1]",
+    )
+    given = {"x": 3, "label": 'naïve "quoted"', "weights": [0.5, None, {"k": True}]}
+    run = run_notebook(path, given, store=store)
+    assert run.status == "finished", run.error
+    assert run.params == given
+    assert run.values["seen"] == given  # exactly the JSON, in the kernel's environment
+    injected = [
+        c for c in executed(store, run).cells if "injected-parameters" in c.metadata.get("tags", [])
+    ]
     assert injected and "x = 3" in injected[0].source
-    assert json.loads(json.dumps(run.params)) == run.params
 
 
 def test_progress_is_readable_while_a_notebook_runs(store):
@@ -197,7 +214,8 @@ def test_progress_is_readable_while_a_notebook_runs(store):
         done.set()
         watcher.join()
     assert run.status == "finished"
-    # 7 code cells plus the one papermill injects for the parameters
-    assert seen and all(total == 8 for _, total in seen)
-    assert any(0 < n < 8 for n, _ in seen)
+    # every code cell of the executed notebook, the injected one included
+    cells = sum(c.cell_type == "code" for c in executed(store, run).cells)
+    assert seen and all(total == cells for _, total in seen)
+    assert any(0 < n < cells for n, _ in seen)
     assert progress(store, run.run_id) is None  # finished: nothing in flight

@@ -5,6 +5,7 @@ import threading
 import pytest
 import sqlalchemy as sa
 
+from conftest import skip_or_fail
 from mlops_nb.errors import InvalidInputError, MlopsError, NotFoundError
 from mlops_nb.store import Store, find_home
 from mlops_nb.store import schema as t
@@ -364,7 +365,7 @@ def test_a_user_who_cannot_create_tables_is_told_what_to_grant(tmp_path, pg_serv
     role = f"mlops_nb_user_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(pg_server.admin_url, autocommit=True) as conn:
         if conn.info.server_version < 150000:
-            pytest.skip("before PostgreSQL 15 everyone may create tables in public")
+            skip_or_fail("before PostgreSQL 15 everyone may create tables in public")
         conn.execute(f"CREATE ROLE {role} LOGIN")
     try:
         url = sa.engine.make_url(pg_url).set(username=role, password=None)

@@ -8,7 +8,7 @@ import pytest
 
 import mlops_nb
 from mlops_nb import tracking
-from mlops_nb.errors import InvalidInputError
+from mlops_nb.errors import InvalidInputError, NotFoundError
 from mlops_nb.tracking import context
 
 
@@ -45,7 +45,7 @@ def test_failing_block_records_failed_run_and_reraises(store):
     assert stored.status == "failed" and "ZeroDivisionError" in stored.error
     assert stored.ended_at is not None
     assert store.list_runs(name="churn")[0].status == "failed"
-    with pytest.raises(Exception, match="no model named"):
+    with pytest.raises(NotFoundError, match="no model named 'churn'"):
         store.latest_version("churn")
 
 

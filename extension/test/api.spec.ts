@@ -58,16 +58,25 @@ describe('MlopsClient URLs', () => {
 
 describe('MlopsClient requests', () => {
   it('POSTs a promotion as JSON without empty fields', async () => {
-    const change = { id: 2, model: 'churn', alias: 'production', action: 'promote', from_version: 1, to_version: 2 };
-    mockMakeRequest.mockResolvedValue(reply(200, change));
+    // the server decides what 'latest' is and who acted: the client cannot know it
+    mockMakeRequest.mockResolvedValue(
+      reply(
+        200,
+        '{"id": 7, "model": "churn", "alias": "production", "action": "promote", "from_version": 1, ' +
+          '"to_version": 3, "at": "2026-11-24T17:35:13Z", "actor": "ana@box (jupyter)", ' +
+          '"reason": null, "run_id": null, "gate": null}'
+      )
+    );
     const client = new MlopsClient(settings);
-    const result = await client.promote('churn', { version: 2, alias: 'production', require: '', reason: undefined });
+    const result = await client.promote('churn', { version: 'latest', alias: 'production', require: '', reason: undefined });
     const [url, init] = mockMakeRequest.mock.calls[0];
     expect(url).toBe('http://h/base/mlops-nb/api/models/churn/promote');
     expect(init.method).toBe('POST');
-    expect(JSON.parse(init.body)).toEqual({ version: 2, alias: 'production' });
+    expect(JSON.parse(init.body)).toEqual({ version: 'latest', alias: 'production' });
     expect(init.headers['Content-Type']).toBe('application/json');
-    expect(result).toEqual(change);
+    expect(result.to_version).toBe(3);
+    expect(result.from_version).toBe(1);
+    expect(result.actor).toBe('ana@box (jupyter)');
   });
 
   it('POSTs a rollback', async () => {

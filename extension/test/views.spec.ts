@@ -166,6 +166,16 @@ function run(id: string, fields: Partial<IRun> = {}): IRun {
   };
 }
 
+/** The [term, value] pairs of one titled section of a run's provenance. */
+function pairsOf(node: HTMLElement, title: string): string[][] {
+  const section = Array.from(node.querySelectorAll('details')).find(
+    d => d.querySelector('summary')?.textContent === title
+  );
+  expect(section).toBeDefined();
+  const terms = Array.from(section!.querySelectorAll('dt'));
+  return terms.map(dt => [dt.textContent ?? '', dt.nextElementSibling?.textContent ?? '']);
+}
+
 function runsState(): IRunsState {
   return { sort: { column: 'started', direction: 'desc' }, kind: '', selected: null };
 }
@@ -199,8 +209,8 @@ describe('runs tab', () => {
     const node = render(renderRunDetail(run('14e6a007b3de46cb', { children: ['8fe591bc0232401e'] }), actions));
     expect(node.getAttribute('data-testid')).toBe('mlops-run-detail');
     const text = node.textContent ?? '';
-    expect(text).toContain('x');
-    expect(text).toContain('3');
+    expect(pairsOf(node, 'Parameters')).toEqual([['x', '3']]);
+    expect(pairsOf(node, 'Recorded values')).toEqual([['doubled', '6']]);
     expect(text).toContain('2fd160aa2d');
     expect(text).toContain('3.11.7');
     expect(text).toContain('aaaaaaaaaaaa…');
@@ -288,9 +298,25 @@ describe('charts', () => {
     expect(svg.querySelectorAll('rect.mlops-Chart-cur')).toHaveLength(2);
     const titles = Array.from(svg.querySelectorAll('g > title')).map(t => t.textContent);
     expect(titles).toEqual(['a: reference 25%, current 50%', 'b: reference 75%, current 50%']);
-    // the tallest bar reaches the top of the plot area
-    const heights = Array.from(svg.querySelectorAll('rect')).map(r => Number(r.getAttribute('height')));
-    expect(Math.max(...heights)).toBeCloseTo(66, 0);
+    // every bar stands on the axis, its height in proportion to its share
+    const axis = Number(svg.querySelector('line.mlops-Chart-axis')?.getAttribute('y1'));
+    const viewHeight = Number(svg.getAttribute('viewBox')?.split(' ')[3]);
+    const bars = Array.from(svg.querySelectorAll('rect')).map(r => ({
+      top: Number(r.getAttribute('y')),
+      height: Number(r.getAttribute('height'))
+    }));
+    for (const bar of bars) {
+      expect(bar.top + bar.height).toBeCloseTo(axis, 1);
+    }
+    const shares = [0.25, 0.5, 0.75, 0.5]; // a: reference, current; b: reference, current
+    const perShare = bars.map((bar, i) => bar.height / shares[i]);
+    for (const ratio of perShare) {
+      expect(ratio).toBeCloseTo(perShare[0], 0);
+    }
+    // and the tallest one fills most of the chart without leaving it
+    const tallest = bars[2];
+    expect(tallest.top).toBeGreaterThanOrEqual(0);
+    expect(tallest.height).toBeGreaterThan(viewHeight / 2);
   });
 
   it('caps very many categories and keeps hostile labels as text', () => {
