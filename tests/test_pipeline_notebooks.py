@@ -115,8 +115,9 @@ def test_evaluate_and_promote_on_an_empty_store_record_nothing(store):
     for notebook in (EVALUATE, PROMOTE):
         run = run_ok(notebook, {}, store)
         assert run.values == {}
-    with pytest.raises(NotFoundError):
-        production_version(store)
+    # The first look that trains example versions is for notebooks opened on their own, never
+    # for a notebook `mlops-nb run` executes.
+    assert store.list_models() == []
 
 
 @pytest.mark.slow
