@@ -5,7 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from typing import Any, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
+
+if TYPE_CHECKING:
+    from ..store.location import StoreLocation
 
 
 class Parser(argparse.ArgumentParser):
@@ -52,10 +55,25 @@ def parse_value(text: str) -> Any:
     return text
 
 
+def location(args: argparse.Namespace) -> StoreLocation:
+    """The store this command works on, resolved once from ``--home``/``--db-url``.
+
+    Everything the command starts (kernels, pipeline steps, retrain runs, Dask
+    workers) is handed this same location, never left to resolve its own.
+    """
+    cached = getattr(args, "_location", None)
+    if cached is None:
+        from ..store.location import StoreLocation
+
+        cached = StoreLocation.resolve(args.home, db_url=getattr(args, "db_url", None))
+        args._location = cached
+    return cached
+
+
 def open_store(args: argparse.Namespace, create: bool = False) -> Any:
     from ..store import Store
 
-    return Store(args.home, db_url=getattr(args, "db_url", None), create=create)
+    return Store(location(args), create=create)
 
 
 def emit(args: argparse.Namespace, document: Any, text: str) -> None:

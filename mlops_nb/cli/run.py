@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ExecutionError, InvalidInputError
-from .common import emit, open_store, parse_value, run_json
+from .common import emit, location, open_store, parse_value, run_json
 
 if TYPE_CHECKING:
     from ..execution.executor import Executor, ExecutorFactory
@@ -108,7 +108,6 @@ def _open_store_later(args: argparse.Namespace) -> Any:
 
 def _cmd_run(args: argparse.Namespace) -> None:
     from ..execution.runner import run_notebook
-    from ..store.location import find_home
 
     params: dict[str, Any] = {}
     if args.parameters_file:
@@ -130,7 +129,7 @@ def _cmd_run(args: argparse.Namespace) -> None:
             args.notebook,
             params,
             store=_open_store_later(args),
-            home=find_home(args.home),
+            location=location(args),
             timeout=args.timeout,
             cwd=args.cwd,
             output=args.output,

@@ -33,6 +33,7 @@ from ..tracking import context
 
 if TYPE_CHECKING:
     from ..store import Store
+    from ..store.location import StoreLocation
 
 
 def read_notebook(path: str | os.PathLike[str]) -> tuple[Path, bytes, Any]:
@@ -65,7 +66,7 @@ def run_notebook(
     parameters: dict[str, Any] | None = None,
     *,
     store: Store | Callable[[], Store],
-    home: str | os.PathLike[str] | None = None,
+    location: StoreLocation | None = None,
     timeout: float | None = None,
     cwd: str | os.PathLike[str] | None = None,
     output: str | os.PathLike[str] | None = None,
@@ -81,10 +82,15 @@ def run_notebook(
     Returns the finished :class:`~mlops_nb.records.Run` (``status`` is
     ``finished`` or ``failed``; a failure does not raise, the caller decides).
 
-    ``store`` may also be a function that opens the store, with its folder
-    given as ``home``: the store is then opened (and the run recorded) in a
-    background thread while the kernel starts, which hides most of the cost
-    of opening the database from a short command-line run.
+    ``store`` may also be a function that opens the store at ``location``
+    (required then): the store is opened while papermill prepares the kernel
+    and the run is recorded while the kernel boots, which hides most of the
+    cost of opening the database from a short command-line run.
+
+    The kernel is given the store's location and id in its environment, so
+    whatever it tracks lands in this same store (a team database named only
+    on the command line included), and a kernel that would record into
+    another store refuses to (see :func:`mlops_nb.tracking.context.check_parent_store`).
 
     Raises
     ------
@@ -118,14 +124,24 @@ def run_notebook(
     git: dict[str, Any] = {}
     opener = None if hasattr(store, "home") else store
     if opener is not None:
-        if home is None:
-            raise InvalidInputError("run_notebook needs home= when store is a function")
-        store_home = Path(home)
+        if location is None:
+            raise InvalidInputError("run_notebook needs location= when store is a function")
+        store_home = location.home
     else:
         store_home = store.home  # type: ignore[union-attr]
 
+    from concurrent.futures import ThreadPoolExecutor
+
+    # Open the store now, in the background; the kernel waits for it only to
+    # learn the store's id, just before it is spawned.
+    starter = ThreadPoolExecutor(1, thread_name_prefix="mlops-nb-record")
+    opening = starter.submit(opener) if opener is not None else None
+
+    def opened_store() -> Store:
+        return opening.result() if opening is not None else store  # type: ignore[return-value]
+
     def record_start() -> Store:
-        opened: Store = opener() if opener is not None else store  # type: ignore[assignment]
+        opened = opened_store()
         opened.put_artifact(raw, "notebook-input", who)
         git.update(environment.git_info(nb_path))
         opened.insert_run(
@@ -150,11 +166,8 @@ def run_notebook(
         )
         return opened
 
-    from concurrent.futures import ThreadPoolExecutor
-
     # The start is recorded while the kernel boots (the parent only waits then),
     # or at once when the kernel never starts.
-    starter = ThreadPoolExecutor(1, thread_name_prefix="mlops-nb-record")
     pending: list[Any] = []
     lock = threading.Lock()
 
@@ -164,21 +177,19 @@ def run_notebook(
                 pending.append(starter.submit(record_start))
             return pending[0]
 
-    # The kernel opens the same store: home, and a team database / object storage if any.
-    where = (
-        store.locator_env()  # type: ignore[union-attr]
-        if opener is None
-        else {"MLOPS_NB_HOME": str(store_home)}
-    )
-    kernel_env = {
-        **where,
-        context.ENV_RUN_ID: run_id,
-        context.ENV_NOTEBOOK: str(nb_path),
-        context.ENV_NOTEBOOK_SHA: input_sha,
-        context.ENV_PARAMS: json.dumps(effective),
-        environment.ENV_ACTOR: who,
-    }
-    tmp_dir = store_home / "tmp"
+    def kernel_env() -> dict[str, str]:
+        # The kernel opens the same store (home, and a team database / object
+        # storage if any) and checks it is this store by its id.
+        return {
+            **opened_store().locator_env(),
+            context.ENV_RUN_ID: run_id,
+            context.ENV_NOTEBOOK: str(nb_path),
+            context.ENV_NOTEBOOK_SHA: input_sha,
+            context.ENV_PARAMS: json.dumps(effective),
+            environment.ENV_ACTOR: who,
+        }
+
+    tmp_dir = Path(store_home) / "tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)
     out_path = tmp_dir / f"{run_id}.ipynb"
     kernel_log = tmp_dir / f"{run_id}.kernel.log"
@@ -282,7 +293,7 @@ def _execute(
     nb_path: Path,
     out_path: Path,
     params: dict[str, Any],
-    kernel_env: dict[str, str],
+    kernel_env: Callable[[], dict[str, str]],
     timeout: float | None,
     cwd: Path,
     kernel_name: str | None,
@@ -316,9 +327,11 @@ def _execute(
             ),
         )
     except PapermillExecutionError as exc:
+        ename, evalue = exc.ename, exc.evalue
+        if not str(evalue).strip():
+            ename, evalue = _shown_error(out_path) or (ename, evalue)
         return "failed", (
-            f"cell {exc.cell_index + 1} (execution count {exc.exec_count}) raised "
-            f"{exc.ename}: {exc.evalue}"
+            f"cell {exc.cell_index + 1} (execution count {exc.exec_count}) raised {ename}: {evalue}"
         )
     except Exception as exc:
         if watchdog.fired:
@@ -336,6 +349,32 @@ def _execute(
     if watchdog.fired:
         return "failed", f"timed out after {timeout:g} s; the kernel was killed"
     return "finished", None
+
+
+def _shown_error(out_path: Path) -> tuple[str, str] | None:
+    """The error the failed cell showed, when the kernel's reply carried none.
+
+    A magic's ``UsageError`` is printed on the cell's stderr rather than sent
+    as an error, so papermill reports it with an empty message; the executed
+    notebook still has the text.
+    """
+    import nbformat
+
+    try:
+        nb = nbformat.read(str(out_path), as_version=4)
+    except Exception:
+        return None
+    for cell in nb.cells:
+        if cell.get("metadata", {}).get("papermill", {}).get("status") != "failed":
+            continue
+        for output in reversed(cell.get("outputs", [])):
+            if output.get("output_type") == "error" and output.get("evalue"):
+                return str(output.get("ename")), str(output.get("evalue"))
+            if output.get("name") == "stderr" and str(output.get("text", "")).strip():
+                last = str(output["text"]).strip().splitlines()[-1]
+                ename, sep, evalue = last.partition(": ")
+                return (ename, evalue) if sep and ename.isidentifier() else ("error", last)
+    return None
 
 
 def _log_tail(log_file: Any, path: Path | None, lines: int = 20) -> str:
@@ -420,7 +459,9 @@ class _Watchdog:
             self._timer.cancel()
 
 
-def _kernel_manager_class(extra_env: dict[str, str], on_start: Any, stderr: Any = None) -> type:
+def _kernel_manager_class(
+    extra_env: Callable[[], dict[str, str]], on_start: Any, stderr: Any = None
+) -> type:
     """A kernel manager that gives the kernel our environment and reports its pid."""
     from jupyter_client.manager import AsyncKernelManager
 
@@ -435,7 +476,7 @@ def _kernel_manager_class(extra_env: dict[str, str], on_start: Any, stderr: Any 
 
         async def start_kernel(self, **kw: Any) -> None:  # type: ignore[override]
             env = dict(kw.pop("env", None) or os.environ)
-            env.update(extra_env)
+            env.update(extra_env())
             if stderr is not None:
                 kw.setdefault("stderr", stderr)
             await super().start_kernel(env=env, **kw)

@@ -16,12 +16,25 @@ def _jupyter_server_extension_points() -> list[dict[str, str]]:
 
 
 def _load_jupyter_server_extension(serverapp: Any) -> None:
-    from .routes import setup_handlers
+    import os
 
+    from ..errors import MlopsError
+    from .routes import server_location, setup_handlers
+
+    settings = serverapp.web_app.settings
     setup_handlers(serverapp.web_app, getattr(serverapp, "root_dir", None))
-    serverapp.log.info(
-        "mlops-nb: REST API at %smlops-nb/api/", serverapp.web_app.settings.get("base_url", "/")
-    )
+    serverapp.log.info("mlops-nb: REST API at %smlops-nb/api/", settings.get("base_url", "/"))
+    try:
+        location = server_location(settings)
+    except MlopsError as exc:  # a broken config.yaml: the API reports it on each call
+        serverapp.log.warning("mlops-nb: cannot locate the store: %s", exc)
+        return
+    # Kernels this server starts inherit its environment: give them the store
+    # the panel shows, unless the environment names one already.
+    for key, value in location.env().items():
+        if value and not os.environ.get(key):
+            os.environ[key] = value
+    serverapp.log.info("mlops-nb: store at %s; kernels started here record there", location)
 
 
 # Older servers look for this name.

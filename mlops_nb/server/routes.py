@@ -6,13 +6,16 @@ import asyncio
 import json
 import re
 from functools import cached_property
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import tornado
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import url_path_join
 
 from ..errors import InvalidInputError, MlopsError
+
+if TYPE_CHECKING:
+    from ..store.location import StoreLocation
 
 PREFIX = "mlops-nb/api"
 # jupyter_server names a user who logged in with the token by a random hex id.
@@ -28,10 +31,8 @@ class BaseHandler(APIHandler):
         store = self.settings.get("mlops_nb_store")
         if store is None:
             from ..store import Store
-            from ..store.location import find_home
 
-            root = self.settings.get("mlops_nb_root")
-            store = Store(find_home(cwd=root) if root else None)
+            store = Store(server_location(self.settings))
             self.settings["mlops_nb_store"] = store
         return store
 
@@ -219,6 +220,17 @@ class ScheduleActionHandler(BaseHandler):
         parameters = self.body().get("parameters") or {}
         slot = await asyncio.to_thread(run_now, self.store, name, parameters)
         self.reply(slot)
+
+
+def server_location(settings: dict[str, Any]) -> StoreLocation:
+    """The store this server shows, resolved once (from its root folder, as a kernel would)."""
+    location = settings.get("mlops_nb_location")
+    if location is None:
+        from ..store.location import StoreLocation
+
+        location = StoreLocation.resolve(cwd=settings.get("mlops_nb_root"))
+        settings["mlops_nb_location"] = location
+    return location
 
 
 def setup_handlers(web_app: Any, root_dir: str | None = None) -> list[str]:

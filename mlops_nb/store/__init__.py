@@ -10,12 +10,20 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from .artifacts import ArtifactFolder, sha256_bytes, sha256_file
-from .location import find_home
+from .location import StoreLocation, find_home
 
 if TYPE_CHECKING:
     from .core import Store, open_store
 
-__all__ = ["ArtifactFolder", "Store", "find_home", "open_store", "sha256_bytes", "sha256_file"]
+__all__ = [
+    "ArtifactFolder",
+    "Store",
+    "StoreLocation",
+    "find_home",
+    "open_store",
+    "sha256_bytes",
+    "sha256_file",
+]
 
 
 def __getattr__(name: str) -> Any:

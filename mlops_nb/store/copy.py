@@ -73,9 +73,11 @@ class CopyResult(_Record):
 def copied_tables() -> list[sa.Table]:
     """Every table a copy fills, parents before children.
 
-    ``schema_version`` is left out: the target's own migrations wrote it.
+    ``schema_version`` and ``store_info`` are left out: the target's own
+    migrations wrote them, and a copy is a store of its own with its own id.
     """
-    return [table for table in t.metadata.sorted_tables if table.name != "schema_version"]
+    own = {"schema_version", "store_info"}
+    return [table for table in t.metadata.sorted_tables if table.name not in own]
 
 
 def describe(store: Store) -> dict[str, str]:

@@ -37,7 +37,7 @@ from .base import (
     sqlite_on_begin,
     sqlite_on_connect,
 )
-from .location import find_home, locator_env, mask_url, resolve
+from .location import ENV_STORE_ID, StoreLocation, mask_url
 from .monitor_sql import MonitorSQL
 from .registry_sql import RegistrySQL
 from .runs_sql import RunsSQL
@@ -53,8 +53,10 @@ class Store(RunsSQL, RegistrySQL, MonitorSQL, ScheduleSQL):
     Parameters
     ----------
     home
-        The store folder. ``None`` applies the usual resolution
-        (``MLOPS_NB_HOME``, nearest ``.mlops/``, ``~/.mlops``).
+        The store folder, or a :class:`~mlops_nb.store.location.StoreLocation`
+        resolved earlier (then ``db_url`` and ``artifacts`` must be left out).
+        ``None`` applies the usual resolution (``MLOPS_NB_HOME``, nearest
+        ``.mlops/``, ``~/.mlops``).
     db_url
         A PostgreSQL URL (``postgresql://user@host:5432/db``;
         ``postgresql+psycopg://`` and ``postgres://`` work too) holding the
@@ -70,21 +72,27 @@ class Store(RunsSQL, RegistrySQL, MonitorSQL, ScheduleSQL):
 
     Notes
     -----
-    ``Store(**store.locator)`` opens the same store in another process or
-    on another machine; :meth:`locator_env` gives the same as environment
+    ``Store(store.location)`` opens the same store in another process or on
+    another machine; ``store.location.env()`` gives the same as environment
     variables for child processes.
     """
 
     def __init__(
         self,
-        home: str | os.PathLike[str] | None = None,
+        home: str | os.PathLike[str] | StoreLocation | None = None,
         *,
         db_url: str | None = None,
         artifacts: str | None = None,
         create: bool = True,
     ) -> None:
-        self.home = find_home(home)
-        self.db_url, self.artifacts_url = resolve(self.home, db_url, artifacts)
+        if isinstance(home, StoreLocation):
+            if db_url is not None or artifacts is not None:
+                raise TypeError("give a StoreLocation or home/db_url/artifacts, not both")
+            self.location = home
+        else:
+            self.location = StoreLocation.resolve(home, db_url=db_url, artifacts=artifacts)
+        self.home = self.location.home
+        self.db_url, self.artifacts_url = self.location.db_url, self.location.artifacts
         self.db_path: Path | None = None
         if self.db_url is None:
             self.db_path = self.home / "mlops.db"
@@ -135,8 +143,12 @@ class Store(RunsSQL, RegistrySQL, MonitorSQL, ScheduleSQL):
         return {"home": str(self.home), "db_url": self.db_url, "artifacts": self.artifacts_url}
 
     def locator_env(self) -> dict[str, str]:
-        """Environment variables that make a child process find this same store."""
-        return locator_env(self.locator)
+        """Environment variables that make a child process find this same store.
+
+        The location's variables plus this store's id, which a ``mlops-nb run``
+        kernel checks before it records anything (see :mod:`mlops_nb.tracking`).
+        """
+        return {**self.location.env(), ENV_STORE_ID: self.store_id}
 
     def __repr__(self) -> str:
         extra = ""
@@ -149,6 +161,12 @@ class Store(RunsSQL, RegistrySQL, MonitorSQL, ScheduleSQL):
     def close(self) -> None:
         """Release database connections."""
         self._release()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def _migrate(self, create: bool) -> None:
         current = self._read_schema_version()
@@ -201,6 +219,18 @@ class Store(RunsSQL, RegistrySQL, MonitorSQL, ScheduleSQL):
                 f"understands ({t.LATEST}); upgrade mlops-nb"
             )
         return int(version)
+
+    @property
+    def store_id(self) -> str:
+        """This store's id, made when it was created; copies get their own."""
+        cached = getattr(self, "_store_id", None)
+        if cached is None:
+            with self.read() as conn:
+                cached = conn.execute(
+                    sa.select(t.store_info.c.value).where(t.store_info.c.key == "store_id")
+                ).scalar_one()
+            self._store_id: str | None = cached
+        return str(cached)
 
     @property
     def schema_version(self) -> int:

@@ -1,5 +1,11 @@
 """Where the store lives: its folder, its metadata database, its artifacts.
 
+A :class:`StoreLocation` answers "which store?" once, in the process a
+command starts in, and is then handed to every process that command starts
+(kernels, pipeline steps, retrain runs, Dask workers) through
+:meth:`StoreLocation.env`, so a team database given only on the command line
+(``--db-url``) is the database every one of them writes to.
+
 The folder (``home``) is found the same way by the kernel, the CLI, the
 server extension, the scheduler and every notebook that ``mlops-nb run``
 executes:
@@ -28,6 +34,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
@@ -37,6 +44,8 @@ from ..errors import InvalidInputError
 ENV_HOME = "MLOPS_NB_HOME"
 ENV_DB_URL = "MLOPS_NB_DB_URL"
 ENV_ARTIFACTS = "MLOPS_NB_ARTIFACTS"
+#: The id of the store a ``mlops-nb run`` kernel must record into (its parent's).
+ENV_STORE_ID = "MLOPS_NB_STORE_ID"
 DIRNAME = ".mlops"
 CONFIG_FILE = "config.yaml"
 CONFIG_KEYS = ("db_url", "artifacts")
@@ -46,6 +55,80 @@ PG_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
 PG_DRIVER = "postgresql+psycopg"
 # libpq accepts secrets as query parameters too (``?password=...``).
 _SECRET_PARAMS = frozenset({"password", "sslpassword"})
+
+
+@dataclass(frozen=True)
+class StoreLocation:
+    """One store's place: its folder, its metadata database, its artifacts.
+
+    Build it with :meth:`resolve` (the rules in this module's docstring,
+    applied once); open it with ``Store(location)``; hand it to a child
+    process with :meth:`env`. ``db_url`` may hold a password: it is never
+    part of ``repr`` or ``str``, which mask it.
+
+    Attributes
+    ----------
+    home
+        The store folder (absolute). It always exists locally: it holds
+        temporary files and logs even when the metadata is in PostgreSQL.
+    db_url
+        The PostgreSQL URL (normalised to SQLAlchemy's psycopg driver), or
+        ``None`` for the SQLite file ``<home>/mlops.db``.
+    artifacts
+        An fsspec URL for the artifacts, or ``None`` for ``<home>/artifacts``.
+    """
+
+    home: Path
+    db_url: str | None = None
+    artifacts: str | None = None
+
+    @classmethod
+    def resolve(
+        cls,
+        home: str | os.PathLike[str] | None = None,
+        *,
+        db_url: str | None = None,
+        artifacts: str | None = None,
+        cwd: str | None = None,
+    ) -> StoreLocation:
+        """Apply the resolution rules once: arguments, then environment, then config."""
+        folder = find_home(home, cwd)
+        url, where = resolve(folder, db_url, artifacts)
+        return cls(folder, url, where)
+
+    def env(self) -> dict[str, str]:
+        """Environment variables that make a child process resolve this same location.
+
+        Every variable is set, empty when unused, so a value the parent's own
+        environment holds cannot override what the parent resolved. They may
+        carry a password: pass them in the environment, never on a command line.
+        """
+        return {
+            ENV_HOME: str(self.home),
+            ENV_DB_URL: self.db_url or "",
+            ENV_ARTIFACTS: self.artifacts or "",
+        }
+
+    def describe(self) -> str:
+        """Where this is, for messages: the folder, the database without password."""
+        where = str(self.home)
+        if self.db_url is not None:
+            where += f" (metadata in {mask_url(self.db_url)})"
+        return where
+
+    def __repr__(self) -> str:
+        shown = "" if self.db_url is None else f", db_url={mask_url(self.db_url)!r}"
+        if self.artifacts is not None:
+            shown += f", artifacts={_redact(self.artifacts)!r}"
+        return f"StoreLocation({str(self.home)!r}{shown})"
+
+    __str__ = describe
+
+
+def _redact(url: str) -> str:
+    from .artifacts import redact_url
+
+    return redact_url(url)
 
 
 def find_home(home: str | os.PathLike[str] | None = None, cwd: str | None = None) -> Path:
@@ -206,9 +289,6 @@ def locator_env(locator: Mapping[str, Any]) -> dict[str, str]:
     run`` kernels, spawned CLI commands). They may carry a password, so pass
     them in the environment, never on a command line.
     """
-    env = {ENV_HOME: str(locator["home"])}
-    if locator.get("db_url"):
-        env[ENV_DB_URL] = str(locator["db_url"])
-    if locator.get("artifacts"):
-        env[ENV_ARTIFACTS] = str(locator["artifacts"])
-    return env
+    return StoreLocation(
+        Path(locator["home"]), locator.get("db_url") or None, locator.get("artifacts") or None
+    ).env()

@@ -263,6 +263,15 @@ schedule_slots = sa.Table(
 )
 sa.Index("ix_schedule_slots_status", schedule_slots.c.schedule, schedule_slots.c.status)
 
+# -- added by migration 4: the store's identity ----------------------------------
+
+store_info = sa.Table(
+    "store_info",
+    metadata,
+    sa.Column("key", TEXT, primary_key=True),
+    sa.Column("value", TEXT, nullable=False),
+)
+
 #: Audited tables and the columns naming a row; audit verify compares each row
 #: with the latest event about it.
 AUDITED: dict[str, tuple[str, ...]] = {
@@ -312,7 +321,20 @@ def _migration_3(conn: sa.Connection) -> None:
     metadata.create_all(conn, tables=[schedules, schedule_slots])
 
 
+def _migration_4(conn: sa.Connection) -> None:
+    """The store's id, so a process can tell that two locations are the same store."""
+    import uuid
+
+    metadata.create_all(conn, tables=[store_info])
+    conn.execute(store_info.insert().values(key="store_id", value=uuid.uuid4().hex))
+
+
 #: Ordered migrations; index + 1 is the schema version each one produces.
-MIGRATIONS: list[Callable[[sa.Connection], None]] = [_migration_1, _migration_2, _migration_3]
+MIGRATIONS: list[Callable[[sa.Connection], None]] = [
+    _migration_1,
+    _migration_2,
+    _migration_3,
+    _migration_4,
+]
 
 LATEST = len(MIGRATIONS)

@@ -14,7 +14,13 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+from ..errors import ConflictError
+from ..store.location import ENV_STORE_ID
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 ENV_RUN_ID = "MLOPS_NB_RUN_ID"
 ENV_NOTEBOOK = "MLOPS_NB_NOTEBOOK"
@@ -26,6 +32,26 @@ _INJECTED_HEADERS = ("# Parameters", "# Injected parameters")
 def parent_run_id() -> str | None:
     """The notebook run executing this kernel, when ``mlops-nb run`` started it."""
     return os.environ.get(ENV_RUN_ID) or None
+
+
+def check_parent_store(store: Store) -> None:
+    """Refuse to record into a store other than the one of the run executing this kernel.
+
+    ``mlops-nb run`` gives its kernel the store's location and id. Were the
+    kernel to open another store (a notebook that calls ``set_store`` on
+    another folder, a location lost on the way), the run's tracked versions
+    would land apart from the run that produced them; this stops that before
+    anything is written.
+    """
+    expected = os.environ.get(ENV_STORE_ID)
+    parent = parent_run_id()
+    if not expected or not parent or store.store_id == expected:
+        return
+    raise ConflictError(
+        f"this notebook is run {parent[:12]} of store {expected[:12]}, but would record into "
+        f"{store.location.describe()}, which is store {store.store_id[:12]}: nothing was "
+        "recorded there; record into the run's own store (the default in this kernel)"
+    )
 
 
 def injected_parameters(history: Sequence[str] = ()) -> dict[str, Any]:

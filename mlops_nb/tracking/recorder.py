@@ -198,6 +198,7 @@ class ActiveRun:
     # -- lifecycle ----------------------------------------------------------
 
     def __enter__(self) -> ActiveRun:
+        context.check_parent_store(self.store)
         recover_orphans(self.store)
         self._env_thread = threading.Thread(target=self._capture_env, daemon=True)
         self._env_thread.start()
@@ -391,6 +392,7 @@ def record_value(store: Store, run_id: str, key: str, value: Any) -> None:
         canonical(clean)
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"cannot record {key!r}: {exc}") from None
+    context.check_parent_store(store)
     store.set_run_value(run_id, key, clean, environment.actor())
 
 
