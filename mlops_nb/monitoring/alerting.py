@@ -94,8 +94,21 @@ def raise_alert(
     store: Store, kind: str, model: str | None, subject: str, message: str, payload: dict[str, Any]
 ) -> Alert:
     """Record an alert, deliver it to the model's channels, record the outcomes."""
-    actor = environment.actor()
-    alert_id = store.record_alert(
+    alert_id = record_alert(store, kind, model, subject, message, payload)
+    return deliver_alert(store, alert_id)
+
+
+def record_alert(
+    store: Store,
+    kind: str,
+    model: str | None,
+    subject: str,
+    message: str,
+    payload: dict[str, Any],
+    retrain_run_id: str | None = None,
+) -> int:
+    """Record an alert (joins an open transaction); deliver it with :func:`deliver_alert`."""
+    return store.record_alert(
         {
             "kind": kind,
             "model": model,
@@ -103,21 +116,35 @@ def raise_alert(
             "at": utcnow(),
             "message": message,
             "payload": payload,
+            "retrain_run_id": retrain_run_id,
         },
-        actor,
+        environment.actor(),
     )
+
+
+def deliver_alert(store: Store, alert_id: int) -> Alert:
+    """Send a recorded alert to its model's channels and record each outcome.
+
+    Call it after the alert's transaction committed: a message is never sent
+    about an alert the store then fails to keep.
+    """
+    alert = get_alert(store, alert_id)
+    model = alert.model
     channels = store.alert_channels(model) if model is not None else store.alert_channels("*")
     body = {
-        "text": message,
+        "text": alert.message,
         "alert_id": alert_id,
-        "kind": kind,
+        "kind": alert.kind,
         "model": model,
-        "subject": subject,
-        **payload,
+        "subject": alert.subject,
+        **alert.payload,
     }
     deliveries = [deliver(channel, body) for channel in channels]
-    if deliveries:
-        store.update_alert(alert_id, {"deliveries": deliveries}, actor, kind="alert.delivered")
+    if not deliveries:
+        return alert
+    store.update_alert(
+        alert_id, {"deliveries": deliveries}, environment.actor(), kind="alert.delivered"
+    )
     return get_alert(store, alert_id)
 
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .. import environment, registry
 from ..errors import InvalidInputError, MlopsError, NotFoundError
 from ..jsonutil import canonical, loads
+from ..store import faults
 from . import alerting, retrain
 from .drift.engine import SHARE_THRESHOLD, check_frame
 from .drift.profile import Profile, model_outputs
@@ -168,9 +169,13 @@ def pd_isna(values: Any) -> Any:
 
 
 def _record(store: Store, report: DriftReport, *, alert: bool, trigger: bool) -> DriftReport:
+    """Record a check: its report file, then one transaction for the check, the
+    retrain it claims and the alert it raises; the retrain starts and the alert
+    is delivered only once that transaction has committed."""
     actor = environment.actor()
-    body = report.to_json()
-    report_sha = store.put_artifact(canonical(_finite(body)).encode(), "drift-report", actor)
+    body = canonical(_finite(report.to_json())).encode()
+    report_sha, _ = store.artifacts.write(body)
+    faults.point("drift", 1)
     summary = {
         c.column: {
             "statistic": c.statistic,
@@ -181,53 +186,63 @@ def _record(store: Store, report: DriftReport, *, alert: bool, trigger: bool) ->
         for c in [*report.columns, *([report.prediction] if report.prediction else [])]
         if c.testable
     }
-    check_id = store.record_drift_check(
-        {
-            "model": report.model,
-            "version": report.version,
-            "batch": report.batch,
-            "at": report.at,
-            "actor": actor,
-            "rows": report.rows,
-            "drift": int(report.drift),
-            "drift_share": report.drift_share,
-            "degraded": int(bool(report.performance and report.performance.get("degraded"))),
-            "summary": _finite(summary),
-            "report_sha256": report_sha,
-        },
-        actor,
-    )
+    claimed = None
+    alert_id = None
+    with store.transaction():
+        store.record_artifact(report_sha, len(body), "drift-report", actor)
+        check_id = store.record_drift_check(
+            {
+                "model": report.model,
+                "version": report.version,
+                "batch": report.batch,
+                "at": report.at,
+                "actor": actor,
+                "rows": report.rows,
+                "drift": int(report.drift),
+                "drift_share": report.drift_share,
+                "degraded": int(bool(report.performance and report.performance.get("degraded"))),
+                "summary": _finite(summary),
+                "report_sha256": report_sha,
+            },
+            actor,
+        )
+        faults.point("drift", 2)
+        if report.alarm and trigger:
+            claimed = retrain.claim(store, report.model or "", check_id, report.batch)
+            if claimed is not None:
+                store.update_drift_check(check_id, {"retrain_run_id": claimed.run_id}, actor)
+        run_id = claimed.run_id if claimed is not None else None
+        if report.alarm and alert:
+            alert_id = alerting.record_alert(
+                store,
+                "drift",
+                report.model,
+                f"drift_check:{check_id}",
+                _message(report, run_id),
+                {
+                    "check_id": check_id,
+                    "version": report.version,
+                    "batch": report.batch,
+                    "drift": report.drift,
+                    "drift_share": report.drift_share,
+                    "drifted_columns": report.drifted,
+                    "retrain_run_id": run_id,
+                    "performance": _finite(report.performance or {}),
+                },
+                retrain_run_id=run_id,
+            )
+        faults.point("drift", 3)
+    faults.point("drift", 4)
+    if claimed is not None:
+        retrain.start(store, claimed)
+    if alert_id is not None:
+        alerting.deliver_alert(store, alert_id)
     report = report.with_updates(check_id=check_id)
     if not report.alarm:
         return report
-    run_id = None
-    if trigger:
-        run_id = retrain.fire(store, report.model or "", check_id, report.batch)
-        if run_id:
-            store.update_drift_check(check_id, {"retrain_run_id": run_id}, actor)
-    alert_ids = []
-    if alert:
-        raised = alerting.raise_alert(
-            store,
-            "drift",
-            report.model,
-            f"drift_check:{check_id}",
-            _message(report, run_id),
-            {
-                "check_id": check_id,
-                "version": report.version,
-                "batch": report.batch,
-                "drift": report.drift,
-                "drift_share": report.drift_share,
-                "drifted_columns": report.drifted,
-                "retrain_run_id": run_id,
-                "performance": _finite(report.performance or {}),
-            },
-        )
-        if run_id:
-            store.update_alert(raised.id, {"retrain_run_id": run_id}, actor)
-        alert_ids.append(raised.id)
-    return report.with_updates(alert_ids=alert_ids, retrain_run_id=run_id)
+    return report.with_updates(
+        alert_ids=[alert_id] if alert_id is not None else [], retrain_run_id=run_id
+    )
 
 
 def _message(report: DriftReport, run_id: str | None) -> str:

@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -89,6 +90,36 @@ def fire(
     now: dt.datetime | None = None,
 ) -> str | None:
     """Start the model's retrain if its trigger is armed; return the new run's id."""
+    claimed = claim(store, model, check_id, batch, now)
+    if claimed is None:
+        return None
+    start(store, claimed)
+    return claimed.run_id
+
+
+@dataclass(frozen=True)
+class ClaimedRetrain:
+    """A retrain the trigger has committed to: the run to start, with what."""
+
+    run_id: str
+    notebook: str
+    parameters: dict[str, Any]
+    tags: dict[str, str]
+
+
+def claim(
+    store: Store,
+    model: str,
+    check_id: int | None,
+    batch: str | None,
+    now: dt.datetime | None = None,
+) -> ClaimedRetrain | None:
+    """Claim the model's trigger if its cool-down allows (joins an open transaction).
+
+    The run is started by :func:`start`, after the claim is committed: a
+    check recorded in one transaction with its claim never starts a retrain
+    that its own record then fails to keep.
+    """
     moment = now or dt.datetime.now(dt.timezone.utc)
     trigger = store.get_trigger(model)
     if trigger is None or not trigger["enabled"]:
@@ -99,20 +130,21 @@ def fire(
     )
     if claimed is None:
         return None
-    run_id = uuid.uuid4().hex
-    params = {
-        **claimed["parameters"],
-        "drift_check_id": str(check_id or ""),
-        "drift_batch": batch or "",
-    }
-    spawn_run(
-        store,
-        claimed["notebook"],
-        params,
-        run_id,
+    return ClaimedRetrain(
+        run_id=uuid.uuid4().hex,
+        notebook=claimed["notebook"],
+        parameters={
+            **claimed["parameters"],
+            "drift_check_id": str(check_id or ""),
+            "drift_batch": batch or "",
+        },
         tags={"trigger": "drift", "drift_check": str(check_id or "")},
     )
-    return run_id
+
+
+def start(store: Store, claimed: ClaimedRetrain) -> subprocess.Popen[bytes]:
+    """Start a claimed retrain as ``mlops-nb run`` in its own process."""
+    return spawn_run(store, claimed.notebook, claimed.parameters, claimed.run_id, claimed.tags)
 
 
 def spawn_run(

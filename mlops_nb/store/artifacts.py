@@ -28,6 +28,7 @@ from typing import Protocol, runtime_checkable
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..errors import IntegrityError
+from . import faults
 
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 1 << 20
@@ -192,14 +193,17 @@ def link_into_place(data: bytes, tmp_dir: Path, target: Path) -> bool:
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
+            faults.point("artifact", 1)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp_name, 0o444)
+        faults.point("artifact", 2)
         try:
             os.link(tmp_name, target)
             created = True
         except FileExistsError:
             created = False
+        faults.point("artifact", 3)
         _fsync_dir(target.parent)
     finally:
         try:

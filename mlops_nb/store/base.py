@@ -23,6 +23,7 @@ PostgreSQL a write attempted inside :meth:`StoreBase.read` fails.
 from __future__ import annotations
 
 import contextlib
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -110,12 +111,47 @@ class StoreBase:
     db_url: str | None
     db_path: Path | None
     _engine: sa.Engine
+    _local: threading.local
 
     # -- transactions -----------------------------------------------------
 
     @contextlib.contextmanager
+    def transaction(self) -> Iterator[sa.Connection]:
+        """One unit of work: every write (and read) in the block joins one transaction.
+
+        Like :meth:`write`, but the ``*_sql`` methods called inside the block
+        use this same connection instead of opening their own, so a tracked
+        run, an alias move or a drift check with its alert lands whole or not
+        at all, under one hold of the write lock. Nested calls join the
+        outer transaction. Keep the block to database work: compute first,
+        then open it, because every other writer waits while it is open.
+        """
+        joined = getattr(self._local, "conn", None)
+        if joined is not None:
+            yield joined
+            return
+        with self._write_connection() as conn:
+            self._local.conn = conn
+            try:
+                yield conn
+            finally:
+                self._local.conn = None
+
+    @contextlib.contextmanager
     def write(self) -> Iterator[sa.Connection]:
-        """A short write transaction holding the store's write lock (see the module doc)."""
+        """A short write transaction holding the store's write lock (see the module doc).
+
+        Inside :meth:`transaction` it is that transaction.
+        """
+        joined = getattr(self._local, "conn", None)
+        if joined is not None:
+            yield joined
+            return
+        with self._write_connection() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def _write_connection(self) -> Iterator[sa.Connection]:
         with (
             self._operational_errors(),
             self._engine.connect().execution_options(mlops_write=True) as conn,
@@ -125,7 +161,15 @@ class StoreBase:
 
     @contextlib.contextmanager
     def read(self) -> Iterator[sa.Connection]:
-        """A read transaction: one consistent snapshot, no lock held."""
+        """A read transaction: one consistent snapshot, no lock held.
+
+        Inside :meth:`transaction` it reads through that transaction, so the
+        block sees its own writes.
+        """
+        joined = getattr(self._local, "conn", None)
+        if joined is not None:
+            yield joined
+            return
         with self._operational_errors(), self._engine.connect() as conn, conn.begin():
             yield conn
 

@@ -28,6 +28,7 @@ import sqlalchemy as sa
 from ..errors import InvalidInputError, NotFoundError
 from ..jsonutil import loads, utcnow
 from ..records import AuditEvent
+from . import faults
 from . import schema as t
 from .artifacts import ArtifactBackend, ArtifactFolder, redact_url
 from .base import (
@@ -282,17 +283,32 @@ class Store(RunsSQL, RegistrySQL, MonitorSQL, ScheduleSQL):
     # -- artifacts --------------------------------------------------------
 
     def put_artifact(self, data: bytes, kind: str, actor: str) -> str:
-        """Store bytes as an immutable artifact and record it; return the SHA-256."""
+        """Store bytes as an immutable artifact and record it; return the SHA-256.
+
+        The file is written (atomically, content-addressed) before its row:
+        a crash in between leaves a file nobody refers to, never a row
+        naming a file that is not there.
+        """
         sha, _ = self.artifacts.write(data)
+        faults.point("artifact", 4)
+        self.record_artifact(sha, len(data), kind, actor)
+        return sha
+
+    def record_artifact(self, sha256: str, size: int, kind: str, actor: str) -> None:
+        """Record a stored file (its row and ``artifact.stored`` event) unless known.
+
+        For writers that store several files first and then record them with
+        other rows in one :meth:`transaction`.
+        """
         with self.write() as conn:
             exists = conn.execute(
-                sa.select(t.artifacts.c.sha256).where(t.artifacts.c.sha256 == sha)
+                sa.select(t.artifacts.c.sha256).where(t.artifacts.c.sha256 == sha256)
             ).first()
             if exists is None:
-                row = {"sha256": sha, "size": len(data), "kind": kind, "created_at": utcnow()}
-                seq = self.append_event(conn, "artifact.stored", sha, row, actor)
+                row = {"sha256": sha256, "size": size, "kind": kind, "created_at": utcnow()}
+                seq = self.append_event(conn, "artifact.stored", sha256, row, actor)
                 conn.execute(t.artifacts.insert().values(**row, event_seq=seq))
-        return sha
+                faults.point("artifact", 5)
 
     def get_artifact(self, sha256: str) -> bytes:
         """Bytes of a recorded artifact, verified against its SHA-256."""

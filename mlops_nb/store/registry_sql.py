@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from ..errors import NotFoundError
 from ..jsonutil import canonical, loads, utcnow
 from ..records import AliasChange, ModelVersion
+from . import faults
 from . import schema as t
 from .base import StoreBase
 
@@ -181,6 +182,7 @@ class RegistrySQL(StoreBase):
                 conn, "alias.changed", f"{model}@{alias}", row_snapshot(row), actor
             )
             conn.execute(t.alias_changes.insert().values(**row, event_seq=seq))
+            faults.point("alias", 1)
             where = (t.aliases.c.model == model) & (t.aliases.c.alias == alias)
             conn.execute(t.aliases.delete().where(where))
             conn.execute(
@@ -188,6 +190,7 @@ class RegistrySQL(StoreBase):
                     model=model, alias=alias, version=target, set_at=row["at"], change_id=next_id
                 )
             )
+            faults.point("alias", 2)
             return _to_change(row)
 
     def alias_changes(self, model: str, alias: str | None = None) -> list[AliasChange]:

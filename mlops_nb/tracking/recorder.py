@@ -23,6 +23,7 @@ from ..jsonutil import canonical, jsonable, utcnow
 from ..records import ModelVersion, Run
 from ..registry import serialization
 from ..registry.names import check_model_name
+from ..store import faults
 from . import context, fingerprint
 
 if TYPE_CHECKING:  # the store pulls in SQLAlchemy; import it only when used
@@ -222,6 +223,7 @@ class ActiveRun:
             },
             environment.actor(),
         )
+        faults.point("track", 1)
         stack.append(self)
         return self
 
@@ -251,48 +253,72 @@ class ActiveRun:
         return False
 
     def _finish(self, status: str, error: str | None, record_outputs: bool = True) -> None:
+        """Record the run's outcome: compute, store the files, then one transaction.
+
+        Everything slow (fingerprints, the profile, serialising the model)
+        happens before the store's write lock is taken; the files go in next
+        (content-addressed, so a crash leaves at worst an unreferenced file);
+        then the version, the run's final state and the rows of its files
+        commit together, so a run is never "finished" without its version,
+        nor a version registered whose run says otherwise.
+        """
         if self._env_thread is not None:
             self._env_thread.join(timeout=30)
         actor = environment.actor()
         data_info: dict[str, Any] = {}
-        source_sha = None
+        files: list[tuple[str, bytes]] = []  # (kind, bytes), stored before the transaction
+        model_blob = None
         if status == "finished" and record_outputs:
+            profile_blob = None
             if self.data is not None and self.profile:
                 # Hashing and profiling both release the GIL: do them side by side.
                 from concurrent.futures import ThreadPoolExecutor
 
                 with ThreadPoolExecutor(1) as pool:
                     hashed = pool.submit(self._data_info)
-                    profile_sha = self._profile(actor)
+                    profile_blob = self._profile()
                     data_info = hashed.result()
-                data_info["profile_sha256"] = profile_sha
             else:
                 data_info = self._data_info()
+            if profile_blob is not None:
+                files.append(("profile", profile_blob))
             if self.register and self.model is not None:
-                self._register(data_info, actor)
+                model_blob = serialization.dump(self.model, self.serializer)
+                files.append(("model", model_blob))
             elif self.register:
                 self.notes.append("no fitted estimator found: no model version registered")
         if self.source or self.code:
-            payload = canonical({"cells": self.source, "tracked_cell": self.code}).encode()
-            source_sha = self.store.put_artifact(payload, "source", actor)
+            source = canonical({"cells": self.source, "tracked_cell": self.code}).encode()
+            files.append(("source", source))
+        stored = {kind: self.store.artifacts.write(blob)[0] for kind, blob in files}
+        faults.point("track", 2)
+        if "profile" in stored:
+            data_info["profile_sha256"] = stored["profile"]
         git = self._env.get("git", {})
-        self.store.update_run(
-            self.run_id,
-            {
-                "status": status,
-                "ended_at": utcnow(),
-                "params": self.params,
-                "metrics": self.metrics,
-                "tags": self.tags,
-                "data": data_info,
-                "environment": self._env.get("environment", {}),
-                "git_commit": git.get("commit"),
-                "git_dirty": git.get("dirty"),
-                "source_sha256": source_sha,
-                "error": error,
-            },
-            actor,
-        )
+        with self.store.transaction():
+            for kind, blob in files:
+                self.store.record_artifact(stored[kind], len(blob), kind, actor)
+            if model_blob is not None:
+                self._register(stored["model"], data_info, actor)
+                faults.point("track", 3)
+            self.store.update_run(
+                self.run_id,
+                {
+                    "status": status,
+                    "ended_at": utcnow(),
+                    "params": self.params,
+                    "metrics": self.metrics,
+                    "tags": self.tags,
+                    "data": data_info,
+                    "environment": self._env.get("environment", {}),
+                    "git_commit": git.get("commit"),
+                    "git_dirty": git.get("dirty"),
+                    "source_sha256": stored.get("source"),
+                    "error": error,
+                },
+                actor,
+            )
+        faults.point("track", 4)
         self.run = self.store.get_run(self.run_id)
 
     def _data_info(self) -> dict[str, Any]:
@@ -315,15 +341,13 @@ class ActiveRun:
             info["sha256"] = sha256_bytes(f"{features}\n{target}".encode())
         return info
 
-    def _register(self, data_info: dict[str, Any], actor: str) -> None:
-        blob = serialization.dump(self.model, self.serializer)
-        sha = self.store.put_artifact(blob, "model", actor)
+    def _register(self, model_sha: str, data_info: dict[str, Any], actor: str) -> None:
         cls = type(self.model)
         self.version = self.store.create_version(
             {
                 "model": self.name,
                 "run_id": self.run_id,
-                "artifact_sha256": sha,
+                "artifact_sha256": model_sha,
                 "format": self.serializer,
                 "estimator": f"{cls.__module__}.{cls.__qualname__}",
                 "signature": data_info.get("schema", []),
@@ -334,8 +358,8 @@ class ActiveRun:
             actor,
         )
 
-    def _profile(self, actor: str) -> str | None:
-        """Store the drift reference profile of the training data (and outputs)."""
+    def _profile(self) -> bytes:
+        """The drift reference profile of the training data (and outputs), serialised."""
         import pandas as pd
 
         from ..monitoring.drift.profile import importance_of, model_outputs, profile
@@ -363,7 +387,7 @@ class ActiveRun:
             if self.model is not None
             else None,
         )
-        return self.store.put_artifact(canonical(sketch.to_json()).encode(), "profile", actor)
+        return canonical(sketch.to_json()).encode()
 
     # -- display ------------------------------------------------------------
 
