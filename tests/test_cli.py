@@ -7,6 +7,8 @@ import pytest
 
 from mlops_nb import tracking
 
+pytestmark = pytest.mark.backends
+
 TINY = Path(__file__).parent / "notebooks" / "tiny_tracked.ipynb"
 
 

@@ -6,6 +6,8 @@ import mlops_nb
 from mlops_nb import tracking
 from mlops_nb.datasets import make_churn
 
+pytestmark = pytest.mark.backends
+
 
 @pytest.fixture
 def churn(store, churn_data, fitted):

@@ -11,6 +11,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.backends
+
 NB = Path(__file__).parent / "notebooks"
 TINY = str(NB / "tiny_tracked.ipynb")
 

@@ -10,6 +10,8 @@ from mlops_nb.errors import GateExpressionError, InvalidInputError, NotFoundErro
 from mlops_nb.execution import pipeline as pipelines
 from mlops_nb.store import audit
 
+pytestmark = pytest.mark.backends
+
 NB = Path(__file__).parent / "notebooks"
 
 

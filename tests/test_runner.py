@@ -13,7 +13,7 @@ from mlops_nb.store import audit
 
 NOTEBOOKS = Path(__file__).parent / "notebooks"
 TINY = NOTEBOOKS / "tiny_tracked.ipynb"
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.backends]
 
 
 def executed(store, run):

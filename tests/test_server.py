@@ -13,6 +13,9 @@ from jupyter_server.utils import url_path_join
 import mlops_nb
 from mlops_nb import tracking
 
+# Every store-using test here runs on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.backends
+
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
 
