@@ -12,12 +12,14 @@ import pytest
 
 import mlops_nb
 from mlops_nb.errors import ConflictError, InvalidInputError, NotFoundError
+from mlops_nb.jsonutil import format_time
 from mlops_nb.schedules import schedule as sch
 from mlops_nb.schedules import scheduler as firing
 from mlops_nb.store import audit
 
 NB = Path(__file__).parent / "notebooks"
 TINY = NB / "tiny_tracked.ipynb"
+SLEEPY = NB / "sleepy.ipynb"
 UTC = dt.timezone.utc
 
 pytestmark = pytest.mark.backends
@@ -31,6 +33,7 @@ def slots(store, name):
     return [(s["slot"][11:16], s["status"]) for s in reversed(store.slots(name))]
 
 
+@pytest.mark.parametrize("max_concurrent", [1, 5])  # 1 is the default
 @pytest.mark.parametrize(
     "policy, expected",
     [
@@ -39,14 +42,15 @@ def slots(store, name):
         ("all", [("01:00", "queued"), ("02:00", "queued"), ("03:00", "queued")]),
     ],
 )
-def test_catch_up_after_downtime(store, policy, expected):
+def test_catch_up_after_downtime(store, policy, expected, max_concurrent):
     sch.add(
         store,
         "hourly",
         str(TINY),
         "0 * * * *",
         catchup=policy,
-        max_concurrent=5,
+        max_concurrent=max_concurrent,
+        overlap="skip",
         now=at(2026, 11, 1, 0, 30),
     )
     # The scheduler was down from 00:30 to 03:20: three slots were missed.
@@ -54,9 +58,66 @@ def test_catch_up_after_downtime(store, policy, expected):
     assert slots(store, "hourly") == expected
     skipped = [s for s in store.slots("hourly") if s["status"] == "skipped"]
     assert all(s["error"] for s in skipped)  # never silent: each says why
-    # On time again: the 04:00 slot runs under every policy.
+    # On time again: the 04:00 slot runs under every policy once the backlog is done.
+    for slot in store.slots("hourly", status="queued"):
+        store.update_slot(slot["id"], {"status": "finished"}, "test")
     firing.tick(store, at(2026, 11, 1, 4, 0, 30), run=False)
     assert slots(store, "hourly")[-1] == ("04:00", "queued")
+
+
+def _run_spans(store, recorded):
+    """(slot, status, started_at, ended_at) of each slot's run, in slot order."""
+    out = []
+    for slot in sorted(recorded, key=lambda s: s["slot"]):
+        run = store.get_run(slot["run_id"])
+        out.append((slot["slot"][11:16], slot["status"], run.started_at, run.ended_at))
+    return out
+
+
+def test_catch_up_all_runs_the_backlog_one_after_another(store):
+    # The defaults: at most one run at a time, overlapping slots skipped.
+    sch.add(store, "hourly", str(TINY), "0 * * * *", catchup="all", now=at(2026, 11, 1, 0, 30))
+    done = firing.tick(store, at(2026, 11, 1, 3, 20))
+    spans = _run_spans(store, done)
+    assert [(s, status) for s, status, _, _ in spans] == [
+        ("01:00", "finished"),
+        ("02:00", "finished"),
+        ("03:00", "finished"),
+    ]
+    # In slot order, never two at once: each starts after the one before ended.
+    for (_, _, _, ended), (_, _, started, _) in zip(spans, spans[1:]):
+        assert ended <= started
+    assert len(store.list_runs(kind="notebook")) == 3
+    assert firing.tick(store, at(2026, 11, 1, 3, 25)) == []  # nothing fires twice
+
+
+@pytest.mark.parametrize(
+    "overlap, status", [("skip", "skipped"), ("queue", "queued")]
+)
+def test_backlog_overlap_applies_to_runs_started_earlier(store, overlap, status):
+    sch.add(
+        store,
+        "hourly",
+        str(TINY),
+        "0 * * * *",
+        catchup="all",
+        overlap=overlap,
+        now=at(2026, 11, 1, 0, 30),
+    )
+    firing.tick(store, at(2026, 11, 1, 0, 59), run=False)
+    firing.tick(store, at(2026, 11, 1, 1, 0, 5), run=False)
+    (earlier,) = firing.start_queued(store)  # a run started by an earlier tick, still going
+    assert earlier["slot"][11:16] == "01:00"
+    # Downtime, then one tick sees two missed slots while that run is still going.
+    firing.tick(store, at(2026, 11, 1, 3, 20), run=False)
+    assert slots(store, "hourly") == [("01:00", "running"), ("02:00", status), ("03:00", status)]
+    if overlap == "skip":
+        assert all("still running" in s["error"] for s in store.slots("hourly", "skipped"))
+    # Backlog slots queued behind it start one at a time, in slot order.
+    assert firing.start_queued(store) == []
+    store.update_slot(earlier["id"], {"status": "finished"}, "test")
+    started = firing.start_queued(store)
+    assert [s["slot"][11:16] for s in started] == (["02:00"] if overlap == "queue" else [])
 
 
 def test_ticks_are_idempotent_and_list_is_accurate(store):
@@ -96,14 +157,15 @@ def test_dst_transitions_fire_once(store):
     assert [s for s, _ in slots(store, "nightly")] == ["00:30", "01:30"]
 
 
-def test_two_concurrent_ticks_fire_each_slot_once(home, store):
+@pytest.mark.parametrize("max_concurrent", [10, 1])  # 1: the backlog runs one at a time
+def test_two_concurrent_ticks_fire_each_slot_once(home, store, max_concurrent):
     sch.add(
         store,
         "every-minute",
         str(TINY),
         "* * * * *",
         catchup="all",
-        max_concurrent=10,
+        max_concurrent=max_concurrent,
         now=at(2026, 11, 1, 9, 0),
     )
     store.close()
@@ -127,6 +189,10 @@ def test_two_concurrent_ticks_fire_each_slot_once(home, store):
     notebook_runs = store.list_runs(kind="notebook")
     assert len(notebook_runs) == 4  # each slot ran exactly once
     assert len({r.params["x"] for r in notebook_runs}) == 1
+    if max_concurrent == 1:  # whichever process ran them, never two at once
+        spans = _run_spans(store, recorded)
+        for (_, _, _, ended), (_, _, started, _) in zip(spans, spans[1:]):
+            assert ended <= started
     assert audit.verify(store).ok
 
 
@@ -313,5 +379,67 @@ def test_scheduler_killed_mid_run_is_recovered_without_double_fire(home, store, 
     assert len(same_time) == 1  # the slot was not fired again
     assert len(store.list_runs(kind="notebook")) == 1
     assert "orphaned" in log.read_text()
+    result = audit.verify(store)
+    assert result.ok, result.problem
+
+
+def _wait_for(check, what, timeout=180.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        found = check()
+        if found:
+            return found
+        time.sleep(0.3)
+    pytest.fail(f"gave up waiting for {what}")
+
+
+def test_scheduler_killed_mid_backlog_resumes_the_rest_once(home, store, tmp_path):
+    # A yearly cron and a cursor three years back: three missed slots, none due during the test.
+    today = dt.datetime.now(UTC)
+    cron = "0 0 1 1 *"
+    cursor = at(today.year - 3, 1, 1, 0, 1)
+    backlog = [format_time(t) for t in sch.fire_times(cron, "UTC", cursor, today)]
+    assert len(backlog) == 3
+    pidfile, marker = tmp_path / "kernel.pid", tmp_path / "first-run"
+    sch.add(
+        store,
+        "yearly",
+        str(SLEEPY),
+        cron,
+        catchup="all",  # with the defaults: one run at a time, overlap skip
+        parameters={"seconds": 600.0, "pidfile": str(pidfile), "marker": str(marker)},
+        now=cursor,
+    )
+
+    def scheduler():
+        return subprocess.Popen(
+            [sys.executable, "-c", SCHEDULER_KILLED, str(home)], start_new_session=True
+        )
+
+    proc = scheduler()
+    try:
+        _wait_for(pidfile.exists, "the first backlog slot's kernel")  # it sleeps now
+        state = [(s["slot"], s["status"]) for s in reversed(store.slots("yearly"))]
+        assert [s for s, _ in state] == backlog
+        assert [status for _, status in state] == ["running", "queued", "queued"]
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the scheduler and its kernels die at once
+        proc.wait()
+    proc = scheduler()  # restarted: recovers the lost run, then works off the rest
+    try:
+        _wait_for(
+            lambda: not store.slots("yearly", "queued") and not store.slots("yearly", "running"),
+            "the rest of the backlog",
+        )
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=120)
+    assert proc.returncode == 0
+    rows = sorted(store.slots("yearly"), key=lambda s: s["slot"])
+    assert [s["status"] for s in rows] == ["failed", "finished", "finished"]
+    assert rows[0]["error"].startswith("orphaned")
+    runs = store.list_runs(kind="notebook")
+    assert len(runs) == 3 and {r.run_id for r in runs} == {s["run_id"] for s in rows}
+    assert sorted(r.status for r in runs) == ["failed", "finished", "finished"]
     result = audit.verify(store)
     assert result.ok, result.problem

@@ -4,8 +4,10 @@
 since a schedule's cursor (in one transaction with the cursor, so two ticks
 never fire one slot), applies the catch-up policy to slots missed during
 downtime — ``none`` (skip them), ``latest`` (run only the newest) or ``all``
+(run each, one after another in slot order as the concurrency limit allows)
 — and runs what it claimed, with timeouts, retries with exponential
-back-off, and alerts. ``mlops-nb tick`` runs it once (for a system cron
+back-off, and alerts. The overlap policy (``skip`` or ``queue``) applies
+to runs started before, never to slots of the same backlog. ``mlops-nb tick`` runs it once (for a system cron
 entry), ``mlops-nb scheduler`` in a loop (:class:`Scheduler`). Skipped slots
 are recorded with their reason; nothing is skipped silently.
 """
@@ -56,19 +58,20 @@ def plan(
                     else "superseded by a newer slot (catch-up latest)",
                 )
             )
-    active = schedule.get("active", 0)
+    # The overlap policy is about work started before this claim (by an
+    # earlier tick or another process). Slots decided here are one backlog:
+    # they are all queued and start one after another, in slot order, as the
+    # concurrency limit allows (see start_queued), rather than blocking on
+    # the first of themselves.
+    busy = schedule.get("active", 0) >= schedule["max_concurrent"]
     out: list[tuple[str, str, str | None]] = []
     for slot_time, why in decided:
         if why is not None:
             out.append((slot_time, "skipped", why))
-        elif active >= schedule["max_concurrent"]:
-            if schedule["overlap"] == "queue":
-                out.append((slot_time, "queued", None))
-            else:
-                out.append((slot_time, "skipped", "previous run still running (overlap skip)"))
+        elif busy and schedule["overlap"] == "skip":
+            out.append((slot_time, "skipped", "previous run still running (overlap skip)"))
         else:
             out.append((slot_time, "queued", None))
-            active += 1
     return out, format_time(due[-1])
 
 
@@ -111,11 +114,38 @@ def tick(
         )
     if not run:
         return recorded
-    started = start_queued(store)
-    if started:
-        execute(store, started, max_workers=max_workers, sleep=sleep, make_executor=make_executor)
+    started = drain(store, max_workers=max_workers, sleep=sleep, make_executor=make_executor)
     ids = sorted({s["id"] for s in [*recorded, *started]})
     return [store.get_slot(i) for i in ids]
+
+
+def drain(
+    store: Store,
+    max_workers: int = 2,
+    sleep: Any = time.sleep,
+    make_executor: ExecutorFactory | None = None,
+) -> list[dict[str, Any]]:
+    """Run queued slots until none can start; return the slots this call started.
+
+    Each time a run ends the next queued slot of any schedule is started if
+    its limit allows, so a backlog is worked off one slot after another
+    within one ``tick``. Another process may start some of them first: each
+    start is claimed in a write transaction, so none runs twice.
+    """
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    started: list[dict[str, Any]] = []
+    with ThreadPoolExecutor(max(1, max_workers), thread_name_prefix="mlops-nb-slot") as pool:
+        pending: set[Any] = set()
+        while True:
+            for slot in start_queued(store):
+                started.append(slot)
+                pending.add(pool.submit(_run_slot, store, slot, sleep, make_executor))
+            if not pending:
+                return started
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                future.result()  # a slot's own failure is recorded; this is the store's
 
 
 def start_queued(store: Store) -> list[dict[str, Any]]:
