@@ -96,6 +96,14 @@ def test_cron_line_ticks_this_store(cli, home):
         (("schedule", "add", "s", "missing.ipynb", "--cron", "0 * * * *"), 3, "does not exist"),
         (("schedule", "pause", "nope"), 3, "no schedule named 'nope'"),
         (("tick", "--now", "yesterday"), 2, "not an ISO date"),
+        (("tick", "--now", "2026-W48-1"), 2, "not an ISO date"),
+        (("tick", "--now", "2026-02-30"), 2, "not a valid date"),
+        (("tick", "--now", "0001-01-01T00:00+05:00"), 2, "out of range"),
+        (("tick", "--now", "9999-12-31T23:59-05:00"), 2, "out of range"),
+        (("schedule", "list", "--now", "2026-11-30T12"), 2, "not an ISO date"),
+        (("schedule", "add", "s", TINY, "--cron", "* * * * * *"), 2, "exactly five fields"),
+        (("schedule", "add", "s", TINY, "--cron", "@reboot"), 2, "runs at no time"),
+        (("schedule", "add", "s", TINY, "--cron", "0 0 30 2 *"), 2, "not a valid day-of-month"),
         (("pipeline", "run", "missing.yaml"), 3, "does not exist"),
     ],
 )
@@ -103,6 +111,53 @@ def test_bad_input(cli, args, code, fragment):
     result = cli(*args)
     assert result.code == code, result.err
     assert fragment in result.err and len(result.err.strip().splitlines()) == 1
+
+
+def test_bare_dates_are_the_end_of_the_day_in_every_spelling(cli):
+    added = cli("schedule", "add", "s", TINY, "--cron", "0 6 * * *", "--now", "20261129")
+    assert added.code == 0, added.err
+    listed = {
+        now: cli("schedule", "list", "--json", "--now", now).json()[0]["next_run"]
+        for now in ("2026-11-30", "20261130", "2026-11-30T23:59:59.999999Z")
+    }
+    assert set(listed.values()) == {"2026-12-01T06:00:00.000000+00:00"}, listed
+    fired = cli("tick", "--now", "20261130", "--no-run", "--json")
+    assert fired.code == 0, fired.err
+    assert [s["slot"] for s in fired.json()] == ["2026-11-30T06:00:00.000000+00:00"]
+
+
+def test_tick_at_the_ends_of_time(cli):
+    # Slots run out where dates do: at local midnight of 31 December 9999 in
+    # Tokyo (15:00 UTC), at the last UTC hour in New York.
+    for tz in ("Asia/Tokyo", "America/New_York"):
+        added = cli(
+            "schedule", "add", tz.split("/")[1], TINY, "--cron", "0 * * * *", "--tz", tz,
+            "--catchup", "all", "--now", "9999-12-31T10:00Z",
+        )  # fmt: skip
+        assert added.code == 0, added.err
+    fired = cli("tick", "--now", "9999-12-31T23:59:59.999999Z", "--no-run", "--json")
+    assert fired.code == 0, fired.err
+    hours = {(s["schedule"], s["slot"][11:13]) for s in fired.json()}
+    assert hours == {("Tokyo", h) for h in ("11", "12", "13", "14")} | {
+        ("New_York", f"{h}") for h in range(11, 24)
+    }
+    listed = cli("schedule", "list", "--json", "--now", "9999-12-31T23:59Z")
+    assert listed.code == 0, listed.err
+    assert [row["next_run"] for row in listed.json()] == [None, None]
+    # The first hours of year 1, west of UTC: New York's local mean time,
+    # 4:56:02 behind, starts at 04:56:02 UTC.
+    added = cli(
+        "schedule", "add", "first", TINY, "--cron", "0 * * * *", "--tz", "America/New_York",
+        "--catchup", "all", "--now", "0001-01-01T00:00Z",
+    )  # fmt: skip
+    assert added.code == 0, added.err
+    fired = cli("tick", "--now", "0001-01-01T07:00Z", "--no-run", "--json")
+    assert fired.code == 0, fired.err
+    assert [s["slot"] for s in fired.json()] == [
+        "0001-01-01T04:56:02.000000+00:00",
+        "0001-01-01T05:56:02.000000+00:00",
+        "0001-01-01T06:56:02.000000+00:00",
+    ]
 
 
 def test_failing_run_now_exits_non_zero(cli, tmp_path):
