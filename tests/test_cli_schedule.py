@@ -1,8 +1,7 @@
 """mlops-nb schedule / tick / scheduler / pipeline through the installed entry point."""
 
-import json
 import os
-import shlex
+import re
 import signal
 import subprocess
 import sys
@@ -61,27 +60,82 @@ def test_schedule_lifecycle_and_list_contract(cli):
     assert len(cli("schedule", "slots", "monthly", "--json").json()) == 2
 
 
-def test_cron_line_ticks_this_store(cli, home):
-    line = cli("schedule", "cron-line").out.strip()
+def run_as_cron(line: str, cron_home: Path) -> subprocess.CompletedProcess:
+    """Run a crontab line the way cron does.
+
+    Five time fields, then the command: an unescaped ``%`` ends it (the rest
+    is its standard input) and ``\\%`` stands for ``%`` (crontab(5)). The
+    command runs under ``/bin/sh -c`` in ``HOME`` with cron's bare
+    environment: ``PATH=/usr/bin:/bin``, ``HOME`` and ``SHELL``, nothing else.
+    """
     fields = line.split(" ", 5)
-    assert fields[:5] == ["*"] * 5  # every minute
-    command = fields[5]
-    words = shlex.split(command)
-    assert words[1:] == [
-        "-m",
-        "mlops_nb",
-        "--home",
-        str(home),
-        "tick",
-        ">>",
-        str(home / "logs" / "tick.log"),
-        "2>&1",
-    ]
-    # the command itself ticks this store
-    assert Path(words[0]).is_file() and os.access(words[0], os.X_OK)
-    done = subprocess.run([*words[:6], "--json"], capture_output=True, text=True, timeout=120)
+    assert len(fields) == 6 and fields[:5] == ["*"] * 5, line  # every minute
+    command, *stdin = re.split(r"(?<!\\)%", fields[5], maxsplit=1)
+    return subprocess.run(
+        ["/bin/sh", "-c", command.replace("\\%", "%")],
+        input="\n".join(stdin),
+        env={"PATH": "/usr/bin:/bin", "HOME": str(cron_home), "SHELL": "/bin/sh"},
+        cwd=cron_home,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+@pytest.mark.backends  # on PostgreSQL the line must carry the database URL too
+def test_cron_line_ticks_this_store_under_cron(cli, tmp_path):
+    import datetime as dt
+
+    # A fresh store (no logs/ yet) at a path the shell and cron would both misread.
+    store = tmp_path / "a 100% odd store's $HOME `x` & co"
+    where = ("--home", str(store))
+    past = (dt.datetime.now(dt.timezone.utc) - dt.timedelta(minutes=3)).isoformat()
+    added = cli("schedule", "add", "minutely", TINY, "--cron", "* * * * *", "--now", past, *where)
+    assert added.code == 0, added.err
+    assert not (store / "logs").exists()
+    printed = cli("schedule", "cron-line", *where, "--json")
+    assert printed.code == 0, printed.err
+    line = printed.json()["cron_line"]
+    assert ("--db-url" in line) == ("MLOPS_NB_DB_URL" in os.environ)  # cron has no such variable
+    cron_home = tmp_path / "cron-home"
+    cron_home.mkdir()
+    done = run_as_cron(line, cron_home)
     assert done.returncode == 0, done.stderr
-    assert json.loads(done.stdout) == []  # nothing scheduled, nothing fired
+    assert done.stdout == done.stderr == ""  # everything went to the log
+    log = (store / "logs" / "tick.log").read_text()
+    assert "minutely" in log and "finished" in log, log
+    slots = cli("schedule", "slots", "minutely", *where, "--json").json()
+    statuses = sorted(s["status"] for s in slots)  # catch-up latest: the missed ones skipped
+    assert statuses.count("finished") == 1 and set(statuses) <= {"finished", "skipped"}
+    assert not (cron_home / ".mlops").exists()  # and no other
+
+
+def test_cron_line_keeps_secrets_off_the_line(tmp_path):
+    from types import SimpleNamespace
+
+    from mlops_nb.errors import InvalidInputError
+    from mlops_nb.schedules.scheduler import cron_line
+    from mlops_nb.store.location import write_config
+
+    home = tmp_path / "store"
+    home.mkdir()
+    url = "postgresql+psycopg://ml:s3cret@db.example.com/ml"
+    store = SimpleNamespace(home=home, db_url=url, artifacts_url=None)
+    with pytest.raises(InvalidInputError, match="holds a password") as info:
+        cron_line(store)
+    assert "s3cret" not in str(info.value)
+    write_config(home, db_url=url)  # kept in the store's config.yaml: --home finds it
+    line = cron_line(store)
+    assert "s3cret" not in line and "--db-url" not in line
+    bucket = SimpleNamespace(home=home, db_url=None, artifacts_url="s3://key:s3cret@bucket/ml")
+    with pytest.raises(InvalidInputError, match="holds credentials") as info:
+        cron_line(bucket)
+    assert "s3cret" not in str(info.value)
+    plain = SimpleNamespace(home=home, db_url=None, artifacts_url="s3://bucket/ml")
+    assert "MLOPS_NB_ARTIFACTS=s3://bucket/ml " in cron_line(plain)
+    broken = SimpleNamespace(home=tmp_path / "two\nlines", db_url=None, artifacts_url=None)
+    with pytest.raises(InvalidInputError, match="line break"):
+        cron_line(broken)
 
 
 @pytest.mark.parametrize(

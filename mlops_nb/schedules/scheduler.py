@@ -7,9 +7,10 @@ downtime — ``none`` (skip them), ``latest`` (run only the newest) or ``all``
 (run each, one after another in slot order as the concurrency limit allows)
 — and runs what it claimed, with timeouts, retries with exponential
 back-off, and alerts. The overlap policy (``skip`` or ``queue``) applies
-to runs started before, never to slots of the same backlog. ``mlops-nb tick`` runs it once (for a system cron
-entry), ``mlops-nb scheduler`` in a loop (:class:`Scheduler`). Skipped slots
-are recorded with their reason; nothing is skipped silently.
+to runs started before, never to slots of the same backlog. ``mlops-nb
+tick`` runs it once (for a system cron entry), ``mlops-nb scheduler`` in a
+loop (:class:`Scheduler`). Skipped slots are recorded with their reason;
+nothing is skipped silently.
 """
 
 from __future__ import annotations
@@ -378,16 +379,109 @@ def recover(store: Store) -> list[int]:
     return lost
 
 
+#: The environment cron gives a job (crontab(5)), besides ``LOGNAME``.
+CRON_PATH = "/usr/bin:/bin"
+
+
 def cron_line(store: Store) -> str:
-    """The crontab entry that ticks this store every minute."""
+    """The crontab entry that ticks this store every minute.
+
+    Cron runs the line with ``/bin/sh`` in its working directory ``HOME``
+    and a bare environment (``PATH=/usr/bin:/bin``, ``HOME``, ``SHELL``), so
+    the line names everything itself: this Python by its absolute path, the
+    folder holding mlops_nb when that Python would not find this copy by
+    itself, the store's folder, and its database and artifact locations
+    unless the folder's ``config.yaml`` gives them. Output is appended to
+    ``<home>/logs/tick.log``, whose folder the line creates, and ``%`` is
+    escaped as crontab(5) requires.
+
+    Raises
+    ------
+    InvalidInputError
+        When the line cannot be written safely: a location with a line
+        break, or a database or artifact URL that carries a password
+        (``config.yaml``, ``~/.pgpass`` or the provider's own credentials
+        keep it off the command line).
+    """
     import shlex
+
+    from ..errors import InvalidInputError
+    from ..store.artifacts import redact_url
+    from ..store.location import ENV_ARTIFACTS, mask_url, normalize_db_url, read_config
+
+    exe = _python()
+    config = read_config(store.home)
+    env: dict[str, str] = {}
+    words = [exe, "-m", "mlops_nb", "--home", str(store.home)]
+    if store.db_url and (
+        not config.get("db_url") or normalize_db_url(config["db_url"]) != store.db_url
+    ):
+        if mask_url(store.db_url) != store.db_url:
+            raise InvalidInputError(
+                f"the database URL {mask_url(store.db_url)} holds a password, which a crontab "
+                "line would show to anyone who can read it: keep the password in ~/.pgpass "
+                f"or put the URL in {store.home / 'config.yaml'} (mlops-nb init --db-url URL)"
+            )
+        words += ["--db-url", store.db_url]
+    if store.artifacts_url and config.get("artifacts") != store.artifacts_url:
+        if redact_url(store.artifacts_url) != store.artifacts_url:
+            raise InvalidInputError(
+                f"the artifact URL {redact_url(store.artifacts_url)} holds credentials, which a "
+                "crontab line would show: leave them to the provider's own configuration"
+            )
+        env[ENV_ARTIFACTS] = store.artifacts_url
+    package_root = _package_root_if_hidden(exe)
+    if package_root is not None:
+        env["PYTHONPATH"] = package_root
+    log = store.home / "logs" / "tick.log"
+    command = (
+        f"mkdir -p {shlex.quote(str(log.parent))} && "
+        + "".join(f"{key}={shlex.quote(value)} " for key, value in env.items())
+        + " ".join(shlex.quote(w) for w in words)
+        + f" tick >> {shlex.quote(str(log))} 2>&1"
+    )
+    if "\n" in command or "\r" in command:
+        raise InvalidInputError(
+            f"a crontab line cannot hold a line break: {command!r} (move the store or "
+            "Python to a path without one)"
+        )
+    # crontab(5): an unescaped % ends the command and starts its standard input.
+    return "* * * * * " + command.replace("%", "\\%")
+
+
+def _python() -> str:
+    """This interpreter's absolute path, unresolved: a virtualenv's link is the venv."""
     import sys
 
-    log = store.home / "logs" / "tick.log"
-    return (
-        f"* * * * * {shlex.quote(sys.executable)} -m mlops_nb --home "
-        f"{shlex.quote(str(store.home))} tick >> {shlex.quote(str(log))} 2>&1"
-    )
+    from ..errors import InvalidInputError
+
+    if not sys.executable:
+        raise InvalidInputError("cannot tell which Python runs mlops-nb: sys.executable is empty")
+    return os.path.abspath(sys.executable)
+
+
+def _package_root_if_hidden(exe: str) -> str | None:
+    """The folder holding this mlops_nb if ``exe`` alone, under cron, imports another or none."""
+    import subprocess
+
+    import mlops_nb
+
+    mine = Path(mlops_nb.__file__).resolve()
+    try:
+        probe = subprocess.run(
+            [exe, "-c", "import mlops_nb; print(mlops_nb.__file__)"],
+            env={"PATH": CRON_PATH, "HOME": str(Path.home()), "SHELL": "/bin/sh"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=str(Path.home()) if Path.home().is_dir() else "/",
+        )
+        found = probe.stdout.strip()
+        if probe.returncode == 0 and found and Path(found).resolve() == mine:
+            return None
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return str(mine.parent.parent)
 
 
 class Scheduler:
