@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 import mlops_nb
+from conftest import wait_for
 from mlops_nb.errors import ConflictError, InvalidInputError, NotFoundError
 from mlops_nb.jsonutil import format_time
 from mlops_nb.schedules import schedule as sch
@@ -484,16 +485,6 @@ def test_scheduler_killed_mid_run_is_recovered_without_double_fire(home, store, 
     assert result.ok, result.problem
 
 
-def _wait_for(check, what, timeout=180.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        found = check()
-        if found:
-            return found
-        time.sleep(0.3)
-    pytest.fail(f"gave up waiting for {what}")
-
-
 def test_scheduler_killed_mid_backlog_resumes_the_rest_once(home, store, tmp_path):
     # A yearly cron and a cursor three years back: three missed slots, none due during the test.
     today = dt.datetime.now(UTC)
@@ -519,7 +510,7 @@ def test_scheduler_killed_mid_backlog_resumes_the_rest_once(home, store, tmp_pat
 
     proc = scheduler()
     try:
-        _wait_for(pidfile.exists, "the first backlog slot's kernel")  # it sleeps now
+        wait_for(pidfile.exists, 180, "the first backlog slot's kernel")  # it sleeps now
         state = [(s["slot"], s["status"]) for s in reversed(store.slots("yearly"))]
         assert [s for s, _ in state] == backlog
         assert [status for _, status in state] == ["running", "queued", "queued"]
@@ -528,8 +519,9 @@ def test_scheduler_killed_mid_backlog_resumes_the_rest_once(home, store, tmp_pat
         proc.wait()
     proc = scheduler()  # restarted: recovers the lost run, then works off the rest
     try:
-        _wait_for(
+        wait_for(
             lambda: not store.slots("yearly", "queued") and not store.slots("yearly", "running"),
+            180,
             "the rest of the backlog",
         )
     finally:
