@@ -183,7 +183,11 @@ class ScheduleSQL(StoreBase):
     def start_queued_slot(
         self, name: str, max_concurrent: int, actor: str, started: dict[str, Any]
     ) -> dict[str, Any] | None:
-        """Move the oldest queued slot of ``name`` to running if there is room."""
+        """Move the earliest queued slot of ``name`` to running if there is room.
+
+        Queued slots are cron times in one fixed-width UTC format, so their
+        text order is slot order: a backlog starts oldest first.
+        """
         with self.write() as conn:
             running = (
                 conn.execute(
@@ -201,7 +205,7 @@ class ScheduleSQL(StoreBase):
                 .where(
                     (t.schedule_slots.c.schedule == name) & (t.schedule_slots.c.status == "queued")
                 )
-                .order_by(t.schedule_slots.c.id)
+                .order_by(t.schedule_slots.c.slot, t.schedule_slots.c.id)
                 .limit(1)
             ).first()
             if row is None:
