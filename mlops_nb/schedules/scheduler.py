@@ -28,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from .. import environment
 from ..errors import NotFoundError
 from ..jsonutil import format_time, jsonable
+from ..store import faults
 from .schedule import GRACE_S, fire_times, to_utc
 
 if TYPE_CHECKING:
@@ -241,6 +242,7 @@ def _run_slot(
     """Run one started slot; ``make_executor`` (e.g. a Dask one) or here, in this process."""
     from ..execution.executor import StepTask, run_with_retries
 
+    faults.point("slot", 2)
     actor = environment.actor()
     schedule = store.get_schedule(slot["schedule"])
     tags = {"schedule": schedule["name"], "slot": slot["slot"]}
@@ -305,6 +307,7 @@ def _run_slot(
             1,
             f"{type(exc).__name__}: {exc}",
         )
+    faults.point("slot", 3)
     store.update_slot(
         slot["id"],
         {

@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from ..errors import ConflictError, NotFoundError
 from ..jsonutil import loads
+from . import faults
 from . import schema as t
 from .base import StoreBase
 
@@ -155,16 +156,18 @@ class ScheduleSQL(StoreBase):
                     "schedule.advanced",
                     actor,
                 )
+            if recorded:
+                faults.point("slot", 1)
             return recorded
 
     def add_slot(self, fields: dict[str, Any], actor: str) -> dict[str, Any]:
         """Record one slot outside the cron plan (run-now)."""
         with self.write() as conn:
-            return _decode(
-                self._insert(
-                    conn, t.schedule_slots, fields, f"schedule.slot.{fields['status']}", actor
-                )
+            row = self._insert(
+                conn, t.schedule_slots, fields, f"schedule.slot.{fields['status']}", actor
             )
+            faults.point("slot", 1)
+            return _decode(row)
 
     def update_slot(self, slot_id: int, changes: dict[str, Any], actor: str) -> dict[str, Any]:
         with self.write() as conn:
