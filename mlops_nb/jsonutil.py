@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 from typing import Any
 
 GENESIS = "0" * 64
@@ -62,26 +63,93 @@ def utcnow() -> str:
 
 
 def format_time(moment: dt.datetime) -> str:
+    """``moment`` in the store's one time format: UTC, microseconds, a four-digit year.
+
+    Every stored time has this fixed width, so comparing two as text
+    compares them as times (years before 1000 included).
+    """
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=dt.timezone.utc)
-    return moment.astimezone(dt.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+    return moment.astimezone(dt.timezone.utc).isoformat(timespec="microseconds")
 
 
-def parse_time(text: str) -> str:
-    """Parse a user-given ISO date or datetime into the store's time format.
+# The spellings parse_time accepts, and no others: a date (extended or
+# compact), optionally a time to the minute, second or microsecond, and an
+# offset only after a time. ASCII digits only. Python's own fromisoformat
+# accepts much more (week dates, hour-only times, any digits), and what it
+# accepts changes between versions.
+_MOMENT = re.compile(
+    r"""
+    (?P<year>\d{4}) (?P<dash>-?) (?P<month>\d{2}) (?P=dash) (?P<day>\d{2})
+    (?:
+        [T\ ] (?P<hour>\d{2}) : (?P<minute>\d{2})
+        (?: : (?P<second>\d{2}) (?: \. (?P<fraction>\d{1,6}) )? )?
+        (?P<offset> Z | (?P<sign>[+-]) (?P<off_h>\d{2}) :? (?P<off_m>\d{2}) )?
+    )?
+    """,
+    re.ASCII | re.IGNORECASE | re.VERBOSE,
+)
 
-    A date without a time means the end of that day; a time without an
-    offset is taken as UTC.
+
+def parse_time(value: str | dt.date) -> str:
+    """Parse a user-given date or datetime into the store's time format.
+
+    Accepted: ``2026-07-15`` or ``20260715`` (a bare date: the **end** of that
+    day, UTC), or a date with a time, ``2026-07-15T09:30``, ``…T09:30:15`` or
+    ``…T09:30:15.250``, a space allowed for the ``T``, then optionally ``Z`` or
+    an offset such as ``+02:00``; a time without an offset is UTC. A
+    :class:`datetime.date` or :class:`datetime.datetime` is read the same
+    way. The result must lie within the years 1 to 9999 in UTC.
+
+    Raises
+    ------
+    InvalidInputError
+        For any other spelling, an impossible date or time, or a moment
+        outside that range.
     """
-    text = text.strip()
+    from .errors import InvalidInputError
+
+    if isinstance(value, dt.datetime):
+        moment = value if value.tzinfo is not None else value.replace(tzinfo=dt.timezone.utc)
+        shown = value.isoformat()
+    elif isinstance(value, dt.date):
+        moment = dt.datetime.combine(value, dt.time.max, tzinfo=dt.timezone.utc)
+        shown = value.isoformat()
+    elif isinstance(value, str):
+        moment, shown = _parse(value.strip()), value.strip()
+    else:
+        raise InvalidInputError(
+            f"a time must be an ISO date or datetime string, not {type(value).__name__}"
+        )
     try:
-        if len(text) == 10:
-            day = dt.date.fromisoformat(text)
-            moment = dt.datetime.combine(day, dt.time.max, tzinfo=dt.timezone.utc)
-        else:
-            moment = dt.datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ValueError(
-            f"not an ISO date or datetime: {text!r} (try 2026-07-15 or 2026-07-15T12:00:00Z)"
+        return format_time(moment)
+    except OverflowError:
+        raise InvalidInputError(
+            f"{shown!r} is out of range: times must lie within the years 1 to 9999 in UTC"
         ) from None
-    return format_time(moment)
+
+
+def _parse(text: str) -> dt.datetime:
+    from .errors import InvalidInputError
+
+    found = _MOMENT.fullmatch(text)
+    if found is None:
+        raise InvalidInputError(
+            f"not an ISO date or datetime: {text!r} (try 2026-07-15 or 2026-07-15T12:00:00Z)"
+        )
+    n = {k: int(v) for k, v in found.groupdict().items() if v and v.isdigit()}
+    try:
+        day = dt.date(n["year"], n["month"], n["day"])
+        if found["hour"] is None:
+            return dt.datetime.combine(day, dt.time.max, tzinfo=dt.timezone.utc)
+        zone = dt.timezone.utc
+        if found["sign"]:
+            if n["off_h"] > 23 or n["off_m"] > 59:
+                raise ValueError("a UTC offset lies between -23:59 and +23:59")
+            shift = dt.timedelta(hours=n["off_h"], minutes=n["off_m"])
+            zone = dt.timezone(-shift if found["sign"] == "-" else shift)
+        micro = int((found["fraction"] or "0").ljust(6, "0"))
+        clock = dt.time(n["hour"], n["minute"], n.get("second", 0), micro)
+    except ValueError as exc:  # Feb 30, 24:00, year 0
+        raise InvalidInputError(f"not a valid date or time: {text!r} ({exc})") from None
+    return dt.datetime.combine(day, clock, tzinfo=zone)

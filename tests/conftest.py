@@ -61,6 +61,23 @@ def skip_or_fail(reason: str) -> NoReturn:
     pytest.skip(reason, allow_module_level=True)
 
 
+def wait_for(predicate, within: float = 60.0, what: str = "the condition"):
+    """Poll ``predicate`` until it returns something true; return that, or fail after ``within`` s.
+
+    For waiting on other processes: the deadline is generous, and how fast
+    the machine is never decides the outcome.
+    """
+    import time
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        found = predicate()
+        if found:
+            return found
+        time.sleep(0.2)
+    raise AssertionError(f"timed out after {within} s waiting for {what}")
+
+
 def _skipped(config) -> list:
     reporter = config.pluginmanager.get_plugin("terminalreporter")
     return list(reporter.stats.get("skipped", [])) if reporter else []

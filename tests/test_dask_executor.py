@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import skip_or_fail
+from conftest import skip_or_fail, wait_for
 
 try:
     import distributed
@@ -67,16 +67,6 @@ def gone(pid, within=15.0):
             return True
         time.sleep(0.2)
     return False
-
-
-def wait_for(predicate, within=60.0):
-    deadline = time.monotonic() + within
-    while time.monotonic() < deadline:
-        found = predicate()
-        if found:
-            return found
-        time.sleep(0.2)
-    raise AssertionError("timed out waiting")
 
 
 def no_run_left_running(store):

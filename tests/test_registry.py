@@ -103,6 +103,43 @@ def test_history_is_complete_and_which_answers_the_past(three):
         registry.which(three, "churn@production", at="2000-01-01")
 
 
+def test_which_at_reads_every_date_spelling_alike(three):
+    registry.promote(three, "churn", 2)
+    day = three.alias_changes("churn", "production")[-1].at[:10]  # today, in UTC
+    extended, compact = day, day.replace("-", "")
+    # A bare date is the end of that day, UTC, in either spelling.
+    assert registry.which(three, "churn@production", at=extended).version == 2
+    assert registry.which(three, "churn@production", at=compact).version == 2
+    assert registry.which(three, "churn", at=compact).version == 3
+    assert registry.which(three, "churn", at=compact) == registry.which(three, "churn", at=day)
+
+
+@pytest.mark.parametrize("at", ["0999-12-31", "09991231", "0001-01-01", "0999-12-31T23:59Z"])
+def test_which_at_a_year_before_1000_finds_nothing_yet(three, at):
+    registry.promote(three, "churn", 1)
+    with pytest.raises(NotFoundError, match="nobody held churn@production at 0"):
+        registry.which(three, "churn@production", at=at)
+    with pytest.raises(NotFoundError, match="had no versions at 0"):
+        registry.which(three, "churn", at=at)
+    with pytest.raises(NotFoundError, match="did not exist yet"):
+        registry.which(three, "churn:1", at=at)
+
+
+@pytest.mark.parametrize(
+    "at, message",
+    [
+        ("2026-W27-3", "not an ISO date"),
+        ("2026-07-15T12", "not an ISO date"),
+        ("2026-02-30", "not a valid date"),
+        ("0001-01-01T00:00+05:00", "out of range"),
+        ("9999-12-31T23:59-00:01", "out of range"),
+    ],
+)
+def test_which_refuses_bad_or_unrepresentable_times(three, at, message):
+    with pytest.raises(InvalidInputError, match=message):
+        registry.which(three, "churn@production", at=at)
+
+
 def test_which_lineage_of_version(three, churn_data, fitted):
     X, _, y, _ = churn_data
     v = add_version(three, fitted[0], {"accuracy": 0.9}, data=X, target=y, params={"C": 2})

@@ -1,6 +1,7 @@
 """Schedules with an injected clock and real kernels: catch-up, exactly once, DST, retries."""
 
 import datetime as dt
+import itertools
 import os
 import signal
 import subprocess
@@ -11,13 +12,16 @@ from pathlib import Path
 import pytest
 
 import mlops_nb
+from conftest import wait_for
 from mlops_nb.errors import ConflictError, InvalidInputError, NotFoundError
+from mlops_nb.jsonutil import format_time
 from mlops_nb.schedules import schedule as sch
 from mlops_nb.schedules import scheduler as firing
 from mlops_nb.store import audit
 
 NB = Path(__file__).parent / "notebooks"
 TINY = NB / "tiny_tracked.ipynb"
+SLEEPY = NB / "sleepy.ipynb"
 UTC = dt.timezone.utc
 
 pytestmark = pytest.mark.backends
@@ -31,6 +35,7 @@ def slots(store, name):
     return [(s["slot"][11:16], s["status"]) for s in reversed(store.slots(name))]
 
 
+@pytest.mark.parametrize("max_concurrent", [1, 5])  # 1 is the default
 @pytest.mark.parametrize(
     "policy, expected",
     [
@@ -39,14 +44,15 @@ def slots(store, name):
         ("all", [("01:00", "queued"), ("02:00", "queued"), ("03:00", "queued")]),
     ],
 )
-def test_catch_up_after_downtime(store, policy, expected):
+def test_catch_up_after_downtime(store, policy, expected, max_concurrent):
     sch.add(
         store,
         "hourly",
         str(TINY),
         "0 * * * *",
         catchup=policy,
-        max_concurrent=5,
+        max_concurrent=max_concurrent,
+        overlap="skip",
         now=at(2026, 11, 1, 0, 30),
     )
     # The scheduler was down from 00:30 to 03:20: three slots were missed.
@@ -54,9 +60,64 @@ def test_catch_up_after_downtime(store, policy, expected):
     assert slots(store, "hourly") == expected
     skipped = [s for s in store.slots("hourly") if s["status"] == "skipped"]
     assert all(s["error"] for s in skipped)  # never silent: each says why
-    # On time again: the 04:00 slot runs under every policy.
+    # On time again: the 04:00 slot runs under every policy once the backlog is done.
+    for slot in store.slots("hourly", status="queued"):
+        store.update_slot(slot["id"], {"status": "finished"}, "test")
     firing.tick(store, at(2026, 11, 1, 4, 0, 30), run=False)
     assert slots(store, "hourly")[-1] == ("04:00", "queued")
+
+
+def _run_spans(store, recorded):
+    """(slot, status, started_at, ended_at) of each slot's run, in slot order."""
+    out = []
+    for slot in sorted(recorded, key=lambda s: s["slot"]):
+        run = store.get_run(slot["run_id"])
+        out.append((slot["slot"][11:16], slot["status"], run.started_at, run.ended_at))
+    return out
+
+
+def test_catch_up_all_runs_the_backlog_one_after_another(store):
+    # The defaults: at most one run at a time, overlapping slots skipped.
+    sch.add(store, "hourly", str(TINY), "0 * * * *", catchup="all", now=at(2026, 11, 1, 0, 30))
+    done = firing.tick(store, at(2026, 11, 1, 3, 20))
+    spans = _run_spans(store, done)
+    assert [(s, status) for s, status, _, _ in spans] == [
+        ("01:00", "finished"),
+        ("02:00", "finished"),
+        ("03:00", "finished"),
+    ]
+    # In slot order, never two at once: each starts after the one before ended.
+    for (_, _, _, ended), (_, _, started, _) in itertools.pairwise(spans):
+        assert ended <= started
+    assert len(store.list_runs(kind="notebook")) == 3
+    assert firing.tick(store, at(2026, 11, 1, 3, 25)) == []  # nothing fires twice
+
+
+@pytest.mark.parametrize("overlap, status", [("skip", "skipped"), ("queue", "queued")])
+def test_backlog_overlap_applies_to_runs_started_earlier(store, overlap, status):
+    sch.add(
+        store,
+        "hourly",
+        str(TINY),
+        "0 * * * *",
+        catchup="all",
+        overlap=overlap,
+        now=at(2026, 11, 1, 0, 30),
+    )
+    firing.tick(store, at(2026, 11, 1, 0, 59), run=False)
+    firing.tick(store, at(2026, 11, 1, 1, 0, 5), run=False)
+    (earlier,) = firing.start_queued(store)  # a run started by an earlier tick, still going
+    assert earlier["slot"][11:16] == "01:00"
+    # Downtime, then one tick sees two missed slots while that run is still going.
+    firing.tick(store, at(2026, 11, 1, 3, 20), run=False)
+    assert slots(store, "hourly") == [("01:00", "running"), ("02:00", status), ("03:00", status)]
+    if overlap == "skip":
+        assert all("still running" in s["error"] for s in store.slots("hourly", "skipped"))
+    # Backlog slots queued behind it start one at a time, in slot order.
+    assert firing.start_queued(store) == []
+    store.update_slot(earlier["id"], {"status": "finished"}, "test")
+    started = firing.start_queued(store)
+    assert [s["slot"][11:16] for s in started] == (["02:00"] if overlap == "queue" else [])
 
 
 def test_ticks_are_idempotent_and_list_is_accurate(store):
@@ -96,14 +157,15 @@ def test_dst_transitions_fire_once(store):
     assert [s for s, _ in slots(store, "nightly")] == ["00:30", "01:30"]
 
 
-def test_two_concurrent_ticks_fire_each_slot_once(home, store):
+@pytest.mark.parametrize("max_concurrent", [10, 1])  # 1: the backlog runs one at a time
+def test_two_concurrent_ticks_fire_each_slot_once(home, store, max_concurrent):
     sch.add(
         store,
         "every-minute",
         str(TINY),
         "* * * * *",
         catchup="all",
-        max_concurrent=10,
+        max_concurrent=max_concurrent,
         now=at(2026, 11, 1, 9, 0),
     )
     store.close()
@@ -127,6 +189,10 @@ def test_two_concurrent_ticks_fire_each_slot_once(home, store):
     notebook_runs = store.list_runs(kind="notebook")
     assert len(notebook_runs) == 4  # each slot ran exactly once
     assert len({r.params["x"] for r in notebook_runs}) == 1
+    if max_concurrent == 1:  # whichever process ran them, never two at once
+        spans = _run_spans(store, recorded)
+        for (_, _, _, ended), (_, _, started, _) in itertools.pairwise(spans):
+            assert ended <= started
     assert audit.verify(store).ok
 
 
@@ -242,8 +308,21 @@ def test_pause_resume_remove(store):
 @pytest.mark.parametrize(
     "kwargs, message",
     [
-        ({"cron": "61 * * * *"}, "bad cron expression"),
-        ({"cron": "* * *"}, "bad cron expression"),
+        ({"cron": "61 * * * *"}, "'61' is not a valid minute"),
+        ({"cron": "* * *"}, "exactly five fields"),
+        ({"cron": "* * * * * *"}, "exactly five fields .* not 6 .no seconds"),  # not every second
+        ({"cron": "0 0 6 * * * 2026"}, "exactly five fields .* not 7"),
+        ({"cron": "@reboot"}, "@reboot runs at no time"),
+        ({"cron": "@fortnightly"}, "is not a nickname"),
+        ({"cron": "0 0 15W * *"}, "'15W' is not a valid day-of-month"),
+        ({"cron": "0 0 L/2 * *"}, "no step on L"),
+        ({"cron": "0 0 30 2 *"}, "'30' is not a valid day-of-month"),
+        ({"cron": "0 0 * * 1#6"}, "'1#6' is not a valid day-of-week"),
+        ({"cron": "0 0 ? * *"}, "not a valid day-of-month"),
+        ({"cron": "０ 0 * * *"}, "not a valid minute"),
+        ({"cron": "0 24 * * *"}, "not a valid hour"),
+        ({"cron": "0 0 * 13 *"}, "not a valid month"),
+        ({"cron": "0 0 * * 8"}, "not a valid day-of-week"),
         ({"tz": "Mars/Olympus"}, "unknown time zone"),
         ({"catchup": "some"}, "catch-up must be one of"),
         ({"name": "bad name!"}, "schedule name"),
@@ -256,6 +335,95 @@ def test_bad_schedules_are_refused(store, kwargs, message):
     with pytest.raises((InvalidInputError, NotFoundError), match=message):
         sch.add(store, args.pop("name"), args.pop("target"), args.pop("cron"), **args)
     assert store.list_schedules() == []
+
+
+@pytest.mark.parametrize(
+    "cron, stored, first_slots",
+    [
+        ("@hourly", "0 * * * *", ["2026-11-30T00:00", "2026-11-30T01:00"]),
+        ("@DAILY", "0 0 * * *", ["2026-11-30T00:00", "2026-12-01T00:00"]),
+        ("@midnight", "0 0 * * *", ["2026-11-30T00:00", "2026-12-01T00:00"]),
+        ("@weekly", "0 0 * * 0", ["2026-12-06T00:00", "2026-12-13T00:00"]),
+        ("@monthly", "0 0 1 * *", ["2026-12-01T00:00", "2027-01-01T00:00"]),
+        ("@annually", "0 0 1 1 *", ["2027-01-01T00:00", "2028-01-01T00:00"]),
+        ("0  6\t1 * *", "0 6 1 * *", ["2026-12-01T06:00", "2027-01-01T06:00"]),
+        ("0 0 L * *", "0 0 L * *", ["2026-11-30T00:00", "2026-12-31T00:00"]),  # month's last day
+        ("0 0 LW 1 *", "0 0 LW 1 *", ["2027-01-29T00:00", "2028-01-31T00:00"]),  # last weekday
+        ("0 0 * * 5L", "0 0 * * 5L", ["2026-12-25T00:00", "2027-01-29T00:00"]),  # last Friday
+        ("0 0 * * 1#2", "0 0 * * 1#2", ["2026-12-14T00:00", "2027-01-11T00:00"]),  # 2nd Monday
+        ("0 0 13 * fri", "0 0 13 * fri", ["2026-12-04T00:00", "2026-12-11T00:00"]),  # 13th or Fri
+    ],
+)
+def test_accepted_cron_forms_are_stored_as_five_fields(store, cron, stored, first_slots):
+    added = sch.add(store, "s", str(TINY), cron, now=at(2026, 11, 30))
+    assert added["cron"] == stored
+    slots_ = sch.fire_times(added["cron"], "UTC", at(2026, 11, 29, 23, 59), at(2028, 2, 1), 10**5)
+    assert [t.isoformat()[:16] for t in slots_[:2]] == first_slots
+
+
+def test_fire_times_end_where_dates_end(store):
+    late = at(9999, 12, 31, 20)
+    # West of UTC every slot up to the last UTC second is a date; east of it
+    # local time runs out first (Tokyo's midnight is 15:00 UTC).
+    west = sch.fire_times("0 * * * *", "America/New_York", late, at(9999, 12, 31, 23, 59))
+    assert [t.hour for t in west] == [21, 22, 23]
+    east = sch.fire_times("0 * * * *", "Asia/Tokyo", at(9999, 12, 31, 10), late)
+    assert [t.hour for t in east] == [11, 12, 13, 14]
+    assert sch.fire_times("0 0 1 1 *", "UTC", at(9999, 6, 1), at(9999, 12, 31, 23, 59)) == []
+    # At the other end, west of UTC local time starts after UTC does.
+    first = sch.fire_times("0 * * * *", "Etc/GMT+5", at(1, 1, 1), at(1, 1, 1, 7, 30))
+    assert [t.hour for t in first] == [5, 6, 7]  # local 00:00 is the first second there is
+    assert sch.fire_times("30 * * * *", "Etc/GMT+5", at(1, 1, 1), at(1, 1, 1, 6)) == [
+        at(1, 1, 1, 5, 30)
+    ]
+    for tz in ("Asia/Tokyo", "America/New_York", "UTC"):
+        sch.add(store, tz.replace("/", "-"), str(TINY), "0 * * * *", tz=tz, now=late)
+    firing.tick(store, "9999-12-31T23:59Z", run=False)
+    assert {row["next_run"] for row in sch.listing(store, "9999-12-31T23:59Z")} == {None}
+    assert {s["status"] for s in store.slots()} == {"queued", "skipped"}
+
+
+@pytest.mark.parametrize(
+    "tz, cron, after, until, expected",
+    [
+        # 02:30 does not exist on 8 March in New York: it runs once, at 03:00 EDT.
+        (
+            "America/New_York",
+            "30 2 * * *",
+            (2026, 3, 7, 12),
+            (2026, 3, 9, 12),
+            ["2026-03-08T07:00", "2026-03-09T06:30"],
+        ),
+        # Chile skips midnight itself (00:00 -> 01:00 on 6 September).
+        (
+            "America/Santiago",
+            "0 0 * * *",
+            (2026, 9, 5),
+            (2026, 9, 7, 12),
+            ["2026-09-05T04:00", "2026-09-06T04:00", "2026-09-07T03:00"],
+        ),
+        # Lord Howe moves its clocks by half an hour (02:00 -> 02:30 on 4 October).
+        (
+            "Australia/Lord_Howe",
+            "15 2 * * *",
+            (2026, 10, 2, 12),
+            (2026, 10, 4, 12),
+            ["2026-10-02T15:45", "2026-10-03T15:30"],
+        ),
+        # Samoa skipped 30 December 2011 altogether: that day's slot runs at
+        # the first minute of the 31st, then the 31st's own.
+        (
+            "Pacific/Apia",
+            "0 12 * * *",
+            (2011, 12, 29),
+            (2011, 12, 31),
+            ["2011-12-29T22:00", "2011-12-30T10:00", "2011-12-30T22:00"],
+        ),
+    ],
+)
+def test_slots_in_a_dst_gap_run_once_right_after_it(tz, cron, after, until, expected):
+    got = sch.fire_times(cron, tz, at(*after), at(*until))
+    assert [t.isoformat()[:16] for t in got] == expected
 
 
 def test_duplicate_and_unknown_names(store):
@@ -313,5 +481,58 @@ def test_scheduler_killed_mid_run_is_recovered_without_double_fire(home, store, 
     assert len(same_time) == 1  # the slot was not fired again
     assert len(store.list_runs(kind="notebook")) == 1
     assert "orphaned" in log.read_text()
+    result = audit.verify(store)
+    assert result.ok, result.problem
+
+
+def test_scheduler_killed_mid_backlog_resumes_the_rest_once(home, store, tmp_path):
+    # A yearly cron and a cursor three years back: three missed slots, none due during the test.
+    today = dt.datetime.now(UTC)
+    cron = "0 0 1 1 *"
+    cursor = at(today.year - 3, 1, 1, 0, 1)
+    backlog = [format_time(t) for t in sch.fire_times(cron, "UTC", cursor, today)]
+    assert len(backlog) == 3
+    pidfile, marker = tmp_path / "kernel.pid", tmp_path / "first-run"
+    sch.add(
+        store,
+        "yearly",
+        str(SLEEPY),
+        cron,
+        catchup="all",  # with the defaults: one run at a time, overlap skip
+        parameters={"seconds": 600.0, "pidfile": str(pidfile), "marker": str(marker)},
+        now=cursor,
+    )
+
+    def scheduler():
+        return subprocess.Popen(
+            [sys.executable, "-c", SCHEDULER_KILLED, str(home)], start_new_session=True
+        )
+
+    proc = scheduler()
+    try:
+        wait_for(pidfile.exists, 180, "the first backlog slot's kernel")  # it sleeps now
+        state = [(s["slot"], s["status"]) for s in reversed(store.slots("yearly"))]
+        assert [s for s, _ in state] == backlog
+        assert [status for _, status in state] == ["running", "queued", "queued"]
+    finally:
+        os.killpg(proc.pid, signal.SIGKILL)  # the scheduler and its kernels die at once
+        proc.wait()
+    proc = scheduler()  # restarted: recovers the lost run, then works off the rest
+    try:
+        wait_for(
+            lambda: not store.slots("yearly", "queued") and not store.slots("yearly", "running"),
+            180,
+            "the rest of the backlog",
+        )
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=120)
+    assert proc.returncode == 0
+    rows = sorted(store.slots("yearly"), key=lambda s: s["slot"])
+    assert [s["status"] for s in rows] == ["failed", "finished", "finished"]
+    assert rows[0]["error"].startswith("orphaned")
+    runs = store.list_runs(kind="notebook")
+    assert len(runs) == 3 and {r.run_id for r in runs} == {s["run_id"] for s in rows}
+    assert sorted(r.status for r in runs) == ["failed", "finished", "finished"]
     result = audit.verify(store)
     assert result.ok, result.problem

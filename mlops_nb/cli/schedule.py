@@ -11,7 +11,11 @@ from ..errors import ExecutionError, InvalidInputError
 
 def _schedule_options(p: argparse.ArgumentParser, defaults: bool) -> None:
     d: Callable[[Any], Any] = (lambda v: v) if defaults else (lambda v: None)
-    p.add_argument("--cron", required=defaults, help="five cron fields, e.g. '0 6 1 * *'")
+    p.add_argument(
+        "--cron",
+        required=defaults,
+        help="five cron fields, e.g. '0 6 1 * *', or @hourly, @daily, @weekly, @monthly, @yearly",
+    )
     p.add_argument("--tz", default=d("UTC"), help="IANA time zone of the cron (default UTC)")
     p.add_argument(
         "--catchup",
@@ -89,7 +93,9 @@ def add_commands(
     p.add_argument("--workers", type=int, default=2, help="jobs at once")
     executor_options(p)
     p = cmd("tick", "fire whatever is due, once (for a system cron entry every minute)")
-    p.add_argument("--now", metavar="ISO_DATETIME", help="simulate the clock")
+    p.add_argument(
+        "--now", metavar="ISO_DATETIME", help="simulate the clock (a bare date: its end, UTC)"
+    )
     p.add_argument("--no-run", action="store_true", help="record slots, run nothing")
     executor_options(p)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from ..environment import actor as default_actor
-from ..errors import ConflictError, GateFailedError, InvalidInputError, NotFoundError
+from ..errors import ConflictError, GateFailedError, NotFoundError
 from ..jsonutil import parse_time
 from ..records import AliasChange, Lineage, ModelVersion
 from . import gates, serialization
@@ -146,17 +146,13 @@ def holder_stack(history: list[AliasChange]) -> list[int]:
 def which(store: Store, ref: str, at: str | None = None) -> Lineage:
     """Lineage of a version, or of whoever held an alias at time ``at``.
 
-    ``at`` is an ISO date or datetime (a bare date means the end of that
-    day, UTC; a time without offset is UTC). Without ``at`` the answer is
-    about now.
+    ``at`` is an ISO date or datetime as :func:`~mlops_nb.jsonutil.parse_time`
+    reads it (a bare date, ``2026-07-15`` or ``20260715``, means the end of
+    that day, UTC; a time without offset is UTC). Without ``at`` the answer
+    is about now.
     """
     name, alias, number = parse_ref(ref)
-    when = None
-    if at is not None:
-        try:
-            when = parse_time(at)
-        except ValueError as exc:
-            raise InvalidInputError(str(exc)) from None
+    when = None if at is None else parse_time(at)
     if alias is not None:
         if when is None:
             changes = store.alias_changes(name, alias)

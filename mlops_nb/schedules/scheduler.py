@@ -4,10 +4,13 @@
 since a schedule's cursor (in one transaction with the cursor, so two ticks
 never fire one slot), applies the catch-up policy to slots missed during
 downtime — ``none`` (skip them), ``latest`` (run only the newest) or ``all``
+(run each, one after another in slot order as the concurrency limit allows)
 — and runs what it claimed, with timeouts, retries with exponential
-back-off, and alerts. ``mlops-nb tick`` runs it once (for a system cron
-entry), ``mlops-nb scheduler`` in a loop (:class:`Scheduler`). Skipped slots
-are recorded with their reason; nothing is skipped silently.
+back-off, and alerts. The overlap policy (``skip`` or ``queue``) applies
+to runs started before, never to slots of the same backlog. ``mlops-nb
+tick`` runs it once (for a system cron entry), ``mlops-nb scheduler`` in a
+loop (:class:`Scheduler`). Skipped slots are recorded with their reason;
+nothing is skipped silently.
 """
 
 from __future__ import annotations
@@ -25,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from .. import environment
 from ..errors import NotFoundError
 from ..jsonutil import format_time, jsonable
+from ..store import faults
 from .schedule import GRACE_S, fire_times, to_utc
 
 if TYPE_CHECKING:
@@ -56,19 +60,20 @@ def plan(
                     else "superseded by a newer slot (catch-up latest)",
                 )
             )
-    active = schedule.get("active", 0)
+    # The overlap policy is about work started before this claim (by an
+    # earlier tick or another process). Slots decided here are one backlog:
+    # they are all queued and start one after another, in slot order, as the
+    # concurrency limit allows (see start_queued), rather than blocking on
+    # the first of themselves.
+    busy = schedule.get("active", 0) >= schedule["max_concurrent"]
     out: list[tuple[str, str, str | None]] = []
     for slot_time, why in decided:
         if why is not None:
             out.append((slot_time, "skipped", why))
-        elif active >= schedule["max_concurrent"]:
-            if schedule["overlap"] == "queue":
-                out.append((slot_time, "queued", None))
-            else:
-                out.append((slot_time, "skipped", "previous run still running (overlap skip)"))
+        elif busy and schedule["overlap"] == "skip":
+            out.append((slot_time, "skipped", "previous run still running (overlap skip)"))
         else:
             out.append((slot_time, "queued", None))
-            active += 1
     return out, format_time(due[-1])
 
 
@@ -111,11 +116,38 @@ def tick(
         )
     if not run:
         return recorded
-    started = start_queued(store)
-    if started:
-        execute(store, started, max_workers=max_workers, sleep=sleep, make_executor=make_executor)
+    started = drain(store, max_workers=max_workers, sleep=sleep, make_executor=make_executor)
     ids = sorted({s["id"] for s in [*recorded, *started]})
     return [store.get_slot(i) for i in ids]
+
+
+def drain(
+    store: Store,
+    max_workers: int = 2,
+    sleep: Any = time.sleep,
+    make_executor: ExecutorFactory | None = None,
+) -> list[dict[str, Any]]:
+    """Run queued slots until none can start; return the slots this call started.
+
+    Each time a run ends the next queued slot of any schedule is started if
+    its limit allows, so a backlog is worked off one slot after another
+    within one ``tick``. Another process may start some of them first: each
+    start is claimed in a write transaction, so none runs twice.
+    """
+    from concurrent.futures import FIRST_COMPLETED, ThreadPoolExecutor, wait
+
+    started: list[dict[str, Any]] = []
+    with ThreadPoolExecutor(max(1, max_workers), thread_name_prefix="mlops-nb-slot") as pool:
+        pending: set[Any] = set()
+        while True:
+            for slot in start_queued(store):
+                started.append(slot)
+                pending.add(pool.submit(_run_slot, store, slot, sleep, make_executor))
+            if not pending:
+                return started
+            done, pending = wait(pending, return_when=FIRST_COMPLETED)
+            for future in done:
+                future.result()  # a slot's own failure is recorded; this is the store's
 
 
 def start_queued(store: Store) -> list[dict[str, Any]]:
@@ -210,6 +242,7 @@ def _run_slot(
     """Run one started slot; ``make_executor`` (e.g. a Dask one) or here, in this process."""
     from ..execution.executor import StepTask, run_with_retries
 
+    faults.point("slot", 2)
     actor = environment.actor()
     schedule = store.get_schedule(slot["schedule"])
     tags = {"schedule": schedule["name"], "slot": slot["slot"]}
@@ -274,6 +307,7 @@ def _run_slot(
             1,
             f"{type(exc).__name__}: {exc}",
         )
+    faults.point("slot", 3)
     store.update_slot(
         slot["id"],
         {
@@ -348,16 +382,109 @@ def recover(store: Store) -> list[int]:
     return lost
 
 
+#: The environment cron gives a job (crontab(5)), besides ``LOGNAME``.
+CRON_PATH = "/usr/bin:/bin"
+
+
 def cron_line(store: Store) -> str:
-    """The crontab entry that ticks this store every minute."""
+    """The crontab entry that ticks this store every minute.
+
+    Cron runs the line with ``/bin/sh`` in its working directory ``HOME``
+    and a bare environment (``PATH=/usr/bin:/bin``, ``HOME``, ``SHELL``), so
+    the line names everything itself: this Python by its absolute path, the
+    folder holding mlops_nb when that Python would not find this copy by
+    itself, the store's folder, and its database and artifact locations
+    unless the folder's ``config.yaml`` gives them. Output is appended to
+    ``<home>/logs/tick.log``, whose folder the line creates, and ``%`` is
+    escaped as crontab(5) requires.
+
+    Raises
+    ------
+    InvalidInputError
+        When the line cannot be written safely: a location with a line
+        break, or a database or artifact URL that carries a password
+        (``config.yaml``, ``~/.pgpass`` or the provider's own credentials
+        keep it off the command line).
+    """
     import shlex
+
+    from ..errors import InvalidInputError
+    from ..store.artifacts import redact_url
+    from ..store.location import ENV_ARTIFACTS, mask_url, normalize_db_url, read_config
+
+    exe = _python()
+    config = read_config(store.home)
+    env: dict[str, str] = {}
+    words = [exe, "-m", "mlops_nb", "--home", str(store.home)]
+    if store.db_url and (
+        not config.get("db_url") or normalize_db_url(config["db_url"]) != store.db_url
+    ):
+        if mask_url(store.db_url) != store.db_url:
+            raise InvalidInputError(
+                f"the database URL {mask_url(store.db_url)} holds a password, which a crontab "
+                "line would show to anyone who can read it: keep the password in ~/.pgpass "
+                f"or put the URL in {store.home / 'config.yaml'} (mlops-nb init --db-url URL)"
+            )
+        words += ["--db-url", store.db_url]
+    if store.artifacts_url and config.get("artifacts") != store.artifacts_url:
+        if redact_url(store.artifacts_url) != store.artifacts_url:
+            raise InvalidInputError(
+                f"the artifact URL {redact_url(store.artifacts_url)} holds credentials, which a "
+                "crontab line would show: leave them to the provider's own configuration"
+            )
+        env[ENV_ARTIFACTS] = store.artifacts_url
+    package_root = _package_root_if_hidden(exe)
+    if package_root is not None:
+        env["PYTHONPATH"] = package_root
+    log = store.home / "logs" / "tick.log"
+    command = (
+        f"mkdir -p {shlex.quote(str(log.parent))} && "
+        + "".join(f"{key}={shlex.quote(value)} " for key, value in env.items())
+        + " ".join(shlex.quote(w) for w in words)
+        + f" tick >> {shlex.quote(str(log))} 2>&1"
+    )
+    if "\n" in command or "\r" in command:
+        raise InvalidInputError(
+            f"a crontab line cannot hold a line break: {command!r} (move the store or "
+            "Python to a path without one)"
+        )
+    # crontab(5): an unescaped % ends the command and starts its standard input.
+    return "* * * * * " + command.replace("%", "\\%")
+
+
+def _python() -> str:
+    """This interpreter's absolute path, unresolved: a virtualenv's link is the venv."""
     import sys
 
-    log = store.home / "logs" / "tick.log"
-    return (
-        f"* * * * * {shlex.quote(sys.executable)} -m mlops_nb --home "
-        f"{shlex.quote(str(store.home))} tick >> {shlex.quote(str(log))} 2>&1"
-    )
+    from ..errors import InvalidInputError
+
+    if not sys.executable:
+        raise InvalidInputError("cannot tell which Python runs mlops-nb: sys.executable is empty")
+    return os.path.abspath(sys.executable)
+
+
+def _package_root_if_hidden(exe: str) -> str | None:
+    """The folder holding this mlops_nb if ``exe`` alone, under cron, imports another or none."""
+    import subprocess
+
+    import mlops_nb
+
+    mine = Path(mlops_nb.__file__).resolve()
+    try:
+        probe = subprocess.run(
+            [exe, "-c", "import mlops_nb; print(mlops_nb.__file__)"],
+            env={"PATH": CRON_PATH, "HOME": str(Path.home()), "SHELL": "/bin/sh"},
+            capture_output=True,
+            text=True,
+            timeout=60,
+            cwd=str(Path.home()) if Path.home().is_dir() else "/",
+        )
+        found = probe.stdout.strip()
+        if probe.returncode == 0 and found and Path(found).resolve() == mine:
+            return None
+    except (OSError, subprocess.SubprocessError):
+        pass
+    return str(mine.parent.parent)
 
 
 class Scheduler:

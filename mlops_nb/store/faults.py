@@ -45,9 +45,9 @@ POINTS: dict[str, tuple[str, ...]] = {
         "check committed, alert not yet delivered",
     ),
     "slot": (
-        "slot claimed, transaction not yet committed",
-        "slot claim committed, its run not yet started",
-        "slot's run started, slot not yet marked running",
+        "slot recorded, transaction not yet committed",
+        "slot committed, its run not yet started",
+        "slot's run ended, slot not yet marked ended",
     ),
 }
 

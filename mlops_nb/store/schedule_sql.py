@@ -22,6 +22,7 @@ import sqlalchemy as sa
 
 from ..errors import ConflictError, NotFoundError
 from ..jsonutil import loads
+from . import faults
 from . import schema as t
 from .base import StoreBase
 
@@ -155,16 +156,18 @@ class ScheduleSQL(StoreBase):
                     "schedule.advanced",
                     actor,
                 )
+            if recorded:
+                faults.point("slot", 1)
             return recorded
 
     def add_slot(self, fields: dict[str, Any], actor: str) -> dict[str, Any]:
         """Record one slot outside the cron plan (run-now)."""
         with self.write() as conn:
-            return _decode(
-                self._insert(
-                    conn, t.schedule_slots, fields, f"schedule.slot.{fields['status']}", actor
-                )
+            row = self._insert(
+                conn, t.schedule_slots, fields, f"schedule.slot.{fields['status']}", actor
             )
+            faults.point("slot", 1)
+            return _decode(row)
 
     def update_slot(self, slot_id: int, changes: dict[str, Any], actor: str) -> dict[str, Any]:
         with self.write() as conn:
@@ -183,7 +186,11 @@ class ScheduleSQL(StoreBase):
     def start_queued_slot(
         self, name: str, max_concurrent: int, actor: str, started: dict[str, Any]
     ) -> dict[str, Any] | None:
-        """Move the oldest queued slot of ``name`` to running if there is room."""
+        """Move the earliest queued slot of ``name`` to running if there is room.
+
+        Queued slots are cron times in one fixed-width UTC format, so their
+        text order is slot order: a backlog starts oldest first.
+        """
         with self.write() as conn:
             running = (
                 conn.execute(
@@ -201,7 +208,7 @@ class ScheduleSQL(StoreBase):
                 .where(
                     (t.schedule_slots.c.schedule == name) & (t.schedule_slots.c.status == "queued")
                 )
-                .order_by(t.schedule_slots.c.id)
+                .order_by(t.schedule_slots.c.slot, t.schedule_slots.c.id)
                 .limit(1)
             ).first()
             if row is None:
