@@ -6,6 +6,7 @@ rather than editing another one.
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import operator
@@ -21,7 +22,7 @@ import pytest
 
 import mlops_nb
 from mlops_nb import registry
-from mlops_nb.errors import InvalidInputError, UntrustedModelError
+from mlops_nb.errors import IntegrityError, InvalidInputError, UntrustedModelError
 from mlops_nb.registry import serialization
 
 # -- model files: exact-type trust --
@@ -290,6 +291,11 @@ GADGETS = [
         "builtins-exec-function",
         "builtins.exec",
         lambda m: _with("helper_", _fake_builtin("exec")),
+    ),
+    Gadget(
+        "partial-of-a-numpy-exec-helper",
+        f"{NUMPY_EXEC}.runstring",
+        lambda m: _with("helper_", functools.partial(np.testing._private.utils.runstring, "")),
     ),
     Gadget("operator-methodcaller", "operator.methodcaller", _methodcaller),
     Gadget("operator-attrgetter", "operator.attrgetter", _attrgetter),
@@ -748,3 +754,119 @@ def test_the_projects_own_models_round_trip_through_the_registry(store):
             pass
         loaded = mlops_nb.load_model(name, store=store)
         np.testing.assert_array_equal(loaded.predict(frame), model.predict(frame))
+
+
+# trees are trusted by type, so their node arrays are checked after loading
+
+
+def _stump_forest(kind: str) -> Any:
+    from sklearn.ensemble import (
+        GradientBoostingClassifier,
+        HistGradientBoostingClassifier,
+        RandomForestClassifier,
+    )
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y = _classification()
+    make = {
+        "tree": lambda: DecisionTreeClassifier(max_depth=3),
+        "forest": lambda: RandomForestClassifier(5, max_depth=3, random_state=0),
+        "boosting": lambda: GradientBoostingClassifier(n_estimators=3, max_depth=2),
+        "hgb": lambda: HistGradientBoostingClassifier(max_iter=3, max_depth=3),
+        "hgb-categorical": lambda: HistGradientBoostingClassifier(
+            max_iter=3, categorical_features=[0]
+        ),
+    }[kind]
+    if kind == "hgb-categorical":
+        X = np.column_stack([(X[:, 0] * 3).astype(int) % 4, X[:, 1:]])
+    return make().fit(X, y)
+
+
+def _edit_tree(tree: Any, **changes: Any) -> None:
+    """Rewrite a fitted tree's node array in place (never predict with it afterwards)."""
+    state = tree.__getstate__()
+    nodes = state["nodes"].copy()
+    for field, (index, value) in changes.items():
+        if field == "max_depth":
+            state["max_depth"] = value
+        else:
+            nodes[field][index] = value
+    tree.__setstate__({**state, "nodes": nodes})
+
+
+def _first_split(nodes: Any, leaf_field: str) -> int:
+    inner = nodes["left_child"] != -1 if leaf_field == "left_child" else nodes["is_leaf"] == 0
+    return int(np.flatnonzero(inner)[0])
+
+
+def _crafted_tree(kind: str, edit: str) -> Any:
+    model = _stump_forest(kind)
+    if kind.startswith("hgb"):
+        predictor = model._predictors[0][0]
+        nodes = predictor.nodes.copy()
+        split = _first_split(nodes, "is_leaf")
+        if edit == "child-outside":
+            nodes["left"][split] = 10**6
+        elif edit == "child-loops-back":
+            nodes["right"][split] = split
+        elif edit == "feature-outside":
+            nodes["feature_idx"][split] = model.n_features_in_
+        elif edit == "category-without-bitset":
+            nodes["is_categorical"][split], nodes["bitset_idx"][split] = 1, 50
+        predictor.nodes = nodes
+        return model
+    tree = (model if kind == "tree" else np.ravel(model.estimators_)[0]).tree_
+    split = _first_split(tree.__getstate__()["nodes"], "left_child")
+    if edit == "child-outside":
+        _edit_tree(tree, left_child=(split, 10**6))
+    elif edit == "child-loops-back":
+        _edit_tree(tree, right_child=(split, split))
+    elif edit == "feature-outside":
+        _edit_tree(tree, feature=(split, tree.n_features))
+    elif edit == "shallower-than-declared":
+        _edit_tree(tree, max_depth=(None, 0))
+    elif edit == "estimator-narrower-than-tree":
+        model.n_features_in_ = 2  # X is checked against 2 columns, the trees read 4
+    return model
+
+
+CRAFTED_TREES = [
+    (kind, edit)
+    for kind in ("tree", "forest", "boosting")
+    for edit in (
+        "child-outside",
+        "child-loops-back",
+        "feature-outside",
+        "shallower-than-declared",
+        "estimator-narrower-than-tree",
+    )
+] + [
+    ("hgb", "child-outside"),
+    ("hgb", "child-loops-back"),
+    ("hgb", "feature-outside"),
+    ("hgb-categorical", "category-without-bitset"),
+]
+
+
+@pytest.mark.parametrize("kind, edit", CRAFTED_TREES, ids=[f"{k}-{e}" for k, e in CRAFTED_TREES])
+def test_trees_that_point_outside_themselves_are_refused(kind, edit):
+    blob = serialization.dump(_crafted_tree(kind, edit), "skops")
+    with pytest.raises(IntegrityError, match="damaged or crafted"):
+        serialization.load(blob, "skops")
+
+
+def test_a_crafted_tree_is_refused_through_the_registry(store):
+    with mlops_nb.track("crafted", store=store, model=_crafted_tree("forest", "child-outside")):
+        pass
+    with pytest.raises(IntegrityError, match="point outside the tree"):
+        mlops_nb.load_model("crafted", store=store)
+
+
+@pytest.mark.parametrize("kind", ["tree", "forest", "boosting", "hgb", "hgb-categorical"])
+def test_untouched_trees_pass_the_check(kind):
+    model = _stump_forest(kind)
+    loaded = serialization.load(serialization.dump(model, "skops"), "skops")
+    X = _classification()[0]
+    if kind == "hgb-categorical":
+        X = np.column_stack([(X[:, 0] * 3).astype(int) % 4, X[:, 1:]])
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))

@@ -12,8 +12,10 @@ appear in. It holds, each only in the node kind skops writes it with:
 - as references only, the functions scikit-learn itself puts in a fitted
   model: the callables its estimators take by default (``f_classif``,
   ``numpy.mean``), the metrics behind its named scorers, the k-means
-  routines picked by ``algorithm=``, and ``BSpline``'s ``asarray``. Each
-  computes on arrays and nothing more; none is called while loading.
+  routines picked by ``algorithm=``, the input check of HistGradientBoosting
+  (in a ``functools.partial``, which only binds arguments) and ``BSpline``'s
+  ``asarray``. Each computes on arrays and nothing more; none is called
+  while loading.
 
 Nothing is trusted by module prefix, and nothing from a testing or mocking
 module: those are where numpy, scipy and scikit-learn keep functions that run
@@ -66,10 +68,13 @@ _SKLEARN_LOSS_FAMILIES = (
     ("sklearn.linear_model._sgd_fast", "sklearn._loss._loss.CyLossFunction"),
 )
 _SKLEARN_LOSS_TYPES = ("sklearn._loss._loss.CyHalfMultinomialLoss",)
-# Functions scikit-learn picks from a string option rather than from the user.
-_SKLEARN_CHOSEN_FUNCTIONS = (
+# Functions scikit-learn puts in fitted state itself: the k-means routine its
+# ``algorithm=`` picks, and the input check HistGradientBoosting wraps in a
+# ``functools.partial`` when it has categorical features.
+_SKLEARN_OWN_FUNCTIONS = (
     "sklearn.cluster._kmeans._kmeans_single_elkan",
     "sklearn.cluster._kmeans._kmeans_single_lloyd",
+    "sklearn.utils.validation.check_array",
 )
 
 
@@ -126,7 +131,7 @@ def _default_functions(estimators: list[type]) -> list[Any]:
         found += [p.default for p in defaults if callable(p.default)]
     for scoring in get_scorer_names():
         found.append(getattr(get_scorer(scoring), "_score_func", None))
-    found += [_find(path) for path in _SKLEARN_CHOSEN_FUNCTIONS]
+    found += [_find(path) for path in _SKLEARN_OWN_FUNCTIONS]
     try:  # scipy's BSpline (SplineTransformer) keeps its array namespace's asarray
         import numpy as np
         from scipy._lib._array_api import array_namespace
@@ -189,6 +194,8 @@ def default_trust() -> dict[str, frozenset[str]]:
         add("LossNode", *_family(module, base))
     add("LossNode", *(_find(path) for path in _SKLEARN_LOSS_TYPES))
     add("FunctionNode", *_default_functions(estimators))
+    # a partial only binds arguments; the function it wraps is a node of its own, checked
+    allowed["functools.partial"].add("PartialNode")
     return {name: frozenset(kinds) for name, kinds in allowed.items()}
 
 

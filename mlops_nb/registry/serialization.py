@@ -13,6 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import IntegrityError, InvalidInputError, UntrustedModelError
+from . import trees
 from .trust import audit, check_names, require_flag
 
 FORMATS = ("skops", "pickle")
@@ -53,7 +54,8 @@ def load(data: bytes, format: str, *, trusted: Any = (), allow_pickle: bool = Fa
         If the file uses names outside the trust list, or is a pickle and
         ``allow_pickle`` is false.
     IntegrityError
-        If a file that passed the check still cannot be rebuilt.
+        If a file that passed the check still cannot be rebuilt, or holds a
+        decision tree whose nodes point outside it (:mod:`~mlops_nb.registry.trees`).
     """
     require_flag(allow_pickle, "allow_pickle")
     check_names(trusted)
@@ -63,7 +65,7 @@ def load(data: bytes, format: str, *, trusted: Any = (), allow_pickle: bool = Fa
         from skops.io.exceptions import UntrustedTypesFoundException
 
         try:
-            return sio.loads(data, trusted=names)
+            model = sio.loads(data, trusted=names)
         except UntrustedTypesFoundException as exc:
             # skops' own audit is the second line: reaching it means ours missed a name
             raise UntrustedModelError(f"the model file was refused by skops: {exc}") from None
@@ -71,6 +73,8 @@ def load(data: bytes, format: str, *, trusted: Any = (), allow_pickle: bool = Fa
             raise IntegrityError(
                 f"the model file could not be rebuilt: {type(exc).__name__}: {exc}"
             ) from None
+        trees.check(model)  # trusted by type; their node arrays are checked here
+        return model
     if format == "pickle":
         if not allow_pickle:
             raise UntrustedModelError(

@@ -41,8 +41,8 @@ ENV_TRUST = "MLOPS_NB_TRUSTED_TYPES"
 
 #: Node kinds that hand the named object over without calling it.
 REFERENCE_KINDS = frozenset({"FunctionNode", "TypeNode"})
-#: Node kinds that reach into an object (a method, an operator getter, a
-#: partial): trusted only when the user names them exactly.
+#: Node kinds that reach into an object or wrap a function (a method, an
+#: ``operator`` getter, a partial): trusted only when named exactly.
 MEMBER_KINDS = frozenset({"MethodNode", "OperatorFuncNode", "PartialNode"})
 #: Node kinds that carry no name: plain JSON, and a reference to an earlier node.
 NAMELESS_KINDS = frozenset({"JsonNode", "CachedNode"})
@@ -235,14 +235,12 @@ class _Audit:
                 for extra in names[1:]:  # the bit generator a Generator node calls
                     if extra.rpartition(".")[2] not in bit_generators():
                         self.refuse(extra, "not a numpy bit generator")
-            elif kind in REFERENCE_KINDS:
-                for name in names:
+            elif kind in REFERENCE_KINDS or kind in MEMBER_KINDS:
+                # a method's own name is its class's, and the object it is bound to is
+                # a node of its own, checked as such: only the method's name is new here
+                for name in names[-1:] if kind == "MethodNode" else names:
                     if kind not in self.defaults.get(name, ()) and name not in self.user:
                         self.refuse(name, "")
-            elif kind in MEMBER_KINDS:
-                # the object a method is bound to is a node of its own, checked as such
-                if names[-1] not in self.user:
-                    self.refuse(names[-1], "")
             else:
                 self.refuse(names[0], f"an unknown kind of node, {kind}")
             if kind == "DictNode":
