@@ -10,7 +10,8 @@ mlops-nb trusts them, so that forests and boosted trees load as they are, and
 checks every one after loading instead:
 
 - each split's children come later in the node array (so no path loops) and
-  inside it, and leaves have none;
+  inside it, every node but the root has exactly one parent, and leaves have
+  no children;
 - each split's feature exists in the tree and in the estimator that feeds it
   (an ensemble's members see the ensemble's input);
 - no path is longer than the depth the tree declares;
@@ -107,9 +108,13 @@ def _members(ensemble: Any, n_features: int) -> None:
 
 
 def _splits_ok(left: Any, right: Any, inner: Any, size: int) -> bool:
+    """Children come later and inside the array, and every node but the root has one parent."""
     at = np.arange(size)[inner]
     left, right = left[inner].astype(np.int64), right[inner].astype(np.int64)
-    return bool(((left > at) & (right > at) & (left < size) & (right < size)).all())
+    if not ((left > at) & (right > at) & (left < size) & (right < size)).all():
+        return False
+    parents = np.bincount(np.concatenate([left, right]), minlength=size)
+    return bool(parents[0] == 0 and (parents[1:] == 1).all())
 
 
 def _tree(tree: Any) -> None:
@@ -129,13 +134,13 @@ def _tree(tree: Any) -> None:
 
 
 def _depth(left: Any, right: Any, inner: Any) -> int:
-    """The longest path from the root, level by level (children always come later)."""
+    """The longest path from the root, level by level (a checked tree: each node once)."""
     level, depth = np.array([0]), 0
     while True:
         split = level[inner[level]]
         if not split.size:
             return depth
-        level, depth = np.unique(np.concatenate([left[split], right[split]])), depth + 1
+        level, depth = np.concatenate([left[split], right[split]]), depth + 1
 
 
 def _predictor(predictor: Any, n_features: int | None, categorical: Any) -> None:

@@ -156,7 +156,7 @@ def read_schema(data: bytes) -> dict[str, Any]:
 
 def _nodes(state: Any) -> Iterator[dict[str, Any]]:
     """Every node of a schema (any object with ``__loader__``), without recursion."""
-    stack = [state]
+    stack = [state] if isinstance(state, (dict, list)) else []
     while stack:
         item = stack.pop()
         if isinstance(item, dict):
@@ -167,9 +167,9 @@ def _nodes(state: Any) -> Iterator[dict[str, Any]]:
                 ):
                     raise UntrustedModelError("the model file is malformed: a node's kind or id")
                 yield item
-            stack.extend(item.values())
-        elif isinstance(item, list):
-            stack.extend(item)
+            stack.extend(v for v in item.values() if isinstance(v, (dict, list)))
+        else:
+            stack.extend(v for v in item if isinstance(v, (dict, list)))
 
 
 def _own_name(node: dict[str, Any]) -> str:
@@ -222,6 +222,7 @@ class _Audit:
                 self.by_id[node["__id__"]].append(node)
         self.names: set[str] = set()
         self.refused: dict[str, str] = {}
+        self.verdicts: dict[tuple[str, str, int], bool] = {}
 
     def run(self) -> None:
         for node in self.nodes:
@@ -272,26 +273,47 @@ class _Audit:
         found = self.by_id.get(node["__id__"], []) if node.get("__id__") is not None else []
         return [n for n in [node, *found] if n["__loader__"] != "CachedNode"]
 
+    def _checked_once(self, node: dict[str, Any], check: Any) -> bool:
+        """``check`` over ``node`` and every node sharing its id, remembered per id.
+
+        Real files repeat one id thousands of times (the ``str`` key type of
+        every estimator's attribute dict), so the verdict is computed once.
+        """
+        ident = node.get("__id__")
+        key = (check.__name__, "file" if ident is not None else "object", ident or id(node))
+        if key not in self.verdicts:
+            group = self._same_id(node)
+            self.verdicts[key] = bool(group) and all([check(n) for n in group])
+        return self.verdicts[key]
+
     def _key_types(self, node: dict[str, Any]) -> None:
         """A dict's key types are called on its keys while loading: they must be classes."""
         key_types = node.get("key_types")
-        lists = self._same_id(key_types) if isinstance(key_types, dict) else []
-        if not lists or any(n["__loader__"] != "ListNode" for n in lists):
-            self.refuse(_own_name(node), "its key types are not a list of types")
-            return
-        for listed in lists:
-            items = listed.get("content")
-            for item in items if isinstance(items, list) else [None]:
-                called = self._same_id(item) if isinstance(item, dict) else []
-                if not called:
-                    self.refuse(_own_name(node), "its key types are not a list of types")
-                for target in called:
-                    name = _own_name(target)
-                    if target["__loader__"] != "TypeNode" or not (
-                        "TypeNode" in self.defaults.get(name, ())
-                        or (name in self.user and self._is_class(target))
-                    ):
-                        self.refuse(name, "not a class, and loading would call it")
+        if not isinstance(key_types, dict) or not self._checked_once(key_types, self._type_list):
+            self.refuse(_own_name(node), "its key types are not a list")
+
+    def _type_list(self, listed: dict[str, Any]) -> bool:
+        """Whether ``listed`` is a list; each item that is not a class is refused by name."""
+        items = listed.get("content")
+        if listed["__loader__"] != "ListNode" or not isinstance(items, list):
+            return False
+        for item in items:
+            if not isinstance(item, dict):
+                return False
+            # a failing class is refused by name; a reference to no node is a broken list
+            if not self._checked_once(item, self._a_class) and not self._same_id(item):
+                return False
+        return True
+
+    def _a_class(self, target: dict[str, Any]) -> bool:
+        name = _own_name(target)
+        if target["__loader__"] == "TypeNode" and (
+            "TypeNode" in self.defaults.get(name, ())
+            or (name in self.user and self._is_class(target))
+        ):
+            return True
+        self.refuse(name, "not a class, and loading would call it")
+        return False
 
 
 def audit(data: bytes, trusted: Iterable[str] = ()) -> list[str]:
