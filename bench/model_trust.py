@@ -31,7 +31,7 @@ import sys
 import time
 from typing import Any
 
-from benchkit import add_json_option, layout, log, summary, write_json
+from benchkit import add_json_option, layout, log, summary, timed, write_json
 
 #: The checks may add at most this share to skops' own load time (the audit parses
 #: the file's schema once more, about a fifth of skops' own work on a big forest)...
@@ -68,15 +68,6 @@ def models() -> dict[str, Any]:
         ).fit(X[numeric], y),
         "k nearest neighbours": KNeighborsClassifier().fit(X[numeric], y),
     }
-
-
-def timed(call: Any, reps: int) -> list[float]:
-    samples = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        call()
-        samples.append((time.perf_counter() - start) * 1000)
-    return samples
 
 
 def main() -> None:
