@@ -13,7 +13,6 @@ from __future__ import annotations
 from typing import Any
 
 from ..errors import IntegrityError, InvalidInputError, UntrustedModelError
-from . import trees
 from .trust import audit, check_names, require_flag
 
 FORMATS = ("skops", "pickle")
@@ -63,6 +62,8 @@ def load(data: bytes, format: str, *, trusted: Any = (), allow_pickle: bool = Fa
         names = audit(data, trusted)
         import skops.io as sio
         from skops.io.exceptions import UntrustedTypesFoundException
+
+        from . import trees
 
         try:
             model = sio.loads(data, trusted=names)

@@ -29,7 +29,6 @@ import importlib
 import io
 import json
 import os
-import zipfile
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -142,6 +141,8 @@ def trusted_names(extra: Any = ()) -> set[str]:
 
 def read_schema(data: bytes) -> dict[str, Any]:
     """The parsed ``schema.json`` of a skops file, or :class:`UntrustedModelError`."""
+    import zipfile
+
     try:
         with zipfile.ZipFile(io.BytesIO(data)) as archive:
             if archive.namelist().count("schema.json") != 1:
