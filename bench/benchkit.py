@@ -10,6 +10,7 @@ import argparse
 import json
 import statistics
 import sys
+import time
 from typing import Any
 
 
@@ -22,6 +23,18 @@ def emit(payload: dict[str, Any]) -> None:
     """Child result: one JSON document on the last line of stdout."""
     sys.stdout.write("\n" + json.dumps(payload) + "\n")
     sys.stdout.flush()
+
+
+def timed(func: Any, reps: int, warmup: int = 0) -> list[float]:
+    """Wall-clock milliseconds of ``func()`` for ``reps`` calls after ``warmup`` calls."""
+    for _ in range(warmup):
+        func()
+    out = []
+    for _ in range(reps):
+        start = time.perf_counter()
+        func()
+        out.append((time.perf_counter() - start) * 1000.0)
+    return out
 
 
 def summary(samples: list[float]) -> dict[str, Any]:

@@ -39,7 +39,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from benchkit import add_json_option, emit, layout, log, write_json
+from benchkit import add_json_option, emit, layout, log, timed, write_json
 
 ROWS = 100_000
 COLS = 20
@@ -86,18 +86,6 @@ def fit_model(frame: Any, target: Any) -> tuple[Any, float]:
 
     model = LogisticRegression(max_iter=1000).fit(frame, target)
     return model, float(model.score(frame, target))
-
-
-def timed(func: Any, reps: int, warmup: int) -> list[float]:
-    """Wall-clock milliseconds of ``func()`` for ``reps`` calls after ``warmup`` calls."""
-    for _ in range(warmup):
-        func()
-    out = []
-    for _ in range(reps):
-        start = time.perf_counter()
-        func()
-        out.append((time.perf_counter() - start) * 1000.0)
-    return out
 
 
 # -- child modes ----------------------------------------------------------------

@@ -86,7 +86,7 @@ _LAZY: dict[str, str | tuple[str, str]] = {
     "runs": "api",
     "set_store": "api",
     "track": "api",
-    "trust": "registry.serialization",
+    "trust": "registry.trust",
     "verify": "api",
     "versions": "api",
     "which": "api",

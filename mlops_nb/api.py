@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from . import registry, tracking
 from .errors import InvalidInputError
 from .records import AliasChange, Lineage, ModelVersion, Run, VerifyResult
+from .registry.trust import check_names, require_flag
 from .tracking import context
 
 if TYPE_CHECKING:  # the store pulls in SQLAlchemy; %load_ext must stay cheap
@@ -146,10 +147,18 @@ def load_model(
 ) -> Any:
     """Load ``NAME@ALIAS``, ``NAME:VERSION`` or ``NAME`` (latest), hash-checked.
 
+    The file may use only trusted types and functions: scikit-learn's own by
+    default, plus those named exactly in ``trusted`` (or with
+    :func:`mlops_nb.trust`). ``allow_pickle=True`` loads a version saved
+    with pickle, which runs code: only for files you trust.
+
     Examples
     --------
     >>> model = mlops_nb.load_model("churn@production")  # doctest: +SKIP
+    >>> model = mlops_nb.load_model("prices", trusted=["numpy.log1p"])  # doctest: +SKIP
     """
+    require_flag(allow_pickle, "allow_pickle")
+    check_names(trusted)
     return registry.load_model(
         ref, get_store(home, store), trusted=trusted, allow_pickle=allow_pickle
     )
@@ -270,7 +279,9 @@ def check_drift(
 
     Options: ``predictions``, ``target`` (labels, or a column name), ``batch`` (a
     label), ``record``, ``alert``, ``trigger`` (all True), ``checks``,
-    ``share_threshold``. Returns a :class:`~mlops_nb.monitoring.drift.DriftReport`.
+    ``share_threshold``, and for loading the model ``trusted`` and
+    ``allow_pickle`` (as in :func:`load_model`; a model file that is refused
+    stops the check). Returns a :class:`~mlops_nb.monitoring.drift.DriftReport`.
 
     Examples
     --------

@@ -12,7 +12,7 @@ from mlops_nb.errors import (
     NotFoundError,
     UntrustedModelError,
 )
-from mlops_nb.registry import serialization
+from mlops_nb.registry import trust
 
 pytestmark = pytest.mark.backends
 
@@ -229,4 +229,4 @@ def test_pickle_is_opt_in_both_ways(store):
 
 def test_trust_validates_names():
     with pytest.raises(InvalidInputError):
-        serialization.trust("")
+        trust.trust("")

@@ -33,6 +33,18 @@ def add_commands(
     p.add_argument("--no-alert", action="store_true")
     p.add_argument("--no-trigger", action="store_true")
     p.add_argument("--html", metavar="FILE.html", help="also write the report with its charts")
+    p.add_argument(
+        "--trust",
+        action="append",
+        default=[],
+        metavar="NAME",
+        help="trust this exact type or function in the model file (repeatable)",
+    )
+    p.add_argument(
+        "--allow-pickle",
+        action="store_true",
+        help="load a model saved with pickle, which runs code: only if you trust who made it",
+    )
     p = actions.add_parser("history", parents=[parent], help="every recorded check of a model")
     p.add_argument("name")
     p.add_argument("--limit", type=int, default=0)
@@ -109,6 +121,8 @@ def _drift(args: argparse.Namespace) -> None:
             record=not args.no_record,
             alert=not args.no_alert,
             trigger=not args.no_trigger,
+            trusted=args.trust,
+            allow_pickle=args.allow_pickle,
         )
         if args.html:
             report.to_html(args.html)

@@ -15,8 +15,9 @@ import math
 from typing import TYPE_CHECKING, Any
 
 from .. import environment, registry
-from ..errors import InvalidInputError, MlopsError, NotFoundError
+from ..errors import IntegrityError, InvalidInputError, MlopsError, NotFoundError
 from ..jsonutil import canonical, loads
+from ..registry.trust import check_names, require_flag
 from ..store import faults
 from . import alerting, retrain
 from .drift.engine import SHARE_THRESHOLD, check_frame
@@ -61,14 +62,22 @@ def check_drift(
     trigger: bool = True,
     checks: list[DriftCheck] | None = None,
     share_threshold: float = SHARE_THRESHOLD,
+    trusted: list[str] | tuple[str, ...] = (),
+    allow_pickle: bool = False,
 ) -> DriftReport:
     """Check a batch against ``ref`` (``NAME[@ALIAS|:VERSION]`` or a Profile).
 
     ``target`` (labels: a Series, or the name of a column of ``data``) turns
     on the performance comparison; ``predictions`` replaces the model's own
-    output on the batch.
+    output on the batch. The model is loaded as by
+    :func:`~mlops_nb.registry.load_model`, with ``trusted`` and
+    ``allow_pickle``; a model file that fails its hash or trust check stops
+    the check with that error, before anything is recorded.
     """
     import pandas as pd
+
+    require_flag(allow_pickle, "allow_pickle")
+    check_names(trusted)
 
     if isinstance(data, pd.Series):
         data = data.to_frame()
@@ -89,7 +98,14 @@ def check_drift(
     model = None
     if version is not None and (predictions is None or target is not None):
         try:
-            model = registry.load_model(f"{version.model}:{version.version}", store)
+            model = registry.load_model(
+                f"{version.model}:{version.version}",
+                store,
+                trusted=trusted,
+                allow_pickle=allow_pickle,
+            )
+        except IntegrityError:  # altered or untrusted: never a footnote to a report
+            raise
         except MlopsError as exc:
             notes.append(f"model not loaded, no prediction or performance check: {exc}")
     if predictions is None and model is not None and len(data):

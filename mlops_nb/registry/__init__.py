@@ -3,7 +3,8 @@
 - :mod:`~mlops_nb.registry.names`: model names, aliases and ``NAME@ALIAS`` references;
 - :mod:`~mlops_nb.registry.versions`: resolve, promote, roll back, lineage, load;
 - :mod:`~mlops_nb.registry.gates`: promotion conditions such as ``auc>=production``;
-- :mod:`~mlops_nb.registry.serialization`: model files, and which types may be loaded.
+- :mod:`~mlops_nb.registry.serialization`: model files, saved and loaded;
+- :mod:`~mlops_nb.registry.trust`: which exact types and functions a model file may use.
 """
 
 from __future__ import annotations

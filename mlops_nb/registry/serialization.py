@@ -1,58 +1,21 @@
 """Safe model files.
 
-Models are saved with skops by default. On load, *this* module decides which
-types may be constructed, never the file: every type the file names is
-checked against a trust list (scikit-learn and the numpy/scipy containers it
-uses by default, extendable with :func:`trust` or ``trusted=``). Pickle is
-available only when the user asks for it explicitly, both when saving and
-when loading, because unpickling runs arbitrary code.
+Models are saved with skops by default. On load, *this* package decides what
+may be built, never the file: :func:`~mlops_nb.registry.trust.audit` checks
+every name the file uses against exact trusted types and functions, each in
+its place, before skops imports or calls anything. Pickle is available only
+when the user asks for it explicitly, both when saving and when loading,
+because unpickling runs arbitrary code.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterable
 from typing import Any
 
-from ..errors import InvalidInputError, UntrustedModelError
+from ..errors import IntegrityError, InvalidInputError, UntrustedModelError
+from .trust import audit, check_names, require_flag
 
 FORMATS = ("skops", "pickle")
-ENV_TRUST = "MLOPS_NB_TRUSTED_TYPES"
-
-#: Type-name prefixes trusted by default: scikit-learn estimators and the
-#: numpy/scipy containers their fitted state is made of.
-DEFAULT_TRUSTED_PREFIXES: tuple[str, ...] = (
-    "sklearn.",
-    "numpy.",
-    "scipy.sparse.",
-    "collections.OrderedDict",
-    "collections.defaultdict",
-)
-
-_extra_trusted: set[str] = set()
-
-
-def trust(*types: str) -> None:
-    """Trust more types (exact names or prefixes ending in ``.``) in this process.
-
-    Examples
-    --------
-    >>> trust("lightgbm.")  # doctest: +SKIP
-    """
-    for name in types:
-        if not isinstance(name, str) or not name.strip():
-            raise InvalidInputError(f"trusted type names must be non-empty strings, not {name!r}")
-        _extra_trusted.add(name.strip())
-
-
-def trusted_patterns(extra: Iterable[str] = ()) -> list[str]:
-    """Every pattern in force: defaults, :func:`trust`, ``MLOPS_NB_TRUSTED_TYPES``, ``extra``."""
-    env = [p.strip() for p in os.environ.get(ENV_TRUST, "").split(",") if p.strip()]
-    return [*DEFAULT_TRUSTED_PREFIXES, *sorted(_extra_trusted), *env, *extra]
-
-
-def _is_trusted(type_name: str, patterns: list[str]) -> bool:
-    return any(type_name.startswith(p) if p.endswith(".") else type_name == p for p in patterns)
 
 
 def dump(estimator: Any, format: str = "skops") -> bytes:
@@ -74,34 +37,45 @@ def dump(estimator: Any, format: str = "skops") -> bytes:
     raise InvalidInputError(f"unknown model format {format!r}; choose one of {FORMATS}")
 
 
-def load(
-    data: bytes, format: str, *, trusted: Iterable[str] = (), allow_pickle: bool = False
-) -> Any:
-    """Rebuild an estimator from bytes, refusing types that are not trusted.
+def load(data: bytes, format: str, *, trusted: Any = (), allow_pickle: bool = False) -> Any:
+    """Rebuild an estimator from bytes, refusing anything that is not trusted.
+
+    ``trusted`` adds exact type or function names for this call (see
+    :mod:`mlops_nb.registry.trust`); ``allow_pickle`` must be ``True`` to load
+    a pickle.
 
     Raises
     ------
+    InvalidInputError
+        If ``trusted`` is not a list of exact names or ``allow_pickle`` is not
+        a bool.
     UntrustedModelError
-        If the file names types outside the trust list, or is a pickle and
+        If the file uses names outside the trust list, or is a pickle and
         ``allow_pickle`` is false.
+    IntegrityError
+        If a file that passed the check still cannot be rebuilt, or holds a
+        decision tree whose nodes point outside it (:mod:`~mlops_nb.registry.trees`).
     """
+    require_flag(allow_pickle, "allow_pickle")
+    check_names(trusted)
     if format == "skops":
+        names = audit(data, trusted)
         import skops.io as sio
+        from skops.io.exceptions import UntrustedTypesFoundException
 
-        patterns = trusted_patterns(trusted)
+        from . import trees
+
         try:
-            named = sio.get_untrusted_types(data=data)
-        except Exception as exc:
-            raise UntrustedModelError(f"not a readable skops model file: {exc}") from None
-        refused = sorted(t for t in named if not _is_trusted(t, patterns))
-        if refused:
-            raise UntrustedModelError(
-                "the model file names types that are not trusted: "
-                + ", ".join(refused)
-                + " (trust them with mlops_nb.trust(...) or trusted=[...] if you know the file)",
-                refused,
-            )
-        return sio.loads(data, trusted=list(named))
+            model = sio.loads(data, trusted=names)
+        except UntrustedTypesFoundException as exc:
+            # skops' own audit is the second line: reaching it means ours missed a name
+            raise UntrustedModelError(f"the model file was refused by skops: {exc}") from None
+        except Exception as exc:  # skops and the classes it rebuilds raise anything
+            raise IntegrityError(
+                f"the model file could not be rebuilt: {type(exc).__name__}: {exc}"
+            ) from None
+        trees.check(model)  # trusted by type; their node arrays are checked here
+        return model
     if format == "pickle":
         if not allow_pickle:
             raise UntrustedModelError(

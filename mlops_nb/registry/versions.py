@@ -14,6 +14,7 @@ from ..jsonutil import parse_time
 from ..records import AliasChange, Lineage, ModelVersion
 from . import gates, serialization
 from .names import DEFAULT_ALIAS, check_alias, check_model_name, parse_ref, parse_version
+from .trust import check_names, require_flag
 
 if TYPE_CHECKING:  # the store pulls in SQLAlchemy; import it only when used
     from ..store import Store
@@ -233,10 +234,12 @@ def load_model(
 ) -> Any:
     """Load the estimator a reference points to, after checking its SHA-256.
 
-    ``trusted`` adds type names (or prefixes ending in ``.``) to the trust
-    list for this call; ``allow_pickle`` must be true to load a version that
-    was saved with pickle.
+    ``trusted`` adds exact type or function names to the trust list for this
+    call (prefixes are refused, see :mod:`~mlops_nb.registry.trust`);
+    ``allow_pickle`` must be ``True`` to load a version saved with pickle.
     """
+    require_flag(allow_pickle, "allow_pickle")
+    check_names(trusted)
     version = resolve(store, ref)
     data = store.get_artifact(version.artifact_sha256)
     return serialization.load(data, version.format, trusted=trusted, allow_pickle=allow_pickle)

@@ -1,0 +1,872 @@
+"""Security regressions: each section pins one class of attack shut.
+
+Sections are owned by the change that added them; add a new headed section
+rather than editing another one.
+"""
+
+from __future__ import annotations
+
+import functools
+import io
+import json
+import operator
+import zipfile
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import mlops_nb
+from mlops_nb import registry
+from mlops_nb.errors import IntegrityError, InvalidInputError, UntrustedModelError
+from mlops_nb.registry import serialization
+
+# -- model files: exact-type trust --
+#
+# A model file is data, but loading it builds objects: whatever type or
+# function a node of the skops file names is imported and, for most node
+# kinds, called. Each gadget below hides code in a model tracked the normal
+# way (``mlops_nb.track``, or a skops file rewritten at the moment tracking
+# writes it) and proves that loading it, directly or through a drift check,
+# refuses the file by name before anything runs.
+
+NUMPY_EXEC = "numpy.testing._private.utils"  # home of runstring/measure, which exec code
+SKLEARN_SCRIPT = "sklearn.utils._testing.assert_run_python_script_without_output"
+
+
+def _frame(rows: int = 80, seed: int = 0) -> tuple[pd.DataFrame, pd.Series]:
+    rng = np.random.default_rng(seed)
+    X = pd.DataFrame({"a": rng.normal(size=rows), "b": rng.normal(size=rows)})
+    return X, pd.Series((X["a"] + 0.3 * X["b"] > 0).astype("int64"), name="y")
+
+
+def _logreg() -> Any:
+    from sklearn.linear_model import LogisticRegression
+
+    X, y = _frame()
+    return LogisticRegression().fit(X, y)
+
+
+def _impostor(module: str, name: str, base: type = object, **attrs: Any) -> type:
+    """A class that skops will write down as ``module.name``: the name a gadget borrows."""
+    cls = type(name, (base,), attrs)
+    cls.__module__ = module
+    cls.__qualname__ = name
+    return cls
+
+
+def _writes(marker: Path) -> str:
+    return f"__import__('pathlib').Path({str(marker)!r}).write_text('ran')"
+
+
+def _with(attr: str, value: Any) -> Any:
+    """A fitted logistic regression that carries ``value`` in its fitted state."""
+    model = _logreg()
+    setattr(model, attr, value)
+    return model
+
+
+def _constructor_gadget(module: str, name: str, args: Callable[[Path], tuple]) -> Callable:
+    """An object skops saves as "call ``module.name`` with ``args``" (its ``__reduce__``)."""
+
+    def build(marker: Path) -> Any:
+        cls = _impostor(module, name)
+        cls.__reduce__ = lambda self: (type(self), args(marker))  # type: ignore[method-assign]
+        return _with("gadget_", cls())
+
+    return build
+
+
+def _key_type_gadget(module: str, name: str) -> Callable:
+    """A dict whose key type is ``module.name``: loading calls it on the key (the code)."""
+
+    def build(marker: Path) -> Any:
+        key_type = _impostor(module, name, str)
+        return _with("lookup_", {key_type(_writes(marker)): 1})
+
+    return build
+
+
+def _sparse(marker: Path) -> tuple:
+    from scipy.sparse import csr_matrix
+
+    return (str(marker), csr_matrix(np.eye(2)))
+
+
+def _nodes(state: Any):
+    """Every node (a dict with ``__loader__``) of a skops schema, depth first."""
+    if isinstance(state, dict):
+        if "__loader__" in state:
+            yield state
+        for value in state.values():
+            yield from _nodes(value)
+    elif isinstance(state, list):
+        for value in state:
+            yield from _nodes(value)
+
+
+def _rewrite(blob: bytes, edit: Callable[[dict], None]) -> bytes:
+    """The same skops file with ``schema.json`` edited by hand."""
+    source = zipfile.ZipFile(io.BytesIO(blob))
+    schema = json.loads(source.read("schema.json"))
+    edit(schema)
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w") as target:
+        for info in source.infolist():
+            data = json.dumps(schema) if info.filename == "schema.json" else source.read(info)
+            target.writestr(info, data)
+    return out.getvalue()
+
+
+def _node(schema: dict, cls: str, loader: str = "ObjectNode") -> dict:
+    return next(n for n in _nodes(schema) if n["__class__"] == cls and n["__loader__"] == loader)
+
+
+def _scaled_logreg(marker: Path) -> Any:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    return make_pipeline(StandardScaler(), LogisticRegression()).fit(*_frame())
+
+
+def _scaler_as_function(blob: bytes, marker: Path) -> bytes:
+    def edit(schema: dict) -> None:
+        node = _node(schema, "StandardScaler")
+        for key in set(node) - {"__class__", "__module__", "__id__"}:
+            del node[key]
+        node["__loader__"] = "FunctionNode"
+
+    return _rewrite(blob, edit)
+
+
+def _scaler_as_method(blob: bytes, marker: Path) -> bytes:
+    def edit(schema: dict) -> None:
+        node = _node(schema, "StandardScaler")
+        original = dict(node)
+        node.clear()
+        node.update(
+            __class__=original["__class__"],
+            __module__=original["__module__"],
+            __loader__="MethodNode",
+            content={"func": "fit", "obj": original},
+        )
+
+    return _rewrite(blob, edit)
+
+
+def _key_type_function(blob: bytes, marker: Path) -> bytes:
+    """A hand-written function node as a dict's key type: called on the key while loading."""
+
+    def edit(schema: dict) -> None:
+        state = _node(schema, "LogisticRegression")["content"]
+        state["key_types"]["content"][0] = {
+            "__class__": "measure",
+            "__module__": NUMPY_EXEC,
+            "__loader__": "FunctionNode",
+        }
+        first, *rest = state["content"].items()
+        state["content"] = {_writes(marker): first[1], **dict(rest)}
+
+    return _rewrite(blob, edit)
+
+
+def _bit_generator_seed(blob: bytes, marker: Path) -> bytes:
+    """A random generator whose bit generator "class" is the function numpy.random.seed."""
+
+    def edit(schema: dict) -> None:
+        node = _node(schema, "Generator", "RandomGeneratorNode")
+        name = node["content"]["bit_generator"]["content"]["bit_generator"]
+        name["content"] = json.dumps("seed")
+
+    return _rewrite(blob, edit)
+
+
+def _hgb(marker: Path) -> Any:
+    from sklearn.ensemble import HistGradientBoostingClassifier
+
+    return HistGradientBoostingClassifier(max_iter=5).fit(*_frame())
+
+
+def _agglomerated(marker: Path) -> Any:
+    from sklearn.cluster import FeatureAgglomeration
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+
+    return make_pipeline(FeatureAgglomeration(n_clusters=1), LogisticRegression()).fit(*_frame())
+
+
+def _protocol_0_function(blob: bytes, marker: Path) -> bytes:
+    """Protocol 0 named a function in the node's content: the reader that old files get."""
+
+    def edit(schema: dict) -> None:
+        schema["protocol"] = 0
+        node = _node(schema, "mean", "FunctionNode")
+        node["content"] = {"module_path": NUMPY_EXEC, "function": "runstring"}
+
+    return _rewrite(blob, edit)
+
+
+class SetstateRunsCode:
+    """Writes the marker it was given the moment it is unpickled or rebuilt."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __setstate__(self, state: dict) -> None:
+        Path(state["marker"]).write_text("ran")
+        self.__dict__.update(state)
+
+
+def _fake_builtin(name: str) -> Any:
+    def stand_in(*args: Any) -> None:
+        return None
+
+    stand_in.__module__, stand_in.__name__, stand_in.__qualname__ = "builtins", name, name
+    return stand_in
+
+
+def _transformer_then_logreg(func: Any) -> Any:
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    return make_pipeline(FunctionTransformer(func), LogisticRegression())
+
+
+def _methodcaller(marker: Path) -> Any:
+    # transform(X) runs X.to_csv(marker) on every prediction, e.g. in a drift check
+    model = _transformer_then_logreg(operator.methodcaller("to_csv", str(marker)))
+    X, y = _frame()
+    model.steps[1][1].fit(X, y)
+    model.steps[0][1].fit(X)
+    return model
+
+
+def _attrgetter(marker: Path) -> Any:
+    return _with("getter_", operator.attrgetter("__init__.__globals__"))
+
+
+@dataclass(frozen=True)
+class Gadget:
+    id: str
+    refused: str
+    build: Callable[[Path], Any]
+    craft: Callable[[bytes, Path], bytes] | None = None
+
+
+GADGETS = [
+    # the reported attack: a numpy testing helper that runs exec, called as a "constructor"
+    Gadget(
+        "numpy-runstring-constructor",
+        f"{NUMPY_EXEC}.runstring",
+        _constructor_gadget(NUMPY_EXEC, "runstring", lambda m: (_writes(m), {})),
+    ),
+    # a trusted-prefix *function* used where a key type (a class) is called
+    Gadget(
+        "numpy-measure-key-type", f"{NUMPY_EXEC}.measure", _key_type_gadget(NUMPY_EXEC, "measure")
+    ),
+    Gadget("builtins-eval-key-type", "builtins.eval", _key_type_gadget("builtins", "eval")),
+    Gadget(
+        "sklearn-testing-runs-a-script",
+        SKLEARN_SCRIPT,
+        _constructor_gadget(*SKLEARN_SCRIPT.rsplit(".", 1), lambda m: (_writes(m),)),
+    ),
+    Gadget(
+        "scipy-sparse-save-npz",
+        "scipy.sparse._matrix_io.save_npz",
+        _constructor_gadget("scipy.sparse._matrix_io", "save_npz", _sparse),
+    ),
+    # functions referenced, not called, by the loader: still named, never trusted by prefix
+    Gadget(
+        "numpy-runstring-function",
+        f"{NUMPY_EXEC}.runstring",
+        lambda m: _with("helper_", np.testing._private.utils.runstring),
+    ),
+    Gadget(
+        "builtins-exec-function",
+        "builtins.exec",
+        lambda m: _with("helper_", _fake_builtin("exec")),
+    ),
+    Gadget(
+        "partial-of-a-numpy-exec-helper",
+        f"{NUMPY_EXEC}.runstring",
+        lambda m: _with("helper_", functools.partial(np.testing._private.utils.runstring, "")),
+    ),
+    Gadget("operator-methodcaller", "operator.methodcaller", _methodcaller),
+    Gadget("operator-attrgetter", "operator.attrgetter", _attrgetter),
+    Gadget(
+        "bound-method-of-a-trusted-type",
+        "sklearn.preprocessing._data.StandardScaler.inverse_transform",
+        lambda m: _with("helper_", _scaled_logreg(m).steps[0][1].inverse_transform),
+    ),
+    Gadget(
+        "setstate-runs-code",
+        f"{SetstateRunsCode.__module__}.SetstateRunsCode",
+        lambda m: _with("hook_", SetstateRunsCode(m)),
+    ),
+    # hand-edited schema.json: a trusted type's name on a node of another kind
+    Gadget(
+        "trusted-type-as-function-node",
+        "sklearn.preprocessing._data.StandardScaler",
+        _scaled_logreg,
+        _scaler_as_function,
+    ),
+    Gadget(
+        "trusted-type-as-method-node",
+        "sklearn.preprocessing._data.StandardScaler.fit",
+        _scaled_logreg,
+        _scaler_as_method,
+    ),
+    Gadget(
+        "function-node-as-key-type",
+        f"{NUMPY_EXEC}.measure",
+        lambda m: _logreg(),
+        _key_type_function,
+    ),
+    Gadget("bit-generator-not-a-class", "numpy.random.seed", _hgb, _bit_generator_seed),
+    Gadget("protocol-0-function", f"{NUMPY_EXEC}.runstring", _agglomerated, _protocol_0_function),
+]
+
+
+def _track_gadget(store, monkeypatch, gadget: Gadget, marker: Path) -> str:
+    """Track the gadget's model the normal way; return the model's name."""
+    model, real_dump = gadget.build(marker), serialization.dump
+    X, y = _frame()
+    with monkeypatch.context() as patch:
+        if gadget.craft is not None:
+            crafted = gadget.craft
+            patch.setattr(serialization, "dump", lambda m, f: crafted(real_dump(m, f), marker))
+        with mlops_nb.track("gadget", store=store, model=model, data=X, target=y):
+            pass
+    # a gadget that acts on prediction already ran in the attacker's own process, while
+    # tracking profiled the model's outputs; what matters is the victim's process
+    marker.unlink(missing_ok=True)
+    return "gadget"
+
+
+@pytest.mark.parametrize("gadget", GADGETS, ids=[g.id for g in GADGETS])
+def test_gadget_is_refused_by_name_before_it_runs(store, db_rows, tmp_path, monkeypatch, gadget):
+    marker = tmp_path / "ran.npz"  # save_npz appends .npz to any other name
+    name = _track_gadget(store, monkeypatch, gadget, marker)
+    with pytest.raises(UntrustedModelError) as info:
+        mlops_nb.load_model(name, store=store)
+    assert gadget.refused in info.value.types, info.value.types
+    assert gadget.refused in str(info.value)
+    assert not marker.exists()
+    before = db_rows()
+    with pytest.raises(UntrustedModelError) as info:
+        mlops_nb.check_drift(name, _frame(30, seed=1)[0], store=store)
+    assert gadget.refused in info.value.types
+    assert not marker.exists()
+    assert db_rows() == before  # no drift check, alert or event half-recorded
+
+
+@pytest.mark.parametrize("gadget", GADGETS, ids=[g.id for g in GADGETS])
+def test_drift_check_command_refuses_the_gadget_with_exit_5(
+    store, tmp_path, monkeypatch, capsys, gadget
+):
+    from mlops_nb.cli import main
+
+    marker = tmp_path / "ran.npz"
+    name = _track_gadget(store, monkeypatch, gadget, marker)
+    batch = tmp_path / "batch.csv"
+    _frame(30, seed=1)[0].to_csv(batch, index=False)
+    capsys.readouterr()
+    code = main(["drift", "check", name, str(batch)])
+    err = capsys.readouterr().err
+    assert code == 5, err
+    assert gadget.refused in err
+    assert len(err.strip().splitlines()) == 1 and "Traceback" not in err
+    assert not marker.exists()
+
+
+def test_installed_mlops_nb_refuses_the_reported_gadget(cli, store, tmp_path, monkeypatch):
+    """The reported attack, through the real entry point in a fresh process."""
+    gadget, marker, batch = GADGETS[0], tmp_path / "ran", tmp_path / "batch.csv"
+    name = _track_gadget(store, monkeypatch, gadget, marker)
+    _frame(30, seed=1)[0].to_csv(batch, index=False)
+    result = cli("drift", "check", name, str(batch), "--json")
+    assert result.code == 5, (result.code, result.out, result.err)
+    assert gadget.refused in result.err and result.out == ""
+    assert not marker.exists()
+    trusted = cli("drift", "check", name, str(batch), "--trust", gadget.refused)
+    assert trusted.code == 5 and "not a class" in trusted.err  # named, yet never called
+    assert not marker.exists()
+
+
+CALLED_WHILE_LOADING = [g for g in GADGETS if g.id.endswith(("-constructor", "-key-type"))]
+
+
+@pytest.mark.parametrize("gadget", CALLED_WHILE_LOADING, ids=[g.id for g in CALLED_WHILE_LOADING])
+def test_a_function_trusted_by_name_is_still_never_called_by_the_loader(
+    store, tmp_path, monkeypatch, gadget
+):
+    marker = tmp_path / "ran"
+    name = _track_gadget(store, monkeypatch, gadget, marker)
+    with pytest.raises(UntrustedModelError, match="not a class") as info:
+        mlops_nb.load_model(name, store=store, trusted=[gadget.refused])
+    assert info.value.types == [gadget.refused]
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("prefix", ["lightgbm.", "numpy.", "sklearn.*", "numpy.testing.*", "*"])
+def test_prefixes_are_refused_everywhere(store, monkeypatch, prefix):
+    with pytest.raises(InvalidInputError, match="exact"):
+        mlops_nb.trust(prefix)
+    with mlops_nb.track("plain", store=store, model=_logreg()):
+        pass
+    with pytest.raises(InvalidInputError, match="exact"):
+        mlops_nb.load_model("plain", store=store, trusted=[prefix])
+    monkeypatch.setenv("MLOPS_NB_TRUSTED_TYPES", f"sklearn.linear_model.Ridge,{prefix}")
+    with pytest.raises(InvalidInputError, match="MLOPS_NB_TRUSTED_TYPES"):
+        mlops_nb.load_model("plain", store=store)
+
+
+@pytest.mark.parametrize("bad", ["numpy.log1p", True, None, 3, [""], ["numpy log1p"], [1]])
+def test_trusted_must_be_a_list_of_exact_names(store, bad):
+    with mlops_nb.track("plain", store=store, model=_logreg()):
+        pass
+    with pytest.raises(InvalidInputError, match="trusted"):
+        mlops_nb.load_model("plain", store=store, trusted=bad)
+
+
+def test_functions_a_user_passed_must_be_named_exactly(store, monkeypatch):
+    from sklearn.preprocessing import FunctionTransformer
+
+    X, y = _frame()
+    model = _transformer_then_logreg(np.log1p).fit(X.abs(), y)
+    with mlops_nb.track("logs", store=store, model=model):
+        pass
+    with pytest.raises(UntrustedModelError) as info:
+        mlops_nb.load_model("logs", store=store)
+    assert info.value.types == ["numpy.log1p"]
+    assert "mlops_nb.trust" in str(info.value)
+    loaded = mlops_nb.load_model("logs", store=store, trusted=["numpy.log1p"])
+    assert isinstance(loaded.steps[0][1], FunctionTransformer)
+    assert (loaded.predict(X.abs()) == model.predict(X.abs())).all()
+    monkeypatch.setenv("MLOPS_NB_TRUSTED_TYPES", " numpy.log1p ")
+    assert mlops_nb.load_model("logs", store=store).steps[0][1].func is np.log1p
+    monkeypatch.delenv("MLOPS_NB_TRUSTED_TYPES")
+    from mlops_nb.registry import trust as trust_module
+
+    monkeypatch.setattr(trust_module, "_user_trusted", set())
+    mlops_nb.trust("numpy.log1p")
+    assert mlops_nb.load_model("logs", store=store).steps[0][1].func is np.log1p
+
+
+def test_a_class_the_user_names_loads_and_its_neighbours_do_not(store, tmp_path):
+    marker = tmp_path / "ran"
+    with mlops_nb.track("named", store=store, model=_with("hook_", SetstateRunsCode(marker))):
+        pass
+    name = f"{SetstateRunsCode.__module__}.SetstateRunsCode"
+    for near in (f"{name}X", name.rsplit(".", 1)[0] + ".Other", f"{name}.__setstate__"):
+        with pytest.raises(UntrustedModelError):
+            mlops_nb.load_model("named", store=store, trusted=[near])
+    assert not marker.exists()
+    loaded = mlops_nb.load_model("named", store=store, trusted=[name])
+    assert isinstance(loaded.hook_, SetstateRunsCode)
+    assert marker.read_text() == "ran"  # trusted by its exact name, it is rebuilt as asked
+
+
+# allow_pickle and the other security switches take a real bool, nothing truthy
+
+
+class Pickled:
+    def fit(self, X, y=None):
+        return self
+
+    def predict(self, X):
+        return np.zeros(len(X))
+
+
+@pytest.mark.parametrize("flag", ["False", "false", "True", "no", 0, 1, None, np.True_, [True]])
+def test_allow_pickle_takes_a_real_bool(store, flag):
+    with mlops_nb.track("pickled", store=store, model=Pickled(), serializer="pickle"):
+        pass
+    blob = store.get_artifact(store.get_version("pickled", 1).artifact_sha256)
+    calls = [
+        lambda: mlops_nb.load_model("pickled", store=store, allow_pickle=flag),
+        lambda: registry.load_model("pickled", store, allow_pickle=flag),
+        lambda: serialization.load(blob, "pickle", allow_pickle=flag),
+        lambda: mlops_nb.check_drift("pickled", _frame()[0], store=store, allow_pickle=flag),
+    ]
+    for call in calls:
+        with pytest.raises(InvalidInputError, match="allow_pickle must be True or False"):
+            call()
+    with pytest.raises(UntrustedModelError, match="allow_pickle=True"):
+        mlops_nb.load_model("pickled", store=store, allow_pickle=False)
+    assert isinstance(mlops_nb.load_model("pickled", store=store, allow_pickle=True), Pickled)
+
+
+# legitimate models still load, with nothing named
+
+
+def _classification(rows: int = 60) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(3)
+    X = np.abs(rng.normal(size=(rows, 4)))
+    return X, (X[:, 0] + X[:, 1] > 1.6).astype(int)
+
+
+def _sweep() -> list[tuple[str, Callable[[], Any]]]:
+    """Estimators of every family, fitted on a small array with their usual options."""
+    from sklearn import (
+        calibration,
+        cluster,
+        compose,
+        covariance,
+        decomposition,
+        discriminant_analysis,
+        dummy,
+        ensemble,
+        feature_selection,
+        gaussian_process,
+        impute,
+        kernel_approximation,
+        linear_model,
+        manifold,
+        mixture,
+        model_selection,
+        multiclass,
+        naive_bayes,
+        neighbors,
+        neural_network,
+        pipeline,
+        preprocessing,
+        svm,
+        tree,
+    )
+
+    lr, ridge = linear_model.LogisticRegression, linear_model.Ridge
+    return [
+        ("LogisticRegression", lr),
+        ("LinearRegression", linear_model.LinearRegression),
+        ("Ridge", ridge),
+        ("Lasso", linear_model.Lasso),
+        ("ElasticNetCV", lambda: linear_model.ElasticNetCV(cv=2)),
+        ("SGDClassifier", linear_model.SGDClassifier),
+        ("SGDRegressor", linear_model.SGDRegressor),
+        ("Perceptron", linear_model.Perceptron),
+        ("TweedieRegressor", linear_model.TweedieRegressor),
+        ("PoissonRegressor", linear_model.PoissonRegressor),
+        ("HuberRegressor", linear_model.HuberRegressor),
+        ("QuantileRegressor", linear_model.QuantileRegressor),
+        ("RANSACRegressor", lambda: linear_model.RANSACRegressor(random_state=0)),
+        ("LogisticRegressionCV", lambda: linear_model.LogisticRegressionCV(cv=2)),
+        ("DecisionTreeClassifier", tree.DecisionTreeClassifier),
+        ("ExtraTreeRegressor", tree.ExtraTreeRegressor),
+        ("RandomForestClassifier", lambda: ensemble.RandomForestClassifier(20)),
+        ("RandomForestRegressor", lambda: ensemble.RandomForestRegressor(10)),
+        ("ExtraTreesClassifier", lambda: ensemble.ExtraTreesClassifier(10)),
+        (
+            "GradientBoostingClassifier",
+            lambda: ensemble.GradientBoostingClassifier(n_estimators=10),
+        ),
+        ("GradientBoostingRegressor", lambda: ensemble.GradientBoostingRegressor(n_estimators=10)),
+        (
+            "HistGradientBoostingClassifier",
+            lambda: ensemble.HistGradientBoostingClassifier(max_iter=10),
+        ),
+        (
+            "HistGradientBoostingRegressor",
+            lambda: ensemble.HistGradientBoostingRegressor(max_iter=10),
+        ),
+        ("AdaBoostClassifier", lambda: ensemble.AdaBoostClassifier(n_estimators=5)),
+        ("BaggingClassifier", lambda: ensemble.BaggingClassifier(n_estimators=5, max_features=0.5)),
+        ("IsolationForest", lambda: ensemble.IsolationForest(n_estimators=10, random_state=0)),
+        (
+            "VotingClassifier",
+            lambda: ensemble.VotingClassifier(
+                [("lr", lr()), ("nb", naive_bayes.GaussianNB())], voting="soft"
+            ),
+        ),
+        (
+            "StackingRegressor",
+            lambda: ensemble.StackingRegressor(
+                [("ridge", ridge()), ("tree", tree.DecisionTreeRegressor())], cv=2
+            ),
+        ),
+        ("KMeans", lambda: cluster.KMeans(3, n_init=2, random_state=0)),
+        ("KMeansElkan", lambda: cluster.KMeans(3, n_init=2, algorithm="elkan", random_state=0)),
+        ("MiniBatchKMeans", lambda: cluster.MiniBatchKMeans(3, n_init=2, random_state=0)),
+        ("BisectingKMeans", lambda: cluster.BisectingKMeans(3, random_state=0)),
+        ("FeatureAgglomeration", lambda: cluster.FeatureAgglomeration(2)),
+        ("PCA", lambda: decomposition.PCA(2)),
+        ("TruncatedSVD", lambda: decomposition.TruncatedSVD(2)),
+        ("NMF", lambda: decomposition.NMF(2, max_iter=1000, random_state=0)),
+        ("KernelPCA", lambda: decomposition.KernelPCA(2)),
+        ("Isomap", lambda: manifold.Isomap(n_components=2)),
+        ("LinearDiscriminantAnalysis", discriminant_analysis.LinearDiscriminantAnalysis),
+        ("QuadraticDiscriminantAnalysis", discriminant_analysis.QuadraticDiscriminantAnalysis),
+        ("GaussianNB", naive_bayes.GaussianNB),
+        ("MultinomialNB", naive_bayes.MultinomialNB),
+        ("KNeighborsClassifier", neighbors.KNeighborsClassifier),
+        ("KNeighborsBallTree", lambda: neighbors.KNeighborsRegressor(algorithm="ball_tree")),
+        ("NearestNeighbors", neighbors.NearestNeighbors),
+        ("LocalOutlierFactor", lambda: neighbors.LocalOutlierFactor(novelty=True)),
+        ("NearestCentroid", neighbors.NearestCentroid),
+        ("SVC", lambda: svm.SVC(probability=True, random_state=0)),
+        ("LinearSVC", svm.LinearSVC),
+        ("SVR", svm.SVR),
+        ("OneClassSVM", svm.OneClassSVM),
+        ("MLPClassifier", lambda: neural_network.MLPClassifier((5,), max_iter=50, random_state=0)),
+        (
+            "MLPRegressorSGD",
+            lambda: neural_network.MLPRegressor(
+                hidden_layer_sizes=(5,), solver="sgd", max_iter=50, random_state=0
+            ),
+        ),
+        ("GaussianProcessRegressor", gaussian_process.GaussianProcessRegressor),
+        ("GaussianProcessClassifier", gaussian_process.GaussianProcessClassifier),
+        ("GaussianMixture", lambda: mixture.GaussianMixture(2, random_state=0)),
+        ("EllipticEnvelope", lambda: covariance.EllipticEnvelope(random_state=0)),
+        ("DummyClassifier", dummy.DummyClassifier),
+        ("CalibratedClassifierCV", lambda: calibration.CalibratedClassifierCV(cv=2)),
+        (
+            "CalibratedIsotonic",
+            lambda: calibration.CalibratedClassifierCV(lr(), method="isotonic", cv=2),
+        ),
+        ("OneVsRestClassifier", lambda: multiclass.OneVsRestClassifier(lr())),
+        ("OutputCodeClassifier", lambda: multiclass.OutputCodeClassifier(lr(), random_state=0)),
+        ("GridSearchCV", lambda: model_selection.GridSearchCV(lr(), {"C": [0.1, 1.0]}, cv=2)),
+        (
+            "GridSearchCVScoredByName",
+            lambda: model_selection.GridSearchCV(lr(), {"C": [1.0]}, cv=2, scoring="roc_auc"),
+        ),
+        (
+            "TunedThresholdClassifierCV",
+            lambda: model_selection.TunedThresholdClassifierCV(lr(), cv=2),
+        ),
+        ("SelectKBest", lambda: feature_selection.SelectKBest(k=2)),
+        ("SelectPercentile", feature_selection.SelectPercentile),
+        ("RFE", lambda: feature_selection.RFE(lr(), n_features_to_select=2)),
+        ("VarianceThreshold", feature_selection.VarianceThreshold),
+        ("SelectFromModel", lambda: feature_selection.SelectFromModel(lr())),
+        ("StandardScaler", preprocessing.StandardScaler),
+        ("MinMaxScaler", preprocessing.MinMaxScaler),
+        ("RobustScaler", preprocessing.RobustScaler),
+        ("QuantileTransformer", lambda: preprocessing.QuantileTransformer(n_quantiles=20)),
+        ("PowerTransformer", preprocessing.PowerTransformer),
+        ("PolynomialFeatures", preprocessing.PolynomialFeatures),
+        ("SplineTransformer", preprocessing.SplineTransformer),
+        ("KBinsDiscretizer", lambda: preprocessing.KBinsDiscretizer(3)),
+        ("OneHotEncoder", lambda: preprocessing.OneHotEncoder(handle_unknown="ignore")),
+        ("Nystroem", lambda: kernel_approximation.Nystroem(n_components=10, random_state=0)),
+        ("RBFSampler", lambda: kernel_approximation.RBFSampler(random_state=0)),
+        ("SimpleImputer", impute.SimpleImputer),
+        ("KNNImputer", impute.KNNImputer),
+        (
+            "ScalerThenLogisticRegression",
+            lambda: pipeline.make_pipeline(preprocessing.StandardScaler(), lr()),
+        ),
+        ("TransformedTargetRegressor", lambda: compose.TransformedTargetRegressor(ridge())),
+        (
+            "FeatureUnion",
+            lambda: pipeline.make_union(decomposition.PCA(1), preprocessing.StandardScaler()),
+        ),
+    ]
+
+
+def _fit(model: Any) -> tuple[Any, np.ndarray]:
+    from sklearn.base import is_classifier, is_regressor
+
+    X, y = _classification()
+    if is_classifier(model):
+        return model.fit(X, y), X
+    if is_regressor(model):
+        return model.fit(X, X[:, 0] * 2 + X[:, 1]), X
+    return model.fit(X, y), X
+
+
+def _outputs(model: Any, X: Any) -> list[np.ndarray]:
+    from scipy import sparse
+
+    out = []
+    for method in ("predict", "predict_proba", "transform", "decision_function", "score_samples"):
+        if hasattr(model, method):
+            result = getattr(model, method)(X)
+            out.append(result.toarray() if sparse.issparse(result) else np.asarray(result))
+    if hasattr(model, "kneighbors"):
+        out.extend(np.asarray(part) for part in model.kneighbors(X))
+    return out
+
+
+SWEEP = _sweep()
+
+
+@pytest.mark.filterwarnings("ignore")
+@pytest.mark.parametrize("factory", [f for _, f in SWEEP], ids=[n for n, _ in SWEEP])
+def test_scikit_learn_models_round_trip_with_nothing_named(factory):
+    model, X = _fit(factory())
+    loaded = serialization.load(serialization.dump(model, "skops"), "skops")
+    assert type(loaded) is type(model)
+    expected, got = _outputs(model, X), _outputs(loaded, X)
+    assert expected, "the sweep must compare at least one output"
+    for before, after in zip(expected, got, strict=True):
+        np.testing.assert_array_equal(before, after)
+
+
+def _notebook_pipeline(X: pd.DataFrame, estimator: Any, scale: bool) -> Any:
+    """The ColumnTransformer + one-hot pipelines of notebooks/train_*.ipynb."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.pipeline import Pipeline
+    from sklearn.preprocessing import OneHotEncoder, StandardScaler
+
+    numeric = X.select_dtypes("number").columns.tolist()
+    categorical = [c for c in X.columns if c not in numeric]
+    one_hot = OneHotEncoder(handle_unknown="ignore", sparse_output=False)
+    preprocess = ColumnTransformer(
+        [
+            ("categorical", one_hot, categorical),
+            ("numeric", StandardScaler() if scale else "passthrough", numeric),
+        ]
+    )
+    return Pipeline([("preprocess", preprocess), ("model", estimator)])
+
+
+def test_the_projects_own_models_round_trip_through_the_registry(store):
+    from models import churn_pipeline
+    from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostingRegressor
+
+    from mlops_nb.datasets import (
+        PRICING_TARGET,
+        make_churn,
+        make_repair_jobs,
+        pricing_feature_columns,
+    )
+
+    churn = make_churn(600, seed=2)
+    X, y = churn.drop(columns=["churned"]), churn["churned"]
+    jobs = make_repair_jobs(400, seed=2)
+    J, price = jobs[pricing_feature_columns()], jobs[PRICING_TARGET]
+    cases = [
+        ("churn-logreg", churn_pipeline(X, y), X),
+        ("churn-gbm", _notebook_pipeline(X, HistGradientBoostingClassifier(max_iter=20), True), X),
+        ("pricing", _notebook_pipeline(J, HistGradientBoostingRegressor(max_iter=20), False), J),
+    ]
+    for name, model, frame in cases:
+        model.fit(frame, y if frame is X else price)
+        with mlops_nb.track(name, store=store, model=model, data=frame):
+            pass
+        loaded = mlops_nb.load_model(name, store=store)
+        np.testing.assert_array_equal(loaded.predict(frame), model.predict(frame))
+
+
+# trees are trusted by type, so their node arrays are checked after loading
+
+
+def _stump_forest(kind: str) -> Any:
+    from sklearn.ensemble import (
+        GradientBoostingClassifier,
+        HistGradientBoostingClassifier,
+        RandomForestClassifier,
+    )
+    from sklearn.tree import DecisionTreeClassifier
+
+    X, y = _classification()
+    make = {
+        "tree": lambda: DecisionTreeClassifier(max_depth=3),
+        "forest": lambda: RandomForestClassifier(5, max_depth=3, random_state=0),
+        "boosting": lambda: GradientBoostingClassifier(n_estimators=3, max_depth=2),
+        "hgb": lambda: HistGradientBoostingClassifier(max_iter=3, max_depth=3),
+        "hgb-categorical": lambda: HistGradientBoostingClassifier(
+            max_iter=3, categorical_features=[0]
+        ),
+    }[kind]
+    if kind == "hgb-categorical":
+        X = np.column_stack([(X[:, 0] * 3).astype(int) % 4, X[:, 1:]])
+    return make().fit(X, y)
+
+
+def _edit_tree(tree: Any, **changes: Any) -> None:
+    """Rewrite a fitted tree's node array in place (never predict with it afterwards)."""
+    state = tree.__getstate__()
+    nodes = state["nodes"].copy()
+    for field, (index, value) in changes.items():
+        if field == "max_depth":
+            state["max_depth"] = value
+        else:
+            nodes[field][index] = value
+    tree.__setstate__({**state, "nodes": nodes})
+
+
+def _first_split(nodes: Any, leaf_field: str) -> int:
+    inner = nodes["left_child"] != -1 if leaf_field == "left_child" else nodes["is_leaf"] == 0
+    return int(np.flatnonzero(inner)[0])
+
+
+def _crafted_tree(kind: str, edit: str) -> Any:
+    model = _stump_forest(kind)
+    if kind.startswith("hgb"):
+        predictor = model._predictors[0][0]
+        nodes = predictor.nodes.copy()
+        split = _first_split(nodes, "is_leaf")
+        if edit == "child-outside":
+            nodes["left"][split] = 10**6
+        elif edit == "child-loops-back":
+            nodes["right"][split] = split
+        elif edit == "feature-outside":
+            nodes["feature_idx"][split] = model.n_features_in_
+        elif edit == "category-without-bitset":
+            nodes["is_categorical"][split], nodes["bitset_idx"][split] = 1, 50
+        predictor.nodes = nodes
+        return model
+    tree = (model if kind == "tree" else np.ravel(model.estimators_)[0]).tree_
+    split = _first_split(tree.__getstate__()["nodes"], "left_child")
+    if edit == "child-outside":
+        _edit_tree(tree, left_child=(split, 10**6))
+    elif edit == "child-loops-back":
+        _edit_tree(tree, right_child=(split, split))
+    elif edit == "feature-outside":
+        _edit_tree(tree, feature=(split, tree.n_features))
+    elif edit == "shallower-than-declared":
+        _edit_tree(tree, max_depth=(None, 0))
+    elif edit == "estimator-narrower-than-tree":
+        model.n_features_in_ = 2  # X is checked against 2 columns, the trees read 4
+    return model
+
+
+CRAFTED_TREES = [
+    (kind, edit)
+    for kind in ("tree", "forest", "boosting")
+    for edit in (
+        "child-outside",
+        "child-loops-back",
+        "feature-outside",
+        "shallower-than-declared",
+        "estimator-narrower-than-tree",
+    )
+] + [
+    ("hgb", "child-outside"),
+    ("hgb", "child-loops-back"),
+    ("hgb", "feature-outside"),
+    ("hgb-categorical", "category-without-bitset"),
+]
+
+
+@pytest.mark.parametrize("kind, edit", CRAFTED_TREES, ids=[f"{k}-{e}" for k, e in CRAFTED_TREES])
+def test_trees_that_point_outside_themselves_are_refused(kind, edit):
+    blob = serialization.dump(_crafted_tree(kind, edit), "skops")
+    with pytest.raises(IntegrityError, match="damaged or crafted"):
+        serialization.load(blob, "skops")
+
+
+def test_a_crafted_tree_is_refused_through_the_registry(store):
+    with mlops_nb.track("crafted", store=store, model=_crafted_tree("forest", "child-outside")):
+        pass
+    with pytest.raises(IntegrityError, match="point outside the tree"):
+        mlops_nb.load_model("crafted", store=store)
+
+
+@pytest.mark.parametrize("kind", ["tree", "forest", "boosting", "hgb", "hgb-categorical"])
+def test_untouched_trees_pass_the_check(kind):
+    model = _stump_forest(kind)
+    loaded = serialization.load(serialization.dump(model, "skops"), "skops")
+    X = _classification()[0]
+    if kind == "hgb-categorical":
+        X = np.column_stack([(X[:, 0] * 3).astype(int) % 4, X[:, 1:]])
+    np.testing.assert_array_equal(loaded.predict_proba(X), model.predict_proba(X))
