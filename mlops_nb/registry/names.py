@@ -11,9 +11,16 @@ import unicodedata
 from typing import Any
 
 from ..errors import InvalidInputError
+from ..text import quote
 
 DEFAULT_ALIAS = "production"
-_ALIAS_RE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
+# Lowercase words of letters and digits joined by single "_" or "-". A "-" is
+# always followed by a letter: in a gate, "production-1" is production minus
+# one, so an alias spelled like that could never be named in a gate.
+_ALIAS_RE = re.compile(r"[a-z][a-z0-9]*(?:_[a-z0-9]+|-[a-z][a-z0-9]*)*")
+_ALIAS_LIMIT = 64
+# Words a gate reads as a number or as a separator, never as an alias.
+_NOT_ALIASES = frozenset({"and", "nan", "inf", "infinity"})
 _RESERVED = set("@:/\\")
 
 
@@ -39,11 +46,25 @@ def check_model_name(name: Any) -> str:
 
 
 def check_alias(alias: Any) -> str:
-    """Validate an alias (lowercase letters, digits, ``_`` and ``-``)."""
-    if not isinstance(alias, str) or not _ALIAS_RE.match(alias):
+    """Validate an alias: lowercase letters and digits in words joined by ``_`` or ``-``.
+
+    An alias starts with a letter, is at most 64 characters, and every
+    ``-`` is followed by a letter, so any alias can be named in a gate
+    (``auc>canary-2`` is canary minus two). ``and``, ``nan``, ``inf`` and
+    ``infinity`` are not aliases: a gate reads them otherwise.
+    """
+    if not isinstance(alias, str):
+        raise InvalidInputError(f"an alias must be text, not {type(alias).__name__}")
+    if alias in _NOT_ALIASES:
         raise InvalidInputError(
-            f"alias {alias!r} is not valid: use lowercase letters, digits, '_' or '-', "
-            "starting with a letter (e.g. production, staging)"
+            f"{alias!r} cannot be an alias: a gate reads it as "
+            + ("a separator" if alias == "and" else "a number")
+        )
+    if len(alias) > _ALIAS_LIMIT or not _ALIAS_RE.fullmatch(alias):
+        raise InvalidInputError(
+            f"alias {quote(alias)} is not valid: use at most {_ALIAS_LIMIT} lowercase letters "
+            "and digits, starting with a letter, in words joined by one '_' or '-', with a "
+            "letter after each '-' (e.g. production, staging, prod-eu, canary_2)"
         )
     return alias
 
