@@ -96,6 +96,21 @@ def check_label(value: Any, what: str, *, limit: int = LABEL_LIMIT) -> str:
     return value
 
 
+def check_tags(tags: Any) -> dict[str, str]:
+    """Tags checked: keys are labels (:func:`check_label`), values free text."""
+    if tags is None:
+        return {}
+    if not isinstance(tags, dict):
+        raise InvalidInputError(
+            f"tags must be a mapping of text to text, not {type(tags).__name__}"
+        )
+    checked: dict[str, str] = {}
+    for key, value in tags.items():
+        key = check_label(key, "tag key")
+        checked[key] = check_text(value, f"tag {quote(key)}")
+    return checked
+
+
 def storable(value: str, what: str) -> str:
     """Refuse text the store cannot keep exactly (a NUL, an unpaired surrogate)."""
     if "\x00" in value:

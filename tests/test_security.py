@@ -127,3 +127,107 @@ def test_any_text_the_store_accepts_verifies(two_versions, reason):
     assert change.reason == reason  # kept exactly as given
     assert store.alias_changes("churn")[-1].reason == reason
     _verified(store)
+
+
+@pytest.mark.parametrize(
+    "reason, message",
+    [
+        ("x" * 10_001, "10001 characters long; at most 10000"),
+        ("nul \x00 inside", "NUL"),
+        ("half a pair \udcff", "not valid Unicode"),
+    ],
+    ids=["too long", "nul", "surrogate"],
+)
+def test_reasons_the_store_cannot_keep_are_refused(two_versions, reason, message):
+    from mlops_nb import registry
+    from mlops_nb.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match=message):
+        registry.promote(two_versions, "churn", 1, reason=reason)
+    assert two_versions.alias_holder("churn", "production") is None
+    registry.promote(two_versions, "churn", 1, reason="x" * 10_000)  # the limit itself is fine
+    _verified(two_versions)
+
+
+@pytest.mark.parametrize(
+    "actor, message",
+    [
+        (ESC_LINE, "control"),
+        ("alice\nmallory", "control"),
+        ("alice\u202e", "control"),
+        ("alice\x00", "NUL"),
+        (" alice", "surrounding spaces"),
+        ("a" * 201, "at most 200"),
+        (42, "actor must be text"),
+    ],
+    ids=["escape", "newline", "bidi", "nul", "spaces", "long", "int"],
+)
+def test_an_actor_with_control_characters_is_refused(two_versions, actor, message):
+    from mlops_nb import registry
+    from mlops_nb.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match=message):
+        registry.promote(two_versions, "churn", 1, actor=actor)
+    assert two_versions.alias_holder("churn", "production") is None
+    _verified(two_versions)
+
+
+@pytest.mark.parametrize("actor", [ESC_LINE, "alice\nmallory", " alice", "a" * 201, "bob\udcff"])
+def test_mlops_nb_actor_with_control_characters_is_refused(cli, two_versions, actor):
+    result = cli("promote", "churn", "1", env={"MLOPS_NB_ACTOR": actor})
+    assert result.code == 2, result.err
+    assert result.err.count("\n") == 1 and "MLOPS_NB_ACTOR" in result.err
+    assert _raw_control(result.err) == []
+    assert two_versions.alias_holder("churn", "production") is None
+    _verified(two_versions)
+
+
+@pytest.mark.parametrize(
+    "tags, message",
+    [
+        ({"team": 42}, "tag 'team' must be text"),
+        ({7: "x"}, "tag key must be text"),
+        ({"te\x1bam": "x"}, "control"),
+        ({"": "x"}, "empty"),
+        ({"k" * 201: "x"}, "at most 200"),
+        ({"team": "v" * 10_001}, "at most 10000"),
+        (["team", "x"], "tags must be a mapping"),
+    ],
+    ids=["int value", "int key", "escape key", "empty key", "long key", "long value", "list"],
+)
+def test_tags_are_text_with_limits(store, fitted, tags, message):
+    from mlops_nb import tracking
+    from mlops_nb.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match=message):
+        tracking.track(store, "churn", model=fitted[0], tags=tags)
+    assert store.list_runs() == []
+    _verified(store)
+
+
+@pytest.mark.parametrize(
+    "key, message",
+    [(42, "key must be text"), ("a\x1bb", "control"), ("k" * 201, "at most 200")],
+)
+def test_recorded_value_keys_are_labels(two_versions, key, message):
+    from mlops_nb import tracking
+    from mlops_nb.errors import InvalidInputError
+
+    run_id = two_versions.list_runs()[0].run_id
+    with pytest.raises(InvalidInputError, match=message):
+        tracking.record_value(two_versions, run_id, key, 1)
+    _verified(two_versions)
+
+
+@pytest.mark.parametrize(
+    "batch, message", [(42, "batch label must be text"), ("b" * 201, "at most 200")]
+)
+def test_batch_labels_are_text_with_a_limit(two_versions, churn_data, batch, message):
+    import mlops_nb
+    from mlops_nb.errors import InvalidInputError
+
+    X_train = churn_data[0]
+    with pytest.raises(InvalidInputError, match=message):
+        mlops_nb.check_drift("churn", X_train, batch=batch, store=two_versions)
+    assert two_versions.drift_checks("churn") == []
+    _verified(two_versions)

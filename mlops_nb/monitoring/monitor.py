@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from .. import environment, registry
 from ..errors import InvalidInputError, MlopsError, NotFoundError
 from ..jsonutil import canonical, loads
+from ..text import LABEL_LIMIT, check_text
 from . import alerting, retrain
 from .drift.engine import SHARE_THRESHOLD, check_frame
 from .drift.profile import Profile, model_outputs
@@ -69,6 +70,8 @@ def check_drift(
     """
     import pandas as pd
 
+    if batch is not None:
+        batch = check_text(batch, "batch label", limit=LABEL_LIMIT)
     if isinstance(data, pd.Series):
         data = data.to_frame()
     if not isinstance(data, pd.DataFrame):
@@ -270,7 +273,7 @@ def _finite(value: Any) -> Any:
 
 def history(store: Store, name: str, limit: int | None = None) -> list[dict[str, Any]]:
     """Recorded checks of a model, oldest first, with per-column scores."""
-    registry.check_model_name(name)
+    name = registry.check_model_name(name)
     store.latest_version(name)  # NotFoundError for unknown models
     return store.drift_checks(name, limit)
 
