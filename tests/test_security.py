@@ -231,3 +231,76 @@ def test_batch_labels_are_text_with_a_limit(two_versions, churn_data, batch, mes
         mlops_nb.check_drift("churn", X_train, batch=batch, store=two_versions)
     assert two_versions.drift_checks("churn") == []
     _verified(two_versions)
+
+
+@pytest.mark.backends
+def test_nfd_and_nfc_spellings_are_one_model(store, fitted):
+    import unicodedata
+
+    import mlops_nb
+    from mlops_nb import registry, tracking
+
+    nfc, nfd = "café", unicodedata.normalize("NFD", "café")
+    assert nfc != nfd
+    with tracking.track(store, nfc, model=fitted[0]):
+        pass
+    with tracking.track(store, nfd, model=fitted[0]) as second:
+        pass
+    assert [m["name"] for m in store.list_models()] == [nfc]
+    assert second.version.model == nfc and second.version.version == 2
+    assert [v.version for v in mlops_nb.versions(nfd, store=store)] == [1, 2]
+    registry.promote(store, nfd, 2)
+    assert registry.resolve(store, f"{nfd}@production").version == 2
+    assert registry.which(store, f"{nfd}:1").model == nfc
+    _verified(store)
+
+
+@pytest.mark.parametrize(
+    "name, scripts",
+    [
+        ("p\u0430yments", "Cyrillic and Latin"),  # Cyrillic а among Latin letters
+        ("ch\u03c5rn", "Greek and Latin"),  # Greek upsilon
+        ("\u0441hurn-2", "Cyrillic and Latin"),
+        ("моdель", "Cyrillic and Latin"),
+        ("αβγ-абв", "Cyrillic and Greek"),
+    ],
+)
+def test_names_mixing_scripts_are_refused(store, fitted, name, scripts):
+    from mlops_nb import tracking
+    from mlops_nb.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match=f"mixes {scripts} letters"):
+        tracking.track(store, name, model=fitted[0])
+    assert store.list_models() == []
+    _verified(store)
+
+
+@pytest.mark.parametrize(
+    "name",
+    [
+        "платежи",
+        "модель-2 (№3)",
+        "支払い予測",
+        "チャーン予測",
+        "churn予測",
+        "이탈 예측",
+        "Ünïcödé_naïve",
+    ],
+)
+def test_names_in_one_script_stay_allowed(store, fitted, name):
+    from mlops_nb import tracking
+
+    with tracking.track(store, name, model=fitted[0]) as run:
+        pass
+    assert run.version.model == name
+    _verified(store)
+
+
+@pytest.mark.parametrize("name", ["a\u2028b", "a\u200bb", "a\x1bb", "a\u202eb", "a\x85b"], ids=repr)
+def test_names_with_invisible_or_control_characters_are_refused(store, fitted, name):
+    from mlops_nb import tracking
+    from mlops_nb.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="may not contain"):
+        tracking.track(store, name, model=fitted[0])
+    assert store.list_models() == []

@@ -7,11 +7,10 @@ References to models are written ``NAME`` (the latest version),
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Any
 
 from ..errors import InvalidInputError
-from ..text import quote
+from ..text import check_label, mixed_scripts, quote
 
 DEFAULT_ALIAS = "production"
 # Lowercase words of letters and digits joined by single "_" or "-". A "-" is
@@ -25,23 +24,29 @@ _RESERVED = set("@:/\\")
 
 
 def check_model_name(name: Any) -> str:
-    """Validate a model name and return it.
+    """Validate a model name and return it in Unicode NFC form.
 
-    Names may hold any printable text up to 200 characters, except ``@``,
-    ``:``, ``/`` and ``\\`` (they separate references and paths). They are
-    always rendered as text, never as HTML.
+    Names may hold any visible text up to 200 characters, except ``@``,
+    ``:``, ``/`` and ``\\`` (they separate references and paths), in one
+    script: a name mixing look-alike scripts (Latin with Cyrillic or Greek)
+    is refused, so ``pаyments`` with a Cyrillic ``а`` cannot pose as
+    ``payments``. Japanese, Chinese and Korean names may mix their scripts
+    with each other's Han and with Latin, as those languages are written.
+    Digits, punctuation and spaces belong to no script. Names are rendered as
+    text, never as HTML.
     """
-    if not isinstance(name, str):
-        raise InvalidInputError(f"a model name must be a string, not {type(name).__name__}")
-    if not name or name != name.strip():
-        raise InvalidInputError(f"model name {name!r} is empty or has surrounding spaces")
-    if len(name) > 200:
-        raise InvalidInputError("model name is longer than 200 characters")
+    name = check_label(name, "model name")
     if name in (".", ".."):
         raise InvalidInputError(f"{name!r} is not a usable model name")
-    bad = sorted({c for c in name if c in _RESERVED or unicodedata.category(c)[0] == "C"})
+    bad = sorted({c for c in name if c in _RESERVED})
     if bad:
-        raise InvalidInputError(f"model name {name!r} may not contain {''.join(bad)!r}")
+        raise InvalidInputError(f"model name {quote(name)} may not contain {''.join(bad)!r}")
+    mixed = mixed_scripts(name)
+    if mixed:
+        raise InvalidInputError(
+            f"model name {quote(name)} mixes {' and '.join(mixed)} letters; use one script "
+            "(look-alike letters from different scripts would make two names look the same)"
+        )
     return name
 
 
