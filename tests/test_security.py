@@ -233,6 +233,9 @@ def test_batch_labels_are_text_with_a_limit(two_versions, churn_data, batch, mes
     _verified(two_versions)
 
 
+# Look-alike names: one name, one model.
+
+
 @pytest.mark.backends
 def test_nfd_and_nfc_spellings_are_one_model(store, fitted):
     import unicodedata
@@ -304,3 +307,88 @@ def test_names_with_invisible_or_control_characters_are_refused(store, fitted, n
     with pytest.raises(InvalidInputError, match="may not contain"):
         tracking.track(store, name, model=fitted[0])
     assert store.list_models() == []
+
+
+# Terminal output: user text is shown, never obeyed.
+
+
+def test_records_render_control_characters_visibly(two_versions):
+    from mlops_nb import registry
+
+    change = registry.promote(two_versions, "churn", 1, reason=ESC_LINE + "\nline two")
+    text = str(change)
+    assert _raw_control(text) == []
+    assert "\\x1b[2K\\raudit log intact\\nline two" in text
+    # one line per field: the reason cannot draw a line of its own
+    line = next(line for line in text.splitlines() if "line two" in line)
+    assert line.lstrip().startswith("reason")
+    _verified(two_versions)
+
+
+def test_tables_render_control_characters_visibly():
+    from mlops_nb.display import table_text
+
+    text = table_text(
+        [{"name": "m", "tags": {"k\x1b": "v\x1b[31m"}, "note": "a\nb\u202e"}],
+        ["name", "tags", "note"],
+    )
+    assert _raw_control(text) == [] and text.count("\n") == 1
+    assert "k\\x1b=v\\x1b[31m" in text and "a\\nb\\u202e" in text
+
+
+def test_cli_text_output_never_carries_raw_escapes(cli, two_versions):
+    from mlops_nb import tracking
+
+    with tracking.track(
+        two_versions,
+        "churn",
+        params={"note": ESC_LINE},
+        tags={"owner": "\x1b]0;pwned\x07"},
+        metrics={"auc\x1b[2K": 0.7},
+        register=False,
+    ) as run:
+        pass
+    promoted = cli("promote", "churn", "1", "--reason", ESC_LINE)
+    assert promoted.code == 0, promoted.err
+    for args in (
+        ("runs",),
+        ("show", run.run_id),
+        ("versions", "churn"),
+        ("which", "churn@production"),
+        ("rollback", "churn", "--reason", "\x1b[31mred\x1b[0m"),
+    ):
+        result = cli(*args)
+        assert _raw_control(result.out + result.err) == [], (args, result.out, result.err)
+    shown = cli("which", "churn@production")
+    assert "\\x1b[2K\\raudit log intact" in shown.out
+    as_json = cli("show", run.run_id, "--json").json()  # JSON keeps the exact text
+    assert as_json["params"]["note"] == ESC_LINE and as_json["tags"]["owner"] == "\x1b]0;pwned\x07"
+    _verified(two_versions)
+
+
+def test_cli_errors_quoting_user_input_are_neutralised(cli, two_versions, tmp_path):
+    for code, args in (
+        (2, ("versions", "\x1b[2Kchurn")),
+        (2, ("promote", "churn", "1", "--alias", "\x1b[2K")),
+        (2, ("promote", "churn", "1", "--require", "auc>0.5\x1b[2K")),
+        (3, ("drift", "check", "churn", str(tmp_path / "no\x1b[2Khere.csv"))),
+        (2, ("promote", "churn", "1", "--reason", "\udcff")),
+    ):
+        result = cli(*args)
+        assert result.code == code, (args, result.err)
+        assert result.err.count("\n") == 1 and _raw_control(result.err) == [], result.err
+        assert "\\x1b" in result.err or "surrogate" in result.err
+    assert two_versions.alias_holder("churn", "production") is None
+    _verified(two_versions)
+
+
+def test_a_tampered_actor_cannot_draw_on_the_terminal(cli, two_versions, raw_sql):
+    from mlops_nb import registry
+
+    registry.promote(two_versions, "churn", 1)
+    raw_sql("update events set actor = :a where seq = 1", a=ESC_LINE)
+    log = cli("audit", "log")
+    assert log.code == 0 and _raw_control(log.out) == [] and "\\x1b[2K" in log.out
+    verdict = cli("audit", "verify")
+    assert verdict.code == 5 and "BROKEN" in verdict.out
+    assert _raw_control(verdict.out + verdict.err) == []
