@@ -1,8 +1,11 @@
 """Compact HTML and plain-text renderings of records and tables.
 
-Everything that came from a user (names, parameters, errors) is escaped;
-nothing here imports IPython, so the same output serves a live notebook,
-a papermill-executed notebook, an HTML report and a terminal.
+Everything that came from a user (names, parameters, errors) is escaped:
+as HTML in HTML, and in text with control characters shown as escapes
+(:func:`~mlops_nb.text.printable`), each value on its one line, so stored
+text can never move a terminal's cursor or draw a line of its own. Nothing
+here imports IPython, so the same output serves a live notebook, a
+papermill-executed notebook, an HTML report and a terminal.
 """
 
 from __future__ import annotations
@@ -12,6 +15,8 @@ import json
 from collections.abc import Iterable, Iterator, Sequence
 from html import escape
 from typing import Any
+
+from .text import printable
 
 _CSS = (
     "<style>.mlops-nb{font-family:var(--jp-ui-font-family,sans-serif);font-size:12px}"
@@ -30,10 +35,10 @@ def _short(value: Any) -> str:
     if isinstance(value, float):
         return f"{value:.6g}"
     if isinstance(value, dict):
-        return ", ".join(f"{k}={_short(v)}" for k, v in value.items())
+        return ", ".join(f"{printable(str(k))}={_short(v)}" for k, v in value.items())
     if isinstance(value, list):
         return ", ".join(_short(v) for v in value)
-    return "" if value is None else str(value)
+    return "" if value is None else printable(str(value))
 
 
 def _title(record: Any) -> str:
@@ -63,7 +68,7 @@ def _fields(record: Any) -> list[tuple[str, Any]]:
 
 def record_text(record: Any) -> str:
     """A few readable lines for a terminal."""
-    lines = [_title(record)]
+    lines = [printable(_title(record))]
     for name, value in _fields(record):
         if name in _HIDDEN_TEXT:
             continue
@@ -139,7 +144,7 @@ class Table:
 
     def __repr__(self) -> str:
         text = table_text(self.rows, self.columns)
-        return f"{self.title}\n{text}" if self.title else text
+        return f"{printable(self.title)}\n{text}" if self.title else text
 
 
 def _summary_parts(active: Any) -> tuple[str, list[tuple[str, str]]]:
@@ -178,7 +183,7 @@ def _summary_parts(active: Any) -> tuple[str, list[tuple[str, str]]]:
 def run_summary_text(active: Any) -> str:
     """What a tracked cell prints in a terminal."""
     head, rows = _summary_parts(active)
-    return "\n".join([head, *(f"  {k:<8} {v}" for k, v in rows)])
+    return "\n".join([printable(head), *(f"  {k:<8} {printable(v)}" for k, v in rows)])
 
 
 def run_summary_html(active: Any) -> str:

@@ -25,10 +25,17 @@ def _user_host() -> tuple[str, str]:
 
 
 def actor() -> str:
-    """Who is acting: ``MLOPS_NB_ACTOR`` if set, else ``user@host``."""
+    """Who is acting: ``MLOPS_NB_ACTOR`` if set, else ``user@host``.
+
+    The variable must be one line of visible text (see
+    :func:`~mlops_nb.text.check_label`): it is written into every audit
+    event and printed by ``mlops-nb audit log``.
+    """
     explicit = os.environ.get(ENV_ACTOR)
     if explicit:
-        return explicit
+        from .text import check_label
+
+        return check_label(explicit, ENV_ACTOR)
     user, host = _user_host()
     return f"{user}@{host}"
 

@@ -1,7 +1,10 @@
 import pytest
 
-from mlops_nb.errors import GateExpressionError
+from mlops_nb import registry, tracking
+from mlops_nb.errors import GateExpressionError, GateFailedError, InvalidInputError
 from mlops_nb.registry.gates import Condition, evaluate, parse
+from mlops_nb.registry.names import check_alias
+from mlops_nb.store import audit
 
 
 def test_parse_forms():
@@ -26,17 +29,60 @@ def test_parse_forms():
         ("accuracy>>0.5", "condition 'accuracy>>0.5'"),
         (">=0.5", "condition '>=0.5'"),
         ("auc>", "condition 'auc>'"),
-        ("auc>0.5,", "condition ''"),  # the empty condition after the comma
+        ("auc>0.5,", "gate 'auc>0.5,' ends with ','"),
         ("auc =< 3", "condition 'auc =< 3'"),
         ("auc>nan!", "condition 'auc>nan!'"),
         ("1auc>0", "condition '1auc>0'"),
         ("auc>0.5 and rmse<1e999", "threshold in 'rmse<1e999' is not a finite number"),
+        # an alias that cannot exist is a typo, not an alias nobody holds yet
+        ("auc>Production", "alias 'Production' is not valid"),
+        ("auc>@Staging-0.1", "alias 'Staging' is not valid"),
+        ("auc>production_", "alias 'production_' is not valid"),
+        ("auc>prod__eu", "alias 'prod__eu' is not valid"),
+        ("auc>production.5", "alias 'production.5' is not valid"),
+        # numbers that are not finite
+        ("auc>nan", "threshold in 'auc>nan' is not a finite number"),
+        ("auc>NaN", "threshold in 'auc>NaN' is not a finite number"),
+        ("auc>inf", "threshold in 'auc>inf' is not a finite number"),
+        ("auc>-Infinity", "threshold in 'auc>-Infinity' is not a finite number"),
+        ("auc>1e309", "threshold in 'auc>1e309' is not a finite number"),
+        ("auc>-1e309", "threshold in 'auc>-1e309' is not a finite number"),
+        ("auc>production-1e309", "margin in 'auc>production-1e309' is not a finite number"),
+        ("auc>production+nan", "margin in 'auc>production+nan' is not a finite number"),
+        # signs without numbers, numbers without room
+        ("auc>production-", "a number must follow '-'"),
+        ("auc>production--1", "a number must follow '-'"),
+        ("auc>-production", "a number must follow '-'"),
+        ("auc>0.5x", "'0.5x'"),
+        ("auc>1_000", "'1_000'"),
+        ("auc>0.5 0.6", "expected ',' or 'and'"),
+        # separators in the wrong places
+        ("auc>0.5 and", "gate 'auc>0.5 and' ends with 'and'"),
+        ("auc>0.5&&", "ends with '&&'"),
+        (",auc>0.5", "empty condition"),
+        ("auc>0.5,,rmse<1", "empty condition"),
+        ("auc>0.5 and and rmse<1", "empty condition"),
+        ("auc>0.5 or rmse<1", "a gate has no 'or'"),
+        # @ needs an alias
+        ("auc>@", "an alias must follow '@'"),
+        ("auc>@0.5", "an alias must follow '@'"),
+        ("auc>@@production", "an alias must follow '@'"),
+        # look-alike characters
+        ("auc>\u20130.5", "EN DASH"),
+        ("auc>production\uff0d0.5", "FULLWIDTH HYPHEN-MINUS"),
+        ("auc>\u0660.5", "ARABIC-INDIC DIGIT ZERO"),
+        ("auc\uff1e0.5", "FULLWIDTH GREATER-THAN SIGN"),
+        ("auc>0.5\x1b[2K", "(U+001B) cannot appear in a gate"),
+        ("auc = 0.5", "'=' is not an operator"),
+        ("auc ! 0.5", "'!' is not an operator"),
     ],
 )
 def test_malformed_expressions_are_refused_with_the_bad_part(bad, named):
     with pytest.raises(GateExpressionError) as refused:
         parse(bad)
-    assert named in str(refused.value)
+    message = str(refused.value)
+    assert named in message
+    assert "\x1b" not in message and "\n" not in message  # one safe line
 
 
 def test_evaluate_numbers_and_aliases():
@@ -57,3 +103,156 @@ def test_nobody_holding_the_alias_passes_and_missing_metrics_fail():
         parse("auc>=production"), {"auc": 0.7}, lambda a: (1, {"accuracy": 0.1})
     )
     assert "production (version 1) has no metric 'auc'" in failed[0]
+
+
+# -- the grammar: ALIAS±NUMBER is an alias and a margin, never a longer alias --
+
+
+@pytest.mark.parametrize(
+    "expression, expected",
+    [
+        ("auc>production-0", [Condition("auc", ">", alias="production", margin=-0.0)]),
+        ("auc>production-1", [Condition("auc", ">", alias="production", margin=-1.0)]),
+        ("auc>production-1e-9", [Condition("auc", ">", alias="production", margin=-1e-9)]),
+        ("auc>production+.5", [Condition("auc", ">", alias="production", margin=0.5)]),
+        ("auc > production - 1", [Condition("auc", ">", alias="production", margin=-1.0)]),
+        ("auc>@production-1", [Condition("auc", ">", alias="production", margin=-1.0)]),
+        ("auc >= @ production", [Condition("auc", ">=", alias="production")]),
+        ("auc>production\u22120.5", [Condition("auc", ">", alias="production", margin=-0.5)]),
+        ("auc>\u22120.5", [Condition("auc", ">", number=-0.5)]),
+        ("auc>-1", [Condition("auc", ">", number=-1.0)]),
+        ("auc>- 1E+2", [Condition("auc", ">", number=-100.0)]),
+        ("auc>prod-eu", [Condition("auc", ">", alias="prod-eu")]),
+        ("auc>prod-eu-0.01", [Condition("auc", ">", alias="prod-eu", margin=-0.01)]),
+        ("auc>canary-2", [Condition("auc", ">", alias="canary", margin=-2.0)]),
+        ("roc_auc.macro>=staging_2", [Condition("roc_auc.macro", ">=", alias="staging_2")]),
+        ("and>1", None),  # 'and' separates conditions; it is no metric name
+    ],
+)
+def test_margins_are_read_as_margins(expression, expected):
+    if expected is None:
+        with pytest.raises(GateExpressionError):
+            parse(expression)
+        return
+    parsed = parse(expression)
+    assert parsed == expected
+    assert [c.alias for c in parsed] == [c.alias for c in expected]
+
+
+@pytest.mark.parametrize(
+    "expression",
+    [
+        "auc>0.5,rmse<1",
+        "auc>0.5 , rmse<1",
+        "auc>0.5 and rmse<1",
+        "auc>0.5 AND rmse<1",
+        "auc>0.5&&rmse<1",
+        "auc>0.5\tand\nrmse<1",
+        "  auc>0.5\u00a0and\u3000rmse<1  ",
+    ],
+)
+def test_separators_and_whitespace(expression):
+    assert parse(expression) == [
+        Condition("auc", ">", number=0.5),
+        Condition("rmse", "<", number=1),
+    ]
+
+
+@pytest.mark.parametrize("bad", [42, 0.5, None, ["auc>0.5"], b"auc>0.5"])
+def test_a_gate_must_be_text(bad):
+    with pytest.raises(GateExpressionError, match="a gate must be text"):
+        parse(bad)
+
+
+def test_a_gate_has_a_length_limit():
+    with pytest.raises(GateExpressionError, match="at most 1000"):
+        parse(",".join(["auc>0.5"] * 200))
+    assert len(parse(",".join(["auc>0.5"] * 100))) == 100
+
+
+@pytest.mark.parametrize(
+    "alias", ["production", "staging", "prod-eu", "canary_2", "canary2", "a", "x" * 64]
+)
+def test_alias_rules_accept(alias):
+    assert check_alias(alias) == alias
+
+
+@pytest.mark.parametrize(
+    "alias",
+    [
+        "Production",
+        "production_",
+        "production-",
+        "prod__eu",
+        "prod-_eu",
+        "canary-2",  # in a gate this reads as canary minus 2
+        "production-0",
+        "nan",
+        "inf",
+        "infinity",
+        "and",
+        "2nd",
+        "x" * 65,
+        "",
+        42,
+    ],
+)
+def test_alias_rules_refuse_names_a_gate_could_not_name(alias):
+    with pytest.raises(InvalidInputError, match="alias"):
+        check_alias(alias)
+
+
+# -- the gate in a promotion: a worse model is never promoted by a misread margin --
+
+
+@pytest.fixture
+def held(store, fitted):
+    """production holds version 1 (auc 0.9); version 2 is worse (auc 0.5)."""
+    for auc in (0.9, 0.5):
+        with tracking.track(store, "churn", model=fitted[0], metrics={"auc": auc}):
+            pass
+    registry.promote(store, "churn", 1)
+    return store
+
+
+@pytest.mark.backends
+@pytest.mark.parametrize(
+    "gate",
+    [
+        "auc>production-0",
+        "auc>production-1e-9",
+        "auc>@production-0",
+        "auc > production - 0",
+        "auc>production\u22120",
+        "auc>=production-0.01",
+        "auc>0.1, auc>production-0",
+        "auc>0.1 AND auc >= @production - 1e-9",
+    ],
+)
+def test_a_margin_never_promotes_a_worse_model(held, gate):
+    with pytest.raises(GateFailedError, match="is not"):
+        registry.promote(held, "churn", 2, require=gate)
+    assert held.alias_holder("churn", "production").version == 1
+    assert len(held.alias_changes("churn")) == 1
+    assert audit.verify(held).ok
+
+
+def test_a_margin_that_is_met_promotes(held):
+    change = registry.promote(held, "churn", 2, require="auc>production-0.5")
+    assert change.to_version == 2 and "production v1 0.4" in change.gate
+    assert audit.verify(held).ok
+
+
+@pytest.mark.parametrize("gate", ["auc>Production", "auc>production_", "auc>nan", "auc>0.5,"])
+def test_a_gate_naming_an_impossible_alias_is_bad_input(held, cli, gate):
+    with pytest.raises(GateExpressionError):
+        registry.promote(held, "churn", 2, require=gate)
+    result = cli("promote", "churn", "2", "--require", gate)
+    assert result.code == 2 and result.err.count("\n") == 1, result.err
+    assert held.alias_holder("churn", "production").version == 1
+    assert audit.verify(held).ok
+
+
+def test_an_alias_nobody_holds_still_passes_when_well_formed(held):
+    change = registry.promote(held, "churn", 2, "staging", require="auc>=canary-0.1")
+    assert change.to_version == 2 and "nobody holds 'canary' yet" in change.gate

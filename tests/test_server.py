@@ -324,3 +324,121 @@ def test_every_route_is_documented():
         path = "/" + re.sub(r"\(\?P<(\w+)>[^)]*\)", r"{\1}", route)
         assert path in documented, path
     assert len(documented) == len(routes)
+
+
+# --- input at the boundary: wrong types are a 400 that changes nothing ---------------
+
+DEEP = "[" * 100_000 + "]" * 100_000
+
+
+async def send_raw(jp_fetch, path, body):
+    response = await jp_fetch("mlops-nb", "api", *path, method="POST", body=body, raise_error=False)
+    return response.code, json.loads(response.body.decode())
+
+
+@pytest.mark.parametrize(
+    "body",
+    ["[]", '"promote"', "42", "null", "true", DEEP, b"\xff\xfe{}", '{"version": 1,', "NaN"],
+    ids=["list", "string", "number", "null", "bool", "deep", "not utf-8", "cut", "nan"],
+)
+async def test_a_body_that_is_not_a_json_object_is_400(jp_fetch, everything_seeded, db_rows, body):
+    from mlops_nb.store import audit
+
+    before = db_rows()
+    for path in (
+        ("models", "churn", "promote"),
+        ("models", "churn", "rollback"),
+        ("schedules", "churn", "run-now"),
+    ):
+        code, doc = await send_raw(jp_fetch, path, body)
+        assert code == 400 and doc["error"] and doc["type"] == "InvalidInputError", (path, doc)
+    assert db_rows() == before
+    assert audit.verify(everything_seeded).ok
+
+
+@pytest.mark.parametrize(
+    "path, body, fragment",
+    [
+        (("promote",), {"version": 1, "reason": 42}, "reason must be text"),
+        (("promote",), {"version": 1, "reason": 4.2}, "reason must be text"),
+        (("promote",), {"version": 1, "reason": True}, "reason must be text"),
+        (("promote",), {"version": 1, "reason": ["x"]}, "reason must be text"),
+        (("promote",), {"version": 1, "reason": {"a": 1}}, "reason must be text"),
+        (("promote",), {"version": 1, "reason": "nul \u0000"}, "NUL"),
+        (("promote",), {"version": 1, "reason": "half \ud800"}, "not valid Unicode"),
+        (("promote",), {"version": 1, "reason": "x" * 10_001}, "at most 10000"),
+        (("promote",), {"version": 1, "alias": 5}, "alias must be text"),
+        (("promote",), {"version": 1, "alias": ["production"]}, "alias must be text"),
+        (("promote",), {"version": 1, "alias": "Production"}, "alias 'Production'"),
+        (("promote",), {"version": 1, "require": 5}, "a gate must be text"),
+        (("promote",), {"version": 1, "require": ["auc>0"]}, "a gate must be text"),
+        (("promote",), {"version": 1, "require": "accuracy>production-0,"}, "ends with ','"),
+        (("promote",), {"version": 1, "require": "accuracy>Production"}, "alias 'Production'"),
+        (("promote",), {"version": {"v": 1}}, "version"),
+        (("promote",), {"version": [1]}, "version"),
+        (("rollback",), {"reason": 42}, "reason must be text"),
+        (("rollback",), {"alias": 5}, "alias must be text"),
+    ],
+)
+async def test_wrong_types_in_a_field_are_400(
+    jp_fetch, everything_seeded, db_rows, path, body, fragment
+):
+    from mlops_nb.store import audit
+
+    before = db_rows()
+    code, doc = await call(jp_fetch, "models", "churn", *path, method="POST", body=body)
+    assert code == 400 and fragment in doc["error"], doc
+    assert db_rows() == before
+    assert audit.verify(everything_seeded).ok
+
+
+@pytest.mark.parametrize(
+    "parameters, fragment",
+    [
+        ([1, 2], "parameters must be a JSON object"),
+        ("x=1", "parameters must be a JSON object"),
+        (5, "parameters must be a JSON object"),
+        ({"1x": 1}, "'1x' is not a Python identifier"),
+        ({"x": ["half \ud800"]}, "not valid Unicode"),
+    ],
+)
+async def test_run_now_parameters_of_the_wrong_type_are_400(
+    jp_fetch, everything_seeded, db_rows, parameters, fragment
+):
+    from mlops_nb.store import audit
+
+    before = db_rows()
+    code, doc = await call(
+        jp_fetch, "schedules", "churn", "run-now", method="POST", body={"parameters": parameters}
+    )
+    assert code == 400 and fragment in doc["error"], doc
+    assert db_rows() == before  # no slot claimed, no run started
+    assert audit.verify(everything_seeded).ok
+
+
+@pytest.mark.parametrize("limit", ["-1", "abc", "1.5", str(2**80)])
+async def test_a_bad_limit_is_400(jp_fetch, seeded, limit):
+    code, doc = await call(jp_fetch, "runs", limit=limit)
+    assert code == 400 and "limit" in doc["error"], doc
+
+
+async def test_an_accepted_reason_with_control_characters_verifies(jp_fetch, seeded):
+    from mlops_nb.store import audit
+
+    reason = "\x1b[2K\raudit log intact\nsecond line \u202e"
+    code, change = await call(
+        jp_fetch, "models", "churn", "promote", method="POST", body={"version": 2, "reason": reason}
+    )
+    assert code == 200 and change["reason"] == reason
+    assert audit.verify(seeded).ok
+
+
+async def test_a_decomposed_name_finds_the_composed_model(jp_fetch, store, fitted):
+    import unicodedata
+
+    with tracking.track(store, "café", model=fitted[0]):
+        pass
+    code, model = await call(jp_fetch, "models", unicodedata.normalize("NFD", "café"))
+    assert code == 200 and model["name"] == "café" and len(model["versions"]) == 1
+    code, refused = await call(jp_fetch, "models", "c\u0430fe")  # Cyrillic а
+    assert code == 400 and "mixes" in refused["error"]

@@ -16,6 +16,7 @@ from collections.abc import Sequence
 
 from .. import __version__
 from ..errors import MlopsError
+from ..text import printable
 from . import monitor, registry, run, schedule, store
 from .common import Parser, add_common, parse_value
 
@@ -60,7 +61,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         _dispatch(args)
     except MlopsError as exc:
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-        print(f"mlops-nb: error: {message}", file=sys.stderr)
+        # Messages quote user input: shown, never obeyed by the terminal.
+        print(f"mlops-nb: error: {printable(message)}", file=sys.stderr)
         return exc.exit_code
     except KeyboardInterrupt:
         print("mlops-nb: interrupted", file=sys.stderr)
@@ -71,8 +73,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if os.environ.get("MLOPS_NB_DEBUG"):
             raise
         print(
-            f"mlops-nb: internal error: {type(exc).__name__}: {exc} (set MLOPS_NB_DEBUG=1 for "
-            "a traceback)",
+            f"mlops-nb: internal error: {type(exc).__name__}: {printable(str(exc))} (set "
+            "MLOPS_NB_DEBUG=1 for a traceback)",
             file=sys.stderr,
         )
         return 1

@@ -10,6 +10,8 @@ from typing import TYPE_CHECKING, Any, NoReturn
 if TYPE_CHECKING:
     from ..store.location import StoreLocation
 
+from ..text import terminal
+
 
 class Parser(argparse.ArgumentParser):
     def error(self, message: str) -> NoReturn:
@@ -77,11 +79,19 @@ def open_store(args: argparse.Namespace, create: bool = False) -> Any:
 
 
 def emit(args: argparse.Namespace, document: Any, text: str) -> None:
+    """Print ``document`` as JSON with ``--json``, else ``text`` for a terminal.
+
+    JSON escapes control characters itself. The text passes
+    :func:`~mlops_nb.text.terminal`, so a control character that reached it
+    unescaped is shown rather than obeyed; values rendered one per line
+    should pass :func:`~mlops_nb.text.printable` first, so that a newline in
+    them cannot start a line of its own either.
+    """
     if args.json:
         json.dump(document, sys.stdout, indent=2, default=str)
         sys.stdout.write("\n")
     else:
-        print(text)
+        print(terminal(text))
 
 
 def run_json(run: Any) -> dict[str, Any]:

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ExecutionError, InvalidInputError
+from ..text import terminal
 from .common import emit, location, open_store, parse_value, run_json
 
 if TYPE_CHECKING:
@@ -230,7 +231,7 @@ def _cmd_runs(args: argparse.Namespace) -> None:
             emit(args, docs, text)
             return
         if not args.json:
-            print(("\x1b[2J\x1b[H" if sys.stdout.isatty() else "") + text, flush=True)
+            print(("\x1b[2J\x1b[H" if sys.stdout.isatty() else "") + terminal(text), flush=True)
         time.sleep(args.interval)
 
 

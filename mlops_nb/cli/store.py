@@ -9,6 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import IntegrityError
+from ..text import printable
 from .common import emit, open_store
 
 
@@ -91,8 +92,11 @@ def _cmd_audit(args: argparse.Namespace) -> None:
         events = [e.to_json() for e in store.iter_events(since=args.since)]
         if args.limit:
             events = events[-args.limit :]
+        # Every field shown escaped: the log of a tampered store must not be able
+        # to draw lines of its own, such as a fake verdict.
         text = "\n".join(
-            f"{e['seq']:>6} {e['at']} {e['actor']:<20} {e['kind']:<16} {e['subject']}"
+            f"{e['seq']:>6} {printable(e['at'])} {printable(e['actor']):<20} "
+            f"{printable(e['kind']):<16} {printable(e['subject'])}"
             for e in events
         )
         emit(args, events, text or "(no events)")

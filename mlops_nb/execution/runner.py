@@ -26,9 +26,10 @@ from typing import TYPE_CHECKING, Any
 
 from .. import environment
 from ..errors import ConflictError, InvalidInputError, NotFoundError
-from ..jsonutil import jsonable, utcnow
+from ..jsonutil import canonical, jsonable, utcnow
 from ..records import Run
 from ..store.artifacts import sha256_bytes
+from ..text import check_tags, storable
 from ..tracking import context
 
 if TYPE_CHECKING:
@@ -99,7 +100,8 @@ def run_notebook(
         anything is recorded.
     """
     nb_path, raw, nb = read_notebook(notebook)
-    params = _check_parameters(parameters or {})
+    params = check_parameters(parameters)
+    tags = check_tags(tags)
     if timeout is not None and not (timeout > 0):
         raise InvalidInputError(f"timeout must be a positive number of seconds, not {timeout}")
     if run_id is None:
@@ -153,7 +155,7 @@ def run_notebook(
                 "started_at": started,
                 "parent_run_id": parent_run_id,
                 "params": effective,
-                "tags": {str(k): str(v) for k, v in (tags or {}).items()},
+                "tags": tags,
                 "environment": environment.capture(),
                 "git_commit": git.get("commit"),
                 "git_dirty": git.get("dirty"),
@@ -277,15 +279,32 @@ def progress(store: Store, run_id: str) -> tuple[int, int] | None:
     return done, len(code)
 
 
-def _check_parameters(params: dict[str, Any]) -> dict[str, Any]:
+def check_parameters(params: Any) -> dict[str, Any]:
+    """Notebook parameters as plain JSON values, checked before anything is recorded.
+
+    Raises
+    ------
+    InvalidInputError
+        For anything but a mapping, a name that is not a Python identifier,
+        or a value with no JSON form the store can keep.
+    """
+    if params is None:
+        return {}
+    if not isinstance(params, dict):
+        raise InvalidInputError(
+            "parameters must be a JSON object (names mapped to values), not "
+            f"{type(params).__name__}"
+        )
     clean = {}
     for key, value in params.items():
         if not isinstance(key, str) or not key.isidentifier():
             raise InvalidInputError(f"parameter name {key!r} is not a Python identifier")
         try:
             clean[key] = jsonable(value)
+            text = canonical(clean[key])
         except (TypeError, ValueError) as exc:
             raise InvalidInputError(f"parameter {key!r}: {exc}") from None
+        storable(text, f"parameter {key!r}")
     return clean
 
 

@@ -19,6 +19,7 @@ from ..errors import IntegrityError, InvalidInputError, MlopsError, NotFoundErro
 from ..jsonutil import canonical, loads
 from ..registry.trust import check_names, require_flag
 from ..store import faults
+from ..text import LABEL_LIMIT, check_text
 from . import alerting, retrain
 from .drift.engine import SHARE_THRESHOLD, check_frame
 from .drift.profile import Profile, model_outputs
@@ -79,6 +80,8 @@ def check_drift(
     require_flag(allow_pickle, "allow_pickle")
     check_names(trusted)
 
+    if batch is not None:
+        batch = check_text(batch, "batch label", limit=LABEL_LIMIT)
     if isinstance(data, pd.Series):
         data = data.to_frame()
     if not isinstance(data, pd.DataFrame):
@@ -301,7 +304,7 @@ def _finite(value: Any) -> Any:
 
 def history(store: Store, name: str, limit: int | None = None) -> list[dict[str, Any]]:
     """Recorded checks of a model, oldest first, with per-column scores."""
-    registry.check_model_name(name)
+    name = registry.check_model_name(name)
     store.latest_version(name)  # NotFoundError for unknown models
     return store.drift_checks(name, limit)
 

@@ -58,7 +58,7 @@ def set_trigger(
     from ..execution.runner import read_notebook
     from ..registry.names import check_model_name
 
-    check_model_name(model)
+    model = check_model_name(model)
     path, _, _ = read_notebook(notebook)
     try:
         params = {str(k): jsonable(v) for k, v in (parameters or {}).items()}

@@ -12,6 +12,7 @@ from ..environment import actor as default_actor
 from ..errors import ConflictError, GateFailedError, NotFoundError
 from ..jsonutil import parse_time
 from ..records import AliasChange, Lineage, ModelVersion
+from ..text import check_label, check_text
 from . import gates, serialization
 from .names import DEFAULT_ALIAS, check_alias, check_model_name, parse_ref, parse_version
 from .trust import check_names, require_flag
@@ -53,11 +54,11 @@ def promote(
     the alias changes nothing and returns the change that put it there.
     """
     name, alias = check_model_name(name), check_alias(alias)
+    reason, who = _why_and_who(reason, actor)
+    conditions = gates.parse(require) if require is not None else []
     target = (
         store.latest_version(name).version if str(version) == "latest" else parse_version(version)
     )
-    conditions = gates.parse(require) if require is not None else []
-    who = actor or default_actor()
 
     def check(candidate: ModelVersion, current: ModelVersion | None) -> str | None:
         if current is not None and current.version == candidate.version:
@@ -113,6 +114,7 @@ def rollback(
     popping a stack; it refuses when there is nothing earlier to return to.
     """
     name, alias = check_model_name(name), check_alias(alias)
+    reason, who = _why_and_who(reason, actor)
 
     def previous(history: list[AliasChange]) -> int:
         stack = holder_stack(history)
@@ -125,9 +127,14 @@ def rollback(
             )
         return stack[-2]
 
-    return store.change_alias(
-        name, alias, previous, action="rollback", actor=actor or default_actor(), reason=reason
-    )
+    return store.change_alias(name, alias, previous, action="rollback", actor=who, reason=reason)
+
+
+def _why_and_who(reason: Any, actor: Any) -> tuple[str | None, str]:
+    """The reason and the actor of an alias move, checked before anything is read."""
+    if reason is not None:
+        reason = check_text(reason, "reason")
+    return reason, default_actor() if actor is None else check_label(actor, "actor")
 
 
 def holder_stack(history: list[AliasChange]) -> list[int]:

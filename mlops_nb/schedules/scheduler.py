@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import environment
 from ..errors import NotFoundError
-from ..jsonutil import format_time, jsonable
+from ..jsonutil import format_time
 from ..store import faults
 from .schedule import GRACE_S, fire_times, to_utc
 
@@ -179,9 +179,12 @@ def run_now(
     make_executor: ExecutorFactory | None = None,
 ) -> dict[str, Any]:
     """Run a schedule at once (its parameters overridden by ``parameters``)."""
+    from ..execution.runner import check_parameters
+
     schedule = store.get_schedule(name)
     moment = format_time(to_utc(now))
-    params = {**schedule["parameters"], **{k: jsonable(v) for k, v in (parameters or {}).items()}}
+    # Checked before the slot is claimed: bad parameters leave no failed slot behind.
+    params = {**schedule["parameters"], **check_parameters(parameters)}
     slot = store.add_slot(
         {
             "schedule": name,

@@ -37,14 +37,17 @@ class BaseHandler(APIHandler):
         return store
 
     def body(self) -> dict[str, Any]:
+        """The request's JSON object; the core checks each field's type and value."""
         if not self.request.body:
             return {}
         try:
             doc = json.loads(self.request.body)
-        except ValueError:
+        except (ValueError, RecursionError):  # not JSON, not UTF-8, or nested too deep
             raise InvalidInputError("the request body is not JSON") from None
         if not isinstance(doc, dict):
-            raise InvalidInputError("the request body must be a JSON object")
+            raise InvalidInputError(
+                f"the request body must be a JSON object, not {_json_type(doc)}"
+            )
         return doc
 
     def reply(self, document: Any, status: int = 200) -> None:
@@ -191,7 +194,9 @@ class DriftHandler(BaseHandler):
     @tornado.web.authenticated
     def get(self, name: str) -> None:
         from ..monitoring.monitor import history, load_report
+        from ..registry.names import check_model_name
 
+        name = check_model_name(name)
         rows = history(self.store, name)
         latest = load_report(self.store, rows[-1]["id"]) if rows else None
         self.reply({"model": name, "history": rows, "latest": latest})
@@ -217,7 +222,7 @@ class ScheduleActionHandler(BaseHandler):
 
         # The run takes as long as the notebook: off the server's event loop,
         # so the rest of Jupyter keeps answering meanwhile.
-        parameters = self.body().get("parameters") or {}
+        parameters = self.body().get("parameters")
         slot = await asyncio.to_thread(run_now, self.store, name, parameters)
         self.reply(slot)
 
@@ -231,6 +236,12 @@ def server_location(settings: dict[str, Any]) -> StoreLocation:
         location = StoreLocation.resolve(cwd=settings.get("mlops_nb_root"))
         settings["mlops_nb_location"] = location
     return location
+
+
+def _json_type(doc: Any) -> str:
+    if doc is None:
+        return "null"
+    return {bool: "a boolean", list: "an array", str: "a string"}.get(type(doc), "a number")
 
 
 def setup_handlers(web_app: Any, root_dir: str | None = None) -> list[str]:

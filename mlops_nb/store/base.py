@@ -23,6 +23,7 @@ PostgreSQL a write attempted inside :meth:`StoreBase.read` fails.
 from __future__ import annotations
 
 import contextlib
+import math
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -30,9 +31,11 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..errors import MlopsError, NotFoundError
+from ..errors import InvalidInputError, MlopsError, NotFoundError
 from ..jsonutil import GENESIS, canonical, loads, utcnow
+from ..text import storable
 from . import schema as t
+from .audit import table_for
 from .chain import event_hash
 from .location import mask_url
 
@@ -80,6 +83,43 @@ def encode_json(fields: dict[str, Any]) -> dict[str, Any]:
         if key in out and not isinstance(out[key], str):
             out[key] = canonical(out[key])
     return out
+
+
+def check_row(table: sa.Table, payload: dict[str, Any]) -> None:
+    """Refuse a value the database would keep differently from how its event records it.
+
+    An event hashes the values it is given, the database keeps them as its
+    column's type: SQLite quietly stores the integer 42 in a text column as
+    the text ``'42'`` (and ``'7'`` in an integer column as 7), so ``audit
+    verify`` later found the row "changed outside mlops-nb" and could no
+    longer tell that from real tampering; PostgreSQL refused such a value,
+    and a NUL in text, with a driver error. So every value must already be
+    what its column holds, the same on both databases: text for text, a
+    whole number in range for an integer, a finite number for a float. JSON
+    columns are stored as the canonical text of what the event records, so
+    they agree by construction; they only need to be encodable.
+    """
+    for column in table.columns:
+        name = column.name
+        value = payload.get(name)
+        if value is None:
+            continue
+        if name in JSON_COLUMNS:
+            storable(canonical(value), name)
+        elif isinstance(column.type, sa.Integer):
+            # Plain integer columns are 32-bit on PostgreSQL; BIGINT ones 64-bit.
+            bits = 63 if column.type is t.BIGINT else 31
+            if not isinstance(value, int) or not -(2**bits) <= value < 2**bits:
+                raise InvalidInputError(
+                    f"{name} must be a whole number below 2**{bits}, not {value!r:.60}"
+                )
+        elif isinstance(column.type, sa.Float):
+            if not isinstance(value, (int, float)) or not math.isfinite(value):
+                raise InvalidInputError(f"{name} must be a finite number, not {value!r:.60}")
+        elif isinstance(value, str):
+            storable(value, name)
+        else:
+            raise InvalidInputError(f"{name} must be text, not {type(value).__name__}")
 
 
 def full_row(table: sa.Table, fields: dict[str, Any]) -> dict[str, Any]:
@@ -234,6 +274,12 @@ class StoreBase:
         names its predecessor's hash. (A database sequence would not do: a
         rolled-back transaction leaves a gap in it.)
         """
+        table = table_for(kind)
+        if table is not None:
+            check_row(t.metadata.tables[table], payload)
+        if not isinstance(actor, str):
+            raise InvalidInputError(f"actor must be text, not {type(actor).__name__}")
+        storable(actor, "actor")
         head = conn.execute(
             sa.select(t.events.c.seq, t.events.c.hash).order_by(t.events.c.seq.desc()).limit(1)
         ).first()

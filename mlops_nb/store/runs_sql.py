@@ -136,6 +136,10 @@ class RunsSQL(StoreBase):
         return self._select_runs(cond, limit=limit)
 
     def _select_runs(self, cond: Any, limit: int | None) -> list[Run]:
+        if limit is not None and not (isinstance(limit, int) and 0 <= limit < 2**31):
+            raise InvalidInputError(
+                f"limit must be a whole number from 0 (no limit) to 2**31-1, not {limit!r:.40}"
+            )
         query = sa.select(t.runs).where(cond).order_by(t.runs.c.started_at.desc(), t.runs.c.run_id)
         if limit:
             query = query.limit(limit)

@@ -24,6 +24,7 @@ from ..records import ModelVersion, Run
 from ..registry import serialization
 from ..registry.names import check_model_name
 from ..store import faults
+from ..text import check_label, check_tags
 from . import context, fingerprint
 
 if TYPE_CHECKING:  # the store pulls in SQLAlchemy; import it only when used
@@ -142,7 +143,7 @@ class ActiveRun:
         self.run_id = uuid.uuid4().hex
         self.params: dict[str, Any] = {}
         self.metrics: dict[str, float] = {}
-        self.tags: dict[str, str] = {str(k): str(v) for k, v in (tags or {}).items()}
+        self.tags: dict[str, str] = check_tags(tags)
         self.model: Any = None
         self.data: Any = None
         self.target: Any = None
@@ -409,8 +410,7 @@ def track(store: Store, name: str, **options: Any) -> ActiveRun:
 
 def record_value(store: Store, run_id: str, key: str, value: Any) -> None:
     """Attach a JSON value to a run, with a precise error for values JSON can't hold."""
-    if not isinstance(key, str) or not key.strip():
-        raise InvalidInputError("a recorded value needs a non-empty key")
+    key = check_label(key, "a recorded value's key")
     try:
         clean = jsonable(value)
         canonical(clean)

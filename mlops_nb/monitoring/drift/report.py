@@ -12,6 +12,7 @@ from dataclasses import asdict, dataclass, field
 from html import escape
 from typing import Any
 
+from ...text import printable
 from .stats import summary_floats
 
 
@@ -105,17 +106,20 @@ class DriftReport:
         for c in self.columns:
             stat = "—" if c.statistic is None else f"{c.statistic:.4f}"
             flag = "DRIFT" if c.drift else ("n/a" if not c.testable else "ok")
-            why = f"  ({c.reason})" if c.reason else ""
-            lines.append(f"  {flag:<5} {c.column:<24} {c.method or '':<14} {stat}{why}")
+            why = f"  ({printable(c.reason)})" if c.reason else ""
+            # Column names come from the user's data: one escaped line each.
+            lines.append(f"  {flag:<5} {printable(c.column):<24} {c.method or '':<14} {stat}{why}")
         for finding in self.findings:
-            lines.append(f"  note  {finding['column']}: {finding['message']}")
+            lines.append(
+                f"  note  {printable(str(finding['column']))}: {printable(finding['message'])}"
+            )
         if self.performance:
             for name, m in self.performance.get("metrics", {}).items():
                 lines.append(
                     f"  perf  {name}: {m['reference']:.4g} -> {m['current']:.4g}"
                     + (" (degraded)" if m.get("degraded") else "")
                 )
-        lines.extend(f"  note  {n}" for n in self.notes)
+        lines.extend(f"  note  {printable(n)}" for n in self.notes)
         return "\n".join(lines)
 
     __repr__ = __str__
@@ -255,8 +259,8 @@ class DriftHistory:
             drifted = [k for k, v in r["summary"].items() if v.get("drift")]
             lines.append(
                 f"  #{r['id']:<4} {r['at'][:19]}  v{r['version']}  "
-                f"{'DRIFT' if r['drift'] else 'ok   '}  {r['batch'] or '':<16} "
-                f"{', '.join(drifted)}"
+                f"{'DRIFT' if r['drift'] else 'ok   '}  {printable(r['batch'] or ''):<16} "
+                f"{printable(', '.join(drifted))}"
             )
         return "\n".join(lines)
 
