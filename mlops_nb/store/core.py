@@ -28,8 +28,9 @@ import sqlalchemy as sa
 from ..errors import InvalidInputError, NotFoundError
 from ..jsonutil import loads, utcnow
 from ..records import AuditEvent
+from ..redaction import redact_url, scrub, url_secrets
 from . import schema as t
-from .artifacts import ArtifactBackend, ArtifactFolder, redact_url
+from .artifacts import ArtifactBackend, ArtifactFolder
 from .base import (
     BUSY_TIMEOUT_S,
     postgresql_on_begin,
@@ -175,7 +176,7 @@ class Store(RunsSQL, RegistrySQL, MonitorSQL, ScheduleSQL):
             # in the public schema.
             raise InvalidInputError(
                 f"cannot create the mlops-nb tables in {self._where}: "
-                f"{str(exc.orig).strip().splitlines()[0]}; make the user the database's "
+                f"{self._driver_said(exc)}; make the user the database's "
                 "owner or GRANT CREATE ON SCHEMA public TO it"
             ) from exc
 
@@ -358,7 +359,17 @@ def _postgresql_engine(url: str) -> sa.Engine:
         raise InvalidInputError(
             "a PostgreSQL store needs psycopg 3: pip install 'mlops-nb[team]'"
         ) from None
-    parsed = sa.engine.make_url(url)
+    try:
+        parsed = sa.engine.make_url(url)
+    except (sa.exc.ArgumentError, ValueError) as exc:
+        # A port that is not a number, often a password's '@' or ':' read as
+        # the end of the host; the parser's message may quote that piece.
+        raise InvalidInputError(
+            f"db_url {mask_url(url)} is not a valid database URL "
+            f"({scrub(str(exc), url_secrets(url, user_is_secret=False))}); "
+            "percent-encode '@', ':' and '/' in a password (%40, %3A, %2F) or leave the "
+            "password out and use PGPASSWORD or ~/.pgpass"
+        ) from None
     defaults = {"connect_timeout": 10, "application_name": "mlops-nb"}
     engine = sa.create_engine(
         parsed,
