@@ -28,7 +28,15 @@ import re
 from collections.abc import Iterable
 from urllib.parse import unquote, unquote_plus
 
-__all__ = ["MASK", "credentials_in", "mask_db_url", "redact_url", "scrub", "url_secrets"]
+__all__ = [
+    "MASK",
+    "credentials_in",
+    "mask_db_url",
+    "redact_url",
+    "scrub",
+    "split_credentials",
+    "url_secrets",
+]
 
 #: What replaces a secret in anything shown.
 MASK = "***"
@@ -108,6 +116,21 @@ def _redact_one(url: str) -> str:
         return url
     scheme, _user, rest = parts
     return scheme + _mask_query(rest, "REDACTED", drop_fragment=True)
+
+
+def split_credentials(url: str) -> tuple[str, str | None, str | None]:
+    """``(url without its user part, user, password)``, the last two as written.
+
+    For a client that sends credentials apart from the URL (HTTP Basic).
+    """
+    parts = _split(str(url))
+    if parts is None:
+        return str(url), None, None
+    scheme, user, rest = parts
+    if user is None:
+        return str(url), None, None
+    name, colon, password = user.partition(":")
+    return scheme + rest, name, password if colon else None
 
 
 def credentials_in(url: str) -> list[str]:

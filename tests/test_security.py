@@ -5,6 +5,7 @@
 # Credentials never appear in output, events or errors, whatever characters a
 # password holds; an executed notebook's own HTML cannot run script in its report.
 
+import json
 import re
 import socket
 from urllib.parse import quote
@@ -171,3 +172,188 @@ def test_store_copy_reports_its_target_without_credentials(tmp_path, pg_url, cli
     assert text.code == 0, text.err
     assert not _leaked(text.out + text.err, secret), text.out
     assert "password=***" in text.out
+
+
+def test_alert_channel_with_credentials_in_its_url_is_refused(cli, home, db_rows):
+    assert cli("init").code == 0
+    before = db_rows()
+    for url in (
+        "https://hook:Zx9/aQ+r7#k@chat.example/hook",
+        "https://chat.example/hook?token=Zx9aQr7k",
+        "https://Zx9aQr7kTOKEN@chat.example/hook",
+    ):
+        result = cli("alerts", "add", "churn", "--webhook", url)
+        assert result.code == 2, result.err
+        assert "--webhook-env" in result.err and result.err.count("\n") == 1
+        assert not _leaked(result.err, "Zx9/aQ+r7#k") and "Zx9aQr7k" not in result.err
+    assert db_rows() == before  # nothing recorded
+
+
+class _Hook:
+    """A local HTTP endpoint that records what is posted to it."""
+
+    def __init__(self):
+        import http.server
+        import threading
+
+        received = self.received = []
+
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                received.append((self.path, self.headers.get("Authorization"), body))
+                self.send_response(204)
+                self.end_headers()
+
+            def log_message(self, *args):
+                pass
+
+        self.server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread.start()
+
+    def close(self):
+        self.server.shutdown()
+        self.server.server_close()
+
+
+@pytest.fixture
+def hook():
+    server = _Hook()
+    yield server
+    server.close()
+
+
+def test_webhook_secret_lives_in_the_environment_never_in_the_store(store, hook, monkeypatch):
+    import base64
+
+    from mlops_nb.monitoring import alerting
+
+    secret = "Zx9/aQ+r7#k"
+    url = f"http://bot:{quote(secret, safe='')}@127.0.0.1:{hook.port}/hooks/T0?token=abc123"
+    monkeypatch.setenv("TEAM_HOOK", url)
+    channel = alerting.add_channel(store, "*", "webhook", url_env="TEAM_HOOK")
+    assert channel["config"] == {"url_env": "TEAM_HOOK"}
+    alert = alerting.raise_alert(store, "drift", "churn", "churn drifted", "drift!", {})
+    assert [d["ok"] for d in alert.deliveries] == [True], alert.deliveries
+    path, auth, body = hook.received[0]
+    assert path == "/hooks/T0?token=abc123" and json.loads(body)["text"] == "drift!"
+    assert base64.b64decode(auth.split()[1]).decode() == f"bot:{secret}"
+    recorded = json.dumps([e.to_json() for e in store.iter_events()]) + str(store.snapshot_tables())
+    assert not _leaked(recorded, secret) and "abc123" not in recorded
+    assert "TEAM_HOOK" in recorded  # which variable, so a reader knows where it goes
+
+
+def test_webhook_env_must_name_a_set_variable(store, monkeypatch):
+    from mlops_nb.errors import InvalidInputError
+    from mlops_nb.monitoring import alerting
+
+    monkeypatch.delenv("NO_SUCH_HOOK", raising=False)
+    with pytest.raises(InvalidInputError, match="NO_SUCH_HOOK"):
+        alerting.add_channel(store, "*", "webhook", url_env="NO_SUCH_HOOK")
+    monkeypatch.setenv("BAD_HOOK", "ftp://x")
+    with pytest.raises(InvalidInputError, match="BAD_HOOK") as info:
+        alerting.add_channel(store, "*", "webhook", url_env="BAD_HOOK")
+    assert "ftp://x" not in str(info.value)  # the value may be a secret: never shown
+
+
+def test_channels_recorded_with_credentials_before_are_masked_when_shown(
+    store, cli, hook, monkeypatch
+):
+    from mlops_nb import environment
+    from mlops_nb.monitoring import alerting
+
+    secret = "Zx9/aQ+r7#k"
+    bad = f"https://bot:{secret}@127.0.0.1:{_free_port()}/hook"  # nobody listens there
+    good = f"http://bot:{quote(secret, safe='')}@127.0.0.1:{hook.port}/hook?sig=abc123"
+    # As a store made before channels were checked holds them.
+    for url in (bad, good):
+        store.add_alert_channel(
+            {"model": "*", "kind": "webhook", "config": {"url": url}, "created_at": "t"},
+            environment.actor(),
+        )
+    alert = alerting.raise_alert(store, "drift", "churn", "churn drifted", "drift!", {})
+    assert [d["ok"] for d in alert.deliveries] == [False, True], alert.deliveries
+    assert hook.received and hook.received[0][1].startswith("Basic ")
+    for args in (["alerts", "channels"], ["alerts", "channels", "--json"], ["alerts", "list"]):
+        shown = cli(*args)
+        assert shown.code == 0, shown.err
+        assert not _leaked(shown.out, secret) and "abc123" not in shown.out, shown.out
+    listed = json.dumps([a.to_json() for a in alerting.list_alerts(store)])
+    # The delivery outcome recorded with the alert names the target without secrets.
+    assert not _leaked(listed, secret) and "abc123" not in listed, listed
+
+
+def test_default_email_sender_is_one_address(store, monkeypatch):
+    from email.headerregistry import Address
+
+    from mlops_nb.monitoring import alerting
+
+    monkeypatch.delenv("MLOPS_NB_ACTOR", raising=False)
+    monkeypatch.setattr("mlops_nb.environment._user_host", lambda: ("root", "build-7"))
+    channel = alerting.add_channel(store, "*", "email", to="ops@example.com", smtp_host="h")
+    sender = Address(addr_spec=channel["config"]["sender"])
+    assert sender.domain == "build-7" and sender.username == "mlops-nb"
+    monkeypatch.setenv("MLOPS_NB_ACTOR", "alice@example.com")
+    channel = alerting.add_channel(store, "*", "email", to="ops@example.com", smtp_host="h")
+    assert channel["config"]["sender"].count("@") == 1
+
+
+@pytest.mark.parametrize(
+    "options",
+    [
+        {"to": "ops@example.com", "sender": "a@b@c"},
+        {"to": "x@y@z"},
+        {"to": ["ops@example.com", "Bob <bob@example.com>\nBcc: all@example.com"]},
+    ],
+)
+def test_email_addresses_must_each_be_one_address(store, options):
+    from mlops_nb.errors import InvalidInputError
+    from mlops_nb.monitoring import alerting
+
+    with pytest.raises(InvalidInputError, match="address"):
+        alerting.add_channel(store, "*", "email", smtp_host="h", **options)
+
+
+def test_default_sender_is_accepted_by_a_real_smtp_server(store, monkeypatch):
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Sink
+
+    from mlops_nb.monitoring import alerting
+
+    class Keep(Sink):
+        def __init__(self):
+            self.senders = []
+
+        async def handle_DATA(self, server, session, envelope):
+            self.senders.append(envelope.mail_from)
+            return "250 OK"
+
+    monkeypatch.delenv("MLOPS_NB_ACTOR", raising=False)
+    monkeypatch.setattr("mlops_nb.environment._user_host", lambda: ("root", "build-7"))
+    handler = Keep()
+    port = _free_port()
+    controller = Controller(handler, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        alerting.add_channel(
+            store, "*", "email", to="ops@example.com", smtp_host="127.0.0.1", smtp_port=port
+        )
+        alert = alerting.raise_alert(store, "drift", "churn", "s", "drift!", {})
+    finally:
+        controller.stop()
+    assert [d["ok"] for d in alert.deliveries] == [True], alert.deliveries
+    assert handler.senders == ["mlops-nb@build-7"]
+
+
+def test_webhook_env_from_the_command_line(cli, home):
+    assert cli("init").code == 0
+    env = {"TEAM_HOOK": "https://bot:Zx9aQr7k@chat.example/hook"}
+    added = cli("alerts", "add", "*", "--webhook-env", "TEAM_HOOK", "--json", env=env)
+    assert added.code == 0, added.err
+    assert added.json()["config"] == {"url_env": "TEAM_HOOK"}
+    listed = cli("alerts", "channels", env=env)
+    assert "TEAM_HOOK" in listed.out and "Zx9aQr7k" not in listed.out
+    log = cli("audit", "log", "--json", env=env)
+    assert "TEAM_HOOK" in log.out and "Zx9aQr7k" not in log.out
