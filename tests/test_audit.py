@@ -203,3 +203,207 @@ def test_same_history_hashes_the_same_on_sqlite_and_postgresql(tmp_path, pg_url,
     sqlite_chain, postgresql_chain = heads
     assert len(sqlite_chain) >= 8
     assert sqlite_chain == postgresql_chain
+
+
+# -- every table is covered ---------------------------------------------------------
+
+
+def _every_table(store):
+    """A history that puts rows in every table, with more than one row where it matters."""
+    _same_history(store)
+    run_id = "c" * 32
+    sha = store.put_artifact(b"model bytes", "model", "alice")  # stored already: same hash
+    store.create_version(
+        {
+            "model": "churn",
+            "run_id": run_id,
+            "artifact_sha256": sha,
+            "format": "skops",
+            "estimator": "sklearn.pipeline.Pipeline",
+            "metrics": {"accuracy": 0.9},
+        },
+        "alice",
+    )
+    store.create_version(
+        {"model": "pricing", "artifact_sha256": sha, "format": "skops", "estimator": "X"},
+        "alice",
+    )
+    store.change_alias("churn", "production", 2, action="promote", actor="bob", reason="better")
+    store.change_alias("churn", "staging", 1, action="promote", actor="bob")
+    channel = store.add_alert_channel(
+        {"model": "*", "kind": "log", "config": {"path": "/tmp/a.log"}, "created_at": "t1"},
+        "carol",
+    )
+    alert = store.record_alert(
+        {
+            "kind": "drift",
+            "model": "churn",
+            "subject": "churn drifted",
+            "at": "t2",
+            "message": "drift",
+            "payload": {"check_id": 1},
+        },
+        "carol",
+    )
+    store.update_alert(alert, {"deliveries": [{"channel_id": channel["id"], "ok": True}]}, "carol")
+    store.add_schedule(
+        {
+            "name": "monthly",
+            "kind": "notebook",
+            "target": "/nb/train.ipynb",
+            "snapshot_sha256": sha,
+            "parameters": {"month": "2026-07"},
+            "cron": "0 6 1 * *",
+            "tz": "UTC",
+            "catchup": "latest",
+            "timeout_s": 600.0,
+            "created_at": "t3",
+            "updated_at": "t3",
+            "cursor": "t3",
+        },
+        "dave",
+    )
+    store.add_slot(
+        {
+            "schedule": "monthly",
+            "slot": "now:1",
+            "status": "queued",
+            "claimed_at": "t4",
+            "claimed_by": "dave",
+            "parameters": {},
+        },
+        "dave",
+    )
+
+
+def test_every_table_is_audited_derived_or_the_chain_itself():
+    """A new table cannot be left out of audit verify by forgetting it."""
+    covered = {*t.AUDITED, *t.DERIVED, "events", "schema_version"}
+    assert set(t.metadata.tables) == covered
+    assert not set(t.AUDITED) & set(t.DERIVED)
+
+
+@pytest.fixture
+def tamper(home, backend):
+    """Change the store's database behind mlops-nb's back, foreign keys off.
+
+    An intruder with a SQLite shell has foreign keys off by default; a
+    PostgreSQL superuser can switch them off too. Verify must not rely on them.
+    """
+    import sqlalchemy as sa
+
+    from conftest import _side_engine
+
+    engine = _side_engine(home, backend)
+
+    def run(statement: str, **params):
+        with engine.begin() as conn:
+            if backend == "postgresql":
+                conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+            result = conn.execute(sa.text(statement), params)
+            return result.all() if result.returns_rows else []
+
+    yield run
+    engine.dispose()
+
+
+def _other(column, value):
+    """A different value of the same kind as ``value``, for ``column``."""
+    import sqlalchemy as sa
+
+    from mlops_nb.store.base import JSON_COLUMNS
+
+    if column.name in JSON_COLUMNS:
+        return json.dumps({"tampered": value})
+    if isinstance(column.type, sa.Float):
+        return (value or 0.0) + 0.5
+    if isinstance(column.type, sa.Integer):
+        return (value or 0) + 1000
+    return (value or "") + "x"
+
+
+def _q(name):
+    return f'"{name}"'  # some column names (key, rows, cursor) are SQL keywords
+
+
+@pytest.mark.parametrize("table", sorted(t.metadata.tables))
+def test_any_change_to_any_column_of_any_table_is_caught(store, tamper, table):
+    _every_table(store)
+    assert audit.verify(store).ok
+    columns = t.metadata.tables[table].columns
+    rows = tamper(f"select * from {table}")
+    assert rows, f"the history leaves {table} empty"
+    # For events the head, whose change no later event would show.
+    row = (rows[-1] if table == "events" else rows[0])._mapping
+    keys = [c.name for c in columns if c.primary_key]
+    where = " and ".join(f"{_q(k)} = :k_{k}" for k in keys)
+    missed = []
+    for column in columns:
+        if table == "schema_version" and column.name == "applied_at":
+            continue  # when a migration ran: informational, derived from nothing
+        update = f"update {table} set {_q(column.name)} = :v where {where}"
+        old = {f"k_{k}": row[k] for k in keys}
+        new = {f"k_{k}": _other(columns[k], row[k]) if k == column.name else row[k] for k in keys}
+        tamper(update, v=_other(column, row[column.name]), **old)
+        if audit.verify(store).ok:
+            missed.append(column.name)
+        tamper(update, v=row[column.name], **new)  # put it back
+    assert not missed, f"changes to {table}.{missed} were not caught"
+    assert audit.verify(store).ok
+
+
+@pytest.mark.parametrize("table", sorted(t.metadata.tables))
+def test_a_row_added_to_or_removed_from_any_table_is_caught(store, tamper, table):
+    import sqlalchemy as sa
+
+    _every_table(store)
+    columns = t.metadata.tables[table].columns
+    rows = tamper(f"select * from {table}")
+    row = dict((rows[-1] if table == "events" else rows[0])._mapping)
+    keys = [c.name for c in columns if c.primary_key]
+    constraints = t.metadata.tables[table].constraints
+    unique = {c.name for u in constraints if isinstance(u, sa.UniqueConstraint) for c in u.columns}
+    names = ", ".join(map(_q, row))
+    values = ", ".join(f":{k}" for k in row)
+    # A new key, and new values wherever a unique constraint would refuse a copy.
+    forged = {**row, **{k: _other(columns[k], row[k]) for k in {*keys, *unique}}}
+    if table == "events":
+        forged["hash"] = "f" * 64
+    tamper(f"insert into {table} ({names}) values ({values})", **forged)
+    assert not audit.verify(store).ok, f"a row added to {table} was not caught"
+    where = " and ".join(f"{_q(k)} = :{k}" for k in keys)
+    tamper(f"delete from {table} where {where}", **{k: forged[k] for k in keys})
+    assert audit.verify(store).ok
+    tamper(f"delete from {table} where {where}", **{k: row[k] for k in keys})
+    assert not audit.verify(store).ok, f"a row removed from {table} was not caught"
+
+
+def test_a_models_row_inserted_by_sql_is_named(populated, raw_sql):
+    raw_sql("insert into models (name, created_at) values ('ghost', '2026-01-01')")
+    result = audit.verify(populated)
+    assert not result.ok
+    assert "models row ghost" in result.problem and "no version" in result.problem
+
+
+def test_unreadable_json_in_a_row_is_reported_not_raised(populated, raw_sql):
+    raw_sql("update runs set metrics = '{not json' where status = 'finished'")
+    result = audit.verify(populated)
+    assert not result.ok and "runs row" in result.problem
+
+
+def test_a_store_made_before_models_were_checked_verifies_after_upgrade(home, backend, tamper):
+    """Older mlops-nb wrote a model's created_at a moment before its first version's."""
+    from mlops_nb.store import Store
+
+    store = Store(home)
+    _every_table(store)
+    store.close()
+    tamper("update models set created_at = '2026-07-01T08:59:59.999999+00:00'")
+    tamper("delete from schema_version where version > 3")
+    store = Store(home)
+    assert store.schema_version == t.LATEST
+    result = audit.verify(store)
+    assert result.ok, result.problem
+    first = store.list_versions("churn")[0].created_at
+    assert {m["name"]: m["created_at"] for m in store.list_models()}["churn"] == first
+    store.close()

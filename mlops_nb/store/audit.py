@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 from ..jsonutil import GENESIS, loads
 from ..records import VerifyResult
 from .chain import event_hash
-from .schema import AUDITED
+from .schema import AUDITED, LATEST
 
 if TYPE_CHECKING:
     from . import Store
@@ -141,8 +141,8 @@ def _check_tables(
     key_cols = AUDITED
     seen: set[tuple[str, tuple[Any, ...]]] = set()
     for table, rows in tables.items():
-        if table == "aliases":
-            continue
+        if table not in key_cols:
+            continue  # derived or bookkeeping: checked below
         cols = key_cols[table]
         for row in rows:
             key = tuple(row.get(c) for c in cols)
@@ -176,19 +176,74 @@ def _check_tables(
                     f"event {seq} is missing",
                 )
             )
-    # The current alias table must be what the alias history says.
-    expected: dict[tuple[str, str], tuple[int, int]] = {}
-    for change in sorted(tables["alias_changes"], key=lambda r: r["id"]):
-        expected[(change["model"], change["alias"])] = (change["to_version"], change["id"])
-    actual = {(a["model"], a["alias"]): (a["version"], a["change_id"]) for a in tables["aliases"]}
-    for pair in sorted(set(expected) | set(actual)):
-        if expected.get(pair) != actual.get(pair):
-            problems.append(
-                (
-                    0,
-                    f"alias {pair[0]}@{pair[1]} points to "
-                    f"{actual.get(pair, (None,))[0]} but its history says "
-                    f"{expected.get(pair, (None,))[0]}: changed outside mlops-nb",
-                )
-            )
+    problems.extend(_check_aliases(tables))
+    problems.extend(_check_models(tables))
+    problems.extend(_check_migrations(tables))
     return problems
+
+
+def _check_aliases(tables: dict[str, list[dict[str, Any]]]) -> list[tuple[int, str]]:
+    """The current alias table must be what the alias history says, field by field."""
+    problems: list[tuple[int, str]] = []
+    expected: dict[tuple[str, str], tuple[Any, ...]] = {}
+    for change in sorted(tables["alias_changes"], key=lambda r: r["id"]):
+        key = (change["model"], change["alias"])
+        expected[key] = (change["to_version"], change["id"], change["at"])
+    actual = {
+        (a["model"], a["alias"]): (a["version"], a["change_id"], a["set_at"])
+        for a in tables["aliases"]
+    }
+    for pair in sorted(set(expected) | set(actual)):
+        want, have = expected.get(pair), actual.get(pair)
+        if want == have:
+            continue
+        if want is not None and have is not None and want[0] == have[0]:
+            text = (
+                f"alias {pair[0]}@{pair[1]} says it was set by change {have[1]} at {have[2]} "
+                f"but its history says change {want[1]} at {want[2]}: changed outside mlops-nb"
+            )
+        else:
+            text = (
+                f"alias {pair[0]}@{pair[1]} points to {(have or (None,))[0]} but its "
+                f"history says {(want or (None,))[0]}: changed outside mlops-nb"
+            )
+        problems.append((0, text))
+    return problems
+
+
+def _check_models(tables: dict[str, list[dict[str, Any]]]) -> list[tuple[int, str]]:
+    """``models`` must be one row per model with versions, created with its first one."""
+    problems: list[tuple[int, str]] = []
+    first: dict[str, str] = {}
+    for v in tables["model_versions"]:
+        if v["model"] not in first or v["created_at"] < first[v["model"]]:
+            first[v["model"]] = v["created_at"]
+    rows = {m["name"]: m["created_at"] for m in tables["models"]}
+    for name in sorted(set(first) | set(rows), key=str):
+        if name not in first:
+            text = f"models row {name} has no version: it was added outside mlops-nb"
+        elif name not in rows:
+            text = f"model {name} has versions but no models row: it was removed outside mlops-nb"
+        elif rows[name] != first[name]:
+            text = (
+                f"models row {name} says created at {rows[name]} but its first version was "
+                f"created at {first[name]}: changed outside mlops-nb"
+            )
+        else:
+            continue
+        problems.append((0, text))
+    return problems
+
+
+def _check_migrations(tables: dict[str, list[dict[str, Any]]]) -> list[tuple[int, str]]:
+    """``schema_version`` must list exactly the migrations that made this schema."""
+    listed = sorted(r["version"] for r in tables["schema_version"])
+    if listed == list(range(1, LATEST + 1)):
+        return []
+    return [
+        (
+            0,
+            f"schema_version lists migrations {listed}, not 1 to {LATEST}: changed "
+            "outside mlops-nb",
+        )
+    ]

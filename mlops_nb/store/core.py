@@ -16,6 +16,7 @@ and upgrade both, and the folder still holds temporary files and logs.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import weakref
@@ -33,8 +34,8 @@ from . import schema as t
 from .artifacts import ArtifactBackend, ArtifactFolder
 from .base import (
     BUSY_TIMEOUT_S,
+    JSON_COLUMNS,
     postgresql_on_begin,
-    row_snapshot,
     sqlite_on_begin,
     sqlite_on_connect,
 )
@@ -239,14 +240,18 @@ class Store(RunsSQL, RegistrySQL, MonitorSQL, ScheduleSQL):
             return list(conn.execute(sa.select(t.events).order_by(t.events.c.seq)).all())
 
     def snapshot_tables(self) -> dict[str, list[dict[str, Any]]]:
-        """Every audited table, rows as the events record them, plus ``event_seq``."""
+        """Every table but ``events``, in one snapshot, for verification.
+
+        Rows as the events record them (JSON columns decoded; text that is
+        not JSON kept as :class:`UnreadableJSON`), plus ``event_seq``.
+        """
+        names = [*t.AUDITED, *t.DERIVED, t.schema_version.name]
         out: dict[str, list[dict[str, Any]]] = {}
         with self.read() as conn:
-            for table in [*(t.metadata.tables[name] for name in t.AUDITED), t.aliases]:
+            for table in (t.metadata.tables[name] for name in names):
                 rows = conn.execute(sa.select(table)).all()
                 out[table.name] = [
-                    {**row_snapshot(r, skip=()), "event_seq": r._mapping.get("event_seq")}
-                    for r in rows
+                    {**_snapshot(r), "event_seq": r._mapping.get("event_seq")} for r in rows
                 ]
         return out
 
@@ -285,6 +290,26 @@ class Store(RunsSQL, RegistrySQL, MonitorSQL, ScheduleSQL):
             raise IntegrityError(
                 f"artifact {sha256} was altered: its content no longer matches its SHA-256"
             ) from None
+
+
+@dataclasses.dataclass(frozen=True)
+class UnreadableJSON:
+    """Text in a JSON column that does not parse; equal to nothing an event records."""
+
+    text: str
+
+
+def _snapshot(row: sa.Row[Any]) -> dict[str, Any]:
+    """A row as the audit payload records it, and a bad JSON column kept comparable."""
+    out: dict[str, Any] = {}
+    for key, value in row._mapping.items():
+        if key in JSON_COLUMNS and isinstance(value, str):
+            try:
+                value = loads(value)
+            except ValueError:  # written by hand: no event can match it
+                value = UnreadableJSON(value)
+        out[key] = value
+    return out
 
 
 def open_store(

@@ -263,6 +263,19 @@ schedule_slots = sa.Table(
 )
 sa.Index("ix_schedule_slots_status", schedule_slots.c.schedule, schedule_slots.c.status)
 
+# How ``audit verify`` covers every table (a test holds every table to one of these):
+#
+# - ``events`` is the hash chain itself; a checkpoint kept elsewhere also
+#   covers its newest end (see :mod:`mlops_nb.store.audit`).
+# - AUDITED tables hold state written together with an event: each row must
+#   be exactly what the latest event about it recorded.
+# - DERIVED tables hold nothing of their own: each must equal what is
+#   computed from its source (``models``: one row per model that has
+#   versions, created when its first version was; ``aliases``: each alias's
+#   latest change in ``alias_changes``).
+# - ``schema_version`` must list exactly the migrations this version knows;
+#   when each ran (``applied_at``) is for people, not checked.
+
 #: Audited tables and the columns naming a row; audit verify compares each row
 #: with the latest event about it.
 AUDITED: dict[str, tuple[str, ...]] = {
@@ -278,6 +291,10 @@ AUDITED: dict[str, tuple[str, ...]] = {
     "schedules": ("name",),
     "schedule_slots": ("id",),
 }
+
+
+#: Tables that are a function of another table, and the table they derive from.
+DERIVED: dict[str, str] = {"models": "model_versions", "aliases": "alias_changes"}
 
 
 def _migration_1(conn: sa.Connection) -> None:
@@ -312,7 +329,27 @@ def _migration_3(conn: sa.Connection) -> None:
     metadata.create_all(conn, tables=[schedules, schedule_slots])
 
 
+def _migration_4(conn: sa.Connection) -> None:
+    """A model's ``created_at`` is its first version's, so ``models`` can be checked.
+
+    Before, the ``models`` row was stamped a moment before its first version
+    in the same transaction; nothing else about a model is kept there.
+    """
+    first = (
+        sa.select(sa.func.min(model_versions.c.created_at))
+        .where(model_versions.c.model == models.c.name)
+        .scalar_subquery()
+    )
+    has_versions = sa.exists().where(model_versions.c.model == models.c.name)
+    conn.execute(models.update().where(has_versions).values(created_at=first))
+
+
 #: Ordered migrations; index + 1 is the schema version each one produces.
-MIGRATIONS: list[Callable[[sa.Connection], None]] = [_migration_1, _migration_2, _migration_3]
+MIGRATIONS: list[Callable[[sa.Connection], None]] = [
+    _migration_1,
+    _migration_2,
+    _migration_3,
+    _migration_4,
+]
 
 LATEST = len(MIGRATIONS)
