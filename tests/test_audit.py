@@ -407,3 +407,170 @@ def test_a_store_made_before_models_were_checked_verifies_after_upgrade(home, ba
     first = store.list_versions("churn")[0].created_at
     assert {m["name"]: m["created_at"] for m in store.list_models()}["churn"] == first
     store.close()
+
+
+# -- checkpoints: the chain's head kept outside the store ------------------------------
+
+
+def _rewrite_history(tamper):
+    """What anyone with write access can do: change a metric in its row and in
+    its event, then recompute every hash from there on."""
+    from mlops_nb.jsonutil import canonical
+    from mlops_nb.store.chain import event_hash
+
+    better = {"accuracy": 0.99}
+    tamper(
+        "update model_versions set metrics = :m where model = 'churn' and version = 1",
+        m=canonical(better),
+    )
+    prev = None
+    for ev in tamper("select * from events order by seq"):
+        payload = ev.payload
+        if ev.kind == "version.created" and ev.subject == "churn:1":
+            payload = canonical({**json.loads(payload), "metrics": better})
+        prev_hash = ev.prev_hash if prev is None else prev
+        digest = event_hash(ev.seq, ev.at, ev.actor, ev.kind, ev.subject, payload, prev_hash)
+        tamper(
+            "update events set payload = :p, prev_hash = :ph, hash = :h where seq = :s",
+            p=payload,
+            ph=prev_hash,
+            h=digest,
+            s=ev.seq,
+        )
+        prev = digest
+
+
+def _cut_newest(store, tamper):
+    """Append one event and its row, then remove both: the chain is just shorter."""
+    run_id = store.list_runs()[0].run_id
+    store.set_run_value(run_id, "late", 1, "me")
+    checkpoint = audit.checkpoint(store)
+    tamper("delete from run_values where \"key\" = 'late'")
+    tamper("delete from events where seq = :s", s=checkpoint.seq)
+    return checkpoint
+
+
+def test_checkpoint_is_the_head_of_an_intact_chain(populated, monkeypatch):
+    monkeypatch.delenv(audit.ENV_CHECKPOINT_KEY, raising=False)
+    checkpoint = audit.checkpoint(populated)
+    last = populated.raw_events()[-1]
+    assert (checkpoint.seq, checkpoint.hash, checkpoint.at) == (last.seq, last.hash, last.at)
+    assert checkpoint.signature is None and checkpoint.taken_at >= last.at
+    result = audit.verify(populated, checkpoint=checkpoint)
+    assert result.ok and result.checkpoint == last.seq
+
+
+def test_a_chain_that_grew_since_its_checkpoint_extends_it(populated):
+    checkpoint = audit.checkpoint(populated)
+    registry.rollback(populated, "churn")
+    result = audit.verify(populated, checkpoint=checkpoint)
+    assert result.ok and result.events > checkpoint.seq
+
+
+def test_a_rewritten_history_is_caught_only_with_a_checkpoint(populated, tamper):
+    checkpoint = audit.checkpoint(populated)
+    _rewrite_history(tamper)
+    # What the chain alone cannot prove: a consistent rewrite looks intact.
+    assert audit.verify(populated).ok
+    assert populated.get_version("churn", 1).metrics == {"accuracy": 0.99}
+    result = audit.verify(populated, checkpoint=checkpoint)
+    assert not result.ok and result.seq == checkpoint.seq
+    assert f"event {checkpoint.seq}" in result.problem and "rewritten" in result.problem
+    assert checkpoint.hash[:12] in result.problem
+
+
+def test_a_chain_cut_short_is_caught_only_with_a_checkpoint(populated, tamper):
+    checkpoint = _cut_newest(populated, tamper)
+    assert audit.verify(populated).ok
+    result = audit.verify(populated, checkpoint=checkpoint)
+    assert not result.ok and result.seq == checkpoint.seq
+    assert f"{checkpoint.seq - 1} events" in result.problem and "removed" in result.problem
+
+
+def test_checkpoint_of_an_empty_store(store):
+    checkpoint = audit.checkpoint(store)
+    assert checkpoint.seq == 0 and checkpoint.at is None
+    assert audit.verify(store, checkpoint=checkpoint).ok
+    store.put_artifact(b"x", "test", "me")
+    assert audit.verify(store, checkpoint=checkpoint).ok
+
+
+def test_a_broken_chain_gets_no_checkpoint(populated, raw_sql):
+    from mlops_nb.errors import IntegrityError
+
+    raw_sql("update events set actor = 'mallory' where seq = 3")
+    with pytest.raises(IntegrityError, match="event 3"):
+        audit.checkpoint(populated)
+
+
+def test_checkpoint_file_round_trip_and_bad_files(populated, tmp_path):
+    from mlops_nb.errors import InvalidInputError, NotFoundError
+
+    path = tmp_path / "head.json"
+    written = audit.checkpoint(populated, path=path)
+    assert audit.read_checkpoint(path) == written
+    assert json.loads(path.read_text())["hash"] == written.hash
+    with pytest.raises(NotFoundError, match="nope.json"):
+        audit.read_checkpoint(tmp_path / "nope.json")
+    bad = tmp_path / "bad.json"
+    for text in ("{", "[]", '{"seq": 1}', json.dumps({**written.to_json(), "seq": -1})):
+        bad.write_text(text)
+        with pytest.raises(InvalidInputError, match="bad.json"):
+            audit.read_checkpoint(bad)
+
+
+def test_signed_checkpoints(populated, tamper, monkeypatch):
+    from dataclasses import replace
+
+    from mlops_nb.errors import InvalidInputError
+
+    monkeypatch.setenv(audit.ENV_CHECKPOINT_KEY, "team secret")
+    checkpoint = audit.checkpoint(populated)
+    assert checkpoint.signature and audit.verify(populated, checkpoint=checkpoint).ok
+    _rewrite_history(tamper)
+    # Forging the file to the rewritten head needs the key.
+    forged = replace(checkpoint, hash=populated.raw_events()[checkpoint.seq - 1].hash)
+    result = audit.verify(populated, checkpoint=forged)
+    assert not result.ok and "signature" in result.problem
+    unsigned = replace(forged, signature=None)
+    result = audit.verify(populated, checkpoint=unsigned)
+    assert not result.ok and "not signed" in result.problem
+    monkeypatch.setenv(audit.ENV_CHECKPOINT_KEY, "another key")
+    assert "signature" in audit.verify(populated, checkpoint=checkpoint).problem
+    monkeypatch.delenv(audit.ENV_CHECKPOINT_KEY)
+    with pytest.raises(InvalidInputError, match=audit.ENV_CHECKPOINT_KEY):
+        audit.verify(populated, checkpoint=checkpoint)
+
+
+def test_checkpoint_on_the_command_line(populated, tamper, cli, tmp_path):
+    path = tmp_path / "head.json"
+    made = cli("audit", "checkpoint", "-o", str(path))
+    assert made.code == 0, made.err
+    doc = json.loads(path.read_text())
+    assert f"event {doc['seq']}" in made.out and str(path) in made.out
+    shown = cli("audit", "checkpoint", "--json")
+    assert shown.code == 0 and shown.json()["hash"] == doc["hash"]
+    ok = cli("audit", "verify", "--checkpoint", str(path), "--json")
+    assert ok.code == 0, ok.err
+    assert ok.json()["ok"] is True and ok.json()["checkpoint"] == doc["seq"]
+    _rewrite_history(tamper)
+    assert cli("audit", "verify").code == 0
+    failed = cli("audit", "verify", "--checkpoint", str(path))
+    assert failed.code == 5
+    assert failed.err.startswith("mlops-nb: error: audit verify failed: ")
+    assert failed.err.count("\n") == 1 and f"event {doc['seq']}" in failed.err
+    missing = cli("audit", "verify", "--checkpoint", str(tmp_path / "nope.json"))
+    assert missing.code == 3 and "nope.json" in missing.err
+    (tmp_path / "bad.json").write_text("not json")
+    assert cli("audit", "verify", "--checkpoint", str(tmp_path / "bad.json")).code == 2
+    wrong = cli("audit", "log", "--checkpoint", str(path))
+    assert wrong.code == 2 and "--checkpoint" in wrong.err
+
+
+def test_checkpoint_in_python(populated, tmp_path):
+    import mlops_nb
+
+    path = tmp_path / "head.json"
+    made = mlops_nb.checkpoint(path, store=populated)
+    assert mlops_nb.verify(checkpoint=path, store=populated).checkpoint == made.seq
+    assert mlops_nb.verify(checkpoint=made, store=populated).ok

@@ -234,6 +234,16 @@ class Store(RunsSQL, RegistrySQL, MonitorSQL, ScheduleSQL):
                 hash=row.hash,
             )
 
+    def chain_head(self) -> tuple[int, str, str] | None:
+        """``(seq, hash, at)`` of the newest event; ``None`` for an empty chain."""
+        with self.read() as conn:
+            row = conn.execute(
+                sa.select(t.events.c.seq, t.events.c.hash, t.events.c.at)
+                .order_by(t.events.c.seq.desc())
+                .limit(1)
+            ).first()
+        return None if row is None else (int(row.seq), str(row.hash), str(row.at))
+
     def raw_events(self) -> list[sa.Row[Any]]:
         """Events exactly as stored, payload as text, for verification."""
         with self.read() as conn:
