@@ -357,3 +357,153 @@ def test_webhook_env_from_the_command_line(cli, home):
     assert "TEAM_HOOK" in listed.out and "Zx9aQr7k" not in listed.out
     log = cli("audit", "log", "--json", env=env)
     assert "TEAM_HOOK" in log.out and "Zx9aQr7k" not in log.out
+
+
+PNG_1X1 = (
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5Erk"
+    "Jggg=="
+)
+
+
+# What a notebook could print to act in whoever opens its report. ``{remote}``
+# is a local server that records any request; ``#act`` is clicked.
+ATTACKS = {
+    "script": "<script>window.__ran = 'script'</script>",
+    "onerror": "<img src='nothing' onerror=\"window.__ran = 'onerror'\">",
+    "svg-onload": "<svg onload=\"window.__ran = 'svg'\"><circle r='1'/></svg>",
+    "javascript-link": "<a id='act' href=\"javascript:void(window.__ran = 'link')\">click</a>",
+    "meta-refresh": "<META HTTP-EQUIV='refresh' content='0;url=about:blank#moved'>",
+    "iframe": "<iframe srcdoc=\"<script>parent.__ran = 'iframe'</script>\"></iframe>",
+    "object": "<object data='{remote}/o.html'></object><embed src='{remote}/e.html'>",
+    "remote-fetch": "<img src='{remote}/pixel.png'><link rel=stylesheet href='{remote}/s.css'>"
+    "<div style=\"background:url('{remote}/bg.png')\">x</div>",
+    "form": "<form action='{remote}/steal' method='post'><button id='act'>go</button></form>",
+    "base": "<base href='{remote}/'><img src='relative.png'>",
+    "markdown": "markdown:<img src='nothing' onerror=\"window.__ran = 'markdown'\">",
+}
+
+
+def _report_with(store, attack: str) -> str:
+    """The HTML report of a notebook run whose outputs hold ``attack`` and harmless HTML."""
+    import nbformat
+
+    from mlops_nb.execution import report
+    from mlops_nb.jsonutil import utcnow
+
+    def html(text):
+        return nbformat.v4.new_output("display_data", data={"text/html": text})
+
+    cell = nbformat.v4.new_code_cell("show()")
+    cell.outputs = [
+        html("<b id='own-html'>bold</b>"),
+        html(
+            "<table class='dataframe'><tr style='text-align: right;'><th>a</th></tr>"
+            "<tr><td>1</td></tr></table>"
+        ),
+        nbformat.v4.new_output("display_data", data={"image/png": PNG_1X1}),
+    ]
+    cells = [cell]
+    if attack.startswith("markdown:"):
+        cells.insert(0, nbformat.v4.new_markdown_cell("# Findings\n\n" + attack[9:]))
+    else:
+        cell.outputs.append(html(attack))
+    nb = nbformat.v4.new_notebook(cells=cells)
+    sha = store.put_artifact(nbformat.writes(nb).encode(), "notebook", "me")
+    now = utcnow()
+    run_id = store.insert_run(
+        {
+            "run_id": sha[:32],
+            "kind": "notebook",
+            "name": "hostile.ipynb",
+            "status": "finished",
+            "started_at": now,
+            "ended_at": now,
+            "notebook_path": "hostile.ipynb",
+            "input_sha256": sha,
+            "output_sha256": sha,
+        },
+        "me",
+    )
+    return report.render(store, run_id)
+
+
+def test_report_declares_a_policy_that_lets_nothing_run(store):
+    page = _report_with(store, ATTACKS["meta-refresh"])
+    head = re.search(
+        r"<head[^>]*>\s*<meta http-equiv=\"Content-Security-Policy\" content=\"([^\"]+)\"", page
+    )
+    assert head, "the policy must come first in <head>, before any script or style"
+    policy = dict(d.strip().split(" ", 1) for d in head.group(1).split(";"))
+    assert policy["default-src"] == "'none'" and "script-src" not in policy
+    assert policy["img-src"] == "data:" and policy["style-src"] == "'unsafe-inline'"
+    assert "unsafe-eval" not in head.group(1)
+    assert not re.search(r"<meta[^>]*refresh", page, re.IGNORECASE)
+    assert "id='mlops-nb-provenance'" in page and "own-html" in page
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    import os
+
+    from conftest import skip_or_fail
+
+    path = os.environ.get("MLOPS_NB_CHROMIUM", "/usr/bin/chromium")
+    if not os.path.exists(path):
+        skip_or_fail(f"Chromium is not installed at {path}")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=path,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--no-first-run",
+            ],
+        )
+        yield browser
+        browser.close()
+
+
+@pytest.mark.parametrize("attack", sorted(ATTACKS))
+def test_notebook_output_cannot_act_in_a_real_browser(store, tmp_path, chromium, attack):
+    remote = _Hook()
+    fetched = []
+    remote.server.RequestHandlerClass.do_GET = lambda self: fetched.append(self.path)
+    url = f"http://127.0.0.1:{remote.port}"
+    path = tmp_path / "report.html"
+    path.write_text(_report_with(store, ATTACKS[attack].format(remote=url)), encoding="utf-8")
+    page = chromium.new_page()
+    try:
+        page.goto(path.as_uri())
+        page.wait_for_timeout(1000)  # time for a refresh or a late handler to fire
+        assert page.url == path.as_uri(), "the report navigated away"
+        # The report renders: its styles, the table's style attribute, embedded
+        # images and the notebook's own harmless HTML...
+        provenance = page.locator("#mlops-nb-provenance")
+        assert provenance.is_visible()
+        assert provenance.evaluate("e => getComputedStyle(e).borderTopStyle") == "solid"
+        assert page.locator("#own-html").inner_text() == "bold"
+        row = page.locator("table.dataframe tr").first
+        assert row.evaluate("e => getComputedStyle(e).textAlign") == "right"
+        image = page.locator("img[src^='data:image/png']")
+        assert image.evaluate("e => e.complete && e.naturalWidth") == 1
+        padding = page.evaluate(
+            "getComputedStyle(document.querySelector('.jp-Notebook'))"
+            ".getPropertyValue('--jp-cell-padding')"
+        )
+        assert padding.strip(), "nbconvert's stylesheet did not apply"
+        # ...but nothing in it ran, navigated, or fetched or sent anything.
+        if page.locator("#act").count():
+            # A click from the page itself: Playwright's own would wait for a
+            # navigation that the policy never lets start.
+            page.evaluate("document.getElementById('act').click()")
+            page.wait_for_timeout(500)
+        assert page.evaluate("window.__ran") is None
+        assert page.url == path.as_uri()
+        assert fetched == [] and remote.received == []
+    finally:
+        page.close()
+        remote.close()
