@@ -129,6 +129,20 @@ def test_event_hash_covers_every_field():
     assert audit.event_hash(2, *base[1:]) != digest
 
 
+def _churn_version(store, run_id, sha, accuracy):
+    store.create_version(
+        {
+            "model": "churn",
+            "run_id": run_id,
+            "artifact_sha256": sha,
+            "format": "skops",
+            "estimator": "sklearn.pipeline.Pipeline",
+            "metrics": {"accuracy": accuracy},
+        },
+        "alice",
+    )
+
+
 def _same_history(store):
     """One deterministic history touching every audited table type."""
     run_id = "c" * 32
@@ -148,17 +162,7 @@ def _same_history(store):
     )
     store.set_run_value(run_id, "note", {"x": [1, 2.5, None], "y": "z"}, "alice")
     store.update_run(run_id, {"status": "finished", "metrics": {"accuracy": 0.8125}}, "alice")
-    store.create_version(
-        {
-            "model": "churn",
-            "run_id": run_id,
-            "artifact_sha256": sha,
-            "format": "skops",
-            "estimator": "sklearn.pipeline.Pipeline",
-            "metrics": {"accuracy": 0.8125},
-        },
-        "alice",
-    )
+    _churn_version(store, run_id, sha, accuracy=0.8125)
     store.change_alias("churn", "production", 1, action="promote", actor="bob", reason="ok")
     store.record_drift_check(
         {
@@ -213,17 +217,7 @@ def _every_table(store):
     _same_history(store)
     run_id = "c" * 32
     sha = store.put_artifact(b"model bytes", "model", "alice")  # stored already: same hash
-    store.create_version(
-        {
-            "model": "churn",
-            "run_id": run_id,
-            "artifact_sha256": sha,
-            "format": "skops",
-            "estimator": "sklearn.pipeline.Pipeline",
-            "metrics": {"accuracy": 0.9},
-        },
-        "alice",
-    )
+    _churn_version(store, run_id, sha, accuracy=0.9)
     store.create_version(
         {"model": "pricing", "artifact_sha256": sha, "format": "skops", "estimator": "X"},
         "alice",

@@ -153,7 +153,8 @@ def _address(text: Any, field: str) -> str:
     value = str(text).strip()
     _name, spec = parseaddr(value)
     try:
-        if not spec or "\r" in value or "\n" in value:
+        # parseaddr reads 'a@b@c' as 'a@b' on some Pythons: a bare address must be all of it.
+        if not spec or "\r" in value or "\n" in value or ("<" not in value and spec != value):
             raise ValueError(value)
         Address(addr_spec=spec)
     except Exception:  # the email package raises several kinds for bad addresses
@@ -227,8 +228,8 @@ def deliver(channel: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
                 url = os.environ.get(config["url_env"]) or ""
                 if not url:
                     raise LookupError(f"environment variable {config['url_env']} is not set")
-                # The whole value is the secret (Slack's URL is): never quoted.
-                secrets = [url, *url_secrets(url), urlparse(split_credentials(url)[0]).path]
+                # The whole value may be the secret (Slack's URL is): never quoted.
+                secrets = [url, *url_secrets(url)]
             else:
                 url = config["url"]
                 outcome["target"] = redact_url(url)
