@@ -13,6 +13,8 @@ from urllib.parse import quote
 import pytest
 import sqlalchemy as sa
 
+pytest_plugins = ["pytest_jupyter.jupyter_server"]  # jp_fetch: the REST API in a real server
+
 # Passwords with every character that splits URLs differently in different
 # parsers: SQLAlchemy cuts a password at the first '@', urlsplit (fsspec,
 # urllib) ends the host part at '/', '?' or '#', and ':' separates a port.
@@ -82,6 +84,53 @@ def test_database_errors_on_the_command_line_keep_passwords_out(cli, password, h
     assert len(lines) == 1 and lines[0].startswith("mlops-nb: error: "), result.err
     assert "internal error" not in result.err
     assert not _leaked(result.err, password), result.err
+
+
+def test_scrubbed_messages_stay_readable():
+    from mlops_nb.redaction import scrub, url_secrets
+
+    secrets = url_secrets("postgresql://app:Hu@nt@er22@db/x", user_is_secret=False)
+    said = "failed to resolve host 'nt@er22@db'; password authentication failed for user app"
+    assert scrub(said, secrets) == (
+        "failed to resolve host '***@***@db'; password authentication failed for user app"
+    )
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        ["init"],
+        ["audit", "verify"],
+        ["store", "copy", "--artifacts", "file:///nowhere"],
+    ],
+    ids=["init", "audit", "store-copy"],
+)
+def test_every_command_keeps_the_database_password_out(cli, tmp_path, command):
+    password = "Qw@Er/Ty#Ui?Op"
+    url = f"postgresql://app:{password}@127.0.0.1:{_free_port()}/db?connect_timeout=5"
+    if command[0] == "store":
+        assert cli("init").code == 0
+        result = cli(*command[:2], "--to", url, *command[2:])
+    else:
+        result = cli("--home", str(tmp_path / "h"), "--db-url", url, *command)
+    assert result.code != 0 and "internal error" not in result.err
+    assert result.err.startswith("mlops-nb: error: ") and result.err.count("\n") == 1
+    assert not _leaked(result.out + result.err, password), result.err
+
+
+@pytest.fixture
+def jp_server_config(home):
+    return {"ServerApp": {"jpserver_extensions": {"mlops_nb": True}}}
+
+
+async def test_rest_errors_keep_the_database_password_out(jp_fetch, monkeypatch):
+    password = "Qw@Er/Ty#Ui?Op"
+    url = f"postgresql://app:{password}@127.0.0.1:{_free_port()}/db?connect_timeout=5"
+    monkeypatch.setenv("MLOPS_NB_DB_URL", url)  # read when the server opens its store
+    response = await jp_fetch("mlops-nb", "api", "models", raise_error=False)
+    text = response.body.decode()
+    assert response.code == 500 and not _leaked(text, password), text
+    assert json.loads(text)["error"].startswith("cannot use the metadata database")
 
 
 @pytest.mark.parametrize("url", ["postgresql://app:a@b:c@h/db", "postgresql://app:se:cr@t@h:x/db"])
