@@ -6,6 +6,7 @@
 # password holds; an executed notebook's own HTML cannot run script in its report.
 
 import json
+import os
 import re
 import socket
 from urllib.parse import quote
@@ -490,20 +491,21 @@ def test_report_declares_a_policy_that_lets_nothing_run(store):
     assert "id='mlops-nb-provenance'" in page and "own-html" in page
 
 
-@pytest.fixture(scope="module")
-def chromium():
-    import os
+CHROMIUM = "/usr/bin/chromium"
 
-    from conftest import skip_or_fail
 
-    path = os.environ.get("MLOPS_NB_CHROMIUM", "/usr/bin/chromium")
-    if not os.path.exists(path):
-        skip_or_fail(f"Chromium is not installed at {path}")
+def _look_at(uri: str) -> dict:
+    """Open ``uri`` in headless Chromium, click ``#act`` if there is one, report what happened.
+
+    Run in a thread of its own: Playwright's sync API drives an event loop,
+    which must not be the one the Jupyter server fixtures of this module own.
+    """
     from playwright.sync_api import sync_playwright
 
+    seen: dict = {}
     with sync_playwright() as p:
         browser = p.chromium.launch(
-            executable_path=path,
+            executable_path=os.environ.get("MLOPS_NB_CHROMIUM", CHROMIUM),
             args=[
                 "--no-sandbox",
                 "--disable-gpu",
@@ -512,47 +514,63 @@ def chromium():
                 "--no-first-run",
             ],
         )
-        yield browser
+        page = browser.new_page()
+        page.goto(uri)
+        page.wait_for_timeout(1000)  # time for a refresh or a late handler to fire
+        seen["url"] = page.url
+        if seen["url"] == uri:
+            seen.update(
+                page.evaluate(
+                    """() => {
+                    const css = (sel, prop) => getComputedStyle(document.querySelector(sel))
+                        .getPropertyValue(prop).trim();
+                    const png = document.querySelector("img[src^='data:image/png']");
+                    return {
+                        provenance: css("#mlops-nb-provenance", "border-top-style"),
+                        own_html: document.querySelector("#own-html").textContent,
+                        table: css("table.dataframe tr", "text-align"),
+                        png: png.complete ? png.naturalWidth : 0,
+                        stylesheet: css(".jp-Notebook", "--jp-cell-padding"),
+                    };
+                }"""
+                )
+            )
+            if page.locator("#act").count():
+                # A click from the page itself: Playwright's own would wait for a
+                # navigation that the policy never lets start.
+                page.evaluate("document.getElementById('act').click()")
+                page.wait_for_timeout(500)
+            seen["ran"] = page.evaluate("window.__ran")
+            seen["url_after"] = page.url
         browser.close()
+    return seen
 
 
 @pytest.mark.parametrize("attack", sorted(ATTACKS))
-def test_notebook_output_cannot_act_in_a_real_browser(store, tmp_path, chromium, attack):
+def test_notebook_output_cannot_act_in_a_real_browser(store, tmp_path, attack):
+    from concurrent.futures import ThreadPoolExecutor
+
+    from conftest import skip_or_fail
+
+    if not os.path.exists(os.environ.get("MLOPS_NB_CHROMIUM", CHROMIUM)):
+        skip_or_fail(f"Chromium is not installed at {CHROMIUM}")
     remote = _Hook()
     fetched = []
     remote.server.RequestHandlerClass.do_GET = lambda self: fetched.append(self.path)
-    url = f"http://127.0.0.1:{remote.port}"
-    path = tmp_path / "report.html"
-    path.write_text(_report_with(store, ATTACKS[attack].format(remote=url)), encoding="utf-8")
-    page = chromium.new_page()
     try:
-        page.goto(path.as_uri())
-        page.wait_for_timeout(1000)  # time for a refresh or a late handler to fire
-        assert page.url == path.as_uri(), "the report navigated away"
-        # The report renders: its styles, the table's style attribute, embedded
-        # images and the notebook's own harmless HTML...
-        provenance = page.locator("#mlops-nb-provenance")
-        assert provenance.is_visible()
-        assert provenance.evaluate("e => getComputedStyle(e).borderTopStyle") == "solid"
-        assert page.locator("#own-html").inner_text() == "bold"
-        row = page.locator("table.dataframe tr").first
-        assert row.evaluate("e => getComputedStyle(e).textAlign") == "right"
-        image = page.locator("img[src^='data:image/png']")
-        assert image.evaluate("e => e.complete && e.naturalWidth") == 1
-        padding = page.evaluate(
-            "getComputedStyle(document.querySelector('.jp-Notebook'))"
-            ".getPropertyValue('--jp-cell-padding')"
-        )
-        assert padding.strip(), "nbconvert's stylesheet did not apply"
-        # ...but nothing in it ran, navigated, or fetched or sent anything.
-        if page.locator("#act").count():
-            # A click from the page itself: Playwright's own would wait for a
-            # navigation that the policy never lets start.
-            page.evaluate("document.getElementById('act').click()")
-            page.wait_for_timeout(500)
-        assert page.evaluate("window.__ran") is None
-        assert page.url == path.as_uri()
-        assert fetched == [] and remote.received == []
+        url = f"http://127.0.0.1:{remote.port}"
+        path = tmp_path / "report.html"
+        path.write_text(_report_with(store, ATTACKS[attack].format(remote=url)), encoding="utf-8")
+        with ThreadPoolExecutor(1) as browser:
+            seen = browser.submit(_look_at, path.as_uri()).result(timeout=120)
     finally:
-        page.close()
         remote.close()
+    assert seen["url"] == path.as_uri(), "the report navigated away"
+    # The report renders: its styles, the table's style attribute, embedded
+    # images and the notebook's own harmless HTML...
+    assert seen["provenance"] == "solid" and seen["own_html"] == "bold"
+    assert seen["table"] == "right" and seen["png"] == 1
+    assert seen["stylesheet"], "nbconvert's stylesheet did not apply"
+    # ...but nothing in it ran, navigated, or fetched or sent anything.
+    assert seen["ran"] is None and seen["url_after"] == path.as_uri()
+    assert fetched == [] and remote.received == []
