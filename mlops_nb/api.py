@@ -21,6 +21,7 @@ from .tracking import context
 
 if TYPE_CHECKING:  # the store pulls in SQLAlchemy; %load_ext must stay cheap
     from .store import Store
+    from .store.audit import Checkpoint
 
 _default: Store | None = None
 _lock = threading.Lock()
@@ -225,11 +226,39 @@ def runs(
     return get_store(home, store).list_runs(name=model, limit=limit)
 
 
-def verify(*, home: str | None = None, store: Store | None = None) -> VerifyResult:
-    """Check the audit chain, every artifact and every audited row."""
+def verify(
+    *,
+    checkpoint: Checkpoint | str | os.PathLike[str] | None = None,
+    home: str | None = None,
+    store: Store | None = None,
+) -> VerifyResult:
+    """Check the audit chain, every artifact and every table.
+
+    ``checkpoint`` (a :class:`~mlops_nb.store.audit.Checkpoint` or the file
+    :func:`checkpoint` wrote) also requires the chain to extend the head it
+    recorded: that catches a history rewritten by someone with write access
+    to the database, which the chain alone cannot.
+    """
     from .store import audit
 
-    return audit.verify(get_store(home, store))
+    return audit.verify(get_store(home, store), checkpoint=checkpoint)
+
+
+def checkpoint(
+    path: str | os.PathLike[str] | None = None,
+    *,
+    home: str | None = None,
+    store: Store | None = None,
+) -> Checkpoint:
+    """The audit chain's head (sequence number, hash, time), written to ``path`` if given.
+
+    Keep it outside the store (a file elsewhere, a ticket, a git commit) and
+    check it later with ``verify(checkpoint=...)``. Signed with HMAC-SHA256
+    when ``MLOPS_NB_CHECKPOINT_KEY`` is set.
+    """
+    from .store import audit
+
+    return audit.checkpoint(get_store(home, store), path)
 
 
 def _input_history() -> list[str]:

@@ -24,6 +24,11 @@ def _user_host() -> tuple[str, str]:
     return user, socket.gethostname()
 
 
+def hostname() -> str:
+    """This machine's host name."""
+    return _user_host()[1]
+
+
 def actor() -> str:
     """Who is acting: ``MLOPS_NB_ACTOR`` if set, else ``user@host``.
 

@@ -149,6 +149,8 @@ class VerifyResult(_Record):
     head: str
     problem: str | None = None
     seq: int | None = None
+    #: The sequence number of the checkpoint the chain was checked against, if any.
+    checkpoint: int | None = None
 
 
 @dataclass(frozen=True)

@@ -72,7 +72,15 @@ def add_commands(
     )
     p.add_argument("name")
     target = p.add_mutually_exclusive_group(required=True)
-    target.add_argument("--webhook", metavar="URL", help="POST JSON with a 'text' field")
+    target.add_argument(
+        "--webhook", metavar="URL", help="POST JSON with a 'text' field (a URL without credentials)"
+    )
+    target.add_argument(
+        "--webhook-env",
+        metavar="VAR",
+        help="the same, to the URL in environment variable VAR (for URLs that carry a "
+        "password or token: it is read when an alert is sent, never stored)",
+    )
     target.add_argument("--email", action="append", metavar="ADDRESS", help="mail over SMTP")
     target.add_argument("--log", metavar="PATH", help="append JSON lines to a file")
     p.add_argument("--smtp-host")
@@ -158,7 +166,7 @@ def _drift(args: argparse.Namespace) -> None:
 
 def _alerts(args: argparse.Namespace) -> None:
     from ..display import table_text
-    from ..monitoring.alerting import add_channel, list_alerts
+    from ..monitoring.alerting import add_channel, channels, list_alerts
     from .common import emit, open_store
 
     store = open_store(args)
@@ -175,11 +183,13 @@ def _alerts(args: argparse.Namespace) -> None:
         ]
         emit(args, found, table_text(rows, ["id", "at", "kind", "model", "message", "delivered"]))
     elif args.alerts_action == "channels":
-        channels = store.alert_channels(args.name, enabled_only=False)
-        emit(args, channels, table_text(channels, ["id", "model", "kind", "config", "enabled"]))
+        shown = channels(store, args.name)
+        emit(args, shown, table_text(shown, ["id", "model", "kind", "config", "enabled"]))
     elif args.alerts_action == "add":
         if args.webhook:
             channel = add_channel(store, args.name, "webhook", url=args.webhook)
+        elif args.webhook_env:
+            channel = add_channel(store, args.name, "webhook", url_env=args.webhook_env)
         elif args.log:
             channel = add_channel(store, args.name, "log", path=args.log)
         else:

@@ -7,8 +7,9 @@ import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
-from ..errors import IntegrityError
+from ..errors import IntegrityError, InvalidInputError
 from ..text import printable
 from .common import emit, open_store
 
@@ -25,9 +26,21 @@ def add_commands(
         "with --db-url or this, the store's config.yaml records where the team store lives",
     )
     p = cmd("audit", "the tamper-evident audit log")
-    p.add_argument("action", choices=["log", "verify"])
+    p.add_argument("action", choices=["log", "verify", "checkpoint"])
     p.add_argument("--since", type=int, default=0, help="log: events after this sequence number")
     p.add_argument("--limit", type=int, default=0, help="log: at most this many (newest)")
+    p.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE",
+        help="checkpoint: write the chain's head to FILE (JSON), to keep outside the store",
+    )
+    p.add_argument(
+        "--checkpoint",
+        metavar="FILE",
+        help="verify: also require the chain to extend the head recorded in FILE "
+        "(catches a history rewritten with write access to the database)",
+    )
     store = cmd("store", "copy the store to a new place (another home, PostgreSQL)")
     actions = store.add_subparsers(dest="store_action", metavar="ACTION")
     actions.required = True
@@ -87,7 +100,18 @@ def _cmd_init(args: argparse.Namespace) -> None:
 def _cmd_audit(args: argparse.Namespace) -> None:
     from ..store import audit
 
+    for option, value, action in (
+        ("-o", args.output, "checkpoint"),
+        ("--checkpoint", args.checkpoint, "verify"),
+    ):
+        if value is not None and args.action != action:
+            raise InvalidInputError(
+                f"{option} goes with `audit {action}`, not `audit {args.action}`"
+            )
     store = open_store(args)
+    if args.action == "checkpoint":
+        _checkpoint(args, store)
+        return
     if args.action == "log":
         events = [e.to_json() for e in store.iter_events(since=args.since)]
         if args.limit:
@@ -101,10 +125,27 @@ def _cmd_audit(args: argparse.Namespace) -> None:
         )
         emit(args, events, text or "(no events)")
         return
-    result = audit.verify(store)
+    result = audit.verify(store, checkpoint=args.checkpoint)
     emit(args, result.to_json(), str(result))
     if not result.ok:
         raise IntegrityError(f"audit verify failed: {result.problem}")
+
+
+def _checkpoint(args: argparse.Namespace, store: Any) -> None:
+    from ..store import audit
+
+    taken = audit.checkpoint(store, args.output)
+    lines = [
+        f"head of the audit chain: event {taken.seq}, hash {taken.hash}"
+        + (f", written {taken.at}" if taken.at else " (empty chain)"),
+        "signed with MLOPS_NB_CHECKPOINT_KEY" if taken.signature else "not signed",
+    ]
+    if args.output:
+        lines.append(
+            f"saved to {args.output}: keep it where the store's writers cannot change it, "
+            f"and check with `mlops-nb audit verify --checkpoint {args.output}`"
+        )
+    emit(args, taken.to_json(), "\n".join(lines))
 
 
 def _store_command(args: argparse.Namespace) -> None:

@@ -4,6 +4,16 @@ The executed notebook is read from the store (its SHA-256 checked), rendered
 with nbconvert, and prefixed with who ran what, when, with which parameters,
 code version, environment and results. Scripts from CDNs are left out so the
 file opens offline and can be mailed or archived as it is.
+
+A notebook's outputs are whatever its code printed, so the report must not
+act on them: a Content-Security-Policy (:data:`CONTENT_SECURITY_POLICY`, a
+``<meta http-equiv>`` tag ahead of everything else in the page) lets the
+report use its own inline styles and ``data:`` images and fonts, and nothing
+else: no script runs (a ``<script>``, an ``onerror=`` attribute, a
+``javascript:`` link), nothing is fetched, no form is sent. The report needs
+no script of its own: nbconvert's inline ones only load MathJax and mermaid
+from URLs we leave empty. A ``<meta>`` in an output (``http-equiv="refresh"``
+would take the reader elsewhere) is renamed to an inert element.
 """
 
 from __future__ import annotations
@@ -21,6 +31,13 @@ _EXTERNAL_SCRIPT = re.compile(
     r"<script[^>]*\bsrc=\"(?:https?:)?//[^\"]*\"[^>]*>\s*</script>", re.IGNORECASE
 )
 _EMPTY_SCRIPT = re.compile(r"<script[^>]*\bsrc=\"\"[^>]*>\s*</script>", re.IGNORECASE)
+_META = re.compile(r"<meta(?=[\s/>])", re.IGNORECASE)
+
+#: Everything a report may load or run: its own inline styles, ``data:`` images and fonts.
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'unsafe-inline'; img-src data:; font-src data:; "
+    "base-uri 'none'; form-action 'none'"
+)
 
 
 def notebook_run_for(store: Store, run_id: str) -> Run:
@@ -67,10 +84,20 @@ def render(store: Store, run_id: str) -> str:
     body = _EMPTY_SCRIPT.sub("", _EXTERNAL_SCRIPT.sub("", body))
     children = store.list_runs(parent_run_id=nb_run.run_id)
     header = provenance_html(store, nb_run, children)
-    match = re.search(r"<body[^>]*>", body)
-    if match is None:
-        return header + body
-    return body[: match.end()] + header + body[match.end() :]
+    return _with_policy(body, header)
+
+
+def _with_policy(page: str, header: str) -> str:
+    """``page`` with the policy first in its head, ``header`` first in its body,
+    and every ``<meta>`` of the notebook's content made inert."""
+    policy = f'<meta http-equiv="Content-Security-Policy" content="{CONTENT_SECURITY_POLICY}">'
+    body = re.search(r"<body[^>]*>", page)
+    if body is None:
+        return policy + header + _META.sub("<mlops-nb-inert-meta", page)
+    top, content = page[: body.end()], page[body.end() :]
+    head = re.search(r"<head[^>]*>", top)
+    top = top[: head.end()] + policy + top[head.end() :] if head else policy + top
+    return top + header + _META.sub("<mlops-nb-inert-meta", content)
 
 
 def provenance_html(store: Store, run: Run, children: list[Run]) -> str:

@@ -4,42 +4,64 @@ Channels are a webhook (a JSON POST whose ``text`` field Slack and most chat
 tools display as it is), e-mail over SMTP, and a local log file of JSON
 lines. Every delivery's outcome is recorded with the alert; a failing
 channel is reported there and never raises into the caller, so a drift
-check or a pipeline never breaks because a mail server is down. SMTP
-passwords are read from an environment variable named in the channel, never
-stored in the database.
+check or a pipeline never breaks because a mail server is down.
+
+Secrets stay out of the store. A channel's configuration is recorded in the
+audit chain, which can never be rewritten, so it holds no credential: SMTP
+passwords are read from an environment variable the channel names
+(``password_env``), and a webhook URL that carries one (``user:password@``,
+a ``?token=``) is refused with a pointer to ``url_env``, the name of an
+environment variable holding the whole URL, read at delivery time. That also
+suits URLs that are secrets through and through, such as Slack's incoming
+webhooks. Channels recorded before this rule are shown and reported with
+their credentials masked.
 """
 
 from __future__ import annotations
 
+import base64
 import json
 import os
+import re
 import smtplib
 import urllib.error
 import urllib.request
+from email.headerregistry import Address
 from email.message import EmailMessage
+from email.utils import parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlparse
+from urllib.parse import unquote, urlparse
 
 from .. import environment
 from ..errors import InvalidInputError
 from ..jsonutil import canonical, utcnow
 from ..records import Alert
+from ..redaction import credentials_in, redact_url, scrub, split_credentials, url_secrets
 
 if TYPE_CHECKING:
     from ..store import Store
 
 KINDS = ("webhook", "email", "log")
 TIMEOUT_S = 10.0
+_ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
 def add_channel(store: Store, model: str, kind: str, **config: Any) -> dict[str, Any]:
     """Configure a channel for ``model`` (``"*"`` for every model) and return it.
 
-    ``webhook``: ``url``. ``email``: ``to``, ``smtp_host``, optional
-    ``smtp_port`` (25), ``sender``, ``starttls`` (False), ``username`` and
-    ``password_env`` (the name of the environment variable holding the
-    password). ``log``: ``path`` (default ``<store>/alerts.log``).
+    ``webhook``: ``url`` without credentials, or ``url_env``, the name of
+    an environment variable holding the URL (credentials in it are sent as
+    HTTP Basic authentication). ``email``: ``to``, ``smtp_host``, optional
+    ``smtp_port`` (25), ``sender`` (``mlops-nb@<this host>``), ``starttls``
+    (False), ``username`` and ``password_env`` (the name of the environment
+    variable holding the password). ``log``: ``path`` (default
+    ``<store>/alerts.log``).
+
+    Raises
+    ------
+    InvalidInputError
+        Bad settings, or a credential that would be recorded.
     """
     from ..registry.names import check_model_name
 
@@ -56,16 +78,13 @@ def _validate(store: Store, kind: str, config: dict[str, Any]) -> dict[str, Any]
     if kind not in KINDS:
         raise InvalidInputError(f"alert channel kind must be one of {KINDS}, not {kind!r}")
     if kind == "webhook":
-        url = str(config.get("url") or "")
-        parsed = urlparse(url)
-        if parsed.scheme not in ("http", "https") or not parsed.netloc:
-            raise InvalidInputError(f"webhook url must be an http(s) URL, not {url!r}")
-        return {"url": url}
+        return _webhook(config)
     if kind == "email":
         to = config.get("to")
         recipients = [to] if isinstance(to, str) else list(to or [])
-        if not recipients or not all(isinstance(r, str) and "@" in r for r in recipients):
+        if not recipients:
             raise InvalidInputError("an email channel needs 'to' with one or more addresses")
+        recipients = [_address(r, "'to'") for r in recipients]
         if not config.get("smtp_host"):
             raise InvalidInputError("an email channel needs 'smtp_host'")
         try:
@@ -81,13 +100,89 @@ def _validate(store: Store, kind: str, config: dict[str, Any]) -> dict[str, Any]
             "to": recipients,
             "smtp_host": str(config["smtp_host"]),
             "smtp_port": port,
-            "sender": str(config.get("sender") or f"mlops-nb@{environment.actor()}"),
+            "sender": _address(config["sender"], "'sender'")
+            if config.get("sender")
+            else _default_sender(),
             "starttls": bool(config.get("starttls", False)),
             "username": config.get("username"),
             "password_env": config.get("password_env"),
         }
     path = config.get("path") or str(store.home / "alerts.log")
     return {"path": str(Path(path).expanduser().resolve())}
+
+
+def _webhook(config: dict[str, Any]) -> dict[str, Any]:
+    url, env = config.get("url"), config.get("url_env")
+    if bool(url) == bool(env):
+        raise InvalidInputError("a webhook channel needs either url or url_env (not both)")
+    if env:
+        name = str(env)
+        if not _ENV_NAME.fullmatch(name):
+            raise InvalidInputError(f"url_env must name an environment variable, not {name!r}")
+        value = os.environ.get(name)
+        if not value:
+            raise InvalidInputError(
+                f"environment variable {name} is not set; set it to the webhook URL first "
+                "(it must be set wherever alerts are raised)"
+            )
+        if not _is_http(value):
+            # The value may well be a secret: never shown.
+            raise InvalidInputError(f"environment variable {name} does not hold an http(s) URL")
+        return {"url_env": name}
+    url = str(url)
+    if not _is_http(url):
+        raise InvalidInputError(f"webhook url must be an http(s) URL, not {redact_url(url)!r}")
+    found = credentials_in(url)
+    if found:
+        raise InvalidInputError(
+            f"the webhook URL carries a credential ({', '.join(found)}), which would be "
+            "stored, listed and kept in the audit log for good; put the whole URL in an "
+            "environment variable and give its name instead (--webhook-env NAME, "
+            "url_env='NAME')"
+        )
+    return {"url": url}
+
+
+def _is_http(url: str) -> bool:
+    parsed = urlparse(split_credentials(url)[0])
+    return parsed.scheme in ("http", "https") and bool(parsed.hostname)
+
+
+def _address(text: Any, field: str) -> str:
+    """One e-mail address (``a@example.com`` or ``Name <a@example.com>``), or an error."""
+    value = str(text).strip()
+    _name, spec = parseaddr(value)
+    try:
+        # parseaddr reads 'a@b@c' as 'a@b' on some Pythons: a bare address must be all of it.
+        if not spec or "\r" in value or "\n" in value or ("<" not in value and spec != value):
+            raise ValueError(value)
+        Address(addr_spec=spec)
+    except Exception:  # the email package raises several kinds for bad addresses
+        raise InvalidInputError(f"{field} must be one e-mail address, not {value!r}") from None
+    return value
+
+
+def _default_sender() -> str:
+    # Not actor(): that is user@host already, and a second '@' makes no address.
+    try:
+        return _address(f"mlops-nb@{environment.hostname()}", "sender")
+    except InvalidInputError:
+        return "mlops-nb@localhost"
+
+
+def channels(store: Store, model: str | None = None) -> list[dict[str, Any]]:
+    """Every channel (disabled ones too) as it may be shown: no credentials.
+
+    Channels recorded before credentials were refused may still hold one.
+    """
+    return [_shown(c) for c in store.alert_channels(model, enabled_only=False)]
+
+
+def _shown(channel: dict[str, Any]) -> dict[str, Any]:
+    config = channel["config"]
+    if isinstance(config, dict) and config.get("url"):
+        return {**channel, "config": {**config, "url": redact_url(str(config["url"]))}}
+    return channel
 
 
 def raise_alert(
@@ -152,10 +247,21 @@ def deliver(channel: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
     """Send one alert through one channel; report the outcome, never raise."""
     kind, config = channel["kind"], channel["config"]
     outcome: dict[str, Any] = {"channel_id": channel["id"], "kind": kind, "at": utcnow()}
+    secrets: list[str] = []
     try:
         if kind == "webhook":
-            outcome["target"] = config["url"]
-            outcome["status"] = _post(config["url"], body)
+            if config.get("url_env"):
+                outcome["target"] = f"${config['url_env']}"
+                url = os.environ.get(config["url_env"]) or ""
+                if not url:
+                    raise LookupError(f"environment variable {config['url_env']} is not set")
+                # The whole value may be the secret (Slack's URL is): never quoted.
+                secrets = [url, *url_secrets(url)]
+            else:
+                url = config["url"]
+                outcome["target"] = redact_url(url)
+                secrets = url_secrets(url)
+            outcome["status"] = _post(url, body)
         elif kind == "email":
             outcome["target"] = ", ".join(config["to"])
             _mail(config, body)
@@ -168,18 +274,19 @@ def deliver(channel: dict[str, Any], body: dict[str, Any]) -> dict[str, Any]:
         outcome["ok"] = True
     except Exception as exc:  # recorded with the alert; the caller carries on
         outcome["ok"] = False
-        outcome["error"] = f"{type(exc).__name__}: {exc}"
+        outcome["error"] = scrub(f"{type(exc).__name__}: {exc}", secrets)
     return outcome
 
 
 def _post(url: str, body: dict[str, Any]) -> int:
     data = json.dumps(body, default=str).encode("utf-8")
-    request = urllib.request.Request(
-        url,
-        data=data,
-        method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": "mlops-nb"},
-    )
+    headers = {"Content-Type": "application/json", "User-Agent": "mlops-nb"}
+    # urllib cannot take credentials from the URL itself: send them as HTTP Basic.
+    url, user, password = split_credentials(url)
+    if user is not None:
+        pair = f"{unquote(user)}:{unquote(password or '')}".encode()
+        headers["Authorization"] = "Basic " + base64.b64encode(pair).decode("ascii")
+    request = urllib.request.Request(url, data=data, method="POST", headers=headers)
     with urllib.request.urlopen(request, timeout=TIMEOUT_S) as response:
         status = int(response.status)
     if status >= 300:
@@ -203,8 +310,32 @@ def _mail(config: dict[str, Any], body: dict[str, Any]) -> None:
 
 
 def get_alert(store: Store, alert_id: int) -> Alert:
-    return Alert(**store.get_alert(alert_id))
+    return _alert(store.get_alert(alert_id), _channel_secrets(store))
 
 
 def list_alerts(store: Store, model: str | None = None, limit: int | None = None) -> list[Alert]:
-    return [Alert(**row) for row in store.list_alerts(model, limit)]
+    secrets = _channel_secrets(store)
+    return [_alert(row, secrets) for row in store.list_alerts(model, limit)]
+
+
+def _channel_secrets(store: Store) -> dict[Any, list[str]]:
+    return {
+        c["id"]: url_secrets(c["config"].get("url"))
+        for c in store.alert_channels(None, enabled_only=False)
+        if isinstance(c["config"], dict)
+    }
+
+
+def _alert(row: dict[str, Any], secrets: dict[Any, list[str]]) -> Alert:
+    # Outcomes recorded before delivery errors were scrubbed may quote a
+    # channel's credentials; shown, they never do.
+    deliveries = []
+    for outcome in row.get("deliveries") or []:
+        known = secrets.get(outcome.get("channel_id"), [])
+        shown = dict(outcome)
+        if isinstance(shown.get("target"), str) and "://" in shown["target"]:
+            shown["target"] = redact_url(shown["target"])
+        if isinstance(shown.get("error"), str):
+            shown["error"] = scrub(shown["error"], known)
+        deliveries.append(shown)
+    return Alert(**{**row, "deliveries": deliveries})

@@ -25,15 +25,13 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Protocol, runtime_checkable
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..errors import IntegrityError
+from ..redaction import redact_url as redact_url  # its home before redaction.py
 from . import faults
 
 _SHA_RE = re.compile(r"^[0-9a-f]{64}$")
 _CHUNK = 1 << 20
-# Query parameters that carry secrets (Azure SAS tokens, signed URLs).
-_SECRET_QUERY = re.compile(r"sig|signature|token|secret|password|key|credential", re.I)
 
 
 class ArtifactAlteredError(IntegrityError, ValueError):
@@ -227,30 +225,6 @@ def sweep_folder(tmp_dir: Path, older_than_s: float) -> int:
         except OSError:
             continue
     return removed
-
-
-def redact_url(url: str) -> str:
-    """``url`` without credentials: no ``user:password@``, no secret query values.
-
-    What the store prints, records or hands to other processes; the
-    credentials themselves come from each provider's usual places
-    (environment, config files, instance metadata).
-    """
-    return "::".join(_redact_one(part) for part in url.split("::"))
-
-
-def _redact_one(url: str) -> str:
-    if "://" not in url:
-        return url
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url.split("://", 1)[0] + "://<unparseable>"
-    netloc = parts.netloc.rpartition("@")[2]
-    query = urlencode(
-        [(k, "REDACTED" if _SECRET_QUERY.search(k) else v) for k, v in parse_qsl(parts.query)]
-    )
-    return urlunsplit((parts.scheme, netloc, parts.path, query, ""))
 
 
 def _fsync_dir(path: Path) -> None:

@@ -33,6 +33,7 @@ import sqlalchemy as sa
 
 from ..errors import InvalidInputError, MlopsError, NotFoundError
 from ..jsonutil import GENESIS, canonical, loads, utcnow
+from ..redaction import scrub, url_secrets
 from ..text import storable
 from . import schema as t
 from .audit import table_for
@@ -225,8 +226,18 @@ class StoreBase:
         try:
             yield
         except sa.exc.OperationalError as exc:
-            lines = str(exc.orig or exc).strip().splitlines() or [type(exc).__name__]
-            raise MlopsError(f"cannot use the metadata database {self._where}: {lines[0]}") from exc
+            raise MlopsError(
+                f"cannot use the metadata database {self._where}: {self._driver_said(exc)}"
+            ) from exc
+
+    def _driver_said(self, exc: sa.exc.DBAPIError) -> str:
+        """The first line of a driver error, without any piece of the password.
+
+        A resolver error quotes the host, and a password with an unencoded
+        ``@`` spills into the host the driver read.
+        """
+        lines = str(exc.orig or exc).strip().splitlines() or [type(exc).__name__]
+        return scrub(lines[0], url_secrets(self.db_url, user_is_secret=False))
 
     # -- generic audited insert / update ----------------------------------
 

@@ -34,8 +34,8 @@ import sqlalchemy as sa
 from ..errors import ConflictError, IntegrityError, InvalidInputError
 from ..jsonutil import GENESIS
 from ..records import _Record
+from ..redaction import mask_db_url, redact_url
 from . import schema as t
-from .artifacts import redact_url
 from .location import ENV_ARTIFACTS
 
 if TYPE_CHECKING:
@@ -82,8 +82,9 @@ def copied_tables() -> list[sa.Table]:
 
 def describe(store: Store) -> dict[str, str]:
     """Where a store lives, with passwords and secret URL parts removed."""
-    url = store._engine.url
-    out = {"home": str(store.home), "db": url.render_as_string(hide_password=True)}
+    # Not SQLAlchemy's hide_password: it leaves ``?password=`` in the query.
+    url = store._engine.url.render_as_string(hide_password=False)
+    out = {"home": str(store.home), "db": mask_db_url(url)}
     out["artifacts"] = redact_url(str(store.artifacts.root))
     return out
 

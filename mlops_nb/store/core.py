@@ -16,6 +16,7 @@ and upgrade both, and the folder still holds temporary files and logs.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import threading
 import weakref
@@ -28,13 +29,14 @@ import sqlalchemy as sa
 from ..errors import InvalidInputError, NotFoundError
 from ..jsonutil import loads, utcnow
 from ..records import AuditEvent
+from ..redaction import redact_url, scrub, url_secrets
 from . import faults
 from . import schema as t
-from .artifacts import ArtifactBackend, ArtifactFolder, redact_url
+from .artifacts import ArtifactBackend, ArtifactFolder
 from .base import (
     BUSY_TIMEOUT_S,
+    JSON_COLUMNS,
     postgresql_on_begin,
-    row_snapshot,
     sqlite_on_begin,
     sqlite_on_connect,
 )
@@ -194,7 +196,7 @@ class Store(RunsSQL, RegistrySQL, MonitorSQL, ScheduleSQL):
             # in the public schema.
             raise InvalidInputError(
                 f"cannot create the mlops-nb tables in {self._where}: "
-                f"{str(exc.orig).strip().splitlines()[0]}; make the user the database's "
+                f"{self._driver_said(exc)}; make the user the database's "
                 "owner or GRANT CREATE ON SCHEMA public TO it"
             ) from exc
 
@@ -263,20 +265,34 @@ class Store(RunsSQL, RegistrySQL, MonitorSQL, ScheduleSQL):
                 hash=row.hash,
             )
 
+    def chain_head(self) -> tuple[int, str, str] | None:
+        """``(seq, hash, at)`` of the newest event; ``None`` for an empty chain."""
+        with self.read() as conn:
+            row = conn.execute(
+                sa.select(t.events.c.seq, t.events.c.hash, t.events.c.at)
+                .order_by(t.events.c.seq.desc())
+                .limit(1)
+            ).first()
+        return None if row is None else (int(row.seq), str(row.hash), str(row.at))
+
     def raw_events(self) -> list[sa.Row[Any]]:
         """Events exactly as stored, payload as text, for verification."""
         with self.read() as conn:
             return list(conn.execute(sa.select(t.events).order_by(t.events.c.seq)).all())
 
     def snapshot_tables(self) -> dict[str, list[dict[str, Any]]]:
-        """Every audited table, rows as the events record them, plus ``event_seq``."""
+        """Every table but ``events``, in one snapshot, for verification.
+
+        Rows as the events record them (JSON columns decoded; text that is
+        not JSON kept as :class:`UnreadableJSON`), plus ``event_seq``.
+        """
+        names = [*t.AUDITED, *t.DERIVED, *t.IDENTITY, t.schema_version.name]
         out: dict[str, list[dict[str, Any]]] = {}
         with self.read() as conn:
-            for table in [*(t.metadata.tables[name] for name in t.AUDITED), t.aliases]:
+            for table in (t.metadata.tables[name] for name in names):
                 rows = conn.execute(sa.select(table)).all()
                 out[table.name] = [
-                    {**row_snapshot(r, skip=()), "event_seq": r._mapping.get("event_seq")}
-                    for r in rows
+                    {**_snapshot(r), "event_seq": r._mapping.get("event_seq")} for r in rows
                 ]
         return out
 
@@ -330,6 +346,26 @@ class Store(RunsSQL, RegistrySQL, MonitorSQL, ScheduleSQL):
             raise IntegrityError(
                 f"artifact {sha256} was altered: its content no longer matches its SHA-256"
             ) from None
+
+
+@dataclasses.dataclass(frozen=True)
+class UnreadableJSON:
+    """Text in a JSON column that does not parse; equal to nothing an event records."""
+
+    text: str
+
+
+def _snapshot(row: sa.Row[Any]) -> dict[str, Any]:
+    """A row as the audit payload records it, and a bad JSON column kept comparable."""
+    out: dict[str, Any] = {}
+    for key, value in row._mapping.items():
+        if key in JSON_COLUMNS and isinstance(value, str):
+            try:
+                value = loads(value)
+            except ValueError:  # written by hand: no event can match it
+                value = UnreadableJSON(value)
+        out[key] = value
+    return out
 
 
 def open_store(
@@ -404,7 +440,17 @@ def _postgresql_engine(url: str) -> sa.Engine:
         raise InvalidInputError(
             "a PostgreSQL store needs psycopg 3: pip install 'mlops-nb[team]'"
         ) from None
-    parsed = sa.engine.make_url(url)
+    try:
+        parsed = sa.engine.make_url(url)
+    except (sa.exc.ArgumentError, ValueError) as exc:
+        # A port that is not a number, often a password's '@' or ':' read as
+        # the end of the host; the parser's message may quote that piece.
+        raise InvalidInputError(
+            f"db_url {mask_url(url)} is not a valid database URL "
+            f"({scrub(str(exc), url_secrets(url, user_is_secret=False))}); "
+            "percent-encode '@', ':' and '/' in a password (%40, %3A, %2F) or leave the "
+            "password out and use PGPASSWORD or ~/.pgpass"
+        ) from None
     defaults = {"connect_timeout": 10, "application_name": "mlops-nb"}
     engine = sa.create_engine(
         parsed,

@@ -37,9 +37,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from ..errors import InvalidInputError
+from ..redaction import mask_db_url
 
 ENV_HOME = "MLOPS_NB_HOME"
 ENV_DB_URL = "MLOPS_NB_DB_URL"
@@ -53,8 +53,6 @@ CONFIG_KEYS = ("db_url", "artifacts")
 #: Schemes accepted for ``db_url``; all are served by psycopg 3.
 PG_SCHEMES = ("postgresql", "postgres", "postgresql+psycopg")
 PG_DRIVER = "postgresql+psycopg"
-# libpq accepts secrets as query parameters too (``?password=...``).
-_SECRET_PARAMS = frozenset({"password", "sslpassword"})
 
 
 @dataclass(frozen=True)
@@ -172,7 +170,11 @@ def read_config(home: Path) -> dict[str, str]:
     try:
         loaded = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise InvalidInputError(f"{path} is not valid YAML: {exc}") from None
+        # Not the parser's whole text: it quotes the line, which may hold a password.
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark else ""
+        problem = getattr(exc, "problem", None) or "it cannot be parsed"
+        raise InvalidInputError(f"{path} is not valid YAML{where}: {problem}") from None
     if loaded is None:
         return {}
     if not isinstance(loaded, dict):
@@ -265,21 +267,12 @@ def normalize_db_url(url: str) -> str:
 
 
 def mask_url(url: str) -> str:
-    """``url`` with any password replaced by ``***``: safe to print or log."""
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return url.partition("://")[0] + "://***"
-    netloc = parts.netloc
-    userinfo, at, hostport = netloc.rpartition("@")
-    if at and ":" in userinfo:
-        netloc = f"{userinfo.partition(':')[0]}:***@{hostport}"
-    query = parts.query
-    if query:
-        pairs = parse_qsl(query, keep_blank_values=True)
-        if any(k.lower() in _SECRET_PARAMS for k, _ in pairs):
-            query = urlencode([(k, "***" if k.lower() in _SECRET_PARAMS else v) for k, v in pairs])
-    return urlunsplit((parts.scheme, netloc, parts.path, query, parts.fragment))
+    """``url`` with any password replaced by ``***``: safe to print or log.
+
+    Read the way the driver reads it (see :mod:`mlops_nb.redaction`), so a
+    password holding ``/``, ``#``, ``?`` or ``@`` is masked whole.
+    """
+    return mask_db_url(url)
 
 
 def locator_env(locator: Mapping[str, Any]) -> dict[str, str]:

@@ -38,11 +38,11 @@ import fsspec
 from fsspec.implementations.local import LocalFileSystem
 
 from ..errors import InvalidInputError
+from ..redaction import redact_url, scrub, url_secrets
 from .artifacts import (
     altered,
     check_sha256,
     link_into_place,
-    redact_url,
     sha256_bytes,
     sweep_folder,
 )
@@ -85,10 +85,10 @@ class ObjectArtifacts:
             fs, base = fsspec.core.url_to_fs(url, **(storage_options or {}))
         except ImportError as exc:
             raise InvalidInputError(
-                f"artifacts at {self._root} need a file-system package: {exc}"
+                f"artifacts at {self._root} need a file-system package: {self._safe(exc)}"
             ) from None
         except (ValueError, TypeError) as exc:
-            raise InvalidInputError(f"bad artifacts URL {self._root}: {exc}") from None
+            raise InvalidInputError(f"bad artifacts URL {self._root}: {self._safe(exc)}") from None
         self.fs: fsspec.AbstractFileSystem = fs
         self.base = str(base).rstrip("/")
         local = isinstance(fs, LocalFileSystem)
@@ -98,6 +98,10 @@ class ObjectArtifacts:
         if commit not in ("put", "link", "move") or (commit == "link" and not local):
             raise ValueError(f"commit={commit!r} is not available for {self._root}")
         self.commit = commit
+
+    def _safe(self, exc: BaseException) -> str:
+        # fsspec's messages may quote a piece of the URL's credentials (as a port).
+        return scrub(str(exc), url_secrets(self.url))
 
     @property
     def root(self) -> str:

@@ -27,11 +27,14 @@ class RegistrySQL(StoreBase):
 
         model = fields["model"]
         with self.write() as conn:
+            now = utcnow()
             if (
                 conn.execute(sa.select(t.models.c.name).where(t.models.c.name == model)).first()
                 is None
             ):
-                conn.execute(t.models.insert().values(name=model, created_at=utcnow()))
+                # No event of its own: audit verify derives this row from the
+                # first version (schema.DERIVED), so it carries that version's time.
+                conn.execute(t.models.insert().values(name=model, created_at=now))
             last = conn.execute(
                 sa.select(sa.func.max(t.model_versions.c.version)).where(
                     t.model_versions.c.model == model
@@ -42,7 +45,7 @@ class RegistrySQL(StoreBase):
                 {
                     **fields,
                     "version": (last or 0) + 1,
-                    "created_at": utcnow(),
+                    "created_at": now,
                     "created_by": actor,
                     "signature": canonical(fields.get("signature") or []),
                     "metrics": canonical(fields.get("metrics") or {}),

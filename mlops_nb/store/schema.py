@@ -272,6 +272,20 @@ store_info = sa.Table(
     sa.Column("value", TEXT, nullable=False),
 )
 
+# How ``audit verify`` covers every table (a test holds every table to one of these):
+#
+# - ``events`` is the hash chain itself; a checkpoint kept elsewhere also
+#   covers its newest end (see :mod:`mlops_nb.store.audit`).
+# - AUDITED tables hold state written together with an event: each row must
+#   be exactly what the latest event about it recorded.
+# - DERIVED tables hold nothing of their own: each must equal what is
+#   computed from its source (``models``: one row per model that has
+#   versions, created when its first version was; ``aliases``: each alias's
+#   latest change in ``alias_changes``).
+# - ``schema_version`` must list exactly the migrations this version knows;
+#   when each ran (``applied_at``) is for people, not checked.
+# - IDENTITY tables name the store, not its history: their shape is checked.
+
 #: Audited tables and the columns naming a row; audit verify compares each row
 #: with the latest event about it.
 AUDITED: dict[str, tuple[str, ...]] = {
@@ -287,6 +301,17 @@ AUDITED: dict[str, tuple[str, ...]] = {
     "schedules": ("name",),
     "schedule_slots": ("id",),
 }
+
+
+#: Tables naming the store itself rather than its history: ``store_info`` holds
+#: the id made when the store was created (one row, key ``store_id``, 32 hex
+#: digits). Verify checks that shape; the id is not history, so a well-formed
+#: replacement is not detected (it only keeps kernels from recording into
+#: another store, see :mod:`mlops_nb.tracking.context`).
+IDENTITY: tuple[str, ...] = ("store_info",)
+
+#: Tables that are a function of another table, and the table they derive from.
+DERIVED: dict[str, str] = {"models": "model_versions", "aliases": "alias_changes"}
 
 
 def _migration_1(conn: sa.Connection) -> None:
@@ -329,12 +354,28 @@ def _migration_4(conn: sa.Connection) -> None:
     conn.execute(store_info.insert().values(key="store_id", value=uuid.uuid4().hex))
 
 
+def _migration_5(conn: sa.Connection) -> None:
+    """A model's ``created_at`` is its first version's, so ``models`` can be checked.
+
+    Before, the ``models`` row was stamped a moment before its first version
+    in the same transaction; nothing else about a model is kept there.
+    """
+    first = (
+        sa.select(sa.func.min(model_versions.c.created_at))
+        .where(model_versions.c.model == models.c.name)
+        .scalar_subquery()
+    )
+    has_versions = sa.exists().where(model_versions.c.model == models.c.name)
+    conn.execute(models.update().where(has_versions).values(created_at=first))
+
+
 #: Ordered migrations; index + 1 is the schema version each one produces.
 MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _migration_1,
     _migration_2,
     _migration_3,
     _migration_4,
+    _migration_5,
 ]
 
 LATEST = len(MIGRATIONS)
