@@ -1385,13 +1385,26 @@ def jp_server_config(home):
     return {"ServerApp": {"jpserver_extensions": {"mlops_nb": True}}}
 
 
-async def test_rest_errors_keep_the_database_password_out(jp_fetch, monkeypatch):
-    password = "Qw@Er/Ty#Ui?Op"
-    url = f"postgresql://app:{password}@127.0.0.1:{_free_port()}/db?connect_timeout=5"
-    monkeypatch.setenv("MLOPS_NB_DB_URL", url)  # read when the server opens its store
+REST_PASSWORD = "Qw@Er/Ty#Ui?Op"
+
+
+@pytest.fixture
+def unreachable_database(home, monkeypatch):
+    """A database URL with a password, set before the Jupyter server starts.
+
+    The server resolves its store when the extension loads, so the variable
+    must be there first: this fixture is requested ahead of ``jp_fetch`` (and
+    after ``home``, which clears the variable for SQLite tests).
+    """
+    url = f"postgresql://app:{REST_PASSWORD}@127.0.0.1:{_free_port()}/db?connect_timeout=5"
+    monkeypatch.setenv("MLOPS_NB_DB_URL", url)
+    return url
+
+
+async def test_rest_errors_keep_the_database_password_out(unreachable_database, jp_fetch):
     response = await jp_fetch("mlops-nb", "api", "models", raise_error=False)
     text = response.body.decode()
-    assert response.code == 500 and not _leaked(text, password), text
+    assert response.code == 500 and not _leaked(text, REST_PASSWORD), text
     assert json.loads(text)["error"].startswith("cannot use the metadata database")
 
 

@@ -432,7 +432,7 @@ def _check_tables(
 def _check_identity(tables: dict[str, list[dict[str, Any]]]) -> list[tuple[int, str]]:
     """``store_info`` must hold exactly the store's id: one row, 32 hex digits."""
     rows = tables["store_info"]
-    value = rows[0].get("value") if len(rows) == 1 else None
+    value = rows[0].get("text_value") if len(rows) == 1 else None
     if (
         len(rows) == 1
         and rows[0].get("key") == "store_id"

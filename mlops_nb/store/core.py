@@ -230,7 +230,7 @@ class Store(RunsSQL, RegistrySQL, MonitorSQL, ScheduleSQL):
         if cached is None:
             with self.read() as conn:
                 cached = conn.execute(
-                    sa.select(t.store_info.c.value).where(t.store_info.c.key == "store_id")
+                    sa.select(t.store_info.c.text_value).where(t.store_info.c.key == "store_id")
                 ).scalar_one()
             self._store_id: str | None = cached
         return str(cached)

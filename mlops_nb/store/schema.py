@@ -269,7 +269,7 @@ store_info = sa.Table(
     "store_info",
     metadata,
     sa.Column("key", TEXT, primary_key=True),
-    sa.Column("value", TEXT, nullable=False),
+    sa.Column("text_value", TEXT, nullable=False),  # not "value": that name is a JSON column
 )
 
 # How ``audit verify`` covers every table (a test holds every table to one of these):
@@ -351,7 +351,9 @@ def _migration_4(conn: sa.Connection) -> None:
     import uuid
 
     metadata.create_all(conn, tables=[store_info])
-    conn.execute(store_info.insert().values(key="store_id", value=uuid.uuid4().hex))
+    known = conn.execute(sa.select(store_info.c.key).where(store_info.c.key == "store_id"))
+    if known.first() is None:
+        conn.execute(store_info.insert().values(key="store_id", text_value=uuid.uuid4().hex))
 
 
 def _migration_5(conn: sa.Connection) -> None:
