@@ -1,8 +1,9 @@
 """Deterministic crash points: a writer killed at every step leaves a consistent store.
 
 For each step of each write path (``mlops_nb.store.faults.POINTS``), a child
-process performs that write with ``MLOPS_NB_CRASH_AT=PATH:STEP`` and kills
-itself with SIGKILL exactly there. The test then requires that the child did
+process performs that write told to stop at ``PATH:STEP`` (what
+``MLOPS_NB_CRASH_AT`` says in a real process) and kills itself with SIGKILL
+exactly there. The test then requires that the child did
 die there (so the step is really on the path), that ``audit verify`` passes,
 that the write succeeds when made again, and that ``audit verify`` still
 passes — on SQLite and on PostgreSQL.
@@ -10,6 +11,7 @@ passes — on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -20,6 +22,7 @@ from pathlib import Path
 import pytest
 
 from mlops_nb.store import Store, audit, faults
+from mlops_nb.store.location import ENV_ARTIFACTS, ENV_DB_URL, ENV_HOME
 
 pytestmark = [pytest.mark.backends, pytest.mark.slow]
 
@@ -67,16 +70,88 @@ scheduler.run_now(store, "crash-schedule", {{"x": 1}})
 }
 
 
-def _child(point: str | None, path: str, nonce: str) -> subprocess.CompletedProcess[str]:
-    script = textwrap.dedent(SETUP.format(tests=str(Path(__file__).parent)))
-    script += textwrap.dedent(WRITES[path].format(nonce=nonce))
-    env = dict(os.environ)
-    env.pop(faults.ENV_CRASH_AT, None)
-    if point is not None:
-        env[faults.ENV_CRASH_AT] = point
-    return subprocess.run(
-        [sys.executable, "-c", script], env=env, capture_output=True, text=True, timeout=300
-    )
+# A fork server: one process imports everything once, then forks a child per
+# write, so each of the ~70 kills costs a fork, not a fresh interpreter with
+# pandas and scikit-learn. It opens no store itself (no connection crosses a
+# fork) and runs single-threaded BLAS (no thread pool crosses a fork either).
+ZYGOTE = """
+import json, os, sys, traceback
+sys.path.insert(0, {tests!r})
+import numpy, pandas, sklearn, sqlalchemy, skops.io, nbformat, papermill
+import mlops_nb, mlops_nb.api
+from mlops_nb import registry, tracking
+from mlops_nb.schedules import scheduler
+from mlops_nb.store import Store, faults
+import models
+writes = json.loads(sys.argv[1])
+setup = sys.argv[2]
+for line in sys.stdin:
+    request = json.loads(line)
+    pid = os.fork()
+    if pid == 0:
+        try:
+            for key, value in request["env"].items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+            faults._TARGET = request["point"]
+            exec(setup + writes[request["path"]].format(nonce=request["nonce"]), {{}})
+            code = 0
+        except BaseException:
+            traceback.print_exc()
+            code = 3
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(code)
+    _, status = os.waitpid(pid, 0)
+    killed = os.WTERMSIG(status) if os.WIFSIGNALED(status) else None
+    code = os.WEXITSTATUS(status) if os.WIFEXITED(status) else None
+    print(json.dumps({{"signal": killed, "code": code}}), flush=True)
+"""
+
+
+class Writers:
+    """Ask the fork server for one write, optionally killed at a crash point."""
+
+    def __init__(self, tmp: Path) -> None:
+        self.log = tmp / "writers.log"
+        env = {**os.environ, "OMP_NUM_THREADS": "1", "OPENBLAS_NUM_THREADS": "1"}
+        env.pop(faults.ENV_CRASH_AT, None)
+        setup = textwrap.dedent(SETUP.format(tests=str(Path(__file__).parent)))
+        writes = {k: textwrap.dedent(v) for k, v in WRITES.items()}
+        with open(self.log, "wb") as log:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", ZYGOTE.format(tests=str(Path(__file__).parent)),
+                 json.dumps(writes), setup],
+                stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=log, env=env, text=True,
+            )  # fmt: skip
+
+    def write(self, path: str, nonce: str, point: str | None = None) -> dict:
+        env = {k: os.environ.get(k) for k in (ENV_HOME, ENV_DB_URL, ENV_ARTIFACTS)}
+        request = {"path": path, "nonce": nonce, "point": point, "env": env}
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        line = self.proc.stdout.readline()
+        assert line, f"the fork server died: {self.log.read_text()[-3000:]}"
+        return json.loads(line)
+
+    def tail(self) -> str:
+        return self.log.read_text(errors="replace")[-3000:]
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None and self.proc.stdout is not None
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+        self.proc.stdout.close()
+
+
+@pytest.fixture(scope="module")
+def writers(tmp_path_factory):
+    server = Writers(tmp_path_factory.mktemp("writers"))
+    yield server
+    server.close()
 
 
 @pytest.fixture
@@ -102,20 +177,20 @@ def crash_store(store, fitted):
 
 
 @pytest.mark.parametrize("point", faults.all_points())
-def test_a_writer_killed_at_each_step_leaves_a_consistent_store(crash_store, point):
+def test_a_writer_killed_at_each_step_leaves_a_consistent_store(crash_store, writers, point):
     path = point.split(":")[0]
-    crashed = _child(point, path, nonce=f"crash at {point}")
-    assert crashed.returncode == -signal.SIGKILL, (
+    crashed = writers.write(path, f"crash at {point}", point)
+    assert crashed["signal"] == signal.SIGKILL, (
         f"the writer was not killed at {point}: the step is not on the {path} path "
-        f"(exit {crashed.returncode}; stderr: {crashed.stderr[-2000:]})"
+        f"({crashed}; log: {writers.tail()})"
     )
     fresh = Store(crash_store.location)
     try:
         result = audit.verify(fresh)
         assert result.ok, f"after a crash at {point}: {result.problem}"
         # The store keeps working: the same write again, then verify again.
-        again = _child(None, path, nonce=f"again after {point}")
-        assert again.returncode == 0, again.stderr[-2000:]
+        again = writers.write(path, f"again after {point}")
+        assert again == {"signal": None, "code": 0}, writers.tail()
         result = audit.verify(fresh)
         assert result.ok, f"after writing again past {point}: {result.problem}"
     finally:
