@@ -1,7 +1,8 @@
 """Reading a column's values the same way for the reference and for a new batch.
 
-Numbers as floats (NaN for what is missing or unreadable), categories as
-counts of their text, and values placed into the reference's bins: the
+Numbers as floats (NaN for what is missing or unreadable, the unreadable
+counted apart), categories as counts of their text (one text per value,
+whatever dtype carried it), and values placed into the reference's bins: the
 profile and the current batch both go through here, so they are compared
 on exactly the same terms.
 """
@@ -19,6 +20,28 @@ _MIN_CELLS = 1 << 12
 
 def as_float(series: Any) -> np.ndarray:
     """Values as float64 (datetimes in epoch seconds); missing become NaN."""
+    return read_numbers(series).values
+
+
+@dataclass(frozen=True)
+class Numbers:
+    """A column read as numbers: the values, and what could not be read as one."""
+
+    values: np.ndarray
+    #: present values that are not numbers (text in a numeric column, a dict, ...)
+    invalid: int = 0
+    #: up to three of them, as text, for messages
+    examples: tuple[str, ...] = ()
+
+
+def read_numbers(series: Any) -> Numbers:
+    """Values as float64 (datetimes in epoch seconds); missing and unreadable become NaN.
+
+    Numeric and datetime dtypes convert directly. Anything else (object or
+    text columns) is parsed value by value, and the present values that do
+    not parse are counted apart from the missing ones, so that "this column
+    now holds text" is not mistaken for "this column is now empty".
+    """
     import pandas as pd
 
     dtype = series.dtype
@@ -26,27 +49,79 @@ def as_float(series: Any) -> np.ndarray:
         values = series.to_numpy(dtype="datetime64[ns]", na_value=np.datetime64("NaT"))
         out = values.astype("int64").astype(float) / 1e9
         out[np.isnat(values)] = np.nan
-        return out
+        return Numbers(out)
     if pd.api.types.is_timedelta64_dtype(dtype):
-        return series.dt.total_seconds().to_numpy(dtype=float, na_value=np.nan)
-    if pd.api.types.is_numeric_dtype(dtype) and not pd.api.types.is_bool_dtype(dtype):
-        return series.to_numpy(dtype=float, na_value=np.nan)
+        return Numbers(series.dt.total_seconds().to_numpy(dtype=float, na_value=np.nan))
+    if pd.api.types.is_numeric_dtype(dtype):  # booleans included: 1.0 and 0.0
+        return Numbers(series.to_numpy(dtype=float, na_value=np.nan))
     converted = pd.to_numeric(series, errors="coerce")
-    return converted.to_numpy(dtype=float, na_value=np.nan)
+    return _with_invalid(series, converted.to_numpy(dtype=float, na_value=np.nan))
+
+
+def read_datetimes(series: Any) -> Numbers:
+    """Datetimes (also as text, as they come back from CSV) in epoch seconds."""
+    import pandas as pd
+
+    if series.dtype.kind in "mM" or isinstance(series.dtype, pd.DatetimeTZDtype):
+        return read_numbers(series)
+    # ISO 8601 is what pandas, databases and most exports write; only values it
+    # cannot read go through the slow value-by-value parser.
+    parsed = pd.to_datetime(series, errors="coerce", utc=True, format="ISO8601")
+    failed = parsed.isna() & series.notna()
+    if failed.any():
+        parsed[failed] = pd.to_datetime(series[failed], errors="coerce", utc=True, format="mixed")
+    return _with_invalid(series, read_numbers(parsed).values)
+
+
+def _with_invalid(series: Any, values: np.ndarray) -> Numbers:
+    failed = np.isnan(values)
+    if not failed.any():
+        return Numbers(values)
+    bad = failed & series.notna().to_numpy(dtype=bool)
+    invalid = int(bad.sum())
+    if not invalid:
+        return Numbers(values)
+    examples: list[str] = []
+    for value in series[bad].head(200):
+        text = (repr(value) if isinstance(value, str) else str(value))[:40]
+        if text not in examples:
+            examples.append(text)
+        if len(examples) == 3:
+            break
+    return Numbers(values, invalid, tuple(examples))
+
+
+def category_key(value: Any) -> str:
+    """The text a value is counted under, the same whatever dtype carried it.
+
+    Whole numbers count under their integer text: pandas turns any integer
+    column with one missing value into floats, and a CSV round trip can do
+    the same, so ``3``, ``3.0`` and ``np.int64(3)`` must be one category.
+    Booleans are ``"True"``/``"False"`` whether they came as Python or numpy
+    booleans.
+    """
+    if isinstance(value, (bool, np.bool_)):
+        return "True" if value else "False"
+    if isinstance(value, (float, np.floating)) and float(value).is_integer():
+        number = float(value)
+        if abs(number) < 2**53:
+            return str(int(number))
+    return str(value)
 
 
 def category_counts(series: Any) -> tuple[dict[str, int], int]:
     """Counts per value as text keys (most frequent first) and the missing count.
 
     Counting happens on the column's own dtype (fast for Arrow strings and
-    categoricals); only the distinct values are turned into text, and values
-    whose text is equal (``1`` and ``"1"``) are merged.
+    categoricals); only the distinct values are turned into text (by
+    :func:`category_key`), and values whose text is equal (``1``, ``1.0``
+    and ``"1"``) are merged.
     """
     counts = series.value_counts(dropna=True, sort=True)
     merged: dict[str, int] = {}
     for value, count in zip(counts.index, counts.to_numpy(), strict=True):
         if count:
-            key = str(value)
+            key = category_key(value)
             merged[key] = merged.get(key, 0) + int(count)
     if len(merged) < len(counts):
         merged = dict(sorted(merged.items(), key=lambda kv: -kv[1]))
