@@ -308,6 +308,15 @@ def test_quality_breaks_are_recorded_and_alerted_in_one_check(churn, tmp_path):
     assert "QUALITY" in str(history)
 
 
+def test_a_broken_batch_alerts_but_does_not_retrain(churn):
+    mlops_nb.set_retrain_trigger("churn", str(TINY), cooldown="1h", store=churn)
+    X, _ = batch(seed=54)
+    report = mlops_nb.check_drift("churn", X.drop(columns=["contract"]), store=churn)
+    assert not report.quality.ok and not report.drift and report.alert_ids
+    assert report.retrain_run_id is None
+    assert churn.get_drift_check(report.check_id)["retrain_run_id"] is None
+
+
 def test_the_version_is_resolved_once_and_the_model_loaded_once(churn, monkeypatch):
     from mlops_nb import registry
     from mlops_nb.registry import versions

@@ -361,7 +361,9 @@ def _record(store: Store, report: DriftReport, *, alert: bool, trigger: bool) ->
             actor,
         )
         faults.point("drift", 2)
-        if report.alarm and trigger:
+        # A broken batch alerts a person but does not retrain: a new model
+        # fitted to a broken pipeline's output would not fix the pipeline.
+        if (report.drift or report.degraded) and trigger:
             claimed = retrain.claim(store, report.model or "", check_id, report.batch)
             if claimed is not None:
                 store.update_drift_check(check_id, {"retrain_run_id": claimed.run_id}, actor)
