@@ -9,6 +9,7 @@ on exactly the same terms.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -165,7 +166,8 @@ def bin_values(edges: np.ndarray, x: np.ndarray) -> Binned:
     """
     m = edges.size
     lo, hi = float(edges[0]), float(edges[-1])
-    large = m >= 2 and hi > lo and x.size >= 20_000
+    # below a few thousand values, building a table costs more than it saves
+    large = m >= 2 and hi > lo and x.size >= 4_096
     if large:
         counted = _whole_numbers(edges, x, lo, hi)
         if counted is not None:
@@ -205,18 +207,13 @@ def _lookup(edges: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
         # the same elementwise function for grid and values keeps their order
         grid = np.arcsinh((edges - middle) / spread) if squeeze else edges
         lo, hi = float(grid[0]), float(grid[-1])
-        sample = x[:: max(1, x.size // 2000)]
+        sample = x[:: max(1, x.size // 1000)]
         if squeeze:
             sample = np.arcsinh((sample - middle) / spread)
         if not hi > lo or not _lut_pays(grid, sample, lo, hi, cells_n):
             continue
         scale = cells_n / (hi - lo)
-        eps = (hi - lo) * 1e-9
-        bounds = lo + np.arange(cells_n + 1) / scale
-        left = np.searchsorted(grid, bounds[:-1] - eps, side="left")
-        right = np.searchsorted(grid, bounds[1:] + eps, side="left")
-        table = np.where(left == right, left, -1).astype(np.int32)
-        table[0] = table[-1] = -1  # out-of-range values are clipped into these
+        table = _table(grid.tobytes(), cells_n)
         cell = np.arcsinh((x - middle) / spread) if squeeze else x - lo
         if squeeze:
             cell -= lo
@@ -229,6 +226,24 @@ def _lookup(edges: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, n
         index[fix] = pos
         return index, pos, hard
     return None
+
+
+@functools.lru_cache(maxsize=512)
+def _table(grid_bytes: bytes, cells_n: int) -> np.ndarray:
+    """Per cell of the grid's range, the one grid position its values take, or -1
+    when the cell holds a grid point (or is an end cell). A function of the
+    reference alone, so each column's table is built once, not once per check."""
+    grid = np.frombuffer(grid_bytes, dtype=float)
+    lo, hi = float(grid[0]), float(grid[-1])
+    scale = cells_n / (hi - lo)
+    eps = (hi - lo) * 1e-9
+    bounds = lo + np.arange(cells_n + 1) / scale
+    left = np.searchsorted(grid, bounds[:-1] - eps, side="left")
+    right = np.searchsorted(grid, bounds[1:] + eps, side="left")
+    table = np.where(left == right, left, -1).astype(np.int32)
+    table[0] = table[-1] = -1  # out-of-range values are clipped into these
+    table.flags.writeable = False  # shared by every check of the column
+    return table
 
 
 def _whole_numbers(edges: np.ndarray, x: np.ndarray, lo: float, hi: float) -> Binned | None:
