@@ -7,10 +7,15 @@ virtual environment (MLflow's, Evidently's).
 from __future__ import annotations
 
 import argparse
+import gc
 import json
+import os
 import statistics
+import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 
@@ -46,6 +51,91 @@ def summary(samples: list[float]) -> dict[str, Any]:
         "n": len(samples),
         "samples": samples,
     }
+
+
+def timed(func: Callable[[], Any], reps: int) -> list[float]:
+    """Wall-clock milliseconds of ``reps`` calls, each after a garbage collection."""
+    out = []
+    for _ in range(reps):
+        gc.collect()
+        start = time.perf_counter()
+        func()
+        out.append((time.perf_counter() - start) * 1000.0)
+    return out
+
+
+def run_child(
+    python: str, script: str, args: list[str], timeout: float, env: dict[str, str] | None = None
+) -> dict[str, Any]:
+    """Run ``script`` in ``python`` with ``args``; return the JSON of its last stdout line
+    (see :func:`emit`). Its progress lines (stderr) go straight to ours."""
+    proc = subprocess.run(
+        [python, script, *args],
+        env=dict(os.environ) if env is None else env,
+        stdout=subprocess.PIPE,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+    lines = [line for line in proc.stdout.splitlines() if line.strip()]
+    if proc.returncode != 0 or not lines:
+        raise RuntimeError(f"{python} {' '.join(args)} failed (exit {proc.returncode})")
+    return dict(json.loads(lines[-1]))
+
+
+def rss_bytes() -> int | None:
+    """This process's resident set size, from ``/proc`` (``None`` elsewhere)."""
+    try:
+        with open("/proc/self/statm") as fh:
+            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class RssSampler:
+    """Peak resident-set growth while the block runs, sampled every ``interval`` s."""
+
+    def __init__(self, interval: float = 0.002) -> None:
+        self.interval = interval
+        self.base = self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            self.peak = max(self.peak, rss_bytes() or 0)
+            self._stop.wait(self.interval)
+
+    def __enter__(self) -> RssSampler:
+        gc.collect()
+        self.base = self.peak = rss_bytes() or 0
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss_bytes() or 0)
+
+    @property
+    def extra(self) -> int:
+        return max(0, self.peak - self.base)
+
+
+def extra_tracemalloc(func: Callable[[], Any]) -> int:
+    """Peak of Python-traced allocations during ``func()`` above what was traced before."""
+    import tracemalloc
+
+    gc.collect()
+    tracemalloc.start()
+    try:
+        before = tracemalloc.get_traced_memory()[0]
+        tracemalloc.reset_peak()
+        func()
+        peak = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    return max(0, peak - before)
 
 
 def layout(

@@ -1,184 +1,156 @@
-"""Benchmark: what a drift check costs, how exact it is, and Evidently for scale.
+"""Benchmark: what a drift check costs, end to end and per part, how exact it is, and Evidently.
 
-Run from the repository root::
-
-    .venv/bin/python bench/drift.py
+    .venv/bin/python bench/drift.py                   # Evidently row skipped unless importable
     .venv/bin/python bench/drift.py --evidently-python bench/.venv-evidently/bin/python
+    .venv/bin/python bench/drift.py --sizes 10k,100k --skip-100 --mem-reps 0   # a quick look
     .venv/bin/python bench/drift.py --json bench-drift.json
 
-On synthetic frames of 1,000,000 rows (20 columns: 15 numeric, 5 text
-categories; and 100 columns: 85 numeric, 15 categories), a reference batch
-and a "current" batch in which a few columns are shifted, it reports the
-median over several repetitions (the machine is assumed noisy) of:
+Synthetic, seeded data (one generator per column): a reference and a "current" frame of 20
+columns (15 float64 of varied shapes, some with NaN; 5 text columns of 3-50 categories) in
+which a few columns are shifted; at 1M rows also 100 columns (85 + 15). For each size, the
+median of ``--reps`` calls of:
 
-1. ``mlops_nb.profile(reference)`` and ``check_frame(profile, current)``,
-   wall clock, plus the peak extra memory of each call (``tracemalloc`` peak,
-   and the peak resident-set growth sampled from ``/proc/self/statm``) next
-   to the frame's own size (``memory_usage(deep=True)``).
-2. How far the reported statistics are from exact ones computed on the raw
-   rows: the KS statistic against ``scipy.stats.ks_2samp`` for every numeric
-   column, the Jensen-Shannon distance against
-   ``scipy.spatial.distance.jensenshannon(base=2)`` for every categorical one.
-3. Evidently's ``DataDriftPreset`` report on the same 1M x 20 data, and the
-   ratio Evidently / mlops-nb.
+* ``profile(reference)`` and ``check_frame(profile, current)``;
+* ``%mlops_drift NAME@production current`` in an IPython shell, against a registered model
+  (imputer + scaler + logistic regression on the numeric columns) whose version holds the
+  profile: resolve, check, the model's own scoring of the batch, record (one transaction
+  with the alert) and the report object; and the same with ``--predictions`` (scores
+  given, as from a serving log), which leaves the model's own cost out;
+* at 1M rows: peak extra memory (tracemalloc; RSS in fresh processes), and the largest gap
+  of the reported KS / Jensen-Shannon statistics from scipy's exact ones on the raw rows.
 
-This file imports only the standard library at module level, so any Python
-interpreter with numpy and pandas can run its child mode (``--child
-evidently``): that is how the Evidently half runs in its own venv (Evidently
-needs pandas < 3) with ``--evidently-python``. Both sides build the data with
-the same seeded numpy code; a checksum of the data is printed for each side.
+Evidently's ``DataDriftPreset`` runs on the 1M x 20 frames, in its own venv when
+``--evidently-python`` is given (this file imports only the standard library at the top so
+that interpreter can run its child mode), else here if importable, else it says skipped.
 """
 
 from __future__ import annotations
 
 import argparse
-import gc
 import hashlib
 import json
 import os
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
-import threading
 import time
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchkit import add_json_option, emit, log, summary, write_json
+from benchkit import (
+    RssSampler,
+    add_json_option,
+    emit,
+    extra_tracemalloc,
+    layout,
+    log,
+    rss_bytes,
+    run_child,
+    summary,
+    timed,
+    write_json,
+)
 
-ROWS = 1_000_000
+# -- what is measured, and the targets ----------------------------------------------------
+
+SIZES = {"10k": 10_000, "100k": 100_000, "1M": 1_000_000}
+COLUMNS = {20: (15, 5), 100: (85, 15)}  # columns -> (numeric, text)
+TARGETS_MS = {  # (measurement, rows, columns) -> median below
+    ("check", 1_000_000, 20): 300.0,
+    ("profile", 1_000_000, 20): 1000.0,
+    ("magic with scores", 100_000, 20): 30.0,
+}
+TARGET_STAT_DIFF = 0.01  # reported KS / JS statistic vs scipy's exact one on the raw rows
 SEED = 20_260_101
-SIZES = {"20": (15, 5), "100": (85, 15)}  # columns -> (numeric, categorical)
-
-TARGET_CHECK_MS = 500.0  # 1M x 20
-TARGET_PROFILE_MS = 1000.0  # 1M x 20
-TARGET_STAT_DIFF = 0.01
-
 MB = 1024.0 * 1024.0
 
-# -- data (runs in any interpreter with numpy and pandas) -------------------------
+# -- data (any interpreter with numpy and pandas) -----------------------------------------
 
-# Numeric column kinds, cycled over the numeric columns. Each takes
-# (rng, rows, shifted) and returns float64 values (NaN for missing).
-NUMERIC_KINDS = (
-    "normal",
-    "normal_nan5",
-    "lognormal",
-    "exponential",
-    "int1000",
-    "poisson",
-    "uniform",
-    "student_t3",
-    "lognormal_nan1",
-    "gamma",
-    "int10",
-    "normal_nan20",
-    "beta",
-    "bimodal",
-    "pareto",
-)
+# name: (rng, rows, shift 0 or 1) -> float64 values, NaN for missing
+NUMERIC_KINDS: dict[str, Any] = {
+    "normal": lambda r, n, s: r.normal(0.4 * s, 1.0, n),
+    "normal_nan5": lambda r, n, s: _nan(r, r.normal(50 + 4 * s, 10, n), 0.05 + 0.05 * s),
+    "lognormal": lambda r, n, s: r.lognormal(0.4 * s, 1.0, n),
+    "exponential": lambda r, n, s: r.exponential(2.0 * (1 + 0.5 * s), n),
+    "int1000": lambda r, n, s: r.integers(0, 1000 + int(300 * s), n).astype(float),
+    "poisson": lambda r, n, s: r.poisson(3.0 + s, n).astype(float),
+    "uniform": lambda r, n, s: r.uniform(-1.0 + 0.4 * s, 1.0, n),
+    "student_t3": lambda r, n, s: r.standard_t(3, n) * (1 + 0.6 * s),
+    "lognormal_nan1": lambda r, n, s: _nan(r, r.lognormal(3 + 0.2 * s, 0.5, n), 0.01),
+    "gamma": lambda r, n, s: r.gamma(2.0 + s, 2.0, n),
+    "int10": lambda r, n, s: r.choice(10, n, p=_ramp(10, s)).astype(float),
+    "normal_nan20": lambda r, n, s: _nan(r, r.normal(-5, 2 + 0.8 * s, n), 0.2),
+    "beta": lambda r, n, s: r.beta(2 + 1.5 * s, 5.0, n),
+    "bimodal": lambda r, n, s: _bimodal(r, n, 0.3 + 0.2 * s),
+    "pareto": lambda r, n, s: r.pareto(3.0 - s, n),
+}
 CATEGORY_SIZES = (3, 7, 12, 25, 50)
 
 
-def _with_nan(rng: Any, values: Any, share: float) -> Any:
-    import numpy as np
-
-    values[rng.random(values.size) < share] = np.nan
+def _nan(rng: Any, values: Any, share: float) -> Any:
+    values[rng.random(values.size) < share] = float("nan")
     return values
 
 
-def numeric_values(kind: str, rng: Any, rows: int, shifted: bool) -> Any:
-    """One numeric column; ``shifted`` moves its distribution (about KS 0.1-0.2)."""
+def _ramp(k: int, s: float) -> Any:
     import numpy as np
 
-    s = 1.0 if shifted else 0.0
-    if kind == "normal":
-        return rng.normal(0.4 * s, 1.0, rows)
-    if kind == "normal_nan5":
-        return _with_nan(rng, rng.normal(50.0 + 4.0 * s, 10.0, rows), 0.05 + 0.05 * s)
-    if kind == "lognormal":
-        return rng.lognormal(0.4 * s, 1.0, rows)
-    if kind == "exponential":
-        return rng.exponential(2.0 * (1.0 + 0.5 * s), rows)
-    if kind == "int1000":
-        return rng.integers(0, 1000 + int(300 * s), rows).astype(np.float64)
-    if kind == "poisson":
-        return rng.poisson(3.0 + s, rows).astype(np.float64)
-    if kind == "uniform":
-        return rng.uniform(-1.0 + 0.4 * s, 1.0, rows)
-    if kind == "student_t3":
-        return rng.standard_t(3, rows) * (1.0 + 0.6 * s)
-    if kind == "lognormal_nan1":
-        return _with_nan(rng, rng.lognormal(3.0 + 0.2 * s, 0.5, rows), 0.01)
-    if kind == "gamma":
-        return rng.gamma(2.0 + s, 2.0, rows)
-    if kind == "int10":
-        weights = np.linspace(1.0, 1.0 + 2.0 * s, 10)
-        return rng.choice(10, rows, p=weights / weights.sum()).astype(np.float64)
-    if kind == "normal_nan20":
-        return _with_nan(rng, rng.normal(-5.0, 2.0 + 0.8 * s, rows), 0.2)
-    if kind == "beta":
-        return rng.beta(2.0 + 1.5 * s, 5.0, rows)
-    if kind == "bimodal":
-        upper = rng.random(rows) < 0.3 + 0.2 * s
-        return np.where(upper, rng.normal(4.0, 1.0, rows), rng.normal(0.0, 1.0, rows))
-    if kind == "pareto":
-        return rng.pareto(3.0 - s, rows)
-    raise ValueError(kind)
+    weights = np.linspace(1.0, 1.0 + 2.0 * s, k)
+    return weights / weights.sum()
 
 
-def category_values(size: int, rng: Any, rows: int, shifted: bool) -> Any:
-    """One text column with ``size`` categories, Zipf-like shares (object array)."""
+def _bimodal(rng: Any, n: int, upper_share: float) -> Any:
+    import numpy as np
+
+    upper = rng.random(n) < upper_share
+    return np.where(upper, rng.normal(4.0, 1.0, n), rng.normal(0.0, 1.0, n))
+
+
+def categories(size: int, rng: Any, rows: int, shifted: bool) -> Any:
+    """Text with Zipf-like shares; shifted moves a third of the mass to rare values."""
     import numpy as np
 
     labels = np.array([f"k{size}_{v:02d}" for v in range(size)] + [None], dtype=object)
     shares = 1.0 / np.arange(1, size + 1)
     shares /= shares.sum()
-    if shifted:  # move a third of the mass towards the rare categories
+    if shifted:
         shares = 0.65 * shares + 0.35 * shares[::-1]
     codes = rng.choice(size, rows, p=shares)
-    if size == 12:  # one kind of column has 2% missing values
+    if size == 12:  # one kind of column has 2 % missing values
         codes[rng.random(rows) < 0.02] = size
     return labels[codes]
 
 
 def column_plan(n_num: int, n_cat: int) -> list[dict[str, Any]]:
-    """Names, kinds and which columns the current batch shifts."""
-    plan = []
-    for i in range(n_num):
-        kind = NUMERIC_KINDS[i % len(NUMERIC_KINDS)]
-        plan.append(
-            {
-                "name": f"n{i:02d}_{kind}",
-                "kind": "numeric",
-                "spec": kind,
-                "index": i,
-                "shifted": i == 0 or i % 7 == 3,
-            }
-        )
-    for j in range(n_cat):
-        size = CATEGORY_SIZES[j % len(CATEGORY_SIZES)]
-        plan.append(
-            {
-                "name": f"c{j:02d}_k{size}",
-                "kind": "categorical",
-                "spec": size,
-                "index": 1000 + j,
-                "shifted": j % 4 == 1,
-            }
-        )
+    kinds = list(NUMERIC_KINDS)
+    plan = [
+        {
+            "name": f"n{i:02d}_{kinds[i % 15]}",
+            "kind": "numeric",
+            "spec": kinds[i % 15],
+            "index": i,
+            "shifted": i == 0 or i % 7 == 3,
+        }
+        for i in range(n_num)
+    ]
+    plan += [
+        {
+            "name": f"c{j:02d}_k{CATEGORY_SIZES[j % 5]}",
+            "kind": "categorical",
+            "spec": CATEGORY_SIZES[j % 5],
+            "index": 1000 + j,
+            "shifted": j % 4 == 1,
+        }
+        for j in range(n_cat)
+    ]
     return plan
 
 
 def make_frames(
     rows: int, n_num: int, n_cat: int, seed: int = SEED, sides: tuple[int, ...] = (0, 1)
-) -> tuple[Any, Any, list]:
-    """Reference and current frames (``None`` for a side not in ``sides``); every
-    column has its own seeded generator, so the data does not depend on the
-    column count or the pandas version."""
+) -> tuple[Any, Any, list[dict[str, Any]]]:
+    """Reference and current frames (``None`` for a side not asked for)."""
     import numpy as np
     import pandas as pd
 
@@ -188,19 +160,17 @@ def make_frames(
         data = {}
         for col in plan:
             rng = np.random.default_rng([seed, col["index"], side])
-            shifted = bool(side == 1 and col["shifted"])
+            shifted = side == 1 and col["shifted"]
             if col["kind"] == "numeric":
-                data[col["name"]] = numeric_values(col["spec"], rng, rows, shifted)
-            else:
-                # pandas 3 infers its "str" dtype here, pandas 2 keeps object
-                data[col["name"]] = pd.Series(category_values(col["spec"], rng, rows, shifted))
+                data[col["name"]] = NUMERIC_KINDS[col["spec"]](rng, rows, 1.0 if shifted else 0.0)
+            else:  # pandas 3 infers its "str" dtype, pandas 2 keeps object
+                data[col["name"]] = pd.Series(categories(col["spec"], rng, rows, shifted))
         frames[side] = pd.DataFrame(data)
     return frames[0], frames[1], plan
 
 
-def data_checksum(frames: list[Any]) -> str:
-    """A digest of the values (sums, NaN counts, category counts), equal across
-    pandas versions and dtypes when the data is the same."""
+def checksum(frames: list[Any]) -> str:
+    """A digest of the values, equal across pandas versions when the data is."""
     import numpy as np
     import pandas as pd
 
@@ -209,106 +179,18 @@ def data_checksum(frames: list[Any]) -> str:
         for name in frame.columns:
             col = frame[name]
             if col.dtype.kind == "f":
-                values = col.to_numpy()
-                digest.update(
-                    f"{name}:{np.nansum(values)!r}:{int(np.isnan(values).sum())}".encode()
-                )
+                v = col.to_numpy()
+                digest.update(f"{name}:{np.nansum(v)!r}:{int(np.isnan(v).sum())}".encode())
             else:
                 counts = col.value_counts(dropna=False)
                 items = sorted(
-                    ("<NA>" if pd.isna(k) else str(k), int(v)) for k, v in counts.items()
+                    ("<NA>" if pd.isna(k) else str(k), int(c)) for k, c in counts.items()
                 )
                 digest.update(f"{name}:{items!r}".encode())
     return digest.hexdigest()[:16]
 
 
-# -- measuring helpers (stdlib only) -------------------------------------------------
-
-
-def rss_bytes() -> int | None:
-    try:
-        with open("/proc/self/statm") as fh:
-            return int(fh.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
-    except (OSError, ValueError, IndexError):
-        pass
-    try:
-        import psutil
-
-        return int(psutil.Process().memory_info().rss)
-    except Exception:
-        return None
-
-
-class RssSampler:
-    """Peak resident set size while the block runs, sampled every ``interval`` s."""
-
-    def __init__(self, interval: float = 0.002) -> None:
-        self.interval = interval
-        self.base = 0
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def _run(self) -> None:
-        while not self._stop.is_set():
-            now = rss_bytes() or 0
-            if now > self.peak:
-                self.peak = now
-            self._stop.wait(self.interval)
-
-    def __enter__(self) -> RssSampler:
-        gc.collect()
-        self.base = self.peak = rss_bytes() or 0
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        self._stop.set()
-        self._thread.join()
-        now = rss_bytes() or 0
-        self.peak = max(self.peak, now)
-
-    @property
-    def extra(self) -> int:
-        return max(0, self.peak - self.base)
-
-
-def extra_rss(func: Callable[[], Any]) -> int | None:
-    if rss_bytes() is None:
-        return None
-    with RssSampler() as sampler:
-        func()
-    return sampler.extra
-
-
-def extra_tracemalloc(func: Callable[[], Any]) -> int:
-    """Peak of traced allocations during ``func()`` above what was traced before."""
-    import tracemalloc
-
-    gc.collect()
-    tracemalloc.start()
-    try:
-        before = tracemalloc.get_traced_memory()[0]
-        tracemalloc.reset_peak()
-        func()
-        peak = tracemalloc.get_traced_memory()[1]
-    finally:
-        tracemalloc.stop()
-    return max(0, peak - before)
-
-
-def timed(func: Callable[[], Any], reps: int) -> list[float]:
-    """Wall-clock milliseconds of ``reps`` calls."""
-    out = []
-    for _ in range(reps):
-        gc.collect()
-        start = time.perf_counter()
-        func()
-        out.append((time.perf_counter() - start) * 1000.0)
-    return out
-
-
-# -- Evidently half (runs in whichever interpreter has evidently) ------------------
+# -- Evidently (whichever interpreter has it) ----------------------------------------------
 
 
 def evidently_measure(rows: int, reps: int) -> dict[str, Any]:
@@ -317,11 +199,7 @@ def evidently_measure(rows: int, reps: int) -> dict[str, Any]:
     warnings.filterwarnings("ignore")
     import evidently
 
-    version = getattr(evidently, "__version__", "?")
-    n_num, n_cat = SIZES["20"]
-    log(f"  Evidently {version}: building {rows:,} x {n_num + n_cat} frames")
-    ref, cur, plan = make_frames(rows, n_num, n_cat)
-    checksum = data_checksum([ref, cur])
+    ref, cur, _ = make_frames(rows, *COLUMNS[20])
     try:  # evidently >= 0.7
         from evidently import Report
         from evidently.presets import DataDriftPreset
@@ -329,8 +207,7 @@ def evidently_measure(rows: int, reps: int) -> dict[str, Any]:
         def run() -> Any:
             return Report([DataDriftPreset()]).run(current_data=cur, reference_data=ref)
 
-        api = "evidently.Report([DataDriftPreset()]).run(current_data, reference_data)"
-    except ImportError:  # the legacy API of evidently < 0.7
+    except ImportError:  # the API of evidently < 0.7
         from evidently.metric_preset import DataDriftPreset  # type: ignore[no-redef]
         from evidently.report import Report  # type: ignore[no-redef]
 
@@ -339,548 +216,354 @@ def evidently_measure(rows: int, reps: int) -> dict[str, Any]:
             report.run(reference_data=ref, current_data=cur)
             return report
 
-        api = (
-            "evidently.report.Report(metrics=[DataDriftPreset()]).run(reference_data, current_data)"
-        )
-    samples, rss, drifted = [], [], None
+    samples, rss = [], []
     for i in range(reps):
-        log(f"  Evidently: DataDriftPreset run {i + 1}/{reps}")
-        gc.collect()
+        log(f"  Evidently {evidently.__version__}: DataDriftPreset run {i + 1}/{reps}")
         with RssSampler(0.01) as sampler:
-            start = time.perf_counter()
-            result = run()
-            samples.append((time.perf_counter() - start) * 1000.0)
+            samples += timed(run, 1)
         rss.append(sampler.extra)
-        log(f"    {samples[-1] / 1000.0:.1f} s")
-        drifted = _evidently_drifted(result)
-        del result
     return {
-        "version": version,
-        "api": api,
-        "python": sys.executable,
+        "version": evidently.__version__,
         "pandas": __import__("pandas").__version__,
         "samples_ms": samples,
         "rss_extra": rss,
-        "drifted_count": drifted,
-        "columns": len(plan),
-        "frame_bytes": int(ref.memory_usage(deep=True).sum()),
-        "dtypes": sorted({str(t) for t in ref.dtypes}),
-        "checksum": checksum,
+        "checksum": checksum([ref, cur]),
     }
 
 
-def _evidently_drifted(result: Any) -> float | None:
-    """Evidently's own count of drifted columns, when its result says so."""
-    try:
-        for metric in result.dict().get("metrics", []):
-            if "DriftedColumnsCount" in str(metric.get("metric_name", "")):
-                return float(metric["value"]["count"])
-    except Exception:
-        return None
-    return None
-
-
-def child_evidently(rows: int, reps: int) -> None:
-    emit(evidently_measure(rows, reps))
-
-
-def run_child(
-    python: str, args: list[str], timeout: float, env: dict[str, str] | None = None
-) -> dict[str, Any]:
-    env = dict(os.environ if env is None else env)
-    env.update({"DO_NOT_TRACK": "true", "PYTHONWARNINGS": "ignore"})
-    proc = subprocess.run(
-        [python, str(Path(__file__).resolve()), *args],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=None,  # progress lines go straight to our stderr
-        text=True,
-        timeout=timeout,
-        check=False,
-    )
-    lines = [line for line in proc.stdout.splitlines() if line.strip()]
-    if proc.returncode != 0 or not lines:
-        raise RuntimeError(f"{python} {' '.join(args)} failed (exit {proc.returncode})")
-    return json.loads(lines[-1])
-
-
-def measure_evidently(opts: argparse.Namespace) -> dict[str, Any]:
+def measure_evidently(opts: argparse.Namespace, rows: int) -> dict[str, Any]:
     if opts.evidently_reps <= 0:
         return {"skipped": "skipped (--evidently-reps 0)"}
     if opts.evidently_python:
-        log(f"Evidently: {opts.evidently_reps} run(s) in {opts.evidently_python}")
-        args = ["--child", "evidently", "--rows", str(opts.rows)]
-        args += ["--evidently-reps", str(opts.evidently_reps)]
+        args = ["--child", "evidently", "--evidently-reps", str(opts.evidently_reps)]
+        env = {**os.environ, "DO_NOT_TRACK": "true", "PYTHONWARNINGS": "ignore"}
         try:
-            raw = run_child(opts.evidently_python, args, 3600)
-        except (RuntimeError, subprocess.TimeoutExpired, OSError) as exc:
-            # keep the mlops-nb numbers measured so far; say why this row is empty
+            raw = run_child(
+                opts.evidently_python, __file__, [*args, "--rows", str(rows)], 3600, env
+            )
+        except (RuntimeError, OSError) as exc:  # keep the rest; say why this row is empty
             return {"skipped": f"Evidently failed: {exc}"}
     else:
         try:
             import evidently  # noqa: F401
         except ImportError:
             return {"skipped": "Evidently not installed: skipped"}
-        log(f"Evidently: {opts.evidently_reps} run(s) in this process")
-        raw = evidently_measure(opts.rows, opts.evidently_reps)
-    out = {**summary(raw["samples_ms"]), **{k: v for k, v in raw.items() if k != "samples_ms"}}
-    out["rss_extra_median"] = statistics.median(raw["rss_extra"])
-    return out
+        raw = evidently_measure(rows, opts.evidently_reps)
+    return {**summary(raw.pop("samples_ms")), **raw}
 
 
-# -- mlops-nb half -------------------------------------------------------------------
+# -- mlops-nb -----------------------------------------------------------------------------
 
 
-def agreement(report: Any, ref: Any, cur: Any, plan: list[dict[str, Any]]) -> dict[str, Any]:
-    """Largest gaps between the reported statistics and exact ones on the raw rows."""
-    import numpy as np
+def exact_gaps(report: Any, ref: Any, cur: Any, plan: list[dict[str, Any]]) -> dict[str, Any]:
+    """Largest gap of the reported statistics from exact ones on the raw rows."""
     from scipy.spatial.distance import jensenshannon
     from scipy.stats import ks_2samp
 
     by_name = {c.column: c for c in report.columns}
-    ks_diffs, js_diffs, problems = {}, {}, []
+    gaps: dict[str, dict[str, float]] = {"ks": {}, "jensenshannon": {}}
     for col in plan:
-        name = col["name"]
-        result = by_name.get(name)
-        expected = "ks" if col["kind"] == "numeric" else "jensenshannon"
-        if result is None or result.method != expected or result.statistic is None:
-            method = None if result is None else result.method
-            problems.append(f"{name}: method {method!r}, expected {expected!r}")
-            continue
+        name, got = col["name"], by_name[col["name"]]
         if col["kind"] == "numeric":
             exact = ks_2samp(ref[name].dropna(), cur[name].dropna(), method="asymp").statistic
-            ks_diffs[name] = abs(float(result.statistic) - float(exact))
         else:
-            p_counts = ref[name].value_counts(dropna=True)
-            q_counts = cur[name].value_counts(dropna=True)
-            union = sorted(set(p_counts.index) | set(q_counts.index))
-            p = p_counts.reindex(union, fill_value=0).to_numpy(dtype=np.float64)
-            q = q_counts.reindex(union, fill_value=0).to_numpy(dtype=np.float64)
-            exact = jensenshannon(p, q, base=2)
-            js_diffs[name] = abs(float(result.statistic) - float(exact))
-
-    def worst(diffs: dict[str, float]) -> dict[str, Any]:
-        if not diffs:
-            return {"max": None, "column": None, "n": 0}
-        name = max(diffs, key=diffs.get)  # type: ignore[arg-type]
-        return {"max": diffs[name], "column": name, "n": len(diffs), "all": diffs}
-
-    return {"ks": worst(ks_diffs), "js": worst(js_diffs), "problems": problems}
+            p, q = ref[name].value_counts(), cur[name].value_counts()
+            union = sorted(set(p.index) | set(q.index))
+            exact = jensenshannon(
+                p.reindex(union, fill_value=0).to_numpy(float),
+                q.reindex(union, fill_value=0).to_numpy(float),
+                base=2,
+            )
+        gaps[got.method or "none"][name] = abs(float(got.statistic) - float(exact))
+    return {k: max(v.items(), key=lambda kv: kv[1]) if v else None for k, v in gaps.items()}
 
 
-def verdicts(report: Any, plan: list[dict[str, Any]]) -> dict[str, Any]:
+def verdicts(report: Any, plan: list[dict[str, Any]]) -> str:
     shifted = {c["name"] for c in plan if c["shifted"]}
-    by_name = {c.column: c for c in report.columns}
-    flagged = {c.column for c in report.columns if c.drift}
-
-    def describe(names: set[str]) -> list[str]:
-        out = []
-        for name in sorted(names):
-            c = by_name[name]
-            stat = "n/a" if c.statistic is None else f"{c.statistic:.3f}"
-            out.append(f"{name} ({c.method} {stat}, threshold {c.threshold})")
-        return out
-
-    return {
-        "dataset_drift": bool(report.drift),
-        "drift_share": report.drift_share,
-        "shifted": len(shifted),
-        "shifted_flagged": len(shifted & flagged),
-        "missed": describe(shifted - flagged),
-        "false_alarms": describe(flagged - shifted),
-    }
+    flagged = set(report.drifted)
+    return (
+        f"{len(shifted & flagged)}/{len(shifted)} shifted columns flagged, missed "
+        f"{sorted(shifted - flagged) or 'none'}, false alarms {sorted(flagged - shifted) or 'none'}"
+    )
 
 
-def rss_env() -> dict[str, str]:
-    """Environment of the fresh memory processes: glibc malloc hands big blocks
-    back to the system when freed (no adaptive mmap threshold), so the peak
-    resident size is not hidden by memory left over from building the data."""
-    env = dict(os.environ)
-    env.update({"MALLOC_MMAP_THRESHOLD_": "131072", "MALLOC_TRIM_THRESHOLD_": "131072"})
-    return env
+def registered_model(store: Any, name: str, ref: Any, plan: list[dict[str, Any]]) -> Any:
+    """Track a model on ``ref`` (so its version holds the profile) and promote it."""
+    from sklearn.compose import make_column_transformer
+    from sklearn.impute import SimpleImputer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    import mlops_nb
+
+    numeric = [c["name"] for c in plan if c["kind"] == "numeric"]
+    label = (ref[numeric[0]] > 0).astype(int).rename("label")
+    model = make_pipeline(
+        make_column_transformer((make_pipeline(SimpleImputer(), StandardScaler()), numeric)),
+        LogisticRegression(),
+    ).fit(ref.iloc[:20_000], label.iloc[:20_000])
+    with mlops_nb.track(name, model=model, data=ref, target=label, store=store):
+        pass
+    mlops_nb.promote(name, 1, store=store)
+    return model
 
 
-def child_rss(rows: int, key: str, op: str, profile_file: str) -> None:
-    """Fresh process: peak resident-set growth during one profile() or check_frame()
-    on data built here; the check reads the parent's profile from a JSON file,
-    as a real check reads the stored one."""
+def measure(opts: argparse.Namespace, label: str, rows: int, ncols: int, shell: Any) -> dict:
     import mlops_nb
     from mlops_nb.monitoring.drift import Profile, check_frame
 
-    n_num, n_cat = SIZES[key]
-    small_ref, small_cur, _ = make_frames(20_000, n_num, n_cat)  # lazy imports, untimed
-    check_frame(mlops_nb.profile(small_ref), small_cur)
-    del small_ref, small_cur
-    if op == "profile":
-        ref, _, _ = make_frames(rows, n_num, n_cat, sides=(0,))
-        extra = extra_rss(lambda: mlops_nb.profile(ref))
-    else:
-        prof = Profile.from_json(json.loads(Path(profile_file).read_text()))
-        _, cur, _ = make_frames(rows, n_num, n_cat, sides=(1,))
-        extra = extra_rss(lambda: check_frame(prof, cur))
-    emit({"rss_extra": extra})
-
-
-def measure_size(opts: argparse.Namespace, key: str, tmp: str) -> dict[str, Any]:
-    import mlops_nb
-    from mlops_nb.monitoring.drift import check_frame
-
-    n_num, n_cat = SIZES[key]
-    label = f"{opts.rows / 1e6:g}M x {n_num + n_cat}"
-    log(f"{label}: building reference and current frames")
-    start = time.perf_counter()
-    ref, cur, plan = make_frames(opts.rows, n_num, n_cat)
-    build_s = time.perf_counter() - start
+    key = f"{label} x {ncols}"
+    log(f"{key}: building the frames")
+    ref, cur, plan = make_frames(rows, *COLUMNS[ncols])
     out: dict[str, Any] = {
-        "label": label,
-        "rows": opts.rows,
-        "numeric": n_num,
-        "categorical": n_cat,
-        "build_s": round(build_s, 1),
+        "rows": rows,
+        "columns": ncols,
         "frame_bytes": int(ref.memory_usage(deep=True).sum()),
-        "dtypes": sorted({str(t) for t in ref.dtypes}),
     }
-    if key == "20":
-        out["checksum"] = data_checksum([ref, cur])
-
-    log(f"{label}: first calls (include lazy imports)")
     start = time.perf_counter()
     prof = mlops_nb.profile(ref)
-    out["first_profile_ms"] = (time.perf_counter() - start) * 1000.0
-    start = time.perf_counter()
     report = check_frame(prof, cur)
-    out["first_check_ms"] = (time.perf_counter() - start) * 1000.0
-
-    log(f"{label}: {opts.reps} x profile(reference)")
+    out["first_ms"] = (time.perf_counter() - start) * 1000.0
+    log(f"{key}: {opts.reps} x profile, {opts.reps} x check_frame")
     out["profile"] = summary(timed(lambda: mlops_nb.profile(ref), opts.reps))
-    log(f"{label}: {opts.reps} x check_frame(profile, current)")
     out["check"] = summary(timed(lambda: check_frame(prof, cur), opts.reps))
-
-    log(f"{label}: peak memory, {opts.mem_reps} x tracemalloc, {opts.mem_reps} fresh processes")
-    profile_file = Path(tmp) / f"profile-{key}.json"
-    profile_file.write_text(json.dumps(prof.to_json()))
-    for name, func in (
-        ("profile", lambda: mlops_nb.profile(ref)),
-        ("check", lambda: check_frame(prof, cur)),
-    ):
-        traced = [extra_tracemalloc(func) for _ in range(opts.mem_reps)]
-        rss = []
-        for _ in range(opts.mem_reps):
-            args = ["--child", "rss", "--rows", str(opts.rows), "--size", key, "--op", name]
-            args += ["--profile-file", str(profile_file)]
-            rss.append(run_child(sys.executable, args, 1200, rss_env())["rss_extra"])
-        out[f"{name}_mem"] = {
-            "tracemalloc": statistics.median(traced),
-            "rss": None if None in rss else statistics.median(rss),
-            "tracemalloc_samples": traced,
-            "rss_samples": rss,
-        }
-
-    log(f"{label}: exact statistics with scipy on the raw rows")
-    out["agreement"] = agreement(report, ref, cur, plan)
     out["verdicts"] = verdicts(report, plan)
-    out["profile_json_bytes"] = len(json.dumps(prof.to_json()))
+    out["profile_json_kb"] = len(json.dumps(prof.to_json())) / 1024
+    if ncols == 20:
+        name = f"bench{label.lower()}"
+        log(f"{key}: registering {name}, then {opts.reps} x %mlops_drift (with and without scores)")
+        model = registered_model(shell.user_ns["store"], name, ref, plan)
+        shell.user_ns.update(current=cur, scores=model.predict_proba(cur)[:, 1])
+        for row, extra in (("magic", ""), ("magic with scores", " --predictions scores")):
+            line = f"{name}@production current --no-trigger{extra}"
+            result = shell.run_line_magic("mlops_drift", line)  # first: model and profile loads
+            assert result.check_id is not None, "the magic did not record the check"
+            out[row] = summary(
+                timed(lambda line=line: shell.run_line_magic("mlops_drift", line), opts.reps)
+            )
+    if rows >= 1_000_000 and opts.mem_reps:
+        log(f"{key}: peak memory, {opts.mem_reps} x tracemalloc and fresh processes")
+        stored = Path(opts.tmp) / f"profile-{ncols}.json"
+        stored.write_text(json.dumps(prof.to_json()))
+        calls = {
+            "profile": lambda: mlops_nb.profile(ref),
+            "check": lambda: check_frame(Profile.from_json(json.loads(stored.read_text())), cur),
+        }
+        env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "131072", "MALLOC_TRIM_THRESHOLD_": "131072"}
+        for op, func in calls.items():
+            args = ["--child", "rss", "--rows", str(rows), "--columns", str(ncols), "--op", op]
+            args += ["--profile-file", str(stored)]
+            reps = range(opts.mem_reps)
+            out[f"{op}_mem"] = {
+                "tracemalloc": [extra_tracemalloc(func) for _ in reps],
+                "rss": [run_child(sys.executable, __file__, args, 1200, env)["rss"] for _ in reps],
+            }
+    if rows >= 1_000_000:
+        log(f"{key}: exact statistics with scipy on the raw rows")
+        out["gaps"] = exact_gaps(report, ref, cur, plan)
+    if ncols == 20 and rows == 1_000_000:
+        out["checksum"] = checksum([ref, cur])
     if opts.profile:
-        out["cprofile"] = cprofile_calls(
-            {"profile": lambda: mlops_nb.profile(ref), "check": lambda: check_frame(prof, cur)},
-            opts.reps,
-        )
-    return out  # the frames are freed here, before the next size is built
+        out["cprofile"] = cprofile_text(lambda: check_frame(prof, cur, workers=1), opts.reps)
+    return out
 
 
-class _InlinePool:
-    """Stands in for ``ThreadPoolExecutor`` while profiling: runs jobs in the caller."""
+def child_rss(rows: int, ncols: int, op: str, profile_file: str) -> None:
+    """Fresh process: peak RSS growth of one profile() or check_frame() (the check reads the
+    profile from JSON, as a real check reads the stored one); glibc is told to hand big
+    blocks back, so memory left from building the data does not hide the peak."""
+    import mlops_nb
+    from mlops_nb.monitoring.drift import Profile, check_frame
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        pass
-
-    def __enter__(self) -> _InlinePool:
-        return self
-
-    def __exit__(self, *exc: Any) -> None:
-        return None
-
-    def map(self, func: Callable[..., Any], *iterables: Any) -> Any:
-        return iter([func(*args) for args in zip(*iterables)])
+    small_ref, small_cur, _ = make_frames(20_000, *COLUMNS[ncols])  # lazy imports, untimed
+    check_frame(mlops_nb.profile(small_ref), small_cur)
+    ref, cur, _ = make_frames(rows, *COLUMNS[ncols], sides=(0,) if op == "profile" else (1,))
+    prof = Profile.from_json(json.loads(Path(profile_file).read_text()))
+    with RssSampler() as sampler:
+        mlops_nb.profile(ref) if op == "profile" else check_frame(prof, cur)
+    emit({"rss": sampler.extra if rss_bytes() is not None else None})
 
 
-def cprofile_calls(funcs: dict[str, Callable[[], Any]], reps: int) -> dict[str, str]:
-    """cProfile of ``reps`` calls of each. cProfile sees only its own thread, so
-    the library's thread pools are swapped for an inline one meanwhile (the
-    calls then run on one core: compare the profile's totals with each other,
-    not with the timed medians)."""
+def cprofile_text(func: Any, reps: int) -> str:
     import cProfile
     import io
     import pstats
-    from concurrent.futures import ThreadPoolExecutor
 
-    modules = [
-        m
-        for n, m in list(sys.modules.items())
-        if n.startswith("mlops_nb") and getattr(m, "ThreadPoolExecutor", None) is ThreadPoolExecutor
-    ]
-    texts = {}
-    for name, func in funcs.items():
-        profiler = cProfile.Profile()
-        for module in modules:
-            module.ThreadPoolExecutor = _InlinePool
-        try:
-            profiler.enable()
-            for _ in range(reps):
-                func()
-            profiler.disable()
-        finally:
-            for module in modules:
-                module.ThreadPoolExecutor = ThreadPoolExecutor
-        buffer = io.StringIO()
-        pstats.Stats(profiler, stream=buffer).strip_dirs().sort_stats("tottime").print_stats(20)
-        texts[name] = f"-- {name}: totals over {reps} calls\n{buffer.getvalue()}"
-    return texts
+    profiler = cProfile.Profile()
+    profiler.runcall(lambda: [func() for _ in range(reps)])
+    buffer = io.StringIO()
+    pstats.Stats(profiler, stream=buffer).strip_dirs().sort_stats("tottime").print_stats(20)
+    return buffer.getvalue()
 
 
-def versions() -> dict[str, str]:
-    import numpy
-    import pandas
-    import scipy
-
-    import mlops_nb
-
-    return {
-        "python": platform.python_version(),
-        "mlops_nb": mlops_nb.__version__,
-        "pandas": pandas.__version__,
-        "numpy": numpy.__version__,
-        "scipy": scipy.__version__,
-    }
+# -- the table ----------------------------------------------------------------------------
 
 
-# -- rendering -----------------------------------------------------------------------
+def fmt_ms(v: float) -> str:
+    return f"{v:,.1f} ms" if v < 10_000 else f"{v / 1000:,.1f} s"
 
 
-def fmt_ms(value: float) -> str:
-    return f"{value:,.1f} ms" if value < 10_000 else f"{value / 1000.0:,.1f} s"
+LABELS = {
+    "profile": "profile(reference)",
+    "check": "check_frame(profile, current)",
+    "magic": "%mlops_drift end to end, model scores the batch",
+    "magic with scores": "%mlops_drift end to end, --predictions given",
+}
 
 
-def fmt_mb(value: float | None) -> str:
-    return "n/a" if value is None else f"{value / MB:,.1f} MB"
+def verdict(value: float, limit: float | None) -> tuple[str, str]:
+    """(target, ok) cells: the limit, and whether the value is below it."""
+    if limit is None:
+        return "", ""
+    return f"< {fmt_ms(limit)}", "yes" if value < limit else "NO"
 
 
-def render(results: dict[str, Any]) -> str:
+def render(results: dict[str, Any]) -> list[str]:
     header = ("measurement", "median", "min", "max", "n", "target", "ok")
-    rows: list[tuple[str, ...]] = []  # a 2-tuple is a label with free text
-    notes: list[str] = []
+    rows: list[tuple[str, ...]] = []
+    notes: list[tuple[str, str]] = []
 
     def add(label: str, *cells: str) -> None:
-        rows.append((label, *cells, *([""] * (len(header) - 1 - len(cells)))))
+        rows.append((label, *cells, *[""] * (len(header) - 1 - len(cells))))
 
-    def ok(good: bool) -> str:
-        return "yes" if good else "NO"
-
-    def add_time(label: str, stats: dict[str, Any], limit: float | None = None) -> None:
-        target = f"< {fmt_ms(limit)}" if limit else ""
-        verdict = ok(stats["median"] < limit) if limit else ""
-        add(
-            label,
-            fmt_ms(stats["median"]),
-            fmt_ms(stats["min"]),
-            fmt_ms(stats["max"]),
-            str(stats["n"]),
-            target,
-            verdict,
-        )
-
-    def add_mem(label: str, samples: list[float], frame: int) -> None:
-        value = statistics.median(samples)
-        add(
-            label,
-            fmt_mb(value),
-            fmt_mb(min(samples)),
-            fmt_mb(max(samples)),
-            str(len(samples)),
-            f"< {fmt_mb(frame)}",
-            ok(value < frame),
-        )
-
-    for key, size in results["sizes"].items():
-        lab = size["label"]
-        frame = size["frame_bytes"]
-        main = key == "20"
-        add(f"{lab}: reference frame, memory_usage(deep=True)", fmt_mb(frame))
-        add_time(f"{lab}: profile(reference)", size["profile"], TARGET_PROFILE_MS if main else None)
-        add_time(
-            f"{lab}: check_frame(profile, current)",
-            size["check"],
-            TARGET_CHECK_MS if main else None,
-        )
-        first = size["first_profile_ms"] + size["first_check_ms"]
-        add(f"{lab}: first profile + check in the process", fmt_ms(first), "", "", "1")
-        for name in ("profile", "check"):
-            mem = size[f"{name}_mem"]
-            add_mem(
-                f"{lab}: {name} peak extra memory, tracemalloc", mem["tracemalloc_samples"], frame
-            )
-            if mem["rss"] is not None:
-                add_mem(f"{lab}: {name} peak extra RSS, fresh process", mem["rss_samples"], frame)
-        agree = size["agreement"]
-        for stat, what in (("ks", "KS vs scipy ks_2samp"), ("js", "JS vs scipy jensenshannon")):
-            a = agree[stat]
-            if a["max"] is None:
-                rows.append((f"{lab}: max |{what}|", "n/a"))
-                continue
-            add(
-                f"{lab}: max |{what}| ({a['n']} cols)",
-                f"{a['max']:.1e}",
-                "",
-                "",
-                "",
-                f"<= {TARGET_STAT_DIFF}",
-                ok(a["max"] <= TARGET_STAT_DIFF),
-            )
-            notes.append(f"{lab}: largest {stat.upper()} gap in {a['column']}")
-        for problem in agree["problems"]:
-            notes.append(f"{lab}: not compared: {problem}")
-        v = size["verdicts"]
+    for key, r in results["sizes"].items():
+        for what, label in LABELS.items():
+            if what in r:
+                t = r[what]
+                cells = (fmt_ms(t["median"]), fmt_ms(t["min"]), fmt_ms(t["max"]), str(t["n"]))
+                limit = TARGETS_MS.get((what, r["rows"], r["columns"]))
+                add(f"{key}: {label}", *cells, *verdict(t["median"], limit))
+        for op in ("profile", "check"):
+            for how, samples in (r.get(f"{op}_mem") or {}).items():
+                v = [x for x in samples if x is not None]
+                if v:
+                    med, frame = statistics.median(v), r["frame_bytes"]
+                    mbs = [f"{x / MB:,.1f} MB" for x in (med, min(v), max(v))]
+                    ok = "yes" if med < frame else "NO"
+                    add(
+                        f"{key}: {op} peak extra memory, {how}",
+                        *mbs,
+                        str(len(v)),
+                        f"< {frame / MB:,.0f} MB (the frame)",
+                        ok,
+                    )
+        for stat, gap in (r.get("gaps") or {}).items():
+            if gap:
+                ok = "yes" if gap[1] <= TARGET_STAT_DIFF else "NO"
+                add(
+                    f"{key}: max |{stat} - scipy exact|",
+                    f"{gap[1]:.1e}",
+                    "",
+                    "",
+                    "",
+                    f"<= {TARGET_STAT_DIFF}",
+                    ok,
+                )
+        first = fmt_ms(r["first_ms"])
+        kb = r["profile_json_kb"]
         notes.append(
-            f"{lab}: {v['shifted_flagged']}/{v['shifted']} shifted columns flagged"
-            + (f" (missed: {', '.join(v['missed'])})" if v["missed"] else "")
-            + f", false alarms: {', '.join(v['false_alarms']) or 'none'}"
-            + f"; dataset drift {v['dataset_drift']} (share {v['drift_share']:.2f});"
-            + f" stored profile {size['profile_json_bytes'] / 1024:,.0f} KB of JSON"
+            (f"{key}:", f"{r['verdicts']}; first profile + check {first}; profile {kb:,.0f} KB")
         )
-
-    ev = results["evidently"]
-    main = results["sizes"].get("20")
-    rows_label = f"{results['meta']['rows'] / 1e6:g}M x 20"
+    ev, base = results["evidently"], results["sizes"].get("1M x 20")
     if "skipped" in ev:
-        rows.append((f"Evidently DataDriftPreset, {rows_label}", ev["skipped"]))
-        rows.append(("ratio Evidently / mlops-nb check", "n/a"))
+        add(f"Evidently DataDriftPreset, 1M x 20: {ev['skipped']}")
     else:
-        add_time(f"Evidently {ev['version']} DataDriftPreset, {rows_label}", ev)
-        add(
-            "  Evidently peak extra RSS (same process)",
-            fmt_mb(ev["rss_extra_median"]),
-            "",
-            "",
-            str(len(ev["rss_extra"])),
-        )
-        if main:
-            add("ratio Evidently / mlops-nb check", f"{results['ratio_check']:,.0f}x")
-            add("ratio Evidently / mlops-nb profile + check", f"{results['ratio_total']:,.0f}x")
-        same = main and ev["checksum"] == main.get("checksum")
-        notes.append(
-            f"Evidently: pandas {ev['pandas']}, dtypes {', '.join(ev['dtypes'])}; "
-            f"drifted columns by its own count: {ev['drifted_count']:g}; data checksum "
-            f"{ev['checksum']} ({'same data as mlops-nb' if same else 'NOT the same data'})"
-        )
-
-    table = [r for r in rows if len(r) == len(header)]
-    widths = [max(len(row[i]) for row in [header, *table]) for i in range(len(header))]
-    widths[0] = max(len(row[0]) for row in [header, *rows])
-    lines = []
-    for n, row in enumerate([header, *rows]):
-        if len(row) == 2:
-            lines.append(f"{row[0].ljust(widths[0])}  {row[1]}")
-            continue
-        cells = [row[0].ljust(widths[0])]
-        cells += [cell.rjust(widths[i + 1]) for i, cell in enumerate(row[1:])]
-        lines.append("  ".join(cells).rstrip())
-        if n == 0:
-            lines.append("  ".join("-" * w for w in widths))
+        cells = (fmt_ms(ev["median"]), fmt_ms(ev["min"]), fmt_ms(ev["max"]), str(ev["n"]))
+        add(f"Evidently {ev['version']} DataDriftPreset, 1M x 20", *cells)
+        if base:
+            for what in ("check", "magic"):
+                ratio = ev["median"] / base[what]["median"]
+                add(f"ratio Evidently / mlops-nb {LABELS[what]}, 1M x 20", f"{ratio:,.0f}x")
+            same = "same data" if ev["checksum"] == base.get("checksum") else "NOT the same data"
+            notes.append(
+                ("Evidently:", f"pandas {ev['pandas']}, checksum {ev['checksum']} ({same})")
+            )
     meta = results["meta"]
-    lines.append("")
-    lines.extend(notes)
-    for size in results["sizes"].values():
-        lines.append(
-            f"data {size['label']}: {size['numeric']} numeric + {size['categorical']} text columns"
-            f" ({', '.join(size['dtypes'])}), built in {size['build_s']} s"
-            + (f", checksum {size['checksum']}" if "checksum" in size else "")
-        )
-    lines.append(
-        "versions: "
-        + ", ".join(f"{k} {v}" for k, v in meta["versions"].items())
-        + (f", evidently {ev['version']}" if "version" in ev else "")
-    )
-    lines.append(f"machine: {meta['cpus']} CPUs, {meta['platform']}")
-    return "\n".join(lines)
+    notes.append(("versions:", ", ".join(f"{k} {v}" for k, v in meta["versions"].items())))
+    notes.append(("machine:", f"{meta['cpus']} CPUs, {meta['platform']}, {meta['reps']} reps"))
+    return layout(header, rows, notes)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     add_json_option(parser)
-    parser.add_argument("--rows", type=int, default=ROWS, help="rows per frame (default 1M)")
-    parser.add_argument("--reps", type=int, default=7, help="timed calls of each (default 7)")
+    parser.add_argument("--sizes", default=",".join(SIZES), help="rows: any of 10k,100k,1M")
+    parser.add_argument("--reps", type=int, default=9, help="timed calls of each (default 9)")
     parser.add_argument(
-        "--mem-reps", type=int, default=3, help="calls per memory measurement (default 3)"
+        "--mem-reps", type=int, default=3, help="memory measurements at 1M (0 skips)"
     )
-    parser.add_argument("--skip-100", action="store_true", help="skip the 100-column frames")
+    parser.add_argument("--skip-100", action="store_true", help="skip the 1M x 100 frames")
     parser.add_argument(
-        "--evidently-python",
-        metavar="PATH",
-        help="python of a venv with evidently; runs the Evidently half there",
+        "--evidently-python", metavar="PATH", help="python of a venv with evidently"
     )
     parser.add_argument(
-        "--evidently-reps",
-        type=int,
-        default=2,
-        help="Evidently reports to time (default 2; each takes minutes; 0 skips)",
+        "--evidently-reps", type=int, default=2, help="Evidently runs (minutes each; 0 skips)"
     )
     parser.add_argument(
-        "--profile", action="store_true", help="also print a cProfile of profile() and check"
+        "--profile", action="store_true", help="also print a cProfile of each check"
     )
     parser.add_argument("--child", choices=("evidently", "rss"), help=argparse.SUPPRESS)
-    parser.add_argument("--size", choices=tuple(SIZES), default="20", help=argparse.SUPPRESS)
+    parser.add_argument("--rows", type=int, default=1_000_000, help=argparse.SUPPRESS)
+    parser.add_argument("--columns", type=int, default=20, help=argparse.SUPPRESS)
     parser.add_argument("--op", choices=("profile", "check"), help=argparse.SUPPRESS)
     parser.add_argument("--profile-file", help=argparse.SUPPRESS)
     opts = parser.parse_args(argv)
-
     if opts.child == "evidently":
-        child_evidently(opts.rows, opts.evidently_reps)
+        emit(evidently_measure(opts.rows, opts.evidently_reps))
         return 0
     if opts.child == "rss":
-        child_rss(opts.rows, opts.size, opts.op, opts.profile_file)
+        child_rss(opts.rows, opts.columns, opts.op, opts.profile_file)
         return 0
 
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="mlops-nb-bench-drift-") as tmp:
-        os.environ["MLOPS_NB_HOME"] = str(Path(tmp) / "home")  # nothing is stored, but be safe
-        sizes = {}
-        for key in SIZES:
-            if key == "100" and opts.skip_100:
-                continue
-            sizes[key] = measure_size(opts, key, tmp)
-        evidently = measure_evidently(opts)
+        opts.tmp = tmp
+        os.environ["MLOPS_NB_HOME"] = str(Path(tmp) / "home")  # the magic's default store
+        from IPython.core.interactiveshell import InteractiveShell
 
-    main_check = sizes["20"]["check"]["median"] if "20" in sizes else None
-    main_profile = sizes["20"]["profile"]["median"] if "20" in sizes else None
-    has_ev = "median" in evidently and main_check
+        import mlops_nb
+
+        shell = InteractiveShell.instance()
+        shell.run_line_magic("load_ext", "mlops_nb")
+        shell.user_ns["store"] = mlops_nb.get_store()
+        runs = [(k, SIZES[k], 20) for k in opts.sizes.split(",")]
+        if "1M" in opts.sizes.split(",") and not opts.skip_100:
+            runs.append(("1M", SIZES["1M"], 100))
+        sizes = {f"{k} x {c}": measure(opts, k, rows, c, shell) for k, rows, c in runs}
+        evidently = measure_evidently(opts, SIZES["1M"])
+    import numpy
+    import pandas
+    import scipy
+
     results: dict[str, Any] = {
         "meta": {
-            "rows": opts.rows,
             "reps": opts.reps,
-            "versions": versions(),
             "cpus": os.cpu_count(),
             "platform": platform.platform(),
-            "targets": {
-                "check_ms_1Mx20": TARGET_CHECK_MS,
-                "profile_ms_1Mx20": TARGET_PROFILE_MS,
-                "max_stat_diff": TARGET_STAT_DIFF,
-                "extra_memory": "below the frame's own memory_usage(deep=True)",
+            "versions": {
+                "python": platform.python_version(),
+                "mlops_nb": mlops_nb.__version__,
+                "pandas": pandas.__version__,
+                "numpy": numpy.__version__,
+                "scipy": scipy.__version__,
             },
+            "targets_ms": {" ".join(map(str, k)): v for k, v in TARGETS_MS.items()},
+            "elapsed_s": round(time.perf_counter() - started, 1),
         },
         "sizes": {
             k: {kk: vv for kk, vv in v.items() if kk != "cprofile"} for k, v in sizes.items()
         },
         "evidently": evidently,
-        "ratio_check": evidently["median"] / main_check if has_ev else None,
-        "ratio_total": evidently["median"] / (main_check + main_profile) if has_ev else None,
     }
-    results["meta"]["elapsed_s"] = round(time.perf_counter() - started, 1)
-    table = render(results)
     out = sys.stderr if opts.json == "-" else sys.stdout
-    print(table, file=out, flush=True)
-    for size in sizes.values():
-        for text in size.get("cprofile", {}).values():
-            print(f"\n{size['label']} {text}", file=out, flush=True)
+    print("\n".join(render(results)), file=out, flush=True)
+    for key, size in sizes.items():
+        if "cprofile" in size:
+            print(
+                f"\n-- {key}: check_frame on one thread, {opts.reps} calls\n{size['cprofile']}",
+                file=out,
+            )
     write_json(results, opts.json)
     return 0
 

@@ -112,3 +112,79 @@ def test_trigger_set_and_remove(cli, churn):
     assert set_.json()["parameters"] == {"x": 4} and set_.json()["cooldown_s"] == 43_200
     assert cli("drift", "trigger", "churn", "--remove").code == 0
     assert churn.get_trigger("churn")["enabled"] == 0
+
+
+def broken_files(tmp_path):
+    """CSV files a pipeline really writes when something upstream broke."""
+    base = make_churn(1_000, seed=60)
+    one_nan = base.copy()
+    one_nan.loc[0, "support_calls"] = None  # the int column is written as floats
+    text = base.copy()
+    text["monthly_charges"] = text["monthly_charges"].astype(object)
+    text.loc[0, "monthly_charges"] = "abc"
+    inf = base.copy()
+    inf.loc[:2, "monthly_charges"] = float("inf")
+    blank = base.copy()
+    for name in blank.columns:
+        if name != "churned":
+            blank[name] = None
+    cases = {
+        "one_nan_int": (one_nan, set()),
+        "text_numeric": (text, {("monthly_charges", "type_change")}),
+        "inf_numeric": (inf, {("monthly_charges", "infinite")}),
+        "string_target": (
+            base.assign(churned=base["churned"].map({0: "no", 1: "yes"})),
+            {("churned", "type_change")},
+        ),
+        # customer_id and signup_date are in the file but not among the model's features
+        "all_nan": (blank, {(c, "all_missing") for c in blank.columns[2:] if c != "churned"}),
+        "missing_column": (base.drop(columns=["contract"]), {("contract", "missing_column")}),
+        "ints_as_floats": (
+            base.astype({"tenure_months": float, "support_calls": float, "late_payments": float}),
+            set(),
+        ),
+    }
+    out = {}
+    for name, (frame, expected) in cases.items():
+        path = tmp_path / f"{name}.csv"
+        frame.to_csv(path, index=False)
+        out[name] = (path, expected)
+    return out
+
+
+def test_broken_files_exit_0_with_their_quality_issues(cli, churn, tmp_path):
+    for name, (path, expected) in broken_files(tmp_path).items():
+        result = cli(
+            "drift", "check", "churn", str(path), "--target", "churned", "--json", "--no-trigger"
+        )
+        assert result.code == 0, (name, result.err)
+        assert "internal error" not in result.err and "Traceback" not in result.err
+        doc = result.json()
+        for column in doc["columns"]:
+            assert {"column", "drift", "method", "statistic"} <= set(column)
+        issues = {
+            (i["column"], i["kind"]) for i in doc["quality"]["issues"] if i["kind"] != "model_error"
+        }
+        assert issues == expected, (name, doc["quality"])
+        assert doc["quality"]["ok"] is (not doc["quality"]["issues"])
+        assert doc["alarm"] is (
+            doc["drift"]
+            or not doc["quality"]["ok"]
+            or bool(doc["performance"] and doc["performance"]["degraded"])
+        )
+        if name == "ints_as_floats":
+            assert doc["drift"] is False and doc["drifted_columns"] == [], doc["drifted_columns"]
+    text = cli("drift", "check", "churn", str(tmp_path / "all_nan.csv"), "--no-record")
+    assert text.code == 0 and "DATA QUALITY" in text.out.splitlines()[0]
+
+
+def test_batches_that_cannot_be_checked_are_refused_in_one_line(cli, churn, tmp_path):
+    empty = tmp_path / "empty.csv"
+    make_churn(100, seed=61).iloc[:0].to_csv(empty, index=False)
+    result = cli("drift", "check", "churn", str(empty))
+    assert result.code == 2 and "no rows" in result.err
+    assert len(result.err.strip().splitlines()) == 1
+    header_only = tmp_path / "header.csv"
+    header_only.write_text("")
+    result = cli("drift", "check", "churn", str(header_only))
+    assert result.code == 2 and len(result.err.strip().splitlines()) == 1

@@ -126,3 +126,69 @@ def test_entry_point_group_is_discovered(tmp_path, monkeypatch):
     report = check_frame(profile(ref), ref)
     assert "plugged" in report.columns[0].checks
     sys.modules.pop("my_checks", None)
+
+
+def odd_columns():
+    """Current columns every check must score without raising."""
+    nan, inf = np.nan, np.inf
+    return {
+        "numeric": {
+            "all missing": pd.Series([nan] * 50),
+            "all infinite": pd.Series([inf] * 20 + [-inf] * 30),
+            "one row": pd.Series([0.3]),
+            "constant": pd.Series([2.0] * 50),
+            "far outside": pd.Series([1e12] * 50),
+            "text": pd.Series(["x"] * 50, dtype=object),
+        },
+        "categorical": {
+            "all missing": pd.Series([None] * 50, dtype=object),
+            "one row": pd.Series(["a"]),
+            "all unseen": pd.Series(["zzz"] * 50),
+            "numbers": pd.Series(np.arange(50.0)),
+        },
+    }
+
+
+@pytest.mark.parametrize("cls", BUILTIN_CHECKS, ids=lambda c: c.__name__)
+def test_every_check_scores_odd_columns_without_raising(cls, columns):
+    """The engine runs a check on any column it summarised, so no summary may crash one."""
+    for kind, cases in odd_columns().items():
+        if kind not in cls.kinds:
+            continue
+        reference, _ = columns[kind]
+        for case, series in cases.items():
+            current = summarize(reference, series)
+            if current.present == 0 and cls.requires_values:
+                continue  # the engine does not run it there; see the next test
+            result = cls().fit(reference).score(current)
+            assert isinstance(result, CheckResult) and isinstance(result.drift, bool), case
+            assert result.statistic is None or not np.isnan(result.statistic), case
+
+
+def test_checks_that_need_values_say_so():
+    needs = {cls.__name__: cls.requires_values for cls in BUILTIN_CHECKS}
+    assert needs == {
+        "KolmogorovSmirnov": True,
+        "PopulationStability": True,
+        "Wasserstein": True,
+        "JensenShannon": True,
+        "ChiSquare": True,
+        "MissingShare": False,
+        "OutOfRange": False,
+        "UnseenCategories": True,
+    }
+    assert DriftCheck.requires_values is True  # a plugin's default: only on real values
+
+
+def test_discovery_is_cached_until_the_environment_changes(tmp_path, monkeypatch):
+    from importlib import metadata
+
+    calls = []
+    real = metadata.entry_points
+    monkeypatch.setattr(metadata, "entry_points", lambda **kw: calls.append(kw) or real(**kw))
+    discover()
+    discover()
+    assert len(calls) <= 1  # the second call is served from the cache
+    monkeypatch.syspath_prepend(str(tmp_path))  # a new place to find plugins
+    discover()
+    assert len(calls) == (2 if calls[:1] else 1)

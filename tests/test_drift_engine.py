@@ -219,3 +219,225 @@ def test_report_json_and_renderings(reference):
     figures = report.figures()
     assert len(figures) == 1 + len(report.drifted)
     assert report.to_html().count("<div") >= len(figures)
+
+
+# -- data quality: breaks that are their own verdict, apart from drift -------------
+
+
+def issues_of(report):
+    return {(i["column"], i["kind"]) for i in report.to_json()["quality"]["issues"]}
+
+
+def test_an_all_nan_batch_is_a_quality_alarm_not_a_clean_bill(reference):
+    cur = frame(2_000, 30)
+    blank = pd.DataFrame({c: pd.Series([np.nan] * len(cur), dtype=object) for c in cur.columns})
+    for batch in (blank, cur.mask(np.ones(cur.shape, dtype=bool))):
+        report = check_frame(reference, batch)
+        doc = report.to_json()
+        assert doc["quality"]["ok"] is False and doc["alarm"] is True and report.alarm
+        assert issues_of(report) == {(c, "all_missing") for c in cur.columns}
+        assert not report.drift  # distribution drift is a separate verdict
+        assert "no drift" not in str(report).splitlines()[0]
+        assert "DATA QUALITY" in str(report) and "all_missing" in report._repr_html_()
+
+
+@pytest.mark.parametrize("column", ["a", "kind", "flag", "small_int"])
+def test_a_column_that_became_all_missing_alarms(reference, column):
+    cur = frame(2_000, 31)
+    cur[column] = None
+    report = check_frame(reference, cur)
+    assert issues_of(report) == {(column, "all_missing")} and report.alarm
+    result = next(c for c in report.columns if c.column == column)
+    assert not result.testable and result.reason == "no values in this batch"
+    assert not any("check failed" in f["message"] for f in report.findings)
+
+
+def test_a_missing_column_alarms(reference):
+    report = check_frame(reference, frame(2_000, 32).drop(columns=["b", "kind"]))
+    assert issues_of(report) == {("b", "missing_column"), ("kind", "missing_column")}
+    assert report.alarm and report.to_json()["schema"]["missing"] == ["b", "kind"]
+
+
+@pytest.mark.parametrize("label", ["a", "prediction", "target"])
+def test_a_target_named_like_a_feature_keeps_the_feature(label):
+    rng = np.random.default_rng(4)
+    ref = pd.DataFrame({"a": rng.normal(size=4_000), "b": rng.normal(size=4_000)})
+    if label != "a":
+        ref = ref.rename(columns={"b": label})
+    target = pd.Series(rng.integers(0, 2, 4_000), name=label)
+    prof = profile(ref, target=target, predictions=rng.random(4_000))
+    assert [c.name for c in prof.features()] == list(ref.columns)
+    assert {c.role for c in prof.columns.values()} == {"feature", "target", "prediction"}
+    shifted = ref.assign(**{ref.columns[1]: ref[ref.columns[1]] + 5.0})
+    report = check_frame(prof, shifted, target=target)
+    assert report.drift and ref.columns[1] in report.drifted, str(report)
+    assert check_frame(prof, ref, target=target).quality.ok
+
+
+def ints_written_as_floats(data):
+    out = data.copy()
+    for name in out.columns:
+        if out[name].dtype.kind in "iu":
+            out[name] = out[name].astype(float)
+    return out
+
+
+def test_the_training_rows_with_ints_written_as_floats_do_not_drift():
+    rng = np.random.default_rng(5)
+    train = pd.DataFrame(
+        {
+            "calls": rng.integers(0, 6, 5_000),  # low cardinality: compared as categories
+            "tenure": rng.integers(1, 73, 5_000),  # many values: compared as numbers
+            "x": rng.normal(size=5_000),
+        }
+    )
+    prof = profile(train)
+    floats = ints_written_as_floats(train)
+    with_nan = floats.copy()
+    with_nan.loc[0, ["calls", "tenure"]] = np.nan  # what one NaN does to an int column
+    as_objects = floats.astype(object)
+    nullable = train.astype({"calls": "Int64", "tenure": "Int64"})
+    for batch in (floats, with_nan, as_objects, nullable):
+        report = check_frame(prof, batch)
+        assert report.drifted == [] and report.quality.ok, str(report)
+        assert report.schema["dtype_changes"] == [], report.schema
+        assert not [f for f in report.findings if f["check"] in ("unseen", "chi2")]
+    # and the other way round: trained with a NaN (floats), checked with ints
+    assert check_frame(profile(with_nan), train).drifted == []
+
+
+def test_text_in_a_numeric_column_is_a_type_change(reference):
+    cur = frame(2_000, 33)
+    cur["a"] = cur["a"].astype(object)
+    cur.loc[:4, "a"] = "n.a."
+    cur.loc[5:6, "a"] = "12,5"
+    report = check_frame(reference, cur)
+    (issue,) = report.to_json()["quality"]["issues"]
+    assert issue["column"] == "a" and issue["kind"] == "type_change"
+    assert "7 of 2000 values are not numbers" in issue["detail"] and "'n.a.'" in issue["detail"]
+    a = next(c for c in report.columns if c.column == "a")
+    assert a.testable and not a.drift  # the readable values are still compared
+
+
+def test_a_column_that_became_text_entirely_is_a_type_change_not_all_missing(reference):
+    cur = frame(2_000, 34)
+    cur["c"] = "unknown"
+    assert issues_of(check_frame(reference, cur)) == {("c", "type_change")}
+
+
+@pytest.mark.parametrize("value", [np.inf, -np.inf])
+def test_infinities_where_training_had_none_are_a_quality_break(reference, value):
+    cur = frame(2_000, 35)
+    cur.loc[:2, "b"] = value  # 0.15 %: below every drift finding's threshold
+    report = check_frame(reference, cur)
+    (issue,) = report.to_json()["quality"]["issues"]
+    assert (issue["column"], issue["kind"]) == ("b", "infinite") and "3 infinite" in issue["detail"]
+    assert report.alarm and not report.drift
+
+
+def test_unseen_categories_beyond_a_share_are_a_quality_break(reference):
+    few = frame(5_000, 36)
+    few.loc[:99, "kind"] = "brand-new"  # 2 %: a finding only
+    many = frame(5_000, 36)
+    many.loc[:999, "kind"] = "brand-new"  # 20 %
+    assert check_frame(reference, few).quality.ok
+    assert any(f["check"] == "unseen" for f in check_frame(reference, few).findings)
+    report = check_frame(reference, many)
+    (issue,) = report.to_json()["quality"]["issues"]
+    assert (issue["column"], issue["kind"]) == ("kind", "unseen_categories")
+    assert "20.0% of rows" in issue["detail"] and "'brand-new'" in issue["detail"]
+
+
+def test_pandas_categoricals_with_new_categories(reference):
+    cur = frame(5_000, 37)
+    cur["kind"] = pd.Categorical(cur["kind"], categories=["w", "x", "y", "z", "unused"])
+    assert check_frame(reference, cur).quality.ok  # a declared but unused category is nothing
+    cur["kind"] = cur["kind"].cat.add_categories(["new"])
+    cur.loc[:2_000, "kind"] = "new"
+    assert ("kind", "unseen_categories") in issues_of(check_frame(reference, cur))
+
+
+def test_bool_columns_read_back_as_numbers_or_text_do_not_drift(reference):
+    base = frame(5_000, 38)
+    for flag in (
+        base["flag"].astype(int),
+        base["flag"].astype(float),
+        base["flag"].astype(str),
+        base["flag"].astype(object).where(base.index > 0, None),  # bools with a missing one
+    ):
+        report = check_frame(reference, base.assign(flag=flag))
+        assert "flag" not in report.drifted and report.quality.ok, str(report)
+
+
+def test_datetime_columns_from_text_and_with_garbage():
+    when = pd.Series(pd.date_range("2026-01-01", periods=2_000, freq="h"))
+    prof = profile(pd.DataFrame({"when": when, "x": np.arange(2_000.0)}))
+    as_text = pd.DataFrame({"when": when.astype(str), "x": np.arange(2_000.0)})
+    report = check_frame(prof, as_text)
+    assert report.quality.ok and report.drifted == [], str(report)
+    aware = pd.DataFrame({"when": when.dt.tz_localize("UTC"), "x": np.arange(2_000.0)})
+    assert check_frame(prof, aware).drifted == []
+    garbage = as_text.assign(when=as_text["when"].where(as_text.index > 9, "soon"))
+    assert issues_of(check_frame(prof, garbage)) == {("when", "type_change")}
+
+
+def test_mixed_types_in_a_numeric_column(reference):
+    cur = frame(2_000, 39)
+    cur["c"] = cur["c"].astype(object)
+    cur.loc[:99, "c"] = [str(v) for v in cur.loc[:99, "c"]]  # numbers as text are numbers
+    assert check_frame(reference, cur).quality.ok
+    values = cur["c"].to_numpy(dtype=object, copy=True)
+    values[100] = {"not": "a number"}
+    cur["c"] = values
+    assert issues_of(check_frame(reference, cur)) == {("c", "type_change")}
+
+
+def test_a_one_row_batch_has_a_defined_result(reference):
+    report = check_frame(reference, frame(1, 40))
+    assert report.rows == 1 and not report.drift and report.quality.ok
+    assert any("too few rows" in n for n in report.notes), report.notes
+    assert not any("check failed" in f["message"] for f in report.findings)
+
+
+def test_checks_never_fail_inside_a_report(reference):
+    odd = {
+        "all inf": frame(500, 41).assign(a=np.inf, b=-np.inf),
+        "all nan": frame(500, 42).assign(a=np.nan, kind=None),
+        "constant": frame(500, 43).assign(a=1.0, kind="w"),
+        "one row": frame(1, 44),
+    }
+    for name, batch in odd.items():
+        report = check_frame(reference, batch)
+        failed = [f for f in report.findings if "failed" in f["message"]]
+        assert not failed and not any("failed" in n for n in report.notes), (name, failed)
+
+
+def test_a_failing_plugin_check_is_named_in_the_notes_not_the_findings():
+    from mlops_nb.monitoring.drift import DriftCheck, KolmogorovSmirnov
+
+    class Broken(DriftCheck):
+        name = "broken"
+        decides = False
+
+        def score(self, current):
+            raise IndexError("index 4 is out of bounds")
+
+    ref = pd.DataFrame({"x": np.arange(1_000.0)})
+    report = check_frame(profile(ref), ref, checks=[KolmogorovSmirnov(), Broken()])
+    assert not [f for f in report.findings if "IndexError" in f["message"]]
+    (note,) = [n for n in report.notes if "broken" in n]
+    assert "the check 'broken' (Broken) failed on column 'x'" in note
+    assert report.columns[0].testable and report.columns[0].method == "ks"
+
+
+def test_quality_json_keeps_the_contract_keys(reference):
+    cur = frame(2_000, 45).drop(columns=["b"])
+    doc = json.loads(json.dumps(check_frame(reference, cur).to_json()))
+    assert {"drift", "columns", "drift_share", "schema", "findings"} <= set(doc)
+    for col in doc["columns"]:
+        assert {"column", "drift", "method", "statistic"} <= set(col)
+    assert doc["quality"] == {
+        "ok": False,
+        "issues": [{"column": "b", "kind": "missing_column", "detail": "missing from this batch"}],
+    }
+    assert doc["alarm"] is True and doc["drift"] is False

@@ -79,6 +79,54 @@ def test_lookup_table_path_is_exact_on_a_million_values():
     assert binned.cdf_lt.tolist() == np.searchsorted(ordered, edges, side="left").tolist()
 
 
+def exact_counts(edges, x):
+    ordered = np.sort(x)
+    return (
+        np.searchsorted(ordered, edges, side="right").tolist(),
+        np.searchsorted(ordered, edges, side="left").tolist(),
+    )
+
+
+@pytest.mark.parametrize(
+    "draw",
+    [
+        lambda rng, n: rng.lognormal(0, 1, n),  # heavy right tail: the asinh table
+        lambda rng, n: rng.lognormal(0, 2, n),  # too heavy even for it: binary search
+        lambda rng, n: rng.standard_t(2, n),  # heavy tails both sides
+        lambda rng, n: rng.pareto(1.5, n),
+        lambda rng, n: rng.poisson(3, n).astype(float),  # whole numbers: counted
+        lambda rng, n: rng.integers(-500, 2_000, n).astype(float),
+        lambda rng, n: np.round(rng.normal(0, 3, n)) * 1.0,
+    ],
+    ids=[
+        "lognormal",
+        "lognormal_sigma2",
+        "student_t2",
+        "pareto",
+        "poisson",
+        "integers",
+        "rounded_normal",
+    ],
+)
+def test_every_fast_binning_path_is_exact(draw):
+    rng = np.random.default_rng(11)
+    reference = draw(rng, 20_000)
+    edges = np.unique(np.quantile(reference, np.linspace(0, 1, 256), method="inverted_cdf"))
+    for x in (draw(rng, 60_000), draw(rng, 60_000) * 1.5 + 0.5, draw(rng, 60_000) + 3):
+        x = x.copy()
+        x[::101] = edges[np.arange(x[::101].size) % edges.size]  # values on grid points
+        binned = bin_values(edges, x)
+        cdf, cdf_lt = exact_counts(edges, x)
+        assert binned.cdf.tolist() == cdf and binned.cdf_lt.tolist() == cdf_lt
+        assert binned.below == int((x < edges[0]).sum())
+        assert binned.above == int((x > edges[-1]).sum())
+        n = x.size
+        below_mass = np.clip(edges[0] - x, 0, None).sum() / n
+        above_mass = np.clip(x - edges[-1], 0, None).sum() / n
+        assert binned.below_mass == pytest.approx(below_mass, rel=1e-9, abs=1e-12)
+        assert binned.above_mass == pytest.approx(above_mass, rel=1e-9, abs=1e-12)
+
+
 counts = st.lists(st.integers(0, 1000), min_size=2, max_size=20)
 
 

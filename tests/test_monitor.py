@@ -232,3 +232,106 @@ def test_magic_returns_the_report(shell, churn_data, fitted):
 
     with pytest.raises(UsageError, match="no variable named 'missing'"):
         shell.run_line_magic("mlops_drift", "churn missing")
+
+
+# -- data quality through the recorded path ---------------------------------------
+
+
+def broken_batches():
+    X, y = batch(seed=50)
+    one_nan = X.copy()
+    one_nan.loc[one_nan.index[0], "support_calls"] = float("nan")
+    text = X.copy()
+    text["monthly_charges"] = text["monthly_charges"].astype(object)
+    text.loc[text.index[0], "monthly_charges"] = "abc"
+    inf = X.copy()
+    inf.loc[inf.index[:3], "monthly_charges"] = float("inf")
+    blank = X.mask(X.notna() | X.isna())
+    return {
+        "one NaN in an int feature": (one_nan, y, set()),
+        "text in a numeric feature": (text, y, {("monthly_charges", "type_change")}),
+        "infinity in a numeric feature": (inf, y, {("monthly_charges", "infinite")}),
+        "a string target": (X, y.map({0: "no", 1: "yes"}), {("churned", "type_change")}),
+        # customer_id and signup_date are extra columns: the model was trained without them
+        "an all-NaN batch": (blank, y, {(c, "all_missing") for c in X.columns[2:]}),
+        "a missing column": (
+            X.drop(columns=["tenure_months"]),
+            y,
+            {("tenure_months", "missing_column")},
+        ),
+    }
+
+
+@pytest.mark.parametrize("case", list(broken_batches()))
+def test_broken_batches_give_a_defined_report_never_an_exception(churn, case):
+    X, y, expected = broken_batches()[case]
+    report = mlops_nb.check_drift("churn", X, target=y, batch=case, store=churn, trigger=False)
+    issues = {(i.column, i.kind) for i in report.quality.issues if i.kind != "model_error"}
+    assert issues == expected, report.quality
+    assert report.check_id is not None and report.performance is not None
+    if not report.quality.ok:
+        assert report.alarm and report.alert_ids, str(report)
+    if case == "a string target":
+        assert report.performance["metrics"] == {} and "labels" in report.performance["note"]
+    assert audit.verify(churn).ok
+
+
+def test_a_model_that_cannot_score_the_batch_is_a_quality_issue(churn):
+    X, y = batch(seed=51)
+    X = X.copy()
+    X.loc[X.index[0], "support_calls"] = float("nan")  # the logistic regression refuses NaN
+    report = mlops_nb.check_drift("churn", X, target=y, store=churn, record=False)
+    (issue,) = [i for i in report.quality.issues if i.kind == "model_error"]
+    assert issue.column is None and "NaN" in issue.detail and "\n" not in issue.detail
+    assert report.prediction is None or not report.prediction.testable
+
+
+def test_quality_breaks_are_recorded_and_alerted_in_one_check(churn, tmp_path):
+    log = tmp_path / "alerts.log"
+    mlops_nb.add_alert_channel("churn", "log", path=str(log), store=churn)
+    X, _ = batch(seed=52)
+    X = X.assign(monthly_charges=float("nan"))
+    report = mlops_nb.check_drift("churn", X, batch="blank", store=churn, trigger=False)
+    assert not report.drift and report.alarm and report.alert_ids == [1]
+    from mlops_nb.monitoring.monitor import load_report
+
+    stored = load_report(churn, report.check_id)
+    assert stored["quality"]["ok"] is False and stored["alarm"] is True
+    assert ("monthly_charges", "all_missing") in {
+        (i["column"], i["kind"]) for i in stored["quality"]["issues"]
+    }
+    row = churn.get_drift_check(report.check_id)
+    assert row["summary"]["monthly_charges"]["quality"] == "all_missing"
+    line = json.loads(log.read_text().splitlines()[0])
+    assert "data quality" in line["text"] and line["quality"]["ok"] is False
+    history = mlops_nb.drift_history("churn", store=churn)
+    assert "QUALITY" in str(history)
+
+
+def test_a_broken_batch_alerts_but_does_not_retrain(churn):
+    mlops_nb.set_retrain_trigger("churn", str(TINY), cooldown="1h", store=churn)
+    X, _ = batch(seed=54)
+    report = mlops_nb.check_drift("churn", X.drop(columns=["contract"]), store=churn)
+    assert not report.quality.ok and not report.drift and report.alert_ids
+    assert report.retrain_run_id is None
+    assert churn.get_drift_check(report.check_id)["retrain_run_id"] is None
+
+
+def test_the_version_is_resolved_once_and_the_model_loaded_once(churn, monkeypatch):
+    from mlops_nb import registry
+    from mlops_nb.registry import versions
+
+    resolved = []
+    real = versions.resolve
+
+    def spy(store, ref):
+        resolved.append(ref)
+        return real(store, ref)
+
+    monkeypatch.setattr(registry, "resolve", spy)
+    monkeypatch.setattr(versions, "resolve", spy)  # what load_model calls
+    X, y = batch(seed=53)
+    for _ in range(3):
+        mlops_nb.check_drift("churn@production", X, target=y, store=churn, record=False)
+    loads = [r for r in resolved if r != "churn@production"]
+    assert resolved.count("churn@production") == 3 and len(loads) <= 1, resolved

@@ -144,6 +144,13 @@ export interface IDriftReport {
   } | null;
   findings?: { check: string; column: string; message: string }[];
   notes?: string[];
+  /** The data-quality verdict: a broken batch alarms apart from drift. */
+  quality?: {
+    ok: boolean;
+    issues: { column: string | null; kind: string; detail: string }[];
+  };
+  /** Drift, broken data quality or degraded performance. */
+  alarm?: boolean;
 }
 
 /** One row of a model's drift history. */

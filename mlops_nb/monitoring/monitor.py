@@ -5,13 +5,23 @@ the version was tracked, adds prediction drift (the model's output on the
 batch against its output on the training data) and, when labels are given,
 realised performance against the training-time holdout metrics. Every check
 is recorded with its full report as an artifact and an audit event; an alarm
-(data drift or degraded performance) raises an alert and fires the model's
-retrain trigger.
+(data drift, broken data quality or degraded performance) raises an alert and
+fires the model's retrain trigger.
+
+A batch the model cannot score (text in a number column, a NaN it refuses)
+or labels of the wrong type never end the check with an exception: they
+become data-quality issues of the report, which is recorded and alerts.
+
+Profiles and models are immutable and addressed by SHA-256, so each process
+parses a profile and deserialises a model once, on first use, after the
+store has checked its hash; later checks of the same version reuse them.
 """
 
 from __future__ import annotations
 
 import math
+import threading
+from collections import OrderedDict
 from typing import TYPE_CHECKING, Any
 
 from .. import environment, registry
@@ -23,7 +33,7 @@ from ..text import LABEL_LIMIT, check_text
 from . import alerting, retrain
 from .drift.engine import SHARE_THRESHOLD, check_frame
 from .drift.profile import Profile, model_outputs
-from .drift.report import DriftReport
+from .drift.report import DriftReport, QualityIssue
 
 if TYPE_CHECKING:
     from ..records import ModelVersion
@@ -41,13 +51,80 @@ RELATIVE_RISE = 0.30
 
 
 def load_profile(store: Store, version: ModelVersion) -> Profile:
-    """The reference profile stored with a version."""
+    """The reference profile stored with a version (parsed once per process)."""
     if not version.profile_sha256:
         raise NotFoundError(
             f"{version.model}:{version.version} has no reference profile: track it with "
             "--data (or data=...) to store one"
         )
-    return Profile.from_json(loads(store.get_artifact(version.profile_sha256).decode()))
+    key = (str(store.home), store.artifacts_url, version.profile_sha256)
+    found = _PROFILES.get(key)
+    if found is None:
+        raw = store.get_artifact(version.profile_sha256)
+        found = _PROFILES.put(key, Profile.from_json(loads(raw.decode())))
+    return found
+
+
+def _load_model(
+    store: Store, version: ModelVersion, trusted: Any = (), allow_pickle: bool = False
+) -> Any:
+    """The version's estimator, deserialised (and hash-checked) once per process.
+
+    The trust decision is part of the key: a model loaded once with extra
+    trusted names, or with pickle allowed, is never handed to a later call
+    that did not name them.
+    """
+    trust_key = tuple(sorted(trusted)) if not isinstance(trusted, str) else (trusted,)
+    key = (
+        str(store.home),
+        store.artifacts_url,
+        version.artifact_sha256,
+        version.format,
+        trust_key,
+        allow_pickle is True,
+    )
+    found = _MODELS.get(key)
+    if found is None:
+        loaded = registry.load_model(
+            f"{version.model}:{version.version}",
+            store,
+            trusted=trusted,
+            allow_pickle=allow_pickle,
+        )
+        found = _MODELS.put(key, loaded)
+    return found
+
+
+class _Recent:
+    """A small thread-safe least-recently-used map for immutable, hash-addressed things."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, key: tuple[Any, ...]) -> Any:
+        with self._lock:
+            value = self._items.get(key)
+            if value is not None:
+                self._items.move_to_end(key)
+            return value
+
+    def put(self, key: tuple[Any, ...], value: Any) -> Any:
+        with self._lock:
+            self._items[key] = value
+            self._items.move_to_end(key)
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._items.clear()
+
+
+_PROFILES = _Recent(16)
+_MODELS = _Recent(4)  # models can be large; a kernel rarely checks more than a few
 
 
 def check_drift(
@@ -98,24 +175,25 @@ def check_drift(
         version = registry.resolve(store, ref)
         profile = load_profile(store, version)
     features = [c.name for c in profile.features() if c.name in data.columns]
+    # the batch itself when it is exactly the features, in order: no copy
+    inputs = data if features == list(data.columns) else data[features]
     model = None
     if version is not None and (predictions is None or target is not None):
         try:
-            model = registry.load_model(
-                f"{version.model}:{version.version}",
-                store,
-                trusted=trusted,
-                allow_pickle=allow_pickle,
-            )
+            model = _load_model(store, version, trusted, allow_pickle)
         except IntegrityError:  # altered or untrusted: never a footnote to a report
             raise
         except MlopsError as exc:
             notes.append(f"model not loaded, no prediction or performance check: {exc}")
+    issues: list[QualityIssue] = []
     if predictions is None and model is not None and len(data):
         try:
-            predictions, _ = model_outputs(model, data[features])
-        except Exception as exc:
-            notes.append(f"the model could not predict this batch: {type(exc).__name__}: {exc}")
+            predictions, _ = model_outputs(model, inputs)
+        except Exception as exc:  # the model's own complaint about this batch
+            notes.append(f"the model could not predict this batch: {_one_line(exc)}")
+            if any(c.role == "prediction" for c in profile.columns.values()):
+                # it scored the training data, so the batch is what broke it
+                issues.append(QualityIssue(None, "model_error", _one_line(exc)))
     report = check_frame(
         profile,
         data,
@@ -129,35 +207,66 @@ def check_drift(
     )
     perf = None
     if target is not None and model is not None:
-        perf = performance(model, data[features], target, version.metrics if version else {})
-    report = report.with_updates(performance=perf, notes=[*report.notes, *notes])
+        perf = performance(model, inputs, target, version.metrics if version else {})
+        if perf.get("labels_unusable"):
+            label = _target_name(profile, target)
+            issues.append(QualityIssue(label, "type_change", perf["note"]))
+    report = report.with_updates(
+        performance=perf,
+        notes=[*report.notes, *notes],
+        quality=report.quality.with_issues(*issues),
+    )
     if not record or version is None:
         return report
     return _record(store, report, alert=alert, trigger=trigger)
 
 
+def _one_line(exc: Exception) -> str:
+    """An exception as one short line: libraries' messages run to paragraphs."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first[:200]}"
+
+
+def _target_name(profile: Profile, target: Any) -> str:
+    name = getattr(target, "name", None)
+    if name is not None:
+        return str(name)
+    found = next((c.name for c in profile.columns.values() if c.role == "target"), None)
+    return found or "target"
+
+
 def performance(
     model: Any, features: Any, target: Any, reference: dict[str, float]
 ) -> dict[str, Any]:
-    """Realised metrics on labelled rows, compared with the training-time ones."""
+    """Realised metrics on labelled rows, compared with the training-time ones.
+
+    Never raises on bad labels or a batch the model cannot score: the result
+    then has no metrics and a ``note`` saying why (``labels_unusable`` when
+    the labels themselves are of the wrong type).
+    """
     import numpy as np
-    from sklearn import metrics as skm
 
     y = np.asarray(target)
-    keep = ~pd_isna(y)
+    keep = ~np.asarray(pd_isna(y), dtype=bool)
     if not keep.any():
         return {"rows": 0, "metrics": {}, "degraded": False, "note": "no labels"}
     X, y = features[keep], y[keep]
-    predicted = np.asarray(model.predict(X))
-    current: dict[str, float] = {}
-    if hasattr(model, "classes_"):
-        current["accuracy"] = float(skm.accuracy_score(y, predicted))
-        if hasattr(model, "predict_proba") and len(model.classes_) == 2 and len(set(y)) == 2:
-            current["auc"] = float(skm.roc_auc_score(y, np.asarray(model.predict_proba(X))[:, 1]))
-    else:
-        current["mae"] = float(skm.mean_absolute_error(y, predicted))
-        current["rmse"] = float(math.sqrt(skm.mean_squared_error(y, predicted)))
-        current["r2"] = float(skm.r2_score(y, predicted)) if len(y) > 1 else float("nan")
+    rows = int(keep.sum())
+    labels, problem = _labels(model, y)
+    if problem is not None:
+        note = f"labels not comparable with the model's outputs: {problem}"
+        return {
+            "rows": rows,
+            "metrics": {},
+            "degraded": False,
+            "note": note,
+            "labels_unusable": True,
+        }
+    try:
+        current = _metrics(model, X, labels)
+    except Exception as exc:  # e.g. the model refuses NaN in the labelled rows
+        note = f"the model could not score the labelled rows: {_one_line(exc)}"
+        return {"rows": rows, "metrics": {}, "degraded": False, "note": note}
     compared: dict[str, dict[str, Any]] = {}
     for name, value in current.items():
         if name not in reference or not math.isfinite(value):
@@ -174,11 +283,60 @@ def performance(
             "degraded": degraded,
         }
     return {
-        "rows": int(keep.sum()),
+        "rows": rows,
         "metrics": compared,
         "current": current,
         "degraded": any(m["degraded"] for m in compared.values()),
     }
+
+
+def _metrics(model: Any, X: Any, y: Any) -> dict[str, float]:
+    import numpy as np
+    from sklearn import metrics as skm
+
+    predicted = np.asarray(model.predict(X))
+    current: dict[str, float] = {}
+    if hasattr(model, "classes_"):
+        current["accuracy"] = float(skm.accuracy_score(y, predicted))
+        if hasattr(model, "predict_proba") and len(model.classes_) == 2 and len(set(y)) == 2:
+            current["auc"] = float(skm.roc_auc_score(y, np.asarray(model.predict_proba(X))[:, 1]))
+    else:
+        current["mae"] = float(skm.mean_absolute_error(y, predicted))
+        current["rmse"] = float(math.sqrt(skm.mean_squared_error(y, predicted)))
+        current["r2"] = float(skm.r2_score(y, predicted)) if len(y) > 1 else float("nan")
+    return current
+
+
+def _labels(model: Any, y: Any) -> tuple[Any, str | None]:
+    """Labels in the model's terms, or why they cannot be compared with its outputs."""
+    import numpy as np
+    import pandas as pd
+
+    classes = getattr(model, "classes_", None)
+    numeric = classes is None or np.asarray(classes).dtype.kind in "iufb"
+    if numeric:
+        # "1" from a CSV is the label 1; "yes" is not a number at all
+        numbers = pd.to_numeric(pd.Series(y), errors="coerce").to_numpy(dtype=float)
+        bad = np.isnan(numbers)
+        if bad.any():
+            shown = ", ".join(repr(v) for v in pd.unique(np.asarray(y, dtype=object)[bad])[:3])
+            wants = "classes are numbers" if classes is not None else "predictions are numbers"
+            return None, f"the labels are text ({shown}) but the model's {wants}"
+        y = numbers
+    else:
+        y = np.asarray(y).astype(str)
+    if classes is not None:
+        known = {c.item() if hasattr(c, "item") else c for c in np.asarray(classes)}
+        if numeric:
+            known = {float(c) for c in known}
+        else:
+            known = {str(c) for c in known}
+        seen = set(np.unique(y).tolist())
+        if not seen & known:
+            labels = ", ".join(map(repr, sorted(seen, key=str)[:5]))
+            wanted = ", ".join(map(repr, sorted(known, key=str)[:5]))
+            return None, f"none of the labels ({labels}) is one of the model's classes ({wanted})"
+    return y, None
 
 
 def pd_isna(values: Any) -> Any:
@@ -192,10 +350,16 @@ def _record(store: Store, report: DriftReport, *, alert: bool, trigger: bool) ->
     retrain it claims and the alert it raises; the retrain starts and the alert
     is delivered only once that transaction has committed."""
     actor = environment.actor()
-    body = canonical(_finite(report.to_json())).encode()
+    doc = report.to_json()
+    try:
+        text = canonical(doc)
+    except ValueError:  # a NaN somewhere (a metric of one row): walk it only then
+        text = canonical(_finite(doc))
+    body = text.encode()
     report_sha, _ = store.artifacts.write(body)
     faults.point("drift", 1)
-    summary = {
+    broken = report.quality.by_column()
+    summary: dict[str, dict[str, Any]] = {
         c.column: {
             "statistic": c.statistic,
             "severity": round(c.severity, 4),
@@ -203,8 +367,14 @@ def _record(store: Store, report: DriftReport, *, alert: bool, trigger: bool) ->
             "method": c.method,
         }
         for c in [*report.columns, *([report.prediction] if report.prediction else [])]
-        if c.testable
+        if c.testable or c.column in broken
     }
+    for name, kind in broken.items():
+        # each column's history then shows when its data broke, not just when it drifted
+        entry = summary.setdefault(
+            name, {"statistic": None, "severity": 0.0, "drift": False, "method": None}
+        )
+        entry["quality"] = kind
     claimed = None
     alert_id = None
     with store.transaction():
@@ -219,14 +389,16 @@ def _record(store: Store, report: DriftReport, *, alert: bool, trigger: bool) ->
                 "rows": report.rows,
                 "drift": int(report.drift),
                 "drift_share": report.drift_share,
-                "degraded": int(bool(report.performance and report.performance.get("degraded"))),
+                "degraded": int(report.degraded),
                 "summary": _finite(summary),
                 "report_sha256": report_sha,
             },
             actor,
         )
         faults.point("drift", 2)
-        if report.alarm and trigger:
+        # A broken batch alerts a person but does not retrain: a new model
+        # fitted to a broken pipeline's output would not fix the pipeline.
+        if (report.drift or report.degraded) and trigger:
             claimed = retrain.claim(store, report.model or "", check_id, report.batch)
             if claimed is not None:
                 store.update_drift_check(check_id, {"retrain_run_id": claimed.run_id}, actor)
@@ -245,6 +417,7 @@ def _record(store: Store, report: DriftReport, *, alert: bool, trigger: bool) ->
                     "drift": report.drift,
                     "drift_share": report.drift_share,
                     "drifted_columns": report.drifted,
+                    "quality": report.quality.to_json(),
                     "retrain_run_id": run_id,
                     "performance": _finite(report.performance or {}),
                 },
@@ -279,6 +452,15 @@ def _message(report: DriftReport, run_id: str | None) -> str:
         )
         if report.prediction is not None and report.prediction.drift:
             parts.append("the model's predictions drifted")
+    if not report.quality.ok:
+        named = ", ".join(f"{i.column or 'the batch'} ({i.kind})" for i in report.quality.issues)[
+            :300
+        ]
+        parts.append(
+            f"data quality broken in {report.model}:{report.version}"
+            f"{' batch ' + repr(report.batch) if report.batch else ''}: "
+            f"{len(report.quality.issues)} issues: {named}"
+        )
     if report.performance and report.performance.get("degraded"):
         worse = ", ".join(
             f"{k} {m['reference']:.4g}→{m['current']:.4g}"

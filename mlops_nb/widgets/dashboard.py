@@ -31,7 +31,7 @@ def severity_class(column: ColumnResult) -> str:
 
 def report_from_json(doc: dict[str, Any]) -> DriftReport:
     """Rebuild a :class:`DriftReport` from a recorded check's JSON."""
-    from ..monitoring.drift.report import ColumnResult, DriftReport
+    from ..monitoring.drift.report import ColumnResult, DataQuality, DriftReport
 
     def known(cls: type, values: dict[str, Any]) -> dict[str, Any]:
         names = {f.name for f in dataclasses.fields(cls)}
@@ -46,6 +46,7 @@ def report_from_json(doc: dict[str, Any]) -> DriftReport:
     fields = known(DriftReport, doc)
     fields["columns"] = [column(c) for c in doc.get("columns") or []]
     fields["prediction"] = column(doc["prediction"]) if doc.get("prediction") else None
+    fields["quality"] = DataQuality.from_json(doc.get("quality"))
     return DriftReport(**fields)
 
 

@@ -20,7 +20,7 @@ from .checks import (
 )
 from .engine import check_frame
 from .profile import ColumnProfile, Profile, profile
-from .report import ColumnResult, DriftReport
+from .report import ColumnResult, DataQuality, DriftReport, QualityIssue
 
 __all__ = [
     "BUILTIN_CHECKS",
@@ -28,6 +28,7 @@ __all__ = [
     "ChiSquare",
     "ColumnProfile",
     "ColumnResult",
+    "DataQuality",
     "DriftCheck",
     "DriftReport",
     "JensenShannon",
@@ -36,6 +37,7 @@ __all__ = [
     "OutOfRange",
     "PopulationStability",
     "Profile",
+    "QualityIssue",
     "UnseenCategories",
     "Wasserstein",
     "check_frame",

@@ -6,8 +6,14 @@ and returns ``self`` (learned state ends in ``_``), and whose
 ``score(current)`` takes a :class:`~mlops_nb.monitoring.drift.current.CurrentColumn`
 and returns a :class:`CheckResult`. ``kinds`` says which columns it applies
 to; ``decides`` whether its verdict makes the column count as drifted (the
-others are reported as findings). Third-party checks register under the
-entry-point group ``mlops_nb.drift_checks``.
+others are reported as findings); ``requires_values`` whether it needs at
+least one usable value in the batch (the engine does not run such checks on
+a column that has none: that column is a data-quality issue instead). A
+check must not raise on any column :func:`~.current.summarize` produces;
+if a third-party one does, the report names it in its notes and leaves its
+result out. Third-party checks register under the entry-point group
+``mlops_nb.drift_checks``; the group is read once per environment (again
+when ``sys.path`` or one of its folders changes).
 
 Defaults, and why:
 
@@ -28,6 +34,8 @@ from __future__ import annotations
 
 import inspect
 import math
+import os
+import sys
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -68,6 +76,7 @@ class DriftCheck:
     name = "check"
     kinds: tuple[str, ...] = ("numeric",)
     decides = True
+    requires_values = True
 
     def get_params(self) -> dict[str, Any]:
         """The constructor parameters, as stored by ``__init__``."""
@@ -249,6 +258,7 @@ class MissingShare(DriftCheck):
     name = "missing"
     kinds = ("numeric", "datetime", "categorical")
     decides = False
+    requires_values = False  # "every value is missing now" is its job
 
     def __init__(self, threshold: float = 0.05) -> None:
         self.threshold = threshold
@@ -275,6 +285,7 @@ class OutOfRange(DriftCheck):
     name = "out_of_range"
     kinds = ("numeric", "datetime")
     decides = False
+    requires_values = False  # a column of nothing but ±inf is all out of range
 
     def __init__(self, threshold: float = 0.01) -> None:
         self.threshold = threshold
@@ -356,15 +367,44 @@ def default_checks() -> list[DriftCheck]:
 
 
 def discover() -> list[type[DriftCheck]]:
-    """Check classes registered under the ``mlops_nb.drift_checks`` entry points."""
-    from importlib.metadata import entry_points
+    """Check classes registered under the ``mlops_nb.drift_checks`` entry points.
+
+    Reading every installed distribution's metadata costs tens of
+    milliseconds, more than a whole check of 100,000 rows, so the answer is
+    kept until the environment changes: a different ``sys.path``, or a
+    folder on it whose modification time moved (installing or removing a
+    package adds or removes a ``.dist-info`` folder there).
+    """
+    key = _environment_key()
+    if _discovered is not None and _discovered[0] == key:
+        return list(_discovered[1])
+    from importlib import metadata
 
     classes = []
-    for ep in entry_points(group=ENTRY_POINT_GROUP):
+    for ep in metadata.entry_points(group=ENTRY_POINT_GROUP):
         try:
             obj = ep.load()
         except Exception:  # a broken plugin must not break every drift check
             continue
         if isinstance(obj, type) and issubclass(obj, DriftCheck):
             classes.append(obj)
-    return classes
+    _remember(key, classes)
+    return list(classes)
+
+
+_discovered: tuple[tuple[tuple[str, float], ...], list[type[DriftCheck]]] | None = None
+
+
+def _remember(key: tuple[tuple[str, float], ...], classes: list[type[DriftCheck]]) -> None:
+    global _discovered
+    _discovered = (key, classes)
+
+
+def _environment_key() -> tuple[tuple[str, float], ...]:
+    stamps = []
+    for entry in sys.path:
+        try:
+            stamps.append((entry, os.stat(entry or ".").st_mtime))
+        except OSError:
+            stamps.append((entry, -1.0))
+    return tuple(stamps)

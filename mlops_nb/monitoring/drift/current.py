@@ -12,7 +12,10 @@ from typing import Any
 import numpy as np
 
 from .profile import ColumnProfile
-from .values import as_float, bin_values, category_counts
+from .values import bin_values, category_counts, read_datetimes, read_numbers
+
+# Spellings of a boolean that files and databases hand back for a bool column.
+_BOOL_TEXT = {"true": True, "false": False, "1": True, "0": False}
 
 
 @dataclass
@@ -25,6 +28,9 @@ class CurrentColumn:
     missing: int
     posinf: int = 0
     neginf: int = 0
+    #: present values that could not be read as the reference's kind (text in a number column)
+    invalid: int = 0
+    invalid_examples: tuple[str, ...] = ()
     # numeric and datetime
     present: int = 0
     cdf: np.ndarray = field(default_factory=lambda: np.zeros(0))
@@ -50,35 +56,40 @@ class CurrentColumn:
 
 
 def summarize(reference: ColumnProfile, series: Any, keep_values: bool = False) -> CurrentColumn:
-    """Summarise ``series`` the way ``reference`` was profiled."""
-    kind = reference.kind
-    if kind == "datetime" and series.dtype.kind not in "mM":
-        import pandas as pd
+    """Summarise ``series`` the way ``reference`` was profiled.
 
-        # Datetimes read back from CSV arrive as text.
-        series = pd.to_datetime(series, errors="coerce", utc=True)
+    A column without a single usable value still gets count arrays of the
+    reference grid's size (all zero), so every check sees the same shapes.
+    """
+    kind = reference.kind
     if kind in ("numeric", "datetime"):
-        values = as_float(series)
+        read = read_datetimes(series) if kind == "datetime" else read_numbers(series)
+        values = read.values
         ok = np.isfinite(values)
         if ok.all():
-            finite, missing, posinf, neginf = values, 0, 0, 0
+            finite, nan, posinf, neginf = values, 0, 0, 0
         else:
             finite = values[ok]
-            missing = int(np.isnan(values).sum())
+            nan = int(np.isnan(values).sum())
             posinf = int(np.isposinf(values).sum())
-            neginf = int(values.size - finite.size - missing - posinf)
+            neginf = int(values.size - finite.size - nan - posinf)
+        edges = np.asarray(reference.edges, dtype=float)
         out = CurrentColumn(
             name=reference.name,
             kind=kind,
             rows=values.size,
-            missing=missing,
+            missing=nan - read.invalid,
             posinf=posinf,
             neginf=neginf,
+            invalid=read.invalid,
+            invalid_examples=read.examples,
             present=int(finite.size),
+            cdf=np.zeros(edges.size, dtype=np.int64),
+            cdf_lt=np.zeros(edges.size, dtype=np.int64),
             dtype=str(series.dtype),
         )
-        if finite.size and reference.edges:
-            binned = bin_values(np.asarray(reference.edges, dtype=float), finite)
+        if finite.size and edges.size:
+            binned = bin_values(edges, finite)
             out.cdf, out.cdf_lt = binned.cdf, binned.cdf_lt
             out.below, out.above = binned.below, binned.above
             out.below_mass, out.above_mass = binned.below_mass, binned.above_mass
@@ -96,10 +107,29 @@ def summarize(reference: ColumnProfile, series: Any, keep_values: bool = False) 
         kind=kind,
         rows=len(series),
         missing=missing,
-        counts=counts,
+        counts=_as_reference_booleans(reference, counts),
         present=len(series) - missing,
         dtype=str(series.dtype),
     )
+
+
+def _as_reference_booleans(reference: ColumnProfile, counts: dict[str, int]) -> dict[str, int]:
+    """Count ``1``/``true``/``True`` as one value when the reference is a boolean column.
+
+    A bool column comes back from CSV, a database or an int cast as 0/1 or
+    true/false; those spellings are the same two values, not new categories.
+    """
+    known = {_BOOL_TEXT.get(v.lower()): v for v in reference.values}
+    if not reference.values or None in known or reference.other:
+        return counts
+    if all(key in reference.values for key in counts):
+        return counts
+    merged: dict[str, int] = {}
+    for key, count in counts.items():
+        flag = _BOOL_TEXT.get(key.lower())
+        target = known[flag] if flag is not None and flag in known else key
+        merged[target] = merged.get(target, 0) + count
+    return merged
 
 
 def category_vectors(

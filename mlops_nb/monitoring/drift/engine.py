@@ -6,11 +6,19 @@ one), compared with ``share_threshold`` (default 0.3: with three features,
 one drifted column is enough; with twenty, six). Drifted model predictions
 count as drift on their own. Datetime columns are checked and shown but do
 not count, since time moves by design.
+
+Data quality is the second verdict, apart from drift and alarming on its
+own: a feature missing from the batch, a feature with no value at all,
+values that cannot be read as the reference's type, ±inf where training had
+none, and more than ``UNSEEN_SHARE`` of rows in categories training never
+saw. Each is an issue in ``report.quality``; none of them is drift, and a
+column without values is not testable for drift.
 """
 
 from __future__ import annotations
 
 import copy
+import math
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
@@ -21,11 +29,18 @@ from ...jsonutil import utcnow
 from . import stats
 from .checks import CheckResult, DriftCheck, default_checks
 from .current import CurrentColumn, category_vectors, summarize
-from .profile import ColumnProfile, Profile, column_kind
-from .report import ColumnResult, DriftReport, rounded
+from .profile import ColumnProfile, Profile
+from .report import ColumnResult, DataQuality, DriftReport, QualityIssue, rounded
 
 SHARE_THRESHOLD = 0.3
 CHART_BINS = 30
+#: Below this many rows a column's statistics take about a millisecond or less,
+#: and the threads mostly wait for each other's Python between numpy calls.
+PARALLEL_ROWS = 500_000
+#: Above this share of rows in never-seen categories the batch is broken, not
+#: just drifting: one prediction in twenty would rest on an input the model
+#: never learned anything about. Below it, the "unseen" finding names them.
+UNSEEN_SHARE = 0.05
 
 
 def check_frame(
@@ -62,19 +77,31 @@ def check_frame(
 
     schema = _schema(profile, frame, set(extras))
     findings: list[dict[str, Any]] = []
+    notes: list[str] = []
     jobs = []
     for ref in profile.columns.values():
         if ref.role == "feature" and ref.name in frame.columns:
             jobs.append((ref, frame[ref.name]))
         elif ref.role != "feature" and ref.name in extras:
             jobs.append((ref, extras[ref.name]))
-    # Columns are independent and numpy releases the GIL: use both cores.
-    with ThreadPoolExecutor(max(1, workers)) as pool:
-        done = list(pool.map(lambda job: _check_column(job[0], job[1], checks), jobs))
+    # Columns are independent and numpy releases the GIL: use both cores, but
+    # only when there is enough work per column to pay for the threads.
+    if workers > 1 and len(frame) >= PARALLEL_ROWS and len(jobs) > 1:
+        with ThreadPoolExecutor(workers) as pool:
+            done = list(pool.map(lambda job: _check_column(job[0], job[1], checks), jobs))
+    else:
+        done = [_check_column(ref, series, checks) for ref, series in jobs]
     results: list[ColumnResult] = []
+    issues = [
+        QualityIssue(name, "missing_column", "missing from this batch")
+        for name in schema["missing"]
+    ]
     prediction = None
-    for (ref, _), (result, found) in zip(jobs, done, strict=True):
+    for (ref, _), (result, found, failures, current) in zip(jobs, done, strict=True):
         findings.extend(found)
+        notes.extend(failures)
+        if ref.role == "feature" and current is not None:
+            issues.extend(_quality(ref, current))
         if ref.role == "prediction":
             prediction = result
         else:
@@ -96,7 +123,13 @@ def check_frame(
                 "message": f"dtype changed from {change['reference']} to {change['current']}",
             }
         )
-    notes = [f"feature weights from training: {'yes' if weighted else 'no (equal weights)'}"]
+    notes.append(f"feature weights from training: {'yes' if weighted else 'no (equal weights)'}")
+    bars = [max(r.threshold or 0, r.noise_floor or 0) for r in results if r.testable]
+    if bars and min(bars) >= 1:
+        notes.append(
+            f"too few rows ({len(frame)}) for any column to show drift: every noise floor is "
+            "above the largest possible distance; the data-quality checks still apply"
+        )
     return DriftReport(
         model=model,
         version=version,
@@ -111,7 +144,59 @@ def check_frame(
         findings=findings,
         prediction=prediction,
         notes=notes,
+        quality=DataQuality(tuple(issues)),
     )
+
+
+def _quality(ref: ColumnProfile, cur: CurrentColumn) -> list[QualityIssue]:
+    """The data-quality issues of one feature column (see the module docstring)."""
+    if ref.kind == "empty":
+        return []  # nothing was known about it at training time
+    issues = []
+    infinite = cur.posinf + cur.neginf
+    if cur.invalid:
+        what = "dates" if ref.kind == "datetime" else "numbers"
+        issues.append(
+            QualityIssue(
+                ref.name,
+                "type_change",
+                f"{cur.invalid} of {cur.rows} values are not {what} "
+                f"(e.g. {', '.join(cur.invalid_examples)}); the reference's type is {ref.dtype}",
+            )
+        )
+    elif cur.present == 0 and not infinite:
+        issues.append(
+            QualityIssue(
+                ref.name,
+                "all_missing",
+                f"all {cur.rows} values are missing "
+                f"(the reference had {ref.missing / max(ref.rows, 1):.1%} missing)",
+            )
+        )
+    if infinite and not (ref.posinf or ref.neginf):
+        issues.append(
+            QualityIssue(
+                ref.name,
+                "infinite",
+                f"{infinite} infinite values ({cur.posinf} +inf, {cur.neginf} -inf) where "
+                "the reference had none",
+            )
+        )
+    if ref.kind == "categorical" and not ref.other and cur.present:
+        known = set(ref.values)
+        unseen = {k: c for k, c in cur.counts.items() if k not in known}
+        share = sum(unseen.values()) / cur.present
+        if share > UNSEEN_SHARE:
+            shown = ", ".join(repr(k) for k in sorted(unseen, key=lambda k: -unseen[k])[:5])
+            issues.append(
+                QualityIssue(
+                    ref.name,
+                    "unseen_categories",
+                    f"{share:.1%} of rows hold values never seen in training "
+                    f"({len(unseen)} distinct: {shown})",
+                )
+            )
+    return issues
 
 
 def _validate(data: Any) -> Any:
@@ -140,23 +225,57 @@ def _schema(profile: Profile, frame: Any, extra_names: set[str]) -> dict[str, An
     for ref in features:
         if ref.name in frame.columns:
             current = frame[ref.name]
-            kind = column_kind(current) if ref.kind != "categorical" else "categorical"
-            numeric_now = (
-                kind in ("numeric", "categorical") and current.dtype.kind in "iufb"
-                if hasattr(current.dtype, "kind")
-                else False
-            )
-            if str(current.dtype) != ref.dtype and not (ref.kind == "numeric" and numeric_now):
+            if _family(ref.dtype) != _family(str(current.dtype), current):
                 changes.append(
                     {"column": ref.name, "reference": ref.dtype, "current": str(current.dtype)}
                 )
     return {"missing": missing, "extra": extra, "dtype_changes": changes}
 
 
+_INFERRED = {
+    "integer": "number",
+    "floating": "number",
+    "mixed-integer-float": "number",
+    "decimal": "number",
+    "boolean": "bool",
+    "datetime64": "datetime",
+    "datetime": "datetime",
+    "date": "datetime",
+    "timedelta64": "timedelta",
+    "timedelta": "timedelta",
+}
+
+
+def _family(dtype: str, series: Any = None) -> str:
+    """What kind of values a dtype holds, as far as a model is concerned.
+
+    ``int64``, ``Int64`` and ``float64`` are all numbers (pandas turns an int
+    column with one missing value into floats); ``object``, ``str`` and
+    ``category`` are all text (a CSV round trip loses ``category``), unless
+    an object column, looked at, holds only numbers, booleans or dates.
+    """
+    name = dtype.lower()
+    if name.startswith(("int", "uint", "float")):
+        return "number"
+    if name in ("bool", "boolean"):
+        return "bool"
+    if name.startswith("datetime"):
+        return "datetime"
+    if name.startswith("timedelta"):
+        return "timedelta"
+    if name == "object" and series is not None:
+        import pandas as pd
+
+        return _INFERRED.get(pd.api.types.infer_dtype(series, skipna=True), "text")
+    return "text"
+
+
 def _check_column(
     ref: ColumnProfile, series: Any, checks: list[DriftCheck]
-) -> tuple[ColumnResult, list[dict[str, Any]]]:
+) -> tuple[ColumnResult, list[dict[str, Any]], list[str], CurrentColumn | None]:
+    """Every check of one column: its result, findings, failed-check notes, summary."""
     findings: list[dict[str, Any]] = []
+    failures: list[str] = []
     base: dict[str, Any] = {"column": ref.name, "role": ref.role, "kind": ref.kind}
     reason = None
     if ref.kind == "empty":
@@ -172,23 +291,28 @@ def _check_column(
     for shared in run:
         if reason is not None and shared.decides:
             continue
+        if current is not None and current.present == 0 and shared.requires_values:
+            continue  # nothing to compare: the data-quality verdict says so
         check = copy.copy(shared)  # fit() sets state; threads must not share it
         try:
             outcomes[check.name] = check.fit(ref).score(current)  # type: ignore[arg-type]
-        except Exception as exc:  # one bad check must not sink the whole report
-            findings.append(
-                {
-                    "column": ref.name,
-                    "check": check.name,
-                    "message": f"check failed: {type(exc).__name__}: {exc}",
-                }
+        except Exception as exc:  # a plugin's bug must not sink the whole report
+            failures.append(
+                f"the check {check.name!r} ({type(check).__name__}) failed on column "
+                f"{ref.name!r} and is left out: {type(exc).__name__}: {exc}"
             )
     for name, outcome in outcomes.items():
         if not outcome.decides and outcome.drift:
             findings.append(
                 {"column": ref.name, "check": name, "message": _finding_text(name, outcome)}
             )
-    if current is not None and ref.kind != "categorical" and current.constant and not ref.constant:
+    if (
+        current is not None
+        and ref.kind != "categorical"
+        and current.present > 1  # one value is trivially "constant"
+        and current.constant
+        and not ref.constant
+    ):
         findings.append(
             {
                 "column": ref.name,
@@ -214,13 +338,11 @@ def _check_column(
         **base,
         drift=bool(primary and any(o.drift for o in outcomes.values() if o.decides)),
         method=primary.check if primary else None,
-        statistic=None
-        if primary is None or primary.statistic is None
-        else float(primary.statistic),
+        statistic=_finite_or_none(primary.statistic if primary else None),
         threshold=primary.threshold if primary else None,
-        noise_floor=primary.noise_floor if primary else None,
-        p_value=primary.p_value if primary else None,
-        severity=primary.severity if primary else 0.0,
+        noise_floor=_finite_or_none(primary.noise_floor if primary else None),
+        p_value=_finite_or_none(primary.p_value if primary else None),
+        severity=_finite_or_none(primary.severity if primary else 0.0) or 0.0,
         testable=primary is not None,
         reason=reason,
         checks=summary,
@@ -228,7 +350,15 @@ def _check_column(
         current=rounded(_current_side(current)),
         chart=_chart(ref, current) if current is not None and reason is None else {},
     )
-    return result, findings
+    return result, findings, failures, current
+
+
+def _finite_or_none(value: float | None) -> float | None:
+    """Floats as JSON can carry them: no NaN, no infinity."""
+    if value is None:
+        return None
+    value = float(value)
+    return value if math.isfinite(value) else None
 
 
 def _finding_text(name: str, outcome: CheckResult) -> str:

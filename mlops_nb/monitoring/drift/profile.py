@@ -20,7 +20,7 @@ import numpy as np
 
 from ...errors import InvalidInputError
 from ...jsonutil import utcnow
-from .values import as_float, bin_values, category_counts
+from .values import bin_values, category_counts, read_numbers
 
 GRID_POINTS = 256
 SAMPLE = 20_000
@@ -128,7 +128,7 @@ def column_kind(series: Any) -> str:
 
 
 def _numeric(name: str, role: str, series: Any, kind: str) -> ColumnProfile:
-    values = as_float(series)
+    values = read_numbers(series).values
     rows = values.size
     ok = np.isfinite(values)
     if ok.all():
@@ -264,6 +264,7 @@ def profile(
         dupes = sorted({str(c) for c in data.columns[data.columns.duplicated()]})
         raise InvalidInputError(f"duplicate column names: {', '.join(dupes)}")
     jobs: list[tuple[Any, str, str]] = [(data[c], str(c), "feature") for c in data.columns]
+    taken = {name for _, name, _ in jobs}
     for values, role, default in (
         (target, "target", "target"),
         (predictions, "prediction", PREDICTION),
@@ -274,6 +275,8 @@ def profile(
         if len(series) != len(data):
             raise InvalidInputError(f"{role} has {len(series)} rows, the data {len(data)}")
         label = str(series.name) if role == "target" and series.name is not None else default
+        label = _free_label(label, role, taken)
+        taken.add(label)
         jobs.append((series.reset_index(drop=True), label, role))
     with ThreadPoolExecutor(max(1, workers)) as pool:
         columns = list(pool.map(lambda job: profile_column(job[0], job[1], job[2]), jobs))
@@ -288,6 +291,20 @@ def profile(
         importance=weights,
         task=task,
     )
+
+
+def _free_label(wanted: str, role: str, taken: set[str]) -> str:
+    """``wanted``, or a variant of it no feature uses.
+
+    Columns are keyed by name, so a target Series named like a feature (or
+    a feature called ``prediction``) would otherwise replace that feature in
+    the profile, and the feature would silently go unchecked.
+    """
+    label, n = wanted, 1
+    while label in taken:
+        label = f"{wanted} ({role})" if n == 1 else f"{wanted} ({role} {n})"
+        n += 1
+    return label
 
 
 def model_outputs(model: Any, data: Any) -> tuple[Any, str | None]:

@@ -1,14 +1,18 @@
 """The result of a drift check: per-column verdicts, findings and the dataset verdict.
 
-It renders as an HTML table sorted by severity plus plotly charts in a live
-notebook, as the same in an executed notebook, and as text in a terminal;
-``to_json()`` is the document the CLI prints.
+Two verdicts, each alarming on its own: **drift** (the distributions moved)
+and **data quality** (the batch is broken: a column missing or empty, values
+of the wrong type, infinities, many categories the model never saw, a model
+that cannot score the batch). It renders as an HTML table sorted by
+severity plus plotly charts in a live notebook, as the same in an executed
+notebook, and as text in a terminal; ``to_json()`` is the document the CLI
+prints.
 """
 
 from __future__ import annotations
 
 import sys
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field, fields
 from html import escape
 from typing import Any
 
@@ -40,6 +44,60 @@ class ColumnResult:
     chart: dict[str, Any] = field(default_factory=dict)
 
 
+#: What a data-quality issue can be, and what it means.
+QUALITY_KINDS = {
+    "missing_column": "a feature of the reference is not in the batch",
+    "all_missing": "a feature has no value at all in the batch",
+    "type_change": "values cannot be read as the reference's type (text in a number column)",
+    "infinite": "±inf in a feature that had none in the reference",
+    "unseen_categories": "many rows hold categories the reference never had",
+    "model_error": "the model cannot score the batch",
+}
+
+
+@dataclass(frozen=True)
+class QualityIssue:
+    """One data-quality break; ``column`` is ``None`` for the batch as a whole."""
+
+    column: str | None
+    kind: str
+    detail: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"column": self.column, "kind": self.kind, "detail": self.detail}
+
+
+@dataclass(frozen=True)
+class DataQuality:
+    """The data-quality verdict: ``ok`` unless there is an issue."""
+
+    issues: tuple[QualityIssue, ...] = ()
+
+    @property
+    def ok(self) -> bool:
+        return not self.issues
+
+    def with_issues(self, *more: QualityIssue) -> DataQuality:
+        return DataQuality((*self.issues, *more))
+
+    def by_column(self) -> dict[str, str]:
+        """The first issue kind per column (batch-wide issues left out)."""
+        out: dict[str, str] = {}
+        for issue in self.issues:
+            if issue.column is not None:
+                out.setdefault(issue.column, issue.kind)
+        return out
+
+    def to_json(self) -> dict[str, Any]:
+        return {"ok": self.ok, "issues": [i.to_json() for i in self.issues]}
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any] | None) -> DataQuality:
+        """From :meth:`to_json`'s document; reports recorded before it existed have none."""
+        issues = (doc or {}).get("issues") or []
+        return cls(tuple(QualityIssue(i.get("column"), i["kind"], i["detail"]) for i in issues))
+
+
 @dataclass(frozen=True)
 class DriftReport:
     """A drift check of one batch against one model version's reference profile."""
@@ -61,6 +119,7 @@ class DriftReport:
     alert_ids: list[int] = field(default_factory=list)
     retrain_run_id: str | None = None
     notes: list[str] = field(default_factory=list)
+    quality: DataQuality = field(default_factory=DataQuality)
 
     @property
     def drifted(self) -> list[str]:
@@ -68,13 +127,34 @@ class DriftReport:
         return [c.column for c in self.columns if c.drift]
 
     @property
+    def degraded(self) -> bool:
+        return bool(self.performance and self.performance.get("degraded"))
+
+    @property
     def alarm(self) -> bool:
-        """Whether this check should alert: data drift or degraded performance."""
-        return self.drift or bool(self.performance and self.performance.get("degraded"))
+        """Whether this check should alert: drift, broken data or degraded performance."""
+        return self.drift or not self.quality.ok or self.degraded
 
     def to_json(self) -> dict[str, Any]:
-        doc = asdict(self)
+        """The JSON document: every field, plus ``drifted_columns`` and ``alarm``.
+
+        Built field by field rather than with ``dataclasses.asdict``, whose
+        deep copy of every chart list costs more than the check itself.
+        """
+        doc: dict[str, Any] = {}
+        for f in fields(self):
+            value = getattr(self, f.name)
+            if f.name == "columns":
+                value = [_column_json(c) for c in value]
+            elif f.name == "prediction":
+                value = None if value is None else _column_json(value)
+            elif f.name == "quality":
+                value = value.to_json()
+            else:
+                value = _plain(value)
+            doc[f.name] = value
         doc["drifted_columns"] = self.drifted
+        doc["alarm"] = self.alarm
         return doc
 
     def with_updates(self, **changes: Any) -> DriftReport:
@@ -88,6 +168,11 @@ class DriftReport:
         subject = f"{self.model}:{self.version}" if self.model else "reference profile"
         batch = f" batch {self.batch!r}" if self.batch else ""
         verdict = "DRIFT" if self.drift else "no drift"
+        if not self.quality.ok:
+            count = len(self.quality.issues)
+            verdict = f"DATA QUALITY ({count} issue{'s' if count > 1 else ''}), " + (
+                "and DRIFT" if self.drift else "distributions unchanged"
+            )
         testable = [c for c in self.columns if c.testable and c.role == "feature"]
         drifted = [c for c in testable if c.drift]
         text = (
@@ -103,6 +188,9 @@ class DriftReport:
 
     def __str__(self) -> str:
         lines = [self.summary_line()]
+        for issue in self.quality.issues:
+            where = issue.column if issue.column is not None else "(batch)"
+            lines.append(f"  BROKEN {where}: {issue.kind}: {issue.detail}")
         for c in self.columns:
             stat = "—" if c.statistic is None else f"{c.statistic:.4f}"
             flag = "DRIFT" if c.drift else ("n/a" if not c.testable else "ok")
@@ -202,6 +290,14 @@ def report_html(report: DriftReport) -> str:
         )
         perf = f"<p>Performance on labelled rows:</p><ul>{items}</ul>"
     notes = "".join(f"<li>{escape(n)}</li>" for n in report.notes)
+    quality = ""
+    if report.quality.issues:
+        items = "".join(
+            f"<li><b class='bad'>{escape(i.kind)}</b> "
+            f"{escape(i.column if i.column is not None else '(batch)')}: {escape(i.detail)}</li>"
+            for i in report.quality.issues
+        )
+        quality = f"<p><b class='bad'>Data quality</b>: the batch is broken</p><ul>{items}</ul>"
     css = "bad" if report.alarm else "ok"
     head = (
         "<tr><th>column</th><th>role</th><th>verdict</th><th>method</th><th>statistic</th>"
@@ -209,7 +305,8 @@ def report_html(report: DriftReport) -> str:
     )
     return (
         f"{_CSS}<div class='mlops-nb'><b class='{css}'>{escape(report.summary_line())}</b>"
-        f"<table>{head}{''.join(rows)}</table>"
+        + quality
+        + f"<table>{head}{''.join(rows)}</table>"
         + (f"<ul>{findings}</ul>" if findings else "")
         + perf
         + (f"<ul>{notes}</ul>" if notes else "")
@@ -219,6 +316,21 @@ def report_html(report: DriftReport) -> str:
 
 def rounded(values: dict[str, Any]) -> dict[str, Any]:
     return summary_floats(values)
+
+
+def _column_json(c: ColumnResult) -> dict[str, Any]:
+    return {f.name: _plain(getattr(c, f.name)) for f in fields(c)}
+
+
+def _plain(value: Any) -> Any:
+    """A copy of JSON-shaped values (dicts, lists) so callers cannot change the report."""
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        if value and isinstance(value[0], (int, float)):
+            return list(value)  # chart series: flat lists of numbers
+        return [_plain(v) for v in value]
+    return value
 
 
 class DriftHistory:
@@ -257,10 +369,14 @@ class DriftHistory:
         lines = [f"drift history of {self.model}: {len(self.rows)} checks"]
         for r in self.rows:
             drifted = [k for k, v in r["summary"].items() if v.get("drift")]
+            broken = [f"{k} ({v['quality']})" for k, v in r["summary"].items() if v.get("quality")]
+            verdict = "DRIFT" if r["drift"] else "ok   "
+            if broken:
+                verdict = "QUALITY" + (" + DRIFT" if r["drift"] else "")
             lines.append(
                 f"  #{r['id']:<4} {r['at'][:19]}  v{r['version']}  "
-                f"{'DRIFT' if r['drift'] else 'ok   '}  {printable(r['batch'] or ''):<16} "
-                f"{printable(', '.join(drifted))}"
+                f"{verdict}  {printable(r['batch'] or ''):<16} "
+                f"{printable(', '.join([*drifted, *broken]))}"
             )
         return "\n".join(lines)
 
