@@ -30,12 +30,14 @@ def emit(payload: dict[str, Any]) -> None:
     sys.stdout.flush()
 
 
-def timed(func: Any, reps: int, warmup: int = 0) -> list[float]:
-    """Wall-clock milliseconds of ``func()`` for ``reps`` calls after ``warmup`` calls."""
+def timed(func: Callable[[], Any], reps: int, warmup: int = 0) -> list[float]:
+    """Wall-clock milliseconds of ``reps`` calls after ``warmup`` calls, each call
+    after a garbage collection (so one call's garbage is not another's cost)."""
     for _ in range(warmup):
         func()
     out = []
     for _ in range(reps):
+        gc.collect()
         start = time.perf_counter()
         func()
         out.append((time.perf_counter() - start) * 1000.0)
@@ -51,17 +53,6 @@ def summary(samples: list[float]) -> dict[str, Any]:
         "n": len(samples),
         "samples": samples,
     }
-
-
-def timed(func: Callable[[], Any], reps: int) -> list[float]:
-    """Wall-clock milliseconds of ``reps`` calls, each after a garbage collection."""
-    out = []
-    for _ in range(reps):
-        gc.collect()
-        start = time.perf_counter()
-        func()
-        out.append((time.perf_counter() - start) * 1000.0)
-    return out
 
 
 def run_child(

@@ -1848,3 +1848,25 @@ def test_notebook_output_cannot_act_in_a_real_browser(store, tmp_path, attack):
     # ...but nothing in it ran, navigated, or fetched or sent anything.
     assert seen["ran"] is None and seen["url_after"] == path.as_uri()
     assert fetched == [] and remote.received == []
+
+
+# -- model files: a loaded model is reused only under the same trust -----------------
+
+
+def test_a_model_loaded_with_extra_trust_is_not_reused_without_it(store):
+    """Drift checks keep loaded models per process; the trust given is part of the key."""
+    import numpy as np
+    import pandas as pd
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import FunctionTransformer
+
+    frame = pd.DataFrame({"a": np.linspace(1, 50, 200), "b": np.linspace(2, 9, 200)})
+    labels = (frame["a"] > 25).astype(int)
+    model = make_pipeline(FunctionTransformer(np.log1p), LogisticRegression()).fit(frame, labels)
+    with mlops_nb.track("logged", store=store, model=model, data=frame, target=labels):
+        pass
+    report = mlops_nb.check_drift("logged", frame, store=store, trusted=["numpy.log1p"])
+    assert not any("model not loaded" in note for note in report.notes)
+    with pytest.raises(UntrustedModelError, match="numpy.log1p"):
+        mlops_nb.check_drift("logged", frame, store=store)

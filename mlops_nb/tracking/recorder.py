@@ -271,16 +271,12 @@ class ActiveRun:
         model_blob = None
         if status == "finished" and record_outputs:
             profile_blob = None
+            # One after the other: run side by side in threads, the hashing and
+            # the profile's many short numpy calls queue for the GIL and take
+            # longer together than in turn (measured: bench/tracking.py).
+            data_info = self._data_info()
             if self.data is not None and self.profile:
-                # Hashing and profiling both release the GIL: do them side by side.
-                from concurrent.futures import ThreadPoolExecutor
-
-                with ThreadPoolExecutor(1) as pool:
-                    hashed = pool.submit(self._data_info)
-                    profile_blob = self._profile()
-                    data_info = hashed.result()
-            else:
-                data_info = self._data_info()
+                profile_blob = self._profile()
             if profile_blob is not None:
                 files.append(("profile", profile_blob))
             if self.register and self.model is not None:
@@ -387,6 +383,7 @@ class ActiveRun:
             )
             if self.model is not None
             else None,
+            workers=1,
         )
         return canonical(sketch.to_json()).encode()
 

@@ -278,8 +278,11 @@ def profile(
         label = _free_label(label, role, taken)
         taken.add(label)
         jobs.append((series.reset_index(drop=True), label, role))
-    with ThreadPoolExecutor(max(1, workers)) as pool:
-        columns = list(pool.map(lambda job: profile_column(job[0], job[1], job[2]), jobs))
+    if workers <= 1:
+        columns = [profile_column(*job) for job in jobs]
+    else:
+        with ThreadPoolExecutor(workers) as pool:
+            columns = list(pool.map(lambda job: profile_column(*job), jobs))
     weights = {}
     for key, value in (importance or {}).items():
         if isinstance(value, (int, float)) and math.isfinite(value) and value >= 0:

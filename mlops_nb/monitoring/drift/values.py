@@ -9,7 +9,6 @@ on exactly the same terms.
 
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -129,11 +128,6 @@ def category_counts(series: Any) -> tuple[dict[str, int], int]:
     return merged, int(series.isna().sum())
 
 
-def _cells_for(n: int) -> int:
-    """Lookup-table size: about one cell per 8 values, a power of two in [4096, 65536]."""
-    return int(min(_MAX_CELLS, max(_MIN_CELLS, 1 << max(0, (n // 8).bit_length()))))
-
-
 @dataclass(frozen=True)
 class Binned:
     """Cumulative counts at the grid points, plus what fell outside the grid."""
@@ -148,150 +142,35 @@ class Binned:
 
 def bin_values(edges: np.ndarray, x: np.ndarray) -> Binned:
     """``cdf[j]`` = how many of ``x`` are ``<= edges[j]`` (``edges`` sorted, unique),
-    ``cdf_lt[j]`` how many are ``< edges[j]``. Exact on every path.
+    ``cdf_lt[j]`` how many are ``< edges[j]``. Exact.
 
-    Binary search costs about 40 ns a value, more than the rest of a check,
-    so large columns take a cheaper path when one applies:
-
-    * whole numbers over a modest span (counts, integer codes, ratings) are
-      counted with one ``bincount`` and read off at the grid points;
-    * otherwise a lookup table (up to 65,536 cells) over the grid's range
-      places most values with one multiply and one gather; values in cells
-      that contain a grid point, and values outside the range (which land in
-      the end cells), are placed by binary search. Heavy tails (log-normal,
-      Pareto, Student t) leave most cells holding grid points, so the table
-      is then laid over ``asinh`` of the values, which spreads the bulk and
-      squeezes the tails; the transform is monotone, so a value's cell still
-      says which grid points it lies between.
+    The values are sorted once and each grid point is then one binary search
+    in them. numpy's sort is vectorised: a column of 100k floats takes about
+    0.4 ms here and a million about 5 to 13 ms, 2 to 25 times faster than
+    placing each value in a cell (a lookup table, or a binary search per
+    value), whatever the distribution. What lies outside the grid is a slice
+    at either end of the sorted values.
     """
-    m = edges.size
+    ordered = np.sort(x)
+    n = ordered.size
+    cdf = np.searchsorted(ordered, edges, side="right")
+    cdf_lt = np.searchsorted(ordered, edges, side="left")
+    if edges.size == 0:
+        return Binned(cdf=cdf, cdf_lt=cdf_lt, below=0, above=0, below_mass=0.0, above_mass=0.0)
+    below, above = int(cdf_lt[0]), n - int(cdf[-1])
     lo, hi = float(edges[0]), float(edges[-1])
-    # below a few thousand values, building a table costs more than it saves
-    large = m >= 2 and hi > lo and x.size >= 4_096
-    if large:
-        counted = _whole_numbers(edges, x, lo, hi)
-        if counted is not None:
-            return counted
-    placed = _lookup(edges, x) if large else None
-    if placed is None:
-        pos = np.searchsorted(edges, x, side="left")
-        index = pos.astype(np.int32)
-        hard = x
-    else:
-        index, pos, hard = placed
-    low, high = hard[hard < lo], hard[hard > hi]
-    n = max(x.size, 1)
-    # Values equal to a grid point always take the binary-search path.
-    on_edge = pos < m
-    on_edge[on_edge] = edges[pos[on_edge]] == hard[on_edge]
-    equal = np.bincount(pos[on_edge], minlength=m)[:m]
-    cdf = np.cumsum(np.bincount(index, minlength=m + 1))[:m]
-    return Binned(
-        cdf=cdf,
-        cdf_lt=cdf - equal,
-        below=int(low.size),
-        above=int(high.size),
-        below_mass=float((lo - low).sum() / n),
-        above_mass=float((high - hi).sum() / n),
-    )
-
-
-def _lookup(edges: np.ndarray, x: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
-    """Grid positions by lookup table: (index of every value, exact positions of the
-    values that needed a binary search, those values); ``None`` when no table pays."""
-    cells_n = _cells_for(x.size)
-    m = edges.size
-    middle = float(edges[m // 2])
-    spread = float(edges[(3 * m) // 4] - edges[m // 4]) or float(edges[-1] - edges[0]) / m
-    for squeeze in (False, True):
-        # the same elementwise function for grid and values keeps their order
-        grid = np.arcsinh((edges - middle) / spread) if squeeze else edges
-        lo, hi = float(grid[0]), float(grid[-1])
-        sample = x[:: max(1, x.size // 1000)]
-        if squeeze:
-            sample = np.arcsinh((sample - middle) / spread)
-        if not hi > lo or not _lut_pays(grid, sample, lo, hi, cells_n):
-            continue
-        scale = cells_n / (hi - lo)
-        table = _table(grid.tobytes(), cells_n)
-        cell = np.arcsinh((x - middle) / spread) if squeeze else x - lo
-        if squeeze:
-            cell -= lo
-        cell *= scale
-        np.clip(cell, 0, cells_n - 1, out=cell)
-        index = table[cell.astype(np.int32)]
-        fix = np.flatnonzero(index < 0)
-        hard = x[fix]
-        pos = np.searchsorted(edges, hard, side="left")
-        index[fix] = pos
-        return index, pos, hard
-    return None
-
-
-@functools.lru_cache(maxsize=512)
-def _table(grid_bytes: bytes, cells_n: int) -> np.ndarray:
-    """Per cell of the grid's range, the one grid position its values take, or -1
-    when the cell holds a grid point (or is an end cell). A function of the
-    reference alone, so each column's table is built once, not once per check."""
-    grid = np.frombuffer(grid_bytes, dtype=float)
-    lo, hi = float(grid[0]), float(grid[-1])
-    scale = cells_n / (hi - lo)
-    eps = (hi - lo) * 1e-9
-    bounds = lo + np.arange(cells_n + 1) / scale
-    left = np.searchsorted(grid, bounds[:-1] - eps, side="left")
-    right = np.searchsorted(grid, bounds[1:] + eps, side="left")
-    table = np.where(left == right, left, -1).astype(np.int32)
-    table[0] = table[-1] = -1  # out-of-range values are clipped into these
-    table.flags.writeable = False  # shared by every check of the column
-    return table
-
-
-def _whole_numbers(edges: np.ndarray, x: np.ndarray, lo: float, hi: float) -> Binned | None:
-    """:func:`bin_values` by counting, when grid and values are whole numbers over a
-    span not much wider than the number of values; ``None`` otherwise."""
-    if not np.array_equal(edges, np.floor(edges)):
-        return None  # the reference was not whole numbers: the values will not be either
-    low, high = float(x.min()), float(x.max())
-    span = high - low
-    if span > 4 * x.size + 4096:
-        return None
-    shifted = x - low
-    codes = shifted.astype(np.int64)
-    if not np.array_equal(codes, shifted):
-        return None
-    counts = np.bincount(codes, minlength=int(span) + 1)
-    at_most = np.concatenate([[0], np.cumsum(counts)])  # at_most[k + 1] = #{x <= low + k}
-
-    def count_le(points: np.ndarray) -> np.ndarray:
-        k = np.clip(points - low, -1, span).astype(np.int64)
-        return at_most[k + 1]
-
-    cdf = count_le(edges)
-    cdf_lt = count_le(edges - 1)
-    n = max(x.size, 1)
-    values = low + np.arange(counts.size)
-    under, over = values < lo, values > hi
+    low, high = ordered[:below], ordered[n - above :]
+    total = max(n, 1)
     return Binned(
         cdf=cdf,
         cdf_lt=cdf_lt,
-        below=int(counts[under].sum()),
-        above=int(counts[over].sum()),
-        below_mass=float((counts[under] * (lo - values[under])).sum() / n),
-        above_mass=float((counts[over] * (values[over] - hi)).sum() / n),
+        below=below,
+        above=above,
+        below_mass=float((lo - low).sum() / total),
+        above_mass=float((high - hi).sum() / total),
     )
 
 
 def counts_at_edges(edges: np.ndarray, x: np.ndarray) -> np.ndarray:
     """Only the cumulative counts of :func:`bin_values`."""
     return bin_values(edges, x).cdf
-
-
-def _lut_pays(grid: np.ndarray, sample: np.ndarray, lo: float, hi: float, cells_n: int) -> bool:
-    # Heavy tails or values sitting on grid points make most cells ambiguous;
-    # then the table does not pay. Decide from a small sample.
-    scale = cells_n / (hi - lo)
-    cells = np.clip((sample - lo) * scale, 0, cells_n - 1).astype(np.int64)
-    amb = np.searchsorted(grid, lo + cells / scale, side="left") != np.searchsorted(
-        grid, lo + (cells + 1) / scale, side="left"
-    )
-    return float(amb.mean()) < 0.3
