@@ -136,6 +136,21 @@ def test_record_promote_rollback_models(shell):
         shell.run_line_magic("mlops_models", "nope")
 
 
+def test_a_busy_database_is_one_usage_line(shell, home, fitted, monkeypatch):
+    import mlops_nb.store.base as base
+    from mlops_nb import tracking
+    from mlops_nb.store import Store
+
+    holder = Store(home)
+    with tracking.track(holder, "churn", model=fitted[0]):
+        pass
+    monkeypatch.setattr(base, "BUSY_TIMEOUT_S", 0.3)  # the magics' store opens after this
+    with holder.write(), pytest.raises(UsageError, match="is busy: another writer") as info:
+        shell.run_line_magic("mlops_promote", "churn 1")
+    assert len(str(info.value).splitlines()) == 1
+    holder.close()
+
+
 def test_record_without_a_run(shell):
     with pytest.raises(UsageError, match="no run to record"):
         shell.run_line_magic("mlops_record", "k 1")

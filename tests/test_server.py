@@ -106,6 +106,22 @@ async def test_bad_input_gets_json_errors(jp_fetch, seeded, path, method, body, 
     assert code == status and doc["error"]
 
 
+async def test_a_database_kept_locked_is_503_and_changes_nothing(jp_fetch, seeded, monkeypatch):
+    import mlops_nb.store.base as base
+
+    monkeypatch.setattr(base, "BUSY_TIMEOUT_S", 0.3)  # before the server opens its store
+    with seeded.write():  # another writer, busy for longer than the server's store waits
+        code, doc = await call(
+            jp_fetch, "models", "churn", "promote", method="POST", body={"version": 2}
+        )
+    assert (
+        code == 503
+        and doc["type"] == "UnavailableError"
+        and "is busy: another writer" in doc["error"]
+    )
+    assert seeded.alias_holder("churn", "production").version == 1
+
+
 async def test_runs_and_drift(jp_fetch, seeded):
     code, runs = await call(jp_fetch, "runs", model="churn")
     assert code == 200 and len(runs) == 2 and {"run_id", "params", "metrics"} <= set(runs[0])

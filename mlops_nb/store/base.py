@@ -29,7 +29,14 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..errors import MlopsError, NotFoundError
+from ..errors import (
+    ConflictError,
+    IntegrityError,
+    InvalidInputError,
+    MlopsError,
+    NotFoundError,
+    UnavailableError,
+)
 from ..jsonutil import GENESIS, canonical, loads, utcnow
 from . import schema as t
 from .chain import event_hash
@@ -117,7 +124,7 @@ class StoreBase:
     def write(self) -> Iterator[sa.Connection]:
         """A short write transaction holding the store's write lock (see the module doc)."""
         with (
-            self._operational_errors(),
+            self._database_errors(),
             self._engine.connect().execution_options(mlops_write=True) as conn,
             conn.begin(),
         ):
@@ -126,7 +133,7 @@ class StoreBase:
     @contextlib.contextmanager
     def read(self) -> Iterator[sa.Connection]:
         """A read transaction: one consistent snapshot, no lock held."""
-        with self._operational_errors(), self._engine.connect() as conn, conn.begin():
+        with self._database_errors(), self._engine.connect() as conn, conn.begin():
             yield conn
 
     @property
@@ -135,14 +142,21 @@ class StoreBase:
         return str(self.db_path) if self.db_url is None else mask_url(self.db_url)
 
     @contextlib.contextmanager
-    def _operational_errors(self) -> Iterator[None]:
-        # The database is unreachable, went away, or the write lock was not
-        # granted in time: one line naming the database, not a driver traceback.
+    def _database_errors(self) -> Iterator[None]:
+        # The one place where what a database driver raises becomes the error
+        # class a user can act on: one line naming the database, not a driver
+        # traceback. The transaction has been rolled back by then.
         try:
             yield
-        except sa.exc.OperationalError as exc:
-            lines = str(exc.orig or exc).strip().splitlines() or [type(exc).__name__]
-            raise MlopsError(f"cannot use the metadata database {self._where}: {lines[0]}") from exc
+        except sa.exc.DBAPIError as exc:
+            mapped = database_error(exc, self._where)
+            if mapped is None:  # a bug of ours (bad SQL), not something a user can fix
+                raise
+            raise mapped from exc
+        except OverflowError as exc:  # SQLite's driver, for ints past 64 bits
+            raise InvalidInputError(
+                f"a number is too large for the metadata database {self._where}: {exc}"
+            ) from exc
 
     # -- generic audited insert / update ----------------------------------
 
@@ -210,6 +224,57 @@ class StoreBase:
             )
         )
         return seq
+
+
+# SQLite error names and PostgreSQL SQLSTATEs that call for their own class.
+_UNIQUE = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY", "23505"})
+# Prefixes, so SQLite's extended names (SQLITE_BUSY_SNAPSHOT ...) count; 55P03: lock_not_available.
+_LOCKED = ("SQLITE_BUSY", "SQLITE_LOCKED", "55P03")
+_NO_SCHEMA = ("no such table", "no such column", "42P01", "42703")  # undefined table / column
+
+
+def database_error(exc: sa.exc.DBAPIError, where: str) -> MlopsError | None:
+    """The :mod:`mlops_nb.errors` class for a database driver's error, or ``None``.
+
+    - the database is unreachable, or stayed locked longer than
+      :data:`BUSY_TIMEOUT_S`: :class:`~mlops_nb.errors.UnavailableError`;
+    - a unique key was taken (the record was stored earlier, or a concurrent
+      writer stored it first): :class:`~mlops_nb.errors.ConflictError`;
+    - another constraint failed, a table is missing, or the file is not a
+      readable database: :class:`~mlops_nb.errors.IntegrityError`;
+    - a value the column cannot hold: :class:`~mlops_nb.errors.InvalidInputError`.
+
+    ``None`` for the rest (SQL that is wrong whatever the data), which are bugs.
+    """
+    orig = exc.orig
+    code = getattr(orig, "sqlite_errorname", None) or getattr(orig, "sqlstate", None) or ""
+    lines = str(orig or exc).strip().splitlines() or [type(exc).__name__]
+    detail = lines[0]
+    if code in _NO_SCHEMA or detail.startswith(_NO_SCHEMA):
+        return IntegrityError(f"the metadata database {where} lacks part of its schema: {detail}")
+    if isinstance(exc, sa.exc.OperationalError):
+        if code.startswith(_LOCKED):
+            return UnavailableError(
+                f"the metadata database {where} is busy: another writer kept it locked for "
+                f"over {BUSY_TIMEOUT_S:g} s ({detail}); try again"
+            )
+        return UnavailableError(f"cannot use the metadata database {where}: {detail}")
+    if isinstance(exc, sa.exc.IntegrityError):
+        if code in _UNIQUE:
+            return ConflictError(
+                "the record already exists (stored earlier, or just now by another "
+                f"writer); nothing was written ({detail})"
+            )
+        return IntegrityError(
+            f"the metadata database {where} refused an inconsistent write: {detail}"
+        )
+    if isinstance(exc, sa.exc.DataError):
+        return InvalidInputError(f"the metadata database {where} cannot hold a value: {detail}")
+    if type(exc) is sa.exc.DatabaseError:  # SQLite: "file is not a database", "malformed"
+        return IntegrityError(
+            f"the metadata database {where} is damaged: {detail}; restore it from a backup"
+        )
+    return None
 
 
 def sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:
