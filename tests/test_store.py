@@ -458,3 +458,37 @@ def test_a_database_damaged_after_opening_is_an_integrity_error(tmp_path):
     with pytest.raises(IntegrityError, match=f"{db}.*damaged"):
         reopened.list_runs()
     reopened.close()
+
+
+def test_an_artifact_path_taken_by_a_folder_is_refused(store):
+    from mlops_nb.errors import IntegrityError
+
+    sha = sha256_bytes(b"blocked")
+    store.artifacts.path(sha).mkdir(parents=True)
+    with pytest.raises(IntegrityError, match="is not a file"):
+        store.put_artifact(b"blocked", "test", "tester")
+    assert store.raw_events() == []
+
+
+def test_a_second_store_on_the_same_file_keeps_the_first_ones_locks(tmp_path):
+    # The second open checks the file before using it; a plain open() and
+    # close() of the file would drop every SQLite lock this process holds on
+    # it, so the child below would take itself for the last user, remove
+    # the WAL files and leave the first store with "disk I/O error".
+    import subprocess
+    import sys
+
+    home = tmp_path / "h"
+    first = Store(home)
+    first.put_artifact(b"before", "test", "first")
+    Store(home).close()
+    child = (
+        "import sys; from mlops_nb.store import Store; "
+        "s = Store(sys.argv[1]); s.put_artifact(b'child', 'test', 'child'); s.close()"
+    )
+    subprocess.run([sys.executable, "-c", child, str(home)], check=True, env=os.environ.copy())
+    # The child saw this process still using the database, so left its WAL alone.
+    assert (home / "mlops.db-wal").exists() and (home / "mlops.db-shm").exists()
+    first.put_artifact(b"after", "test", "first")
+    assert len(first.raw_events()) == 3
+    first.close()
