@@ -125,6 +125,9 @@ def test_record_promote_rollback_models(shell):
         shell.run_line_magic("mlops_promote", "churn 2 --require 'accuracy>=production+0.5'")
     with pytest.raises(UsageError, match="cannot read gate"):
         shell.run_line_magic("mlops_promote", "churn 2 --require 'accuracy=>production'")
+    for version in ("²", "١", "99999999999999999999999"):  # not 2, not 1, not storable
+        with pytest.raises(UsageError, match="version must be"):
+            shell.run_line_magic("mlops_promote", f"churn {version}")
     shell.run_line_magic("mlops_promote", "churn 2 --alias production")
     assert shell.run_line_magic("mlops_rollback", "churn").to_version == 1
     table = shell.run_line_magic("mlops_models", "churn")

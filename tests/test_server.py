@@ -95,6 +95,10 @@ async def test_promote_gate_and_rollback(jp_fetch, seeded, monkeypatch):
         (("models", "churn", "promote"), "POST", {"version": 9}, 404),
         (("models", "churn", "promote"), "POST", {}, 400),
         (("models", "churn", "promote"), "POST", {"version": 2, "require": "acc=>1"}, 400),
+        (("models", "churn", "promote"), "POST", {"version": "²"}, 400),
+        (("models", "churn", "promote"), "POST", {"version": "١"}, 400),
+        (("models", "churn", "promote"), "POST", {"version": "99999999999999999999999"}, 400),
+        (("models", "churn", "promote"), "POST", {"version": 99999999999999999999999}, 400),
         (("runs", "abc"), "GET", None, 400),
         (("runs", "ffffffff"), "GET", None, 404),
         (("drift", "nope"), "GET", None, 404),
@@ -104,6 +108,12 @@ async def test_promote_gate_and_rollback(jp_fetch, seeded, monkeypatch):
 async def test_bad_input_gets_json_errors(jp_fetch, seeded, path, method, body, status):
     code, doc = await call(jp_fetch, *path, method=method, body=body)
     assert code == status and doc["error"]
+
+
+@pytest.mark.parametrize("limit", ["-1", "99999999999999999999999", "١", "1e3", ""])
+async def test_a_limit_out_of_range_is_bad_input(jp_fetch, seeded, limit):
+    code, doc = await call(jp_fetch, "runs", limit=limit)
+    assert code == 400 and doc["type"] == "InvalidInputError" and "limit" in doc["error"]
 
 
 async def test_a_database_kept_locked_is_503_and_changes_nothing(jp_fetch, seeded, monkeypatch):

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..errors import ExecutionError, InvalidInputError
-from .common import emit, open_store, parse_value, run_json
+from .common import emit, open_store, parse_value, run_json, seconds, whole
 
 if TYPE_CHECKING:
     from ..execution.executor import Executor, ExecutorFactory
@@ -29,13 +29,13 @@ def add_commands(
     p = cmd("runs", "list runs, newest first")
     p.add_argument("--model", help="only runs of this model")
     p.add_argument("--kind", choices=["track", "notebook", "pipeline"])
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=whole(), default=50, help="at most N runs (0: all)")
     p.add_argument(
         "--watch",
         action="store_true",
         help="refresh until no run is running (pipeline steps shown)",
     )
-    p.add_argument("--interval", type=float, default=2.0, help="--watch refresh, seconds")
+    p.add_argument("--interval", type=seconds(), default=2.0, help="--watch refresh, seconds")
     p = cmd("show", "show one run")
     p.add_argument("run_id")
     p = cmd("run", "execute a notebook with papermill and store it as an audit artifact")
@@ -44,7 +44,7 @@ def add_commands(
         "-p", "--parameter", nargs=2, action="append", metavar=("KEY", "VALUE"), default=[]
     )
     p.add_argument("-f", "--parameters-file", metavar="params.yaml")
-    p.add_argument("--timeout", type=float, metavar="S", help="wall-clock limit for the run")
+    p.add_argument("--timeout", type=seconds(), metavar="S", help="wall-clock limit for the run")
     p.add_argument("-o", "--output", metavar="FILE.ipynb", help="also write the executed notebook")
     p.add_argument("--cwd", help="working directory of the kernel (default: the notebook's)")
     p.add_argument("--kernel", help="kernel name (default: the notebook's)")

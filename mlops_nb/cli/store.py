@@ -9,7 +9,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from ..errors import IntegrityError
-from .common import emit, open_store
+from .common import emit, open_store, whole
 
 
 def add_commands(
@@ -25,8 +25,12 @@ def add_commands(
     )
     p = cmd("audit", "the tamper-evident audit log")
     p.add_argument("action", choices=["log", "verify"])
-    p.add_argument("--since", type=int, default=0, help="log: events after this sequence number")
-    p.add_argument("--limit", type=int, default=0, help="log: at most this many (newest)")
+    p.add_argument(
+        "--since", type=whole(), default=0, help="log: events after this sequence number"
+    )
+    p.add_argument(
+        "--limit", type=whole(), default=0, help="log: at most this many, the newest (0: all)"
+    )
     store = cmd("store", "copy the store to a new place (another home, PostgreSQL)")
     actions = store.add_subparsers(dest="store_action", metavar="ACTION")
     actions.required = True

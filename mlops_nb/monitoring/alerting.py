@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlparse
 
-from .. import environment
+from .. import environment, limits
 from ..errors import InvalidInputError
 from ..jsonutil import canonical, utcnow
 from ..records import Alert
@@ -68,10 +68,9 @@ def _validate(store: Store, kind: str, config: dict[str, Any]) -> dict[str, Any]
             raise InvalidInputError("an email channel needs 'to' with one or more addresses")
         if not config.get("smtp_host"):
             raise InvalidInputError("an email channel needs 'smtp_host'")
-        try:
-            port = int(config.get("smtp_port") or 25)
-        except (TypeError, ValueError):
-            raise InvalidInputError("smtp_port must be a number") from None
+        port = limits.whole_number(
+            config.get("smtp_port") or 25, "smtp_port", minimum=1, maximum=65535
+        )
         if "password" in config:
             raise InvalidInputError(
                 "do not store SMTP passwords: put the password in an "

@@ -21,7 +21,7 @@ import uuid
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import environment
+from .. import environment, limits
 from ..errors import InvalidInputError, NotFoundError
 from ..jsonutil import format_time, jsonable
 from ..records import Run
@@ -32,8 +32,12 @@ if TYPE_CHECKING:
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
-def parse_duration(value: str | float | int) -> float:
-    """Seconds from ``90``, ``"90s"``, ``"15m"``, ``"12h"``, ``"7d"`` or ``"2w"``."""
+def parse_duration(value: str | float | int, what: str = "duration") -> float:
+    """Seconds from ``90``, ``"90s"``, ``"15m"``, ``"12h"``, ``"7d"`` or ``"2w"``.
+
+    Zero is allowed; negative, non-finite and longer than
+    :data:`~mlops_nb.limits.MAX_SECONDS` are refused, naming ``what``.
+    """
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         seconds = float(value)
     else:
@@ -41,9 +45,7 @@ def parse_duration(value: str | float | int) -> float:
         if not match:
             raise InvalidInputError(f"not a duration: {value!r} (try 90s, 15m, 12h or 7d)")
         seconds = float(match[1]) * _UNITS[match[2] or "s"]
-    if seconds < 0:
-        raise InvalidInputError("a duration cannot be negative")
-    return seconds
+    return limits.seconds(seconds, what, allow_zero=True)
 
 
 def set_trigger(
@@ -68,7 +70,7 @@ def set_trigger(
             "model": model,
             "notebook": str(path),
             "parameters": params,
-            "cooldown_s": parse_duration(cooldown),
+            "cooldown_s": parse_duration(cooldown, "cooldown"),
             "enabled": 1,
         },
         environment.actor(),

@@ -11,6 +11,7 @@ import unicodedata
 from typing import Any
 
 from ..errors import InvalidInputError
+from ..limits import whole_number
 
 DEFAULT_ALIAS = "production"
 _ALIAS_RE = re.compile(r"^[a-z][a-z0-9_-]{0,63}$")
@@ -63,8 +64,12 @@ def parse_ref(ref: str) -> tuple[str, str | None, int | None]:
 
 
 def parse_version(text: Any) -> int:
-    """A version number from user input (positive integer, ``v3`` accepted)."""
+    """A version number from user input (positive integer, ``v3`` accepted).
+
+    Only ASCII digits count (``str.isdigit`` also accepts ``²`` and ``١``),
+    and only numbers a database integer holds, so no lookup can overflow.
+    """
     raw = str(text).strip().lower().removeprefix("v")
-    if not raw.isdigit() or int(raw) < 1:
+    if isinstance(text, bool) or not (raw.isascii() and raw.isdigit()):
         raise InvalidInputError(f"version must be a positive whole number, not {text!r}")
-    return int(raw)
+    return whole_number(raw, "version", minimum=1)

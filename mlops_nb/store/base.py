@@ -38,6 +38,7 @@ from ..errors import (
     UnavailableError,
 )
 from ..jsonutil import GENESIS, canonical, loads, utcnow
+from ..limits import whole_number
 from . import schema as t
 from .chain import event_hash
 from .location import mask_url
@@ -86,6 +87,17 @@ def encode_json(fields: dict[str, Any]) -> dict[str, Any]:
         if key in out and not isinstance(out[key], str):
             out[key] = canonical(out[key])
     return out
+
+
+def limited(query: sa.Select[Any], limit: int | None) -> sa.Select[Any]:
+    """``query`` returning at most ``limit`` rows; ``None`` or 0 means all of them.
+
+    The limit is checked first: a negative one means "no limit" to SQLite but
+    is an error on PostgreSQL, and a huge one overflows either driver.
+    """
+    if limit:
+        query = query.limit(whole_number(limit, "limit"))
+    return query
 
 
 def full_row(table: sa.Table, fields: dict[str, Any]) -> dict[str, Any]:
