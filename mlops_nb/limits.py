@@ -1,15 +1,18 @@
-"""What users may ask for: whole numbers a database holds, durations a timer can wait.
+"""What users may ask for: whole numbers a database holds, durations a timer can wait,
+files that can be written.
 
 Values from the command line, REST bodies, YAML files and Python calls are
-checked here before they reach SQL or a timer, so a value neither can take
-is refused as bad input (exit 2, HTTP 400) before anything runs or is
-recorded, never as an overflow deep inside a driver after a notebook ran
-for an hour.
+checked here before they reach SQL, a timer or the file system, so a value
+none of those can take is refused as bad input (exit 2, HTTP 400) before
+anything runs or is recorded, never as an overflow deep inside a driver
+after a notebook ran for an hour.
 """
 
 from __future__ import annotations
 
 import math
+import os
+from pathlib import Path
 from typing import Any
 
 from .errors import InvalidInputError
@@ -80,6 +83,36 @@ def seconds(
             f"not {_shown(value)}"
         )
     return number
+
+
+def output_file(path: str | os.PathLike[str], what: str) -> Path:
+    """``path`` if a file can be written there: its folder exists and it is not a folder.
+
+    Called before the work whose result goes there, so an hour-long run does
+    not fail at its end because of a typo in ``-o``.
+    """
+    target = Path(path).expanduser()
+    if str(path) == "":
+        raise InvalidInputError(f"{what} is empty; name a file")
+    if target.is_dir():
+        raise InvalidInputError(f"{what} {target} is a folder; name a file inside it")
+    folder = target.parent
+    if not folder.is_dir():
+        raise InvalidInputError(f"{what} {target}: folder {folder} does not exist")
+    if not os.access(folder, os.W_OK | os.X_OK):
+        raise InvalidInputError(f"{what} {target}: folder {folder} is not writable")
+    if target.exists() and not os.access(target, os.W_OK):
+        raise InvalidInputError(f"{what} {target} exists and is not writable")
+    return target
+
+
+def folder(path: str | os.PathLike[str], what: str) -> Path:
+    """``path`` if it is an existing folder, else :class:`InvalidInputError`."""
+    found = Path(path).expanduser()
+    if not found.is_dir():
+        state = "is not a folder" if found.exists() else "does not exist"
+        raise InvalidInputError(f"{what} {found} {state}")
+    return found
 
 
 def _shown(value: Any) -> str:

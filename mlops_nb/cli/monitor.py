@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .. import environment
+from .. import environment, limits
 from ..errors import InvalidInputError, NotFoundError
 from .common import whole
 
@@ -79,6 +79,8 @@ def read_table(path: str) -> Any:
     import pandas as pd
 
     file = Path(path)
+    if file.is_dir():
+        raise InvalidInputError(f"data file {path} is a folder; name a CSV or Parquet file")
     if not file.is_file():
         raise NotFoundError(f"data file {path} does not exist")
     kind = _READERS.get(file.suffix.lower())
@@ -101,6 +103,8 @@ def _drift(args: argparse.Namespace) -> None:
     if args.drift_action == "check":
         from ..monitoring.monitor import check_drift
 
+        if args.html:
+            limits.output_file(args.html, "--html file")  # before the check is recorded
         report = check_drift(
             store,
             args.ref,

@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .. import limits
 from ..errors import ExecutionError, InvalidInputError
 from .common import emit, open_store, parse_value, run_json, seconds, whole
 
@@ -151,6 +152,8 @@ def _run_elsewhere(
     from ..execution.executor import StepTask
 
     notebook = Path(args.notebook).expanduser().resolve()  # the worker's cwd is not ours
+    if args.output is not None:
+        limits.output_file(args.output, "output file")  # before the cluster runs anything
     store = open_store(args, create=True)
     outcome = executor.run(
         store,
@@ -179,6 +182,8 @@ def _read_params_file(path: str) -> dict[str, Any]:
             loaded = yaml.safe_load(fh)
     except OSError as exc:
         raise InvalidInputError(f"cannot read parameters file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InvalidInputError(f"parameters file {path} is not UTF-8 text") from None
     except yaml.YAMLError as exc:
         raise InvalidInputError(f"parameters file {path} is not valid YAML: {exc}") from None
     if loaded is None:
@@ -194,8 +199,8 @@ def _cmd_report(args: argparse.Namespace) -> None:
 
     store = open_store(args)
     run_id = store.resolve_run_id(args.run_id)
+    target = limits.output_file(args.output or f"report-{run_id[:12]}.html", "report file")
     html = render(store, run_id)
-    target = Path(args.output or f"report-{run_id[:12]}.html")
     data = html.encode("utf-8")
     target.write_bytes(data)
     emit(

@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import environment
+from .. import environment, limits
 from ..errors import ConflictError, InvalidInputError, NotFoundError
 from ..jsonutil import jsonable, utcnow
 from ..records import Run
@@ -89,13 +89,18 @@ def run_notebook(
     Raises
     ------
     NotFoundError, InvalidInputError
-        For a missing or unreadable notebook or bad parameters, before
-        anything is recorded.
+        For a missing or unreadable notebook, bad parameters, a timeout that
+        is not a finite positive number, a working directory that is not a
+        folder or an ``output`` that cannot be written: all before anything
+        is recorded or run.
     """
     nb_path, raw, nb = read_notebook(notebook)
     params = _check_parameters(parameters or {})
-    if timeout is not None and not (timeout > 0):
-        raise InvalidInputError(f"timeout must be a positive number of seconds, not {timeout}")
+    if timeout is not None:
+        timeout = limits.seconds(timeout, "timeout")
+    kernel_cwd = limits.folder(cwd, "working directory") if cwd else nb_path.parent
+    if output is not None:
+        output = limits.output_file(output, "output file")
     if run_id is None:
         run_id = uuid.uuid4().hex
     elif not (len(run_id) == 32 and all(c in "0123456789abcdef" for c in run_id)):
@@ -189,7 +194,7 @@ def run_notebook(
             params,
             kernel_env,
             timeout,
-            Path(cwd) if cwd else nb_path.parent,
+            kernel_cwd,
             kernel_name,
             progress,
             on_kernel_start=begin,
@@ -224,8 +229,6 @@ def run_notebook(
     output_bytes = nbformat.writes(executed).encode("utf-8")
     output_sha = opened.put_artifact(output_bytes, "notebook", who)
     out_path.unlink(missing_ok=True)
-    if output is not None:
-        Path(output).write_bytes(output_bytes)
     try:
         opened.update_run(
             run_id,
@@ -244,6 +247,16 @@ def run_notebook(
         # lost, or recovery marked it interrupted): that verdict stands; the
         # executed notebook is still kept as an artifact.
         pass
+    if output is not None:
+        # After the run is decided, so a file system that changed meanwhile
+        # cannot leave it "running"; the notebook is in the store either way.
+        try:
+            Path(output).write_bytes(output_bytes)
+        except OSError as exc:
+            raise InvalidInputError(
+                f"run {run_id[:12]} is stored, but {output} could not be written: "
+                f"{exc.strerror or exc}"
+            ) from None
     return opened.get_run(run_id)
 
 

@@ -86,6 +86,8 @@ def _validate(store: Store, kind: str, config: dict[str, Any]) -> dict[str, Any]
             "password_env": config.get("password_env"),
         }
     path = config.get("path") or str(store.home / "alerts.log")
+    if config.get("path"):  # the default's folder, the store's, is made when first needed
+        limits.output_file(path, "alert log file")
     return {"path": str(Path(path).expanduser().resolve())}
 
 
