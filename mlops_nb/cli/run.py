@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import limits
-from ..errors import ExecutionError, InvalidInputError
+from ..errors import DeadlineError, ExecutionError, InvalidInputError
 from .common import emit, open_store, parse_value, run_json, seconds, whole
 
 if TYPE_CHECKING:
@@ -108,7 +108,7 @@ def _open_store_later(args: argparse.Namespace) -> Any:
 
 
 def _cmd_run(args: argparse.Namespace) -> None:
-    from ..execution.runner import run_notebook
+    from ..execution.runner import run_notebook, timed_out
     from ..store.location import find_home
 
     params: dict[str, Any] = {}
@@ -141,6 +141,8 @@ def _cmd_run(args: argparse.Namespace) -> None:
             tags=tags,
         )
     emit(args, run_json(run), str(run))
+    if timed_out(run):
+        raise DeadlineError(f"notebook run {run.run_id[:12]} {run.error}")
     if run.status != "finished":
         raise ExecutionError(f"notebook run {run.run_id[:12]} failed: {run.error}")
 

@@ -260,6 +260,15 @@ def run_notebook(
     return opened.get_run(run_id)
 
 
+#: How the error of a run whose ``timeout`` ran out begins.
+TIMED_OUT = "timed out after"
+
+
+def timed_out(run: Run) -> bool:
+    """Whether ``run`` failed because its ``timeout`` ran out (its kernel was killed)."""
+    return run.status == "failed" and (run.error or "").startswith(TIMED_OUT)
+
+
 def progress(store: Store, run_id: str) -> tuple[int, int] | None:
     """(cells done, cells in all) of a notebook run still executing, if it can be told.
 
@@ -312,7 +321,10 @@ def _execute(
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    logging.getLogger("papermill").setLevel(logging.ERROR)
+    # What papermill (and nbclient through it) logs as an error, such as "Kernel
+    # died" after a timeout, is in the run's own error already; printed too, it
+    # would be a second line after the command's one-line error.
+    logging.getLogger("papermill").setLevel(logging.CRITICAL)
     watchdog = _Watchdog(timeout)
     log_file = open(kernel_log, "wb") if kernel_log is not None else None  # noqa: SIM115
     try:
@@ -335,7 +347,7 @@ def _execute(
         )
     except Exception as exc:
         if watchdog.fired:
-            return "failed", f"timed out after {timeout:g} s; the kernel was killed"
+            return "failed", f"{TIMED_OUT} {timeout:g} s; the kernel was killed"
         message = f"{type(exc).__name__}: {exc}".strip()
         tail = _log_tail(log_file, kernel_log)
         return "failed", f"{message}\nkernel stderr:\n{tail}" if tail else message
@@ -347,7 +359,7 @@ def _execute(
         if threading.current_thread() is not threading.main_thread():
             _close_thread_loop()
     if watchdog.fired:
-        return "failed", f"timed out after {timeout:g} s; the kernel was killed"
+        return "failed", f"{TIMED_OUT} {timeout:g} s; the kernel was killed"
     return "finished", None
 
 

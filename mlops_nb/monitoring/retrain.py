@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import environment, limits
-from ..errors import InvalidInputError, NotFoundError
+from ..errors import DeadlineError, InvalidInputError, NotFoundError
 from ..jsonutil import format_time, jsonable
 from ..records import Run
 
@@ -159,8 +159,15 @@ def spawn_run(
 
 
 def wait_for_run(store: Store, run_id: str, timeout: float = 600.0, poll: float = 0.5) -> Run:
-    """Block until a run has finished or failed; raise after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
+    """Block until a run has finished or failed, and return it.
+
+    Raises
+    ------
+    DeadlineError
+        The run was still going after ``timeout`` seconds (it goes on).
+    """
+    deadline = time.monotonic() + limits.seconds(timeout, "timeout")
+    poll = limits.seconds(poll, "poll")
     while True:
         try:
             run = store.get_run(run_id)
@@ -169,7 +176,7 @@ def wait_for_run(store: Store, run_id: str, timeout: float = 600.0, poll: float 
         except NotFoundError:
             pass
         if time.monotonic() >= deadline:
-            raise InvalidInputError(
+            raise DeadlineError(
                 f"run {run_id[:12]} did not finish within {timeout:g} s "
                 f"(see {store.home / 'logs' / (run_id + '.log')})"
             )
