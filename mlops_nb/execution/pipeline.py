@@ -147,20 +147,14 @@ def parse(doc: dict[str, Any], path: Path) -> Pipeline:
 
 
 def _parameters(raw: Any, where: str) -> dict[str, Any]:
-    """Parameters as written in the file: names are identifiers, values JSON."""
+    """Parameters as written in the file, checked as a notebook run will check them."""
+    from .runner import check_parameters
+
     if raw is None:
         return {}
     if not isinstance(raw, dict):
         raise InvalidInputError(f"{where}: parameters must be a mapping of names to values")
-    clean: dict[str, Any] = {}
-    for key, value in raw.items():
-        if not isinstance(key, str) or not key.isidentifier():
-            raise InvalidInputError(f"{where}: parameter name {key!r} is not an identifier")
-        try:
-            clean[key] = jsonable(value)
-        except (TypeError, ValueError) as exc:
-            raise InvalidInputError(f"{where}: parameter {key!r}: {exc}") from None
-    return clean
+    return check_parameters(raw, where)
 
 
 def _settings(raw: Any, where: str) -> dict[str, Any]:

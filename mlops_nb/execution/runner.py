@@ -95,7 +95,7 @@ def run_notebook(
         is recorded or run.
     """
     nb_path, raw, nb = read_notebook(notebook)
-    params = _check_parameters(parameters or {})
+    params = check_parameters(parameters or {})
     if timeout is not None:
         timeout = limits.seconds(timeout, "timeout")
     kernel_cwd = limits.folder(cwd, "working directory") if cwd else nb_path.parent
@@ -288,15 +288,20 @@ def progress(store: Store, run_id: str) -> tuple[int, int] | None:
     return done, len(code)
 
 
-def _check_parameters(params: dict[str, Any]) -> dict[str, Any]:
+def check_parameters(params: dict[str, Any], where: str = "") -> dict[str, Any]:
+    """Notebook parameters as papermill can inject them: identifier names, JSON values.
+
+    ``where`` (a file, a pipeline step) starts each message when given.
+    """
+    prefix = f"{where}: " if where else ""
     clean = {}
     for key, value in params.items():
         if not isinstance(key, str) or not key.isidentifier():
-            raise InvalidInputError(f"parameter name {key!r} is not a Python identifier")
+            raise InvalidInputError(f"{prefix}parameter name {key!r} is not a Python identifier")
         try:
             clean[key] = jsonable(value)
         except (TypeError, ValueError) as exc:
-            raise InvalidInputError(f"parameter {key!r}: {exc}") from None
+            raise InvalidInputError(f"{prefix}parameter {key!r}: {exc}") from None
     return clean
 
 
@@ -471,4 +476,11 @@ def _kernel_manager_class(extra_env: dict[str, str], on_start: Any, stderr: Any 
     return _RunKernelManager
 
 
-__all__ = ["declared_parameters", "read_notebook", "run_notebook", "sha256_bytes"]
+__all__ = [
+    "check_parameters",
+    "declared_parameters",
+    "read_notebook",
+    "run_notebook",
+    "sha256_bytes",
+    "timed_out",
+]
