@@ -79,7 +79,7 @@ def seconds(
     if number is None or not math.isfinite(number) or not low_ok or number > maximum:
         floor = "0 or more" if allow_zero else "more than 0"
         raise InvalidInputError(
-            f"{what} must be a number of seconds, {floor} and at most {maximum:g}, "
+            f"{what} must be a number of seconds, {floor} and at most {maximum:.0f}, "
             f"not {_shown(value)}"
         )
     return number
