@@ -22,15 +22,9 @@ def jp_server_config(home):
 
 
 @pytest.fixture
-def seeded(store, fitted, churn_data):
-    X, _, y, _ = churn_data
-    for acc in (0.80, 0.86):
-        with tracking.track(
-            store, "churn", model=fitted[0], data=X, target=y, metrics={"accuracy": acc}
-        ):
-            pass
-    mlops_nb.promote("churn", 1, store=store)
-    return store
+def seeded(churn_versions):
+    mlops_nb.promote("churn", 1, store=churn_versions)
+    return churn_versions
 
 
 async def call(jp_fetch, *path, method="GET", body=None, **params):
