@@ -12,14 +12,25 @@ the REST handlers and the magics each map errors in exactly one place::
     │   └── GateFailedError                      a promotion gate said no
     ├── IntegrityError                           (exit 5, HTTP 409)
     │   └── UntrustedModelError                  a model file holds untrusted types
-    └── ExecutionError              RuntimeError (exit 6, HTTP 500)
-                                                 a notebook run failed
+    ├── ExecutionError              RuntimeError (exit 6, HTTP 500)
+    │                                            a notebook run failed
+    ├── DeadlineError               TimeoutError (exit 8, HTTP 504)
+    │                                            a time limit ran out
+    └── UnavailableError                         (exit 9, HTTP 503)
+                                                 the database or the Dask scheduler
+                                                 cannot be reached, or stayed locked
+
+Exit code 7 is kept for a failed check of ``mlops-nb test``. The root class
+itself (exit 1, HTTP 500) is never raised for something a user can act on:
+each cause has its own class, so scripts can tell "fix your input" (2) from
+"try again later" (8, 9) from "the store is damaged" (5).
 """
 
 from __future__ import annotations
 
 __all__ = [
     "ConflictError",
+    "DeadlineError",
     "ExecutionError",
     "GateExpressionError",
     "GateFailedError",
@@ -27,6 +38,7 @@ __all__ = [
     "InvalidInputError",
     "MlopsError",
     "NotFoundError",
+    "UnavailableError",
     "UntrustedModelError",
 ]
 
@@ -75,7 +87,12 @@ class GateFailedError(ConflictError):
 
 
 class IntegrityError(MlopsError):
-    """Stored content does not match its recorded SHA-256 or the audit chain."""
+    """The store is damaged or inconsistent.
+
+    Stored content no longer matches its recorded SHA-256 or the audit chain,
+    the metadata database is not a readable mlops-nb database, or a stored
+    file is missing or is not a file.
+    """
 
     exit_code = 5
     http_status = 409
@@ -90,7 +107,30 @@ class UntrustedModelError(IntegrityError):
 
 
 class ExecutionError(MlopsError, RuntimeError):
-    """A notebook run failed: a cell raised, the kernel died or time ran out."""
+    """A notebook run or pipeline failed: a cell raised or the kernel died."""
 
     exit_code = 6
     http_status = 500
+
+
+class DeadlineError(MlopsError, TimeoutError):
+    """A time limit ran out: a run's ``timeout`` (its kernel was killed), or the
+    time given to wait for a run.
+
+    Nothing was wrong with the input; a longer limit may succeed.
+    """
+
+    exit_code = 8
+    http_status = 504
+
+
+class UnavailableError(MlopsError):
+    """Something mlops-nb needs cannot be used right now.
+
+    The metadata database is unreachable or kept its write lock longer than
+    the store waits (a write that met it was rolled back), or the Dask
+    scheduler cannot be reached. Trying again later may succeed.
+    """
+
+    exit_code = 9
+    http_status = 503

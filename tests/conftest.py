@@ -246,6 +246,20 @@ def fitted(churn_data):
 
 
 @pytest.fixture
+def churn_versions(store, fitted, churn_data):
+    """``store`` with ``churn`` v1 and v2 (accuracy 0.80, 0.86), each with its data profile."""
+    from mlops_nb import tracking
+
+    X, _, y, _ = churn_data
+    for acc in (0.80, 0.86):
+        with tracking.track(
+            store, "churn", model=fitted[0], data=X, target=y, metrics={"accuracy": acc}
+        ):
+            pass
+    return store
+
+
+@pytest.fixture
 def shell(home):
     """An IPython shell with ``%load_ext mlops_nb`` done and a clean namespace."""
     from IPython.core.interactiveshell import InteractiveShell

@@ -116,6 +116,14 @@ def test_bad_input_gets_one_line_and_exit_code(cli, seeded, args, code, fragment
     one_line_error(cli(*args), code, fragment)
 
 
+@pytest.mark.slow
+def test_a_run_out_of_time_exits_with_the_deadline_code(cli, store):
+    result = cli("run", str(TINY.parent / "sleepy.ipynb"), "-p", "seconds", "60", "--timeout", "3")
+    one_line_error(result, 8, "timed out after 3 s; the kernel was killed")
+    (run,) = store.list_runs()
+    assert run.status == "failed" and run.output_sha256  # the partial notebook is kept
+
+
 def test_argparse_errors_are_one_line(cli):
     result = cli("promote")
     assert result.code == 2

@@ -19,7 +19,7 @@ try:
 except ImportError as exc:
     skip_or_fail(f"Dask's distributed is not installed: {exc}")
 
-from mlops_nb.errors import ExecutionError, InvalidInputError
+from mlops_nb.errors import InvalidInputError, UnavailableError
 from mlops_nb.execution import pipeline as pipelines
 from mlops_nb.execution.dask_executor import DaskExecutor, connect, locator
 from mlops_nb.execution.executor import StepTask
@@ -207,7 +207,7 @@ def test_losing_the_scheduler_mid_step_fails_the_run_and_does_not_retry(store, t
         def run():
             try:
                 DaskExecutor(address, poll_interval=0.3).run(store, task)
-            except ExecutionError as exc:
+            except UnavailableError as exc:
                 result["error"] = str(exc)
 
         runner = threading.Thread(target=run)
@@ -379,7 +379,7 @@ UNREACHABLE = {"DASK_DISTRIBUTED__COMM__TIMEOUTS__CONNECT": "1s"}
             command,
             ["--executor", "dask", "--scheduler-address", f"tcp://127.0.0.1:{_closed_port()}"],
             UNREACHABLE,
-            6,
+            9,  # UnavailableError: try again when the scheduler is back
             "cannot reach the dask scheduler at tcp://127.0.0.1:",
         )
         for command in ("run", "pipeline", "scheduler")
@@ -415,7 +415,7 @@ def test_an_unreachable_scheduler_fails_the_steps_not_the_caller(store, tmp_path
     assert run.status == "failed" and "cannot reach the dask scheduler" in run.error
     assert run.data["steps"]["join"]["status"] == "skipped"
     assert no_run_left_running(store)
-    with pytest.raises(ExecutionError, match="cannot reach"):
+    with pytest.raises(UnavailableError, match="cannot reach"):
         DaskExecutor(address, connect_timeout=0.5).check()
 
 

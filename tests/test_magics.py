@@ -125,6 +125,9 @@ def test_record_promote_rollback_models(shell):
         shell.run_line_magic("mlops_promote", "churn 2 --require 'accuracy>=production+0.5'")
     with pytest.raises(UsageError, match="cannot read gate"):
         shell.run_line_magic("mlops_promote", "churn 2 --require 'accuracy=>production'")
+    for version in ("²", "١", "99999999999999999999999"):  # not 2, not 1, not storable
+        with pytest.raises(UsageError, match="version must be"):
+            shell.run_line_magic("mlops_promote", f"churn {version}")
     shell.run_line_magic("mlops_promote", "churn 2 --alias production")
     assert shell.run_line_magic("mlops_rollback", "churn").to_version == 1
     table = shell.run_line_magic("mlops_models", "churn")
@@ -134,6 +137,21 @@ def test_record_promote_rollback_models(shell):
     assert [m["name"] for m in shell.run_line_magic("mlops_models", "")] == ["churn"]
     with pytest.raises(UsageError, match="no model named"):
         shell.run_line_magic("mlops_models", "nope")
+
+
+def test_a_busy_database_is_one_usage_line(shell, home, fitted, monkeypatch):
+    import mlops_nb.store.base as base
+    from mlops_nb import tracking
+    from mlops_nb.store import Store
+
+    holder = Store(home)
+    with tracking.track(holder, "churn", model=fitted[0]):
+        pass
+    monkeypatch.setattr(base, "BUSY_TIMEOUT_S", 0.3)  # the magics' store opens after this
+    with holder.write(), pytest.raises(UsageError, match="is busy: another writer") as info:
+        shell.run_line_magic("mlops_promote", "churn 1")
+    assert len(str(info.value).splitlines()) == 1
+    holder.close()
 
 
 def test_record_without_a_run(shell):

@@ -190,6 +190,22 @@ def test_trigger_bad_input(churn, tmp_path):
         mlops_nb.remove_retrain_trigger("churn", store=churn)
 
 
+def test_waiting_past_the_timeout_is_a_deadline_error_not_bad_input(store):
+    from mlops_nb.errors import DeadlineError
+    from mlops_nb.monitoring.retrain import wait_for_run
+
+    run_id = "e" * 32
+    store.insert_run(
+        {"run_id": run_id, "kind": "notebook", "status": "running", "started_at": "t"}, "me"
+    )
+    with pytest.raises(DeadlineError, match="did not finish within 0.2 s") as info:
+        wait_for_run(store, run_id, timeout=0.2, poll=0.05)
+    assert not isinstance(info.value, ValueError) and info.value.exit_code == 8
+    for bad in (float("nan"), float("inf"), -1.0):
+        with pytest.raises(InvalidInputError, match="timeout"):
+            wait_for_run(store, run_id, timeout=bad)
+
+
 def test_version_without_profile_and_bad_batches(store, fitted):
     with tracking.track(store, "bare", model=fitted[0]):
         pass

@@ -91,21 +91,31 @@ def test_error_tree_maps_to_builtins_codes_and_statuses():
     assert issubclass(errors.NotFoundError, LookupError)
     assert issubclass(errors.GateFailedError, errors.ConflictError)
     assert issubclass(errors.UntrustedModelError, errors.IntegrityError)
-    codes = {
+    assert issubclass(errors.ExecutionError, RuntimeError)
+    # A timeout is not bad input, and an unavailable database is neither.
+    assert issubclass(errors.DeadlineError, TimeoutError)
+    assert not issubclass(errors.DeadlineError, (ValueError, errors.ExecutionError))
+    assert not issubclass(errors.UnavailableError, (ValueError, errors.IntegrityError))
+    direct = {
         cls: (cls.exit_code, cls.http_status)
-        for cls in (
-            errors.MlopsError,
-            errors.InvalidInputError,
-            errors.NotFoundError,
-            errors.ConflictError,
-            errors.IntegrityError,
-            errors.ExecutionError,
-        )
+        for cls in vars(errors).values()
+        if isinstance(cls, type) and cls.__bases__[0] is errors.MlopsError
     }
-    assert codes[errors.InvalidInputError] == (2, 400)
-    assert codes[errors.NotFoundError] == (3, 404)
-    assert codes[errors.ConflictError] == (4, 409)
-    assert len({c for c, _ in codes.values()}) == len(codes)
+    assert direct == {
+        errors.InvalidInputError: (2, 400),
+        errors.NotFoundError: (3, 404),
+        errors.ConflictError: (4, 409),
+        errors.IntegrityError: (5, 409),
+        errors.ExecutionError: (6, 500),
+        # 7 is kept for a failed check of `mlops-nb test`
+        errors.DeadlineError: (8, 504),
+        errors.UnavailableError: (9, 503),
+    }
+    assert (errors.MlopsError.exit_code, errors.MlopsError.http_status) == (1, 500)
+    # Every class is drawn in the module's tree and exported, here and at the top.
+    for name in errors.__all__:
+        assert name in errors.__doc__
+        assert getattr(mlops_nb, name) is getattr(errors, name)
 
 
 def test_records_serialise_to_json(store, fitted):

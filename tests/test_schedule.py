@@ -326,7 +326,13 @@ def test_pause_resume_remove(store):
         ({"tz": "Mars/Olympus"}, "unknown time zone"),
         ({"catchup": "some"}, "catch-up must be one of"),
         ({"name": "bad name!"}, "schedule name"),
-        ({"retries": -1}, "retries and backoff"),
+        ({"retries": -1}, "retries must be a whole number"),
+        # each lands in an integer column or a timer: refused before anything is stored
+        ({"retries": 10**20}, "retries must be a whole number"),
+        ({"max_concurrent": 0}, "max_concurrent must be a whole number"),
+        ({"backoff": float("nan")}, "backoff must be a number of seconds"),
+        ({"timeout": float("inf")}, "timeout must be a number of seconds"),
+        ({"timeout": 1e300}, "timeout must be a number of seconds"),
         ({"target": "missing.ipynb"}, "does not exist"),
     ],
 )

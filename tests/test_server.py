@@ -25,15 +25,9 @@ def jp_server_config(home):
 
 
 @pytest.fixture
-def seeded(store, fitted, churn_data):
-    X, _, y, _ = churn_data
-    for acc in (0.80, 0.86):
-        with tracking.track(
-            store, "churn", model=fitted[0], data=X, target=y, metrics={"accuracy": acc}
-        ):
-            pass
-    mlops_nb.promote("churn", 1, store=store)
-    return store
+def seeded(churn_versions):
+    mlops_nb.promote("churn", 1, store=churn_versions)
+    return churn_versions
 
 
 async def call(jp_fetch, *path, method="GET", body=None, **params):
@@ -98,6 +92,10 @@ async def test_promote_gate_and_rollback(jp_fetch, seeded, monkeypatch):
         (("models", "churn", "promote"), "POST", {"version": 9}, 404),
         (("models", "churn", "promote"), "POST", {}, 400),
         (("models", "churn", "promote"), "POST", {"version": 2, "require": "acc=>1"}, 400),
+        (("models", "churn", "promote"), "POST", {"version": "²"}, 400),
+        (("models", "churn", "promote"), "POST", {"version": "١"}, 400),
+        (("models", "churn", "promote"), "POST", {"version": "99999999999999999999999"}, 400),
+        (("models", "churn", "promote"), "POST", {"version": 99999999999999999999999}, 400),
         (("runs", "abc"), "GET", None, 400),
         (("runs", "ffffffff"), "GET", None, 404),
         (("drift", "nope"), "GET", None, 404),
@@ -107,6 +105,28 @@ async def test_promote_gate_and_rollback(jp_fetch, seeded, monkeypatch):
 async def test_bad_input_gets_json_errors(jp_fetch, seeded, path, method, body, status):
     code, doc = await call(jp_fetch, *path, method=method, body=body)
     assert code == status and doc["error"]
+
+
+@pytest.mark.parametrize("limit", ["-1", "99999999999999999999999", "١", "1e3", ""])
+async def test_a_limit_out_of_range_is_bad_input(jp_fetch, seeded, limit):
+    code, doc = await call(jp_fetch, "runs", limit=limit)
+    assert code == 400 and doc["type"] == "InvalidInputError" and "limit" in doc["error"]
+
+
+async def test_a_database_kept_locked_is_503_and_changes_nothing(jp_fetch, seeded, monkeypatch):
+    import mlops_nb.store.base as base
+
+    monkeypatch.setattr(base, "BUSY_TIMEOUT_S", 0.3)  # before the server opens its store
+    with seeded.write():  # another writer, busy for longer than the server's store waits
+        code, doc = await call(
+            jp_fetch, "models", "churn", "promote", method="POST", body={"version": 2}
+        )
+    assert (
+        code == 503
+        and doc["type"] == "UnavailableError"
+        and "is busy: another writer" in doc["error"]
+    )
+    assert seeded.alias_holder("churn", "production").version == 1
 
 
 async def test_runs_and_drift(jp_fetch, seeded):

@@ -6,7 +6,7 @@ import pytest
 import sqlalchemy as sa
 
 from conftest import skip_or_fail
-from mlops_nb.errors import InvalidInputError, MlopsError, NotFoundError
+from mlops_nb.errors import InvalidInputError, NotFoundError, UnavailableError
 from mlops_nb.store import Store, find_home
 from mlops_nb.store import schema as t
 from mlops_nb.store.artifacts import sha256_bytes
@@ -286,9 +286,10 @@ def test_unreachable_database_is_one_clear_error(tmp_path):
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]
     url = f"postgresql://me:hunter2@127.0.0.1:{port}/nowhere?connect_timeout=5"
-    with pytest.raises(MlopsError, match="cannot use the metadata database") as info:
+    with pytest.raises(UnavailableError, match="cannot use the metadata database") as info:
         Store(tmp_path, db_url=url)
     assert "hunter2" not in str(info.value) and "me:***@127.0.0.1" in str(info.value)
+    assert info.value.exit_code == 9  # try again later, unlike the root error's 1
 
 
 # -- PostgreSQL only ------------------------------------------------------------
@@ -374,3 +375,120 @@ def test_a_user_who_cannot_create_tables_is_told_what_to_grant(tmp_path, pg_serv
     finally:
         with psycopg.connect(pg_server.admin_url, autocommit=True) as conn:
             conn.execute(f"DROP ROLE {role}")
+
+
+# -- what the database says, as the error class a user can act on -----------------
+
+
+@pytest.fixture
+def write_lock_held(home, monkeypatch):
+    """``with write_lock_held(): ...`` holds the store's write lock from another
+    store, as a long writer elsewhere would; stores opened after this fixture
+    give up waiting for it after a fraction of a second."""
+    import mlops_nb.store.base as base
+
+    holder = Store(home)
+    monkeypatch.setattr(base, "BUSY_TIMEOUT_S", 0.3)
+    yield holder.write
+    holder.close()
+
+
+def test_a_write_lock_not_granted_in_time_is_unavailable(home, write_lock_held):
+    from mlops_nb.errors import UnavailableError
+
+    store = Store(home)
+    with (
+        write_lock_held(),
+        pytest.raises(UnavailableError, match="is busy: another writer") as info,
+    ):
+        store.put_artifact(b"waits for the lock", "test", "tester")
+    assert info.value.exit_code == 9 and info.value.http_status == 503
+    assert len(store.raw_events()) == 0  # the refused write left nothing
+    store.put_artifact(b"waits for the lock", "test", "tester")  # free again: it works
+    store.close()
+
+
+def test_a_taken_unique_key_is_a_conflict(store):
+    from mlops_nb.errors import ConflictError
+
+    run = {"run_id": "c" * 32, "kind": "track", "status": "running", "started_at": "t"}
+    store.insert_run(run, "first")
+    events = len(store.raw_events())
+    with pytest.raises(ConflictError, match="already exists") as info:
+        store.insert_run(run, "second")
+    assert info.value.exit_code == 4
+    assert len(store.raw_events()) == events  # its event was rolled back with it
+
+
+def test_other_constraint_failures_and_missing_tables_are_integrity_errors(store, raw_sql):
+    from mlops_nb.errors import IntegrityError
+
+    with (
+        pytest.raises(IntegrityError, match="refused an inconsistent write"),
+        store.write() as conn,
+    ):
+        conn.execute(t.runs.insert().values(run_id="d" * 32))  # kind, status ... missing
+    raw_sql("drop table run_values")
+    with pytest.raises(IntegrityError, match="lacks part of its schema"):
+        store.list_runs()
+
+
+def test_a_database_damaged_after_opening_is_an_integrity_error(tmp_path):
+    from mlops_nb.errors import IntegrityError
+
+    home = tmp_path / "h"
+    store = Store(home)
+    for i in range(200):  # enough rows for the runs table to own pages of its own
+        store.insert_run(
+            {"run_id": f"{i:032x}", "kind": "track", "status": "running", "started_at": "t"}, "me"
+        )
+    store.close()
+    db = home / "mlops.db"
+    import sqlite3
+
+    with sqlite3.connect(db) as conn:
+        size = conn.execute("PRAGMA page_size").fetchone()[0]
+        root = conn.execute("SELECT rootpage FROM sqlite_master WHERE name = 'runs'").fetchone()[0]
+    conn.close()
+    data = bytearray(db.read_bytes())
+    start = (root - 1) * size  # only the runs table's first page: the schema stays readable
+    data[start : start + size] = os.urandom(size)
+    db.write_bytes(bytes(data))
+    reopened = Store(home)
+    with pytest.raises(IntegrityError, match=f"{db}.*damaged"):
+        reopened.list_runs()
+    reopened.close()
+
+
+def test_an_artifact_path_taken_by_a_folder_is_refused(store):
+    from mlops_nb.errors import IntegrityError
+
+    sha = sha256_bytes(b"blocked")
+    store.artifacts.path(sha).mkdir(parents=True)
+    with pytest.raises(IntegrityError, match="is not a file"):
+        store.put_artifact(b"blocked", "test", "tester")
+    assert store.raw_events() == []
+
+
+def test_a_second_store_on_the_same_file_keeps_the_first_ones_locks(tmp_path):
+    # The second open checks the file before using it; a plain open() and
+    # close() of the file would drop every SQLite lock this process holds on
+    # it, so the child below would take itself for the last user, remove
+    # the WAL files and leave the first store with "disk I/O error".
+    import subprocess
+    import sys
+
+    home = tmp_path / "h"
+    first = Store(home)
+    first.put_artifact(b"before", "test", "first")
+    Store(home).close()
+    child = (
+        "import sys; from mlops_nb.store import Store; "
+        "s = Store(sys.argv[1]); s.put_artifact(b'child', 'test', 'child'); s.close()"
+    )
+    subprocess.run([sys.executable, "-c", child, str(home)], check=True, env=os.environ.copy())
+    # The child saw this process still using the database, so left its WAL alone.
+    assert (home / "mlops.db-wal").exists() and (home / "mlops.db-shm").exists()
+    first.put_artifact(b"after", "test", "first")
+    assert len(first.raw_events()) == 3
+    first.close()

@@ -10,6 +10,10 @@ from typing import TYPE_CHECKING, Any, NoReturn
 if TYPE_CHECKING:
     from ..store.location import StoreLocation
 
+from collections.abc import Callable
+
+from .. import limits
+from ..errors import InvalidInputError
 from ..text import terminal
 
 
@@ -40,6 +44,35 @@ def add_common(parser: argparse.ArgumentParser, suppress: bool) -> None:
         default=default_json,
         help="print one JSON document on stdout",
     )
+
+
+def whole(minimum: int = 0, maximum: int = limits.MAX_WHOLE) -> Callable[[str], int]:
+    """An argparse ``type``: a whole number from ``minimum`` to ``maximum``.
+
+    Refused values exit 2 with argparse's one line, before any command runs.
+    """
+
+    def convert(text: str) -> int:
+        try:
+            return limits.whole_number(text, "value", minimum=minimum, maximum=maximum)
+        except InvalidInputError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = "whole number"
+    return convert
+
+
+def seconds(allow_zero: bool = False) -> Callable[[str], float]:
+    """An argparse ``type``: a finite duration in seconds (see :func:`mlops_nb.limits.seconds`)."""
+
+    def convert(text: str) -> float:
+        try:
+            return limits.seconds(text, "value", allow_zero=allow_zero)
+        except InvalidInputError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+
+    convert.__name__ = "duration"
+    return convert
 
 
 def parse_value(text: str) -> Any:

@@ -7,8 +7,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from .. import environment
+from .. import environment, limits
 from ..errors import InvalidInputError, NotFoundError
+from .common import whole
 
 _READERS = {".csv": "csv", ".gz": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
 
@@ -47,7 +48,7 @@ def add_commands(
     )
     p = actions.add_parser("history", parents=[parent], help="every recorded check of a model")
     p.add_argument("name")
-    p.add_argument("--limit", type=int, default=0)
+    p.add_argument("--limit", type=whole(), default=0, help="the newest N checks (0: all)")
     p = actions.add_parser(
         "trigger", parents=[parent], help="run a notebook when a check of NAME alarms (or --remove)"
     )
@@ -64,7 +65,7 @@ def add_commands(
     actions.required = True
     p = actions.add_parser("list", parents=[parent], help="alerts, newest first")
     p.add_argument("name", nargs="?")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=whole(), default=50, help="at most N alerts (0: all)")
     p = actions.add_parser("channels", parents=[parent], help="configured channels")
     p.add_argument("name", nargs="?")
     p = actions.add_parser(
@@ -84,13 +85,13 @@ def add_commands(
     target.add_argument("--email", action="append", metavar="ADDRESS", help="mail over SMTP")
     target.add_argument("--log", metavar="PATH", help="append JSON lines to a file")
     p.add_argument("--smtp-host")
-    p.add_argument("--smtp-port", type=int, default=25)
+    p.add_argument("--smtp-port", type=whole(1, 65535), default=25)
     p.add_argument("--sender")
     p.add_argument("--starttls", action="store_true")
     p.add_argument("--username")
     p.add_argument("--password-env", metavar="VAR", help="environment variable with the password")
     p = actions.add_parser("remove", parents=[parent], help="disable a channel")
-    p.add_argument("channel_id", type=int)
+    p.add_argument("channel_id", type=whole(1))
 
 
 def read_table(path: str) -> Any:
@@ -98,6 +99,8 @@ def read_table(path: str) -> Any:
     import pandas as pd
 
     file = Path(path)
+    if file.is_dir():
+        raise InvalidInputError(f"data file {path} is a folder; name a CSV or Parquet file")
     if not file.is_file():
         raise NotFoundError(f"data file {path} does not exist")
     kind = _READERS.get(file.suffix.lower())
@@ -120,6 +123,8 @@ def _drift(args: argparse.Namespace) -> None:
     if args.drift_action == "check":
         from ..monitoring.monitor import check_drift
 
+        if args.html:
+            limits.output_file(args.html, "--html file")  # before the check is recorded
         report = check_drift(
             store,
             args.ref,

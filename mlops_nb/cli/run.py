@@ -14,9 +14,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import ExecutionError, InvalidInputError
+from .. import limits
+from ..errors import DeadlineError, ExecutionError, InvalidInputError
 from ..text import terminal
-from .common import emit, location, open_store, parse_value, run_json
+from .common import emit, location, open_store, parse_value, run_json, seconds, whole
 
 if TYPE_CHECKING:
     from ..execution.executor import Executor, ExecutorFactory
@@ -30,13 +31,13 @@ def add_commands(
     p = cmd("runs", "list runs, newest first")
     p.add_argument("--model", help="only runs of this model")
     p.add_argument("--kind", choices=["track", "notebook", "pipeline"])
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=whole(), default=50, help="at most N runs (0: all)")
     p.add_argument(
         "--watch",
         action="store_true",
         help="refresh until no run is running (pipeline steps shown)",
     )
-    p.add_argument("--interval", type=float, default=2.0, help="--watch refresh, seconds")
+    p.add_argument("--interval", type=seconds(), default=2.0, help="--watch refresh, seconds")
     p = cmd("show", "show one run")
     p.add_argument("run_id")
     p = cmd("run", "execute a notebook with papermill and store it as an audit artifact")
@@ -45,7 +46,7 @@ def add_commands(
         "-p", "--parameter", nargs=2, action="append", metavar=("KEY", "VALUE"), default=[]
     )
     p.add_argument("-f", "--parameters-file", metavar="params.yaml")
-    p.add_argument("--timeout", type=float, metavar="S", help="wall-clock limit for the run")
+    p.add_argument("--timeout", type=seconds(), metavar="S", help="wall-clock limit for the run")
     p.add_argument("-o", "--output", metavar="FILE.ipynb", help="also write the executed notebook")
     p.add_argument("--cwd", help="working directory of the kernel (default: the notebook's)")
     p.add_argument("--kernel", help="kernel name (default: the notebook's)")
@@ -108,7 +109,7 @@ def _open_store_later(args: argparse.Namespace) -> Any:
 
 
 def _cmd_run(args: argparse.Namespace) -> None:
-    from ..execution.runner import run_notebook
+    from ..execution.runner import run_notebook, timed_out
 
     params: dict[str, Any] = {}
     if args.parameters_file:
@@ -140,6 +141,8 @@ def _cmd_run(args: argparse.Namespace) -> None:
             tags=tags,
         )
     emit(args, run_json(run), str(run))
+    if timed_out(run):
+        raise DeadlineError(f"notebook run {run.run_id[:12]} {run.error}")
     if run.status != "finished":
         raise ExecutionError(f"notebook run {run.run_id[:12]} failed: {run.error}")
 
@@ -151,6 +154,8 @@ def _run_elsewhere(
     from ..execution.executor import StepTask
 
     notebook = Path(args.notebook).expanduser().resolve()  # the worker's cwd is not ours
+    if args.output is not None:
+        limits.output_file(args.output, "output file")  # before the cluster runs anything
     store = open_store(args, create=True)
     outcome = executor.run(
         store,
@@ -179,6 +184,8 @@ def _read_params_file(path: str) -> dict[str, Any]:
             loaded = yaml.safe_load(fh)
     except OSError as exc:
         raise InvalidInputError(f"cannot read parameters file {path}: {exc.strerror}") from None
+    except UnicodeDecodeError:
+        raise InvalidInputError(f"parameters file {path} is not UTF-8 text") from None
     except yaml.YAMLError as exc:
         raise InvalidInputError(f"parameters file {path} is not valid YAML: {exc}") from None
     if loaded is None:
@@ -194,8 +201,8 @@ def _cmd_report(args: argparse.Namespace) -> None:
 
     store = open_store(args)
     run_id = store.resolve_run_id(args.run_id)
+    target = limits.output_file(args.output or f"report-{run_id[:12]}.html", "report file")
     html = render(store, run_id)
-    target = Path(args.output or f"report-{run_id[:12]}.html")
     data = html.encode("utf-8")
     target.write_bytes(data)
     emit(

@@ -6,7 +6,9 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
-from ..errors import ExecutionError, InvalidInputError
+from .. import limits
+from ..errors import ExecutionError
+from .common import seconds, whole
 
 
 def _schedule_options(p: argparse.ArgumentParser, defaults: bool) -> None:
@@ -26,12 +28,19 @@ def _schedule_options(p: argparse.ArgumentParser, defaults: bool) -> None:
     p.add_argument(
         "-p", "--parameter", nargs=2, action="append", default=[], metavar=("KEY", "VALUE")
     )
-    p.add_argument("--timeout", type=float, help="seconds per attempt (kernel killed after)")
-    p.add_argument("--retries", type=int, default=d(0))
     p.add_argument(
-        "--backoff", type=float, default=d(60.0), help="seconds before retry 1, doubling"
+        "--timeout",
+        type=seconds(allow_zero=True),
+        help="seconds per attempt (kernel killed after; 0: no limit)",
     )
-    p.add_argument("--max-concurrent", type=int, default=d(1))
+    p.add_argument("--retries", type=whole(0, limits.MAX_RETRIES), default=d(0))
+    p.add_argument(
+        "--backoff",
+        type=seconds(allow_zero=True),
+        default=d(60.0),
+        help="seconds before retry 1, doubling",
+    )
+    p.add_argument("--max-concurrent", type=whole(1), default=d(1))
     p.add_argument(
         "--overlap",
         choices=["queue", "skip"],
@@ -85,12 +94,12 @@ def add_commands(
     executor_options(p)
     p = actions.add_parser("slots", parents=[parent], help="what each slot did")
     p.add_argument("name", nargs="?")
-    p.add_argument("--limit", type=int, default=50)
+    p.add_argument("--limit", type=whole(), default=50, help="at most N slots (0: all)")
     actions.add_parser("cron-line", parents=[parent], help="the crontab line that ticks")
 
     p = cmd("scheduler", "run schedules in the foreground (for systemd or supervisor)")
-    p.add_argument("--interval", type=float, default=30.0, help="seconds between ticks")
-    p.add_argument("--workers", type=int, default=2, help="jobs at once")
+    p.add_argument("--interval", type=seconds(), default=30.0, help="seconds between ticks")
+    p.add_argument("--workers", type=whole(1), default=2, help="jobs at once")
     executor_options(p)
     p = cmd("tick", "fire whatever is due, once (for a system cron entry every minute)")
     p.add_argument(
@@ -195,8 +204,6 @@ def _scheduler(args: argparse.Namespace) -> None:
     from .common import open_store
     from .run import executor_factory
 
-    if args.interval <= 0 or args.workers < 1:
-        raise InvalidInputError("--interval must be > 0 and --workers >= 1")
     make_executor = executor_factory(args)
     Scheduler(
         open_store(args, create=True), args.interval, args.workers, make_executor

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..errors import IntegrityError, InvalidInputError
 from ..text import printable
-from .common import emit, open_store
+from .common import emit, open_store, whole
 
 
 def add_commands(
@@ -27,8 +27,12 @@ def add_commands(
     )
     p = cmd("audit", "the tamper-evident audit log")
     p.add_argument("action", choices=["log", "verify", "checkpoint"])
-    p.add_argument("--since", type=int, default=0, help="log: events after this sequence number")
-    p.add_argument("--limit", type=int, default=0, help="log: at most this many (newest)")
+    p.add_argument(
+        "--since", type=whole(), default=0, help="log: events after this sequence number"
+    )
+    p.add_argument(
+        "--limit", type=whole(), default=0, help="log: at most this many, the newest (0: all)"
+    )
     p.add_argument(
         "-o",
         "--output",

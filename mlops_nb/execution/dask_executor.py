@@ -35,7 +35,13 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING, Any
 
 from .. import environment
-from ..errors import ConflictError, ExecutionError, InvalidInputError, MlopsError, NotFoundError
+from ..errors import (
+    ConflictError,
+    InvalidInputError,
+    MlopsError,
+    NotFoundError,
+    UnavailableError,
+)
 from ..jsonutil import utcnow
 from .executor import (
     StepOutcome,
@@ -73,7 +79,7 @@ def connect(address: str | None = None, timeout: float | None = None) -> Client:
     ------
     InvalidInputError
         No address, a malformed one, or ``dask.distributed`` not installed.
-    ExecutionError
+    UnavailableError
         The scheduler cannot be reached.
     """
     address = address or os.environ.get(ENV_ADDRESS)
@@ -99,7 +105,7 @@ def connect(address: str | None = None, timeout: float | None = None) -> Client:
     except ValueError as exc:
         raise InvalidInputError(f"bad dask scheduler address {address!r}: {exc}") from None
     except OSError as exc:
-        raise ExecutionError(f"cannot reach the dask scheduler at {address}: {exc}") from None
+        raise UnavailableError(f"cannot reach the dask scheduler at {address}: {exc}") from None
 
 
 def _probe(address: str, timeout: float) -> None:
@@ -213,7 +219,7 @@ class DaskExecutor:
         from distributed import KilledWorker
 
         if client.status != "running":  # lost the scheduler: a retry has nowhere to go
-            raise ExecutionError(f"lost the connection to the dask scheduler at {self.address}")
+            raise UnavailableError(f"lost the connection to the dask scheduler at {self.address}")
         future = client.submit(
             _attempt_on_worker,
             locator(store),

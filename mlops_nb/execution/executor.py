@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from .. import limits
+
 if TYPE_CHECKING:
     from ..records import Run
     from ..store import Store
@@ -132,7 +134,9 @@ def run_with_retries(
         last = attempt(store, task, parent_run_id, run_id, attempts)
         if last.status == "finished" or attempts > task.retries:
             break
-        sleep(task.backoff * 2 ** (attempts - 1))
+        # Doubling outgrows any timer after enough retries; past the longest
+        # duration accepted anywhere, it stops growing.
+        sleep(min(task.backoff * 2 ** (attempts - 1), limits.MAX_SECONDS))
     return StepOutcome(
         status=last.status, run_id=last.run_id, attempts=attempts, error=last.error, run=last
     )

@@ -33,10 +33,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import environment
+from .. import environment, limits
 from ..errors import InvalidInputError, NotFoundError
 from ..jsonutil import jsonable, utcnow
 from ..registry import gates
+from ..registry.names import check_model_name
 
 if TYPE_CHECKING:
     from ..records import Run
@@ -91,6 +92,8 @@ def load(path: str | Path) -> Pipeline:
     import yaml
 
     file = Path(path).expanduser()
+    if str(path) == "" or file.is_dir():
+        raise InvalidInputError(f"pipeline file {path!r} is a folder; name a YAML file")
     if not file.is_file():
         raise NotFoundError(f"pipeline file {file} does not exist")
     try:
@@ -112,13 +115,17 @@ def parse(doc: dict[str, Any], path: Path) -> Pipeline:
     name = doc.get("name") or path.stem
     if not isinstance(name, str) or not _NAME.match(name):
         raise InvalidInputError(f"{where}: name {name!r} must be a short identifier")
-    params = doc.get("parameters") or {}
-    settings = {**_SETTINGS, **(doc.get("settings") or {})}
-    if not isinstance(params, dict) or not isinstance(settings, dict):
-        raise InvalidInputError(f"{where}: parameters and settings must be mappings")
-    bad = set(settings) - set(_SETTINGS)
-    if bad:
-        raise InvalidInputError(f"{where}: unknown settings {sorted(bad)}")
+    params = _parameters(doc.get("parameters"), where)
+    settings = _settings(doc.get("settings"), where)
+    model = doc.get("model")
+    if model is not None:
+        try:
+            check_model_name(model)
+        except InvalidInputError as exc:
+            raise InvalidInputError(f"{where}: model: {exc}") from None
+    description = doc.get("description")
+    if description is not None and not isinstance(description, str):
+        raise InvalidInputError(f"{where}: description must be text")
     raw_steps = doc.get("steps")
     if not isinstance(raw_steps, list) or not raw_steps:
         raise InvalidInputError(f"{where}: 'steps' must be a non-empty list")
@@ -134,9 +141,57 @@ def parse(doc: dict[str, Any], path: Path) -> Pipeline:
         steps=tuple(steps),
         parameters=params,
         settings=settings,
-        model=doc.get("model"),
-        description=str(doc.get("description") or ""),
+        model=model,
+        description=description or "",
     )
+
+
+def _parameters(raw: Any, where: str) -> dict[str, Any]:
+    """Parameters as written in the file, checked as a notebook run will check them."""
+    from .runner import check_parameters
+
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise InvalidInputError(f"{where}: parameters must be a mapping of names to values")
+    return check_parameters(raw, where)
+
+
+def _settings(raw: Any, where: str) -> dict[str, Any]:
+    """``settings`` with their defaults, each of the type and range it is used as."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, dict):
+        raise InvalidInputError(
+            f"{where}: settings must be a mapping such as {{max_parallel: 2, retries: 1}}"
+        )
+    bad = set(raw) - set(_SETTINGS)
+    if bad:
+        raise InvalidInputError(f"{where}: unknown settings {sorted(bad, key=str)}")
+    settings = {**_SETTINGS, **raw}
+    return {
+        "max_parallel": _whole(settings["max_parallel"], f"{where}: max_parallel", 1),
+        "timeout": _timeout(settings["timeout"], f"{where}: timeout"),
+        "retries": _whole(settings["retries"], f"{where}: retries", 0, limits.MAX_RETRIES),
+        "backoff": _seconds(settings["backoff"], f"{where}: backoff", allow_zero=True),
+    }
+
+
+def _whole(value: Any, what: str, minimum: int, maximum: int = limits.MAX_WHOLE) -> int:
+    # YAML has already typed the value: text such as "3" is refused like "many".
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise InvalidInputError(f"{what} must be a whole number, not {value!r}")
+    return limits.whole_number(value, what, minimum=minimum, maximum=maximum)
+
+
+def _seconds(value: Any, what: str, allow_zero: bool = False) -> float:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        raise InvalidInputError(f"{what} must be a number of seconds, not {value!r}")
+    return limits.seconds(value, what, allow_zero=allow_zero)
+
+
+def _timeout(value: Any, what: str) -> float | None:
+    return None if value is None else _seconds(value, f"{what} (null for none)")
 
 
 def _step(raw: Any, index: int, path: Path, earlier: set[str], params: dict[str, Any]) -> Step:
@@ -162,11 +217,18 @@ def _step(raw: Any, index: int, path: Path, earlier: set[str], params: dict[str,
     if not isinstance(raw.get("notebook"), str):
         raise InvalidInputError(f"{where} ({name}): 'notebook' is missing")
     notebook = (path.parent / raw["notebook"]).resolve()
+    if notebook.exists() and not notebook.is_file():
+        raise InvalidInputError(f"{where} ({name}): notebook {notebook} is not a file")
     if not notebook.is_file():
         raise NotFoundError(f"{where} ({name}): notebook {notebook} does not exist")
     depends = raw.get("depends_on") or []
     if isinstance(depends, str):
         depends = [depends]
+    if not isinstance(depends, list) or not all(isinstance(d, str) for d in depends):
+        raise InvalidInputError(
+            f"{where} ({name}): depends_on must be a step name or a list of step names, "
+            f"not {depends!r}"
+        )
     missing = [d for d in depends if d not in earlier]
     if missing:
         raise InvalidInputError(
@@ -174,17 +236,18 @@ def _step(raw: Any, index: int, path: Path, earlier: set[str], params: dict[str,
         )
     if raw.get("gate") is not None:
         gates.parse(str(raw["gate"]))  # raises with the bad part
-    parameters = raw.get("parameters") or {}
-    if not isinstance(parameters, dict):
-        raise InvalidInputError(f"{where} ({name}): parameters must be a mapping")
+    parameters = _parameters(raw.get("parameters"), f"{where} ({name})")
+    retries = raw.get("retries")
     return Step(
         name=name,
         notebook=notebook,
         parameters=parameters,
         depends_on=tuple(depends),
         gate=raw.get("gate"),
-        timeout=raw.get("timeout"),
-        retries=raw.get("retries"),
+        timeout=_timeout(raw.get("timeout"), f"{where} ({name}): timeout"),
+        retries=None
+        if retries is None
+        else _whole(retries, f"{where} ({name}): retries", 0, limits.MAX_RETRIES),
     )
 
 

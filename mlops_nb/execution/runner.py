@@ -24,7 +24,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import environment
+from .. import environment, limits
 from ..errors import ConflictError, InvalidInputError, NotFoundError
 from ..jsonutil import canonical, jsonable, utcnow
 from ..records import Run
@@ -96,14 +96,19 @@ def run_notebook(
     Raises
     ------
     NotFoundError, InvalidInputError
-        For a missing or unreadable notebook or bad parameters, before
-        anything is recorded.
+        For a missing or unreadable notebook, bad parameters, a timeout that
+        is not a finite positive number, a working directory that is not a
+        folder or an ``output`` that cannot be written: all before anything
+        is recorded or run.
     """
     nb_path, raw, nb = read_notebook(notebook)
     params = check_parameters(parameters)
     tags = check_tags(tags)
-    if timeout is not None and not (timeout > 0):
-        raise InvalidInputError(f"timeout must be a positive number of seconds, not {timeout}")
+    if timeout is not None:
+        timeout = limits.seconds(timeout, "timeout")
+    kernel_cwd = limits.folder(cwd, "working directory") if cwd else nb_path.parent
+    if output is not None:
+        output = limits.output_file(output, "output file")
     if run_id is None:
         run_id = uuid.uuid4().hex
     elif not (len(run_id) == 32 and all(c in "0123456789abcdef" for c in run_id)):
@@ -202,7 +207,7 @@ def run_notebook(
             params,
             kernel_env,
             timeout,
-            Path(cwd) if cwd else nb_path.parent,
+            kernel_cwd,
             kernel_name,
             progress,
             on_kernel_start=begin,
@@ -237,8 +242,6 @@ def run_notebook(
     output_bytes = nbformat.writes(executed).encode("utf-8")
     output_sha = opened.put_artifact(output_bytes, "notebook", who)
     out_path.unlink(missing_ok=True)
-    if output is not None:
-        Path(output).write_bytes(output_bytes)
     try:
         opened.update_run(
             run_id,
@@ -257,7 +260,26 @@ def run_notebook(
         # lost, or recovery marked it interrupted): that verdict stands; the
         # executed notebook is still kept as an artifact.
         pass
+    if output is not None:
+        # After the run is decided, so a file system that changed meanwhile
+        # cannot leave it "running"; the notebook is in the store either way.
+        try:
+            Path(output).write_bytes(output_bytes)
+        except OSError as exc:
+            raise InvalidInputError(
+                f"run {run_id[:12]} is stored, but {output} could not be written: "
+                f"{exc.strerror or exc}"
+            ) from None
     return opened.get_run(run_id)
+
+
+#: How the error of a run whose ``timeout`` ran out begins.
+TIMED_OUT = "timed out after"
+
+
+def timed_out(run: Run) -> bool:
+    """Whether ``run`` failed because its ``timeout`` ran out (its kernel was killed)."""
+    return run.status == "failed" and (run.error or "").startswith(TIMED_OUT)
 
 
 def progress(store: Store, run_id: str) -> tuple[int, int] | None:
@@ -279,8 +301,10 @@ def progress(store: Store, run_id: str) -> tuple[int, int] | None:
     return done, len(code)
 
 
-def check_parameters(params: Any) -> dict[str, Any]:
+def check_parameters(params: Any, where: str = "") -> dict[str, Any]:
     """Notebook parameters as plain JSON values, checked before anything is recorded.
+
+    ``where`` (a file, a pipeline step) starts each message when given.
 
     Raises
     ------
@@ -288,22 +312,23 @@ def check_parameters(params: Any) -> dict[str, Any]:
         For anything but a mapping, a name that is not a Python identifier,
         or a value with no JSON form the store can keep.
     """
+    prefix = f"{where}: " if where else ""
     if params is None:
         return {}
     if not isinstance(params, dict):
         raise InvalidInputError(
-            "parameters must be a JSON object (names mapped to values), not "
+            f"{prefix}parameters must be a JSON object (names mapped to values), not "
             f"{type(params).__name__}"
         )
     clean = {}
     for key, value in params.items():
         if not isinstance(key, str) or not key.isidentifier():
-            raise InvalidInputError(f"parameter name {key!r} is not a Python identifier")
+            raise InvalidInputError(f"{prefix}parameter name {key!r} is not a Python identifier")
         try:
             clean[key] = jsonable(value)
             text = canonical(clean[key])
         except (TypeError, ValueError) as exc:
-            raise InvalidInputError(f"parameter {key!r}: {exc}") from None
+            raise InvalidInputError(f"{prefix}parameter {key!r}: {exc}") from None
         storable(text, f"parameter {key!r}")
     return clean
 
@@ -329,7 +354,10 @@ def _execute(
     import papermill
     from papermill.exceptions import PapermillExecutionError
 
-    logging.getLogger("papermill").setLevel(logging.ERROR)
+    # What papermill (and nbclient through it) logs as an error, such as "Kernel
+    # died" after a timeout, is in the run's own error already; printed too, it
+    # would be a second line after the command's one-line error.
+    logging.getLogger("papermill").setLevel(logging.CRITICAL)
     watchdog = _Watchdog(timeout)
     log_file = open(kernel_log, "wb") if kernel_log is not None else None  # noqa: SIM115
     try:
@@ -354,7 +382,7 @@ def _execute(
         )
     except Exception as exc:
         if watchdog.fired:
-            return "failed", f"timed out after {timeout:g} s; the kernel was killed"
+            return "failed", f"{TIMED_OUT} {timeout:g} s; the kernel was killed"
         message = f"{type(exc).__name__}: {exc}".strip()
         tail = _log_tail(log_file, kernel_log)
         return "failed", f"{message}\nkernel stderr:\n{tail}" if tail else message
@@ -366,7 +394,7 @@ def _execute(
         if threading.current_thread() is not threading.main_thread():
             _close_thread_loop()
     if watchdog.fired:
-        return "failed", f"timed out after {timeout:g} s; the kernel was killed"
+        return "failed", f"{TIMED_OUT} {timeout:g} s; the kernel was killed"
     return "finished", None
 
 
@@ -506,4 +534,11 @@ def _kernel_manager_class(
     return _RunKernelManager
 
 
-__all__ = ["declared_parameters", "read_notebook", "run_notebook", "sha256_bytes"]
+__all__ = [
+    "check_parameters",
+    "declared_parameters",
+    "read_notebook",
+    "run_notebook",
+    "sha256_bytes",
+    "timed_out",
+]

@@ -33,7 +33,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlparse
 
-from .. import environment
+from .. import environment, limits
 from ..errors import InvalidInputError
 from ..jsonutil import canonical, utcnow
 from ..records import Alert
@@ -87,10 +87,9 @@ def _validate(store: Store, kind: str, config: dict[str, Any]) -> dict[str, Any]
         recipients = [_address(r, "'to'") for r in recipients]
         if not config.get("smtp_host"):
             raise InvalidInputError("an email channel needs 'smtp_host'")
-        try:
-            port = int(config.get("smtp_port") or 25)
-        except (TypeError, ValueError):
-            raise InvalidInputError("smtp_port must be a number") from None
+        port = limits.whole_number(
+            config.get("smtp_port") or 25, "smtp_port", minimum=1, maximum=65535
+        )
         if "password" in config:
             raise InvalidInputError(
                 "do not store SMTP passwords: put the password in an "
@@ -108,6 +107,8 @@ def _validate(store: Store, kind: str, config: dict[str, Any]) -> dict[str, Any]
             "password_env": config.get("password_env"),
         }
     path = config.get("path") or str(store.home / "alerts.log")
+    if config.get("path"):  # the default's folder, the store's, is made when first needed
+        limits.output_file(path, "alert log file")
     return {"path": str(Path(path).expanduser().resolve())}
 
 

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import environment
-from ..errors import InvalidInputError, NotFoundError
+from .. import environment, limits
+from ..errors import DeadlineError, InvalidInputError, NotFoundError
 from ..jsonutil import format_time, jsonable
 from ..records import Run
 
@@ -33,8 +33,12 @@ if TYPE_CHECKING:
 _UNITS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 
 
-def parse_duration(value: str | float | int) -> float:
-    """Seconds from ``90``, ``"90s"``, ``"15m"``, ``"12h"``, ``"7d"`` or ``"2w"``."""
+def parse_duration(value: str | float | int, what: str = "duration") -> float:
+    """Seconds from ``90``, ``"90s"``, ``"15m"``, ``"12h"``, ``"7d"`` or ``"2w"``.
+
+    Zero is allowed; negative, non-finite and longer than
+    :data:`~mlops_nb.limits.MAX_SECONDS` are refused, naming ``what``.
+    """
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         seconds = float(value)
     else:
@@ -42,9 +46,7 @@ def parse_duration(value: str | float | int) -> float:
         if not match:
             raise InvalidInputError(f"not a duration: {value!r} (try 90s, 15m, 12h or 7d)")
         seconds = float(match[1]) * _UNITS[match[2] or "s"]
-    if seconds < 0:
-        raise InvalidInputError("a duration cannot be negative")
-    return seconds
+    return limits.seconds(seconds, what, allow_zero=True)
 
 
 def set_trigger(
@@ -69,7 +71,7 @@ def set_trigger(
             "model": model,
             "notebook": str(path),
             "parameters": params,
-            "cooldown_s": parse_duration(cooldown),
+            "cooldown_s": parse_duration(cooldown, "cooldown"),
             "enabled": 1,
         },
         environment.actor(),
@@ -189,8 +191,15 @@ def spawn_run(
 
 
 def wait_for_run(store: Store, run_id: str, timeout: float = 600.0, poll: float = 0.5) -> Run:
-    """Block until a run has finished or failed; raise after ``timeout`` seconds."""
-    deadline = time.monotonic() + timeout
+    """Block until a run has finished or failed, and return it.
+
+    Raises
+    ------
+    DeadlineError
+        The run was still going after ``timeout`` seconds (it goes on).
+    """
+    deadline = time.monotonic() + limits.seconds(timeout, "timeout")
+    poll = limits.seconds(poll, "poll")
     while True:
         try:
             run = store.get_run(run_id)
@@ -199,7 +208,7 @@ def wait_for_run(store: Store, run_id: str, timeout: float = 600.0, poll: float 
         except NotFoundError:
             pass
         if time.monotonic() >= deadline:
-            raise InvalidInputError(
+            raise DeadlineError(
                 f"run {run_id[:12]} did not finish within {timeout:g} s "
                 f"(see {store.home / 'logs' / (run_id + '.log')})"
             )

@@ -10,6 +10,7 @@ import re
 from typing import Any
 
 from ..errors import InvalidInputError
+from ..limits import whole_number
 from ..text import check_label, mixed_scripts, quote
 
 DEFAULT_ALIAS = "production"
@@ -89,8 +90,12 @@ def parse_ref(ref: str) -> tuple[str, str | None, int | None]:
 
 
 def parse_version(text: Any) -> int:
-    """A version number from user input (positive integer, ``v3`` accepted)."""
+    """A version number from user input (positive integer, ``v3`` accepted).
+
+    Only ASCII digits count (``str.isdigit`` also accepts ``²`` and ``١``),
+    and only numbers a database integer holds, so no lookup can overflow.
+    """
     raw = str(text).strip().lower().removeprefix("v")
-    if not raw.isdigit() or int(raw) < 1:
+    if isinstance(text, bool) or not (raw.isascii() and raw.isdigit()):
         raise InvalidInputError(f"version must be a positive whole number, not {text!r}")
-    return int(raw)
+    return whole_number(raw, "version", minimum=1)

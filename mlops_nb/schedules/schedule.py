@@ -18,7 +18,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .. import environment
+from .. import environment, limits
 from ..errors import InvalidInputError
 from ..jsonutil import format_time, jsonable
 
@@ -333,14 +333,14 @@ def _validated(
         raise InvalidInputError("alert_on must be failure, always or never")
     try:
         params = {str(k): jsonable(v) for k, v in (parameters or {}).items()}
-        timeout_s = None if timeout in (None, 0) else float(timeout)
-        retries_n, backoff_s, limit = int(retries), float(backoff), int(max_concurrent)
     except (TypeError, ValueError) as exc:
         raise InvalidInputError(f"bad schedule option: {exc}") from None
-    if retries_n < 0 or backoff_s < 0 or limit < 1 or (timeout_s is not None and timeout_s <= 0):
-        raise InvalidInputError(
-            "retries and backoff must be >= 0, max_concurrent >= 1, timeout > 0"
-        )
+    # Bounded here, before the snapshot is stored: each lands in an integer
+    # column or a timer.
+    timeout_s = None if timeout in (None, 0) else limits.seconds(timeout, "timeout")
+    retries_n = limits.whole_number(retries, "retries", maximum=limits.MAX_RETRIES)
+    backoff_s = limits.seconds(backoff, "backoff", allow_zero=True)
+    limit = limits.whole_number(max_concurrent, "max_concurrent", minimum=1)
     return {
         "cron": check_cron(cron, tz),
         "tz": tz,

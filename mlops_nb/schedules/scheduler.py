@@ -510,11 +510,15 @@ class Scheduler:
     ) -> None:
         from concurrent.futures import ThreadPoolExecutor
 
+        from .. import limits
+
         self.store = store
         self.make_executor = make_executor
-        self.interval = interval
+        # A NaN interval would make the loop spin without ever waiting.
+        self.interval = limits.seconds(interval, "interval")
+        workers = limits.whole_number(workers, "workers", minimum=1)
         self.stopping = threading.Event()
-        self.pool = ThreadPoolExecutor(max(1, workers), thread_name_prefix="mlops-nb-slot")
+        self.pool = ThreadPoolExecutor(workers, thread_name_prefix="mlops-nb-slot")
         self.futures: list[Any] = []
 
     def stop(self, *_: Any) -> None:

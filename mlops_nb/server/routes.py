@@ -142,10 +142,9 @@ class RollbackHandler(PromoteHandler):
 class RunsHandler(BaseHandler):
     @tornado.web.authenticated
     def get(self) -> None:
-        try:
-            limit = int(self.get_argument("limit", "100"))
-        except ValueError:
-            raise InvalidInputError("limit must be a whole number") from None
+        from ..limits import whole_number
+
+        limit = whole_number(self.get_argument("limit", "100"), "limit")
         runs = self.store.list_runs(
             name=self.get_argument("model", None), kind=self.get_argument("kind", None), limit=limit
         )

@@ -165,9 +165,15 @@ class ArtifactFolder:
             path = self.path(sha256)
         except ValueError:
             return f"names an invalid artifact hash {sha256!r}"
+        if path.is_dir():
+            return f"artifact {sha256} is not a file (a folder is in its place)"
         if not path.is_file():
             return f"artifact {sha256} is missing"
-        if sha256_file(path) != sha256:
+        try:
+            digest = sha256_file(path)
+        except OSError as exc:
+            return f"artifact {sha256} cannot be read: {exc.strerror or exc}"
+        if digest != sha256:
             return f"artifact {sha256} was altered (content no longer matches its SHA-256)"
         return None
 
@@ -185,8 +191,13 @@ def link_into_place(data: bytes, tmp_dir: Path, target: Path) -> bool:
     writer stored it first, which for content-addressed names means the
     same bytes.
     """
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp_dir.mkdir(parents=True, exist_ok=True)
+    for folder in (target.parent, tmp_dir):
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except (FileExistsError, NotADirectoryError):
+            raise IntegrityError(
+                f"cannot store {target.name}: {folder} or a folder above it is a file"
+            ) from None
     fd, tmp_name = tempfile.mkstemp(dir=tmp_dir, prefix=target.name[:12] + ".")
     try:
         with os.fdopen(fd, "wb") as fh:
@@ -200,6 +211,12 @@ def link_into_place(data: bytes, tmp_dir: Path, target: Path) -> bool:
             os.link(tmp_name, target)
             created = True
         except FileExistsError:
+            # Content-addressed: whoever was first stored the same bytes, unless
+            # what is there is not a file at all.
+            if not target.is_file():
+                raise IntegrityError(
+                    f"cannot store {target.name}: {target} exists and is not a file"
+                ) from None
             created = False
         faults.point("artifact", 3)
         _fsync_dir(target.parent)

@@ -31,8 +31,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from ..errors import InvalidInputError, MlopsError, NotFoundError
+from ..errors import (
+    ConflictError,
+    IntegrityError,
+    InvalidInputError,
+    MlopsError,
+    NotFoundError,
+    UnavailableError,
+)
 from ..jsonutil import GENESIS, canonical, loads, utcnow
+from ..limits import whole_number
 from ..redaction import scrub, url_secrets
 from ..text import storable
 from . import schema as t
@@ -123,6 +131,17 @@ def check_row(table: sa.Table, payload: dict[str, Any]) -> None:
             raise InvalidInputError(f"{name} must be text, not {type(value).__name__}")
 
 
+def limited(query: sa.Select[Any], limit: int | None) -> sa.Select[Any]:
+    """``query`` returning at most ``limit`` rows; ``None`` or 0 means all of them.
+
+    The limit is checked first: a negative one means "no limit" to SQLite but
+    is an error on PostgreSQL, and a huge one overflows either driver.
+    """
+    if limit:
+        query = query.limit(whole_number(limit, "limit"))
+    return query
+
+
 def full_row(table: sa.Table, fields: dict[str, Any]) -> dict[str, Any]:
     """Every column of ``table`` (but ``event_seq``), defaults filled, so the
     audit payload and the stored row always carry the same keys."""
@@ -194,7 +213,7 @@ class StoreBase:
     @contextlib.contextmanager
     def _write_connection(self) -> Iterator[sa.Connection]:
         with (
-            self._operational_errors(),
+            self._database_errors(),
             self._engine.connect().execution_options(mlops_write=True) as conn,
             conn.begin(),
         ):
@@ -211,7 +230,7 @@ class StoreBase:
         if joined is not None:
             yield joined
             return
-        with self._operational_errors(), self._engine.connect() as conn, conn.begin():
+        with self._database_errors(), self._engine.connect() as conn, conn.begin():
             yield conn
 
     @property
@@ -220,14 +239,20 @@ class StoreBase:
         return str(self.db_path) if self.db_url is None else mask_url(self.db_url)
 
     @contextlib.contextmanager
-    def _operational_errors(self) -> Iterator[None]:
-        # The database is unreachable, went away, or the write lock was not
-        # granted in time: one line naming the database, not a driver traceback.
+    def _database_errors(self) -> Iterator[None]:
+        # The one place where what a database driver raises becomes the error
+        # class a user can act on: one line naming the database, not a driver
+        # traceback. The transaction has been rolled back by then.
         try:
             yield
-        except sa.exc.OperationalError as exc:
-            raise MlopsError(
-                f"cannot use the metadata database {self._where}: {self._driver_said(exc)}"
+        except sa.exc.DBAPIError as exc:
+            mapped = database_error(exc, self._where, self._driver_said(exc))
+            if mapped is None:  # a bug of ours (bad SQL), not something a user can fix
+                raise
+            raise mapped from exc
+        except OverflowError as exc:  # SQLite's driver, for ints past 64 bits
+            raise InvalidInputError(
+                f"a number is too large for the metadata database {self._where}: {exc}"
             ) from exc
 
     def _driver_said(self, exc: sa.exc.DBAPIError) -> str:
@@ -311,6 +336,62 @@ class StoreBase:
             )
         )
         return seq
+
+
+# SQLite error names and PostgreSQL SQLSTATEs that call for their own class.
+_UNIQUE = frozenset({"SQLITE_CONSTRAINT_UNIQUE", "SQLITE_CONSTRAINT_PRIMARYKEY", "23505"})
+# Prefixes, so SQLite's extended names (SQLITE_BUSY_SNAPSHOT ...) count; 55P03: lock_not_available.
+_LOCKED = ("SQLITE_BUSY", "SQLITE_LOCKED", "55P03")
+_NO_SCHEMA = ("no such table", "no such column", "42P01", "42703")  # undefined table / column
+
+
+def database_error(
+    exc: sa.exc.DBAPIError, where: str, detail: str | None = None
+) -> MlopsError | None:
+    """The :mod:`mlops_nb.errors` class for a database driver's error, or ``None``.
+
+    - the database is unreachable, or stayed locked longer than
+      :data:`BUSY_TIMEOUT_S`: :class:`~mlops_nb.errors.UnavailableError`;
+    - a unique key was taken (the record was stored earlier, or a concurrent
+      writer stored it first): :class:`~mlops_nb.errors.ConflictError`;
+    - another constraint failed, a table is missing, or the file is not a
+      readable database: :class:`~mlops_nb.errors.IntegrityError`;
+    - a value the column cannot hold: :class:`~mlops_nb.errors.InvalidInputError`.
+
+    ``None`` for the rest (SQL that is wrong whatever the data), which are bugs.
+    ``detail`` is the driver's message as it may be shown (the store passes it
+    with any piece of a password removed); by default its first line.
+    """
+    orig = exc.orig
+    code = getattr(orig, "sqlite_errorname", None) or getattr(orig, "sqlstate", None) or ""
+    if detail is None:
+        lines = str(orig or exc).strip().splitlines() or [type(exc).__name__]
+        detail = lines[0]
+    if code in _NO_SCHEMA or detail.startswith(_NO_SCHEMA):
+        return IntegrityError(f"the metadata database {where} lacks part of its schema: {detail}")
+    if isinstance(exc, sa.exc.OperationalError):
+        if code.startswith(_LOCKED):
+            return UnavailableError(
+                f"the metadata database {where} is busy: another writer kept it locked for "
+                f"over {BUSY_TIMEOUT_S:g} s ({detail}); try again"
+            )
+        return UnavailableError(f"cannot use the metadata database {where}: {detail}")
+    if isinstance(exc, sa.exc.IntegrityError):
+        if code in _UNIQUE:
+            return ConflictError(
+                "the record already exists (stored earlier, or just now by another "
+                f"writer); nothing was written ({detail})"
+            )
+        return IntegrityError(
+            f"the metadata database {where} refused an inconsistent write: {detail}"
+        )
+    if isinstance(exc, sa.exc.DataError):
+        return InvalidInputError(f"the metadata database {where} cannot hold a value: {detail}")
+    if type(exc) is sa.exc.DatabaseError:  # SQLite: "file is not a database", "malformed"
+        return IntegrityError(
+            f"the metadata database {where} is damaged: {detail}; restore it from a backup"
+        )
+    return None
 
 
 def sqlite_on_connect(dbapi_conn: Any, _record: Any) -> None:

@@ -98,6 +98,9 @@ def open_target(to: str, artifacts: str | None = None) -> Store:
     """
     from .core import Store
 
+    if not to.strip():
+        # Path("") is the working directory: never copy into wherever one stands.
+        raise InvalidInputError("--to is empty; name a database URL or a store folder")
     if "://" in to:
         if not artifacts and not os.environ.get(ENV_ARTIFACTS):
             raise InvalidInputError(

@@ -16,8 +16,10 @@ and upgrade both, and the folder still holds temporary files and logs.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
+import stat
 import threading
 import weakref
 from collections.abc import Iterator
@@ -26,7 +28,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from ..errors import InvalidInputError, NotFoundError
+from ..errors import IntegrityError, InvalidInputError, NotFoundError
 from ..jsonutil import loads, utcnow
 from ..records import AuditEvent
 from ..redaction import redact_url, scrub, url_secrets
@@ -96,13 +98,17 @@ class Store(RunsSQL, RegistrySQL, MonitorSQL, ScheduleSQL):
             self.location = StoreLocation.resolve(home, db_url=db_url, artifacts=artifacts)
         self.home = self.location.home
         self.db_url, self.artifacts_url = self.location.db_url, self.location.artifacts
+        # Before the database: a refused artifact location leaves nothing behind.
+        self.artifacts: ArtifactBackend = self._open_artifacts()
         self.db_path: Path | None = None
         if self.db_url is None:
             self.db_path = self.home / "mlops.db"
-            if not self.db_path.exists():
+            if not os.path.lexists(self.db_path):
                 if not create:
                     raise NotFoundError(f"no mlops-nb store at {self.home} (run `mlops-nb init`)")
                 self._make_home()
+                _create_sqlite_file(self.db_path)
+            _check_sqlite_file(self.db_path)
             self._engine = _sqlite_engine(self.db_path)
         else:
             self._engine = _postgresql_engine(self.db_url)
@@ -114,7 +120,6 @@ class Store(RunsSQL, RegistrySQL, MonitorSQL, ScheduleSQL):
             # A PostgreSQL store's folder holds only local things (temporary
             # files, logs, the config file), so it is made whenever it is missing.
             self._make_home()
-            self.artifacts: ArtifactBackend = self._open_artifacts()
             self.artifacts.sweep()
         except BaseException:
             self.close()
@@ -328,8 +333,6 @@ class Store(RunsSQL, RegistrySQL, MonitorSQL, ScheduleSQL):
 
     def get_artifact(self, sha256: str) -> bytes:
         """Bytes of a recorded artifact, verified against its SHA-256."""
-        from ..errors import IntegrityError
-
         with self.read() as conn:
             known = conn.execute(
                 sa.select(t.artifacts.c.sha256).where(t.artifacts.c.sha256 == sha256)
@@ -342,9 +345,18 @@ class Store(RunsSQL, RegistrySQL, MonitorSQL, ScheduleSQL):
             raise IntegrityError(
                 f"artifact {sha256} is missing from {self.artifacts.root}"
             ) from None
+        except (IsADirectoryError, NotADirectoryError):
+            raise IntegrityError(
+                f"artifact {sha256} in {self.artifacts.root} is not a file (a folder is in "
+                "its place or its path)"
+            ) from None
         except ValueError:
             raise IntegrityError(
                 f"artifact {sha256} was altered: its content no longer matches its SHA-256"
+            ) from None
+        except OSError as exc:
+            raise IntegrityError(
+                f"artifact {sha256} cannot be read from {self.artifacts.root}: {exc}"
             ) from None
 
 
@@ -395,7 +407,12 @@ def open_artifacts(
         The store folder, whose ``artifacts/`` folder is used by default.
     """
     if url is None or str(url) == "":
-        return ArtifactFolder(home / "artifacts")
+        folder = home / "artifacts"
+        if os.path.lexists(folder) and not folder.is_dir():
+            raise IntegrityError(
+                f"the store's artifact folder {folder} is not a folder; restore it from a backup"
+            )
+        return ArtifactFolder(folder)
     try:
         from .objects import ObjectArtifacts
     except ImportError:
@@ -417,6 +434,109 @@ def _forget_inherited_connections() -> None:
 
 if hasattr(os, "register_at_fork"):
     os.register_at_fork(after_in_child=_forget_inherited_connections)
+
+
+def _create_sqlite_file(path: Path) -> None:
+    """Create an empty SQLite database at ``path`` in one step, unless one appears first.
+
+    The file is made under a temporary name (header written, WAL mode set)
+    and hard-linked into place, so ``mlops.db`` is never seen empty: an
+    empty or headerless file there is damage (:func:`_check_sqlite_file`),
+    not a store another process is still creating.
+    """
+    import sqlite3
+    import tempfile
+
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".mlops.db.")
+    os.close(fd)
+    try:
+        conn = sqlite3.connect(tmp)
+        try:
+            conn.execute("PRAGMA journal_mode = WAL")
+        finally:
+            conn.close()
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass  # another process created it first: use theirs
+    except OSError as exc:
+        raise InvalidInputError(f"cannot create {path}: {exc.strerror or exc}") from None
+    finally:
+        for leftover in (tmp, f"{tmp}-wal", f"{tmp}-shm"):
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(leftover)
+
+
+def _check_sqlite_file(path: Path) -> None:
+    """Refuse a ``mlops.db`` that is not an mlops-nb database, before the store opens it.
+
+    SQLite would take an empty file for a new database and migrate it (and
+    another program's database too), and report garbage only as a driver
+    error. Whatever is wrong, the file is left exactly as it was, for
+    whoever restores it.
+    """
+    problem = _file_problem(path)
+    if problem is None:
+        # A read-only look, which cannot change the file: SQLite in WAL mode
+        # may still add its -wal/-shm files, so those are removed again when
+        # they were not there before and the file is refused.
+        sidecars = [Path(f"{path}-wal"), Path(f"{path}-shm")]
+        existed = [p for p in sidecars if os.path.lexists(p)]
+        problem = _tables_problem(path)
+        if problem is not None:
+            for extra in sidecars:
+                if extra not in existed:
+                    with contextlib.suppress(FileNotFoundError):
+                        extra.unlink()
+    if problem:
+        raise IntegrityError(
+            f"the metadata database {path} {problem}; restore it from a backup or move it "
+            "away (it was left untouched)"
+        )
+
+
+def _file_problem(path: Path) -> str | None:
+    """What makes ``path`` something other than a database file, if anything.
+
+    Only ``stat``: opening and closing the file outside SQLite would drop the
+    locks SQLite holds on it for other stores open in this process (POSIX
+    locks belong to the process, and any ``close`` releases them all).
+    """
+    try:
+        info = path.stat()
+    except OSError as exc:
+        return f"cannot be read ({exc.strerror})"
+    if stat.S_ISDIR(info.st_mode):
+        return "is a folder"
+    if not stat.S_ISREG(info.st_mode):
+        return "is not a regular file"
+    if info.st_size == 0:
+        return "is empty"
+    return None
+
+
+def _tables_problem(path: Path) -> str | None:
+    """What makes the SQLite file at ``path`` something other than a store, if anything."""
+    import sqlite3
+
+    try:
+        conn = sqlite3.connect(
+            f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=BUSY_TIMEOUT_S
+        )
+    except sqlite3.Error:
+        return None  # cannot even open it read-only: the store's own open says why
+    try:
+        names = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+    except sqlite3.OperationalError:
+        return None  # locked or unreadable now, not known to be damaged: as above
+    except sqlite3.DatabaseError as exc:  # "file is not a database", "malformed"
+        return "is not a SQLite database" if "not a database" in str(exc) else f"is damaged ({exc})"
+    finally:
+        conn.close()
+    if names and t.schema_version.name not in names:
+        shown = ", ".join(sorted(names)[:5])
+        return f"is not an mlops-nb database (it holds {shown})"
+    return None
 
 
 def _sqlite_engine(path: Path) -> sa.Engine:

@@ -9,7 +9,7 @@ import sqlalchemy as sa
 from ..errors import NotFoundError
 from ..jsonutil import loads
 from . import schema as t
-from .base import StoreBase
+from .base import StoreBase, limited
 
 _JSON = ("summary", "config", "payload", "deliveries", "parameters")  # decoded on read
 
@@ -41,8 +41,7 @@ class MonitorSQL(StoreBase):
         query = sa.select(t.drift_checks).order_by(t.drift_checks.c.id.desc())
         if model is not None:
             query = query.where(t.drift_checks.c.model == model)
-        if limit:
-            query = query.limit(limit)
+        query = limited(query, limit)
         with self.read() as conn:
             rows = [_decode(r) for r in conn.execute(query)]
         return rows[::-1]
@@ -97,8 +96,7 @@ class MonitorSQL(StoreBase):
         query = sa.select(t.alerts).order_by(t.alerts.c.id.desc())
         if model is not None:
             query = query.where(t.alerts.c.model == model)
-        if limit:
-            query = query.limit(limit)
+        query = limited(query, limit)
         with self.read() as conn:
             return [_decode(r) for r in conn.execute(query)]
 

@@ -92,6 +92,8 @@ class ObjectArtifacts:
         self.fs: fsspec.AbstractFileSystem = fs
         self.base = str(base).rstrip("/")
         local = isinstance(fs, LocalFileSystem)
+        if local and Path(self.base).exists() and not Path(self.base).is_dir():
+            raise InvalidInputError(f"artifacts location {self._root} is a file, not a folder")
         if commit is None:
             protocols = fs.protocol if isinstance(fs.protocol, tuple) else (fs.protocol,)
             commit = "link" if local else "put" if SINGLE_PUT & set(protocols) else "move"
@@ -181,8 +183,12 @@ class ObjectArtifacts:
             with self.fs.open(key, "rb") as fh:
                 while chunk := fh.read(_CHUNK):
                     digest.update(chunk)
-        except (FileNotFoundError, IsADirectoryError):
+        except FileNotFoundError:
             return f"artifact {sha256} is missing from {self._root}"
+        except (IsADirectoryError, NotADirectoryError):
+            return f"artifact {sha256} in {self._root} is not a file (a folder is in its place)"
+        except OSError as exc:
+            return f"artifact {sha256} cannot be read from {self._root}: {exc}"
         if digest.hexdigest() != sha256:
             return f"artifact {sha256} was altered (content no longer matches its SHA-256)"
         return None

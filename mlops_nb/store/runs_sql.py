@@ -10,7 +10,7 @@ from ..errors import ConflictError, InvalidInputError, NotFoundError
 from ..jsonutil import canonical, loads, utcnow
 from ..records import Run
 from . import schema as t
-from .base import StoreBase
+from .base import StoreBase, limited
 
 _RUN_JSON = ("params", "metrics", "tags", "data", "environment")
 MIN_PREFIX = 6
@@ -141,8 +141,7 @@ class RunsSQL(StoreBase):
                 f"limit must be a whole number from 0 (no limit) to 2**31-1, not {limit!r:.40}"
             )
         query = sa.select(t.runs).where(cond).order_by(t.runs.c.started_at.desc(), t.runs.c.run_id)
-        if limit:
-            query = query.limit(limit)
+        query = limited(query, limit)
         with self.read() as conn:
             rows = conn.execute(query).all()
             ids = [r.run_id for r in rows]

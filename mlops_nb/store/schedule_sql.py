@@ -24,7 +24,7 @@ from ..errors import ConflictError, NotFoundError
 from ..jsonutil import loads
 from . import faults
 from . import schema as t
-from .base import StoreBase
+from .base import StoreBase, limited
 
 _JSON = ("parameters",)
 
@@ -242,7 +242,6 @@ class ScheduleSQL(StoreBase):
             query = query.where(t.schedule_slots.c.schedule == name)
         if status is not None:
             query = query.where(t.schedule_slots.c.status == status)
-        if limit:
-            query = query.limit(limit)
+        query = limited(query, limit)
         with self.read() as conn:
             return [_decode(r) for r in conn.execute(query)]
