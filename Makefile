@@ -6,7 +6,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test lint bench clean
+.PHONY: demo test lint bench mutate clean
 
 # The install also builds the JupyterLab extension (npm, through hatch-jupyter-builder),
 # so a change to its sources reinstalls.
@@ -29,8 +29,21 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 
+# Every benchmark prints its table; each takes a few minutes on 2 cores.
 bench: $(STAMP)
 	$(PY) bench/tracking.py
+	$(PY) bench/drift.py
+	$(PY) bench/pipeline.py
+	$(PY) bench/concurrency.py
+	$(PY) bench/model_trust.py
+
+# Mutation testing of the modules that decide correctness (see [tool.mutmut] in
+# pyproject.toml): a measure of the tests, not part of `make test`. The score per
+# module is printed at the end; `mutmut show NAME` shows a surviving mutant.
+mutate: $(STAMP)
+	$(PY) -m pip install --quiet "mutmut==3.8.1"
+	$(VENV)/bin/mutmut run --max-children 2 > mutants.log 2>&1 || (tail -20 mutants.log; exit 1)
+	$(PY) scripts/mutation_score.py
 
 clean:
-	rm -rf demo-output .pytest_cache
+	rm -rf demo-output .pytest_cache mutants mutants.log

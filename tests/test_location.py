@@ -264,3 +264,30 @@ def test_each_store_has_its_own_id_and_a_copy_gets_a_new_one(tmp_path):
     finally:
         first.close()
         second.close()
+
+
+def test_a_relative_home_is_resolved_from_where_the_command_ran(tmp_path, monkeypatch):
+    """papermill moves the working directory to the notebook's folder while the
+    store opens in the background; the location was resolved before that."""
+    monkeypatch.delenv(ENV_DB_URL, raising=False)
+    work = tmp_path / "work"
+    work.mkdir()
+    notebooks = tmp_path / "notebooks"
+    notebooks.mkdir()
+    notebook = notebooks / "tiny.ipynb"
+    notebook.write_bytes(TINY.read_bytes())
+    env = {k: v for k, v in os.environ.items() if k not in (ENV_HOME, ENV_DB_URL)}
+    result = subprocess.run(
+        [sys.executable, "-m", "mlops_nb", "--home", "rel", "--json", "run", str(notebook)],
+        cwd=work,
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=600,
+    )
+    assert result.returncode == 0, result.stderr
+    assert (work / "rel" / "mlops.db").is_file()
+    assert not (notebooks / "rel").exists()
+    with Store(work / "rel") as store:
+        run_id = json.loads(result.stdout)["run_id"]
+        assert [r.status for r in store.list_runs(parent_run_id=run_id)] == ["finished"]
