@@ -12,7 +12,7 @@ from scipy.stats import ks_2samp
 
 from mlops_nb.monitoring.drift import check_frame, profile
 from mlops_nb.monitoring.drift.stats import benjamini_hochberg, js_distance, psi
-from mlops_nb.monitoring.drift.values import bin_values
+from mlops_nb.monitoring.drift.values import bin_values, category_counts
 
 samples = st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=5, max_size=400)
 
@@ -66,6 +66,7 @@ def test_binning_is_exact(edges, values):
     assert binned.cdf.tolist() == [int((x <= v).sum()) for v in e]
     assert binned.cdf_lt.tolist() == [int((x < v).sum()) for v in e]
     assert binned.below == int((x < e[0]).sum()) and binned.above == int((x > e[-1]).sum())
+    assert (binned.lowest, binned.highest) == (x.min(), x.max())
 
 
 def test_lookup_table_path_is_exact_on_a_million_values():
@@ -125,6 +126,32 @@ def test_every_fast_binning_path_is_exact(draw):
         above_mass = np.clip(x - edges[-1], 0, None).sum() / n
         assert binned.below_mass == pytest.approx(below_mass, rel=1e-9, abs=1e-12)
         assert binned.above_mass == pytest.approx(above_mass, rel=1e-9, abs=1e-12)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(st.one_of(st.none(), st.sampled_from(["a", "b", "1", "1.0", "é", ""])), max_size=60)
+)
+def test_category_counts_do_not_depend_on_how_text_is_stored(values):
+    """Arrow-backed strings are counted by Arrow, object columns by pandas: same answer,
+    most frequent first, missing values counted apart."""
+    import pandas as pd
+
+    stored = [
+        pd.Series(values, dtype=object),
+        pd.Series(values, dtype="string[pyarrow]"),
+        pd.Series(values, dtype="string[python]"),
+        pd.Series(values, dtype="str"),
+    ]
+    expected = {}
+    for v in values:
+        if v is not None:
+            expected[v] = expected.get(v, 0) + 1
+    for series in stored:
+        found, missing = category_counts(series)
+        assert found == expected, series.dtype
+        assert missing == values.count(None)
+        assert list(found.values()) == sorted(found.values(), reverse=True)
 
 
 counts = st.lists(st.integers(0, 1000), min_size=2, max_size=20)

@@ -97,7 +97,7 @@ def summarize(reference: ColumnProfile, series: Any, keep_values: bool = False) 
             # one BLAS pass for the variance; fine for display precision
             var = max(float(np.dot(finite, finite)) / finite.size - mean * mean, 0.0)
             out.mean, out.std = mean, var**0.5
-            out.min, out.max = float(finite.min()), float(finite.max())
+            out.min, out.max = binned.lowest, binned.highest
         if keep_values:
             out.values = finite
         return out

@@ -426,9 +426,11 @@ def _chart(ref: ColumnProfile, cur: CurrentColumn) -> dict[str, Any]:
     ref_cdf[0], cur_cdf[0] = 0.0, cur.below / max(cur.present, 1)
     return {
         "type": "hist",
-        "x": [round(float(v), 6) for v in (bounds[:-1] + bounds[1:]) / 2],
-        "reference": [round(float(v), 6) for v in np.diff(ref_cdf)],
-        "current": [round(float(v), 6) for v in np.diff(cur_cdf)],
+        # rounded by numpy, then turned into Python floats in one call: per
+        # value round() calls were a tenth of a 100k-row check
+        "x": np.round((bounds[:-1] + bounds[1:]) / 2, 6).tolist(),
+        "reference": np.round(np.diff(ref_cdf), 6).tolist(),
+        "current": np.round(np.diff(cur_cdf), 6).tolist(),
         "outside": round((cur.below + cur.above) / max(cur.present, 1), 6),
     }
 

@@ -117,15 +117,36 @@ def category_counts(series: Any) -> tuple[dict[str, int], int]:
     :func:`category_key`), and values whose text is equal (``1``, ``1.0``
     and ``"1"``) are merged.
     """
-    counts = series.value_counts(dropna=True, sort=True)
+    arrow = _arrow_strings(series)
+    if arrow is not None:
+        # Arrow counts its own strings; pandas' wrapper around that would add
+        # an index and a sort for nothing
+        import pyarrow.compute as pc
+
+        found = pc.value_counts(arrow)
+        values, counts = found.field(0).to_pylist(), found.field(1).to_pylist()
+        missing = arrow.null_count
+    else:
+        found = series.value_counts(dropna=True, sort=True)
+        values, counts = found.index, found.to_numpy()
+        missing = int(series.isna().sum())
     merged: dict[str, int] = {}
-    for value, count in zip(counts.index, counts.to_numpy(), strict=True):
-        if count:
+    for value, count in zip(values, counts, strict=True):
+        if count and value is not None:
             key = category_key(value)
             merged[key] = merged.get(key, 0) + int(count)
-    if len(merged) < len(counts):
-        merged = dict(sorted(merged.items(), key=lambda kv: -kv[1]))
-    return merged, int(series.isna().sum())
+    return dict(sorted(merged.items(), key=lambda kv: -kv[1])), missing
+
+
+def _arrow_strings(series: Any) -> Any:
+    """The Arrow array behind a pandas string column, or None for any other column."""
+    values = getattr(series, "array", None)
+    data = getattr(values, "_pa_array", None)
+    if data is None:
+        return None
+    import pyarrow as pa
+
+    return data if pa.types.is_string(data.type) or pa.types.is_large_string(data.type) else None
 
 
 @dataclass(frozen=True)
@@ -138,6 +159,9 @@ class Binned:
     above: int
     below_mass: float
     above_mass: float
+    #: the smallest and largest value (NaN when there are none): free once sorted
+    lowest: float = float("nan")
+    highest: float = float("nan")
 
 
 def bin_values(edges: np.ndarray, x: np.ndarray) -> Binned:
@@ -155,8 +179,10 @@ def bin_values(edges: np.ndarray, x: np.ndarray) -> Binned:
     n = ordered.size
     cdf = np.searchsorted(ordered, edges, side="right")
     cdf_lt = np.searchsorted(ordered, edges, side="left")
+    lowest = float(ordered[0]) if n else float("nan")
+    highest = float(ordered[-1]) if n else float("nan")
     if edges.size == 0:
-        return Binned(cdf=cdf, cdf_lt=cdf_lt, below=0, above=0, below_mass=0.0, above_mass=0.0)
+        return Binned(cdf, cdf_lt, 0, 0, 0.0, 0.0, lowest, highest)
     below, above = int(cdf_lt[0]), n - int(cdf[-1])
     lo, hi = float(edges[0]), float(edges[-1])
     low, high = ordered[:below], ordered[n - above :]
@@ -168,6 +194,8 @@ def bin_values(edges: np.ndarray, x: np.ndarray) -> Binned:
         above=above,
         below_mass=float((lo - low).sum() / total),
         above_mass=float((high - hi).sum() / total),
+        lowest=lowest,
+        highest=highest,
     )
 
 
