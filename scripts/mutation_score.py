@@ -105,7 +105,7 @@ MEASURED: dict[str, tuple[str, ...] | None] = {
 
 
 def measured() -> list[tuple[str, str, str]]:
-    """Per measured function (or whole module): its module, a glob for ``mutmut run``, one for its mutants.
+    """Per measured function (or module): its module, a glob to run, a glob for its mutants.
 
     A mutant is named MODULE.x_FUNCTION__mutmut_N (MODULE.xǁCLASSǁMETHOD__mutmut_N
     for a method); ``mutmut run`` also matches each glob against the plain
