@@ -12,7 +12,7 @@ from mlops_nb.errors import (
     NotFoundError,
     UntrustedModelError,
 )
-from mlops_nb.registry import trust
+from mlops_nb.registry import names, trust
 
 pytestmark = pytest.mark.backends
 
@@ -156,6 +156,68 @@ def test_which_lineage_of_version(three, churn_data, fitted):
 def test_bad_references(three, ref):
     with pytest.raises(InvalidInputError):
         registry.resolve(three, ref)
+
+
+@pytest.mark.parametrize(
+    "ref, parts",
+    [
+        ("churn", ("churn", None, None)),
+        ("  churn@prod-eu ", ("churn", "prod-eu", None)),
+        ("churn:1", ("churn", None, 1)),
+        ("churn:v3", ("churn", None, 3)),
+        ("churn:V3", ("churn", None, 3)),
+        ("churn: 3", ("churn", None, 3)),
+        ("XGBoost churn:2", ("XGBoost churn", None, 2)),
+    ],
+)
+def test_a_reference_names_a_model_and_an_alias_or_a_version(ref, parts):
+    assert names.parse_ref(ref) == parts
+
+
+@pytest.mark.parametrize(
+    "ref, message",
+    [
+        ("", "empty model reference; write NAME, NAME@ALIAS or NAME:VERSION"),
+        (None, "empty model reference; write NAME, NAME@ALIAS or NAME:VERSION"),
+        # the last separator splits, so the name is the part that is refused
+        ("a@b@production", "model name 'a@b' may not contain '@'"),
+        ("a:b:1", "model name 'a:b' may not contain ':'"),
+        ("a/b\\c:1", "may not contain '/\\\\'"),
+        (".", "'.' is not a usable model name"),
+        ("..:1", "'..' is not a usable model name"),
+        (
+            "p\u0430yments",
+            "model name 'p\u0430yments' mixes Cyrillic and Latin letters; use one script "
+            "(look-alike letters from different scripts would make two names look the same)",
+        ),
+        ("churn@and", "'and' cannot be an alias: a gate reads it as a separator"),
+        ("churn@nan", "'nan' cannot be an alias: a gate reads it as a number"),
+        (
+            "churn@Prod",
+            "alias 'Prod' is not valid: use at most 64 lowercase letters and digits, starting "
+            "with a letter, in words joined by one '_' or '-', with a letter after each '-' "
+            "(e.g. production, staging, prod-eu, canary_2)",
+        ),
+        ("churn:0", "version must be a whole number from 1 to"),
+        ("churn:\u00b2", "version must be a positive whole number, not '\u00b2'"),
+        ("churn:x", "version must be a positive whole number, not 'x'"),
+    ],
+)
+def test_a_reference_that_names_nothing_is_refused_with_the_reason(ref, message):
+    with pytest.raises(InvalidInputError) as refused:
+        names.parse_ref(ref)
+    assert message in str(refused.value)
+
+
+def test_names_aliases_and_versions_must_be_text_or_numbers():
+    with pytest.raises(InvalidInputError, match="^an alias must be text, not int$"):
+        names.check_alias(42)
+    with pytest.raises(InvalidInputError, match="^model name must be text, not int$"):
+        names.check_model_name(42)
+    with pytest.raises(InvalidInputError, match="not True$"):
+        names.parse_version(True)
+    with pytest.raises(InvalidInputError, match="^empty model reference; write NAME, NAME@ALIAS"):
+        names.parse_ref(42)
 
 
 def test_unknown_model_and_version(three):
