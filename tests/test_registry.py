@@ -1,4 +1,6 @@
+import io
 import pickle
+import zipfile
 
 import pytest
 
@@ -12,7 +14,7 @@ from mlops_nb.errors import (
     NotFoundError,
     UntrustedModelError,
 )
-from mlops_nb.registry import names, trust
+from mlops_nb.registry import names, serialization, trust
 
 pytestmark = pytest.mark.backends
 
@@ -218,6 +220,49 @@ def test_names_aliases_and_versions_must_be_text_or_numbers():
         names.parse_version(True)
     with pytest.raises(InvalidInputError, match="^empty model reference; write NAME, NAME@ALIAS"):
         names.parse_ref(42)
+
+
+# -- model files: skops unless pickle is asked for, and every refusal says why --
+
+
+def test_a_model_file_is_skops_by_default_and_pickle_only_when_asked(fitted, churn_data):
+    model, X = fitted[0], churn_data[1]
+    skops_file = serialization.dump(model)
+    assert not skops_file.startswith(b"\x80")  # a zip, not a pickle stream
+    expected = model.predict(X)
+    assert (serialization.load(skops_file, "skops").predict(X) == expected).all()
+    pickle_file = serialization.dump(model, "pickle")
+    assert pickle.loads(pickle_file).predict(X).tolist() == expected.tolist()
+    assert (
+        serialization.load(pickle_file, "pickle", allow_pickle=True).predict(X) == expected
+    ).all()
+    with pytest.raises(UntrustedModelError) as refused:
+        serialization.load(pickle_file, "pickle")
+    assert str(refused.value) == (
+        "this model version was saved with pickle, which runs code when loaded; "
+        "pass allow_pickle=True only if you trust who trained it"
+    )
+
+
+def test_model_files_that_cannot_be_written_or_read_are_refused_with_the_reason(fitted):
+    with pytest.raises(InvalidInputError, match=r"unknown model format 'joblib'; choose one of"):
+        serialization.dump(fitted[0], "joblib")
+    with pytest.raises(UntrustedModelError, match=r"^unknown model format 'joblib'$"):
+        serialization.load(b"", "joblib")
+    with pytest.raises(InvalidInputError) as refused:
+        serialization.dump(i for i in range(3))
+    assert str(refused.value).startswith("cannot save generator with skops (")
+    assert str(refused.value).endswith("); if you trust it, save with serializer='pickle'")
+    # a file that passes the name check but lost a part cannot be rebuilt
+    whole = zipfile.ZipFile(io.BytesIO(serialization.dump(fitted[0])))
+    cut = io.BytesIO()
+    with zipfile.ZipFile(cut, "w") as part:
+        arrays = [n for n in whole.namelist() if n.endswith(".npy")]
+        for n in whole.namelist():
+            if n != arrays[0]:
+                part.writestr(n, whole.read(n))
+    with pytest.raises(IntegrityError, match=r"^the model file could not be rebuilt: KeyError: "):
+        serialization.load(cut.getvalue(), "skops")
 
 
 def test_unknown_model_and_version(three):
