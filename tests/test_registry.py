@@ -61,6 +61,43 @@ def test_malformed_gate_changes_nothing(three):
     assert three.alias_holder("churn", "production") is None
 
 
+def test_a_gate_compares_with_the_alias_it_names_and_its_verdict_is_kept(three):
+    registry.promote(three, "churn", 2)  # production: accuracy 0.85
+    registry.promote(three, "churn", 3, "staging")  # staging: accuracy 0.78
+    with pytest.raises(GateFailedError) as refused:
+        registry.promote(three, "churn", 1, "staging", require="accuracy>=production, f1>0.5")
+    assert str(refused.value) == (
+        "gate refused churn:1 for staging: accuracy>=production: 0.8 is not >= production v2 "
+        "0.85; f1>0.5: version 1 has no metric 'f1'"
+    )
+    change = registry.promote(
+        three,
+        "churn",
+        "latest",
+        "canary",
+        require="accuracy<staging+0.01, accuracy<production",
+        run_id="r-42",
+        actor="carol",
+    )
+    assert (change.alias, change.to_version, change.action) == ("canary", 3, "promote")
+    assert (change.run_id, change.actor) == ("r-42", "carol")
+    assert change.gate == (
+        "accuracy<staging+0.01, accuracy<production [accuracy<staging+0.01: 0.78 < staging v3 "
+        "0.79; accuracy<production: 0.78 < production v2 0.85]"
+    )
+    registry.promote(three, "churn", 1, "staging")
+    back = registry.rollback(three, "churn", "staging", reason="too early", actor="dave")
+    assert (back.to_version, back.action) == (3, "rollback")
+    assert (back.reason, back.actor) == ("too early", "dave")
+
+
+def test_promoting_the_holder_again_returns_the_change_that_put_it_there(three):
+    first = registry.promote(three, "churn", 1)
+    registry.promote(three, "churn", 2, "staging")
+    assert registry.promote(three, "churn", "1") == first
+    assert registry.promote(three, "churn", 2, "staging").alias == "staging"
+
+
 def test_promoting_the_holder_again_is_a_no_op(three):
     first = registry.promote(three, "churn", 1)
     again = registry.promote(three, "churn", 1)
