@@ -1,5 +1,6 @@
 """Tamper tests: every kind of change to events, rows or artifacts is caught."""
 
+import hashlib
 import json
 import os
 
@@ -127,6 +128,19 @@ def test_event_hash_covers_every_field():
         changed[i] = changed[i] + "x"
         assert audit.event_hash(1, *changed[1:]) != digest
     assert audit.event_hash(2, *base[1:]) != digest
+
+
+def test_event_hash_is_sha256_of_the_fields_each_followed_by_a_unit_separator():
+    # the format every existing chain was written in: an outside tool can
+    # recompute it, and a store written by an earlier release still verifies
+    fields = ("7", "2026-07-15T12:00:00Z", "alice", "alias.changed", "churn@production", "{}")
+    prev = "ab" * 32
+    record = "".join(f"{field}\x1f" for field in (*fields, prev)).encode("utf-8")
+    assert audit.event_hash(7, *fields[1:], prev) == hashlib.sha256(record).hexdigest()
+    # the separator keeps a character from moving between neighbouring fields unseen
+    assert audit.event_hash(7, "t", "ab", "c", "s", "{}", prev) != audit.event_hash(
+        7, "t", "a", "bc", "s", "{}", prev
+    )
 
 
 def _churn_version(store, run_id, sha, accuracy):

@@ -18,6 +18,11 @@ def test_parse_forms():
         Condition("a", ">=", alias="production", margin=0.001),
         Condition("b", "!=", number=2.0),
     ]
+    # metric names are kept as written, whatever letter they start with
+    assert parse("MAE<=2, XEntropy<0.3") == [
+        Condition("MAE", "<=", number=2.0),
+        Condition("XEntropy", "<", number=0.3),
+    ]
 
 
 @pytest.mark.parametrize(
@@ -75,6 +80,26 @@ def test_parse_forms():
         ("auc>0.5\x1b[2K", "(U+001B) cannot appear in a gate"),
         ("auc = 0.5", "'=' is not an operator"),
         ("auc ! 0.5", "'!' is not an operator"),
+        # in a gate of several conditions the message quotes the bad one, all of it
+        ("auc>0.5, >=0.5", "condition '>=0.5': it must start with a metric name"),
+        ("auc>0.5, >0.5", "condition '>0.5': it must start with a metric name"),
+        ("auc>0.5, -1>x", "condition '-1>x': it must start with a metric name"),
+        ("auc>0.5, @x>1", "condition '@x>1': it must start with a metric name"),
+        ("auc>0.5, !x>1", "condition '!x>1': '!' is not an operator"),
+        ("accuracy, auc>0.5", "condition 'accuracy': expected an operator (>=, <=, =="),
+        ("auc>=, rmse<1", "condition 'auc>=': expected a number or an alias after '>='"),
+        ("auc>, rmse<1", "condition 'auc>': expected a number or an alias after '>'"),
+        ("auc>0.5!, x>1", "condition 'auc>0.5!': '!' is not an operator"),
+        ("auc>production-, x>1", "condition 'auc>production-': a number must follow '-'"),
+        ("auc>production- x", "condition 'auc>production- x': a number must follow '-'"),
+        ("auc>@, x>1", "condition 'auc>@': an alias must follow '@';"),
+        # and says what is wrong, and where
+        ("auc>0.5 0.6", "expected ',' or 'and' after it, found '0.6'; write"),
+        ("auc>0.5 @production", "expected ',' or 'and' after it, found '@'; write"),
+        ("auc>0.5 or rmse<1", "found 'or' (a gate has no 'or': every condition must hold);"),
+        ("auc>0.5,", "ends with ',': a condition must follow it"),
+        (",auc>0.5", "has an empty condition at its start;"),
+        ("auc>0.5,,rmse<1", "has an empty condition before ',';"),
     ],
 )
 def test_malformed_expressions_are_refused_with_the_bad_part(bad, named):
@@ -103,6 +128,26 @@ def test_nobody_holding_the_alias_passes_and_missing_metrics_fail():
         parse("auc>=production"), {"auc": 0.7}, lambda a: (1, {"accuracy": 0.1})
     )
     assert "production (version 1) has no metric 'auc'" in failed[0]
+
+
+def test_every_condition_is_judged_and_each_sentence_says_how():
+    # a condition that cannot be judged does not stop the ones after it: the
+    # refusal names every failed condition, with the margin it was read with
+    holders = {"production": (1, {"auc": 0.9}), "staging": (2, {"accuracy": 0.8})}
+    passed, failed = evaluate(
+        parse("f1>0.5, auc>=canary, auc>staging, auc>=production-0.01, loss>=0"),
+        {"auc": 0.5, "loss": 0.2},
+        holders.get,
+    )
+    assert failed == [
+        "f1>0.5: candidate has no metric 'f1'",
+        "auc>staging: staging (version 2) has no metric 'auc' to compare with",
+        "auc>=production-0.01: 0.5 is not >= production v1 0.89",
+    ]
+    assert passed == [
+        "auc>=canary: nobody holds 'canary' yet, nothing to beat",
+        "loss>=0: 0.2 >= 0",
+    ]
 
 
 # -- the grammar: ALIAS±NUMBER is an alias and a margin, never a longer alias --

@@ -1,4 +1,6 @@
+import io
 import pickle
+import zipfile
 
 import pytest
 
@@ -12,7 +14,7 @@ from mlops_nb.errors import (
     NotFoundError,
     UntrustedModelError,
 )
-from mlops_nb.registry import trust
+from mlops_nb.registry import names, serialization, trust
 
 pytestmark = pytest.mark.backends
 
@@ -57,6 +59,43 @@ def test_malformed_gate_changes_nothing(three):
     with pytest.raises(GateExpressionError):
         registry.promote(three, "churn", 2, require="accuracy=>production")
     assert three.alias_holder("churn", "production") is None
+
+
+def test_a_gate_compares_with_the_alias_it_names_and_its_verdict_is_kept(three):
+    registry.promote(three, "churn", 2)  # production: accuracy 0.85
+    registry.promote(three, "churn", 3, "staging")  # staging: accuracy 0.78
+    with pytest.raises(GateFailedError) as refused:
+        registry.promote(three, "churn", 1, "staging", require="accuracy>=production, f1>0.5")
+    assert str(refused.value) == (
+        "gate refused churn:1 for staging: accuracy>=production: 0.8 is not >= production v2 "
+        "0.85; f1>0.5: version 1 has no metric 'f1'"
+    )
+    change = registry.promote(
+        three,
+        "churn",
+        "latest",
+        "canary",
+        require="accuracy<staging+0.01, accuracy<production",
+        run_id="r-42",
+        actor="carol",
+    )
+    assert (change.alias, change.to_version, change.action) == ("canary", 3, "promote")
+    assert (change.run_id, change.actor) == ("r-42", "carol")
+    assert change.gate == (
+        "accuracy<staging+0.01, accuracy<production [accuracy<staging+0.01: 0.78 < staging v3 "
+        "0.79; accuracy<production: 0.78 < production v2 0.85]"
+    )
+    registry.promote(three, "churn", 1, "staging")
+    back = registry.rollback(three, "churn", "staging", reason="too early", actor="dave")
+    assert (back.to_version, back.action) == (3, "rollback")
+    assert (back.reason, back.actor) == ("too early", "dave")
+
+
+def test_promoting_the_holder_again_returns_the_change_that_put_it_there(three):
+    first = registry.promote(three, "churn", 1)
+    registry.promote(three, "churn", 2, "staging")
+    assert registry.promote(three, "churn", "1") == first
+    assert registry.promote(three, "churn", 2, "staging").alias == "staging"
 
 
 def test_promoting_the_holder_again_is_a_no_op(three):
@@ -156,6 +195,111 @@ def test_which_lineage_of_version(three, churn_data, fitted):
 def test_bad_references(three, ref):
     with pytest.raises(InvalidInputError):
         registry.resolve(three, ref)
+
+
+@pytest.mark.parametrize(
+    "ref, parts",
+    [
+        ("churn", ("churn", None, None)),
+        ("  churn@prod-eu ", ("churn", "prod-eu", None)),
+        ("churn:1", ("churn", None, 1)),
+        ("churn:v3", ("churn", None, 3)),
+        ("churn:V3", ("churn", None, 3)),
+        ("churn: 3", ("churn", None, 3)),
+        ("XGBoost churn:2", ("XGBoost churn", None, 2)),
+    ],
+)
+def test_a_reference_names_a_model_and_an_alias_or_a_version(ref, parts):
+    assert names.parse_ref(ref) == parts
+
+
+@pytest.mark.parametrize(
+    "ref, message",
+    [
+        ("", "empty model reference; write NAME, NAME@ALIAS or NAME:VERSION"),
+        (None, "empty model reference; write NAME, NAME@ALIAS or NAME:VERSION"),
+        # the last separator splits, so the name is the part that is refused
+        ("a@b@production", "model name 'a@b' may not contain '@'"),
+        ("a:b:1", "model name 'a:b' may not contain ':'"),
+        ("a/b\\c:1", "may not contain '/\\\\'"),
+        (".", "'.' is not a usable model name"),
+        ("..:1", "'..' is not a usable model name"),
+        (
+            "p\u0430yments",
+            "model name 'p\u0430yments' mixes Cyrillic and Latin letters; use one script "
+            "(look-alike letters from different scripts would make two names look the same)",
+        ),
+        ("churn@and", "'and' cannot be an alias: a gate reads it as a separator"),
+        ("churn@nan", "'nan' cannot be an alias: a gate reads it as a number"),
+        (
+            "churn@Prod",
+            "alias 'Prod' is not valid: use at most 64 lowercase letters and digits, starting "
+            "with a letter, in words joined by one '_' or '-', with a letter after each '-' "
+            "(e.g. production, staging, prod-eu, canary_2)",
+        ),
+        ("churn:0", "version must be a whole number from 1 to"),
+        ("churn:\u00b2", "version must be a positive whole number, not '\u00b2'"),
+        ("churn:x", "version must be a positive whole number, not 'x'"),
+    ],
+)
+def test_a_reference_that_names_nothing_is_refused_with_the_reason(ref, message):
+    with pytest.raises(InvalidInputError) as refused:
+        names.parse_ref(ref)
+    assert message in str(refused.value)
+
+
+def test_names_aliases_and_versions_must_be_text_or_numbers():
+    with pytest.raises(InvalidInputError, match="^an alias must be text, not int$"):
+        names.check_alias(42)
+    with pytest.raises(InvalidInputError, match="^model name must be text, not int$"):
+        names.check_model_name(42)
+    with pytest.raises(InvalidInputError, match="not True$"):
+        names.parse_version(True)
+    with pytest.raises(InvalidInputError, match="^empty model reference; write NAME, NAME@ALIAS"):
+        names.parse_ref(42)
+
+
+# -- model files: skops unless pickle is asked for, and every refusal says why --
+
+
+def test_a_model_file_is_skops_by_default_and_pickle_only_when_asked(fitted, churn_data):
+    model, X = fitted[0], churn_data[1]
+    skops_file = serialization.dump(model)
+    assert not skops_file.startswith(b"\x80")  # a zip, not a pickle stream
+    expected = model.predict(X)
+    assert (serialization.load(skops_file, "skops").predict(X) == expected).all()
+    pickle_file = serialization.dump(model, "pickle")
+    assert pickle.loads(pickle_file).predict(X).tolist() == expected.tolist()
+    assert (
+        serialization.load(pickle_file, "pickle", allow_pickle=True).predict(X) == expected
+    ).all()
+    with pytest.raises(UntrustedModelError) as refused:
+        serialization.load(pickle_file, "pickle")
+    assert str(refused.value) == (
+        "this model version was saved with pickle, which runs code when loaded; "
+        "pass allow_pickle=True only if you trust who trained it"
+    )
+
+
+def test_model_files_that_cannot_be_written_or_read_are_refused_with_the_reason(fitted):
+    with pytest.raises(InvalidInputError, match=r"unknown model format 'joblib'; choose one of"):
+        serialization.dump(fitted[0], "joblib")
+    with pytest.raises(UntrustedModelError, match=r"^unknown model format 'joblib'$"):
+        serialization.load(b"", "joblib")
+    with pytest.raises(InvalidInputError) as refused:
+        serialization.dump(i for i in range(3))
+    assert str(refused.value).startswith("cannot save generator with skops (")
+    assert str(refused.value).endswith("); if you trust it, save with serializer='pickle'")
+    # a file that passes the name check but lost a part cannot be rebuilt
+    whole = zipfile.ZipFile(io.BytesIO(serialization.dump(fitted[0])))
+    cut = io.BytesIO()
+    with zipfile.ZipFile(cut, "w") as part:
+        arrays = [n for n in whole.namelist() if n.endswith(".npy")]
+        for n in whole.namelist():
+            if n != arrays[0]:
+                part.writestr(n, whole.read(n))
+    with pytest.raises(IntegrityError, match=r"^the model file could not be rebuilt: KeyError: "):
+        serialization.load(cut.getvalue(), "skops")
 
 
 def test_unknown_model_and_version(three):
