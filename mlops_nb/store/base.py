@@ -62,6 +62,7 @@ JSON_COLUMNS = frozenset(
         "payload",
         "deliveries",
         "parameters",
+        "failures",
     }
 )
 
