@@ -70,6 +70,22 @@ def test_failing_cell_records_failed_run_and_reraises(shell):
     assert mlops_nb.runs("churn")[0].status == "finished"
 
 
+def test_a_failing_cell_shows_its_own_traceback_and_the_recorded_run(shell, capsys):
+    run(shell, SETUP)
+    shell.execution_count = 7
+    result = run(shell, "%%mlops_track churn\nx = 1\nraise RuntimeError('data source down')\n")
+    assert isinstance(result.error_in_exec, RuntimeError)
+    import re
+
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(result.error_in_exec._render_traceback_()))
+    failed = mlops_nb.runs("churn")[0]
+    assert "Cell In[7], line 3" in shown  # this cell, counted as the user sees it
+    assert "raise RuntimeError('data source down')" in shown
+    assert "magics.py" not in shown and "recorder.py" not in shown
+    assert f"recorded run {failed.run_id[:12]} of churn as failed" in shown
+    capsys.readouterr()
+
+
 def test_line_magic_tracks_existing_variables(shell):
     run(shell, SETUP + "m = LogisticRegression().fit(X, y)\nauc = 0.77\nacc = 0.7\n")
     assert run(shell, "%mlops_track churn --model m --data X --metrics auc").success
