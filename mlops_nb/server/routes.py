@@ -12,7 +12,7 @@ import tornado
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import url_path_join
 
-from ..errors import InvalidInputError, MlopsError
+from ..errors import InvalidInputError, MlopsError, NotFoundError
 
 if TYPE_CHECKING:
     from ..store.location import StoreLocation
@@ -35,6 +35,29 @@ class BaseHandler(APIHandler):
             store = Store(server_location(self.settings))
             self.settings["mlops_nb_store"] = store
         return store
+
+    @cached_property
+    def jobs(self) -> Any:
+        """The schedule runs this server started (one :class:`~.jobs.Jobs` per server)."""
+        jobs = self.settings.get("mlops_nb_jobs")
+        if jobs is None:
+            from .jobs import Jobs
+
+            jobs = Jobs()
+            self.settings["mlops_nb_jobs"] = jobs
+        return jobs
+
+    def actor(self) -> str:
+        """Who acts: the authenticated user's name (JupyterHub and other identity
+        providers), or, for a token login (a random anonymous id), the account
+        that runs the server, since only it can hand out the token."""
+        user = self.current_user
+        name = getattr(user, "username", None) or ""
+        if not name or _ANONYMOUS_ID.fullmatch(name):
+            from ..environment import actor
+
+            name = actor()
+        return f"{name} (jupyter)"
 
     def body(self) -> dict[str, Any]:
         """The request's JSON object; the core checks each field's type and value."""
@@ -83,12 +106,9 @@ class ModelsHandler(BaseHandler):
 class ModelHandler(BaseHandler):
     @tornado.web.authenticated
     def get(self, name: str) -> None:
-        from ..registry.names import check_model_name
+        from .views import model_detail
 
-        name = check_model_name(name)
-        versions = [v.to_json() for v in self.store.list_versions(name)]
-        history = [c.to_json() for c in self.store.alias_changes(name)]
-        self.reply({"name": name, "versions": versions, "history": history})
+        self.reply(model_detail(self.store, name))
 
 
 class PromoteHandler(BaseHandler):
@@ -106,24 +126,12 @@ class PromoteHandler(BaseHandler):
             doc.get("alias", "production"),
             require=doc.get("require"),
             reason=doc.get("reason"),
-            actor=self._actor(),
+            actor=self.actor(),
         )
         self.reply(change.to_json())
 
-    def _actor(self) -> str:
-        """Who acts: the authenticated user's name (JupyterHub and other identity
-        providers), or, for a token login (a random anonymous id), the account
-        that runs the server, since only it can hand out the token."""
-        user = self.current_user
-        name = getattr(user, "username", None) or ""
-        if not name or _ANONYMOUS_ID.fullmatch(name):
-            from ..environment import actor
 
-            name = actor()
-        return f"{name} (jupyter)"
-
-
-class RollbackHandler(PromoteHandler):
+class RollbackHandler(BaseHandler):
     @tornado.web.authenticated
     def post(self, name: str) -> None:
         from ..registry import rollback
@@ -134,7 +142,7 @@ class RollbackHandler(PromoteHandler):
             name,
             doc.get("alias", "production"),
             reason=doc.get("reason"),
-            actor=self._actor(),
+            actor=self.actor(),
         )
         self.reply(change.to_json())
 
@@ -146,17 +154,21 @@ class RunsHandler(BaseHandler):
             limit = int(self.get_argument("limit", "100"))
         except ValueError:
             raise InvalidInputError("limit must be a whole number") from None
+        from .views import run_docs
+
         runs = self.store.list_runs(
             name=self.get_argument("model", None), kind=self.get_argument("kind", None), limit=limit
         )
-        self.reply([r.to_json() for r in runs])
+        self.reply(run_docs(self.store, runs))
 
 
 class RunHandler(BaseHandler):
     @tornado.web.authenticated
     def get(self, run_id: str) -> None:
+        from .views import run_docs
+
         run = self.store.get_run(run_id)
-        doc = run.to_json()
+        (doc,) = run_docs(self.store, [run])
         doc["children"] = [c.run_id for c in self.store.list_runs(parent_run_id=run.run_id)]
         self.reply(doc)
 
@@ -193,21 +205,17 @@ class RunNotebookHandler(BaseHandler):
 class DriftHandler(BaseHandler):
     @tornado.web.authenticated
     def get(self, name: str) -> None:
-        from ..monitoring.monitor import history, load_report
-        from ..registry.names import check_model_name
+        from .views import drift_view
 
-        name = check_model_name(name)
-        rows = history(self.store, name)
-        latest = load_report(self.store, rows[-1]["id"]) if rows else None
-        self.reply({"model": name, "history": rows, "latest": latest})
+        self.reply(drift_view(self.store, name))
 
 
 class SchedulesHandler(BaseHandler):
     @tornado.web.authenticated
     def get(self) -> None:
-        from ..schedules.schedule import listing
+        from .views import schedules_view
 
-        self.reply(listing(self.store))
+        self.reply(schedules_view(self.store, self.jobs.running))
 
 
 class ScheduleActionHandler(BaseHandler):
@@ -218,13 +226,40 @@ class ScheduleActionHandler(BaseHandler):
         if action in ("pause", "resume"):
             self.reply(schedule.set_enabled(self.store, name, action == "resume"))
             return
-        from ..schedules.scheduler import run_now
+        from .views import slot_view
 
-        # The run takes as long as the notebook: off the server's event loop,
-        # so the rest of Jupyter keeps answering meanwhile.
+        # Claimed here, run in a thread of the server's own: the reply names the
+        # slot and its run at once; GET …/slots/{id} follows it, …/cancel stops it.
         parameters = self.body().get("parameters")
-        slot = await asyncio.to_thread(run_now, self.store, name, parameters)
-        self.reply(slot)
+        slot = await asyncio.to_thread(self.jobs.start, self.store, name, parameters)
+        self.reply(slot_view(self.store, slot, self.jobs.running), status=202)
+
+
+class SlotHandler(BaseHandler):
+    @tornado.web.authenticated
+    def get(self, name: str, slot_id: str) -> None:
+        from .views import slot_view
+
+        self.reply(slot_view(self.store, self.slot(name, slot_id), self.jobs.running))
+
+    def slot(self, name: str, slot_id: str) -> dict[str, Any]:
+        """Slot ``slot_id`` of schedule ``name`` (404 when it belongs to another one)."""
+        slot = self.store.get_slot(int(slot_id))
+        if slot["schedule"] != name:
+            raise NotFoundError(f"schedule {name} has no slot {slot_id}")
+        return slot
+
+
+class SlotCancelHandler(SlotHandler):
+    @tornado.web.authenticated
+    def post(self, name: str, slot_id: str) -> None:
+        from .views import slot_view
+
+        slot = self.slot(name, slot_id)
+        cancellation = self.jobs.cancel(slot["id"], self.actor())
+        # The kernels are gone; the run records itself as cancelled a moment later.
+        doc = slot_view(self.store, self.store.get_slot(slot["id"]), self.jobs.running)
+        self.reply({**doc, "cancelled_by": cancellation.by, "cancelled_at": cancellation.at}, 202)
 
 
 def server_location(settings: dict[str, Any]) -> StoreLocation:
@@ -250,6 +285,7 @@ def setup_handlers(web_app: Any, root_dir: str | None = None) -> list[str]:
     web_app.settings["mlops_nb_root"] = root_dir
     name = r"(?P<name>[^/]+)"
     run = r"(?P<run_id>[0-9a-fA-F]+)"
+    slot = r"(?P<slot_id>[0-9]{1,18})"
     routes = [
         ("models", ModelsHandler),
         (f"models/{name}", ModelHandler),
@@ -261,6 +297,8 @@ def setup_handlers(web_app: Any, root_dir: str | None = None) -> list[str]:
         (f"drift/{name}", DriftHandler),
         ("schedules", SchedulesHandler),
         (f"schedules/{name}/(?P<action>run-now|pause|resume)", ScheduleActionHandler),
+        (f"schedules/{name}/slots/{slot}", SlotHandler),
+        (f"schedules/{name}/slots/{slot}/cancel", SlotCancelHandler),
     ]
     web_app.add_handlers(
         ".*$", [(url_path_join(base, PREFIX, path), handler) for path, handler in routes]
