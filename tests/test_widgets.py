@@ -9,9 +9,9 @@ from IPython.core.error import UsageError
 import mlops_nb
 from mlops_nb import tracking
 from mlops_nb.datasets import make_churn
+from mlops_nb.display import format_number
 from mlops_nb.errors import InvalidInputError, NotFoundError
 from mlops_nb.widgets import WIDGET_VIEW, DriftDashboard, RegistryBrowser, RunComparison
-from mlops_nb.display import format_number
 from mlops_nb.widgets.base import PLOTLY_MIME, VIEW_MIME, live_frontend
 
 EVIL = "<img src=x onerror=alert(1)>"
@@ -230,7 +230,8 @@ def test_the_fallback_follows_the_widget_and_marks_itself_for_jupyterlab(churn, 
     assert updated["transient"]["display_id"] == display_id and updated["update"]
     assert "1 → 2" in updated["data"]["text/html"] and "1 → 2" not in shown["data"]["text/html"]
     # without a live view there is nothing for JupyterLab to choose between
-    assert VIEW_MIME not in RegistryBrowser("churn", store=churn, interactive=False)._repr_mimebundle_()
+    static = RegistryBrowser("churn", store=churn, interactive=False)
+    assert VIEW_MIME not in static._repr_mimebundle_()
 
 
 def test_widget_actions_report_bad_input_instead_of_raising(churn):
