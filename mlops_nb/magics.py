@@ -11,6 +11,7 @@ import ast
 import contextlib
 import functools
 import shlex
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +25,8 @@ from . import api, registry, tracking
 from .errors import MlopsError
 
 if TYPE_CHECKING:  # ipywidgets and plotly load when a widget is first shown
+    from types import FrameType
+
     from .widgets import RegistryBrowser, RunComparison
 
 
@@ -169,7 +172,7 @@ class MlopsMagics(Magics):
         shell = self.shell
         source = shell.transform_cell(cell)
         filename = shell.compile.cache(
-            f"{header}\n{source}", number=shell.execution_count, raw_code=f"{header}\n{cell}"
+            f"{header}\n{source}", number=self._cell_number(), raw_code=f"{header}\n{cell}"
         )
         self._cell_file = filename
         tree = shell.transform_ast(shell.compile.ast_parse("\n" + source, filename=filename))
@@ -180,6 +183,23 @@ class MlopsMagics(Magics):
         if last is not None:
             return eval(shell.compile(last, filename, "eval"), shell.user_ns)
         return None
+
+    def _cell_number(self) -> int:
+        """The number the cell running this magic shows as ``In[N]``.
+
+        ``execution_count`` is not it: IPython 9 counts a cell before running it
+        (IPython 8 after), and a run without history does not count at all. The
+        cell's own code was compiled under its number, so the frame running it
+        tells.
+        """
+        numbers = getattr(self.shell.compile, "_filename_map", {})
+        frame: FrameType | None = sys._getframe(1)
+        while frame is not None:
+            number = numbers.get(frame.f_code.co_filename)
+            if number is not None:
+                return int(number)
+            frame = frame.f_back
+        return int(self.shell.execution_count)
 
     def _tell_failed(self, exc: BaseException, run: tracking.ActiveRun) -> None:
         """Show the user's own traceback of a failing cell, and that the failed run is kept.
