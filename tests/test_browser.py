@@ -14,6 +14,7 @@ browser half cannot be skipped silently.
 from __future__ import annotations
 
 import os
+import re
 import secrets
 import shutil
 import socket
@@ -31,7 +32,10 @@ CHROMIUM = os.environ.get("MLOPS_NB_CHROMIUM", "/usr/bin/chromium")
 REPO = Path(__file__).resolve().parent.parent
 SHOTS = REPO / "test-artifacts" / "browser"
 TINY = Path(__file__).parent / "notebooks" / "tiny_tracked.ipynb"
+SLOW_PROMOTE = Path(__file__).parent / "notebooks" / "slow_promote.ipynb"
 EVIL = "<img src=x onerror=alert(1)>"
+#: v1 of churn: shown with 4 significant digits everywhere (0.8287)
+ACCURACY = 0.8286657017313789
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -47,7 +51,15 @@ if not Path(CHROMIUM).exists():
 
 
 def _seed(home: Path) -> dict[str, str]:
-    """Fill a fresh store through the public Python API; return ids the tests look for."""
+    """Fill a fresh store through the public Python API; return ids the tests look for.
+
+    Each model is there for one story, so the tests that move aliases do not
+    move them under each other: ``churn`` (production v1, checked for drift
+    against v1 on shifted data whose ``contract`` column changed type),
+    ``fraud`` (production v1 then v3, for walking back through rollbacks),
+    ``canary`` (promoted by the slow scheduled notebook), ``loans`` (moved by
+    the widget in a notebook), ``tiny`` (registered by an executed notebook).
+    """
     from models import churn_pipeline
 
     import mlops_nb
@@ -61,7 +73,7 @@ def _seed(home: Path) -> dict[str, str]:
     try:
         X_train, _, y_train, _ = split(make_churn(800, seed=5), seed=5)
         model = churn_pipeline(X_train, y_train)
-        for accuracy in (0.80, 0.86):
+        for accuracy in (ACCURACY, 0.86):
             with tracking.track(
                 store,
                 "churn",
@@ -72,9 +84,22 @@ def _seed(home: Path) -> dict[str, str]:
             ):
                 pass
         mlops_nb.promote("churn", 1, store=store, reason="first model")
+        for name, accuracies in (
+            ("fraud", (0.7, 0.8, 0.9)),
+            ("canary", (0.7, 0.8)),
+            ("loans", (0.7, 0.8)),
+        ):
+            for accuracy in accuracies:
+                with tracking.track(store, name, model=model, metrics={"accuracy": accuracy}):
+                    pass
+        mlops_nb.promote("fraud", 1, store=store)
+        mlops_nb.promote("fraud", 3, store=store)
+        mlops_nb.promote("canary", 1, store=store)
+        mlops_nb.promote("loans", 1, store=store)
         with tracking.track(store, EVIL, model=model, metrics={"accuracy": 0.5}):
             pass
         shifted = make_churn(3000, seed=9, month="2027-03", drift=0.9)
+        shifted["contract"] = shifted["contract"].astype(str)
         mlops_nb.check_drift("churn@production", shifted, store=store, target="churned")
         notebook_run = run_notebook(TINY, {"x": 3}, store=store)
         assert notebook_run.status == "finished", notebook_run.error
@@ -86,6 +111,14 @@ def _seed(home: Path) -> dict[str, str]:
             tz="Europe/Berlin",
             now="2026-11-20T00:00:00Z",
         )
+        schedule.add(
+            store,
+            "promote-canary",
+            str(SLOW_PROMOTE),
+            "0 4 1 * *",
+            parameters={"model": "canary", "version": 2, "seconds": 4.0},
+            timeout=600,
+        )
         return {"notebook_run": notebook_run.run_id}
     finally:
         store.close()
@@ -95,6 +128,53 @@ def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return int(sock.getsockname()[1])
+
+
+def _this_checkouts_labextension(root: Path) -> Path:
+    """A labextensions folder holding only this checkout's build of the panel.
+
+    JupyterLab takes the first ``mlops-nb`` it finds, and ``extra_labextensions_path``
+    comes before the environment's own folders, so the page runs the JavaScript built
+    from the sources under test, not whatever an earlier ``pip install`` copied into
+    the environment. A build older than its sources fails here rather than testing
+    yesterday's panel.
+    """
+    build = REPO / "mlops_nb" / "labextension"
+    built = build / "package.json"
+    if not built.exists():
+        pytest.fail(f"no panel build at {build}: run `npm ci && npm run build` in extension/")
+    sources = [
+        p
+        for folder in ("src", "style", "schema")
+        for p in (REPO / "extension" / folder).rglob("*")
+        if p.is_file()
+    ]
+    stale = [p for p in sources if p.stat().st_mtime > built.stat().st_mtime]
+    if stale:
+        pytest.fail(
+            f"the panel build at {build} is older than {stale[0].relative_to(REPO)}: "
+            "run `npm run build` in extension/"
+        )
+    folder = root / "labextensions"
+    folder.mkdir()
+    (folder / "mlops-nb").symlink_to(build, target_is_directory=True)
+    return folder
+
+
+def _check_served_build(url: str, token: str, build: Path) -> None:
+    """The page loads the panel from ``build``: its remoteEntry is the one JupyterLab lists."""
+    import json
+    import re
+
+    request = urllib.request.Request(f"{url}/lab", headers={"Authorization": f"token {token}"})
+    with urllib.request.urlopen(request, timeout=30) as response:
+        page = response.read().decode()
+    config = r'<script id="jupyter-config-data" type="application/json">(.*?)</script>'
+    found = re.search(config, page, re.S)
+    assert found, "no page config in /lab"
+    listed = {e["name"]: e for e in json.loads(found[1])["federated_extensions"]}
+    entry = Path(listed["mlops-nb"]["load"]).name
+    assert (build / "static" / entry).exists(), f"JupyterLab serves another build ({entry})"
 
 
 def _wait_ready(url: str, token: str, proc: subprocess.Popen, log: Path) -> None:
@@ -119,10 +199,11 @@ def lab(tmp_path_factory):
     """A real ``jupyter lab`` on loopback over a seeded store: (base url, token, ids)."""
     root = tmp_path_factory.mktemp("lab")
     home = root / ".mlops"
-    ids = _seed(home)
+    ids = {**_seed(home), "root": str(root)}
     port, token = _free_port(), secrets.token_hex(16)
     log = root / "jupyter.log"
     jupyter = Path(sys.executable).parent / "jupyter"
+    labextensions = _this_checkouts_labextension(root)
     env = {
         **os.environ,
         "MLOPS_NB_HOME": str(home),
@@ -141,6 +222,9 @@ def lab(tmp_path_factory):
                 f"--port={port}",
                 f"--ServerApp.root_dir={root}",
                 f"--IdentityProvider.token={token}",
+                f"--LabApp.extra_labextensions_path={labextensions}",
+                # window.jupyterapp, for running notebook commands from the tests
+                "--LabApp.expose_app_in_browser=True",
                 "--LabApp.news_url=",
                 "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate",
             ],
@@ -152,6 +236,7 @@ def lab(tmp_path_factory):
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_ready(url, token, proc, log)
+        _check_served_build(url, token, labextensions / "mlops-nb")
         yield url, token, ids
     finally:
         proc.terminate()
@@ -176,22 +261,32 @@ def browser():
         chromium.close()
 
 
-@pytest.fixture
-def panel(lab, browser, request):
-    """A fresh JupyterLab page with the MLOps panel open; dialogs and page errors collected."""
-    url, token, _ = lab
-    context = browser.new_context(viewport={"width": 1400, "height": 900}, timezone_id="UTC")
+def _open_lab(browser, url: str, token: str, path: str = "lab", timezone: str = "UTC"):
+    """A fresh browser context on JupyterLab; dialogs and page errors collected."""
+    context = browser.new_context(viewport={"width": 1400, "height": 900}, timezone_id=timezone)
     page = context.new_page()
     page.alerts = []  # type: ignore[attr-defined]
     page.errors = []  # type: ignore[attr-defined]
     page.on("dialog", lambda d: (page.alerts.append(d.message), d.dismiss()))
     page.on("pageerror", lambda exc: page.errors.append(str(exc)))
-    page.goto(f"{url}/lab?token={token}")
+    page.goto(f"{url}/{path}?token={token}")
     page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=90_000)
+    return context, page
+
+
+def _open_panel(page) -> None:
     tab = page.locator('.jp-SideBar .lm-TabBar-tab[data-id="mlops-nb-panel"]')
     tab.wait_for(timeout=60_000)
     tab.click()
     page.locator("#mlops-nb-panel").wait_for(state="visible")
+
+
+@pytest.fixture
+def panel(lab, browser, request):
+    """A fresh JupyterLab page with the MLOps panel open; dialogs and page errors collected."""
+    url, token, _ = lab
+    context, page = _open_lab(browser, url, token)
+    _open_panel(page)
     yield page
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{request.node.name}.png"))
@@ -366,11 +461,175 @@ def _server_get(url: str, token: str, route: str):
         return json.loads(response.read())
 
 
-def _server_alias(url: str, token: str) -> int | None:
-    (churn,) = [m for m in _server_get(url, token, "models") if m["name"] == "churn"]
-    return churn["aliases"].get("production")
+def _server_alias(url: str, token: str, model: str = "churn") -> int | None:
+    (found,) = [m for m in _server_get(url, token, "models") if m["name"] == model]
+    return found["aliases"].get("production")
 
 
 def _server_schedule(url: str, token: str, name: str) -> dict:
     (found,) = [s for s in _server_get(url, token, "schedules") if s["name"] == name]
     return found
+
+
+# -- the panel as a daily tool: each test below failed before its fix --------------------
+
+
+def test_numbers_and_times_follow_one_rule(lab, browser):
+    """4 significant digits; every time with its zone, here the browser's (Berlin, UTC+1)."""
+    url, token, _ = lab
+    context, page = _open_lab(browser, url, token, timezone="Europe/Berlin")
+    try:
+        _open_panel(page)
+        churn = _model(page, "churn")
+        churn.wait_for()
+        v1 = churn.locator('[data-testid="mlops-version"][data-version="1"]')
+        assert "0.8287" in v1.inner_text()
+        when = churn.locator('[data-testid="mlops-alias-event"] time').first.inner_text()
+        page.screenshot(path=str(_shot("times-in-berlin")))
+        assert re.fullmatch(r"\w{3} \d{4}-\d\d-\d\d \d\d:\d\d UTC\+1", when), when
+        assert not page.errors, page.errors
+    finally:
+        context.close()
+
+
+# -- widgets and magics in a real notebook ------------------------------------------------
+
+
+def _write_notebook(root: str, name: str, sources: list[str]) -> str:
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell(source) for source in sources]
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3"}
+    nbformat.write(nb, str(Path(root) / name))
+    return name
+
+
+def _open_notebook(browser, url: str, token: str, name: str):
+    """The notebook alone in a workspace of its own: nothing another test left open is restored."""
+    return _open_lab(browser, url, token, f"lab/workspaces/{secrets.token_hex(4)}/tree/{name}")
+
+
+def _run_all(page) -> None:
+    """Run every cell of the notebook on show, once its kernel is ready; wait for the last."""
+    page.locator(".jp-NotebookPanel").wait_for(timeout=60_000)
+    # Started, not awaited: the command's promise settles only when every cell has run.
+    page.evaluate(
+        """async () => {
+            const app = window.jupyterapp;
+            const notebook = app.shell.currentWidget;
+            await notebook.context.ready;
+            await notebook.sessionContext.ready;
+            app.commands.execute('notebook:run-all-cells');
+        }"""
+    )
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('.jp-InputArea-prompt')]"
+        ".every(p => /\\[\\d+\\]/.test(p.textContent))",
+        timeout=120_000,
+    )
+
+
+def _stop_kernels(url: str, token: str) -> None:
+    for session in _jupyter_api(url, token, "sessions"):
+        _jupyter_api(url, token, f"sessions/{session['id']}", method="DELETE")
+
+
+def _jupyter_api(url: str, token: str, route: str, method: str = "GET"):
+    import json
+
+    request = urllib.request.Request(
+        f"{url}/api/{route}", method=method, headers={"Authorization": f"token {token}"}
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:
+        body = response.read()
+    return json.loads(body) if body else None
+
+
+def test_widget_labels_its_fields_and_its_fallback_outlives_the_kernel(lab, browser):
+    url, token, ids = lab
+    name = _write_notebook(
+        ids["root"],
+        "registry-widget.ipynb",
+        ["from mlops_nb.widgets import RegistryBrowser\nRegistryBrowser('loans')"],
+    )
+    context, page = _open_notebook(browser, url, token, name)
+    try:
+        _run_all(page)
+        widget = page.locator(".jp-OutputArea-output .widget-vbox").first
+        widget.wait_for(timeout=30_000)
+        labels = [t.strip().lower() for t in widget.locator(".widget-label").all_inner_texts()]
+        assert "gate" in labels and "reason" in labels, labels
+        widget.get_by_role("button", name="Promote…").click()
+        confirm = widget.locator(
+            ".widget-hbox", has=page.get_by_role("button", name="Confirm")
+        ).locator(".widget-html")
+        confirm.filter(has_text="Promote").wait_for()
+        asked = confirm.inner_text()
+        page.screenshot(path=str(_shot("widget-promote-confirm")))
+        assert re.search(r"held by (version |v)1\b", asked), asked
+        widget.get_by_role("button", name="Confirm").click()
+        page.wait_for_function(
+            "() => (document.querySelector('.jp-OutputArea-output')?.textContent || '')"
+            ".includes('1 → 2')",
+            timeout=30_000,
+        )
+        assert _server_alias(url, token, "loans") == 2
+        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+        page.wait_for_timeout(1_500)
+        import nbformat
+
+        saved = nbformat.read(str(Path(ids["root"]) / name), as_version=4)
+        outputs = [o for o in saved.cells[0].outputs if "data" in o]
+        html = "".join(o["data"].get("text/html", "") for o in outputs)
+        assert "1 → 2" in html, "the saved fallback is stale"
+    finally:
+        context.close()
+    _stop_kernels(url, token)  # as after a server restart: the widget models are gone
+    context, page = _open_notebook(browser, url, token, name)
+    try:
+        output = page.locator(".jp-OutputArea-output").first
+        output.wait_for(timeout=60_000)
+        page.wait_for_timeout(3_000)  # give the widget manager its chance to fail
+        text = output.inner_text()
+        page.screenshot(path=str(_shot("widget-after-restart")))
+        assert "model not found" not in text, text
+        assert "versions of loans" in text, text
+    finally:
+        context.close()
+        _stop_kernels(url, token)
+
+
+def test_a_failing_tracked_cell_shows_the_users_traceback(lab, browser):
+    url, token, ids = lab
+    name = _write_notebook(
+        ids["root"],
+        "failing-track.ipynb",
+        [
+            "%load_ext mlops_nb",
+            "%%mlops_track boom\nx = 1\nraise RuntimeError('boom: data file missing')",
+        ],
+    )
+    context, page = _open_notebook(browser, url, token, name)
+    try:
+        _run_all(page)
+        cell = page.locator(".jp-Notebook .jp-Cell").nth(1)
+        output = cell.locator(".jp-OutputArea")
+        output.wait_for()
+        page.wait_for_timeout(500)
+        text = output.inner_text()
+        prompt = cell.locator(".jp-InputArea-prompt").inner_text()
+        page.screenshot(path=str(_shot("failing-track-cell")))
+        assert "RuntimeError: boom: data file missing" in text, text
+        # the user's frame under the cell's own execution count, line 3 of the cell
+        count = re.search(r"\[(\d+)\]", prompt)
+        assert count and int(count[1]) > 0, prompt
+        assert "Cell In[0]" not in text and f"Cell In[{count[1]}], line 3" in text, text
+        for internal in ("magics.py", "/mlops_nb/", "site-packages"):
+            assert internal not in text, text
+        assert re.search(r"recorded run [0-9a-f]{12} of boom as failed", text), text
+        runs = _server_get(url, token, "runs?model=boom")
+        assert runs and runs[0]["status"] == "failed"
+    finally:
+        context.close()
+        _stop_kernels(url, token)

@@ -4,9 +4,11 @@
  */
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { MlopsClient } from './api';
+import { FALLBACK_RANK, fallbackFactory } from './fallback';
 import { MlopsPanel, TABS, type TabName } from './panel';
 
 export { ApiError, MlopsClient } from './api';
@@ -30,13 +32,16 @@ const plugin: JupyterFrontEndPlugin<void> = {
   autoStart: true,
   // No ILayoutRestorer on purpose: the panel starts closed on every page
   // load, which the browser tests (one workspace, many pages) rely on.
-  optional: [ICommandPalette, ISettingRegistry],
+  optional: [ICommandPalette, ISettingRegistry, IRenderMimeRegistry],
   activate: (
     app: JupyterFrontEnd,
     palette: ICommandPalette | null,
-    settingRegistry: ISettingRegistry | null
+    settingRegistry: ISettingRegistry | null,
+    rendermime: IRenderMimeRegistry | null
   ) => {
     const client = new MlopsClient(app.serviceManager.serverSettings);
+    // mlops-nb's notebook widgets: their stored HTML when the widget model is gone.
+    rendermime?.addFactory(fallbackFactory, FALLBACK_RANK);
     const panel = new MlopsPanel({
       client,
       showInMain: widget => {

@@ -2,6 +2,7 @@
  * The panel's view logic as pure functions: sorting, formatting and
  * classification, with no DOM and no JupyterLab, so jest can test them alone.
  */
+import { browserTimeZone, formatDateTime, formatNumber, parseTime } from './format';
 import type {
   IAliasChange,
   IDriftColumn,
@@ -10,24 +11,10 @@ import type {
   Metrics
 } from './types';
 
-// ---------------------------------------------------------------- numbers
+// ---------------------------------------------------------------- numbers and times
 
-/** A metric as people read it: 0.8422945 → "0.8423", 0.86 → "0.86", 1200 → "1200". */
-export function formatNumber(value: number | null | undefined): string {
-  if (value === null || value === undefined || Number.isNaN(value)) {
-    return '–';
-  }
-  if (!Number.isFinite(value)) {
-    return value > 0 ? '∞' : '-∞';
-  }
-  if (Number.isInteger(value)) {
-    return String(value);
-  }
-  if (Math.abs(value) >= 1000) {
-    return value.toFixed(1);
-  }
-  return String(Number(value.toPrecision(4)));
-}
+// One rule for numbers and times, shared with the Python side: see format.ts.
+export { browserTimeZone, formatDateTime, formatNumber, parseTime, zoneLabel } from './format';
 
 /** The first `limit` metrics as `[name, "value"]`, in the order the run recorded them. */
 export function keyMetrics(metrics: Metrics | null | undefined, limit = 3): [string, string][] {
@@ -40,66 +27,6 @@ export function keyMetrics(metrics: Metrics | null | undefined, limit = 3): [str
 /** The short form of a run id that the CLI prints too. */
 export function shortId(id: string | null | undefined): string {
   return id ? id.slice(0, 8) : '';
-}
-
-// ---------------------------------------------------------------- time
-
-/** Parse an ISO time; null for missing or unreadable values. */
-export function parseTime(iso: string | null | undefined): Date | null {
-  if (!iso) {
-    return null;
-  }
-  // Python writes microseconds; Date understands milliseconds only.
-  const trimmed = iso.replace(/(\.\d{3})\d+/, '$1');
-  const date = new Date(trimmed);
-  return Number.isNaN(date.getTime()) ? null : date;
-}
-
-/** The browser's own time zone (what "the user's time zone" means in the panel). */
-export function browserTimeZone(): string {
-  try {
-    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-  } catch {
-    return 'UTC';
-  }
-}
-
-/**
- * A moment as `Wed 2026-11-25 02:00 UTC` in `timeZone` (the browser's by
- * default): 24-hour clock and numeric date, so it reads the same in every
- * locale, plus the zone's short name so nobody has to guess.
- */
-export function formatDateTime(
-  iso: string | null | undefined,
-  timeZone: string = browserTimeZone()
-): string {
-  const date = parseTime(iso);
-  if (!date) {
-    return '–';
-  }
-  let parts: Intl.DateTimeFormatPart[];
-  try {
-    parts = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      weekday: 'short',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-      timeZoneName: 'short'
-    }).formatToParts(date);
-  } catch {
-    // An unknown zone name: fall back to UTC rather than showing nothing.
-    return formatDateTime(iso, 'UTC');
-  }
-  const part = (type: Intl.DateTimeFormatPartTypes) =>
-    parts.find(p => p.type === type)?.value ?? '';
-  return (
-    `${part('weekday')} ${part('year')}-${part('month')}-${part('day')} ` +
-    `${part('hour')}:${part('minute')} ${part('timeZoneName')}`
-  );
 }
 
 /** "in 5 min", "3 h ago", "in 2 d" — coarse on purpose. */

@@ -70,9 +70,9 @@ describe('numbers', () => {
     expect(formatNumber(0.86)).toBe('0.86');
     expect(formatNumber(0.8422945701357467)).toBe('0.8423');
     expect(formatNumber(3)).toBe('3');
-    expect(formatNumber(12345.678)).toBe('12345.7');
+    expect(formatNumber(12345.678)).toBe('12346');
     expect(formatNumber(null)).toBe('–');
-    expect(formatNumber(NaN)).toBe('–');
+    expect(formatNumber(NaN)).toBe('NaN');
     expect(formatNumber(Infinity)).toBe('∞');
   });
 
@@ -95,9 +95,9 @@ describe('time', () => {
   it('formats a moment in a given zone with a 24-hour clock', () => {
     const iso = '2026-11-25T02:00:00.000000+00:00';
     expect(formatDateTime(iso, 'UTC')).toBe('Wed 2026-11-25 02:00 UTC');
-    expect(formatDateTime(iso, 'Europe/Berlin')).toMatch(/^Wed 2026-11-25 03:00 GMT\+1$/);
-    expect(formatDateTime(iso, 'America/New_York')).toMatch(/^Tue 2026-11-24 21:00 EST$/);
-    expect(formatDateTime(iso, 'Asia/Tokyo')).toMatch(/^Wed 2026-11-25 11:00 GMT\+9$/);
+    expect(formatDateTime(iso, 'Europe/Berlin')).toBe('Wed 2026-11-25 03:00 UTC+1');
+    expect(formatDateTime(iso, 'America/New_York')).toBe('Tue 2026-11-24 21:00 UTC-5');
+    expect(formatDateTime(iso, 'Asia/Tokyo')).toBe('Wed 2026-11-25 11:00 UTC+9');
   });
 
   it('falls back to UTC for an unknown zone', () => {
@@ -112,8 +112,8 @@ describe('time', () => {
       new Date('2026-11-24T18:00:00Z')
     );
     expect(next).toEqual({
-      local: 'Tue 2026-11-24 18:00 PST',
-      scheduled: 'Wed 2026-11-25 03:00 GMT+1',
+      local: 'Tue 2026-11-24 18:00 UTC-8',
+      scheduled: 'Wed 2026-11-25 03:00 UTC+1',
       relative: 'in 8 h'
     });
     expect(formatNextRun(null, 'UTC')).toBeNull();
