@@ -461,9 +461,34 @@ def _server_get(url: str, token: str, route: str):
         return json.loads(response.read())
 
 
+def _server_post(url: str, token: str, route: str, body: dict):
+    """A change made behind the page's back (a token header needs no XSRF pair)."""
+    import json
+
+    request = urllib.request.Request(
+        f"{url}/mlops-nb/api/{route}",
+        data=json.dumps(body).encode(),
+        method="POST",
+        headers={"Authorization": f"token {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=60) as response:
+        return json.loads(response.read())
+
+
 def _server_alias(url: str, token: str, model: str = "churn") -> int | None:
     (found,) = [m for m in _server_get(url, token, "models") if m["name"] == model]
     return found["aliases"].get("production")
+
+
+def _wait_alias(page, model: str, version: int) -> None:
+    page.wait_for_function(
+        """([model, version]) => document.querySelector(
+            `[data-testid="mlops-model"][data-model-name="${model}"] `
+            + '[data-testid="mlops-alias"][data-alias="production"]'
+        )?.getAttribute('data-version') === String(version)""",
+        arg=[model, version],
+        timeout=30_000,
+    )
 
 
 def _server_schedule(url: str, token: str, name: str) -> dict:
@@ -472,6 +497,137 @@ def _server_schedule(url: str, token: str, name: str) -> dict:
 
 
 # -- the panel as a daily tool: each test below failed before its fix --------------------
+
+
+def test_roll_back_names_the_version_the_server_returns_to(panel, lab):
+    """Rollback walks the holder stack; the dialog must promise what the server will do."""
+    url, token, _ = lab
+    page = panel
+    fraud = _model(page, "fraud")
+    fraud.wait_for()
+    fraud.locator('[data-testid="mlops-version"][data-version="2"]').locator(
+        '[data-testid="mlops-promote"]'
+    ).click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for()
+    dialog.get_by_role("button", name="Promote").click()
+    _wait_alias(page, "fraud", 2)  # holders so far: v1, v3, v2
+    for step, (promised, lands) in enumerate([("v2 back to v3", 3), ("v3 back to v1", 1)], 1):
+        _alias(page, "fraud").locator('[data-testid="mlops-rollback"]').click()
+        dialog = page.locator(".jp-Dialog")
+        dialog.wait_for()
+        text = dialog.inner_text()
+        page.screenshot(path=str(_shot(f"rollback-{step}-dialog")))
+        assert promised in text, text
+        dialog.get_by_role("button", name="Roll back").click()
+        dialog.wait_for(state="detached")
+        _wait_alias(page, "fraud", lands)
+        assert _server_alias(url, token, "fraud") == lands
+    # v1 was the first holder: nothing earlier to return to
+    button = _alias(page, "fraud").locator('[data-testid="mlops-rollback"]')
+    assert button.is_disabled()
+    assert "nothing earlier" in (button.get_attribute("title") or "")
+    page.screenshot(path=str(_shot("rollback-nothing-earlier")))
+
+
+def test_run_now_asks_first_returns_at_once_shows_progress_and_cancels(panel, lab):
+    """Run now of a notebook that promotes: a confirmation, then progress, a run link, cancel."""
+    url, token, _ = lab
+    page = panel
+    page.locator('[data-testid="mlops-tab-schedules"]').click()
+    row = page.locator('[data-testid="mlops-schedule"][data-schedule-name="promote-canary"]')
+    row.wait_for()
+    row.locator('[data-testid="mlops-run-now"]').click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for(timeout=5_000)  # the notebook can move production: asked first
+    assert "production" in dialog.inner_text()
+    page.screenshot(path=str(_shot("run-now-confirm")))
+    dialog.get_by_role("button", name="Run now").click()
+    # The request came back at once: progress shows while the notebook runs.
+    progress = row.locator('[data-testid="mlops-slot-progress"]')
+    progress.wait_for(timeout=15_000)
+    page.wait_for_function(
+        """() => /cell [1-9]\\d* of \\d+/.test(document.querySelector(
+            '[data-schedule-name="promote-canary"] [data-testid="mlops-slot-progress"]'
+        )?.textContent || '')""",
+        timeout=60_000,
+    )
+    page.screenshot(path=str(_shot("run-now-progress")))
+    run_id = row.locator('[data-testid="mlops-slot-run"]').get_attribute("data-run-id")
+    assert run_id
+    row.locator('[data-testid="mlops-cancel"]').click()
+    page.wait_for_function(
+        """() => (document.querySelector('[data-schedule-name="promote-canary"]')
+            ?.textContent || '').includes('cancelled by')""",
+        timeout=60_000,
+    )
+    page.screenshot(path=str(_shot("run-now-cancelled")))
+    run = _server_get(url, token, f"runs/{run_id}")
+    assert run["status"] == "failed" and "cancelled by" in run["error"], run
+    assert _server_alias(url, token, "canary") == 1  # cancelled before it promoted
+    row.locator('[data-testid="mlops-slot-run"]').click()  # the run is a link
+    detail = page.locator(f'[data-testid="mlops-run-detail"][data-run-id="{run_id}"]')
+    detail.wait_for(timeout=15_000)
+    assert "cancelled by" in detail.inner_text()
+
+
+def test_drift_tab_names_the_checked_version_and_the_unchecked_holder(panel, lab):
+    """The latest check was against v1; once v2 holds production the tab must say so."""
+    url, token, _ = lab
+    page = panel
+    _server_post(url, token, "models/churn/promote", {"version": 2, "reason": "drift tab test"})
+    try:
+        page.locator('[data-testid="mlops-tab-drift"]').click()
+        card = page.locator('[data-testid="mlops-drift-model"][data-model-name="churn"]')
+        card.wait_for()
+        page.wait_for_function(
+            """() => (document.querySelector(
+                '[data-testid="mlops-drift-model"][data-model-name="churn"]'
+            )?.textContent || '').includes('production is now v2')""",
+            timeout=10_000,
+        )
+        text = card.inner_text()
+        page.screenshot(path=str(_shot("drift-checked-version")))
+        assert "checked v1" in text.lower(), text
+        assert "never checked" in text, text
+    finally:
+        _server_post(url, token, "models/churn/rollback", {"reason": "drift tab test done"})
+
+
+def test_drift_notes_read_as_text_with_numbers_and_alerts(panel):
+    """Type changes as text, performance with numbers, the alert, calm colours for calm columns."""
+    page = panel
+    page.locator('[data-testid="mlops-tab-drift"]').click()
+    card = page.locator('[data-testid="mlops-drift-model"][data-model-name="churn"]')
+    card.wait_for()
+    text = card.inner_text()
+    assert "contract: category → str" in text, text
+    assert '{"column"' not in text
+    assert re.search(r"accuracy 0\.8287 → 0\.\d+", text), text
+    assert "alert" in text.lower(), text
+    clipped = card.evaluate(
+        """c => [...c.querySelectorAll('li, p, div')]
+            .filter(e => (e.scrollWidth > e.clientWidth + 1
+                          && getComputedStyle(e).overflow !== 'visible')
+                         || e.getBoundingClientRect().right > c.getBoundingClientRect().right + 1)
+            .map(e => e.textContent.slice(0, 60))"""
+    )
+    assert clipped == [], clipped
+    card.locator("summary", has_text="without drift").click()
+    fills = page.evaluate(
+        """() => {
+            const card = document.querySelector(
+                '[data-testid="mlops-drift-model"][data-model-name="churn"]');
+            const fill = sev => {
+                const bar = card.querySelector(
+                    `figure[data-severity="${sev}"] .mlops-Chart-cur`);
+                return bar ? getComputedStyle(bar).fill : null;
+            };
+            return { drift: fill('drift'), ok: fill('ok') };
+        }"""
+    )
+    page.screenshot(path=str(_shot("drift-notes-and-calm-columns")))
+    assert fills["ok"] and fills["drift"] and fills["ok"] != fills["drift"], fills
 
 
 def test_numbers_and_times_follow_one_rule(lab, browser):
@@ -490,6 +646,47 @@ def test_numbers_and_times_follow_one_rule(lab, browser):
         assert not page.errors, page.errors
     finally:
         context.close()
+
+
+def test_a_refused_promotion_is_kept_in_the_alias_history(panel, lab):
+    url, token, _ = lab
+    page = panel
+    churn = _model(page, "churn")
+    churn.wait_for()
+    churn.locator('[data-testid="mlops-version"][data-version="2"]').locator(
+        '[data-testid="mlops-promote"]'
+    ).click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for()
+    dialog.locator('[data-testid="mlops-gate-input"]').fill("accuracy>=0.95")
+    dialog.get_by_role("button", name="Promote").click()
+    # another test may have left a refusal of its own: wait for this one
+    refused = churn.locator(
+        '[data-testid="mlops-alias-event"][data-action="refused"]', has_text="accuracy>=0.95"
+    )
+    refused.wait_for(timeout=10_000)
+    text = refused.inner_text()
+    page.screenshot(path=str(_shot("refused-in-history")))
+    assert "accuracy>=0.95" in text and "(jupyter)" in text, text
+    # nothing moved, and it does not read as a move; the failed condition is named
+    assert "v1 ↛ v2" in text and "v1 → v2" not in text, text
+    assert "0.86 is not >= 0.95" in text, text
+    history = _server_get(url, token, "models/churn")["history"]
+    assert any(c["action"] == "refused" and c["to_version"] == 2 for c in history)
+    assert _server_alias(url, token) == 1
+
+
+def test_version_rows_name_the_producing_run_apart_from_the_estimator(panel):
+    page = panel
+    tiny = _model(page, "tiny")
+    tiny.wait_for()
+    row = tiny.locator('[data-testid="mlops-version"][data-version="1"]')
+    produced = row.locator('[data-testid="mlops-produced-by"]')
+    produced.wait_for(timeout=10_000)
+    assert "tiny_tracked.ipynb" in produced.inner_text()
+    estimator = row.locator('[data-testid="mlops-estimator"]').inner_text()
+    assert "LogisticRegression" in estimator and "tiny_tracked" not in estimator
+    page.screenshot(path=str(_shot("version-produced-by")))
 
 
 # -- widgets and magics in a real notebook ------------------------------------------------

@@ -180,6 +180,7 @@ export class MlopsClient {
     return this.json(this.url(['schedules']));
   }
 
+  /** Pause or resume a schedule; for `run-now`, the slot claimed (it runs on in the server). */
   scheduleAction(
     name: string,
     action: ScheduleAction,
@@ -189,6 +190,19 @@ export class MlopsClient {
     return this.json(this.url(['schedules', name, action]), {
       method: 'POST',
       body: JSON.stringify(body)
+    });
+  }
+
+  /** One slot of a schedule, with its progress while it runs. */
+  getSlot(name: string, slotId: number): Promise<IScheduleSlot> {
+    return this.json(this.url(['schedules', name, 'slots', String(slotId)]));
+  }
+
+  /** Stop a slot this server runs; its run is recorded as cancelled by the user. */
+  cancelSlot(name: string, slotId: number): Promise<IScheduleSlot> {
+    return this.json(this.url(['schedules', name, 'slots', String(slotId), 'cancel']), {
+      method: 'POST',
+      body: '{}'
     });
   }
 

@@ -7,7 +7,13 @@ import type {
   IAliasChange,
   IDriftColumn,
   IDriftReport,
+  IPerformanceMetric,
+  IProducedBy,
   IRun,
+  ISchedule,
+  ISlotProgress,
+  ITypeChange,
+  Level,
   Metrics
 } from './types';
 
@@ -165,28 +171,7 @@ export function nextSort(
   return { column: clicked, direction: numeric ? 'desc' : 'asc' };
 }
 
-/** Whether a run has an executed notebook the server can render. */
-export function hasNotebook(run: IRun): boolean {
-  return run.kind === 'notebook' || (run.kind === 'track' && !!run.parent_run_id);
-}
-
 // ---------------------------------------------------------------- aliases
-
-/** Alias holders as `[alias, version]`, `production` first, then A to Z. */
-export function aliasHolders(aliases: Record<string, number> | null | undefined): [string, number][] {
-  return Object.entries(aliases ?? {}).sort(([a], [b]) => {
-    if (a === b) {
-      return 0;
-    }
-    if (a === 'production') {
-      return -1;
-    }
-    if (b === 'production') {
-      return 1;
-    }
-    return a < b ? -1 : 1;
-  });
-}
 
 /** The alias history as a timeline: newest first (by time, then by event id). */
 export function orderAliasHistory(history: IAliasChange[]): IAliasChange[] {
@@ -197,77 +182,62 @@ export function orderAliasHistory(history: IAliasChange[]): IAliasChange[] {
   });
 }
 
-/** "production: v1 → v2" for one event. */
+/** "production: v1 → v2" for a move, "production: v2 ↛ v1" for a refused promotion. */
 export function describeAliasChange(change: IAliasChange): string {
   const from = change.from_version === null ? '∅' : `v${change.from_version}`;
   const to = change.to_version === null ? '∅' : `v${change.to_version}`;
-  return `${change.alias}: ${from} → ${to}`;
+  return `${change.alias}: ${from} ${change.action === 'refused' ? '↛' : '→'} ${to}`;
 }
 
-/** The version a rollback of `alias` would return to, if the history tells. */
-export function rollbackTarget(history: IAliasChange[], alias: string): number | null {
-  const last = orderAliasHistory(history).find(c => c.alias === alias);
-  return last ? last.from_version : null;
+/**
+ * Where a version came from, in words: "train_churn.ipynb, step train of
+ * pipeline retrain_churn, schedule monthly"; null when the server knows no run.
+ */
+export function describeProducer(producer: IProducedBy | null | undefined): string | null {
+  if (!producer) {
+    return null;
+  }
+  const parts: string[] = [];
+  if (producer.notebook) {
+    parts.push(producer.notebook);
+  }
+  if (producer.pipeline) {
+    parts.push(
+      producer.step ? `step ${producer.step} of pipeline ${producer.pipeline}` : `pipeline ${producer.pipeline}`
+    );
+  }
+  if (producer.schedule) {
+    parts.push(`schedule ${producer.schedule}`);
+  }
+  return parts.length ? parts.join(', ') : 'tracked outside a notebook';
 }
 
 // ---------------------------------------------------------------- drift
 
-/** How bad drift is: for a column, or for a model's latest check. */
-export type Severity = 'drift' | 'warning' | 'ok' | 'none';
+/** How loud a verdict is, as the server rates it (see `Level`). */
+export type Severity = Level;
 
-/** A column at or above this share of its threshold is worth a look. */
-export const WARNING_SEVERITY = 0.7;
-
-/** `drift` when the column drifted, `warning` when it came close, else `ok`; `none` if untested. */
-export function classifyColumn(column: IDriftColumn): Severity {
-  if (column.drift) {
-    return 'drift';
-  }
-  if (column.testable === false) {
-    return 'none';
-  }
-  let severity = column.severity;
-  if ((severity === null || severity === undefined) && column.statistic != null && column.threshold) {
-    severity = column.statistic / column.threshold;
-  }
-  return severity !== null && severity !== undefined && severity >= WARNING_SEVERITY
-    ? 'warning'
-    : 'ok';
+/** A column's level as the server rated it. */
+export function columnLevel(column: IDriftColumn): Severity {
+  return column.level ?? (column.drift ? 'drift' : 'ok');
 }
 
-/**
- * The verdict of a model's latest check: `drift` when the dataset drifted;
- * `warning` when some columns drifted, came close, the schema changed or
- * performance degraded; `ok` otherwise; `none` when it was never checked.
- */
-export function classifyReport(report: IDriftReport | null | undefined): Severity {
+/** A model's latest check as the server rated it; `none` when it was never checked. */
+export function reportLevel(report: IDriftReport | null | undefined): Severity {
   if (!report) {
     return 'none';
   }
-  if (report.drift) {
-    return 'drift';
-  }
-  const columns = [...(report.columns ?? []), ...(report.prediction ? [report.prediction] : [])];
-  const schema = report.schema ?? {};
-  if (
-    columns.some(c => classifyColumn(c) !== 'ok' && classifyColumn(c) !== 'none') ||
-    report.performance?.degraded ||
-    (schema.missing ?? []).length > 0 ||
-    (schema.dtype_changes ?? []).length > 0
-  ) {
-    return 'warning';
-  }
-  return 'ok';
+  return report.level ?? (report.drift ? 'drift' : 'ok');
 }
 
 /** Order of severities, worst first. */
 const RANK: Record<Severity, number> = { drift: 0, warning: 1, ok: 2, none: 3 };
 
-/** Columns worst first: drifted, then by severity, then by name. */
+/** Columns worst first: by level, then by severity, then by name. */
 export function orderColumns(columns: IDriftColumn[]): IDriftColumn[] {
   return [...columns].sort(
     (a, b) =>
-      RANK[classifyColumn(a)] - RANK[classifyColumn(b)] ||
+      RANK[columnLevel(a)] - RANK[columnLevel(b)] ||
       (b.severity ?? 0) - (a.severity ?? 0) ||
       (a.column < b.column ? -1 : a.column > b.column ? 1 : 0)
   );
@@ -276,4 +246,58 @@ export function orderColumns(columns: IDriftColumn[]): IDriftColumn[] {
 /** Compare severities for sorting models worst first. */
 export function compareSeverity(a: Severity, b: Severity): number {
   return RANK[a] - RANK[b];
+}
+
+/** A changed column type as people read it: "contract: category → str". */
+export function describeTypeChange(change: ITypeChange | string): string {
+  if (typeof change === 'string') {
+    return change;
+  }
+  return `${change.column}: ${change.reference} → ${change.current}`;
+}
+
+/** Each metric of a check's performance as "accuracy 0.8287 → 0.764 (-0.06467)". */
+export function describePerformance(
+  metrics: Record<string, IPerformanceMetric> | null | undefined
+): { metric: string; text: string; degraded: boolean }[] {
+  return Object.entries(metrics ?? {}).map(([metric, m]) => {
+    const change =
+      typeof m.change === 'number' ? ` (${m.change > 0 ? '+' : ''}${formatNumber(m.change)})` : '';
+    return {
+      metric,
+      text: `${metric} ${formatNumber(m.reference)} → ${formatNumber(m.current)}${change}`,
+      degraded: Boolean(m.degraded)
+    };
+  });
+}
+
+// ---------------------------------------------------------------- schedules
+
+/** "cell 3 of 8", "step train (1 of 4 done) · cell 2 of 5", or "starting…". */
+export function describeProgress(progress: ISlotProgress | null | undefined): string {
+  if (!progress) {
+    return 'starting…';
+  }
+  const parts: string[] = [];
+  if (progress.steps_total) {
+    const step = progress.step ? `step ${progress.step}` : 'steps';
+    parts.push(`${step} (${progress.steps_done ?? 0} of ${progress.steps_total} done)`);
+  }
+  if (progress.cells_total) {
+    parts.push(`cell ${Math.min((progress.cells_done ?? 0) + 1, progress.cells_total)} of ${progress.cells_total}`);
+  }
+  return parts.length ? parts.join(' · ') : 'starting…';
+}
+
+/** What running a schedule can move, in words; null when none of its notebooks promotes. */
+export function runNowWarning(schedule: ISchedule): string | null {
+  const notebooks = schedule.promotes ?? [];
+  if (!notebooks.length) {
+    return null;
+  }
+  const alias = schedule.default_alias ?? 'production';
+  return (
+    `${notebooks.join(', ')} ${notebooks.length === 1 ? 'calls' : 'call'} promote: ` +
+    `this run can move ${alias} (and any alias its notebooks name).`
+  );
 }

@@ -9,12 +9,12 @@
 import { Widget } from '@lumino/widgets';
 
 import { ApiError, MlopsClient } from './api';
-import { askPromote, askRollback } from './dialogs';
+import { askPromote, askRollback, askRunNow } from './dialogs';
 import { h, replaceChildren } from './dom';
 import { mlopsIcon } from './icon';
 import { NotebookView } from './notebook';
-import { formatDateTime, nextSort, rollbackTarget, type RunColumn } from './logic';
-import type { IAliasChange, IRun, ISchedule, IScheduleSlot } from './types';
+import { formatDateTime, nextSort, shortId, type RunColumn } from './logic';
+import type { IAliasChange, IAliasHolder, IRun, ISchedule, IScheduleSlot } from './types';
 import { renderDrift, type IDriftEntry } from './views/drift';
 import { renderModels, type IModelEntry } from './views/models';
 import { renderRunDetail, renderRunList, type IRunsState } from './views/runs';
@@ -33,6 +33,9 @@ const TAB_LABELS: Record<TabName, string> = {
 
 /** How many runs the list asks for. */
 const RUN_LIMIT = 200;
+
+/** Seconds between refreshes while a schedule the panel shows is running. */
+const RUNNING_REFRESH = 2;
 
 export interface IPanelOptions {
   client: MlopsClient;
@@ -226,6 +229,10 @@ export class MlopsPanel extends Widget {
       window.clearInterval(this.timer);
       this.timer = null;
     }
+    if (this.follow !== null) {
+      window.clearInterval(this.follow);
+      this.follow = null;
+    }
     super.dispose();
   }
 
@@ -290,7 +297,7 @@ export class MlopsPanel extends Widget {
         entries,
         {
           promote: (model, version) => void this.promote(model, version),
-          rollback: (model, alias) => void this.rollback(model, alias),
+          rollback: (model, holder) => void this.rollback(model, holder),
           openRun: runId => this.showRun(runId)
         },
         this.modelsState
@@ -371,6 +378,22 @@ export class MlopsPanel extends Widget {
   private async loadSchedules(view: HTMLElement): Promise<void> {
     this.schedules = await this.client.listSchedules();
     this.renderScheduleView(view);
+    this.followRunning();
+  }
+
+  /** While a schedule runs, refresh the tab every few seconds to show its progress. */
+  private followRunning(): void {
+    const running = this.schedules.some(s => (s.running ?? []).length > 0);
+    if (running && this.follow === null) {
+      this.follow = window.setInterval(() => {
+        if (this.tab === 'schedules' && this.isVisible) {
+          void this.refresh();
+        }
+      }, RUNNING_REFRESH * 1000);
+    } else if (!running && this.follow !== null) {
+      window.clearInterval(this.follow);
+      this.follow = null;
+    }
   }
 
   private renderScheduleView(view: HTMLElement = this.views.get('schedules') as HTMLElement): void {
@@ -378,8 +401,10 @@ export class MlopsPanel extends Widget {
       renderSchedules(
         this.schedules,
         {
-          runNow: name => void this.scheduleAction(name, 'run-now'),
-          setPaused: (name, paused) => void this.scheduleAction(name, paused ? 'pause' : 'resume')
+          runNow: schedule => void this.runNow(schedule),
+          setPaused: (name, paused) => void this.scheduleAction(name, paused ? 'pause' : 'resume'),
+          cancel: (name, slotId) => void this.cancelSlot(name, slotId),
+          openRun: runId => this.showRun(runId)
         },
         this.busy
       )
@@ -389,8 +414,12 @@ export class MlopsPanel extends Widget {
   // ---------------------------------------------------------------- actions
 
   private async promote(model: string, version: number): Promise<void> {
-    const entry = this.models.find(e => e.summary.name === model);
-    const request = await askPromote(model, version, entry?.summary.aliases ?? {});
+    const detail = this.models.find(e => e.summary.name === model)?.detail;
+    if (!detail) {
+      this.showMessage('error', `Could not promote ${model} v${version}: its details did not load.`);
+      return;
+    }
+    const request = await askPromote(model, version, detail.aliases, detail.default_alias);
     if (!request) {
       return;
     }
@@ -401,7 +430,8 @@ export class MlopsPanel extends Widget {
       if (reason instanceof ApiError && reason.status === 409 && reason.failures.length) {
         this.showMessage(
           'error',
-          `Not promoted: the gate refused ${model} v${version} for ${request.alias ?? 'production'}; nothing moved.`,
+          `Not promoted: the gate refused ${model} v${version} for ${request.alias}; nothing moved ` +
+            '(the refusal is kept in the alias history).',
           reason.failures
         );
       } else {
@@ -411,11 +441,8 @@ export class MlopsPanel extends Widget {
     await this.reloadModels();
   }
 
-  private async rollback(model: string, alias: string): Promise<void> {
-    const entry = this.models.find(e => e.summary.name === model);
-    const current = entry?.summary.aliases[alias];
-    const target = entry?.detail ? rollbackTarget(entry.detail.history, alias) : null;
-    const request = await askRollback(model, alias, current, target);
+  private async rollback(model: string, holder: IAliasHolder): Promise<void> {
+    const request = await askRollback(model, holder);
     if (!request) {
       return;
     }
@@ -423,7 +450,7 @@ export class MlopsPanel extends Widget {
       const change = await this.client.rollback(model, request);
       this.showMessage('success', this.describe(model, change));
     } catch (reason) {
-      this.showMessage('error', `Could not roll back ${model}@${alias}: ${errorText(reason)}`);
+      this.showMessage('error', `Could not roll back ${model}@${holder.alias}: ${errorText(reason)}`);
     }
     await this.reloadModels();
   }
@@ -442,6 +469,14 @@ export class MlopsPanel extends Widget {
     }
   }
 
+  /** Run a schedule now, after asking when it can move an alias; it runs on in the server. */
+  private async runNow(schedule: ISchedule): Promise<void> {
+    if (!(await askRunNow(schedule))) {
+      return;
+    }
+    await this.scheduleAction(schedule.name, 'run-now');
+  }
+
   private async scheduleAction(name: string, action: 'run-now' | 'pause' | 'resume'): Promise<void> {
     this.busy.add(name);
     this.renderScheduleView();
@@ -449,10 +484,9 @@ export class MlopsPanel extends Widget {
       const reply = await this.client.scheduleAction(name, action);
       if (action === 'run-now') {
         const slot = reply as IScheduleSlot;
-        const ok = slot.status === 'finished';
         this.showMessage(
-          ok ? 'success' : 'error',
-          `${name}: run ${slot.run_id ? slot.run_id.slice(0, 8) : ''} ${slot.status}${slot.error ? ` — ${slot.error}` : ''}`
+          'info',
+          `${name}: started run ${shortId(slot.run_id)}; its progress shows below, where you can cancel it.`
         );
       } else {
         this.showMessage('info', `${name} ${action === 'pause' ? 'paused' : 'resumed'}`);
@@ -464,6 +498,20 @@ export class MlopsPanel extends Widget {
       this.shown.delete('schedules');
       await this.refresh();
     }
+  }
+
+  private async cancelSlot(name: string, slotId: number): Promise<void> {
+    try {
+      const slot = await this.client.cancelSlot(name, slotId);
+      this.showMessage(
+        'info',
+        `${name}: run ${shortId(slot.run_id)} cancelled; it is recorded as failed, cancelled by ${slot.cancelled_by}.`
+      );
+    } catch (reason) {
+      this.showMessage('error', `Could not cancel ${name}: ${errorText(reason)}`);
+    }
+    this.shown.delete('schedules');
+    await this.refresh();
   }
 
   private readonly client: MlopsClient;
@@ -493,4 +541,6 @@ export class MlopsPanel extends Widget {
   private readonly modelsState = { foldedHistory: new Set<string>() };
   private readonly driftUnfolded = new Set<string>();
   private readonly busy = new Set<string>();
+  /** the faster refresh while a schedule runs */
+  private follow: number | null = null;
 }

@@ -1,21 +1,22 @@
 // Pure view logic: sorting, time formatting, severities, alias history.
 import {
-  aliasHolders,
-  classifyColumn,
-  classifyReport,
+  columnLevel,
   describeAliasChange,
+  describePerformance,
+  describeProducer,
+  describeProgress,
+  describeTypeChange,
   formatDateTime,
   formatDuration,
   formatNextRun,
   formatNumber,
-  hasNotebook,
   keyMetrics,
   nextSort,
   orderAliasHistory,
   orderColumns,
   parseTime,
   relativeTime,
-  rollbackTarget,
+  reportLevel,
   sortRuns
 } from '../src/logic';
 import type { IAliasChange, IDriftColumn, IDriftReport, IRun } from '../src/types';
@@ -163,24 +164,9 @@ describe('sortRuns', () => {
     expect(nextSort({ column: 'started', direction: 'desc' }, 'name')).toEqual({ column: 'name', direction: 'asc' });
     expect(nextSort({ column: 'name', direction: 'asc' }, 'metric')).toEqual({ column: 'metric', direction: 'desc' });
   });
-
-  it('knows which runs have an executed notebook', () => {
-    expect(hasNotebook(run('n', { kind: 'notebook' }))).toBe(true);
-    expect(hasNotebook(run('t', { kind: 'track', parent_run_id: 'n' }))).toBe(true);
-    expect(hasNotebook(run('i', { kind: 'track' }))).toBe(false);
-    expect(hasNotebook(run('p', { kind: 'pipeline' }))).toBe(false);
-  });
 });
 
 describe('aliases', () => {
-  it('lists production first, then the other aliases A to Z', () => {
-    expect(aliasHolders({ staging: 3, canary: 2, production: 1 })).toEqual([
-      ['production', 1],
-      ['canary', 2],
-      ['staging', 3]
-    ]);
-  });
-
   it('orders the history newest first, by time then by id', () => {
     const history = [
       change(1, '2026-11-01T10:00:00Z'),
@@ -192,17 +178,56 @@ describe('aliases', () => {
     expect(history.map(c => c.id)).toEqual([1, 3, 2, 4]);
   });
 
-  it('describes a move and knows where a rollback goes', () => {
-    const history = [
-      change(1, '2026-11-01T10:00:00Z', { to_version: 1 }),
-      change(2, '2026-11-02T10:00:00Z', { from_version: 1, to_version: 2 }),
-      change(3, '2026-11-02T11:00:00Z', { alias: 'staging', from_version: null, to_version: 3 })
-    ];
-    expect(describeAliasChange(history[1])).toBe('production: v1 → v2');
-    expect(describeAliasChange(history[0])).toBe('production: ∅ → v1');
-    expect(rollbackTarget(history, 'production')).toBe(1);
-    expect(rollbackTarget(history, 'staging')).toBeNull();
-    expect(rollbackTarget(history, 'canary')).toBeNull();
+  it('describes a move and a refused promotion', () => {
+    expect(describeAliasChange(change(2, '2026-11-02T10:00:00Z', { from_version: 1, to_version: 2 }))).toBe(
+      'production: v1 → v2'
+    );
+    expect(describeAliasChange(change(1, '2026-11-01T10:00:00Z', { to_version: 1 }))).toBe('production: ∅ → v1');
+    expect(
+      describeAliasChange(change(3, '2026-11-03T10:00:00Z', { action: 'refused', from_version: 2, to_version: 1 }))
+    ).toBe('production: v2 ↛ v1');
+  });
+
+  it('says which run, notebook, pipeline and schedule made a version', () => {
+    const producer = {
+      run_id: 'r'.repeat(32),
+      notebook: 'train_churn.ipynb',
+      notebook_run_id: 'n'.repeat(32),
+      pipeline: 'retrain_churn',
+      pipeline_run_id: 'p'.repeat(32),
+      step: 'train',
+      schedule: 'monthly'
+    };
+    expect(describeProducer(producer)).toBe(
+      'train_churn.ipynb, step train of pipeline retrain_churn, schedule monthly'
+    );
+    expect(describeProducer({ ...producer, step: null, schedule: null })).toBe(
+      'train_churn.ipynb, pipeline retrain_churn'
+    );
+    expect(
+      describeProducer({ ...producer, notebook: null, pipeline: null, step: null, schedule: null })
+    ).toBe('tracked outside a notebook');
+    expect(describeProducer(null)).toBeNull();
+  });
+});
+
+describe('schedules', () => {
+  it('describes how far a running slot got', () => {
+    const progress = {
+      run_id: 'r',
+      step: null,
+      steps_done: null,
+      steps_total: null,
+      cells_done: 2,
+      cells_total: 8
+    };
+    expect(describeProgress(progress)).toBe('cell 3 of 8');
+    expect(describeProgress({ ...progress, cells_done: 8 })).toBe('cell 8 of 8');
+    expect(describeProgress({ ...progress, step: 'train', steps_done: 1, steps_total: 4 })).toBe(
+      'step train (1 of 4 done) · cell 3 of 8'
+    );
+    expect(describeProgress({ ...progress, cells_done: null, cells_total: null })).toBe('starting…');
+    expect(describeProgress(null)).toBe('starting…');
   });
 });
 
@@ -228,22 +253,38 @@ describe('severity', () => {
     ...fields
   });
 
-  it('classifies a column by its verdict and how close it came', () => {
-    expect(classifyColumn(column({ drift: true, severity: 2.8 }))).toBe('drift');
-    expect(classifyColumn(column({ severity: 0.85 }))).toBe('warning');
-    expect(classifyColumn(column({ severity: 0.2 }))).toBe('ok');
-    expect(classifyColumn(column({ severity: null, statistic: 0.08, threshold: 0.1 }))).toBe('warning');
-    expect(classifyColumn(column({ testable: false, severity: null }))).toBe('none');
+  it('takes the level of a column from the server, not from its own threshold', () => {
+    expect(columnLevel(column({ level: 'warning', severity: 0.2 }))).toBe('warning');
+    expect(columnLevel(column({ level: 'none', severity: null }))).toBe('none');
+    expect(columnLevel(column({ level: 'ok', severity: 0.95 }))).toBe('ok');
+    // an older server without levels: the verdict alone
+    expect(columnLevel(column({ drift: true }))).toBe('drift');
+    expect(columnLevel(column({ severity: 0.95 }))).toBe('ok');
   });
 
-  it('classifies a model by its latest report', () => {
-    expect(classifyReport(null)).toBe('none');
-    expect(classifyReport(report({}))).toBe('ok');
-    expect(classifyReport(report({ drift: true, drift_share: 0.77 }))).toBe('drift');
-    expect(classifyReport(report({ columns: [column({ drift: true })] }))).toBe('warning');
-    expect(classifyReport(report({ performance: { degraded: true } }))).toBe('warning');
-    expect(classifyReport(report({ schema: { missing: ['age'] } }))).toBe('warning');
-    expect(classifyReport(report({ prediction: column({ column: 'prediction', severity: 0.9 }) }))).toBe('warning');
+  it('takes the level of a check from the server', () => {
+    expect(reportLevel(null)).toBe('none');
+    expect(reportLevel(report({ level: 'warning' }))).toBe('warning');
+    expect(reportLevel(report({ drift: true, level: 'drift' }))).toBe('drift');
+    expect(reportLevel(report({ drift: true }))).toBe('drift');
+    expect(reportLevel(report({}))).toBe('ok');
+  });
+
+  it('writes type changes and performance as text with numbers', () => {
+    expect(describeTypeChange({ column: 'contract', reference: 'category', current: 'str' })).toBe(
+      'contract: category → str'
+    );
+    expect(describeTypeChange('age: int → float')).toBe('age: int → float');
+    expect(
+      describePerformance({
+        accuracy: { reference: 0.7576, current: 0.67, change: -0.0876, degraded: true },
+        auc: { reference: 0.798, current: 0.846, change: 0.048, degraded: false }
+      })
+    ).toEqual([
+      { metric: 'accuracy', text: 'accuracy 0.7576 → 0.67 (-0.0876)', degraded: true },
+      { metric: 'auc', text: 'auc 0.798 → 0.846 (+0.048)', degraded: false }
+    ]);
+    expect(describePerformance(null)).toEqual([]);
   });
 
   it('orders columns worst first', () => {

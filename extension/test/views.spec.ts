@@ -2,10 +2,11 @@
 // and names from users arriving as text, never as markup.
 import { driftChart, MAX_CATEGORIES } from '../src/chart';
 import { h } from '../src/dom';
+import { runNowWarning } from '../src/logic';
 import { renderDrift } from '../src/views/drift';
 import { renderModels, type IModelsActions } from '../src/views/models';
 import { renderRunDetail, renderRunList, type IRunsActions, type IRunsState } from '../src/views/runs';
-import { renderSchedules } from '../src/views/schedules';
+import { renderSchedules, type ISchedulesActions } from '../src/views/schedules';
 import type { IDriftHistory, IModelDetail, IModelSummary, IRun, ISchedule } from '../src/types';
 
 const EVIL = '<img src=x onerror=alert(1)>';
@@ -32,6 +33,8 @@ function detail(name: string): IModelDetail {
   });
   return {
     name,
+    default_alias: 'production',
+    aliases: [{ alias: 'production', version: 1, rollback_to: null }],
     versions: [version(1, 0.8, ['production']), version(2, 0.86, [])],
     history: [
       {
@@ -93,7 +96,7 @@ describe('text only', () => {
         renderDrift([{ model: EVIL, drift: { model: EVIL, history: [], latest: null } }], new Set()),
         renderRunList([run(EVIL)], runsState(), runActions()),
         renderRunDetail({ ...run(EVIL), params: { [EVIL]: EVIL } }, runActions()),
-        renderSchedules([schedule(EVIL)], { runNow: jest.fn(), setPaused: jest.fn() }, new Set(), 'UTC')
+        renderSchedules([schedule(EVIL)], scheduleActions(), new Set(), 'UTC')
       )
     );
     expect(document.querySelector('img')).toBeNull();
@@ -123,8 +126,66 @@ describe('models tab', () => {
     const node = render(renderModels(entries, actions, { foldedHistory: new Set() }));
     (node.querySelector('[data-version="2"] [data-testid="mlops-promote"]') as HTMLElement).click();
     expect(actions.promote).toHaveBeenCalledWith('churn', 2);
-    (node.querySelector('[data-testid="mlops-alias"] [data-testid="mlops-rollback"]') as HTMLElement).click();
-    expect(actions.rollback).toHaveBeenCalledWith('churn', 'production');
+    const rollback = node.querySelector('[data-testid="mlops-alias"] [data-testid="mlops-rollback"]') as HTMLButtonElement;
+    // v1 was the first holder: nothing earlier, so the button is off and says why
+    expect(rollback.disabled).toBe(true);
+    expect(rollback.title).toContain('nothing earlier');
+  });
+
+  it('rolls back to the version the server names', () => {
+    const actions: IModelsActions = { promote: jest.fn(), rollback: jest.fn(), openRun: jest.fn() };
+    const held = {
+      ...detail('churn'),
+      aliases: [{ alias: 'production', version: 3, rollback_to: 1 }]
+    };
+    const node = render(renderModels([{ summary: summary('churn', { production: 3 }), detail: held }], actions, { foldedHistory: new Set() }));
+    const rollback = node.querySelector('[data-testid="mlops-alias"] [data-testid="mlops-rollback"]') as HTMLButtonElement;
+    expect(rollback.disabled).toBe(false);
+    expect(rollback.title).toContain('v1');
+    rollback.click();
+    expect(actions.rollback).toHaveBeenCalledWith('churn', { alias: 'production', version: 3, rollback_to: 1 });
+  });
+
+  it('names the producing run apart from the estimator, and lists refused promotions', () => {
+    const made = detail('churn');
+    made.versions[0] = {
+      ...made.versions[0],
+      estimator_name: 'Pipeline',
+      produced_by: {
+        run_id: 'a'.repeat(32),
+        notebook: 'train_churn.ipynb',
+        notebook_run_id: 'b'.repeat(32),
+        pipeline: null,
+        pipeline_run_id: null,
+        step: null,
+        schedule: 'monthly'
+      }
+    };
+    made.history.push({
+      id: 2,
+      model: 'churn',
+      alias: 'production',
+      action: 'refused',
+      from_version: 1,
+      to_version: 2,
+      at: '2026-11-25T17:35:13Z',
+      actor: 'ana',
+      reason: null,
+      run_id: null,
+      gate: 'accuracy>=0.95',
+      failures: ['accuracy>=0.95: 0.86 is not >= 0.95']
+    });
+    const actions: IModelsActions = { promote: jest.fn(), rollback: jest.fn(), openRun: jest.fn() };
+    const node = render(renderModels([{ summary: summary('churn', { production: 1 }), detail: made }], actions, { foldedHistory: new Set() }));
+    const v1 = node.querySelector('[data-testid="mlops-version"][data-version="1"]') as HTMLElement;
+    expect(v1.querySelector('[data-testid="mlops-estimator"]')?.textContent).toBe(' · estimator Pipeline');
+    const producer = v1.querySelector('[data-testid="mlops-produced-by"]') as HTMLElement;
+    expect(producer.textContent).toContain('from train_churn.ipynb, schedule monthly');
+    (producer.querySelector('button') as HTMLElement).click();
+    expect(actions.openRun).toHaveBeenCalledWith('a'.repeat(32));
+    const refused = node.querySelector('[data-testid="mlops-alias-event"][data-action="refused"]') as HTMLElement;
+    expect(refused.textContent).toContain('production: v1 ↛ v2');
+    expect(refused.textContent).toContain('0.86 is not >= 0.95');
   });
 
   it('remembers a folded history across renders', () => {
@@ -206,7 +267,9 @@ describe('runs tab', () => {
 
   it('shows provenance and opens the notebook', () => {
     const actions = runActions();
-    const node = render(renderRunDetail(run('14e6a007b3de46cb', { children: ['8fe591bc0232401e'] }), actions));
+    const node = render(
+      renderRunDetail(run('14e6a007b3de46cb', { children: ['8fe591bc0232401e'], has_notebook: true }), actions)
+    );
     expect(node.getAttribute('data-testid')).toBe('mlops-run-detail');
     const text = node.textContent ?? '';
     expect(pairsOf(node, 'Parameters')).toEqual([['x', '3']]);
@@ -218,8 +281,9 @@ describe('runs tab', () => {
     expect(actions.openNotebook).toHaveBeenCalled();
   });
 
-  it('offers no notebook for an interactive run', () => {
-    const node = render(renderRunDetail(run('c0ffee', { kind: 'track' }), runActions()));
+  it('offers a notebook only when the server has one', () => {
+    // the server decides: a notebook run whose artifact it cannot show gets no button
+    const node = render(renderRunDetail(run('c0ffee', { kind: 'notebook', has_notebook: false }), runActions()));
     expect(node.querySelector('[data-testid="mlops-open-notebook"]')).toBeNull();
   });
 });
@@ -290,6 +354,55 @@ describe('drift tab', () => {
   });
 });
 
+describe('drift notes', () => {
+  it('names the checked version, the unchecked holder, type changes, numbers and alerts', () => {
+    const history = drift();
+    history.latest = {
+      ...history.latest!,
+      level: 'drift',
+      schema: { dtype_changes: [{ column: 'contract', reference: 'category', current: 'str' }] },
+      performance: {
+        degraded: true,
+        metrics: { accuracy: { reference: 0.7576, current: 0.67, change: -0.0876, degraded: true } }
+      }
+    };
+    history.holder = { alias: 'production', version: 3, last_checked_at: null, checks: 0 };
+    history.alerts = [
+      { id: 7, at: '2026-11-24T17:35:14Z', kind: 'drift', message: EVIL, delivered: 1, channels: 2 }
+    ];
+    const node = render(renderDrift([{ model: 'churn', drift: history }], new Set()));
+    const text = node.textContent ?? '';
+    expect(node.querySelector('[data-testid="mlops-drift-checked"]')?.textContent).toContain('Checked v1');
+    expect(node.querySelector('[data-testid="mlops-drift-holder"]')?.textContent).toContain(
+      'production is now v3, never checked'
+    );
+    expect(text).toContain('type changed: contract: category → str');
+    expect(text).not.toContain('{"column"');
+    expect(text).toContain('accuracy 0.7576 → 0.67 (-0.0876)');
+    const alert = node.querySelector('[data-testid="mlops-drift-alert"]') as HTMLElement;
+    expect(alert.textContent).toContain('alert #7');
+    expect(alert.textContent).toContain('delivered to 1 of 2 channels');
+    expect(alert.getAttribute('title')).toBe(EVIL);
+    expect(document.querySelector('img')).toBeNull();
+  });
+
+  it('says nothing of the holder when the checked version still holds the alias', () => {
+    const history = drift();
+    history.holder = { alias: 'production', version: 1, last_checked_at: '2026-11-24T17:35:13Z', checks: 2 };
+    const node = render(renderDrift([{ model: 'churn', drift: history }], new Set()));
+    expect(node.querySelector('[data-testid="mlops-drift-holder"]')).toBeNull();
+  });
+
+  it('colours each chart by its own column, not by the model around it', () => {
+    const history = drift();
+    history.latest!.columns[1].level = 'ok';
+    const node = render(renderDrift([{ model: 'churn', drift: history }], new Set()));
+    const calm = node.querySelector('[data-testid="mlops-drift-chart"][data-column="senior"]') as Element;
+    expect(calm.getAttribute('class')).toContain('mlops-severity-ok');
+    expect(calm.closest('.mlops-severity-drift.mlops-card')).not.toBeNull(); // the card is loud, the chart not
+  });
+});
+
 describe('charts', () => {
   it('draws two bars per category with exact shares in the titles', () => {
     const svg = driftChart('contract', { type: 'bar', x: ['a', 'b'], reference: [0.25, 0.75], current: [0.5, 0.5] }, 'drift');
@@ -335,6 +448,10 @@ describe('charts', () => {
   });
 });
 
+function scheduleActions(): ISchedulesActions {
+  return { runNow: jest.fn(), setPaused: jest.fn(), cancel: jest.fn(), openRun: jest.fn() };
+}
+
 function schedule(name: string, fields: Partial<ISchedule> = {}): ISchedule {
   return {
     name,
@@ -353,7 +470,7 @@ function schedule(name: string, fields: Partial<ISchedule> = {}): ISchedule {
 
 describe('schedules tab', () => {
   it('shows the next run in the user zone and toggles pause/resume', () => {
-    const actions = { runNow: jest.fn(), setPaused: jest.fn() };
+    const actions = scheduleActions();
     const now = new Date('2026-11-24T18:00:00Z');
     const node = render(
       renderSchedules([schedule('nightly'), schedule('paused-one', { enabled: 0, next_run: null })], actions, new Set(), 'UTC', now)
@@ -365,7 +482,7 @@ describe('schedules tab', () => {
     (nightly.querySelector('[data-testid="mlops-pause"]') as HTMLElement).click();
     expect(actions.setPaused).toHaveBeenCalledWith('nightly', true);
     (nightly.querySelector('[data-testid="mlops-run-now"]') as HTMLElement).click();
-    expect(actions.runNow).toHaveBeenCalledWith('nightly');
+    expect(actions.runNow).toHaveBeenCalledWith(expect.objectContaining({ name: 'nightly' }));
 
     const paused = node.querySelector('[data-schedule-name="paused-one"]') as HTMLElement;
     expect(paused.querySelector('[data-testid="mlops-pause"]')).toBeNull();
@@ -375,8 +492,42 @@ describe('schedules tab', () => {
     expect(actions.setPaused).toHaveBeenCalledWith('paused-one', false);
   });
 
+  it('shows a running slot with its progress, its run and a cancel button', () => {
+    const actions = scheduleActions();
+    const running = {
+      id: 4,
+      schedule: 'nightly',
+      slot: '2026-11-24T18:00:00Z',
+      status: 'running',
+      run_id: 'abcdef0123456789',
+      cancellable: true,
+      progress: { run_id: 'abcdef0123456789', step: null, steps_done: null, steps_total: null, cells_done: 1, cells_total: 6 }
+    };
+    const node = render(renderSchedules([schedule('nightly', { running: [running] })], actions, new Set(), 'UTC'));
+    expect(node.querySelector('[data-testid="mlops-slot-progress"]')?.textContent).toBe('cell 2 of 6');
+    expect((node.querySelector('[data-testid="mlops-run-now"]') as HTMLButtonElement).disabled).toBe(true);
+    (node.querySelector('[data-testid="mlops-cancel"]') as HTMLElement).click();
+    expect(actions.cancel).toHaveBeenCalledWith('nightly', 4);
+    (node.querySelector('[data-testid="mlops-slot-run"]') as HTMLElement).click();
+    expect(actions.openRun).toHaveBeenCalledWith('abcdef0123456789');
+  });
+
+  it('offers no cancel for a slot another process runs', () => {
+    const running = { id: 5, schedule: 'nightly', slot: '2026-11-24T18:00:00Z', status: 'running', run_id: null, cancellable: false };
+    const node = render(renderSchedules([schedule('nightly', { running: [running] })], scheduleActions(), new Set(), 'UTC'));
+    expect(node.querySelector('[data-testid="mlops-cancel"]')).toBeNull();
+    expect(node.textContent).toContain('run by the scheduler');
+  });
+
+  it('warns before running a schedule whose notebooks promote', () => {
+    expect(runNowWarning(schedule('nightly'))).toBeNull();
+    expect(runNowWarning(schedule('monthly', { promotes: ['train.ipynb'], default_alias: 'production' }))).toBe(
+      'train.ipynb calls promote: this run can move production (and any alias its notebooks name).'
+    );
+  });
+
   it('disables the buttons of a schedule that is busy', () => {
-    const node = render(renderSchedules([schedule('nightly')], { runNow: jest.fn(), setPaused: jest.fn() }, new Set(['nightly']), 'UTC'));
+    const node = render(renderSchedules([schedule('nightly')], scheduleActions(), new Set(['nightly']), 'UTC'));
     expect((node.querySelector('[data-testid="mlops-run-now"]') as HTMLButtonElement).disabled).toBe(true);
     expect((node.querySelector('[data-testid="mlops-pause"]') as HTMLButtonElement).disabled).toBe(true);
   });

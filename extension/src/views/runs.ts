@@ -9,7 +9,6 @@ import {
   formatDateTime,
   formatDuration,
   formatNumber,
-  hasNotebook,
   relativeTime,
   runDuration,
   shortId,
@@ -338,7 +337,7 @@ export function renderRunDetail(
         '×'
       )
     ),
-    hasNotebook(run)
+    run.has_notebook
       ? h(
           'button',
           {

@@ -1,16 +1,20 @@
 /**
  * The Schedules tab: per schedule its next run in the user's time zone, the
- * last status, and buttons to run it now and to pause or resume it.
+ * last slot (with its run and why it failed), the slots running now with
+ * their progress and a cancel button, and buttons to run it now and to pause
+ * or resume it.
  */
 import { h } from '../dom';
-import { formatNextRun } from '../logic';
-import type { ISchedule } from '../types';
+import { describeProgress, formatDateTime, formatNextRun, shortId } from '../logic';
+import type { ISchedule, IScheduleSlot } from '../types';
 import { statusBadge } from './runs';
 
 /** What the buttons do. */
 export interface ISchedulesActions {
-  runNow(name: string): void;
+  runNow(schedule: ISchedule): void;
   setPaused(name: string, paused: boolean): void;
+  cancel(name: string, slotId: number): void;
+  openRun(runId: string): void;
 }
 
 /** `scheduled` without its date when it falls on the same day as `local`. */
@@ -59,6 +63,7 @@ function renderSchedule(
   now?: Date
 ): HTMLElement {
   const enabled = Boolean(schedule.enabled);
+  const running = schedule.running ?? [];
   const next = enabled ? formatNextRun(schedule.next_run, schedule.tz, userTimeZone, now) : null;
   const nextLine = !enabled
     ? h('span', { class: 'mlops-muted' }, 'paused')
@@ -97,13 +102,9 @@ function renderSchedule(
       h('dt', null, 'next'),
       h('dd', null, nextLine),
       h('dt', null, 'last'),
-      h(
-        'dd',
-        null,
-        schedule.last_status ? statusBadge(schedule.last_status) : h('span', { class: 'mlops-muted' }, 'never ran'),
-        schedule.runs ? h('span', { class: 'mlops-muted' }, ` · ${schedule.runs} run${schedule.runs === 1 ? '' : 's'}`) : null
-      )
+      h('dd', null, renderLast(schedule, actions))
     ),
+    ...running.map(slot => renderRunning(schedule.name, slot, actions)),
     h(
       'div',
       { class: 'mlops-Actions' },
@@ -112,11 +113,15 @@ function renderSchedule(
         {
           class: 'mlops-button',
           'data-testid': 'mlops-run-now',
-          disabled: busy,
-          title: 'Run it once now, outside the schedule',
-          onclick: () => actions.runNow(schedule.name)
+          disabled: busy || running.length > 0,
+          title: running.length
+            ? 'It is running now: wait for it or cancel it'
+            : (schedule.promotes ?? []).length
+              ? `Run it once now, outside the schedule (asks first: ${(schedule.promotes ?? []).join(', ')} can promote)`
+              : 'Run it once now, outside the schedule',
+          onclick: () => actions.runNow(schedule)
         },
-        busy ? 'Working…' : 'Run now'
+        busy ? 'Starting…' : 'Run now'
       ),
       enabled
         ? h(
@@ -142,5 +147,71 @@ function renderSchedule(
             'Resume'
           )
     )
+  );
+}
+
+/** A button that opens a run on the Runs tab. */
+function runLink(runId: string, actions: ISchedulesActions): HTMLElement {
+  return h(
+    'button',
+    {
+      class: 'mlops-link',
+      'data-testid': 'mlops-slot-run',
+      'data-run-id': runId,
+      title: `Show run ${runId}`,
+      onclick: () => actions.openRun(runId)
+    },
+    `run ${shortId(runId)}`
+  );
+}
+
+/** The last slot that ended: its status, its run, and why it failed. */
+function renderLast(schedule: ISchedule, actions: ISchedulesActions): HTMLElement {
+  const last = schedule.last_slot;
+  const count = schedule.runs
+    ? h('span', { class: 'mlops-muted' }, ` · ${schedule.runs} run${schedule.runs === 1 ? '' : 's'}`)
+    : null;
+  if (!last) {
+    return h(
+      'span',
+      null,
+      schedule.last_status ? statusBadge(schedule.last_status) : h('span', { class: 'mlops-muted' }, 'never ran'),
+      count
+    );
+  }
+  return h(
+    'span',
+    { 'data-testid': 'mlops-last-slot' },
+    statusBadge(last.status),
+    last.ended_at ? h('span', { class: 'mlops-muted', title: formatDateTime(last.ended_at) }, ` ${formatDateTime(last.ended_at)}`) : null,
+    last.run_id ? ' · ' : null,
+    last.run_id ? runLink(last.run_id, actions) : null,
+    count,
+    last.error ? h('div', { class: 'mlops-small mlops-error' }, last.error) : null
+  );
+}
+
+/** A slot running now: how far it got, its run, and a cancel button when this server runs it. */
+function renderRunning(name: string, slot: IScheduleSlot, actions: ISchedulesActions): HTMLElement {
+  return h(
+    'div',
+    { class: 'mlops-Slot', 'data-testid': 'mlops-slot', 'data-slot-id': slot.id },
+    statusBadge('running'),
+    ' ',
+    h('span', { 'data-testid': 'mlops-slot-progress' }, describeProgress(slot.progress)),
+    slot.run_id ? ' · ' : null,
+    slot.run_id ? runLink(slot.run_id, actions) : null,
+    slot.cancellable
+      ? h(
+          'button',
+          {
+            class: 'mlops-button mlops-button-small',
+            'data-testid': 'mlops-cancel',
+            title: 'Stop it: its kernels are killed and the run is recorded as cancelled by you',
+            onclick: () => actions.cancel(name, slot.id)
+          },
+          'Cancel'
+        )
+      : h('span', { class: 'mlops-muted mlops-small' }, ' (run by the scheduler: stop it there)')
   );
 }
