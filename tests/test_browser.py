@@ -630,6 +630,46 @@ def test_drift_notes_read_as_text_with_numbers_and_alerts(panel):
     assert fills["ok"] and fills["drift"] and fills["ok"] != fills["drift"], fills
 
 
+def test_default_width_fits_the_runs_and_the_state_survives_a_reload(panel, lab):
+    """Run names on one line, the close button inside, the detail in view, all after a reload."""
+    _, _, ids = lab
+    page = panel
+    page.wait_for_timeout(300)  # the panel sizes itself one frame after it shows
+    panel_box = page.locator("#mlops-nb-panel").bounding_box()
+    assert panel_box["width"] >= 340, panel_box
+    page.locator('[data-testid="mlops-tab-runs"]').click()
+    row = page.locator(f'[data-testid="mlops-run"][data-run-id="{ids["notebook_run"]}"]')
+    row.wait_for()
+    wrapped = page.evaluate(
+        """() => [...document.querySelectorAll('.mlops-RunRow-title')].filter(e => {
+            const range = document.createRange();
+            range.selectNodeContents(e);
+            return range.getClientRects().length > 1;
+        }).map(e => e.textContent)"""
+    )
+    assert wrapped == [], wrapped
+    row.click()
+    detail = page.locator(f'[data-testid="mlops-run-detail"][data-run-id="{ids["notebook_run"]}"]')
+    detail.wait_for()
+    page.wait_for_timeout(500)  # let a scroll settle
+    top = detail.evaluate("d => d.getBoundingClientRect().top")
+    assert top < page.viewport_size["height"] - 100, top
+    close = detail.locator('[aria-label="Close the run"]').bounding_box()
+    assert close["x"] + close["width"] <= panel_box["x"] + panel_box["width"], (close, panel_box)
+    page.screenshot(path=str(_shot("runs-default-width")))
+    page.reload()
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=90_000)
+    page.locator("#mlops-nb-panel").wait_for(state="visible", timeout=30_000)
+    assert page.locator('[data-testid="mlops-tab-runs"]').get_attribute("aria-selected") == "true"
+    page.locator(f'[data-testid="mlops-run-detail"][data-run-id="{ids["notebook_run"]}"]').wait_for(
+        timeout=30_000
+    )
+    page.wait_for_timeout(300)
+    again = page.locator("#mlops-nb-panel").bounding_box()
+    assert abs(again["width"] - panel_box["width"]) <= 2, (again, panel_box)
+    page.screenshot(path=str(_shot("runs-after-reload")))
+
+
 def test_numbers_and_times_follow_one_rule(lab, browser):
     """4 significant digits; every time with its zone, here the browser's (Berlin, UTC+1)."""
     url, token, _ = lab

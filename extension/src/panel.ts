@@ -4,9 +4,12 @@
  *
  * Each tab re-renders only when the JSON it loaded changed, so the
  * periodic refresh does not reset scroll positions, open sections or the
- * selected run.
+ * selected run. What the user chose (tab, selected run, sort, filter, open
+ * sections, the panel's width and whether it is open) is kept in the
+ * browser's local storage and comes back after a page reload.
  */
-import { Widget } from '@lumino/widgets';
+import { type Message } from '@lumino/messaging';
+import { SplitPanel, Widget } from '@lumino/widgets';
 
 import { ApiError, MlopsClient } from './api';
 import { askPromote, askRollback, askRunNow } from './dialogs';
@@ -14,6 +17,7 @@ import { h, replaceChildren } from './dom';
 import { mlopsIcon } from './icon';
 import { NotebookView } from './notebook';
 import { formatDateTime, nextSort, shortId, type RunColumn } from './logic';
+import { loadState, STATE_KEY, TABS, type IPanelState, type TabName } from './state';
 import type { IAliasChange, IAliasHolder, IRun, ISchedule, IScheduleSlot } from './types';
 import { renderDrift, type IDriftEntry } from './views/drift';
 import { renderModels, type IModelEntry } from './views/models';
@@ -21,8 +25,7 @@ import { renderRunDetail, renderRunList, type IRunsState } from './views/runs';
 import { renderSchedules } from './views/schedules';
 
 export const PANEL_ID = 'mlops-nb-panel';
-export const TABS = ['models', 'runs', 'drift', 'schedules'] as const;
-export type TabName = (typeof TABS)[number];
+export { TABS, type TabName } from './state';
 
 const TAB_LABELS: Record<TabName, string> = {
   models: 'Models',
@@ -34,13 +37,30 @@ const TAB_LABELS: Record<TabName, string> = {
 /** How many runs the list asks for. */
 const RUN_LIMIT = 200;
 
+/**
+ * The panel's width when it first opens, in pixels: wide enough for a run
+ * name, its status and metric on one line, and for a run's provenance with
+ * its close button, where JupyterLab's 250 px sidebar was not.
+ */
+export const DEFAULT_WIDTH = 400;
+
 /** Seconds between refreshes while a schedule the panel shows is running. */
 const RUNNING_REFRESH = 2;
+
+function browserStorage(): Storage | null {
+  try {
+    return window.localStorage;
+  } catch {
+    return null; // storage blocked: the panel simply forgets
+  }
+}
 
 export interface IPanelOptions {
   client: MlopsClient;
   /** add a widget to the main area (or bring it to the front) */
   showInMain(widget: Widget): void;
+  /** where the panel keeps its state (default: the browser's local storage) */
+  storage?: Storage | null;
 }
 
 /** Text of an error for the message line. */
@@ -60,6 +80,16 @@ export class MlopsPanel extends Widget {
     super();
     this.client = options.client;
     this.showInMain = options.showInMain;
+    this.storage = options.storage === undefined ? browserStorage() : options.storage;
+    this.savedBefore = this.storage?.getItem(STATE_KEY) !== null && this.storage !== null;
+    this.state = loadState(this.storage);
+    this.runsState = {
+      sort: this.state.sort,
+      kind: this.state.kind,
+      selected: this.state.selectedRun
+    };
+    this.modelsState = { foldedHistory: new Set(this.state.foldedHistory) };
+    this.driftUnfolded = new Set(this.state.driftUnfolded);
     this.id = PANEL_ID;
     this.addClass('mlops-Panel');
     this.title.caption = 'MLOps';
@@ -107,7 +137,17 @@ export class MlopsPanel extends Widget {
       this.body.appendChild(view);
     }
     this.node.append(header, this.tabBar, this.message, this.body);
-    this.selectTab('models', false);
+    this.selectTab(this.state.tab, false);
+  }
+
+  /** Whether the panel was open when the page was left (index.ts opens it again). */
+  get wasOpen(): boolean {
+    return this.state.open;
+  }
+
+  /** Whether this browser kept a state of the panel from an earlier page. */
+  get hasSavedState(): boolean {
+    return this.savedBefore;
   }
 
   /** The tab on show. */
@@ -118,6 +158,8 @@ export class MlopsPanel extends Widget {
   /** Show `tab` (and load it unless `load` is false). */
   selectTab(tab: TabName, load = true): void {
     this.tab = tab;
+    this.state.tab = tab;
+    this.saveState();
     for (const [name, button] of this.tabButtons) {
       const active = name === tab;
       button.classList.toggle('mlops-active', active);
@@ -195,6 +237,8 @@ export class MlopsPanel extends Widget {
   showRun(runId: string): void {
     this.runsState.selected = runId;
     this.runDetail = null;
+    this.revealDetail = true;
+    this.saveState();
     this.selectTab('runs');
   }
 
@@ -236,8 +280,75 @@ export class MlopsPanel extends Widget {
     super.dispose();
   }
 
-  protected onAfterShow(): void {
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this.state.open = true;
+    this.saveState();
+    if (!this.sizing) {
+      this.sizing = true;
+      // JupyterLab lays the sidebar out at its own width first; only resizes
+      // after ours (a drag of the splitter) are the user's choice to keep.
+      requestAnimationFrame(() => {
+        this.fitWidth();
+        this.sized = true;
+      });
+    }
     void this.refresh();
+  }
+
+  protected onAfterHide(msg: Message): void {
+    super.onAfterHide(msg);
+    if (!this.isDisposed) {
+      this.state.open = false;
+      this.saveState();
+    }
+  }
+
+  protected onResize(msg: Widget.ResizeMessage): void {
+    super.onResize(msg);
+    if (this.sized && this.isVisible && msg.width > 0) {
+      this.state.width = Math.round(msg.width);
+      this.saveState();
+    }
+  }
+
+  /**
+   * Give the sidebar the width the user left it at, or DEFAULT_WIDTH the first
+   * time, by setting the relative sizes of JupyterLab's main split panel.
+   */
+  private fitWidth(): void {
+    let area: Widget | null = this;
+    let split: Widget | null = this.parent;
+    while (split && !(split instanceof SplitPanel)) {
+      area = split;
+      split = split.parent;
+    }
+    const total = split?.node.clientWidth ?? 0;
+    if (!(split instanceof SplitPanel) || !area || total <= 0) {
+      return;
+    }
+    const index = split.widgets.indexOf(area);
+    const sizes = split.relativeSizes();
+    if (index < 0 || sizes.length !== split.widgets.length) {
+      return;
+    }
+    const share = Math.min((this.state.width ?? DEFAULT_WIDTH) / total, 0.6);
+    const others = sizes.reduce((sum, size, i) => (i === index ? sum : sum + size), 0) || 1;
+    split.setRelativeSizes(sizes.map((size, i) => (i === index ? share : (size / others) * (1 - share))));
+  }
+
+  /** Keep what the user chose for the next page load. */
+  private saveState(): void {
+    this.state.selectedRun = this.runsState?.selected ?? null;
+    this.state.sort = this.runsState?.sort ?? this.state.sort;
+    this.state.kind = this.runsState?.kind ?? '';
+    this.state.foldedHistory = [...(this.modelsState?.foldedHistory ?? [])];
+    this.state.driftUnfolded = [...(this.driftUnfolded ?? [])];
+    try {
+      this.storage?.setItem(STATE_KEY, JSON.stringify(this.state));
+    } catch {
+      // full or blocked storage: nothing to keep
+    }
   }
 
   // ---------------------------------------------------------------- loading
@@ -303,6 +414,8 @@ export class MlopsPanel extends Widget {
         this.modelsState
       )
     );
+    // The user may fold a model's history: remember it.
+    this.saveState();
   }
 
   private async loadRuns(view: HTMLElement): Promise<void> {
@@ -323,21 +436,35 @@ export class MlopsPanel extends Widget {
     this.paint('runs', view, [runs, this.runsState, this.runDetail, detailError], () =>
       this.renderRuns(detailError)
     );
+    this.showDetail(view);
+  }
+
+  /** Bring the run just selected into view, once its provenance is there. */
+  private showDetail(view: HTMLElement): void {
+    const detail = view.querySelector('[data-testid="mlops-run-detail"]');
+    if (this.revealDetail && detail) {
+      this.revealDetail = false;
+      detail.scrollIntoView({ block: 'start' });
+    }
   }
 
   private renderRuns(detailError: string | null = null): HTMLElement {
     const actions = {
       sortBy: (column: RunColumn) => {
         this.runsState.sort = nextSort(this.runsState.sort, column);
+        this.saveState();
         this.rerenderRuns();
       },
       filterKind: (kind: string) => {
         this.runsState.kind = kind;
+        this.saveState();
         this.rerenderRuns();
       },
       select: (runId: string | null) => {
         this.runsState.selected = runId;
         this.runDetail = null;
+        this.revealDetail = runId !== null;
+        this.saveState();
         this.rerenderRuns();
         if (runId) {
           void this.refresh();
@@ -373,6 +500,7 @@ export class MlopsPanel extends Widget {
       })
     );
     this.paint('drift', view, entries, () => renderDrift(entries, this.driftUnfolded));
+    this.saveState();
   }
 
   private async loadSchedules(view: HTMLElement): Promise<void> {
@@ -533,14 +661,19 @@ export class MlopsPanel extends Widget {
   private runs: IRun[] = [];
   private schedules: ISchedule[] = [];
   private runDetail: IRun | null = null;
-  private readonly runsState: IRunsState = {
-    sort: { column: 'started', direction: 'desc' },
-    kind: '',
-    selected: null
-  };
-  private readonly modelsState = { foldedHistory: new Set<string>() };
-  private readonly driftUnfolded = new Set<string>();
+  private readonly storage: Storage | null;
+  private readonly savedBefore: boolean;
+  private readonly state: IPanelState;
+  private readonly runsState: IRunsState;
+  private readonly modelsState: { foldedHistory: Set<string> };
+  private readonly driftUnfolded: Set<string>;
   private readonly busy = new Set<string>();
+  /** the width is being fitted, once per page */
+  private sizing = false;
+  /** the width was fitted: resizes from now on are the user's */
+  private sized = false;
+  /** scroll the run detail into view once it is drawn */
+  private revealDetail = false;
   /** the faster refresh while a schedule runs */
   private follow: number | null = null;
 }

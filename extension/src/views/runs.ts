@@ -114,13 +114,17 @@ export function renderRunList(runs: IRun[], state: IRunsState, actions: IRunsAct
         h('div', { class: 'mlops-RunRow-title', title: run.name }, run.name),
         h(
           'div',
-          { class: 'mlops-muted' },
+          { class: 'mlops-muted mlops-RunRow-meta' },
           `${shortId(run.run_id)} · ${run.kind}`,
-          run.ended_at ? ` · ${formatDuration(runDuration(run))}` : ''
+          run.ended_at ? h('span', { class: 'mlops-nowrap' }, ` · ${formatDuration(runDuration(run))}`) : ''
         )
       ),
       h('td', null, statusDot(run.status)),
-      h('td', { title: formatDateTime(run.started_at) }, relativeTime(run.started_at).replace(/ ago$/, '')),
+      h(
+        'td',
+        { class: 'mlops-nowrap', title: formatDateTime(run.started_at) },
+        relativeTime(run.started_at).replace(/ ago$/, '')
+      ),
       h(
         'td',
         { title: metricName ? `${metricName} = ${metric}` : '' },
@@ -325,7 +329,7 @@ export function renderRunDetail(
       'header',
       { class: 'mlops-RunDetail-header' },
       h('span', { class: 'mlops-RunDetail-name', title: run.name }, run.name),
-      h('span', { class: 'mlops-muted' }, ` ${shortId(run.run_id)}`),
+      h('span', { class: 'mlops-muted mlops-nowrap' }, shortId(run.run_id)),
       h(
         'button',
         {
