@@ -628,3 +628,44 @@ async def test_run_now_answers_at_once_shows_progress_and_can_be_cancelled(
     )
     assert code == 404 and "not running in this Jupyter server" in late["error"]
     assert store.list_alerts() == []  # a run someone cancelled raises no alert
+
+
+async def test_runs_search_filters_sorts_and_pages_in_the_store(jp_fetch, seeded):
+    with tracking.track(seeded, "<img src=x onerror=alert(1)>", metrics={"accuracy": 0.9}):
+        pass
+    code, page = await call(
+        jp_fetch, "runs", "search", q="accuracy > 0.81", sort="metrics.accuracy", limit="1"
+    )
+    assert code == 200, page
+    assert page["total"] == 2 and page["limit"] == 1 and page["offset"] == 0
+    assert page["sort"] == "metrics.accuracy" and page["order"] == "desc"
+    (best,) = page["runs"]
+    assert best["name"] == "<img src=x onerror=alert(1)>"  # JSON text; the panel shows text
+    assert best["metrics"] == {"accuracy": 0.9} and "has_notebook" in best
+    code, rest = await call(
+        jp_fetch, "runs", "search", q="accuracy > 0.81", sort="metrics.accuracy", offset="1"
+    )
+    assert [r["metrics"]["accuracy"] for r in rest["runs"]] == [0.86]
+    code, churn = await call(jp_fetch, "runs", "search", q="model = churn", order="asc")
+    assert [r["model_version"] for r in churn["runs"]] == [1, 2] and churn["order"] == "asc"
+    code, everything = await call(jp_fetch, "runs", "search")
+    assert everything["total"] == 3 and everything["sort"] == "started"
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"q": "accuracy >"}, "cannot read the filter at the end"),
+        ({"q": "status > 1"}, "status compares with = != or ~"),
+        ({"sort": "accuracy"}, "cannot sort by 'accuracy'"),
+        ({"order": "up"}, "order must be asc or desc"),
+        ({"limit": "0"}, "limit must be a whole number from 1 to 1000"),
+        ({"limit": "ten"}, "limit must be a whole number"),
+        ({"offset": "-1"}, "offset must be a whole number"),
+        ({"q": "a = 1 or " * 300}, "longer than 2000 characters"),
+    ],
+)
+async def test_runs_search_says_what_is_wrong_with_a_filter(jp_fetch, seeded, params, message):
+    code, error = await call(jp_fetch, "runs", "search", **params)
+    assert code == 400, error
+    assert message in error["error"] and "\n" not in error["error"]

@@ -162,6 +162,33 @@ class RunsHandler(BaseHandler):
         self.reply(run_docs(self.store, runs))
 
 
+class RunSearchHandler(BaseHandler):
+    @tornado.web.authenticated
+    def get(self) -> None:
+        """One page of the runs a filter matches (``q``), sorted, with the total."""
+        from ..tracking.search import parse_query, parse_sort
+        from .views import run_docs
+
+        page = {}
+        for key, default in (("limit", "50"), ("offset", "0")):
+            text = self.get_argument(key, default)
+            if not text.isdigit() or len(text) > 10:
+                raise InvalidInputError(f"{key} must be a whole number, not {text!r:.20}")
+            page[key] = int(text)
+        query = parse_query(self.get_argument("q", None))
+        sort = parse_sort(self.get_argument("sort", None), self.get_argument("order", None))
+        runs, total = self.store.search_runs(query, sort, **page)
+        self.reply(
+            {
+                "runs": run_docs(self.store, runs),
+                "total": total,
+                **page,
+                "sort": self.get_argument("sort", None) or "started",
+                "order": "desc" if sort.descending else "asc",
+            }
+        )
+
+
 class RunHandler(BaseHandler):
     @tornado.web.authenticated
     def get(self, run_id: str) -> None:
@@ -292,6 +319,7 @@ def setup_handlers(web_app: Any, root_dir: str | None = None) -> list[str]:
         (f"models/{name}/promote", PromoteHandler),
         (f"models/{name}/rollback", RollbackHandler),
         ("runs", RunsHandler),
+        ("runs/search", RunSearchHandler),
         (f"runs/{run}", RunHandler),
         (f"runs/{run}/notebook", RunNotebookHandler),
         (f"drift/{name}", DriftHandler),
