@@ -94,6 +94,10 @@ def test_sort_keys():
     assert parse_sort("params.C", "asc").descending is False
     with pytest.raises(InvalidInputError, match="cannot sort by 'auc'"):
         parse_sort("auc")
+    assert parse_sort("metrics.my metric").field == Field("metrics", "my metric")
+    for name in ('metrics.a"b', "params.a\\b", "metrics.a`b"):
+        with pytest.raises(InvalidInputError, match="a name cannot hold"):
+            parse_sort(name)
     with pytest.raises(InvalidInputError, match="order must be asc or desc"):
         parse_sort("name", "up")
 

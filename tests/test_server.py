@@ -650,6 +650,13 @@ async def test_runs_search_filters_sorts_and_pages_in_the_store(jp_fetch, seeded
     assert [r["model_version"] for r in churn["runs"]] == [1, 2] and churn["order"] == "asc"
     code, everything = await call(jp_fetch, "runs", "search")
     assert everything["total"] == 3 and everything["sort"] == "started"
+    code, tracked = await call(jp_fetch, "runs", "search", kind="track", q="accuracy > 0.85")
+    assert tracked["total"] == 2
+    code, none = await call(jp_fetch, "runs", "search", kind="notebook")
+    assert none["total"] == 0 and none["runs"] == []
+    # a message about q points into q itself, whatever kind was asked for
+    code, error = await call(jp_fetch, "runs", "search", kind="track", q="accuracy >")
+    assert code == 400 and error["error"].startswith("cannot read the filter at the end")
 
 
 @pytest.mark.parametrize(

@@ -166,7 +166,7 @@ class RunSearchHandler(BaseHandler):
     @tornado.web.authenticated
     def get(self) -> None:
         """One page of the runs a filter matches (``q``), sorted, with the total."""
-        from ..tracking.search import parse_query, parse_sort
+        from ..tracking.search import And, Compare, Field, parse_query, parse_sort
         from .views import run_docs
 
         page = {}
@@ -176,6 +176,10 @@ class RunSearchHandler(BaseHandler):
                 raise InvalidInputError(f"{key} must be a whole number, not {text!r:.20}")
             page[key] = int(text)
         query = parse_query(self.get_argument("q", None))
+        kind = self.get_argument("kind", None)
+        if kind:  # apart from q, so a message about q points into the user's own text
+            only = Compare(Field("run", "kind"), "=", kind)
+            query = only if query is None else And((only, query))
         sort = parse_sort(self.get_argument("sort", None), self.get_argument("order", None))
         runs, total = self.store.search_runs(query, sort, **page)
         self.reply(

@@ -296,6 +296,8 @@ def parse_sort(text: str | None, order: str | None = None) -> SortKey:
     text = (text or "started").strip()
     head, dot, rest = text.partition(".")
     if dot and head.lower() in ("metrics", "metric", "params", "param") and rest:
+        if re.search(r'["\\`]', rest):
+            raise InvalidInputError(f'cannot sort by {text!r:.60}: a name cannot hold " \\ or `')
         field = Field(_PREFIXES[head.lower()], rest)  # type: ignore[arg-type]
     elif text.lower() in SORT_COLUMNS:
         name = text.lower()
