@@ -729,6 +729,61 @@ def test_version_rows_name_the_producing_run_apart_from_the_estimator(panel):
     page.screenshot(path=str(_shot("version-produced-by")))
 
 
+def test_runs_filter_sort_by_a_metric_column_and_keep_it_across_a_reload(panel, lab):
+    """The server filters and sorts; the panel shows its page, a metric column, and says why
+    a filter it cannot read was refused."""
+    import urllib.parse
+
+    url, token, _ = lab
+    page = panel
+    page.locator('[data-testid="mlops-tab-runs"]').click()
+    box = page.locator('[data-testid="mlops-run-filter"]')
+    box.fill("accuracy >= 0.8 and name ~ r")
+    box.press("Enter")
+    wanted = _server_get(
+        url, token, "runs/search?" + urllib.parse.urlencode({"q": "accuracy >= 0.8 and name ~ r"})
+    )
+    expected = {r["run_id"] for r in wanted["runs"]}
+    assert expected and wanted["total"] < len(_server_get(url, token, "runs?limit=0"))
+    rows = page.locator('[data-testid="mlops-run"]')
+    page.wait_for_function(
+        "n => document.querySelectorAll('[data-testid=\"mlops-run\"]').length === n",
+        arg=len(expected),
+        timeout=10_000,
+    )
+    assert {r.get_attribute("data-run-id") for r in rows.all()} == expected
+    assert f"{wanted['total']} runs" in page.locator('[data-testid="mlops-run-count"]').inner_text()
+    # accuracy as a column, sorted on the server, largest first
+    page.locator('[data-testid="mlops-column-chooser"] summary').click()
+    page.locator('[data-testid="mlops-column-choice"][data-column="metrics.accuracy"]').check()
+    page.locator('[data-testid="mlops-sort-metrics.accuracy"]').click()
+    page.wait_for_function(
+        "() => (document.querySelector('[data-testid=\"mlops-sort-metrics.accuracy\"]')"
+        "?.getAttribute('aria-sort')) === 'descending'",
+        timeout=10_000,
+    )
+    cells = page.locator('td[data-column="metrics.accuracy"]').all_inner_texts()
+    assert [float(c) for c in cells] == sorted((float(c) for c in cells), reverse=True), cells
+    page.screenshot(path=str(_shot("runs-filtered-sorted")))
+    # a filter the server cannot read: its reason, under the box; the last good page stays
+    box.fill("accuracy >")
+    box.press("Enter")
+    error = page.locator('[data-testid="mlops-run-filter-error"]')
+    error.wait_for(timeout=10_000)
+    assert error.inner_text().startswith("cannot read the filter at the end")
+    assert rows.count() == len(expected)
+    page.screenshot(path=str(_shot("runs-filter-refused")))
+    box.fill("accuracy >= 0.8 and name ~ r")
+    box.press("Enter")
+    error.wait_for(state="detached", timeout=10_000)
+    page.reload()
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=90_000)
+    page.locator("#mlops-nb-panel").wait_for(state="visible", timeout=30_000)
+    assert box.input_value() == "accuracy >= 0.8 and name ~ r"
+    page.locator('[data-testid="mlops-sort-metrics.accuracy"]').wait_for(timeout=10_000)
+    assert rows.count() == len(expected)
+
+
 # -- widgets and magics in a real notebook ------------------------------------------------
 
 

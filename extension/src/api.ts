@@ -15,6 +15,7 @@ import type {
   IModelDetail,
   IModelSummary,
   IRun,
+  IRunPage,
   ISchedule,
   IScheduleSlot
 } from './types';
@@ -93,6 +94,19 @@ export interface IRunQuery {
   limit?: number;
 }
 
+/** What `searchRuns` asks for: a filter evaluated by the server, a sort and a page. */
+export interface IRunSearch {
+  /** e.g. `auc > 0.8 and C = 1` (the language of mlops_nb/tracking/search.py) */
+  q?: string;
+  /** only runs of this kind (`track`, `notebook`, `pipeline`) */
+  kind?: string;
+  /** `started`, `name`, `status`, `metrics.auc`, `params.C`, … */
+  sort?: string;
+  order?: 'asc' | 'desc';
+  limit?: number;
+  offset?: number;
+}
+
 export type ScheduleAction = 'run-now' | 'pause' | 'resume';
 
 /** Typed access to every route of `/mlops-nb/api/`. */
@@ -156,6 +170,20 @@ export class MlopsClient {
         model: query.model,
         kind: query.kind,
         limit: query.limit
+      })
+    );
+  }
+
+  /** One page of the runs a filter matches, sorted by the server, with the total. */
+  searchRuns(search: IRunSearch = {}): Promise<IRunPage> {
+    return this.json(
+      this.url(['runs', 'search'], {
+        q: search.q?.trim(),
+        kind: search.kind,
+        sort: search.sort,
+        order: search.order,
+        limit: search.limit,
+        offset: search.offset
       })
     );
   }

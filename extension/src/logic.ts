@@ -95,9 +95,68 @@ export function formatNextRun(
 
 // ---------------------------------------------------------------- runs
 
-/** The columns the runs list can be sorted by. */
-export type RunColumn = 'run' | 'name' | 'kind' | 'status' | 'started' | 'duration' | 'metric';
+/**
+ * What the runs list is sorted by; the server sorts (`GET /runs/search`),
+ * so a sort covers every run the filter matches, not only the page shown.
+ */
+export type RunColumn =
+  | 'name'
+  | 'status'
+  | 'started'
+  | 'ended'
+  | 'kind'
+  | `metrics.${string}`
+  | `params.${string}`;
 export type SortDirection = 'asc' | 'desc';
+
+const RUN_SORTS: readonly string[] = ['name', 'status', 'started', 'ended', 'kind'];
+
+/** Whether `value` is a sort the server knows (a saved state may be from an older panel). */
+export function isRunColumn(value: unknown): value is RunColumn {
+  return (
+    typeof value === 'string' &&
+    (RUN_SORTS.includes(value) || /^(metrics|params)\.[^"\\`]+$/.test(value))
+  );
+}
+
+/** A metric or parameter column as its header reads: `auc`, `C` (param). */
+export function columnLabel(column: string): string {
+  if (column.startsWith('metrics.')) {
+    return column.slice('metrics.'.length);
+  }
+  if (column.startsWith('params.')) {
+    return `${column.slice('params.'.length)} (param)`;
+  }
+  return column;
+}
+
+/**
+ * The metric and parameter columns the runs shown could offer, metrics
+ * first, each A to Z, plus those already `chosen` (so they can be unchosen).
+ */
+export function columnChoices(runs: IRun[], chosen: string[] = []): string[] {
+  const metrics = new Set<string>();
+  const params = new Set<string>();
+  for (const run of runs) {
+    Object.keys(run.metrics ?? {}).forEach(key => metrics.add(`metrics.${key}`));
+    Object.keys(run.params ?? {}).forEach(key => params.add(`params.${key}`));
+  }
+  chosen.forEach(column => (column.startsWith('params.') ? params : metrics).add(column));
+  const sorted = (set: Set<string>) => [...set].filter(c => isRunColumn(c)).sort();
+  return [...sorted(metrics), ...sorted(params)];
+}
+
+/** A run's value for a metric or parameter column, as shown; '' when it has none. */
+export function columnValue(run: IRun, column: string): string {
+  const [group, ...rest] = column.split('.');
+  const key = rest.join('.');
+  const values = (group === 'metrics' ? run.metrics : group === 'params' ? run.params : null) ?? {};
+  if (!(key in values)) {
+    return '';
+  }
+  const value = (values as Record<string, unknown>)[key];
+  return typeof value === 'number' ? formatNumber(value) : typeof value === 'string' ? value : JSON.stringify(value);
+}
 
 /** Seconds from start to end; null while running or when unknown. */
 export function runDuration(run: IRun): number | null {
@@ -115,49 +174,6 @@ export function firstMetric(run: IRun): number | null {
   return values.length ? values[0] : null;
 }
 
-function sortKey(run: IRun, column: RunColumn): string | number | null {
-  switch (column) {
-    case 'run':
-      return run.run_id;
-    case 'name':
-      return run.name?.toLowerCase() ?? null;
-    case 'kind':
-      return run.kind;
-    case 'status':
-      return run.status;
-    case 'started':
-      return parseTime(run.started_at)?.getTime() ?? null;
-    case 'duration':
-      return runDuration(run);
-    case 'metric':
-      return firstMetric(run);
-  }
-}
-
-/**
- * Runs sorted by `column`; missing values always go last, ties keep the
- * newest run first. Returns a new array.
- */
-export function sortRuns(runs: IRun[], column: RunColumn, direction: SortDirection): IRun[] {
-  const sign = direction === 'asc' ? 1 : -1;
-  const started = (run: IRun) => parseTime(run.started_at)?.getTime() ?? 0;
-  return runs
-    .map((run, index) => ({ run, index, key: sortKey(run, column) }))
-    .sort((a, b) => {
-      if (a.key === null && b.key !== null) {
-        return 1;
-      }
-      if (b.key === null && a.key !== null) {
-        return -1;
-      }
-      if (a.key !== null && b.key !== null && a.key !== b.key) {
-        return (a.key < b.key ? -1 : 1) * sign;
-      }
-      return started(b.run) - started(a.run) || a.index - b.index;
-    })
-    .map(item => item.run);
-}
-
 /** The next sort state after a click on a column header. */
 export function nextSort(
   current: { column: RunColumn; direction: SortDirection },
@@ -167,7 +183,7 @@ export function nextSort(
     return { column: clicked, direction: current.direction === 'asc' ? 'desc' : 'asc' };
   }
   // Times and numbers read best biggest/newest first, names A to Z.
-  const numeric = clicked === 'started' || clicked === 'duration' || clicked === 'metric';
+  const numeric = clicked === 'started' || clicked === 'ended' || clicked.includes('.');
   return { column: clicked, direction: numeric ? 'desc' : 'asc' };
 }
 

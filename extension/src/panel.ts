@@ -21,7 +21,7 @@ import { loadState, STATE_KEY, TABS, type IPanelState, type TabName } from './st
 import type { IAliasChange, IAliasHolder, IRun, ISchedule, IScheduleSlot } from './types';
 import { renderDrift, type IDriftEntry } from './views/drift';
 import { renderModels, type IModelEntry } from './views/models';
-import { renderRunDetail, renderRunList, type IRunsState } from './views/runs';
+import { renderRunDetail, renderRunList, type IRunsPage, type IRunsState } from './views/runs';
 import { renderSchedules } from './views/schedules';
 
 export const PANEL_ID = 'mlops-nb-panel';
@@ -34,8 +34,8 @@ const TAB_LABELS: Record<TabName, string> = {
   schedules: 'Schedules'
 };
 
-/** How many runs the list asks for. */
-const RUN_LIMIT = 200;
+/** How many runs a page of the list shows. */
+const RUN_PAGE = 50;
 
 /**
  * The panel's width when it first opens, in pixels: wide enough for a run
@@ -86,7 +86,10 @@ export class MlopsPanel extends Widget {
     this.runsState = {
       sort: this.state.sort,
       kind: this.state.kind,
-      selected: this.state.selectedRun
+      selected: this.state.selectedRun,
+      query: this.state.query,
+      columns: this.state.columns,
+      offset: 0
     };
     this.modelsState = { foldedHistory: new Set(this.state.foldedHistory) };
     this.driftUnfolded = new Set(this.state.driftUnfolded);
@@ -342,6 +345,8 @@ export class MlopsPanel extends Widget {
     this.state.selectedRun = this.runsState?.selected ?? null;
     this.state.sort = this.runsState?.sort ?? this.state.sort;
     this.state.kind = this.runsState?.kind ?? '';
+    this.state.query = this.runsState?.query ?? '';
+    this.state.columns = [...(this.runsState?.columns ?? [])];
     this.state.foldedHistory = [...(this.modelsState?.foldedHistory ?? [])];
     this.state.driftUnfolded = [...(this.driftUnfolded ?? [])];
     try {
@@ -419,7 +424,25 @@ export class MlopsPanel extends Widget {
   }
 
   private async loadRuns(view: HTMLElement): Promise<void> {
-    const runs = await this.client.listRuns({ limit: RUN_LIMIT });
+    const state = this.runsState;
+    let page: IRunsPage;
+    try {
+      const found = await this.client.searchRuns({
+        q: state.query,
+        kind: state.kind,
+        sort: state.sort.column,
+        order: state.sort.direction,
+        limit: RUN_PAGE,
+        offset: state.offset
+      });
+      page = { runs: found.runs, total: found.total, offset: found.offset, limit: found.limit };
+    } catch (reason) {
+      if (!(reason instanceof ApiError && reason.status === 400)) {
+        throw reason;
+      }
+      // A filter the server cannot read: say why under the box, keep the last good page.
+      page = { ...this.runsPage, error: reason.message };
+    }
     const selected = this.runsState.selected;
     let detailError: string | null = null;
     if (selected) {
@@ -432,8 +455,8 @@ export class MlopsPanel extends Widget {
     } else {
       this.runDetail = null;
     }
-    this.runs = runs;
-    this.paint('runs', view, [runs, this.runsState, this.runDetail, detailError], () =>
+    this.runsPage = page;
+    this.paint('runs', view, [page, this.runsState, this.runDetail, detailError], () =>
       this.renderRuns(detailError)
     );
     this.showDetail(view);
@@ -452,13 +475,24 @@ export class MlopsPanel extends Widget {
     const actions = {
       sortBy: (column: RunColumn) => {
         this.runsState.sort = nextSort(this.runsState.sort, column);
-        this.saveState();
-        this.rerenderRuns();
+        this.requery();
       },
       filterKind: (kind: string) => {
         this.runsState.kind = kind;
+        this.requery();
+      },
+      search: (query: string) => {
+        this.runsState.query = query.trim();
+        this.requery();
+      },
+      setColumns: (columns: string[]) => {
+        this.runsState.columns = columns;
         this.saveState();
         this.rerenderRuns();
+      },
+      page: (offset: number) => {
+        this.runsState.offset = offset;
+        this.requery(false);
       },
       select: (runId: string | null) => {
         this.runsState.selected = runId;
@@ -479,13 +513,22 @@ export class MlopsPanel extends Widget {
         : this.runsState.selected
           ? h('p', { class: 'mlops-muted' }, 'Loading the run…')
           : h('p', { class: 'mlops-muted mlops-small' }, 'Select a run to see its provenance.');
-    return h('div', { class: 'mlops-Runs' }, renderRunList(this.runs, this.runsState, actions), detail);
+    return h('div', { class: 'mlops-Runs' }, renderRunList(this.runsPage, this.runsState, actions), detail);
+  }
+
+  /** Ask the server again after the filter, the kind or the sort changed (from the first page). */
+  private requery(fromStart = true): void {
+    if (fromStart) {
+      this.runsState.offset = 0;
+    }
+    this.saveState();
+    void this.refresh();
   }
 
   private rerenderRuns(): void {
     const view = this.views.get('runs') as HTMLElement;
     this.shown.delete('runs');
-    this.paint('runs', view, [this.runs, this.runsState, this.runDetail], () => this.renderRuns());
+    this.paint('runs', view, [this.runsPage, this.runsState, this.runDetail], () => this.renderRuns());
   }
 
   private async loadDrift(view: HTMLElement): Promise<void> {
@@ -658,7 +701,7 @@ export class MlopsPanel extends Widget {
   /** the JSON each tab shows now */
   private readonly shown = new Map<TabName, string>();
   private models: IModelEntry[] = [];
-  private runs: IRun[] = [];
+  private runsPage: IRunsPage = { runs: [], total: 0, offset: 0, limit: RUN_PAGE };
   private schedules: ISchedule[] = [];
   private runDetail: IRun | null = null;
   private readonly storage: Storage | null;

@@ -2,7 +2,7 @@
  * What the panel remembers across page reloads, and how it reads it back:
  * pure functions over a `Storage`, so jest can test them without JupyterLab.
  */
-import type { RunColumn, SortDirection } from './logic';
+import { isRunColumn, type RunColumn, type SortDirection } from './logic';
 
 /** The panel's tabs, in the order they are shown. */
 export const TABS = ['models', 'runs', 'drift', 'schedules'] as const;
@@ -19,6 +19,10 @@ export interface IPanelState {
   selectedRun: string | null;
   sort: { column: RunColumn; direction: SortDirection };
   kind: string;
+  /** the runs filter expression */
+  query: string;
+  /** the metric and parameter columns of the runs list */
+  columns: string[];
   foldedHistory: string[];
   driftUnfolded: string[];
 }
@@ -32,6 +36,8 @@ export function loadState(storage: Storage | null): IPanelState {
     selectedRun: null,
     sort: { column: 'started', direction: 'desc' },
     kind: '',
+    query: '',
+    columns: [],
     foldedHistory: [],
     driftUnfolded: []
   };
@@ -49,10 +55,12 @@ export function loadState(storage: Storage | null): IPanelState {
     width: typeof saved.width === 'number' && saved.width >= 120 ? saved.width : null,
     selectedRun: typeof saved.selectedRun === 'string' ? saved.selectedRun : null,
     sort:
-      saved.sort && typeof saved.sort.column === 'string' && ['asc', 'desc'].includes(saved.sort.direction)
+      saved.sort && isRunColumn(saved.sort.column) && ['asc', 'desc'].includes(saved.sort.direction)
         ? saved.sort
         : fallback.sort,
     kind: typeof saved.kind === 'string' ? saved.kind : '',
+    query: typeof saved.query === 'string' ? saved.query : '',
+    columns: strings(saved.columns).filter(c => c.includes('.') && isRunColumn(c)),
     foldedHistory: strings(saved.foldedHistory),
     driftUnfolded: strings(saved.driftUnfolded)
   };

@@ -131,6 +131,17 @@ export interface IRun {
   children?: string[];
 }
 
+/** `GET /runs/search`: one page of the runs a filter matches. */
+export interface IRunPage {
+  runs: IRun[];
+  /** how many runs match in all */
+  total: number;
+  limit: number;
+  offset: number;
+  sort: string;
+  order: 'asc' | 'desc';
+}
+
 /** The chart data of one column of a drift report. */
 export interface IDriftChart {
   /** `bar`: categories in `x`; `hist`: numeric bins in `x` */

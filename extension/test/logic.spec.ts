@@ -1,6 +1,9 @@
 // Pure view logic: sorting, time formatting, severities, alias history.
 import {
+  columnChoices,
+  columnLabel,
   columnLevel,
+  columnValue,
   describeAliasChange,
   describePerformance,
   describeProducer,
@@ -11,13 +14,13 @@ import {
   formatNextRun,
   formatNumber,
   keyMetrics,
+  isRunColumn,
   nextSort,
   orderAliasHistory,
   orderColumns,
   parseTime,
   relativeTime,
-  reportLevel,
-  sortRuns
+  reportLevel
 } from '../src/logic';
 import type { IAliasChange, IDriftColumn, IDriftReport, IRun } from '../src/types';
 
@@ -130,39 +133,38 @@ describe('time', () => {
   });
 });
 
-describe('sortRuns', () => {
-  const a = run('a', { name: 'beta', status: 'failed', started_at: '2026-11-01T10:00:00Z', ended_at: '2026-11-01T10:00:30Z', metrics: { accuracy: 0.7 } });
-  const b = run('b', { name: 'Alpha', status: 'finished', started_at: '2026-11-03T10:00:00Z', ended_at: '2026-11-03T10:05:00Z', metrics: { accuracy: 0.9 } });
-  const c = run('c', { name: 'gamma', status: 'running', started_at: '2026-11-02T10:00:00Z', ended_at: null });
-  const runs = [a, b, c];
-
-  it('sorts by start time, newest first', () => {
-    expect(sortRuns(runs, 'started', 'desc').map(r => r.run_id)).toEqual(['b', 'c', 'a']);
-    expect(sortRuns(runs, 'started', 'asc').map(r => r.run_id)).toEqual(['a', 'c', 'b']);
-  });
-
-  it('sorts names without regard to case', () => {
-    expect(sortRuns(runs, 'name', 'asc').map(r => r.name)).toEqual(['Alpha', 'beta', 'gamma']);
-  });
-
-  it('puts missing values last in both directions', () => {
-    expect(sortRuns(runs, 'duration', 'desc').map(r => r.run_id)).toEqual(['b', 'a', 'c']);
-    expect(sortRuns(runs, 'duration', 'asc').map(r => r.run_id)).toEqual(['a', 'b', 'c']);
-    expect(sortRuns(runs, 'metric', 'asc').map(r => r.run_id)).toEqual(['a', 'b', 'c']);
-  });
-
-  it('breaks ties newest first and does not touch the input', () => {
-    const x = run('x', { status: 'finished', started_at: '2026-11-01T00:00:00Z' });
-    const y = run('y', { status: 'finished', started_at: '2026-11-05T00:00:00Z' });
-    const input = [x, y];
-    expect(sortRuns(input, 'status', 'asc').map(r => r.run_id)).toEqual(['y', 'x']);
-    expect(input.map(r => r.run_id)).toEqual(['x', 'y']);
+describe('runs list', () => {
+  it('knows the sorts the server offers, and nothing else', () => {
+    for (const column of ['name', 'status', 'started', 'ended', 'kind', 'metrics.auc', 'params.C', 'metrics.a.b']) {
+      expect(isRunColumn(column)).toBe(true);
+    }
+    expect(isRunColumn('params.a b')).toBe(true);
+    for (const column of ['metric', 'duration', 'auc', 'metrics.', 'metrics.a"b', 'params.a`b', 3, null]) {
+      expect(isRunColumn(column)).toBe(false);
+    }
   });
 
   it('toggles direction on a second click and picks a sensible first one', () => {
     expect(nextSort({ column: 'started', direction: 'desc' }, 'started')).toEqual({ column: 'started', direction: 'asc' });
     expect(nextSort({ column: 'started', direction: 'desc' }, 'name')).toEqual({ column: 'name', direction: 'asc' });
-    expect(nextSort({ column: 'name', direction: 'asc' }, 'metric')).toEqual({ column: 'metric', direction: 'desc' });
+    expect(nextSort({ column: 'name', direction: 'asc' }, 'metrics.auc')).toEqual({ column: 'metrics.auc', direction: 'desc' });
+    expect(nextSort({ column: 'name', direction: 'asc' }, 'params.C')).toEqual({ column: 'params.C', direction: 'desc' });
+  });
+
+  it('offers columns from the runs shown, metrics first, keeping chosen ones', () => {
+    const runs = [run('a', { metrics: { b: 1, a: 2 }, params: { z: 1 } }), run('b', { params: { y: 'x' } })];
+    expect(columnChoices(runs)).toEqual(['metrics.a', 'metrics.b', 'params.y', 'params.z']);
+    expect(columnChoices([], ['params.C', 'metrics.auc'])).toEqual(['metrics.auc', 'params.C']);
+    expect(columnLabel('metrics.auc')).toBe('auc');
+    expect(columnLabel('params.C')).toBe('C (param)');
+  });
+
+  it('shows a run value per column', () => {
+    const r = run('a', { metrics: { auc: 0.912345 }, params: { C: 1, solver: 'saga', grid: [1, 2] } });
+    expect(columnValue(r, 'metrics.auc')).toBe('0.9123');
+    expect(columnValue(r, 'params.solver')).toBe('saga');
+    expect(columnValue(r, 'params.grid')).toBe('[1,2]');
+    expect(columnValue(r, 'params.missing')).toBe('');
   });
 });
 

@@ -26,6 +26,8 @@ describe('panel state', () => {
     selectedRun: null,
     sort: { column: 'started', direction: 'desc' },
     kind: '',
+    query: '',
+    columns: [],
     foldedHistory: [],
     driftUnfolded: []
   };
@@ -41,8 +43,10 @@ describe('panel state', () => {
       open: true,
       width: 430,
       selectedRun: 'abc123',
-      sort: { column: 'metric', direction: 'asc' },
+      sort: { column: 'metrics.auc', direction: 'asc' },
       kind: 'notebook',
+      query: 'auc > 0.8 and C = 1',
+      columns: ['metrics.auc', 'params.C'],
       foldedHistory: ['churn'],
       driftUnfolded: ['fraud']
     };
@@ -59,12 +63,16 @@ describe('panel state', () => {
           selectedRun: 7,
           sort: { column: 'name', direction: 'sideways' },
           kind: null,
+          query: 3,
+          columns: ['metrics.auc', 'name', 'metric', 7],
           foldedHistory: ['churn', 3, null],
           driftUnfolded: 'fraud'
         })
       )
     );
-    expect(state).toEqual({ ...defaults, foldedHistory: ['churn'] });
+    expect(state).toEqual({ ...defaults, columns: ['metrics.auc'], foldedHistory: ['churn'] });
+    // a sort an older panel saved and the server does not know
+    expect(loadState(storage(JSON.stringify({ sort: { column: 'metric', direction: 'asc' } }))).sort).toEqual(defaults.sort);
   });
 
   it('survives unreadable or foreign JSON', () => {

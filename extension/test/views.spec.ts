@@ -5,7 +5,7 @@ import { h } from '../src/dom';
 import { runNowWarning } from '../src/logic';
 import { renderDrift } from '../src/views/drift';
 import { renderModels, type IModelsActions } from '../src/views/models';
-import { renderRunDetail, renderRunList, type IRunsActions, type IRunsState } from '../src/views/runs';
+import { renderRunDetail, renderRunList, type IRunsActions, type IRunsPage, type IRunsState } from '../src/views/runs';
 import { renderSchedules, type ISchedulesActions } from '../src/views/schedules';
 import type { IDriftHistory, IModelDetail, IModelSummary, IRun, ISchedule } from '../src/types';
 
@@ -94,7 +94,7 @@ describe('text only', () => {
         'div',
         null,
         renderDrift([{ model: EVIL, drift: { model: EVIL, history: [], latest: null } }], new Set()),
-        renderRunList([run(EVIL)], runsState(), runActions()),
+        renderRunList(page([run(EVIL)]), runsState(), runActions()),
         renderRunDetail({ ...run(EVIL), params: { [EVIL]: EVIL } }, runActions()),
         renderSchedules([schedule(EVIL)], scheduleActions(), new Set(), 'UTC')
       )
@@ -237,20 +237,40 @@ function pairsOf(node: HTMLElement, title: string): string[][] {
   return terms.map(dt => [dt.textContent ?? '', dt.nextElementSibling?.textContent ?? '']);
 }
 
-function runsState(): IRunsState {
-  return { sort: { column: 'started', direction: 'desc' }, kind: '', selected: null };
+function runsState(fields: Partial<IRunsState> = {}): IRunsState {
+  return {
+    sort: { column: 'started', direction: 'desc' },
+    kind: '',
+    selected: null,
+    query: '',
+    columns: [],
+    offset: 0,
+    ...fields
+  };
 }
 
 function runActions(): IRunsActions {
-  return { sortBy: jest.fn(), filterKind: jest.fn(), select: jest.fn(), openNotebook: jest.fn() };
+  return {
+    sortBy: jest.fn(),
+    filterKind: jest.fn(),
+    select: jest.fn(),
+    openNotebook: jest.fn(),
+    search: jest.fn(),
+    setColumns: jest.fn(),
+    page: jest.fn()
+  };
+}
+
+function page(runs: IRun[], fields: Partial<IRunsPage> = {}): IRunsPage {
+  return { runs, total: runs.length, offset: 0, limit: 50, ...fields };
 }
 
 describe('runs tab', () => {
-  it('lists runs with sortable headers', () => {
+  it('lists runs in the order the server sorted them, with sortable headers', () => {
     const actions = runActions();
     const node = render(
       renderRunList(
-        [run('aaaa1111', { started_at: '2026-11-01T00:00:00Z' }), run('bbbb2222', { started_at: '2026-11-02T00:00:00Z' })],
+        page([run('bbbb2222', { started_at: '2026-11-02T00:00:00Z' }), run('aaaa1111', { started_at: '2026-11-01T00:00:00Z' })]),
         runsState(),
         actions
       )
@@ -263,6 +283,78 @@ describe('runs tab', () => {
     expect(node.querySelector('[data-testid="mlops-sort-started"]')?.getAttribute('aria-sort')).toBe('descending');
     (rows[1] as HTMLElement).click();
     expect(actions.select).toHaveBeenCalledWith('aaaa1111');
+  });
+
+  it('applies a filter on Enter or the button, clears it, and shows why one was refused', () => {
+    const actions = runActions();
+    const node = render(
+      renderRunList(
+        page([run('aaaa1111')], { error: "cannot read the filter at the end: the filter stops short" }),
+        runsState({ query: 'auc >' }),
+        actions
+      )
+    );
+    const input = node.querySelector('[data-testid="mlops-run-filter"]') as HTMLInputElement;
+    expect(input.value).toBe('auc >');
+    expect(node.querySelector('[data-testid="mlops-run-filter-error"]')?.textContent).toContain('stops short');
+    input.value = 'auc > 0.8 and C = 1';
+    input.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter' }));
+    expect(actions.search).toHaveBeenLastCalledWith('auc > 0.8 and C = 1');
+    (node.querySelector('[data-testid="mlops-run-filter-apply"]') as HTMLElement).click();
+    expect(actions.search).toHaveBeenLastCalledWith('auc > 0.8 and C = 1');
+    (node.querySelector('[data-testid="mlops-run-filter-clear"]') as HTMLElement).click();
+    expect(actions.search).toHaveBeenLastCalledWith('');
+  });
+
+  it('says when nothing matches a filter', () => {
+    const node = render(renderRunList(page([]), runsState({ query: 'auc > 2' }), runActions()));
+    expect(node.textContent).toContain('No run matches the filter.');
+  });
+
+  it('pages through what the server counted', () => {
+    const actions = runActions();
+    const runs = [run('aaaa1111'), run('bbbb2222')];
+    let node = render(renderRunList(page(runs, { total: 5, limit: 2, offset: 2 }), runsState({ offset: 2 }), actions));
+    expect(node.querySelector('[data-testid="mlops-run-count"]')?.textContent).toBe('3–4 of 5 runs');
+    (node.querySelector('[data-testid="mlops-page-next"]') as HTMLElement).click();
+    expect(actions.page).toHaveBeenLastCalledWith(4);
+    (node.querySelector('[data-testid="mlops-page-prev"]') as HTMLElement).click();
+    expect(actions.page).toHaveBeenLastCalledWith(0);
+    node = render(renderRunList(page(runs, { total: 5, limit: 2, offset: 4 }), runsState(), actions));
+    expect((node.querySelector('[data-testid="mlops-page-next"]') as HTMLButtonElement).disabled).toBe(true);
+    node = render(renderRunList(page(runs), runsState(), actions));
+    expect(node.querySelector('[data-testid="mlops-run-count"]')?.textContent).toBe('2 runs');
+    expect((node.querySelector('[data-testid="mlops-page-prev"]') as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it('offers the metrics and parameters of the page as sortable columns', () => {
+    const actions = runActions();
+    const runs = [
+      run('aaaa1111', { metrics: { auc: 0.91234, accuracy: 0.8 }, params: { C: 1, [EVIL]: EVIL } }),
+      run('bbbb2222', { metrics: { auc: 0.7 }, params: { solver: 'saga' } })
+    ];
+    let node = render(renderRunList(page(runs), runsState(), actions));
+    const choices = Array.from(node.querySelectorAll('[data-testid="mlops-column-choice"]')).map(c =>
+      c.getAttribute('data-column')
+    );
+    expect(choices).toEqual(['metrics.accuracy', 'metrics.auc', `params.${EVIL}`, 'params.C', 'params.solver']);
+    const auc = node.querySelector('[data-column="metrics.auc"]') as HTMLInputElement;
+    auc.checked = true;
+    auc.dispatchEvent(new Event('change'));
+    expect(actions.setColumns).toHaveBeenLastCalledWith(['metrics.auc']);
+
+    const state = runsState({ columns: ['metrics.auc', 'params.C'], sort: { column: 'metrics.auc', direction: 'desc' } });
+    node = render(renderRunList(page(runs), state, actions));
+    const header = node.querySelector('[data-testid="mlops-sort-metrics.auc"]') as HTMLElement;
+    expect(header.textContent).toBe('auc ▼');
+    expect(header.getAttribute('aria-sort')).toBe('descending');
+    expect(node.querySelector('[data-testid="mlops-sort-params.C"]')?.textContent).toBe('C (param)');
+    const cells = Array.from(node.querySelectorAll('td[data-column="metrics.auc"]')).map(c => c.textContent);
+    expect(cells).toEqual(['0.9123', '0.7']);
+    expect(Array.from(node.querySelectorAll('td[data-column="params.C"]')).map(c => c.textContent)).toEqual(['1', '']);
+    (node.querySelector('[data-testid="mlops-sort-params.C"]') as HTMLElement).click();
+    expect(actions.sortBy).toHaveBeenLastCalledWith('params.C');
+    expect(document.querySelector('img')).toBeNull();
   });
 
   it('shows provenance and opens the notebook', () => {

@@ -5,14 +5,17 @@
  */
 import { h, type Child } from '../dom';
 import {
+  columnChoices,
+  columnLabel,
+  columnValue,
   firstMetric,
   formatDateTime,
   formatDuration,
   formatNumber,
+  isRunColumn,
   relativeTime,
   runDuration,
   shortId,
-  sortRuns,
   type RunColumn,
   type SortDirection
 } from '../logic';
@@ -24,6 +27,22 @@ export interface IRunsState {
   /** only runs of this kind; '' for all */
   kind: string;
   selected: string | null;
+  /** the filter expression applied (the server evaluates it) */
+  query: string;
+  /** metric and parameter columns shown, e.g. `metrics.auc`, `params.C` */
+  columns: string[];
+  /** the first run of the page shown */
+  offset: number;
+}
+
+/** The page of runs shown, as the server answered (`GET /runs/search`). */
+export interface IRunsPage {
+  runs: IRun[];
+  total: number;
+  offset: number;
+  limit: number;
+  /** why the last filter was refused, shown under the box; the page is the last good one */
+  error?: string | null;
 }
 
 /** What the tab's controls do. */
@@ -32,23 +51,192 @@ export interface IRunsActions {
   filterKind(kind: string): void;
   select(runId: string | null): void;
   openNotebook(run: IRun): void;
+  /** apply a filter expression ('' for none) */
+  search(query: string): void;
+  /** show these metric and parameter columns */
+  setColumns(columns: string[]): void;
+  /** show the page starting at `offset` */
+  page(offset: number): void;
 }
 
 const COLUMNS: { column: RunColumn; label: string; title: string }[] = [
   { column: 'name', label: 'Run', title: 'Sort by name' },
   { column: 'status', label: 'Status', title: 'Sort by status' },
-  { column: 'started', label: 'Started', title: 'Sort by start time' },
-  { column: 'metric', label: 'Metric', title: 'Sort by the first metric' }
+  { column: 'started', label: 'Started', title: 'Sort by start time' }
 ];
 
-/** The list (with its kind filter and sortable headers). */
-export function renderRunList(runs: IRun[], state: IRunsState, actions: IRunsActions): HTMLElement {
-  const kinds = Array.from(new Set(runs.map(r => r.kind))).sort();
-  const shown = sortRuns(
-    state.kind ? runs.filter(r => r.kind === state.kind) : runs,
-    state.sort.column,
-    state.sort.direction
+/** Kinds the filter offers even before a run of that kind is on the page. */
+const KINDS = ['notebook', 'pipeline', 'track'];
+
+function sortHeader(
+  column: RunColumn,
+  label: string,
+  title: string,
+  state: IRunsState,
+  actions: IRunsActions
+): HTMLElement {
+  const active = state.sort.column === column;
+  const arrow = active ? (state.sort.direction === 'asc' ? ' ▲' : ' ▼') : '';
+  return h(
+    'th',
+    {
+      'data-testid': `mlops-sort-${column}`,
+      class: active ? 'mlops-sorted' : null,
+      'aria-sort': active ? (state.sort.direction === 'asc' ? 'ascending' : 'descending') : 'none',
+      role: 'button',
+      tabindex: 0,
+      title,
+      onclick: () => actions.sortBy(column),
+      onkeydown: (event: Event) => {
+        const key = (event as KeyboardEvent).key;
+        if (key === 'Enter' || key === ' ') {
+          event.preventDefault();
+          actions.sortBy(column);
+        }
+      }
+    },
+    label + arrow
   );
+}
+
+/** The filter box: an expression the server evaluates over every run. */
+function filterBox(state: IRunsState, page: IRunsPage, actions: IRunsActions): HTMLElement {
+  const input = h('input', {
+    class: 'jp-mod-styled mlops-RunFilter-input',
+    'data-testid': 'mlops-run-filter',
+    'aria-label': 'Filter runs',
+    placeholder: 'filter: auc > 0.8 and C = 1',
+    title:
+      'metrics.NAME, params.NAME, tags.NAME, status, kind, name, model, started, ended; ' +
+      '= != < <= > >= ~ (contains); and, or, not, ( ); a bare name is a metric, else a parameter',
+    value: state.query,
+    spellcheck: false,
+    onkeydown: (event: Event) => {
+      const key = (event as KeyboardEvent).key;
+      if (key === 'Enter') {
+        actions.search((event.target as HTMLInputElement).value);
+      } else if (key === 'Escape') {
+        actions.search('');
+      }
+    }
+  }) as HTMLInputElement;
+  return h(
+    'div',
+    { class: 'mlops-RunFilter' },
+    h(
+      'div',
+      { class: 'mlops-RunFilter-row' },
+      input,
+      h(
+        'button',
+        {
+          class: 'mlops-button mlops-button-small',
+          'data-testid': 'mlops-run-filter-apply',
+          title: 'Apply the filter (Enter)',
+          onclick: () => actions.search(input.value)
+        },
+        'Filter'
+      ),
+      state.query
+        ? h(
+            'button',
+            {
+              class: 'mlops-button mlops-button-small mlops-button-quiet',
+              'data-testid': 'mlops-run-filter-clear',
+              title: 'Show all runs (Escape)',
+              'aria-label': 'Clear the filter',
+              onclick: () => actions.search('')
+            },
+            '×'
+          )
+        : null
+    ),
+    page.error
+      ? h('div', { class: 'mlops-error mlops-small', 'data-testid': 'mlops-run-filter-error', role: 'alert' }, page.error)
+      : null
+  );
+}
+
+/** Checkboxes for the metric and parameter columns the runs on the page have. */
+function columnChooser(runs: IRun[], state: IRunsState, actions: IRunsActions): HTMLElement | null {
+  const choices = columnChoices(runs, state.columns);
+  if (!choices.length) {
+    return null;
+  }
+  const chosen = new Set(state.columns);
+  return h(
+    'details',
+    { class: 'mlops-ColumnChooser', 'data-testid': 'mlops-column-chooser' },
+    h('summary', { class: 'mlops-small' }, `Columns${chosen.size ? ` (${chosen.size})` : ''}`),
+    h(
+      'div',
+      { class: 'mlops-ColumnChooser-list' },
+      ...choices.map(column =>
+        h(
+          'label',
+          { class: 'mlops-small', title: column },
+          h('input', {
+            type: 'checkbox',
+            'data-testid': 'mlops-column-choice',
+            'data-column': column,
+            checked: chosen.has(column),
+            onchange: (event: Event) => {
+              const on = (event.target as HTMLInputElement).checked;
+              actions.setColumns(on ? [...state.columns, column] : state.columns.filter(c => c !== column));
+            }
+          }),
+          ` ${columnLabel(column)}`
+        )
+      )
+    )
+  );
+}
+
+/** "1–50 of 687" with buttons to the previous and the next page. */
+function pager(page: IRunsPage, actions: IRunsActions): HTMLElement {
+  const first = page.total ? page.offset + 1 : 0;
+  const last = page.offset + page.runs.length;
+  return h(
+    'span',
+    { class: 'mlops-Pager' },
+    h(
+      'button',
+      {
+        class: 'mlops-button mlops-button-small mlops-button-quiet',
+        'data-testid': 'mlops-page-prev',
+        'aria-label': 'Previous page',
+        disabled: page.offset <= 0,
+        onclick: () => actions.page(Math.max(0, page.offset - page.limit))
+      },
+      '‹'
+    ),
+    h(
+      'span',
+      { class: 'mlops-muted', 'data-testid': 'mlops-run-count' },
+      page.total > page.runs.length ? `${first}–${last} of ${page.total} runs` : `${page.total} runs`
+    ),
+    h(
+      'button',
+      {
+        class: 'mlops-button mlops-button-small mlops-button-quiet',
+        'data-testid': 'mlops-page-next',
+        'aria-label': 'Next page',
+        disabled: last >= page.total,
+        onclick: () => actions.page(page.offset + page.limit)
+      },
+      '›'
+    )
+  );
+}
+
+/**
+ * The list: a filter box, the kind filter, a column chooser, sortable
+ * headers and a pager. The server filters, sorts and pages; the rows come in
+ * its order.
+ */
+export function renderRunList(page: IRunsPage, state: IRunsState, actions: IRunsActions): HTMLElement {
+  const runs = page.runs;
+  const kinds = Array.from(new Set([...KINDS, ...runs.map(r => r.kind), ...(state.kind ? [state.kind] : [])])).sort();
   const select = h(
     'select',
     {
@@ -61,35 +249,18 @@ export function renderRunList(runs: IRun[], state: IRunsState, actions: IRunsAct
     ...kinds.map(kind => h('option', { value: kind }, kind))
   );
   select.value = state.kind;
+  const extra = state.columns.filter((c): c is RunColumn => c.includes('.') && isRunColumn(c));
   const header = h(
     'tr',
     null,
-    ...COLUMNS.map(({ column, label, title }) => {
-      const active = state.sort.column === column;
-      const arrow = active ? (state.sort.direction === 'asc' ? ' ▲' : ' ▼') : '';
-      return h(
-        'th',
-        {
-          'data-testid': `mlops-sort-${column}`,
-          class: active ? 'mlops-sorted' : null,
-          'aria-sort': active ? (state.sort.direction === 'asc' ? 'ascending' : 'descending') : 'none',
-          role: 'button',
-          tabindex: 0,
-          title,
-          onclick: () => actions.sortBy(column),
-          onkeydown: (event: Event) => {
-            const key = (event as KeyboardEvent).key;
-            if (key === 'Enter' || key === ' ') {
-              event.preventDefault();
-              actions.sortBy(column);
-            }
-          }
-        },
-        label + arrow
-      );
-    })
+    ...COLUMNS.map(({ column, label, title }) => sortHeader(column, label, title, state, actions)),
+    ...(extra.length
+      ? extra.map(column =>
+          sortHeader(column, columnLabel(column), `Sort every matching run by ${column}`, state, actions)
+        )
+      : [h('th', { title: 'The first metric of each run; choose columns to sort by one' }, 'Metric')])
   );
-  const rows = shown.map(run => {
+  const rows = runs.map(run => {
     const metric = firstMetric(run);
     const metricName = Object.keys(run.metrics ?? {})[0];
     return h(
@@ -125,25 +296,34 @@ export function renderRunList(runs: IRun[], state: IRunsState, actions: IRunsAct
         { class: 'mlops-nowrap', title: formatDateTime(run.started_at) },
         relativeTime(run.started_at).replace(/ ago$/, '')
       ),
-      h(
-        'td',
-        { title: metricName ? `${metricName} = ${metric}` : '' },
-        metric === null ? '' : formatNumber(metric)
-      )
+      ...(extra.length
+        ? extra.map(column =>
+            h('td', { class: 'mlops-nowrap', 'data-column': column, title: column }, columnValue(run, column))
+          )
+        : [
+            h(
+              'td',
+              { title: metricName ? `${metricName} = ${metric}` : '' },
+              metric === null ? '' : formatNumber(metric)
+            )
+          ])
     );
   });
+  const filtered = Boolean(state.query.trim() || state.kind);
   return h(
     'div',
     { class: 'mlops-RunList' },
-    h('div', { class: 'mlops-toolbar' }, select, h('span', { class: 'mlops-muted' }, `${shown.length} runs`)),
-    shown.length
+    filterBox(state, page, actions),
+    h('div', { class: 'mlops-toolbar' }, select, pager(page, actions)),
+    columnChooser(runs, state, actions),
+    runs.length
       ? h(
           'table',
           { class: 'mlops-RunTable' },
           h('thead', null, header),
           h('tbody', null, ...rows)
         )
-      : h('p', { class: 'mlops-Empty mlops-muted' }, 'No runs yet.')
+      : h('p', { class: 'mlops-Empty mlops-muted' }, filtered ? 'No run matches the filter.' : 'No runs yet.')
   );
 }
 
