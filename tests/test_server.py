@@ -160,6 +160,10 @@ async def test_executed_notebook_and_schedules(jp_fetch, store):
     assert slot["status"] == "finished" and slot["progress"] is None
     code, listing = await call(jp_fetch, "schedules")
     assert listing[0]["runs"] == 1 and listing[0]["last_status"] == "finished"
+    assert listing[0]["cron_text"] == "At 02:00 every day (UTC)"
+    (recent,) = listing[0]["recent"]  # the slot, with its run: the panel links the notebook
+    assert recent["id"] == slot["id"] and recent["run_id"] == slot["run_id"]
+    assert recent["status"] == "finished" and recent["slot"].startswith("now:")
     code, nb = await call(jp_fetch, "runs", slot["run_id"], "notebook")
     assert code == 200 and json.loads(nb)["metadata"]["mlops_nb"]["parameters"]["x"] == 5
     response = await jp_fetch(

@@ -241,11 +241,16 @@ def drift_view(store: Store, name: str) -> dict[str, Any]:
 # -- schedules ---------------------------------------------------------------------------
 
 
+#: How many of a schedule's newest slots ``GET /schedules`` lists.
+RECENT_SLOTS = 10
+
+
 def schedules_view(store: Store, cancellable: set[int]) -> list[dict[str, Any]]:
     """``GET /schedules``: each schedule with ``promotes`` (the notebooks in it that can
     move an alias, so the panel asks before *Run now*), its running slots with their
-    progress, and its last finished slot."""
-    from ..schedules.schedule import listing
+    progress, its last finished slot, its ``recent`` slots (newest first: ran, queued,
+    skipped and why) and its cron expression in words (``cron_text``)."""
+    from ..schedules.schedule import describe_cron, listing
 
     out = []
     for schedule in listing(store):
@@ -259,6 +264,8 @@ def schedules_view(store: Store, cancellable: set[int]) -> list[dict[str, Any]]:
                 "default_alias": DEFAULT_ALIAS,
                 "running": running,
                 "last_slot": ended[0] if ended else None,
+                "recent": slots[:RECENT_SLOTS],
+                "cron_text": describe_cron(schedule["cron"], schedule["tz"]),
             }
         )
     return out
