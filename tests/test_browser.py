@@ -67,6 +67,7 @@ def _seed(home: Path) -> dict[str, str]:
     from mlops_nb.datasets import make_churn, split
     from mlops_nb.execution.runner import run_notebook
     from mlops_nb.schedules import schedule
+    from mlops_nb.schedules.scheduler import tick
     from mlops_nb.store import Store
 
     store = Store(home)
@@ -111,6 +112,9 @@ def _seed(home: Path) -> dict[str, str]:
             tz="Europe/Berlin",
             now="2026-11-20T00:00:00Z",
         )
+        # its first slot (03:00 in Berlin) ran: a slot with a run and an executed notebook
+        (fired,) = tick(store, now="2026-11-20T02:01:00Z")
+        assert fired["status"] == "finished", fired
         schedule.add(
             store,
             "promote-canary",
@@ -553,7 +557,9 @@ def test_run_now_asks_first_returns_at_once_shows_progress_and_cancels(panel, la
         timeout=60_000,
     )
     page.screenshot(path=str(_shot("run-now-progress")))
-    run_id = row.locator('[data-testid="mlops-slot-run"]').get_attribute("data-run-id")
+    run_id = row.locator('[data-testid="mlops-slot"] [data-testid="mlops-slot-run"]').get_attribute(
+        "data-run-id"
+    )
     assert run_id
     row.locator('[data-testid="mlops-cancel"]').click()
     page.wait_for_function(
@@ -565,7 +571,8 @@ def test_run_now_asks_first_returns_at_once_shows_progress_and_cancels(panel, la
     run = _server_get(url, token, f"runs/{run_id}")
     assert run["status"] == "failed" and "cancelled by" in run["error"], run
     assert _server_alias(url, token, "canary") == 1  # cancelled before it promoted
-    row.locator('[data-testid="mlops-slot-run"]').click()  # the run is a link
+    # the run is a link
+    row.locator('[data-testid="mlops-last-slot"] [data-testid="mlops-slot-run"]').click()
     detail = page.locator(f'[data-testid="mlops-run-detail"][data-run-id="{run_id}"]')
     detail.wait_for(timeout=15_000)
     assert "cancelled by" in detail.inner_text()
@@ -782,6 +789,27 @@ def test_runs_filter_sort_by_a_metric_column_and_keep_it_across_a_reload(panel, 
     assert box.input_value() == "accuracy >= 0.8 and name ~ r"
     page.locator('[data-testid="mlops-sort-metrics.accuracy"]').wait_for(timeout=10_000)
     assert rows.count() == len(expected)
+
+
+def test_schedules_read_the_cron_in_words_and_list_slots_with_their_notebooks(panel, lab):
+    url, token, _ = lab
+    page = panel
+    page.locator('[data-testid="mlops-tab-schedules"]').click()
+    row = page.locator('[data-testid="mlops-schedule"][data-schedule-name="nightly-tiny"]')
+    row.wait_for()
+    assert row.locator('[data-testid="mlops-cron-text"]').inner_text() == (
+        "At 03:00 every day (Europe/Berlin)"
+    )
+    (slot,) = _server_schedule(url, token, "nightly-tiny")["recent"]
+    row.locator('[data-testid="mlops-slots"] summary').click()
+    line = row.locator(f'[data-testid="mlops-slot-row"][data-slot-id="{slot["id"]}"]')
+    assert "Fri 2026-11-20 02:00 UTC" in line.inner_text()  # the slot's own time, 03:00 Berlin
+    assert line.get_attribute("data-status") == "finished"
+    line.locator('[data-testid="mlops-slot-notebook"]').click()
+    view = page.locator(".mlops-NotebookView")
+    view.wait_for(timeout=30_000)
+    page.screenshot(path=str(_shot("schedule-slot-notebook")))
+    assert f"executed notebook of run {slot['run_id']}" in view.inner_text()
 
 
 # -- widgets and magics in a real notebook ------------------------------------------------

@@ -575,9 +575,13 @@ export class MlopsPanel extends Widget {
           runNow: schedule => void this.runNow(schedule),
           setPaused: (name, paused) => void this.scheduleAction(name, paused ? 'pause' : 'resume'),
           cancel: (name, slotId) => void this.cancelSlot(name, slotId),
-          openRun: runId => this.showRun(runId)
+          openRun: runId => this.showRun(runId),
+          openNotebook: (runId, title) => void this.openNotebook(runId, title)
         },
-        this.busy
+        this.busy,
+        undefined,
+        undefined,
+        this.openSlots
       )
     );
   }
@@ -711,6 +715,8 @@ export class MlopsPanel extends Widget {
   private readonly modelsState: { foldedHistory: Set<string> };
   private readonly driftUnfolded: Set<string>;
   private readonly busy = new Set<string>();
+  /** schedules whose recent slots are unfolded */
+  private readonly openSlots = new Set<string>();
   /** the width is being fitted, once per page */
   private sizing = false;
   /** the width was fitted: resizes from now on are the user's */

@@ -283,6 +283,10 @@ export interface ISchedule {
   running?: IScheduleSlot[];
   /** the newest slot that ended */
   last_slot?: IScheduleSlot | null;
+  /** its newest slots, newest first (ran, queued, skipped and why) */
+  recent?: IScheduleSlot[];
+  /** the cron expression in words, with the time zone */
+  cron_text?: string;
 }
 
 /** How far a running slot has got; counts are null until known. */

@@ -541,7 +541,7 @@ describe('charts', () => {
 });
 
 function scheduleActions(): ISchedulesActions {
-  return { runNow: jest.fn(), setPaused: jest.fn(), cancel: jest.fn(), openRun: jest.fn() };
+  return { runNow: jest.fn(), setPaused: jest.fn(), cancel: jest.fn(), openRun: jest.fn(), openNotebook: jest.fn() };
 }
 
 function schedule(name: string, fields: Partial<ISchedule> = {}): ISchedule {
@@ -609,6 +609,44 @@ describe('schedules tab', () => {
     const node = render(renderSchedules([schedule('nightly', { running: [running] })], scheduleActions(), new Set(), 'UTC'));
     expect(node.querySelector('[data-testid="mlops-cancel"]')).toBeNull();
     expect(node.textContent).toContain('run by the scheduler');
+  });
+
+  it('reads the cron expression in words and lists the recent slots with their runs', () => {
+    const actions = scheduleActions();
+    const recent = [
+      { id: 9, schedule: 'nightly', slot: 'now:2026-11-24T18:00:00Z', status: 'failed', run_id: 'abcdef0123456789', claimed_at: '2026-11-24T18:00:00Z', error: EVIL },
+      { id: 8, schedule: 'nightly', slot: '2026-11-24T02:00:00.000000+00:00', status: 'skipped', run_id: null, error: 'previous run still running (overlap skip)' },
+      { id: 7, schedule: 'nightly', slot: '2026-11-23T02:00:00.000000+00:00', status: 'finished', run_id: '0123456789abcdef' }
+    ];
+    const open = new Set<string>();
+    const node = render(
+      renderSchedules(
+        [schedule('nightly', { recent, cron_text: 'At 03:00 every day (Europe/Berlin)' })],
+        actions,
+        new Set(),
+        'UTC',
+        undefined,
+        open
+      )
+    );
+    expect(node.querySelector('[data-testid="mlops-cron-text"]')?.textContent).toBe('At 03:00 every day (Europe/Berlin)');
+    const slots = node.querySelector('[data-testid="mlops-slots"]') as HTMLDetailsElement;
+    expect(slots.open).toBe(false);
+    const rows = Array.from(node.querySelectorAll('[data-testid="mlops-slot-row"]')) as HTMLElement[];
+    expect(rows.map(r => r.getAttribute('data-status'))).toEqual(['failed', 'skipped', 'finished']);
+    expect(rows[0].textContent).toContain('run now Tue 2026-11-24 18:00 UTC');
+    expect(rows[0].textContent).toContain(EVIL);
+    expect(rows[1].textContent).toContain('Tue 2026-11-24 02:00 UTC');
+    expect(rows[1].textContent).toContain('overlap skip');
+    expect(rows[1].querySelector('[data-testid="mlops-slot-notebook"]')).toBeNull();
+    (rows[2].querySelector('[data-testid="mlops-slot-notebook"]') as HTMLElement).click();
+    expect(actions.openNotebook).toHaveBeenCalledWith('0123456789abcdef', 'nightly Mon 2026-11-23 02:00 UTC');
+    (rows[2].querySelector('[data-testid="mlops-slot-run"]') as HTMLElement).click();
+    expect(actions.openRun).toHaveBeenCalledWith('0123456789abcdef');
+    slots.open = true;
+    slots.dispatchEvent(new Event('toggle'));
+    expect(open.has('nightly')).toBe(true);
+    expect(document.querySelector('img')).toBeNull();
   });
 
   it('warns before running a schedule whose notebooks promote', () => {

@@ -15,6 +15,8 @@ export interface ISchedulesActions {
   setPaused(name: string, paused: boolean): void;
   cancel(name: string, slotId: number): void;
   openRun(runId: string): void;
+  /** open a slot's executed notebook in the main area */
+  openNotebook(runId: string, title: string): void;
 }
 
 /** `scheduled` without its date when it falls on the same day as `local`. */
@@ -31,14 +33,17 @@ function basename(path: string): string {
 
 /**
  * The whole tab. `busy` names the schedules with a request under way (their
- * buttons are disabled); `userTimeZone` and `now` exist for tests.
+ * buttons are disabled); `userTimeZone` and `now` exist for tests;
+ * `openSlots` names the schedules whose recent slots are unfolded (kept
+ * across re-renders).
  */
 export function renderSchedules(
   schedules: ISchedule[],
   actions: ISchedulesActions,
   busy: Set<string>,
   userTimeZone?: string,
-  now?: Date
+  now?: Date,
+  openSlots: Set<string> = new Set()
 ): HTMLElement {
   if (schedules.length === 0) {
     return h(
@@ -51,7 +56,9 @@ export function renderSchedules(
   return h(
     'div',
     { class: 'mlops-Schedules' },
-    ...schedules.map(schedule => renderSchedule(schedule, actions, busy.has(schedule.name), userTimeZone, now))
+    ...schedules.map(schedule =>
+      renderSchedule(schedule, actions, busy.has(schedule.name), userTimeZone, now, openSlots)
+    )
   );
 }
 
@@ -60,7 +67,8 @@ function renderSchedule(
   actions: ISchedulesActions,
   busy: boolean,
   userTimeZone?: string,
-  now?: Date
+  now?: Date,
+  openSlots: Set<string> = new Set()
 ): HTMLElement {
   const enabled = Boolean(schedule.enabled);
   const running = schedule.running ?? [];
@@ -98,13 +106,22 @@ function renderSchedule(
       h('dt', null, 'runs'),
       h('dd', { title: schedule.target }, basename(schedule.target)),
       h('dt', null, 'when'),
-      h('dd', null, h('code', null, schedule.cron), ` in ${schedule.tz}`),
+      h(
+        'dd',
+        null,
+        schedule.cron_text
+          ? h('span', { 'data-testid': 'mlops-cron-text' }, schedule.cron_text)
+          : `in ${schedule.tz}`,
+        ' ',
+        h('code', { class: 'mlops-muted mlops-small', title: 'the cron expression' }, schedule.cron)
+      ),
       h('dt', null, 'next'),
       h('dd', null, nextLine),
       h('dt', null, 'last'),
       h('dd', null, renderLast(schedule, actions))
     ),
     ...running.map(slot => renderRunning(schedule.name, slot, actions)),
+    renderRecent(schedule, actions, openSlots),
     h(
       'div',
       { class: 'mlops-Actions' },
@@ -214,4 +231,63 @@ function renderRunning(name: string, slot: IScheduleSlot, actions: ISchedulesAct
         )
       : h('span', { class: 'mlops-muted mlops-small' }, ' (run by the scheduler: stop it there)')
   );
+}
+
+/** When a slot was for: its cron time, or when someone ran it now. */
+function slotWhen(slot: IScheduleSlot): string {
+  return slot.slot.startsWith('now:')
+    ? `run now ${formatDateTime(slot.claimed_at ?? null)}`
+    : formatDateTime(slot.slot);
+}
+
+/** The schedule's newest slots: ran, queued, skipped and why, with their runs and notebooks. */
+function renderRecent(schedule: ISchedule, actions: ISchedulesActions, openSlots: Set<string>): HTMLElement | null {
+  const recent = schedule.recent ?? [];
+  if (!recent.length) {
+    return null;
+  }
+  const details = h(
+    'details',
+    { class: 'mlops-Section mlops-Slots', 'data-testid': 'mlops-slots' },
+    h('summary', { class: 'mlops-small' }, `recent slots (${recent.length})`),
+    h(
+      'ol',
+      { class: 'mlops-SlotList' },
+      ...recent.map(slot =>
+        h(
+          'li',
+          { 'data-testid': 'mlops-slot-row', 'data-slot-id': slot.id, 'data-status': slot.status },
+          statusBadge(slot.status),
+          ' ',
+          h('span', { class: 'mlops-small' }, slotWhen(slot)),
+          slot.run_id ? ' · ' : null,
+          slot.run_id ? runLink(slot.run_id, actions) : null,
+          slot.run_id && slot.status !== 'running' && slot.status !== 'queued'
+            ? h(
+                'button',
+                {
+                  class: 'mlops-link mlops-small',
+                  'data-testid': 'mlops-slot-notebook',
+                  title: 'Open the executed notebook of this slot',
+                  onclick: () => actions.openNotebook(slot.run_id as string, `${schedule.name} ${slotWhen(slot)}`)
+                },
+                ' · notebook'
+              )
+            : null,
+          slot.error
+            ? h('div', { class: `mlops-small ${slot.status === 'skipped' ? 'mlops-muted' : 'mlops-error'}` }, slot.error)
+            : null
+        )
+      )
+    )
+  );
+  details.open = openSlots.has(schedule.name);
+  details.addEventListener('toggle', () => {
+    if (details.open) {
+      openSlots.add(schedule.name);
+    } else {
+      openSlots.delete(schedule.name);
+    }
+  });
+  return details;
 }
