@@ -723,6 +723,21 @@ def test_a_refused_promotion_is_kept_in_the_alias_history(panel, lab):
     assert _server_alias(url, token) == 1
 
 
+def test_version_metrics_line_up_in_columns(panel):
+    page = panel
+    churn = _model(page, "churn")
+    churn.wait_for()
+    head = churn.locator('[data-testid="mlops-metric-head"] .mlops-metric', has_text="accuracy")
+    cells = [
+        churn.locator(f'[data-testid="mlops-version"][data-version="{v}"] [data-metric="accuracy"]')
+        for v in (1, 2)
+    ]
+    assert [c.inner_text() for c in cells] == ["0.8287", "0.86"]
+    lefts = {round(box["x"]) for box in [head.bounding_box(), *(c.bounding_box() for c in cells)]}
+    page.screenshot(path=str(_shot("version-metric-columns")))
+    assert len(lefts) == 1, lefts  # one column: read down it to compare versions
+
+
 def test_version_rows_name_the_producing_run_apart_from_the_estimator(panel):
     page = panel
     tiny = _model(page, "tiny")

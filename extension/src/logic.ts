@@ -22,12 +22,20 @@ import type {
 // One rule for numbers and times, shared with the Python side: see format.ts.
 export { browserTimeZone, formatDateTime, formatNumber, parseTime, zoneLabel } from './format';
 
-/** The first `limit` metrics as `[name, "value"]`, in the order the run recorded them. */
-export function keyMetrics(metrics: Metrics | null | undefined, limit = 3): [string, string][] {
-  return Object.entries(metrics ?? {})
-    .filter(([, value]) => typeof value === 'number')
-    .slice(0, limit)
-    .map(([name, value]) => [name, formatNumber(value)]);
+/**
+ * The metrics a model's versions are compared by, as columns: names in the
+ * order the versions (newest first) recorded them, at most `limit`.
+ */
+export function metricColumns(versions: { metrics?: Metrics | null }[], limit = 3): string[] {
+  const names: string[] = [];
+  for (const version of versions) {
+    for (const [name, value] of Object.entries(version.metrics ?? {})) {
+      if (typeof value === 'number' && !names.includes(name)) {
+        names.push(name);
+      }
+    }
+  }
+  return names.slice(0, limit);
 }
 
 /** The short form of a run id that the CLI prints too. */

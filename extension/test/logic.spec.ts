@@ -13,7 +13,7 @@ import {
   formatDuration,
   formatNextRun,
   formatNumber,
-  keyMetrics,
+  metricColumns,
   isRunColumn,
   nextSort,
   orderAliasHistory,
@@ -80,12 +80,16 @@ describe('numbers', () => {
     expect(formatNumber(Infinity)).toBe('∞');
   });
 
-  it('keeps the first metrics in recorded order', () => {
-    expect(keyMetrics({ accuracy: 0.86, auc: 0.91, f1: 0.5, loss: 0.1 }, 2)).toEqual([
-      ['accuracy', '0.86'],
-      ['auc', '0.91']
+  it('picks the metric columns of a model in the order its versions recorded them', () => {
+    expect(metricColumns([{ metrics: { accuracy: 0.86, auc: 0.91, f1: 0.5, loss: 0.1 } }], 2)).toEqual([
+      'accuracy',
+      'auc'
     ]);
-    expect(keyMetrics(undefined)).toEqual([]);
+    // a newer version's extra metric joins after the ones before; text is no metric
+    expect(
+      metricColumns([{ metrics: { auc: 0.9, f1: 0.4 } }, { metrics: { accuracy: 0.8, auc: 0.7, note: 'x' as never } }, {}])
+    ).toEqual(['auc', 'f1', 'accuracy']);
+    expect(metricColumns([{ metrics: null }, {}])).toEqual([]);
   });
 });
 

@@ -188,6 +188,21 @@ describe('models tab', () => {
     expect(refused.textContent).toContain('0.86 is not >= 0.95');
   });
 
+  it('shows the metrics of every version in the same columns', () => {
+    const made = detail('churn');
+    made.versions.push({ ...made.versions[0], version: 3, metrics: { auc: 0.91, accuracy: 0.81234 } });
+    const node = render(renderModels([{ summary: summary('churn'), detail: made }], noModelActions, { foldedHistory: new Set() }));
+    const head = Array.from(node.querySelectorAll('[data-testid="mlops-metric-head"] .mlops-metric')).map(c => c.textContent);
+    expect(head).toEqual(['auc', 'accuracy']);
+    const cells = (version: number) =>
+      Array.from(node.querySelectorAll(`[data-testid="mlops-version"][data-version="${version}"] [data-metric]`)).map(
+        c => [c.getAttribute('data-metric'), c.textContent]
+      );
+    expect(cells(3)).toEqual([['auc', '0.91'], ['accuracy', '0.8123']]);
+    expect(cells(2)).toEqual([['auc', '–'], ['accuracy', '0.86']]);
+    expect(cells(1)).toEqual([['auc', '–'], ['accuracy', '0.8']]);
+  });
+
   it('remembers a folded history across renders', () => {
     const state = { foldedHistory: new Set(['churn']) };
     const node = render(renderModels(entries, noModelActions, state));

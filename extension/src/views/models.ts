@@ -7,7 +7,8 @@ import {
   describeAliasChange,
   describeProducer,
   formatDateTime,
-  keyMetrics,
+  formatNumber,
+  metricColumns,
   orderAliasHistory,
   relativeTime,
   shortId
@@ -157,37 +158,60 @@ function renderVersions(
   actions: IModelsActions
 ): HTMLElement {
   const newestFirst = [...versions].sort((a, b) => b.version - a.version);
-  return h(
+  // The same metric columns on every row, named once above them, so versions
+  // compare by reading down a column.
+  const columns = metricColumns(newestFirst);
+  const grid = h(
     'div',
-    { class: 'mlops-Versions' },
-    ...newestFirst.map(v => {
-      const metrics = keyMetrics(v.metrics, 3);
-      return h(
+    {
+      class: 'mlops-Versions',
+      style: `--mlops-metric-columns: ${columns.length}`
+    },
+    columns.length
+      ? h(
+          'div',
+          { class: 'mlops-VersionHead mlops-muted mlops-small', 'data-testid': 'mlops-metric-head' },
+          h('span', null, ''),
+          ...columns.map(name => h('span', { class: 'mlops-metric', title: name }, name))
+        )
+      : null
+  );
+  newestFirst.forEach(v => {
+    grid.appendChild(
+      h(
         'div',
         { class: 'mlops-Version', 'data-testid': 'mlops-version', 'data-version': v.version },
         h(
           'div',
           { class: 'mlops-Version-main' },
           h('span', { class: 'mlops-Version-number' }, `v${v.version}`),
-          metrics.length
-            ? h(
-                'span',
-                { class: 'mlops-Version-metrics' },
-                ...metrics.map(([key, value]) =>
-                  h('span', { class: 'mlops-metric' }, h('span', { class: 'mlops-muted' }, `${key} `), value)
-                )
-              )
-            : h('span', { class: 'mlops-muted' }, 'no metrics'),
-          ...(v.aliases ?? []).map(alias => h('span', { class: 'mlops-tag mlops-tag-alias' }, alias)),
+          ...columns.map(name => {
+            const value = v.metrics?.[name];
+            return h(
+              'span',
+              {
+                class: 'mlops-metric',
+                'data-metric': name,
+                title: typeof value === 'number' ? `${name} = ${value}` : `no ${name}`
+              },
+              typeof value === 'number' ? formatNumber(value) : '–'
+            );
+          }),
+          columns.length ? null : h('span', { class: 'mlops-muted' }, 'no metrics'),
           h(
-            'button',
-            {
-              class: 'mlops-button mlops-button-small mlops-Version-promote',
-              'data-testid': 'mlops-promote',
-              title: `Move an alias of ${model} to v${v.version}`,
-              onclick: () => actions.promote(model, v.version)
-            },
-            'Promote…'
+            'span',
+            { class: 'mlops-Version-end' },
+            ...(v.aliases ?? []).map(alias => h('span', { class: 'mlops-tag mlops-tag-alias' }, alias)),
+            h(
+              'button',
+              {
+                class: 'mlops-button mlops-button-small mlops-Version-promote',
+                'data-testid': 'mlops-promote',
+                title: `Move an alias of ${model} to v${v.version}`,
+                onclick: () => actions.promote(model, v.version)
+              },
+              'Promote…'
+            )
           )
         ),
         h(
@@ -205,9 +229,10 @@ function renderVersions(
             : null
         ),
         renderProducer(v, actions)
-      );
-    })
-  );
+      )
+    );
+  });
+  return grid;
 }
 
 /** "from train_churn.ipynb, step train of pipeline retrain_churn · run 1a2b3c4d". */
@@ -220,7 +245,7 @@ function renderProducer(version: IModelVersion, actions: IModelsActions): HTMLEl
   return h(
     'div',
     { class: 'mlops-muted mlops-small mlops-Producer', 'data-testid': 'mlops-produced-by' },
-    `from ${text} · `,
+    `${producer.notebook || producer.pipeline || producer.schedule ? `from ${text}` : text} · `,
     h(
       'button',
       {
