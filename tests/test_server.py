@@ -680,3 +680,46 @@ async def test_runs_search_says_what_is_wrong_with_a_filter(jp_fetch, seeded, pa
     code, error = await call(jp_fetch, "runs", "search", **params)
     assert code == 400, error
     assert message in error["error"] and "\n" not in error["error"]
+
+
+async def test_runs_compare_sets_runs_side_by_side(jp_fetch, seeded):
+    with tracking.track(
+        seeded, "<img src=x onerror=alert(1)>", params={"C": 1}, metrics={"accuracy": 0.9}
+    ):
+        pass
+    runs = seeded.list_runs()
+    ids = ",".join(r.run_id[:8] for r in runs[:2])
+    code, doc = await call(jp_fetch, "runs", "compare", ids=ids)
+    assert code == 200, doc
+    assert [r["run_id"] for r in doc["runs"]] == [r.run_id for r in runs[:2]]
+    assert doc["runs"][0]["label"].endswith("<img src=x onerror=alert(1)>")  # text for the panel
+    sections = {s["name"]: {r["name"]: r for r in s["rows"]} for s in doc["sections"]}
+    assert list(sections) == ["run", "parameters", "metrics"]
+    c = sections["parameters"]["C"]
+    assert c["values"] == [1, None] and c["missing"] == [False, True] and c["differs"]
+    accuracy = sections["metrics"]["accuracy"]
+    assert accuracy["values"] == [0.9, 0.86] and accuracy["differs"]
+    assert not sections["run"]["started"]["differs"]  # shown, never counted as a difference
+    assert doc["shared_metrics"] == {"accuracy": [0.9, 0.86]}
+
+
+@pytest.mark.parametrize(
+    "ids, code, message",
+    [
+        ("", 400, "compare takes 2 to 10 run ids"),
+        ("abcdef", 400, "compare takes 2 to 10 run ids"),
+        (",".join(["abcdef"] * 11), 400, "not 11"),
+        ("abc,abcdef", 400, "too short (need 6+)"),
+        ("ffffffff,eeeeeeee", 404, "no run"),
+    ],
+)
+async def test_runs_compare_says_what_is_wrong(jp_fetch, seeded, ids, code, message):
+    got, error = await call(jp_fetch, "runs", "compare", ids=ids)
+    assert got == code, error
+    assert message in error["error"] and "\n" not in error["error"]
+
+
+async def test_runs_compare_needs_two_different_runs(jp_fetch, seeded):
+    run_id = seeded.list_runs()[0].run_id
+    code, error = await call(jp_fetch, "runs", "compare", ids=f"{run_id},{run_id[:10]}")
+    assert code == 400 and "two different runs" in error["error"]

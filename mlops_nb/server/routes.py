@@ -193,6 +193,16 @@ class RunSearchHandler(BaseHandler):
         )
 
 
+class RunCompareHandler(BaseHandler):
+    @tornado.web.authenticated
+    def get(self) -> None:
+        """Runs side by side (``ids=a,b,...``): parameters, metrics, data, differences."""
+        from .views import compare_view
+
+        ids = [i for i in self.get_argument("ids", "").split(",") if i.strip()]
+        self.reply(compare_view(self.store, [i.strip() for i in ids]))
+
+
 class RunHandler(BaseHandler):
     @tornado.web.authenticated
     def get(self, run_id: str) -> None:
@@ -324,6 +334,7 @@ def setup_handlers(web_app: Any, root_dir: str | None = None) -> list[str]:
         (f"models/{name}/rollback", RollbackHandler),
         ("runs", RunsHandler),
         ("runs/search", RunSearchHandler),
+        ("runs/compare", RunCompareHandler),
         (f"runs/{run}", RunHandler),
         (f"runs/{run}/notebook", RunNotebookHandler),
         (f"drift/{name}", DriftHandler),

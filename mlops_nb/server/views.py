@@ -134,6 +134,52 @@ def _basename(path: str | None) -> str | None:
 # -- runs -------------------------------------------------------------------------------
 
 
+#: How many runs ``GET /runs/compare`` sets side by side.
+MAX_COMPARED = 10
+
+
+def compare_view(store: Store, run_ids: list[str]) -> dict[str, Any]:
+    """``GET /runs/compare``: runs side by side, as the RunComparison widget has them.
+
+    ``runs`` gives each run's id and column label; ``sections`` the facts (data
+    fingerprint, git commit, …), parameters, metrics and recorded values, each
+    row with one value per run (``null`` where a run has none: ``missing``
+    says which) and ``differs``; ``shared_metrics`` the metrics every run has.
+    """
+    from ..errors import InvalidInputError
+    from ..widgets.comparison import _MISSING, RunComparison, _differs
+
+    if not 2 <= len(run_ids) <= MAX_COMPARED:
+        raise InvalidInputError(
+            f"compare takes 2 to {MAX_COMPARED} run ids (ids=a,b,...), not {len(run_ids)}"
+        )
+    compared = RunComparison(run_ids, store, interactive=False)
+    if len(compared.runs) < 2:
+        raise InvalidInputError("compare needs two different runs")
+    return {
+        "runs": [
+            {"run_id": r.run_id, "label": label}
+            for r, label in zip(compared.runs, compared.labels(), strict=True)
+        ],
+        "sections": [
+            {
+                "name": section,
+                "rows": [
+                    {
+                        "name": name,
+                        "values": [None if v is _MISSING else v for v in values],
+                        "missing": [v is _MISSING for v in values],
+                        "differs": _differs(values, name),
+                    }
+                    for name, values in rows
+                ],
+            }
+            for section, rows in compared.sections()
+        ],
+        "shared_metrics": compared.shared_metrics(),
+    }
+
+
 def run_docs(store: Store, runs: list[Run]) -> list[dict[str, Any]]:
     """Runs with ``has_notebook``: whether ``runs/{id}/notebook`` has one to show."""
     kinds = {r.run_id: r.kind for r in runs}
