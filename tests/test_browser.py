@@ -806,6 +806,37 @@ def test_runs_filter_sort_by_a_metric_column_and_keep_it_across_a_reload(panel, 
     assert rows.count() == len(expected)
 
 
+def test_tick_two_runs_and_compare_them_side_by_side(panel, lab):
+    url, token, _ = lab
+    page = panel
+    page.locator('[data-testid="mlops-tab-runs"]').click()
+    box = page.locator('[data-testid="mlops-run-filter"]')
+    box.fill("model = churn")
+    box.press("Enter")
+    churn = _server_get(url, token, "runs/search?q=model%20%3D%20churn")["runs"]
+    assert len(churn) == 2
+    page.wait_for_function(
+        "() => document.querySelectorAll('[data-testid=\"mlops-run\"]').length === 2",
+        timeout=10_000,
+    )
+    for run in churn:
+        row = page.locator(f'[data-testid="mlops-run"][data-run-id="{run["run_id"]}"]')
+        row.locator('[data-testid="mlops-run-check"]').check()
+    assert page.locator('[data-testid="mlops-run-detail"]').count() == 0  # ticking is not opening
+    page.locator('[data-testid="mlops-compare"]').click()
+    view = page.locator('[data-testid="mlops-compare-view"]')
+    view.wait_for(timeout=15_000)
+    accuracy = view.locator('[data-testid="mlops-compare-row"][data-name="accuracy"]')
+    assert accuracy.get_attribute("data-differs") == "true"
+    shown = sorted(accuracy.locator("td").all_inner_texts())
+    page.screenshot(path=str(_shot("compare-runs")))
+    assert shown == ["0.8287", "0.86"], shown
+    view.locator('[data-testid="mlops-compare-only-differences"]').check()
+    rows = view.locator('[data-testid="mlops-compare-row"]')
+    assert all(r.get_attribute("data-differs") == "true" for r in rows.all())
+    assert not page.errors, page.errors
+
+
 def test_schedules_read_the_cron_in_words_and_list_slots_with_their_notebooks(panel, lab):
     url, token, _ = lab
     page = panel

@@ -15,6 +15,7 @@ import type {
   IModelDetail,
   IModelSummary,
   IRun,
+  IRunComparison,
   IRunPage,
   ISchedule,
   IScheduleSlot
@@ -186,6 +187,11 @@ export class MlopsClient {
         offset: search.offset
       })
     );
+  }
+
+  /** Runs side by side; the server says what differs. */
+  compareRuns(runIds: string[]): Promise<IRunComparison> {
+    return this.json(this.url(['runs', 'compare'], { ids: runIds.join(',') }));
   }
 
   getRun(runId: string): Promise<IRun> {

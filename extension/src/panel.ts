@@ -15,6 +15,7 @@ import { ApiError, MlopsClient } from './api';
 import { askPromote, askRollback, askRunNow } from './dialogs';
 import { h, replaceChildren } from './dom';
 import { mlopsIcon } from './icon';
+import { CompareView } from './compare';
 import { NotebookView } from './notebook';
 import { formatDateTime, nextSort, shortId, type RunColumn } from './logic';
 import { loadState, STATE_KEY, TABS, type IPanelState, type TabName } from './state';
@@ -89,7 +90,8 @@ export class MlopsPanel extends Widget {
       selected: this.state.selectedRun,
       query: this.state.query,
       columns: this.state.columns,
-      offset: 0
+      offset: 0,
+      compare: []
     };
     this.modelsState = { foldedHistory: new Set(this.state.foldedHistory) };
     this.driftUnfolded = new Set(this.state.driftUnfolded);
@@ -250,6 +252,16 @@ export class MlopsPanel extends Widget {
    * appears once the report has arrived; until then the message line says
    * what is happening.
    */
+  /** Open the runs ticked on the Runs tab side by side in the main area. */
+  async compareRuns(): Promise<void> {
+    const ids = [...this.runsState.compare];
+    try {
+      this.showInMain(new CompareView(await this.client.compareRuns(ids)));
+    } catch (reason) {
+      this.showMessage('error', `Could not compare the runs: ${errorText(reason)}`);
+    }
+  }
+
   async openNotebook(runId: string, name: string): Promise<void> {
     const open = this.notebooks.get(runId);
     if (open && !open.isDisposed) {
@@ -494,6 +506,12 @@ export class MlopsPanel extends Widget {
         this.runsState.offset = offset;
         this.requery(false);
       },
+      tickCompare: (runId: string, on: boolean) => {
+        const ticked = this.runsState.compare.filter(id => id !== runId);
+        this.runsState.compare = on ? [...ticked, runId] : ticked;
+        this.rerenderRuns();
+      },
+      compare: () => void this.compareRuns(),
       select: (runId: string | null) => {
         this.runsState.selected = runId;
         this.runDetail = null;

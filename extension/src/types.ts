@@ -131,6 +131,22 @@ export interface IRun {
   children?: string[];
 }
 
+/** One row of a comparison: a value per run, `missing` where a run has none. */
+export interface ICompareRow {
+  name: string;
+  values: JsonValue[];
+  missing: boolean[];
+  /** the server's verdict: the runs do not all agree here */
+  differs: boolean;
+}
+
+/** `GET /runs/compare`: runs side by side. */
+export interface IRunComparison {
+  runs: { run_id: string; label: string }[];
+  sections: { name: string; rows: ICompareRow[] }[];
+  shared_metrics: Record<string, number[]>;
+}
+
 /** `GET /runs/search`: one page of the runs a filter matches. */
 export interface IRunPage {
   runs: IRun[];

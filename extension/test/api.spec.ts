@@ -55,6 +55,12 @@ describe('MlopsClient URLs', () => {
     expect(mockMakeRequest.mock.calls[0][0]).toBe('http://h/base/mlops-nb/api/runs?model=churn&limit=50');
   });
 
+  it('asks for a comparison of runs by their ids', async () => {
+    mockMakeRequest.mockResolvedValue(reply(200, { runs: [], sections: [], shared_metrics: {} }));
+    await new MlopsClient(settings).compareRuns(['abcdef12', '0123abcd']);
+    expect(mockMakeRequest.mock.calls[0][0]).toBe('http://h/base/mlops-nb/api/runs/compare?ids=abcdef12%2C0123abcd');
+  });
+
   it('sends a run search with its filter encoded, and leaves out what is blank', async () => {
     mockMakeRequest.mockResolvedValue(reply(200, { runs: [], total: 0, limit: 50, offset: 0, sort: 'started', order: 'desc' }));
     const client = new MlopsClient(settings);

@@ -5,7 +5,15 @@ import { h } from '../src/dom';
 import { runNowWarning } from '../src/logic';
 import { renderDrift } from '../src/views/drift';
 import { renderModels, type IModelsActions } from '../src/views/models';
-import { renderRunDetail, renderRunList, type IRunsActions, type IRunsPage, type IRunsState } from '../src/views/runs';
+import {
+  MAX_COMPARED,
+  renderRunDetail,
+  renderRunList,
+  type IRunsActions,
+  type IRunsPage,
+  type IRunsState
+} from '../src/views/runs';
+import { renderComparison } from '../src/views/compare';
 import { renderSchedules, type ISchedulesActions } from '../src/views/schedules';
 import type { IDriftHistory, IModelDetail, IModelSummary, IRun, ISchedule } from '../src/types';
 
@@ -260,6 +268,7 @@ function runsState(fields: Partial<IRunsState> = {}): IRunsState {
     query: '',
     columns: [],
     offset: 0,
+    compare: [],
     ...fields
   };
 }
@@ -272,7 +281,9 @@ function runActions(): IRunsActions {
     openNotebook: jest.fn(),
     search: jest.fn(),
     setColumns: jest.fn(),
-    page: jest.fn()
+    page: jest.fn(),
+    tickCompare: jest.fn(),
+    compare: jest.fn()
   };
 }
 
@@ -370,6 +381,32 @@ describe('runs tab', () => {
     (node.querySelector('[data-testid="mlops-sort-params.C"]') as HTMLElement).click();
     expect(actions.sortBy).toHaveBeenLastCalledWith('params.C');
     expect(document.querySelector('img')).toBeNull();
+  });
+
+  it('ticks runs for comparing without selecting them, and compares two or more', () => {
+    const actions = runActions();
+    const runs = [run('aaaa1111'), run('bbbb2222'), run('cccc3333')];
+    let node = render(renderRunList(page(runs), runsState({ compare: ['aaaa1111'] }), actions));
+    const compare = node.querySelector('[data-testid="mlops-compare"]') as HTMLButtonElement;
+    expect(compare.disabled).toBe(true);
+    expect(compare.textContent).toBe('Compare (1)');
+    const boxes = Array.from(node.querySelectorAll('[data-testid="mlops-run-check"]')) as HTMLInputElement[];
+    expect(boxes.map(b => b.checked)).toEqual([true, false, false]);
+    boxes[1].click();
+    expect(actions.tickCompare).toHaveBeenLastCalledWith('bbbb2222', true);
+    expect(actions.select).not.toHaveBeenCalled();
+    node = render(renderRunList(page(runs), runsState({ compare: ['aaaa1111', 'bbbb2222'] }), actions));
+    (node.querySelector('[data-testid="mlops-compare"]') as HTMLButtonElement).click();
+    expect(actions.compare).toHaveBeenCalled();
+  });
+
+  it('stops ticking at the most runs a comparison takes', () => {
+    const runs = Array.from({ length: MAX_COMPARED + 1 }, (_, i) => run(`run${String(i).padStart(4, '0')}`));
+    const ticked = runs.slice(0, MAX_COMPARED).map(r => r.run_id);
+    const node = render(renderRunList(page(runs), runsState({ compare: ticked }), runActions()));
+    const boxes = Array.from(node.querySelectorAll('[data-testid="mlops-run-check"]')) as HTMLInputElement[];
+    expect(boxes.filter(b => b.disabled)).toHaveLength(1);
+    expect(boxes[MAX_COMPARED].disabled).toBe(true);
   });
 
   it('shows provenance and opens the notebook', () => {
@@ -689,5 +726,55 @@ describe('notebook report', () => {
     expect(html).not.toContain('<script');
     expect(html).not.toContain('onerror');
     expect(html).not.toContain('javascript:');
+  });
+});
+
+describe('comparing runs', () => {
+  const doc = {
+    runs: [
+      { run_id: 'a'.repeat(32), label: `aaaaaaaa ${EVIL}:1` },
+      { run_id: 'b'.repeat(32), label: 'bbbbbbbb churn:2' }
+    ],
+    sections: [
+      {
+        name: 'run',
+        rows: [{ name: 'started', values: ['2026-11-01T12:00:00.000000+00:00', '2026-11-02T12:00:00.000000+00:00'], missing: [false, false], differs: false }]
+      },
+      {
+        name: 'parameters',
+        rows: [
+          { name: 'C', values: [1, null], missing: [false, true], differs: true },
+          { name: 'solver', values: ['lbfgs', 'lbfgs'], missing: [false, false], differs: false }
+        ]
+      },
+      { name: 'metrics', rows: [{ name: 'accuracy', values: [0.8286657, 0.86], missing: [false, false], differs: true }] }
+    ],
+    shared_metrics: { accuracy: [0.8286657, 0.86] }
+  };
+
+  it('sets the runs side by side, marks what differs and draws metric bars', () => {
+    const node = render(renderComparison(doc, false));
+    const heads = Array.from(node.querySelectorAll('thead th')).map(th => th.textContent);
+    expect(heads).toEqual(['', `aaaaaaaa ${EVIL}:1`, 'bbbbbbbb churn:2']);
+    const rowOf = (name: string) => node.querySelector(`[data-testid="mlops-compare-row"][data-name="${name}"]`) as HTMLElement;
+    expect(Array.from(rowOf('C').querySelectorAll('td')).map(td => td.textContent)).toEqual(['1', '–']);
+    expect(rowOf('C').getAttribute('data-differs')).toBe('true');
+    expect(rowOf('solver').getAttribute('data-differs')).toBe('false');
+    // times by the one rule, not raw ISO text
+    expect(Array.from(rowOf('started').querySelectorAll('td')).map(td => td.textContent)[0]).toMatch(
+      /^Sun 2026-11-01 \d\d:\d\d UTC/
+    );
+    const cells = Array.from(rowOf('accuracy').querySelectorAll('td'));
+    expect(cells.map(td => td.textContent)).toEqual(['0.8287', '0.86']);
+    const widths = cells.map(td => (td.querySelector('.mlops-Compare-bar') as HTMLElement).style.width);
+    expect(widths).toEqual(['96%', '100%']);
+    expect(document.querySelector('img')).toBeNull();
+  });
+
+  it('can leave out what is the same everywhere', () => {
+    const node = render(renderComparison(doc, true));
+    const names = Array.from(node.querySelectorAll('[data-testid="mlops-compare-row"]')).map(r => r.getAttribute('data-name'));
+    expect(names).toEqual(['C', 'accuracy']);
+    expect(node.textContent).toContain('the same in every run');
   });
 });

@@ -33,6 +33,8 @@ export interface IRunsState {
   columns: string[];
   /** the first run of the page shown */
   offset: number;
+  /** runs ticked for comparing */
+  compare: string[];
 }
 
 /** The page of runs shown, as the server answered (`GET /runs/search`). */
@@ -57,7 +59,14 @@ export interface IRunsActions {
   setColumns(columns: string[]): void;
   /** show the page starting at `offset` */
   page(offset: number): void;
+  /** tick or untick a run for comparing */
+  tickCompare(runId: string, on: boolean): void;
+  /** open the ticked runs side by side */
+  compare(): void;
 }
+
+/** How many runs can be compared at once (as GET /runs/compare takes). */
+export const MAX_COMPARED = 10;
 
 const COLUMNS: { column: RunColumn; label: string; title: string }[] = [
   { column: 'name', label: 'Run', title: 'Sort by name' },
@@ -250,9 +259,11 @@ export function renderRunList(page: IRunsPage, state: IRunsState, actions: IRuns
   );
   select.value = state.kind;
   const extra = state.columns.filter((c): c is RunColumn => c.includes('.') && isRunColumn(c));
+  const ticked = new Set(state.compare);
   const header = h(
     'tr',
     null,
+    h('th', { class: 'mlops-RunCheck', title: `Tick 2 to ${MAX_COMPARED} runs to compare them` }, ''),
     ...COLUMNS.map(({ column, label, title }) => sortHeader(column, label, title, state, actions)),
     ...(extra.length
       ? extra.map(column =>
@@ -279,6 +290,20 @@ export function renderRunList(page: IRunsPage, state: IRunsState, actions: IRuns
           }
         }
       },
+      h(
+        'td',
+        { class: 'mlops-RunCheck' },
+        h('input', {
+          type: 'checkbox',
+          'data-testid': 'mlops-run-check',
+          'aria-label': `Compare ${run.name}`,
+          checked: ticked.has(run.run_id),
+          disabled: !ticked.has(run.run_id) && ticked.size >= MAX_COMPARED,
+          // ticking is not selecting the row
+          onclick: (event: Event) => event.stopPropagation(),
+          onchange: (event: Event) => actions.tickCompare(run.run_id, (event.target as HTMLInputElement).checked)
+        })
+      ),
       h(
         'td',
         { class: 'mlops-RunRow-name' },
@@ -314,7 +339,23 @@ export function renderRunList(page: IRunsPage, state: IRunsState, actions: IRuns
     'div',
     { class: 'mlops-RunList' },
     filterBox(state, page, actions),
-    h('div', { class: 'mlops-toolbar' }, select, pager(page, actions)),
+    h(
+      'div',
+      { class: 'mlops-toolbar' },
+      select,
+      h(
+        'button',
+        {
+          class: 'mlops-button mlops-button-small',
+          'data-testid': 'mlops-compare',
+          disabled: ticked.size < 2,
+          title: ticked.size < 2 ? 'Tick two or more runs to compare them' : 'Open the ticked runs side by side',
+          onclick: () => actions.compare()
+        },
+        `Compare${ticked.size ? ` (${ticked.size})` : ''}`
+      ),
+      pager(page, actions)
+    ),
     columnChooser(runs, state, actions),
     runs.length
       ? h(
