@@ -411,6 +411,24 @@ def test_open_a_runs_executed_notebook(panel, lab):
     assert "x is 3" in text  # the executed notebook's own output, read-only
 
 
+def test_download_a_runs_executed_notebook(panel, lab):
+    import json
+
+    _, _, ids = lab
+    page = panel
+    page.locator('[data-testid="mlops-tab-runs"]').click()
+    row = page.locator(f'[data-testid="mlops-run"][data-run-id="{ids["notebook_run"]}"]')
+    row.wait_for()
+    row.click()
+    link = page.locator('[data-testid="mlops-download-notebook"]')
+    with page.expect_download(timeout=30_000) as download:
+        link.click()
+    saved = download.value
+    assert saved.suggested_filename == f"tiny_tracked-{ids['notebook_run'][:8]}.ipynb"
+    notebook = json.loads(Path(saved.path()).read_text())
+    assert notebook["metadata"]["mlops_nb"]["parameters"]["x"] == 3  # the stored, executed one
+
+
 def test_drift_tab_shows_verdict_and_charts(panel):
     page = panel
     page.locator('[data-testid="mlops-tab-drift"]').click()

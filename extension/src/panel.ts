@@ -522,7 +522,8 @@ export class MlopsPanel extends Widget {
           void this.refresh();
         }
       },
-      openNotebook: (run: IRun) => void this.openNotebook(run.run_id, run.name)
+      openNotebook: (run: IRun) => void this.openNotebook(run.run_id, run.name),
+      notebookUrl: (run: IRun) => this.client.url(['runs', run.run_id, 'notebook'], { format: 'ipynb' })
     };
     const detail = this.runDetail
       ? renderRunDetail(this.runDetail, actions)

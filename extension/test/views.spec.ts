@@ -283,7 +283,8 @@ function runActions(): IRunsActions {
     setColumns: jest.fn(),
     page: jest.fn(),
     tickCompare: jest.fn(),
-    compare: jest.fn()
+    compare: jest.fn(),
+    notebookUrl: (run: IRun) => `/api/runs/${run.run_id}/notebook?format=ipynb`
   };
 }
 
@@ -423,6 +424,9 @@ describe('runs tab', () => {
     expect(text).toContain('aaaaaaaaaaaa…');
     (node.querySelector('[data-testid="mlops-open-notebook"]') as HTMLElement).click();
     expect(actions.openNotebook).toHaveBeenCalled();
+    const download = node.querySelector('[data-testid="mlops-download-notebook"]') as HTMLAnchorElement;
+    expect(download.getAttribute('href')).toBe('/api/runs/14e6a007b3de46cb/notebook?format=ipynb');
+    expect(download.getAttribute('download')).toBe('14e6a007b3de46cb-14e6a007.ipynb');
   });
 
   it('offers a notebook only when the server has one', () => {

@@ -59,6 +59,8 @@ export interface IRunsActions {
   setColumns(columns: string[]): void;
   /** show the page starting at `offset` */
   page(offset: number): void;
+  /** where the executed notebook of `run` downloads from */
+  notebookUrl(run: IRun): string;
   /** tick or untick a run for comparing */
   tickCompare(runId: string, on: boolean): void;
   /** open the ticked runs side by side */
@@ -564,14 +566,29 @@ export function renderRunDetail(
     ),
     run.has_notebook
       ? h(
-          'button',
-          {
-            class: 'mlops-button',
-            'data-testid': 'mlops-open-notebook',
-            title: 'Open the executed notebook, read-only, in a new tab',
-            onclick: () => actions.openNotebook(run)
-          },
-          'Open executed notebook'
+          'div',
+          { class: 'mlops-Actions' },
+          h(
+            'button',
+            {
+              class: 'mlops-button',
+              'data-testid': 'mlops-open-notebook',
+              title: 'Open the executed notebook, read-only, in a new tab',
+              onclick: () => actions.openNotebook(run)
+            },
+            'Open executed notebook'
+          ),
+          h(
+            'a',
+            {
+              class: 'mlops-button',
+              'data-testid': 'mlops-download-notebook',
+              href: actions.notebookUrl(run),
+              download: `${(run.name ?? 'run').replace(/\.ipynb$/, '')}-${shortId(run.run_id)}.ipynb`,
+              title: 'Download the executed notebook as stored in the audit log (.ipynb)'
+            },
+            'Download .ipynb'
+          )
         )
       : null,
     run.error ? h('pre', { class: 'mlops-error' }, run.error) : null,
