@@ -306,6 +306,30 @@ def _alias(page, model: str, alias: str = "production"):
     return _model(page, model).locator(f'[data-testid="mlops-alias"][data-alias="{alias}"]')
 
 
+def _promote_dialog(page, model: str, version: int):
+    """Click *Promote…* on ``model`` v``version``; the dialog, once it shows."""
+    row = _model(page, model).locator(f'[data-testid="mlops-version"][data-version="{version}"]')
+    row.locator('[data-testid="mlops-promote"]').click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for()
+    return dialog
+
+
+def _open_run(page, run_id: str) -> None:
+    """On the Runs tab, click the run ``run_id`` (its provenance opens below the list)."""
+    page.locator('[data-testid="mlops-tab-runs"]').click()
+    row = page.locator(f'[data-testid="mlops-run"][data-run-id="{run_id}"]')
+    row.wait_for()
+    row.click()
+
+
+def _reload(page) -> None:
+    """Reload JupyterLab; the panel comes back open (its state is in local storage)."""
+    page.reload()
+    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=90_000)
+    page.locator("#mlops-nb-panel").wait_for(state="visible", timeout=30_000)
+
+
 def test_panel_lists_models_versions_and_alias(panel):
     page = panel
     churn = _model(page, "churn")
@@ -322,11 +346,7 @@ def test_promote_then_roll_back_moves_the_alias(panel, lab):
     page = panel
     churn = _model(page, "churn")
     churn.wait_for()
-    churn.locator('[data-testid="mlops-version"][data-version="2"]').locator(
-        '[data-testid="mlops-promote"]'
-    ).click()
-    dialog = page.locator(".jp-Dialog")
-    dialog.wait_for()
+    dialog = _promote_dialog(page, "churn", 2)
     dialog.locator("input").first.fill("production")
     page.screenshot(path=str(_shot("promote-dialog")))
     dialog.get_by_role("button", name="Promote").click()
@@ -362,10 +382,7 @@ def test_gate_failure_is_shown_not_applied(panel, lab):
     _model(page, "churn").wait_for()
     # v1 (accuracy 0.80) cannot satisfy a gate against the 0.86 of v2 once v2 holds it:
     # here the gate is typed into the dialog's condition field.
-    row = _model(page, "churn").locator('[data-testid="mlops-version"][data-version="2"]')
-    row.locator('[data-testid="mlops-promote"]').click()
-    dialog = page.locator(".jp-Dialog")
-    dialog.wait_for()
+    dialog = _promote_dialog(page, "churn", 2)
     gate = dialog.locator('[data-testid="mlops-gate-input"]')
     gate.fill("accuracy>=0.99")
     dialog.get_by_role("button", name="Promote").click()
@@ -382,10 +399,7 @@ def test_gate_failure_is_shown_not_applied(panel, lab):
 def test_open_a_runs_executed_notebook(panel, lab):
     _, _, ids = lab
     page = panel
-    page.locator('[data-testid="mlops-tab-runs"]').click()
-    row = page.locator(f'[data-testid="mlops-run"][data-run-id="{ids["notebook_run"]}"]')
-    row.wait_for()
-    row.click()
+    _open_run(page, ids["notebook_run"])
     detail = page.locator('[data-testid="mlops-run-detail"]')
     detail.wait_for()
     # the run's parameters are part of the provenance shown
@@ -416,10 +430,7 @@ def test_download_a_runs_executed_notebook(panel, lab):
 
     _, _, ids = lab
     page = panel
-    page.locator('[data-testid="mlops-tab-runs"]').click()
-    row = page.locator(f'[data-testid="mlops-run"][data-run-id="{ids["notebook_run"]}"]')
-    row.wait_for()
-    row.click()
+    _open_run(page, ids["notebook_run"])
     link = page.locator('[data-testid="mlops-download-notebook"]')
     with page.expect_download(timeout=30_000) as download:
         link.click()
@@ -527,11 +538,7 @@ def test_roll_back_names_the_version_the_server_returns_to(panel, lab):
     page = panel
     fraud = _model(page, "fraud")
     fraud.wait_for()
-    fraud.locator('[data-testid="mlops-version"][data-version="2"]').locator(
-        '[data-testid="mlops-promote"]'
-    ).click()
-    dialog = page.locator(".jp-Dialog")
-    dialog.wait_for()
+    dialog = _promote_dialog(page, "fraud", 2)
     dialog.get_by_role("button", name="Promote").click()
     _wait_alias(page, "fraud", 2)  # holders so far: v1, v3, v2
     for step, (promised, lands) in enumerate([("v2 back to v3", 3), ("v3 back to v1", 1)], 1):
@@ -682,9 +689,7 @@ def test_default_width_fits_the_runs_and_the_state_survives_a_reload(panel, lab)
     close = detail.locator('[aria-label="Close the run"]').bounding_box()
     assert close["x"] + close["width"] <= panel_box["x"] + panel_box["width"], (close, panel_box)
     page.screenshot(path=str(_shot("runs-default-width")))
-    page.reload()
-    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=90_000)
-    page.locator("#mlops-nb-panel").wait_for(state="visible", timeout=30_000)
+    _reload(page)
     assert page.locator('[data-testid="mlops-tab-runs"]').get_attribute("aria-selected") == "true"
     page.locator(f'[data-testid="mlops-run-detail"][data-run-id="{ids["notebook_run"]}"]').wait_for(
         timeout=30_000
@@ -718,11 +723,7 @@ def test_a_refused_promotion_is_kept_in_the_alias_history(panel, lab):
     page = panel
     churn = _model(page, "churn")
     churn.wait_for()
-    churn.locator('[data-testid="mlops-version"][data-version="2"]').locator(
-        '[data-testid="mlops-promote"]'
-    ).click()
-    dialog = page.locator(".jp-Dialog")
-    dialog.wait_for()
+    dialog = _promote_dialog(page, "churn", 2)
     dialog.locator('[data-testid="mlops-gate-input"]').fill("accuracy>=0.95")
     dialog.get_by_role("button", name="Promote").click()
     # another test may have left a refusal of its own: wait for this one
@@ -816,9 +817,7 @@ def test_runs_filter_sort_by_a_metric_column_and_keep_it_across_a_reload(panel, 
     box.fill("accuracy >= 0.8 and name ~ r")
     box.press("Enter")
     error.wait_for(state="detached", timeout=10_000)
-    page.reload()
-    page.wait_for_selector("#jupyterlab-splash", state="detached", timeout=90_000)
-    page.locator("#mlops-nb-panel").wait_for(state="visible", timeout=30_000)
+    _reload(page)
     assert box.input_value() == "accuracy >= 0.8 and name ~ r"
     page.locator('[data-testid="mlops-sort-metrics.accuracy"]').wait_for(timeout=10_000)
     assert rows.count() == len(expected)
