@@ -8,8 +8,10 @@ in one place.
 from __future__ import annotations
 
 import ast
+import contextlib
 import functools
 import shlex
+import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -23,12 +25,15 @@ from . import api, registry, tracking
 from .errors import MlopsError
 
 if TYPE_CHECKING:  # ipywidgets and plotly load when a widget is first shown
+    from types import FrameType
+
     from .widgets import RegistryBrowser, RunComparison
 
 
 def _user_errors(func: Callable[..., Any]) -> Callable[..., Any]:
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
+        __tracebackhide__ = True  # IPython leaves this frame out of a user's traceback
         try:
             return func(*args, **kwargs)
         except MlopsError as exc:
@@ -74,6 +79,8 @@ class MlopsMagics(Magics):
     """Track runs, record values and manage model versions from a notebook."""
 
     shell: InteractiveShell  # always set: magics are registered on a live shell
+    #: the name the body of the ``%%mlops_track`` cell running now was compiled under
+    _cell_file: str | None = None
 
     # -- tracking -------------------------------------------------------------
 
@@ -111,8 +118,10 @@ class MlopsMagics(Magics):
             %%mlops_track churn --data X_train --target y_train
             %mlops_track churn --model model --data X_train --metrics auc,accuracy
 
-        A failing cell records a failed run and re-raises its error.
+        A failing cell records a failed run and re-raises its error, with the
+        cell's own traceback and a note naming the failed run.
         """
+        __tracebackhide__ = True
         args = _parse(self.mlops_track, line)
         if cell is None and not args.model:
             raise UsageError("%mlops_track needs --model VAR (or use %%mlops_track on a cell)")
@@ -138,29 +147,85 @@ class MlopsMagics(Magics):
                 )
         run = api.track(args.name, **options)
         shown = None
-        with run:
-            if cell is not None:
-                shown = self._execute(cell)
-            assigned = assigned_names(self.shell.transform_cell(cell)) if cell else []
-            self._collect(run, args, assigned)
+        self._cell_file = None
+        try:
+            with run:
+                if cell is not None:
+                    shown = self._execute(f"%%mlops_track {line}", cell)
+                assigned = assigned_names(self.shell.transform_cell(cell)) if cell else []
+                self._collect(run, args, assigned)
+        except Exception as exc:
+            self._tell_failed(exc, run)
+            raise
         if shown is not None:
             display(shown)
         display(run)
         return None
 
-    def _execute(self, cell: str) -> Any:
-        """Run the cell body in the user namespace; return the last expression's value."""
+    def _execute(self, header: str, cell: str) -> Any:
+        """Run the cell body in the user namespace; return the last expression's value.
+
+        The body is compiled as the lines after ``header`` (the magic's line), under
+        this execution's number, so a traceback says ``Cell In[5], line 3`` and
+        quotes the cell as the user sees it.
+        """
         shell = self.shell
         source = shell.transform_cell(cell)
-        tree = shell.transform_ast(shell.compile.ast_parse(source))
+        filename = shell.compile.cache(
+            f"{header}\n{source}", number=self._cell_number(), raw_code=f"{header}\n{cell}"
+        )
+        self._cell_file = filename
+        tree = shell.transform_ast(shell.compile.ast_parse("\n" + source, filename=filename))
         last = None
         if tree.body and isinstance(tree.body[-1], ast.Expr):
             last = ast.Expression(tree.body.pop().value)
-        filename = shell.compile.cache(source)
         exec(shell.compile(tree, filename, "exec"), shell.user_ns)
         if last is not None:
             return eval(shell.compile(last, filename, "eval"), shell.user_ns)
         return None
+
+    def _cell_number(self) -> int:
+        """The number the cell running this magic shows as ``In[N]``.
+
+        ``execution_count`` is not it: IPython 9 counts a cell before running it
+        (IPython 8 after), and a run without history does not count at all. The
+        cell's own code was compiled under its number, so the frame running it
+        tells.
+        """
+        numbers = getattr(self.shell.compile, "_filename_map", {})
+        frame: FrameType | None = sys._getframe(1)
+        while frame is not None:
+            number = numbers.get(frame.f_code.co_filename)
+            if number is not None:
+                return int(number)
+            frame = frame.f_back
+        return int(self.shell.execution_count)
+
+    def _tell_failed(self, exc: BaseException, run: tracking.ActiveRun) -> None:
+        """Show the user's own traceback of a failing cell, and that the failed run is kept.
+
+        The frames of the cell (and what it called) stay, mlops-nb's own go;
+        IPython asks an exception for its lines through ``_render_traceback_``.
+        """
+        recorded = run.run
+        if recorded is None:
+            return
+        note = (
+            f"mlops-nb recorded run {recorded.run_id[:12]} of {run.name} as {recorded.status}; "
+            "fix the cell and run it again for a new run."
+        )
+        tb = exc.__traceback__
+        while tb is not None and tb.tb_frame.f_code.co_filename != self._cell_file:
+            tb = tb.tb_next
+        try:
+            # The failure was in the cell's code (tb), or, if not, in ours: keep it all.
+            lines = self.shell.InteractiveTB.structured_traceback(
+                type(exc), exc, tb or exc.__traceback__, tb_offset=0
+            )
+        except Exception:  # never hide the user's error behind one of ours
+            return
+        with contextlib.suppress(AttributeError):  # an exception type without a __dict__
+            exc._render_traceback_ = lambda: [*lines, note]  # type: ignore[attr-defined]
 
     def _lookup(self, name: str, flag: str) -> Any:
         if name not in self.shell.user_ns:

@@ -100,6 +100,30 @@ class AliasChange(_Record):
 
 
 @dataclass(frozen=True)
+class AliasRefusal(_Record):
+    """A promotion a gate refused, kept forever beside the moves: the alias did not move.
+
+    ``from_version`` held the alias then, ``to_version`` was refused, ``gate``
+    is the condition asked for and ``failures`` each part of it that failed.
+    ``action`` is ``refused`` so it reads as one more entry in an alias's
+    history (:func:`mlops_nb.registry.alias_history`).
+    """
+
+    id: int
+    model: str
+    alias: str
+    from_version: int | None
+    to_version: int
+    at: str
+    actor: str
+    gate: str
+    failures: list[str] = field(default_factory=list)
+    reason: str | None = None
+    run_id: str | None = None
+    action: str = "refused"
+
+
+@dataclass(frozen=True)
 class AuditEvent(_Record):
     """One link of the hash chain."""
 
@@ -137,6 +161,9 @@ class Lineage(_Record):
     metrics: dict[str, float] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
     parent_run_id: str | None = None
+    #: For an alias: the promotions a gate refused while this version held it
+    #: (up to ``at``), each as :meth:`AliasRefusal.to_json` gives it.
+    refused: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

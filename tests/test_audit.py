@@ -7,6 +7,7 @@ import os
 import pytest
 
 from mlops_nb import registry, tracking
+from mlops_nb.errors import GateFailedError
 from mlops_nb.store import audit
 from mlops_nb.store import schema as t
 
@@ -238,6 +239,9 @@ def _every_table(store):
     )
     store.change_alias("churn", "production", 2, action="promote", actor="bob", reason="better")
     store.change_alias("churn", "staging", 1, action="promote", actor="bob")
+    # v1 (0.8125) cannot beat production v2 (0.9): an audited refusal, nothing moves
+    with pytest.raises(GateFailedError):
+        registry.promote(store, "churn", 1, require="accuracy>=production", actor="erin")
     channel = store.add_alert_channel(
         {"model": "*", "kind": "log", "config": {"path": "/tmp/a.log"}, "created_at": "t1"},
         "carol",

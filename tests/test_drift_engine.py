@@ -441,3 +441,25 @@ def test_quality_json_keeps_the_contract_keys(reference):
         "issues": [{"column": "b", "kind": "missing_column", "detail": "missing from this batch"}],
     }
     assert doc["alarm"] is True and doc["drift"] is False
+
+
+def test_chart_categories_of_numbers_and_booleans_come_in_natural_order():
+    rng = np.random.default_rng(3)
+
+    def batch(n):
+        return pd.DataFrame(
+            {
+                # 4 is the most common value and 0 the rarest; True outnumbers False
+                "calls": rng.choice([0, 1, 2, 3, 4, 10], n, p=[0.05, 0.1, 0.15, 0.2, 0.4, 0.1]),
+                "flag": rng.random(n) < 0.8,
+                "kind": rng.choice(["w", "x", "y"], n, p=[0.2, 0.5, 0.3]),
+            }
+        )
+
+    report = check_frame(profile(batch(20_000)), batch(5_000))
+    charts = {c.column: c.chart for c in report.columns}
+    assert charts["calls"]["x"] == ["0", "1", "2", "3", "4", "10"]  # not 4, 3, 2, 10, 1, 0
+    assert charts["flag"]["x"] == ["False", "True"]
+    assert charts["kind"]["x"] == ["x", "y", "w"]  # words: the most common first, as before
+    shares = dict(zip(charts["calls"]["x"], charts["calls"]["reference"], strict=True))
+    assert shares["4"] == pytest.approx(0.4, abs=0.02)  # each share moved with its label

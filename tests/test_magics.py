@@ -70,6 +70,39 @@ def test_failing_cell_records_failed_run_and_reraises(shell):
     assert mlops_nb.runs("churn")[0].status == "finished"
 
 
+def test_a_failing_cell_shows_its_own_traceback_and_the_recorded_run(shell, capsys):
+    run(shell, SETUP)
+    shell.execution_count = 7
+    result = run(shell, "%%mlops_track churn\nx = 1\nraise RuntimeError('data source down')\n")
+    assert isinstance(result.error_in_exec, RuntimeError)
+    import re
+
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(result.error_in_exec._render_traceback_()))
+    failed = mlops_nb.runs("churn")[0]
+    assert "Cell In[7], line 3" in shown  # this cell, counted as the user sees it
+    assert "raise RuntimeError('data source down')" in shown
+    assert "magics.py" not in shown and "recorder.py" not in shown
+    assert f"recorded run {failed.run_id[:12]} of churn as failed" in shown
+    capsys.readouterr()
+
+
+@pytest.mark.parametrize("store_history", [True, False])
+def test_the_traceback_names_the_cell_as_its_prompt_does(shell, store_history, capsys):
+    # A kernel runs cells with history (IPython 9 counts the cell before running it);
+    # the number in the traceback is the one in the cell's prompt either way.
+    run(shell, SETUP)
+    shell.execution_count = 4
+    result = shell.run_cell(
+        "%%mlops_track churn\nx = 1\nraise RuntimeError('data source down')\n",
+        store_history=store_history,
+    )
+    import re
+
+    shown = re.sub(r"\x1b\[[0-9;]*m", "", "\n".join(result.error_in_exec._render_traceback_()))
+    assert f"Cell In[{result.execution_count}], line 3" in shown, shown
+    capsys.readouterr()
+
+
 def test_line_magic_tracks_existing_variables(shell):
     run(shell, SETUP + "m = LogisticRegression().fit(X, y)\nauc = 0.77\nacc = 0.7\n")
     assert run(shell, "%mlops_track churn --model m --data X --metrics auc").success

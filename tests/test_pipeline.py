@@ -210,3 +210,57 @@ def test_report_of_a_pipeline_run_points_to_its_steps(store):
     )
     with pytest.raises(NotFoundError, match="is a pipeline; report one of its steps: a dddd"):
         report.render(store, "c" * 32)
+
+
+SLOW = """
+name: slow_then_more
+settings: {max_parallel: 1, retries: 2, backoff: 0}
+steps:
+  - name: first
+    notebook: NB/sleepy.ipynb
+    parameters: {seconds: 60, pidfile: PIDFILE}
+  - name: second
+    notebook: NB/record_step.ipynb
+    depends_on: [first]
+    parameters: {value: 1, label: never}
+"""
+
+
+@pytest.mark.slow
+def test_a_cancelled_pipeline_kills_its_kernel_and_starts_nothing_more(store, tmp_path):
+    """Cancelling kills the running step's kernel, retries nothing, skips the rest, and
+    records who cancelled; the rest of the store still verifies."""
+    import os
+    import threading
+    import uuid
+
+    from conftest import wait_for
+    from mlops_nb.execution import cancel
+
+    pidfile = tmp_path / "kernel.pid"
+    spec = pipelines.load(write(tmp_path, SLOW.replace("PIDFILE", str(pidfile))))
+    run_id = uuid.uuid4().hex
+    cancellation = cancel.register(run_id, cancel.Cancellation())
+    done: dict = {}
+    worker = threading.Thread(
+        target=lambda: done.update(run=pipelines.run(store, spec, run_id=run_id))
+    )
+    worker.start()
+    try:
+        pid = int(wait_for(lambda: pidfile.exists() and pidfile.read_text(), 60, "the kernel"))
+        assert cancellation.cancel("carol (jupyter)")
+        worker.join(60)
+        assert not worker.is_alive()
+    finally:
+        cancel.release(cancellation)
+    run = done["run"]
+    assert run.status == "failed" and "cancelled by carol (jupyter)" in run.error
+    steps = run.data["steps"]
+    assert steps["first"]["attempts"] == 1  # a cancelled step is not retried
+    assert steps["second"]["status"] == "skipped"
+    first = store.get_run(steps["first"]["run_id"])
+    assert first.status == "failed" and first.error.startswith("cancelled by carol (jupyter)")
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    assert cancel.lookup(run_id) is None
+    assert audit.verify(store).ok

@@ -49,6 +49,56 @@ def test_gate_refusal_leaves_alias_untouched(three):
     assert len(three.alias_changes("churn", "production")) == 1
 
 
+def test_a_refused_promotion_is_kept_without_moving_the_alias(three):
+    from mlops_nb.store import audit
+
+    registry.promote(three, "churn", 2)
+    with pytest.raises(GateFailedError):
+        registry.promote(
+            three, "churn", 3, require="accuracy>=production", reason="try", actor="erin"
+        )
+    (refusal,) = three.alias_refusals("churn", "production")
+    assert (refusal.from_version, refusal.to_version, refusal.actor) == (2, 3, "erin")
+    assert refusal.gate == "accuracy>=production" and refusal.reason == "try"
+    assert refusal.failures == ["accuracy>=production: 0.78 is not >= production v2 0.85"]
+    assert three.alias_holder("churn", "production").version == 2
+    # one audited event, and the chain with every table still verifies
+    events = [e for e in three.raw_events() if e.kind == "alias.refused"]
+    assert len(events) == 1 and events[0].actor == "erin"
+    assert audit.verify(three).ok
+    # the history shows it in its place; only the moves decide the holder
+    history = registry.alias_history(three, "churn", "production")
+    assert [h.action for h in history] == ["promote", "refused"]
+    assert registry.holder_stack(history) == [2]
+
+
+def test_rollback_ignores_refused_promotions(three):
+    registry.promote(three, "churn", 1)
+    registry.promote(three, "churn", 2)
+    for version in (3, 3):
+        with pytest.raises(GateFailedError):
+            registry.promote(three, "churn", version, require="accuracy>=production")
+    assert registry.rollback_target(three, "churn") == 1
+    assert registry.rollback(three, "churn").to_version == 1
+    assert registry.rollback_target(three, "churn") is None
+    assert registry.rollback_target(three, "churn", "staging") is None
+
+
+def test_which_names_the_promotions_refused_while_a_version_held_the_alias(three):
+    registry.promote(three, "churn", 1)
+    with pytest.raises(GateFailedError):
+        registry.promote(three, "churn", 3, require="accuracy>=production", actor="erin")
+    change = registry.promote(three, "churn", 2)
+    before = registry.which(three, "churn@production", at=change.at)
+    assert before.version == 2 and before.refused == []
+    during = registry.which(three, "churn@production", at=three.alias_changes("churn")[0].at)
+    assert during.refused == []  # asked at the moment v1 came in: nothing refused yet
+    held_v1 = [r for r in three.alias_refusals("churn") if r.from_version == 1]
+    late = registry.which(three, "churn@production", at=held_v1[0].at)
+    assert late.version == 1 and [r["actor"] for r in late.refused] == ["erin"]
+    assert registry.which(three, "churn@production").refused == []  # v2 was never challenged
+
+
 def test_gate_result_is_recorded_with_the_change(three):
     change = registry.promote(three, "churn", 2, require="accuracy>0.8", reason="better")
     assert change.gate.startswith("accuracy>0.8 [") and "0.85 > 0.8" in change.gate

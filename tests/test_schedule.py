@@ -542,3 +542,30 @@ def test_scheduler_killed_mid_backlog_resumes_the_rest_once(home, store, tmp_pat
     assert sorted(r.status for r in runs) == ["failed", "finished", "finished"]
     result = audit.verify(store)
     assert result.ok, result.problem
+
+
+@pytest.mark.parametrize(
+    "expr, tz, words",
+    [
+        ("0 6 1 * *", "Europe/Berlin", "At 06:00 on the first day of every month (Europe/Berlin)"),
+        ("@daily", "UTC", "At 00:00 every day (UTC)"),
+        ("*/15 * * * *", "UTC", "Every 15th minute of every hour (UTC)"),
+        (
+            "0 3 * * mon-fri",
+            "America/New_York",
+            "At 03:00 on Monday through Friday (America/New_York)",
+        ),
+        ("0 4 * * 5L", "UTC", "At 04:00 on the last Friday of the month (UTC)"),
+    ],
+)
+def test_describe_cron_reads_the_expression_back_in_words(expr, tz, words):
+    from mlops_nb.schedules.schedule import describe_cron
+
+    assert describe_cron(expr, tz) == words
+
+
+def test_describe_cron_refuses_what_check_cron_refuses():
+    from mlops_nb.schedules.schedule import describe_cron
+
+    with pytest.raises(InvalidInputError, match="exactly five fields"):
+        describe_cron("0 6 1 *")

@@ -45,6 +45,21 @@ async def call(jp_fetch, *path, method="GET", body=None, **params):
     )
 
 
+async def until_ended(jp_fetch, name, slot_id, within=120.0):
+    """Poll a slot until its run has ended; the slot as it is then."""
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        code, slot = await call(jp_fetch, "schedules", name, "slots", str(slot_id))
+        assert code == 200, slot
+        if slot["status"] not in ("running", "queued"):
+            return slot
+        await asyncio.sleep(0.2)
+    raise AssertionError(f"slot {slot_id} of {name} still running after {within} s")
+
+
 async def test_models_versions_and_history(jp_fetch, seeded):
     code, models = await call(jp_fetch, "models")
     assert (
@@ -160,9 +175,15 @@ async def test_executed_notebook_and_schedules(jp_fetch, store):
     code, slot = await call(
         jp_fetch, "schedules", "nightly", "run-now", method="POST", body={"parameters": {"x": 5}}
     )
-    assert code == 200 and slot["status"] == "finished"
+    assert code == 202 and slot["status"] == "running" and slot["cancellable"]
+    slot = await until_ended(jp_fetch, "nightly", slot["id"])
+    assert slot["status"] == "finished" and slot["progress"] is None
     code, listing = await call(jp_fetch, "schedules")
     assert listing[0]["runs"] == 1 and listing[0]["last_status"] == "finished"
+    assert listing[0]["cron_text"] == "At 02:00 every day (UTC)"
+    (recent,) = listing[0]["recent"]  # the slot, with its run: the panel links the notebook
+    assert recent["id"] == slot["id"] and recent["run_id"] == slot["run_id"]
+    assert recent["status"] == "finished" and recent["slot"].startswith("now:")
     code, nb = await call(jp_fetch, "runs", slot["run_id"], "notebook")
     assert code == 200 and json.loads(nb)["metadata"]["mlops_nb"]["parameters"]["x"] == 5
     response = await jp_fetch(
@@ -248,10 +269,12 @@ def filled_paths(matcher, plausible: dict[str, str]) -> list[str]:
 def everything_seeded(seeded):
     """Production moved twice (so a rollback would move it) and a schedule to act on."""
     from mlops_nb.schedules import schedule
+    from mlops_nb.schedules.scheduler import claim_now
 
     mlops_nb.promote("churn", 2, store=seeded)
     tiny = Path(__file__).parent / "notebooks" / "tiny_tracked.ipynb"
     schedule.add(seeded, "churn", str(tiny), "0 2 * * *")
+    claim_now(seeded, "churn")  # a slot, so the slot routes reach their handlers with data
     return seeded
 
 
@@ -270,7 +293,11 @@ async def test_every_route_and_verb_refuses_requests_without_credentials(
     for documented in spec["paths"]:  # the enumeration found the extension's routes
         assert any(p.endswith(f"/mlops-nb/api{documented}$") for p in served), documented
 
-    plausible = {"name": "churn", "run_id": everything_seeded.list_runs()[0].run_id}
+    plausible = {
+        "name": "churn",
+        "run_id": everything_seeded.list_runs()[0].run_id,
+        "slot_id": str(everything_seeded.slots("churn")[0]["id"]),
+    }
     body = json.dumps({"version": 1, "alias": "production", "parameters": {"x": 2}})
 
     async def send(path, verb, headers):
@@ -462,3 +489,257 @@ async def test_a_decomposed_name_finds_the_composed_model(jp_fetch, store, fitte
     assert code == 200 and model["name"] == "café" and len(model["versions"]) == 1
     code, refused = await call(jp_fetch, "models", "c\u0430fe")  # Cyrillic а
     assert code == 400 and "mixes" in refused["error"]
+
+
+# --- what the panel shows is computed here --------------------------------------------
+
+
+async def test_the_model_says_where_a_rollback_goes_and_keeps_refused_promotions(jp_fetch, seeded):
+    code, model = await call(jp_fetch, "models", "churn")
+    assert model["default_alias"] == "production"
+    assert model["aliases"] == [{"alias": "production", "version": 1, "rollback_to": None}]
+    await call(jp_fetch, "models", "churn", "promote", method="POST", body={"version": 2})
+    code, refused = await call(
+        jp_fetch,
+        "models",
+        "churn",
+        "promote",
+        method="POST",
+        body={"version": 1, "require": "accuracy>=production", "reason": "try v1 again"},
+    )
+    assert code == 409 and refused["type"] == "GateFailedError"
+    code, model = await call(jp_fetch, "models", "churn")
+    assert model["aliases"] == [{"alias": "production", "version": 2, "rollback_to": 1}]
+    moves = [(h["action"], h["from_version"], h["to_version"]) for h in model["history"]]
+    assert moves == [("promote", None, 1), ("promote", 1, 2), ("refused", 2, 1)]
+    refusal = model["history"][-1]
+    assert refusal["actor"].endswith("(jupyter)") and refusal["reason"] == "try v1 again"
+    assert refusal["gate"] == "accuracy>=production"
+    assert refusal["failures"] == ["accuracy>=production: 0.8 is not >= production v2 0.86"]
+    # the refusal does not count as a holder: one rollback, then nothing earlier
+    code, back = await call(jp_fetch, "models", "churn", "rollback", method="POST", body={})
+    assert back["to_version"] == 1
+    code, model = await call(jp_fetch, "models", "churn")
+    assert model["aliases"][0] == {"alias": "production", "version": 1, "rollback_to": None}
+
+
+async def test_versions_name_the_run_notebook_pipeline_and_schedule_that_made_them(
+    jp_fetch, store, fitted, monkeypatch
+):
+    from mlops_nb.tracking import context
+
+    store.insert_run(
+        {
+            "run_id": "a" * 32,
+            "kind": "pipeline",
+            "name": "retrain_churn",
+            "status": "running",
+            "started_at": "2026-11-01T06:00:00.000000+00:00",
+            "tags": {"schedule": "monthly"},
+        },
+        "cron",
+    )
+    store.insert_run(
+        {
+            "run_id": "b" * 32,
+            "kind": "notebook",
+            "name": "train_churn.ipynb",
+            "status": "running",
+            "started_at": "2026-11-01T06:00:01.000000+00:00",
+            "parent_run_id": "a" * 32,
+            "notebook_path": "/project/notebooks/train_churn.ipynb",
+            "tags": {"step": "train", "pipeline": "retrain_churn"},
+        },
+        "cron",
+    )
+    monkeypatch.setenv(context.ENV_RUN_ID, "b" * 32)
+    with tracking.track(store, "churn", model=fitted[0]):
+        pass
+    monkeypatch.delenv(context.ENV_RUN_ID)
+    with tracking.track(store, "churn", model=fitted[0]):
+        pass
+    _, model = await call(jp_fetch, "models", "churn")
+    scheduled, interactive = model["versions"]
+    assert scheduled["estimator_name"] == "Pipeline"
+    made = scheduled["produced_by"]
+    assert (made["notebook"], made["pipeline"], made["step"], made["schedule"]) == (
+        "train_churn.ipynb",
+        "retrain_churn",
+        "train",
+        "monthly",
+    )
+    assert made["notebook_run_id"] == "b" * 32 and made["pipeline_run_id"] == "a" * 32
+    assert interactive["produced_by"]["pipeline"] is None
+    assert interactive["produced_by"]["run_id"] == interactive["run_id"]
+
+
+async def test_drift_names_the_version_checked_the_holder_levels_and_alerts(jp_fetch, seeded):
+    from mlops_nb.datasets import make_churn
+
+    mlops_nb.check_drift("churn@production", make_churn(1000, seed=5, drift=0.9), store=seeded)
+    mlops_nb.promote("churn", 2, store=seeded)
+    code, drift = await call(jp_fetch, "drift", "churn")
+    assert code == 200
+    latest = drift["latest"]
+    assert latest["version"] == 1 and latest["check_id"] == drift["history"][-1]["id"]
+    assert drift["holder"] == {
+        "alias": "production",
+        "version": 2,
+        "last_checked_at": None,
+        "checks": 0,
+    }
+    assert latest["level"] == "drift" and drift["history"][-1]["level"] == "drift"
+    levels = {c["column"]: c["level"] for c in latest["columns"]}
+    assert set(levels.values()) <= {"drift", "warning", "ok", "none"}
+    for column in latest["columns"]:
+        if column["drift"]:
+            assert column["level"] == "drift"
+        elif column.get("testable") and (column.get("severity") or 0) < 0.7:
+            assert column["level"] == "ok"
+    (alert,) = drift["alerts"]
+    assert alert["kind"] == "drift" and "drift in churn:1" in alert["message"]
+
+
+async def test_runs_say_whether_they_have_a_notebook(jp_fetch, seeded):
+    code, runs = await call(jp_fetch, "runs", model="churn")
+    assert [r["has_notebook"] for r in runs] == [False, False]  # tracked in this process
+    code, run = await call(jp_fetch, "runs", runs[0]["run_id"])
+    assert code == 200 and run["has_notebook"] is False
+
+
+@pytest.mark.slow
+async def test_run_now_answers_at_once_shows_progress_and_can_be_cancelled(
+    jp_fetch, store, tmp_path
+):
+    from mlops_nb.schedules import schedule
+
+    sleepy = Path(__file__).parent / "notebooks" / "sleepy.ipynb"
+    schedule.add(store, "sleepy", str(sleepy), "0 2 * * *", parameters={"seconds": 60})
+    schedule.add(store, "other", str(sleepy), "0 3 * * *")
+    code, slot = await call(jp_fetch, "schedules", "sleepy", "run-now", method="POST", body={})
+    assert code == 202 and slot["status"] == "running" and slot["cancellable"]
+    # one at a time (max_concurrent 1): a second click starts nothing
+    code, again = await call(jp_fetch, "schedules", "sleepy", "run-now", method="POST", body={})
+    assert code == 409 and "running already" in again["error"]
+    code, _ = await call(jp_fetch, "schedules", "other", "slots", str(slot["id"]))
+    assert code == 404  # a slot is found under its own schedule only
+
+    async def cells_known():
+        _, now = await call(jp_fetch, "schedules", "sleepy", "slots", str(slot["id"]))
+        return now["progress"] and now["progress"]["cells_total"]
+
+    import asyncio
+    import time
+
+    deadline = time.monotonic() + 60
+    while not await cells_known():
+        assert time.monotonic() < deadline, "no progress reported"
+        await asyncio.sleep(0.3)
+    code, listing = await call(jp_fetch, "schedules")
+    (running,) = next(s for s in listing if s["name"] == "sleepy")["running"]
+    assert running["id"] == slot["id"] and running["progress"]["cells_total"] >= 1
+    code, cancelled = await call(
+        jp_fetch, "schedules", "sleepy", "slots", str(slot["id"]), "cancel", method="POST", body={}
+    )
+    assert code == 202 and cancelled["cancelled_by"].endswith("(jupyter)")
+    ended = await until_ended(jp_fetch, "sleepy", slot["id"], within=60)
+    assert ended["status"] == "failed" and "cancelled by" in ended["error"]
+    code, run = await call(jp_fetch, "runs", slot["run_id"])
+    assert run["status"] == "failed" and run["error"].startswith("cancelled by")
+    assert run["has_notebook"] is True
+    code, late = await call(
+        jp_fetch, "schedules", "sleepy", "slots", str(slot["id"]), "cancel", method="POST", body={}
+    )
+    assert code == 404 and "not running in this Jupyter server" in late["error"]
+    assert store.list_alerts() == []  # a run someone cancelled raises no alert
+
+
+async def test_runs_search_filters_sorts_and_pages_in_the_store(jp_fetch, seeded):
+    with tracking.track(seeded, "<img src=x onerror=alert(1)>", metrics={"accuracy": 0.9}):
+        pass
+    code, page = await call(
+        jp_fetch, "runs", "search", q="accuracy > 0.81", sort="metrics.accuracy", limit="1"
+    )
+    assert code == 200, page
+    assert page["total"] == 2 and page["limit"] == 1 and page["offset"] == 0
+    assert page["sort"] == "metrics.accuracy" and page["order"] == "desc"
+    (best,) = page["runs"]
+    assert best["name"] == "<img src=x onerror=alert(1)>"  # JSON text; the panel shows text
+    assert best["metrics"] == {"accuracy": 0.9} and "has_notebook" in best
+    code, rest = await call(
+        jp_fetch, "runs", "search", q="accuracy > 0.81", sort="metrics.accuracy", offset="1"
+    )
+    assert [r["metrics"]["accuracy"] for r in rest["runs"]] == [0.86]
+    code, churn = await call(jp_fetch, "runs", "search", q="model = churn", order="asc")
+    assert [r["model_version"] for r in churn["runs"]] == [1, 2] and churn["order"] == "asc"
+    code, everything = await call(jp_fetch, "runs", "search")
+    assert everything["total"] == 3 and everything["sort"] == "started"
+    code, tracked = await call(jp_fetch, "runs", "search", kind="track", q="accuracy > 0.85")
+    assert tracked["total"] == 2
+    code, none = await call(jp_fetch, "runs", "search", kind="notebook")
+    assert none["total"] == 0 and none["runs"] == []
+    # a message about q points into q itself, whatever kind was asked for
+    code, error = await call(jp_fetch, "runs", "search", kind="track", q="accuracy >")
+    assert code == 400 and error["error"].startswith("cannot read the filter at the end")
+
+
+@pytest.mark.parametrize(
+    "params, message",
+    [
+        ({"q": "accuracy >"}, "cannot read the filter at the end"),
+        ({"q": "status > 1"}, "status compares with = != or ~"),
+        ({"sort": "accuracy"}, "cannot sort by 'accuracy'"),
+        ({"order": "up"}, "order must be asc or desc"),
+        ({"limit": "0"}, "limit must be a whole number from 1 to 1000"),
+        ({"limit": "ten"}, "limit must be a whole number"),
+        ({"offset": "-1"}, "offset must be a whole number"),
+        ({"q": "a = 1 or " * 300}, "longer than 2000 characters"),
+    ],
+)
+async def test_runs_search_says_what_is_wrong_with_a_filter(jp_fetch, seeded, params, message):
+    code, error = await call(jp_fetch, "runs", "search", **params)
+    assert code == 400, error
+    assert message in error["error"] and "\n" not in error["error"]
+
+
+async def test_runs_compare_sets_runs_side_by_side(jp_fetch, seeded):
+    with tracking.track(
+        seeded, "<img src=x onerror=alert(1)>", params={"C": 1}, metrics={"accuracy": 0.9}
+    ):
+        pass
+    runs = seeded.list_runs()
+    ids = ",".join(r.run_id[:8] for r in runs[:2])
+    code, doc = await call(jp_fetch, "runs", "compare", ids=ids)
+    assert code == 200, doc
+    assert [r["run_id"] for r in doc["runs"]] == [r.run_id for r in runs[:2]]
+    assert doc["runs"][0]["label"].endswith("<img src=x onerror=alert(1)>")  # text for the panel
+    sections = {s["name"]: {r["name"]: r for r in s["rows"]} for s in doc["sections"]}
+    assert list(sections) == ["run", "parameters", "metrics"]
+    c = sections["parameters"]["C"]
+    assert c["values"] == [1, None] and c["missing"] == [False, True] and c["differs"]
+    accuracy = sections["metrics"]["accuracy"]
+    assert accuracy["values"] == [0.9, 0.86] and accuracy["differs"]
+    assert not sections["run"]["started"]["differs"]  # shown, never counted as a difference
+    assert doc["shared_metrics"] == {"accuracy": [0.9, 0.86]}
+
+
+@pytest.mark.parametrize(
+    "ids, code, message",
+    [
+        ("", 400, "compare takes 2 to 10 run ids"),
+        ("abcdef", 400, "compare takes 2 to 10 run ids"),
+        (",".join(["abcdef"] * 11), 400, "not 11"),
+        ("abc,abcdef", 400, "too short (need 6+)"),
+        ("ffffffff,eeeeeeee", 404, "no run"),
+    ],
+)
+async def test_runs_compare_says_what_is_wrong(jp_fetch, seeded, ids, code, message):
+    got, error = await call(jp_fetch, "runs", "compare", ids=ids)
+    assert got == code, error
+    assert message in error["error"] and "\n" not in error["error"]
+
+
+async def test_runs_compare_needs_two_different_runs(jp_fetch, seeded):
+    run_id = seeded.list_runs()[0].run_id
+    code, error = await call(jp_fetch, "runs", "compare", ids=f"{run_id},{run_id[:10]}")
+    assert code == 400 and "two different runs" in error["error"]

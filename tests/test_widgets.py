@@ -9,9 +9,10 @@ from IPython.core.error import UsageError
 import mlops_nb
 from mlops_nb import tracking
 from mlops_nb.datasets import make_churn
+from mlops_nb.display import format_number
 from mlops_nb.errors import InvalidInputError, NotFoundError
 from mlops_nb.widgets import WIDGET_VIEW, DriftDashboard, RegistryBrowser, RunComparison
-from mlops_nb.widgets.base import PLOTLY_MIME, live_frontend
+from mlops_nb.widgets.base import PLOTLY_MIME, VIEW_MIME, live_frontend
 
 EVIL = "<img src=x onerror=alert(1)>"
 ESCAPED = "&lt;img src=x onerror=alert(1)&gt;"
@@ -69,7 +70,7 @@ def test_registry_browser_bundle_has_the_live_view_and_the_html_fallback(churn):
     html = bundle["text/html"]
     assert "versions of churn" in html and "alias history of churn" in html
     accuracy = churn.get_version("churn", 1).metrics["accuracy"]
-    assert "<th>accuracy</th>" in html and f"{accuracy:.6g}" in html
+    assert "<th>accuracy</th>" in html and format_number(accuracy) in html
     assert "<b>production</b>" in html and "promote" in html
     assert "<script" not in html and "http" not in html
     assert "versions of churn" not in bundle["text/plain"]  # the models table, as text
@@ -169,6 +170,68 @@ def test_promote_through_the_widget_moves_the_alias_and_shows_a_refused_gate(chu
     c.confirm.click()
     assert churn.alias_holder("churn", "production").version == 1
     assert "churn@production: 2 → 1 (rollback)" in c.status.value
+
+
+def test_the_promote_controls_are_labelled_and_the_question_names_the_holder(churn):
+    browser = RegistryBrowser("churn", store=churn, interactive=True)
+    c = browser.controls
+    assert (c.alias.description, c.require.description, c.reason.description) == (
+        "alias",
+        "gate",
+        "reason",
+    )
+    c.version.value = 2
+    c.promote.click()
+    assert "@production is held by version 1 now" in c.question.value
+    c.cancel.click()
+    c.alias.value = "staging"
+    c.promote.click()
+    assert "nobody holds @staging yet" in c.question.value
+
+
+def test_a_refusal_in_the_widget_is_kept_in_the_history_it_shows(churn):
+    browser = RegistryBrowser("churn", store=churn, interactive=True)
+    c = browser.controls
+    c.version.value = 2
+    c.require.value = "accuracy>=production+0.5"
+    c.promote.click()
+    c.confirm.click()
+    assert "nothing moved" in c.status.value
+    assert "refused" in c.history.value and "1 ↛ 2" in c.history.value
+    assert "accuracy&gt;=production+0.5: " in c.history.value
+
+
+def test_times_in_the_widget_carry_their_zone(churn):
+    html = RegistryBrowser("churn", store=churn).to_html()
+    created = churn.get_version("churn", 1).created_at
+    assert created[:19] not in html  # not the bare stored ISO time
+    from mlops_nb.display import format_time
+
+    assert format_time(created) in html and format_time(created).endswith(" UTC")
+
+
+def test_the_fallback_follows_the_widget_and_marks_itself_for_jupyterlab(churn, shell):
+    """Shown with a display id; each action re-sends the bundle, so the saved HTML is current."""
+    from unittest import mock
+
+    browser = RegistryBrowser("churn", store=churn, interactive=True)
+    with mock.patch("IPython.core.display_functions.publish_display_data") as publish:
+        browser._ipython_display_()
+        first = publish.call_args
+        c = browser.controls
+        c.version.value = 2
+        c.promote.click()
+        c.confirm.click()
+        second = publish.call_args
+    shown, updated = first.kwargs, second.kwargs
+    assert shown["data"][VIEW_MIME] == {"fallback": "text/html"}
+    assert WIDGET_VIEW in shown["data"]
+    display_id = shown["transient"]["display_id"]
+    assert updated["transient"]["display_id"] == display_id and updated["update"]
+    assert "1 → 2" in updated["data"]["text/html"] and "1 → 2" not in shown["data"]["text/html"]
+    # without a live view there is nothing for JupyterLab to choose between
+    static = RegistryBrowser("churn", store=churn, interactive=False)
+    assert VIEW_MIME not in static._repr_mimebundle_()
 
 
 def test_widget_actions_report_bad_input_instead_of_raising(churn):

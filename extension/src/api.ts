@@ -15,6 +15,8 @@ import type {
   IModelDetail,
   IModelSummary,
   IRun,
+  IRunComparison,
+  IRunPage,
   ISchedule,
   IScheduleSlot
 } from './types';
@@ -93,6 +95,19 @@ export interface IRunQuery {
   limit?: number;
 }
 
+/** What `searchRuns` asks for: a filter evaluated by the server, a sort and a page. */
+export interface IRunSearch {
+  /** e.g. `auc > 0.8 and C = 1` (the language of mlops_nb/tracking/search.py) */
+  q?: string;
+  /** only runs of this kind (`track`, `notebook`, `pipeline`) */
+  kind?: string;
+  /** `started`, `name`, `status`, `metrics.auc`, `params.C`, … */
+  sort?: string;
+  order?: 'asc' | 'desc';
+  limit?: number;
+  offset?: number;
+}
+
 export type ScheduleAction = 'run-now' | 'pause' | 'resume';
 
 /** Typed access to every route of `/mlops-nb/api/`. */
@@ -160,6 +175,25 @@ export class MlopsClient {
     );
   }
 
+  /** One page of the runs a filter matches, sorted by the server, with the total. */
+  searchRuns(search: IRunSearch = {}): Promise<IRunPage> {
+    return this.json(
+      this.url(['runs', 'search'], {
+        q: search.q?.trim(),
+        kind: search.kind,
+        sort: search.sort,
+        order: search.order,
+        limit: search.limit,
+        offset: search.offset
+      })
+    );
+  }
+
+  /** Runs side by side; the server says what differs. */
+  compareRuns(runIds: string[]): Promise<IRunComparison> {
+    return this.json(this.url(['runs', 'compare'], { ids: runIds.join(',') }));
+  }
+
   getRun(runId: string): Promise<IRun> {
     return this.json(this.url(['runs', runId]));
   }
@@ -180,6 +214,7 @@ export class MlopsClient {
     return this.json(this.url(['schedules']));
   }
 
+  /** Pause or resume a schedule; for `run-now`, the slot claimed (it runs on in the server). */
   scheduleAction(
     name: string,
     action: ScheduleAction,
@@ -189,6 +224,19 @@ export class MlopsClient {
     return this.json(this.url(['schedules', name, action]), {
       method: 'POST',
       body: JSON.stringify(body)
+    });
+  }
+
+  /** One slot of a schedule, with its progress while it runs. */
+  getSlot(name: string, slotId: number): Promise<IScheduleSlot> {
+    return this.json(this.url(['schedules', name, 'slots', String(slotId)]));
+  }
+
+  /** Stop a slot this server runs; its run is recorded as cancelled by the user. */
+  cancelSlot(name: string, slotId: number): Promise<IScheduleSlot> {
+    return this.json(this.url(['schedules', name, 'slots', String(slotId), 'cancel']), {
+      method: 'POST',
+      body: '{}'
     });
   }
 

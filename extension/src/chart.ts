@@ -4,7 +4,7 @@
  * one, on the shared bins or categories the API returns.
  */
 import { s } from './dom';
-import { formatNumber, type Severity } from './logic';
+import { formatDateTime, formatNumber, type Severity } from './logic';
 import type { IDriftChart } from './types';
 
 const WIDTH = 280;
@@ -191,7 +191,11 @@ export function historyStrip(
           height: size,
           rx: 2
         },
-        s('title', null, `${check.at}: ${check.drift ? 'drift' : 'no drift'}, ${percent(check.drift_share)} of columns`)
+        s(
+          'title',
+          null,
+          `${formatDateTime(check.at)}: ${check.drift ? 'drift' : 'no drift'}, ${percent(check.drift_share)} of columns`
+        )
       )
     );
   });

@@ -1,11 +1,15 @@
 /**
- * Confirmation dialogs for the two actions that move an alias.
+ * Confirmation dialogs for the actions that can move an alias: promote,
+ * roll back, and running a schedule whose notebooks promote. What each says
+ * comes from the server (who holds what, where a rollback goes).
  */
 import { Dialog, showDialog } from '@jupyterlab/apputils';
 import { Widget } from '@lumino/widgets';
 
 import type { IPromoteRequest, IRollbackRequest } from './api';
 import { h } from './dom';
+import { runNowWarning } from './logic';
+import type { IAliasHolder, ISchedule } from './types';
 
 function field(label: string, input: HTMLInputElement, hint?: string): HTMLElement {
   return h(
@@ -23,13 +27,18 @@ class PromoteBody extends Widget implements Dialog.IBodyWidget<Omit<IPromoteRequ
   private gate: HTMLInputElement;
   private reason: HTMLInputElement;
 
-  constructor(model: string, version: number, holders: Record<string, number>) {
+  constructor(
+    model: string,
+    version: number,
+    holders: Record<string, number>,
+    private defaultAlias: string
+  ) {
     super();
     this.addClass('mlops-Dialog');
     this.alias = h('input', {
       class: 'jp-mod-styled',
       'data-testid': 'mlops-alias-input',
-      value: 'production',
+      value: defaultAlias,
       'aria-label': 'alias'
     });
     this.gate = h('input', {
@@ -46,7 +55,7 @@ class PromoteBody extends Widget implements Dialog.IBodyWidget<Omit<IPromoteRequ
     });
     const current = h('p', { class: 'mlops-muted mlops-small' });
     const describe = () => {
-      const alias = this.alias.value.trim() || 'production';
+      const alias = this.alias.value.trim() || this.defaultAlias;
       const holder = holders[alias];
       current.textContent =
         holder === undefined
@@ -71,7 +80,7 @@ class PromoteBody extends Widget implements Dialog.IBodyWidget<Omit<IPromoteRequ
 
   getValue(): Omit<IPromoteRequest, 'version'> {
     return {
-      alias: this.alias.value.trim() || 'production',
+      alias: this.alias.value.trim() || this.defaultAlias,
       require: this.gate.value.trim() || undefined,
       reason: this.reason.value.trim() || undefined
     };
@@ -87,11 +96,13 @@ class PromoteBody extends Widget implements Dialog.IBodyWidget<Omit<IPromoteRequ
 export async function askPromote(
   model: string,
   version: number,
-  holders: Record<string, number>
+  holders: IAliasHolder[],
+  defaultAlias: string
 ): Promise<IPromoteRequest | null> {
+  const held = Object.fromEntries(holders.map(holder => [holder.alias, holder.version]));
   const result = await showDialog({
     title: `Promote ${model} v${version}`,
-    body: new PromoteBody(model, version, holders),
+    body: new PromoteBody(model, version, held, defaultAlias),
     buttons: [Dialog.cancelButton(), Dialog.okButton({ label: 'Promote' })],
     focusNodeSelector: 'input'
   });
@@ -105,7 +116,7 @@ export async function askPromote(
 class RollbackBody extends Widget implements Dialog.IBodyWidget<IRollbackRequest> {
   private reason: HTMLInputElement;
 
-  constructor(private aliasName: string, current: number | undefined, target: number | null) {
+  constructor(private holder: IAliasHolder, target: number) {
     super();
     this.addClass('mlops-Dialog');
     this.reason = h('input', {
@@ -114,32 +125,58 @@ class RollbackBody extends Widget implements Dialog.IBodyWidget<IRollbackRequest
       placeholder: 'why (kept in the audit log)',
       'aria-label': 'reason'
     });
-    const what =
-      target === null || target === undefined
-        ? `${aliasName} returns to the version that held it before v${current ?? '?'}.`
-        : `${aliasName} moves from v${current ?? '?'} back to v${target}.`;
+    const what = `${holder.alias} moves from v${holder.version} back to v${target}.`;
     this.node.appendChild(h('div', null, h('p', null, what), field('Reason (optional)', this.reason)));
   }
 
   getValue(): IRollbackRequest {
-    return { alias: this.aliasName, reason: this.reason.value.trim() || undefined };
+    return { alias: this.holder.alias, reason: this.reason.value.trim() || undefined };
   }
 }
 
-/** Confirm a rollback of `model`@`alias`; null when cancelled. */
+/**
+ * Confirm a rollback of `model`@alias to the version the server names; null
+ * when cancelled, or when the server knows of no earlier holder.
+ */
 export async function askRollback(
   model: string,
-  alias: string,
-  current: number | undefined,
-  target: number | null
+  holder: IAliasHolder
 ): Promise<IRollbackRequest | null> {
+  if (holder.rollback_to === null) {
+    return null;
+  }
   const result = await showDialog({
-    title: `Roll back ${model}@${alias}`,
-    body: new RollbackBody(alias, current, target),
+    title: `Roll back ${model}@${holder.alias}`,
+    body: new RollbackBody(holder, holder.rollback_to),
     buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Roll back' })]
   });
   if (!result.button.accept || !result.value) {
     return null;
   }
   return result.value;
+}
+
+/** Confirm running `schedule` now when it can move an alias; true to run it. */
+export async function askRunNow(schedule: ISchedule): Promise<boolean> {
+  const warning = runNowWarning(schedule);
+  if (warning === null) {
+    return true;
+  }
+  const result = await showDialog({
+    title: `Run ${schedule.name} now?`,
+    body: new Widget({
+      node: h(
+        'div',
+        { class: 'mlops-Dialog' },
+        h('p', null, warning),
+        h(
+          'p',
+          { class: 'mlops-muted mlops-small' },
+          'It runs in the Jupyter server; you can follow it and cancel it on this tab.'
+        )
+      )
+    }),
+    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Run now' })]
+  });
+  return result.button.accept;
 }

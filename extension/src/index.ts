@@ -4,9 +4,11 @@
  */
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { ICommandPalette } from '@jupyterlab/apputils';
+import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 
 import { MlopsClient } from './api';
+import { FALLBACK_RANK, fallbackFactory } from './fallback';
 import { MlopsPanel, TABS, type TabName } from './panel';
 
 export { ApiError, MlopsClient } from './api';
@@ -28,14 +30,18 @@ const plugin: JupyterFrontEndPlugin<void> = {
   description:
     'An MLOps side panel: model versions and aliases, runs with provenance, drift and schedules.',
   autoStart: true,
-  // No ILayoutRestorer on purpose: the panel starts closed on every page
-  // load, which the browser tests (one workspace, many pages) rely on.
-  optional: [ICommandPalette, ISettingRegistry],
+  // No ILayoutRestorer: the panel keeps its own state in the browser's local
+  // storage (panel.ts), so a page reload brings back what this browser had
+  // open, and a fresh browser (each browser test) starts from the defaults.
+  optional: [ICommandPalette, ISettingRegistry, IRenderMimeRegistry],
   activate: (
     app: JupyterFrontEnd,
     palette: ICommandPalette | null,
-    settingRegistry: ISettingRegistry | null
+    settingRegistry: ISettingRegistry | null,
+    rendermime: IRenderMimeRegistry | null
   ) => {
+    // mlops-nb's notebook widgets: their stored HTML when the widget model is gone.
+    rendermime?.addFactory(fallbackFactory, FALLBACK_RANK);
     const client = new MlopsClient(app.serviceManager.serverSettings);
     const panel = new MlopsPanel({
       client,
@@ -48,6 +54,9 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
     app.shell.add(panel, 'left', { rank: 650 });
     panel.setRefreshInterval(15);
+    if (panel.wasOpen) {
+      void app.restored.then(() => app.shell.activateById(panel.id));
+    }
 
     app.commands.addCommand(CommandIDs.open, {
       label: args => (args.tab ? `Open MLOps Panel: ${String(args.tab)}` : 'Open MLOps Panel'),
@@ -89,9 +98,10 @@ const plugin: JupyterFrontEndPlugin<void> = {
           const apply = () => {
             const seconds = Number(settings.get('refreshInterval').composite ?? 15);
             panel.setRefreshInterval(Number.isFinite(seconds) ? seconds : 15);
-            // The default tab is where the panel opens; later changes of the
-            // setting should not yank the user away from the tab they chose.
-            if (first) {
+            // The default tab is where the panel opens the first time; after
+            // that the tab the user left it on, and later changes of the
+            // setting do not yank the user away from the tab they chose.
+            if (first && !panel.hasSavedState) {
               const tab = settings.get('defaultTab').composite as TabName;
               if ((TABS as readonly string[]).includes(tab)) {
                 panel.selectTab(tab);

@@ -2,104 +2,45 @@
  * The panel's view logic as pure functions: sorting, formatting and
  * classification, with no DOM and no JupyterLab, so jest can test them alone.
  */
+import { browserTimeZone, formatDateTime, formatNumber, parseTime } from './format';
 import type {
   IAliasChange,
   IDriftColumn,
   IDriftReport,
+  IPerformanceMetric,
+  IProducedBy,
   IRun,
+  ISchedule,
+  ISlotProgress,
+  ITypeChange,
+  Level,
   Metrics
 } from './types';
 
-// ---------------------------------------------------------------- numbers
+// ---------------------------------------------------------------- numbers and times
 
-/** A metric as people read it: 0.8422945 → "0.8423", 0.86 → "0.86", 1200 → "1200". */
-export function formatNumber(value: number | null | undefined): string {
-  if (value === null || value === undefined || Number.isNaN(value)) {
-    return '–';
-  }
-  if (!Number.isFinite(value)) {
-    return value > 0 ? '∞' : '-∞';
-  }
-  if (Number.isInteger(value)) {
-    return String(value);
-  }
-  if (Math.abs(value) >= 1000) {
-    return value.toFixed(1);
-  }
-  return String(Number(value.toPrecision(4)));
-}
+// One rule for numbers and times, shared with the Python side: see format.ts.
+export { browserTimeZone, formatDateTime, formatNumber, parseTime, zoneLabel } from './format';
 
-/** The first `limit` metrics as `[name, "value"]`, in the order the run recorded them. */
-export function keyMetrics(metrics: Metrics | null | undefined, limit = 3): [string, string][] {
-  return Object.entries(metrics ?? {})
-    .filter(([, value]) => typeof value === 'number')
-    .slice(0, limit)
-    .map(([name, value]) => [name, formatNumber(value)]);
+/**
+ * The metrics a model's versions are compared by, as columns: names in the
+ * order the versions (newest first) recorded them, at most `limit`.
+ */
+export function metricColumns(versions: { metrics?: Metrics | null }[], limit = 3): string[] {
+  const names: string[] = [];
+  for (const version of versions) {
+    for (const [name, value] of Object.entries(version.metrics ?? {})) {
+      if (typeof value === 'number' && !names.includes(name)) {
+        names.push(name);
+      }
+    }
+  }
+  return names.slice(0, limit);
 }
 
 /** The short form of a run id that the CLI prints too. */
 export function shortId(id: string | null | undefined): string {
   return id ? id.slice(0, 8) : '';
-}
-
-// ---------------------------------------------------------------- time
-
-/** Parse an ISO time; null for missing or unreadable values. */
-export function parseTime(iso: string | null | undefined): Date | null {
-  if (!iso) {
-    return null;
-  }
-  // Python writes microseconds; Date understands milliseconds only.
-  const trimmed = iso.replace(/(\.\d{3})\d+/, '$1');
-  const date = new Date(trimmed);
-  return Number.isNaN(date.getTime()) ? null : date;
-}
-
-/** The browser's own time zone (what "the user's time zone" means in the panel). */
-export function browserTimeZone(): string {
-  try {
-    return Intl.DateTimeFormat().resolvedOptions().timeZone || 'UTC';
-  } catch {
-    return 'UTC';
-  }
-}
-
-/**
- * A moment as `Wed 2026-11-25 02:00 UTC` in `timeZone` (the browser's by
- * default): 24-hour clock and numeric date, so it reads the same in every
- * locale, plus the zone's short name so nobody has to guess.
- */
-export function formatDateTime(
-  iso: string | null | undefined,
-  timeZone: string = browserTimeZone()
-): string {
-  const date = parseTime(iso);
-  if (!date) {
-    return '–';
-  }
-  let parts: Intl.DateTimeFormatPart[];
-  try {
-    parts = new Intl.DateTimeFormat('en-US', {
-      timeZone,
-      weekday: 'short',
-      year: 'numeric',
-      month: '2-digit',
-      day: '2-digit',
-      hour: '2-digit',
-      minute: '2-digit',
-      hourCycle: 'h23',
-      timeZoneName: 'short'
-    }).formatToParts(date);
-  } catch {
-    // An unknown zone name: fall back to UTC rather than showing nothing.
-    return formatDateTime(iso, 'UTC');
-  }
-  const part = (type: Intl.DateTimeFormatPartTypes) =>
-    parts.find(p => p.type === type)?.value ?? '';
-  return (
-    `${part('weekday')} ${part('year')}-${part('month')}-${part('day')} ` +
-    `${part('hour')}:${part('minute')} ${part('timeZoneName')}`
-  );
 }
 
 /** "in 5 min", "3 h ago", "in 2 d" — coarse on purpose. */
@@ -162,9 +103,68 @@ export function formatNextRun(
 
 // ---------------------------------------------------------------- runs
 
-/** The columns the runs list can be sorted by. */
-export type RunColumn = 'run' | 'name' | 'kind' | 'status' | 'started' | 'duration' | 'metric';
+/**
+ * What the runs list is sorted by; the server sorts (`GET /runs/search`),
+ * so a sort covers every run the filter matches, not only the page shown.
+ */
+export type RunColumn =
+  | 'name'
+  | 'status'
+  | 'started'
+  | 'ended'
+  | 'kind'
+  | `metrics.${string}`
+  | `params.${string}`;
 export type SortDirection = 'asc' | 'desc';
+
+const RUN_SORTS: readonly string[] = ['name', 'status', 'started', 'ended', 'kind'];
+
+/** Whether `value` is a sort the server knows (a saved state may be from an older panel). */
+export function isRunColumn(value: unknown): value is RunColumn {
+  return (
+    typeof value === 'string' &&
+    (RUN_SORTS.includes(value) || /^(metrics|params)\.[^"\\`]+$/.test(value))
+  );
+}
+
+/** A metric or parameter column as its header reads: `auc`, `C` (param). */
+export function columnLabel(column: string): string {
+  if (column.startsWith('metrics.')) {
+    return column.slice('metrics.'.length);
+  }
+  if (column.startsWith('params.')) {
+    return `${column.slice('params.'.length)} (param)`;
+  }
+  return column;
+}
+
+/**
+ * The metric and parameter columns the runs shown could offer, metrics
+ * first, each A to Z, plus those already `chosen` (so they can be unchosen).
+ */
+export function columnChoices(runs: IRun[], chosen: string[] = []): string[] {
+  const metrics = new Set<string>();
+  const params = new Set<string>();
+  for (const run of runs) {
+    Object.keys(run.metrics ?? {}).forEach(key => metrics.add(`metrics.${key}`));
+    Object.keys(run.params ?? {}).forEach(key => params.add(`params.${key}`));
+  }
+  chosen.forEach(column => (column.startsWith('params.') ? params : metrics).add(column));
+  const sorted = (set: Set<string>) => [...set].filter(c => isRunColumn(c)).sort();
+  return [...sorted(metrics), ...sorted(params)];
+}
+
+/** A run's value for a metric or parameter column, as shown; '' when it has none. */
+export function columnValue(run: IRun, column: string): string {
+  const [group, ...rest] = column.split('.');
+  const key = rest.join('.');
+  const values = (group === 'metrics' ? run.metrics : group === 'params' ? run.params : null) ?? {};
+  if (!(key in values)) {
+    return '';
+  }
+  const value = (values as Record<string, unknown>)[key];
+  return typeof value === 'number' ? formatNumber(value) : typeof value === 'string' ? value : JSON.stringify(value);
+}
 
 /** Seconds from start to end; null while running or when unknown. */
 export function runDuration(run: IRun): number | null {
@@ -182,49 +182,6 @@ export function firstMetric(run: IRun): number | null {
   return values.length ? values[0] : null;
 }
 
-function sortKey(run: IRun, column: RunColumn): string | number | null {
-  switch (column) {
-    case 'run':
-      return run.run_id;
-    case 'name':
-      return run.name?.toLowerCase() ?? null;
-    case 'kind':
-      return run.kind;
-    case 'status':
-      return run.status;
-    case 'started':
-      return parseTime(run.started_at)?.getTime() ?? null;
-    case 'duration':
-      return runDuration(run);
-    case 'metric':
-      return firstMetric(run);
-  }
-}
-
-/**
- * Runs sorted by `column`; missing values always go last, ties keep the
- * newest run first. Returns a new array.
- */
-export function sortRuns(runs: IRun[], column: RunColumn, direction: SortDirection): IRun[] {
-  const sign = direction === 'asc' ? 1 : -1;
-  const started = (run: IRun) => parseTime(run.started_at)?.getTime() ?? 0;
-  return runs
-    .map((run, index) => ({ run, index, key: sortKey(run, column) }))
-    .sort((a, b) => {
-      if (a.key === null && b.key !== null) {
-        return 1;
-      }
-      if (b.key === null && a.key !== null) {
-        return -1;
-      }
-      if (a.key !== null && b.key !== null && a.key !== b.key) {
-        return (a.key < b.key ? -1 : 1) * sign;
-      }
-      return started(b.run) - started(a.run) || a.index - b.index;
-    })
-    .map(item => item.run);
-}
-
 /** The next sort state after a click on a column header. */
 export function nextSort(
   current: { column: RunColumn; direction: SortDirection },
@@ -234,32 +191,11 @@ export function nextSort(
     return { column: clicked, direction: current.direction === 'asc' ? 'desc' : 'asc' };
   }
   // Times and numbers read best biggest/newest first, names A to Z.
-  const numeric = clicked === 'started' || clicked === 'duration' || clicked === 'metric';
+  const numeric = clicked === 'started' || clicked === 'ended' || clicked.includes('.');
   return { column: clicked, direction: numeric ? 'desc' : 'asc' };
 }
 
-/** Whether a run has an executed notebook the server can render. */
-export function hasNotebook(run: IRun): boolean {
-  return run.kind === 'notebook' || (run.kind === 'track' && !!run.parent_run_id);
-}
-
 // ---------------------------------------------------------------- aliases
-
-/** Alias holders as `[alias, version]`, `production` first, then A to Z. */
-export function aliasHolders(aliases: Record<string, number> | null | undefined): [string, number][] {
-  return Object.entries(aliases ?? {}).sort(([a], [b]) => {
-    if (a === b) {
-      return 0;
-    }
-    if (a === 'production') {
-      return -1;
-    }
-    if (b === 'production') {
-      return 1;
-    }
-    return a < b ? -1 : 1;
-  });
-}
 
 /** The alias history as a timeline: newest first (by time, then by event id). */
 export function orderAliasHistory(history: IAliasChange[]): IAliasChange[] {
@@ -270,77 +206,62 @@ export function orderAliasHistory(history: IAliasChange[]): IAliasChange[] {
   });
 }
 
-/** "production: v1 → v2" for one event. */
+/** "production: v1 → v2" for a move, "production: v2 ↛ v1" for a refused promotion. */
 export function describeAliasChange(change: IAliasChange): string {
   const from = change.from_version === null ? '∅' : `v${change.from_version}`;
   const to = change.to_version === null ? '∅' : `v${change.to_version}`;
-  return `${change.alias}: ${from} → ${to}`;
+  return `${change.alias}: ${from} ${change.action === 'refused' ? '↛' : '→'} ${to}`;
 }
 
-/** The version a rollback of `alias` would return to, if the history tells. */
-export function rollbackTarget(history: IAliasChange[], alias: string): number | null {
-  const last = orderAliasHistory(history).find(c => c.alias === alias);
-  return last ? last.from_version : null;
+/**
+ * Where a version came from, in words: "train_churn.ipynb, step train of
+ * pipeline retrain_churn, schedule monthly"; null when the server knows no run.
+ */
+export function describeProducer(producer: IProducedBy | null | undefined): string | null {
+  if (!producer) {
+    return null;
+  }
+  const parts: string[] = [];
+  if (producer.notebook) {
+    parts.push(producer.notebook);
+  }
+  if (producer.pipeline) {
+    parts.push(
+      producer.step ? `step ${producer.step} of pipeline ${producer.pipeline}` : `pipeline ${producer.pipeline}`
+    );
+  }
+  if (producer.schedule) {
+    parts.push(`schedule ${producer.schedule}`);
+  }
+  return parts.length ? parts.join(', ') : 'tracked outside a notebook';
 }
 
 // ---------------------------------------------------------------- drift
 
-/** How bad drift is: for a column, or for a model's latest check. */
-export type Severity = 'drift' | 'warning' | 'ok' | 'none';
+/** How loud a verdict is, as the server rates it (see `Level`). */
+export type Severity = Level;
 
-/** A column at or above this share of its threshold is worth a look. */
-export const WARNING_SEVERITY = 0.7;
-
-/** `drift` when the column drifted, `warning` when it came close, else `ok`; `none` if untested. */
-export function classifyColumn(column: IDriftColumn): Severity {
-  if (column.drift) {
-    return 'drift';
-  }
-  if (column.testable === false) {
-    return 'none';
-  }
-  let severity = column.severity;
-  if ((severity === null || severity === undefined) && column.statistic != null && column.threshold) {
-    severity = column.statistic / column.threshold;
-  }
-  return severity !== null && severity !== undefined && severity >= WARNING_SEVERITY
-    ? 'warning'
-    : 'ok';
+/** A column's level as the server rated it. */
+export function columnLevel(column: IDriftColumn): Severity {
+  return column.level ?? (column.drift ? 'drift' : 'ok');
 }
 
-/**
- * The verdict of a model's latest check: `drift` when the dataset drifted;
- * `warning` when some columns drifted, came close, the schema changed or
- * performance degraded; `ok` otherwise; `none` when it was never checked.
- */
-export function classifyReport(report: IDriftReport | null | undefined): Severity {
+/** A model's latest check as the server rated it; `none` when it was never checked. */
+export function reportLevel(report: IDriftReport | null | undefined): Severity {
   if (!report) {
     return 'none';
   }
-  if (report.drift) {
-    return 'drift';
-  }
-  const columns = [...(report.columns ?? []), ...(report.prediction ? [report.prediction] : [])];
-  const schema = report.schema ?? {};
-  if (
-    columns.some(c => classifyColumn(c) !== 'ok' && classifyColumn(c) !== 'none') ||
-    report.performance?.degraded ||
-    (schema.missing ?? []).length > 0 ||
-    (schema.dtype_changes ?? []).length > 0
-  ) {
-    return 'warning';
-  }
-  return 'ok';
+  return report.level ?? (report.drift ? 'drift' : 'ok');
 }
 
 /** Order of severities, worst first. */
 const RANK: Record<Severity, number> = { drift: 0, warning: 1, ok: 2, none: 3 };
 
-/** Columns worst first: drifted, then by severity, then by name. */
+/** Columns worst first: by level, then by severity, then by name. */
 export function orderColumns(columns: IDriftColumn[]): IDriftColumn[] {
   return [...columns].sort(
     (a, b) =>
-      RANK[classifyColumn(a)] - RANK[classifyColumn(b)] ||
+      RANK[columnLevel(a)] - RANK[columnLevel(b)] ||
       (b.severity ?? 0) - (a.severity ?? 0) ||
       (a.column < b.column ? -1 : a.column > b.column ? 1 : 0)
   );
@@ -349,4 +270,58 @@ export function orderColumns(columns: IDriftColumn[]): IDriftColumn[] {
 /** Compare severities for sorting models worst first. */
 export function compareSeverity(a: Severity, b: Severity): number {
   return RANK[a] - RANK[b];
+}
+
+/** A changed column type as people read it: "contract: category → str". */
+export function describeTypeChange(change: ITypeChange | string): string {
+  if (typeof change === 'string') {
+    return change;
+  }
+  return `${change.column}: ${change.reference} → ${change.current}`;
+}
+
+/** Each metric of a check's performance as "accuracy 0.8287 → 0.764 (-0.06467)". */
+export function describePerformance(
+  metrics: Record<string, IPerformanceMetric> | null | undefined
+): { metric: string; text: string; degraded: boolean }[] {
+  return Object.entries(metrics ?? {}).map(([metric, m]) => {
+    const change =
+      typeof m.change === 'number' ? ` (${m.change > 0 ? '+' : ''}${formatNumber(m.change)})` : '';
+    return {
+      metric,
+      text: `${metric} ${formatNumber(m.reference)} → ${formatNumber(m.current)}${change}`,
+      degraded: Boolean(m.degraded)
+    };
+  });
+}
+
+// ---------------------------------------------------------------- schedules
+
+/** "cell 3 of 8", "step train (1 of 4 done) · cell 2 of 5", or "starting…". */
+export function describeProgress(progress: ISlotProgress | null | undefined): string {
+  if (!progress) {
+    return 'starting…';
+  }
+  const parts: string[] = [];
+  if (progress.steps_total) {
+    const step = progress.step ? `step ${progress.step}` : 'steps';
+    parts.push(`${step} (${progress.steps_done ?? 0} of ${progress.steps_total} done)`);
+  }
+  if (progress.cells_total) {
+    parts.push(`cell ${Math.min((progress.cells_done ?? 0) + 1, progress.cells_total)} of ${progress.cells_total}`);
+  }
+  return parts.length ? parts.join(' · ') : 'starting…';
+}
+
+/** What running a schedule can move, in words; null when none of its notebooks promotes. */
+export function runNowWarning(schedule: ISchedule): string | null {
+  const notebooks = schedule.promotes ?? [];
+  if (!notebooks.length) {
+    return null;
+  }
+  const alias = schedule.default_alias ?? 'production';
+  return (
+    `${notebooks.join(', ')} ${notebooks.length === 1 ? 'calls' : 'call'} promote: ` +
+    `this run can move ${alias} (and any alias its notebooks name).`
+  );
 }

@@ -4,25 +4,29 @@
  *
  * Each tab re-renders only when the JSON it loaded changed, so the
  * periodic refresh does not reset scroll positions, open sections or the
- * selected run.
+ * selected run. What the user chose (tab, selected run, sort, filter, open
+ * sections, the panel's width and whether it is open) is kept in the
+ * browser's local storage and comes back after a page reload.
  */
-import { Widget } from '@lumino/widgets';
+import { type Message } from '@lumino/messaging';
+import { SplitPanel, Widget } from '@lumino/widgets';
 
 import { ApiError, MlopsClient } from './api';
-import { askPromote, askRollback } from './dialogs';
+import { askPromote, askRollback, askRunNow } from './dialogs';
 import { h, replaceChildren } from './dom';
 import { mlopsIcon } from './icon';
+import { CompareView } from './compare';
 import { NotebookView } from './notebook';
-import { formatDateTime, nextSort, rollbackTarget, type RunColumn } from './logic';
-import type { IAliasChange, IRun, ISchedule, IScheduleSlot } from './types';
+import { formatDateTime, nextSort, shortId, type RunColumn } from './logic';
+import { loadState, STATE_KEY, TABS, type IPanelState, type TabName } from './state';
+import type { IAliasChange, IAliasHolder, IRun, ISchedule, IScheduleSlot } from './types';
 import { renderDrift, type IDriftEntry } from './views/drift';
 import { renderModels, type IModelEntry } from './views/models';
-import { renderRunDetail, renderRunList, type IRunsState } from './views/runs';
+import { renderRunDetail, renderRunList, type IRunsPage, type IRunsState } from './views/runs';
 import { renderSchedules } from './views/schedules';
 
 export const PANEL_ID = 'mlops-nb-panel';
-export const TABS = ['models', 'runs', 'drift', 'schedules'] as const;
-export type TabName = (typeof TABS)[number];
+export { TABS, type TabName } from './state';
 
 const TAB_LABELS: Record<TabName, string> = {
   models: 'Models',
@@ -31,13 +35,33 @@ const TAB_LABELS: Record<TabName, string> = {
   schedules: 'Schedules'
 };
 
-/** How many runs the list asks for. */
-const RUN_LIMIT = 200;
+/** How many runs a page of the list shows. */
+const RUN_PAGE = 50;
+
+/**
+ * The panel's width when it first opens, in pixels: wide enough for a run
+ * name, its status and metric on one line, and for a run's provenance with
+ * its close button, where JupyterLab's 250 px sidebar was not.
+ */
+export const DEFAULT_WIDTH = 400;
+
+/** Seconds between refreshes while a schedule the panel shows is running. */
+const RUNNING_REFRESH = 2;
+
+function browserStorage(): Storage | null {
+  try {
+    return window.localStorage;
+  } catch {
+    return null; // storage blocked: the panel simply forgets
+  }
+}
 
 export interface IPanelOptions {
   client: MlopsClient;
   /** add a widget to the main area (or bring it to the front) */
   showInMain(widget: Widget): void;
+  /** where the panel keeps its state (default: the browser's local storage) */
+  storage?: Storage | null;
 }
 
 /** Text of an error for the message line. */
@@ -57,6 +81,20 @@ export class MlopsPanel extends Widget {
     super();
     this.client = options.client;
     this.showInMain = options.showInMain;
+    this.storage = options.storage === undefined ? browserStorage() : options.storage;
+    this.savedBefore = this.storage?.getItem(STATE_KEY) !== null && this.storage !== null;
+    this.state = loadState(this.storage);
+    this.runsState = {
+      sort: this.state.sort,
+      kind: this.state.kind,
+      selected: this.state.selectedRun,
+      query: this.state.query,
+      columns: this.state.columns,
+      offset: 0,
+      compare: []
+    };
+    this.modelsState = { foldedHistory: new Set(this.state.foldedHistory) };
+    this.driftUnfolded = new Set(this.state.driftUnfolded);
     this.id = PANEL_ID;
     this.addClass('mlops-Panel');
     this.title.caption = 'MLOps';
@@ -104,7 +142,17 @@ export class MlopsPanel extends Widget {
       this.body.appendChild(view);
     }
     this.node.append(header, this.tabBar, this.message, this.body);
-    this.selectTab('models', false);
+    this.selectTab(this.state.tab, false);
+  }
+
+  /** Whether the panel was open when the page was left (index.ts opens it again). */
+  get wasOpen(): boolean {
+    return this.state.open;
+  }
+
+  /** Whether this browser kept a state of the panel from an earlier page. */
+  get hasSavedState(): boolean {
+    return this.savedBefore;
   }
 
   /** The tab on show. */
@@ -115,6 +163,8 @@ export class MlopsPanel extends Widget {
   /** Show `tab` (and load it unless `load` is false). */
   selectTab(tab: TabName, load = true): void {
     this.tab = tab;
+    this.state.tab = tab;
+    this.saveState();
     for (const [name, button] of this.tabButtons) {
       const active = name === tab;
       button.classList.toggle('mlops-active', active);
@@ -192,6 +242,8 @@ export class MlopsPanel extends Widget {
   showRun(runId: string): void {
     this.runsState.selected = runId;
     this.runDetail = null;
+    this.revealDetail = true;
+    this.saveState();
     this.selectTab('runs');
   }
 
@@ -200,6 +252,16 @@ export class MlopsPanel extends Widget {
    * appears once the report has arrived; until then the message line says
    * what is happening.
    */
+  /** Open the runs ticked on the Runs tab side by side in the main area. */
+  async compareRuns(): Promise<void> {
+    const ids = [...this.runsState.compare];
+    try {
+      this.showInMain(new CompareView(await this.client.compareRuns(ids)));
+    } catch (reason) {
+      this.showMessage('error', `Could not compare the runs: ${errorText(reason)}`);
+    }
+  }
+
   async openNotebook(runId: string, name: string): Promise<void> {
     const open = this.notebooks.get(runId);
     if (open && !open.isDisposed) {
@@ -226,11 +288,84 @@ export class MlopsPanel extends Widget {
       window.clearInterval(this.timer);
       this.timer = null;
     }
+    if (this.follow !== null) {
+      window.clearInterval(this.follow);
+      this.follow = null;
+    }
     super.dispose();
   }
 
-  protected onAfterShow(): void {
+  protected onAfterShow(msg: Message): void {
+    super.onAfterShow(msg);
+    this.state.open = true;
+    this.saveState();
+    if (!this.sizing) {
+      this.sizing = true;
+      // JupyterLab lays the sidebar out at its own width first; only resizes
+      // after ours (a drag of the splitter) are the user's choice to keep.
+      requestAnimationFrame(() => {
+        this.fitWidth();
+        this.sized = true;
+      });
+    }
     void this.refresh();
+  }
+
+  protected onAfterHide(msg: Message): void {
+    super.onAfterHide(msg);
+    if (!this.isDisposed) {
+      this.state.open = false;
+      this.saveState();
+    }
+  }
+
+  protected onResize(msg: Widget.ResizeMessage): void {
+    super.onResize(msg);
+    if (this.sized && this.isVisible && msg.width > 0) {
+      this.state.width = Math.round(msg.width);
+      this.saveState();
+    }
+  }
+
+  /**
+   * Give the sidebar the width the user left it at, or DEFAULT_WIDTH the first
+   * time, by setting the relative sizes of JupyterLab's main split panel.
+   */
+  private fitWidth(): void {
+    let area: Widget | null = this;
+    let split: Widget | null = this.parent;
+    while (split && !(split instanceof SplitPanel)) {
+      area = split;
+      split = split.parent;
+    }
+    const total = split?.node.clientWidth ?? 0;
+    if (!(split instanceof SplitPanel) || !area || total <= 0) {
+      return;
+    }
+    const index = split.widgets.indexOf(area);
+    const sizes = split.relativeSizes();
+    if (index < 0 || sizes.length !== split.widgets.length) {
+      return;
+    }
+    const share = Math.min((this.state.width ?? DEFAULT_WIDTH) / total, 0.6);
+    const others = sizes.reduce((sum, size, i) => (i === index ? sum : sum + size), 0) || 1;
+    split.setRelativeSizes(sizes.map((size, i) => (i === index ? share : (size / others) * (1 - share))));
+  }
+
+  /** Keep what the user chose for the next page load. */
+  private saveState(): void {
+    this.state.selectedRun = this.runsState?.selected ?? null;
+    this.state.sort = this.runsState?.sort ?? this.state.sort;
+    this.state.kind = this.runsState?.kind ?? '';
+    this.state.query = this.runsState?.query ?? '';
+    this.state.columns = [...(this.runsState?.columns ?? [])];
+    this.state.foldedHistory = [...(this.modelsState?.foldedHistory ?? [])];
+    this.state.driftUnfolded = [...(this.driftUnfolded ?? [])];
+    try {
+      this.storage?.setItem(STATE_KEY, JSON.stringify(this.state));
+    } catch {
+      // full or blocked storage: nothing to keep
+    }
   }
 
   // ---------------------------------------------------------------- loading
@@ -290,16 +425,36 @@ export class MlopsPanel extends Widget {
         entries,
         {
           promote: (model, version) => void this.promote(model, version),
-          rollback: (model, alias) => void this.rollback(model, alias),
+          rollback: (model, holder) => void this.rollback(model, holder),
           openRun: runId => this.showRun(runId)
         },
         this.modelsState
       )
     );
+    // The user may fold a model's history: remember it.
+    this.saveState();
   }
 
   private async loadRuns(view: HTMLElement): Promise<void> {
-    const runs = await this.client.listRuns({ limit: RUN_LIMIT });
+    const state = this.runsState;
+    let page: IRunsPage;
+    try {
+      const found = await this.client.searchRuns({
+        q: state.query,
+        kind: state.kind,
+        sort: state.sort.column,
+        order: state.sort.direction,
+        limit: RUN_PAGE,
+        offset: state.offset
+      });
+      page = { runs: found.runs, total: found.total, offset: found.offset, limit: found.limit };
+    } catch (reason) {
+      if (!(reason instanceof ApiError && reason.status === 400)) {
+        throw reason;
+      }
+      // A filter the server cannot read: say why under the box, keep the last good page.
+      page = { ...this.runsPage, error: reason.message };
+    }
     const selected = this.runsState.selected;
     let detailError: string | null = null;
     if (selected) {
@@ -312,31 +467,63 @@ export class MlopsPanel extends Widget {
     } else {
       this.runDetail = null;
     }
-    this.runs = runs;
-    this.paint('runs', view, [runs, this.runsState, this.runDetail, detailError], () =>
+    this.runsPage = page;
+    this.paint('runs', view, [page, this.runsState, this.runDetail, detailError], () =>
       this.renderRuns(detailError)
     );
+    this.showDetail(view);
+  }
+
+  /** Bring the run just selected into view, once its provenance is there. */
+  private showDetail(view: HTMLElement): void {
+    const detail = view.querySelector('[data-testid="mlops-run-detail"]');
+    if (this.revealDetail && detail) {
+      this.revealDetail = false;
+      detail.scrollIntoView({ block: 'start' });
+    }
   }
 
   private renderRuns(detailError: string | null = null): HTMLElement {
     const actions = {
       sortBy: (column: RunColumn) => {
         this.runsState.sort = nextSort(this.runsState.sort, column);
-        this.rerenderRuns();
+        this.requery();
       },
       filterKind: (kind: string) => {
         this.runsState.kind = kind;
+        this.requery();
+      },
+      search: (query: string) => {
+        this.runsState.query = query.trim();
+        this.requery();
+      },
+      setColumns: (columns: string[]) => {
+        this.runsState.columns = columns;
+        this.saveState();
         this.rerenderRuns();
       },
+      page: (offset: number) => {
+        this.runsState.offset = offset;
+        this.requery(false);
+      },
+      tickCompare: (runId: string, on: boolean) => {
+        const ticked = this.runsState.compare.filter(id => id !== runId);
+        this.runsState.compare = on ? [...ticked, runId] : ticked;
+        this.rerenderRuns();
+      },
+      compare: () => void this.compareRuns(),
       select: (runId: string | null) => {
         this.runsState.selected = runId;
         this.runDetail = null;
+        this.revealDetail = runId !== null;
+        this.saveState();
         this.rerenderRuns();
         if (runId) {
           void this.refresh();
         }
       },
-      openNotebook: (run: IRun) => void this.openNotebook(run.run_id, run.name)
+      openNotebook: (run: IRun) => void this.openNotebook(run.run_id, run.name),
+      notebookUrl: (run: IRun) => this.client.url(['runs', run.run_id, 'notebook'], { format: 'ipynb' })
     };
     const detail = this.runDetail
       ? renderRunDetail(this.runDetail, actions)
@@ -345,13 +532,22 @@ export class MlopsPanel extends Widget {
         : this.runsState.selected
           ? h('p', { class: 'mlops-muted' }, 'Loading the run…')
           : h('p', { class: 'mlops-muted mlops-small' }, 'Select a run to see its provenance.');
-    return h('div', { class: 'mlops-Runs' }, renderRunList(this.runs, this.runsState, actions), detail);
+    return h('div', { class: 'mlops-Runs' }, renderRunList(this.runsPage, this.runsState, actions), detail);
+  }
+
+  /** Ask the server again after the filter, the kind or the sort changed (from the first page). */
+  private requery(fromStart = true): void {
+    if (fromStart) {
+      this.runsState.offset = 0;
+    }
+    this.saveState();
+    void this.refresh();
   }
 
   private rerenderRuns(): void {
     const view = this.views.get('runs') as HTMLElement;
     this.shown.delete('runs');
-    this.paint('runs', view, [this.runs, this.runsState, this.runDetail], () => this.renderRuns());
+    this.paint('runs', view, [this.runsPage, this.runsState, this.runDetail], () => this.renderRuns());
   }
 
   private async loadDrift(view: HTMLElement): Promise<void> {
@@ -366,11 +562,28 @@ export class MlopsPanel extends Widget {
       })
     );
     this.paint('drift', view, entries, () => renderDrift(entries, this.driftUnfolded));
+    this.saveState();
   }
 
   private async loadSchedules(view: HTMLElement): Promise<void> {
     this.schedules = await this.client.listSchedules();
     this.renderScheduleView(view);
+    this.followRunning();
+  }
+
+  /** While a schedule runs, refresh the tab every few seconds to show its progress. */
+  private followRunning(): void {
+    const running = this.schedules.some(s => (s.running ?? []).length > 0);
+    if (running && this.follow === null) {
+      this.follow = window.setInterval(() => {
+        if (this.tab === 'schedules' && this.isVisible) {
+          void this.refresh();
+        }
+      }, RUNNING_REFRESH * 1000);
+    } else if (!running && this.follow !== null) {
+      window.clearInterval(this.follow);
+      this.follow = null;
+    }
   }
 
   private renderScheduleView(view: HTMLElement = this.views.get('schedules') as HTMLElement): void {
@@ -378,10 +591,16 @@ export class MlopsPanel extends Widget {
       renderSchedules(
         this.schedules,
         {
-          runNow: name => void this.scheduleAction(name, 'run-now'),
-          setPaused: (name, paused) => void this.scheduleAction(name, paused ? 'pause' : 'resume')
+          runNow: schedule => void this.runNow(schedule),
+          setPaused: (name, paused) => void this.scheduleAction(name, paused ? 'pause' : 'resume'),
+          cancel: (name, slotId) => void this.cancelSlot(name, slotId),
+          openRun: runId => this.showRun(runId),
+          openNotebook: (runId, title) => void this.openNotebook(runId, title)
         },
-        this.busy
+        this.busy,
+        undefined,
+        undefined,
+        this.openSlots
       )
     );
   }
@@ -389,8 +608,12 @@ export class MlopsPanel extends Widget {
   // ---------------------------------------------------------------- actions
 
   private async promote(model: string, version: number): Promise<void> {
-    const entry = this.models.find(e => e.summary.name === model);
-    const request = await askPromote(model, version, entry?.summary.aliases ?? {});
+    const detail = this.models.find(e => e.summary.name === model)?.detail;
+    if (!detail) {
+      this.showMessage('error', `Could not promote ${model} v${version}: its details did not load.`);
+      return;
+    }
+    const request = await askPromote(model, version, detail.aliases, detail.default_alias);
     if (!request) {
       return;
     }
@@ -401,7 +624,8 @@ export class MlopsPanel extends Widget {
       if (reason instanceof ApiError && reason.status === 409 && reason.failures.length) {
         this.showMessage(
           'error',
-          `Not promoted: the gate refused ${model} v${version} for ${request.alias ?? 'production'}; nothing moved.`,
+          `Not promoted: the gate refused ${model} v${version} for ${request.alias}; nothing moved ` +
+            '(the refusal is kept in the alias history).',
           reason.failures
         );
       } else {
@@ -411,11 +635,8 @@ export class MlopsPanel extends Widget {
     await this.reloadModels();
   }
 
-  private async rollback(model: string, alias: string): Promise<void> {
-    const entry = this.models.find(e => e.summary.name === model);
-    const current = entry?.summary.aliases[alias];
-    const target = entry?.detail ? rollbackTarget(entry.detail.history, alias) : null;
-    const request = await askRollback(model, alias, current, target);
+  private async rollback(model: string, holder: IAliasHolder): Promise<void> {
+    const request = await askRollback(model, holder);
     if (!request) {
       return;
     }
@@ -423,7 +644,7 @@ export class MlopsPanel extends Widget {
       const change = await this.client.rollback(model, request);
       this.showMessage('success', this.describe(model, change));
     } catch (reason) {
-      this.showMessage('error', `Could not roll back ${model}@${alias}: ${errorText(reason)}`);
+      this.showMessage('error', `Could not roll back ${model}@${holder.alias}: ${errorText(reason)}`);
     }
     await this.reloadModels();
   }
@@ -442,6 +663,14 @@ export class MlopsPanel extends Widget {
     }
   }
 
+  /** Run a schedule now, after asking when it can move an alias; it runs on in the server. */
+  private async runNow(schedule: ISchedule): Promise<void> {
+    if (!(await askRunNow(schedule))) {
+      return;
+    }
+    await this.scheduleAction(schedule.name, 'run-now');
+  }
+
   private async scheduleAction(name: string, action: 'run-now' | 'pause' | 'resume'): Promise<void> {
     this.busy.add(name);
     this.renderScheduleView();
@@ -449,10 +678,9 @@ export class MlopsPanel extends Widget {
       const reply = await this.client.scheduleAction(name, action);
       if (action === 'run-now') {
         const slot = reply as IScheduleSlot;
-        const ok = slot.status === 'finished';
         this.showMessage(
-          ok ? 'success' : 'error',
-          `${name}: run ${slot.run_id ? slot.run_id.slice(0, 8) : ''} ${slot.status}${slot.error ? ` — ${slot.error}` : ''}`
+          'info',
+          `${name}: started run ${shortId(slot.run_id)}; its progress shows below, where you can cancel it.`
         );
       } else {
         this.showMessage('info', `${name} ${action === 'pause' ? 'paused' : 'resumed'}`);
@@ -464,6 +692,20 @@ export class MlopsPanel extends Widget {
       this.shown.delete('schedules');
       await this.refresh();
     }
+  }
+
+  private async cancelSlot(name: string, slotId: number): Promise<void> {
+    try {
+      const slot = await this.client.cancelSlot(name, slotId);
+      this.showMessage(
+        'info',
+        `${name}: run ${shortId(slot.run_id)} cancelled; it is recorded as failed, cancelled by ${slot.cancelled_by}.`
+      );
+    } catch (reason) {
+      this.showMessage('error', `Could not cancel ${name}: ${errorText(reason)}`);
+    }
+    this.shown.delete('schedules');
+    await this.refresh();
   }
 
   private readonly client: MlopsClient;
@@ -482,15 +724,24 @@ export class MlopsPanel extends Widget {
   /** the JSON each tab shows now */
   private readonly shown = new Map<TabName, string>();
   private models: IModelEntry[] = [];
-  private runs: IRun[] = [];
+  private runsPage: IRunsPage = { runs: [], total: 0, offset: 0, limit: RUN_PAGE };
   private schedules: ISchedule[] = [];
   private runDetail: IRun | null = null;
-  private readonly runsState: IRunsState = {
-    sort: { column: 'started', direction: 'desc' },
-    kind: '',
-    selected: null
-  };
-  private readonly modelsState = { foldedHistory: new Set<string>() };
-  private readonly driftUnfolded = new Set<string>();
+  private readonly storage: Storage | null;
+  private readonly savedBefore: boolean;
+  private readonly state: IPanelState;
+  private readonly runsState: IRunsState;
+  private readonly modelsState: { foldedHistory: Set<string> };
+  private readonly driftUnfolded: Set<string>;
   private readonly busy = new Set<string>();
+  /** schedules whose recent slots are unfolded */
+  private readonly openSlots = new Set<string>();
+  /** the width is being fitted, once per page */
+  private sizing = false;
+  /** the width was fitted: resizes from now on are the user's */
+  private sized = false;
+  /** scroll the run detail into view once it is drawn */
+  private revealDetail = false;
+  /** the faster refresh while a schedule runs */
+  private follow: number | null = null;
 }

@@ -44,14 +44,40 @@ export interface IModelVersion {
   aliases: string[];
   signature?: { name: string; dtype: string }[] | null;
   profile_sha256?: string | null;
+  /** the estimator's class alone, e.g. `Pipeline` (the server's reading of `estimator`) */
+  estimator_name?: string | null;
+  /** the run that registered the version and what it ran in */
+  produced_by?: IProducedBy | null;
 }
 
-/** One move of an alias (promote, rollback, …). */
+/** Which run made a version, and the notebook, pipeline and schedule it ran in. */
+export interface IProducedBy {
+  run_id: string;
+  notebook: string | null;
+  notebook_run_id: string | null;
+  pipeline: string | null;
+  pipeline_run_id: string | null;
+  step: string | null;
+  schedule: string | null;
+}
+
+/** Who holds an alias now and where a rollback would take it (the server's holder stack). */
+export interface IAliasHolder {
+  alias: string;
+  version: number;
+  /** the version `rollback` returns the alias to; null when nothing earlier held it */
+  rollback_to: number | null;
+}
+
+/**
+ * One entry of an alias's history: a move (`promote`, `rollback`), or a
+ * promotion a gate refused (`refused`: nothing moved; `failures` says why).
+ */
 export interface IAliasChange {
   id: number;
   model: string;
   alias: string;
-  action: string;
+  action: 'promote' | 'rollback' | 'refused' | string;
   from_version: number | null;
   to_version: number | null;
   at: string;
@@ -60,12 +86,19 @@ export interface IAliasChange {
   run_id: string | null;
   /** the gate expression and its result, when a gate was asked for */
   gate: string | null;
+  /** the conditions that failed, for a refused promotion */
+  failures?: string[];
 }
 
 /** `GET /models/{name}`. */
 export interface IModelDetail {
   name: string;
+  /** the alias promote and rollback use unless told otherwise */
+  default_alias: string;
+  /** holders, the default alias first */
+  aliases: IAliasHolder[];
   versions: IModelVersion[];
+  /** moves and refused promotions, oldest first */
   history: IAliasChange[];
 }
 
@@ -93,7 +126,36 @@ export interface IRun {
   source_sha256: string | null;
   error: string | null;
   model_version: number | null;
+  /** the server has an executed notebook to show for this run */
+  has_notebook?: boolean;
   children?: string[];
+}
+
+/** One row of a comparison: a value per run, `missing` where a run has none. */
+export interface ICompareRow {
+  name: string;
+  values: JsonValue[];
+  missing: boolean[];
+  /** the server's verdict: the runs do not all agree here */
+  differs: boolean;
+}
+
+/** `GET /runs/compare`: runs side by side. */
+export interface IRunComparison {
+  runs: { run_id: string; label: string }[];
+  sections: { name: string; rows: ICompareRow[] }[];
+  shared_metrics: Record<string, number[]>;
+}
+
+/** `GET /runs/search`: one page of the runs a filter matches. */
+export interface IRunPage {
+  runs: IRun[];
+  /** how many runs match in all */
+  total: number;
+  limit: number;
+  offset: number;
+  sort: string;
+  order: 'asc' | 'desc';
 }
 
 /** The chart data of one column of a drift report. */
@@ -106,6 +168,9 @@ export interface IDriftChart {
   /** share of current values outside the reference range (numeric columns) */
   outside?: number;
 }
+
+/** How loud a drift verdict is, as the server rates it; `none`: untested or never checked. */
+export type Level = 'drift' | 'warning' | 'ok' | 'none';
 
 /** One column's verdict in a drift report. */
 export interface IDriftColumn {
@@ -122,6 +187,23 @@ export interface IDriftColumn {
   reason?: string | null;
   p_value?: number | null;
   chart?: IDriftChart | null;
+  /** the server's rating of this column */
+  level?: Level;
+}
+
+/** One metric of a check's performance section. */
+export interface IPerformanceMetric {
+  reference?: number | null;
+  current?: number | null;
+  change?: number | null;
+  degraded?: boolean;
+}
+
+/** One changed column type in a check's schema section. */
+export interface ITypeChange {
+  column: string;
+  reference: string;
+  current: string;
 }
 
 /** The full report of the latest check (`DriftReport.to_json()`). */
@@ -136,11 +218,15 @@ export interface IDriftReport {
   drifted_columns: string[];
   columns: IDriftColumn[];
   prediction?: IDriftColumn | null;
-  performance?: { degraded?: boolean; [key: string]: unknown } | null;
+  performance?: {
+    degraded?: boolean;
+    metrics?: Record<string, IPerformanceMetric>;
+    [key: string]: unknown;
+  } | null;
   schema?: {
     missing?: string[];
     extra?: string[];
-    dtype_changes?: unknown[];
+    dtype_changes?: (ITypeChange | string)[];
   } | null;
   findings?: { check: string; column: string; message: string }[];
   notes?: string[];
@@ -151,6 +237,9 @@ export interface IDriftReport {
   };
   /** Drift, broken data quality or degraded performance. */
   alarm?: boolean;
+  /** the server's rating of the whole check */
+  level?: Level;
+  check_id?: number;
 }
 
 /** One row of a model's drift history. */
@@ -164,6 +253,27 @@ export interface IDriftCheck {
   drift_share: number;
   degraded?: number | boolean;
   summary?: Record<string, { drift: boolean; severity?: number | null }>;
+  level?: Level;
+}
+
+/** Who holds the default alias now, and when that version was last checked. */
+export interface IDriftHolder {
+  alias: string;
+  version: number;
+  /** null: that version was never checked */
+  last_checked_at: string | null;
+  checks: number;
+}
+
+/** An alert a check raised. */
+export interface IDriftAlert {
+  id: number;
+  at: string;
+  kind: string;
+  message: string;
+  /** channels that took it, of `channels` */
+  delivered: number;
+  channels: number;
 }
 
 /** `GET /drift/{name}`. */
@@ -171,6 +281,8 @@ export interface IDriftHistory {
   model: string;
   history: IDriftCheck[];
   latest: IDriftReport | null;
+  holder?: IDriftHolder | null;
+  alerts?: IDriftAlert[];
 }
 
 /** `GET /schedules`: one entry per schedule. */
@@ -187,9 +299,30 @@ export interface ISchedule {
   runs?: number;
   last_status?: string | null;
   catchup?: string;
+  /** notebooks of the schedule that call promote: *Run now* asks first */
+  promotes?: string[];
+  default_alias?: string;
+  /** its slots running now */
+  running?: IScheduleSlot[];
+  /** the newest slot that ended */
+  last_slot?: IScheduleSlot | null;
+  /** its newest slots, newest first (ran, queued, skipped and why) */
+  recent?: IScheduleSlot[];
+  /** the cron expression in words, with the time zone */
+  cron_text?: string;
 }
 
-/** `POST /schedules/{name}/run-now`: the slot that ran. */
+/** How far a running slot has got; counts are null until known. */
+export interface ISlotProgress {
+  run_id: string | null;
+  step: string | null;
+  steps_done: number | null;
+  steps_total: number | null;
+  cells_done: number | null;
+  cells_total: number | null;
+}
+
+/** A slot of a schedule (`run-now` answers with the one it claimed). */
 export interface IScheduleSlot {
   id: number;
   schedule: string;
@@ -198,6 +331,11 @@ export interface IScheduleSlot {
   run_id: string | null;
   error?: string | null;
   ended_at?: string | null;
+  claimed_at?: string;
+  progress?: ISlotProgress | null;
+  /** it runs in this Jupyter server, so it can be cancelled from here */
+  cancellable?: boolean;
+  cancelled_by?: string;
 }
 
 /** The body of an error reply. */

@@ -54,6 +54,21 @@ describe('MlopsClient URLs', () => {
     await client.listRuns({ model: 'churn', limit: 50 });
     expect(mockMakeRequest.mock.calls[0][0]).toBe('http://h/base/mlops-nb/api/runs?model=churn&limit=50');
   });
+
+  it('asks for a comparison of runs by their ids', async () => {
+    mockMakeRequest.mockResolvedValue(reply(200, { runs: [], sections: [], shared_metrics: {} }));
+    await new MlopsClient(settings).compareRuns(['abcdef12', '0123abcd']);
+    expect(mockMakeRequest.mock.calls[0][0]).toBe('http://h/base/mlops-nb/api/runs/compare?ids=abcdef12%2C0123abcd');
+  });
+
+  it('sends a run search with its filter encoded, and leaves out what is blank', async () => {
+    mockMakeRequest.mockResolvedValue(reply(200, { runs: [], total: 0, limit: 50, offset: 0, sort: 'started', order: 'desc' }));
+    const client = new MlopsClient(settings);
+    await client.searchRuns({ q: ' auc > 0.8 & C = 1 ', kind: '', sort: 'metrics.auc', order: 'desc', limit: 50, offset: 100 });
+    expect(mockMakeRequest.mock.calls[0][0]).toBe(
+      'http://h/base/mlops-nb/api/runs/search?q=auc%20%3E%200.8%20%26%20C%20%3D%201&sort=metrics.auc&order=desc&limit=50&offset=100'
+    );
+  });
 });
 
 describe('MlopsClient requests', () => {

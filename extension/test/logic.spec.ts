@@ -1,22 +1,26 @@
 // Pure view logic: sorting, time formatting, severities, alias history.
 import {
-  aliasHolders,
-  classifyColumn,
-  classifyReport,
+  columnChoices,
+  columnLabel,
+  columnLevel,
+  columnValue,
   describeAliasChange,
+  describePerformance,
+  describeProducer,
+  describeProgress,
+  describeTypeChange,
   formatDateTime,
   formatDuration,
   formatNextRun,
   formatNumber,
-  hasNotebook,
-  keyMetrics,
+  metricColumns,
+  isRunColumn,
   nextSort,
   orderAliasHistory,
   orderColumns,
   parseTime,
   relativeTime,
-  rollbackTarget,
-  sortRuns
+  reportLevel
 } from '../src/logic';
 import type { IAliasChange, IDriftColumn, IDriftReport, IRun } from '../src/types';
 
@@ -70,18 +74,22 @@ describe('numbers', () => {
     expect(formatNumber(0.86)).toBe('0.86');
     expect(formatNumber(0.8422945701357467)).toBe('0.8423');
     expect(formatNumber(3)).toBe('3');
-    expect(formatNumber(12345.678)).toBe('12345.7');
+    expect(formatNumber(12345.678)).toBe('12346');
     expect(formatNumber(null)).toBe('–');
-    expect(formatNumber(NaN)).toBe('–');
+    expect(formatNumber(NaN)).toBe('NaN');
     expect(formatNumber(Infinity)).toBe('∞');
   });
 
-  it('keeps the first metrics in recorded order', () => {
-    expect(keyMetrics({ accuracy: 0.86, auc: 0.91, f1: 0.5, loss: 0.1 }, 2)).toEqual([
-      ['accuracy', '0.86'],
-      ['auc', '0.91']
+  it('picks the metric columns of a model in the order its versions recorded them', () => {
+    expect(metricColumns([{ metrics: { accuracy: 0.86, auc: 0.91, f1: 0.5, loss: 0.1 } }], 2)).toEqual([
+      'accuracy',
+      'auc'
     ]);
-    expect(keyMetrics(undefined)).toEqual([]);
+    // a newer version's extra metric joins after the ones before; text is no metric
+    expect(
+      metricColumns([{ metrics: { auc: 0.9, f1: 0.4 } }, { metrics: { accuracy: 0.8, auc: 0.7, note: 'x' as never } }, {}])
+    ).toEqual(['auc', 'f1', 'accuracy']);
+    expect(metricColumns([{ metrics: null }, {}])).toEqual([]);
   });
 });
 
@@ -95,9 +103,9 @@ describe('time', () => {
   it('formats a moment in a given zone with a 24-hour clock', () => {
     const iso = '2026-11-25T02:00:00.000000+00:00';
     expect(formatDateTime(iso, 'UTC')).toBe('Wed 2026-11-25 02:00 UTC');
-    expect(formatDateTime(iso, 'Europe/Berlin')).toMatch(/^Wed 2026-11-25 03:00 GMT\+1$/);
-    expect(formatDateTime(iso, 'America/New_York')).toMatch(/^Tue 2026-11-24 21:00 EST$/);
-    expect(formatDateTime(iso, 'Asia/Tokyo')).toMatch(/^Wed 2026-11-25 11:00 GMT\+9$/);
+    expect(formatDateTime(iso, 'Europe/Berlin')).toBe('Wed 2026-11-25 03:00 UTC+1');
+    expect(formatDateTime(iso, 'America/New_York')).toBe('Tue 2026-11-24 21:00 UTC-5');
+    expect(formatDateTime(iso, 'Asia/Tokyo')).toBe('Wed 2026-11-25 11:00 UTC+9');
   });
 
   it('falls back to UTC for an unknown zone', () => {
@@ -112,8 +120,8 @@ describe('time', () => {
       new Date('2026-11-24T18:00:00Z')
     );
     expect(next).toEqual({
-      local: 'Tue 2026-11-24 18:00 PST',
-      scheduled: 'Wed 2026-11-25 03:00 GMT+1',
+      local: 'Tue 2026-11-24 18:00 UTC-8',
+      scheduled: 'Wed 2026-11-25 03:00 UTC+1',
       relative: 'in 8 h'
     });
     expect(formatNextRun(null, 'UTC')).toBeNull();
@@ -129,58 +137,42 @@ describe('time', () => {
   });
 });
 
-describe('sortRuns', () => {
-  const a = run('a', { name: 'beta', status: 'failed', started_at: '2026-11-01T10:00:00Z', ended_at: '2026-11-01T10:00:30Z', metrics: { accuracy: 0.7 } });
-  const b = run('b', { name: 'Alpha', status: 'finished', started_at: '2026-11-03T10:00:00Z', ended_at: '2026-11-03T10:05:00Z', metrics: { accuracy: 0.9 } });
-  const c = run('c', { name: 'gamma', status: 'running', started_at: '2026-11-02T10:00:00Z', ended_at: null });
-  const runs = [a, b, c];
-
-  it('sorts by start time, newest first', () => {
-    expect(sortRuns(runs, 'started', 'desc').map(r => r.run_id)).toEqual(['b', 'c', 'a']);
-    expect(sortRuns(runs, 'started', 'asc').map(r => r.run_id)).toEqual(['a', 'c', 'b']);
-  });
-
-  it('sorts names without regard to case', () => {
-    expect(sortRuns(runs, 'name', 'asc').map(r => r.name)).toEqual(['Alpha', 'beta', 'gamma']);
-  });
-
-  it('puts missing values last in both directions', () => {
-    expect(sortRuns(runs, 'duration', 'desc').map(r => r.run_id)).toEqual(['b', 'a', 'c']);
-    expect(sortRuns(runs, 'duration', 'asc').map(r => r.run_id)).toEqual(['a', 'b', 'c']);
-    expect(sortRuns(runs, 'metric', 'asc').map(r => r.run_id)).toEqual(['a', 'b', 'c']);
-  });
-
-  it('breaks ties newest first and does not touch the input', () => {
-    const x = run('x', { status: 'finished', started_at: '2026-11-01T00:00:00Z' });
-    const y = run('y', { status: 'finished', started_at: '2026-11-05T00:00:00Z' });
-    const input = [x, y];
-    expect(sortRuns(input, 'status', 'asc').map(r => r.run_id)).toEqual(['y', 'x']);
-    expect(input.map(r => r.run_id)).toEqual(['x', 'y']);
+describe('runs list', () => {
+  it('knows the sorts the server offers, and nothing else', () => {
+    for (const column of ['name', 'status', 'started', 'ended', 'kind', 'metrics.auc', 'params.C', 'metrics.a.b']) {
+      expect(isRunColumn(column)).toBe(true);
+    }
+    expect(isRunColumn('params.a b')).toBe(true);
+    for (const column of ['metric', 'duration', 'auc', 'metrics.', 'metrics.a"b', 'params.a`b', 3, null]) {
+      expect(isRunColumn(column)).toBe(false);
+    }
   });
 
   it('toggles direction on a second click and picks a sensible first one', () => {
     expect(nextSort({ column: 'started', direction: 'desc' }, 'started')).toEqual({ column: 'started', direction: 'asc' });
     expect(nextSort({ column: 'started', direction: 'desc' }, 'name')).toEqual({ column: 'name', direction: 'asc' });
-    expect(nextSort({ column: 'name', direction: 'asc' }, 'metric')).toEqual({ column: 'metric', direction: 'desc' });
+    expect(nextSort({ column: 'name', direction: 'asc' }, 'metrics.auc')).toEqual({ column: 'metrics.auc', direction: 'desc' });
+    expect(nextSort({ column: 'name', direction: 'asc' }, 'params.C')).toEqual({ column: 'params.C', direction: 'desc' });
   });
 
-  it('knows which runs have an executed notebook', () => {
-    expect(hasNotebook(run('n', { kind: 'notebook' }))).toBe(true);
-    expect(hasNotebook(run('t', { kind: 'track', parent_run_id: 'n' }))).toBe(true);
-    expect(hasNotebook(run('i', { kind: 'track' }))).toBe(false);
-    expect(hasNotebook(run('p', { kind: 'pipeline' }))).toBe(false);
+  it('offers columns from the runs shown, metrics first, keeping chosen ones', () => {
+    const runs = [run('a', { metrics: { b: 1, a: 2 }, params: { z: 1 } }), run('b', { params: { y: 'x' } })];
+    expect(columnChoices(runs)).toEqual(['metrics.a', 'metrics.b', 'params.y', 'params.z']);
+    expect(columnChoices([], ['params.C', 'metrics.auc'])).toEqual(['metrics.auc', 'params.C']);
+    expect(columnLabel('metrics.auc')).toBe('auc');
+    expect(columnLabel('params.C')).toBe('C (param)');
+  });
+
+  it('shows a run value per column', () => {
+    const r = run('a', { metrics: { auc: 0.912345 }, params: { C: 1, solver: 'saga', grid: [1, 2] } });
+    expect(columnValue(r, 'metrics.auc')).toBe('0.9123');
+    expect(columnValue(r, 'params.solver')).toBe('saga');
+    expect(columnValue(r, 'params.grid')).toBe('[1,2]');
+    expect(columnValue(r, 'params.missing')).toBe('');
   });
 });
 
 describe('aliases', () => {
-  it('lists production first, then the other aliases A to Z', () => {
-    expect(aliasHolders({ staging: 3, canary: 2, production: 1 })).toEqual([
-      ['production', 1],
-      ['canary', 2],
-      ['staging', 3]
-    ]);
-  });
-
   it('orders the history newest first, by time then by id', () => {
     const history = [
       change(1, '2026-11-01T10:00:00Z'),
@@ -192,17 +184,56 @@ describe('aliases', () => {
     expect(history.map(c => c.id)).toEqual([1, 3, 2, 4]);
   });
 
-  it('describes a move and knows where a rollback goes', () => {
-    const history = [
-      change(1, '2026-11-01T10:00:00Z', { to_version: 1 }),
-      change(2, '2026-11-02T10:00:00Z', { from_version: 1, to_version: 2 }),
-      change(3, '2026-11-02T11:00:00Z', { alias: 'staging', from_version: null, to_version: 3 })
-    ];
-    expect(describeAliasChange(history[1])).toBe('production: v1 → v2');
-    expect(describeAliasChange(history[0])).toBe('production: ∅ → v1');
-    expect(rollbackTarget(history, 'production')).toBe(1);
-    expect(rollbackTarget(history, 'staging')).toBeNull();
-    expect(rollbackTarget(history, 'canary')).toBeNull();
+  it('describes a move and a refused promotion', () => {
+    expect(describeAliasChange(change(2, '2026-11-02T10:00:00Z', { from_version: 1, to_version: 2 }))).toBe(
+      'production: v1 → v2'
+    );
+    expect(describeAliasChange(change(1, '2026-11-01T10:00:00Z', { to_version: 1 }))).toBe('production: ∅ → v1');
+    expect(
+      describeAliasChange(change(3, '2026-11-03T10:00:00Z', { action: 'refused', from_version: 2, to_version: 1 }))
+    ).toBe('production: v2 ↛ v1');
+  });
+
+  it('says which run, notebook, pipeline and schedule made a version', () => {
+    const producer = {
+      run_id: 'r'.repeat(32),
+      notebook: 'train_churn.ipynb',
+      notebook_run_id: 'n'.repeat(32),
+      pipeline: 'retrain_churn',
+      pipeline_run_id: 'p'.repeat(32),
+      step: 'train',
+      schedule: 'monthly'
+    };
+    expect(describeProducer(producer)).toBe(
+      'train_churn.ipynb, step train of pipeline retrain_churn, schedule monthly'
+    );
+    expect(describeProducer({ ...producer, step: null, schedule: null })).toBe(
+      'train_churn.ipynb, pipeline retrain_churn'
+    );
+    expect(
+      describeProducer({ ...producer, notebook: null, pipeline: null, step: null, schedule: null })
+    ).toBe('tracked outside a notebook');
+    expect(describeProducer(null)).toBeNull();
+  });
+});
+
+describe('schedules', () => {
+  it('describes how far a running slot got', () => {
+    const progress = {
+      run_id: 'r',
+      step: null,
+      steps_done: null,
+      steps_total: null,
+      cells_done: 2,
+      cells_total: 8
+    };
+    expect(describeProgress(progress)).toBe('cell 3 of 8');
+    expect(describeProgress({ ...progress, cells_done: 8 })).toBe('cell 8 of 8');
+    expect(describeProgress({ ...progress, step: 'train', steps_done: 1, steps_total: 4 })).toBe(
+      'step train (1 of 4 done) · cell 3 of 8'
+    );
+    expect(describeProgress({ ...progress, cells_done: null, cells_total: null })).toBe('starting…');
+    expect(describeProgress(null)).toBe('starting…');
   });
 });
 
@@ -228,22 +259,38 @@ describe('severity', () => {
     ...fields
   });
 
-  it('classifies a column by its verdict and how close it came', () => {
-    expect(classifyColumn(column({ drift: true, severity: 2.8 }))).toBe('drift');
-    expect(classifyColumn(column({ severity: 0.85 }))).toBe('warning');
-    expect(classifyColumn(column({ severity: 0.2 }))).toBe('ok');
-    expect(classifyColumn(column({ severity: null, statistic: 0.08, threshold: 0.1 }))).toBe('warning');
-    expect(classifyColumn(column({ testable: false, severity: null }))).toBe('none');
+  it('takes the level of a column from the server, not from its own threshold', () => {
+    expect(columnLevel(column({ level: 'warning', severity: 0.2 }))).toBe('warning');
+    expect(columnLevel(column({ level: 'none', severity: null }))).toBe('none');
+    expect(columnLevel(column({ level: 'ok', severity: 0.95 }))).toBe('ok');
+    // an older server without levels: the verdict alone
+    expect(columnLevel(column({ drift: true }))).toBe('drift');
+    expect(columnLevel(column({ severity: 0.95 }))).toBe('ok');
   });
 
-  it('classifies a model by its latest report', () => {
-    expect(classifyReport(null)).toBe('none');
-    expect(classifyReport(report({}))).toBe('ok');
-    expect(classifyReport(report({ drift: true, drift_share: 0.77 }))).toBe('drift');
-    expect(classifyReport(report({ columns: [column({ drift: true })] }))).toBe('warning');
-    expect(classifyReport(report({ performance: { degraded: true } }))).toBe('warning');
-    expect(classifyReport(report({ schema: { missing: ['age'] } }))).toBe('warning');
-    expect(classifyReport(report({ prediction: column({ column: 'prediction', severity: 0.9 }) }))).toBe('warning');
+  it('takes the level of a check from the server', () => {
+    expect(reportLevel(null)).toBe('none');
+    expect(reportLevel(report({ level: 'warning' }))).toBe('warning');
+    expect(reportLevel(report({ drift: true, level: 'drift' }))).toBe('drift');
+    expect(reportLevel(report({ drift: true }))).toBe('drift');
+    expect(reportLevel(report({}))).toBe('ok');
+  });
+
+  it('writes type changes and performance as text with numbers', () => {
+    expect(describeTypeChange({ column: 'contract', reference: 'category', current: 'str' })).toBe(
+      'contract: category → str'
+    );
+    expect(describeTypeChange('age: int → float')).toBe('age: int → float');
+    expect(
+      describePerformance({
+        accuracy: { reference: 0.7576, current: 0.67, change: -0.0876, degraded: true },
+        auc: { reference: 0.798, current: 0.846, change: 0.048, degraded: false }
+      })
+    ).toEqual([
+      { metric: 'accuracy', text: 'accuracy 0.7576 → 0.67 (-0.0876)', degraded: true },
+      { metric: 'auc', text: 'auc 0.798 → 0.846 (+0.048)', degraded: false }
+    ]);
+    expect(describePerformance(null)).toEqual([]);
   });
 
   it('orders columns worst first', () => {

@@ -2,10 +2,19 @@
 // and names from users arriving as text, never as markup.
 import { driftChart, MAX_CATEGORIES } from '../src/chart';
 import { h } from '../src/dom';
+import { runNowWarning } from '../src/logic';
 import { renderDrift } from '../src/views/drift';
 import { renderModels, type IModelsActions } from '../src/views/models';
-import { renderRunDetail, renderRunList, type IRunsActions, type IRunsState } from '../src/views/runs';
-import { renderSchedules } from '../src/views/schedules';
+import {
+  MAX_COMPARED,
+  renderRunDetail,
+  renderRunList,
+  type IRunsActions,
+  type IRunsPage,
+  type IRunsState
+} from '../src/views/runs';
+import { renderComparison } from '../src/views/compare';
+import { renderSchedules, type ISchedulesActions } from '../src/views/schedules';
 import type { IDriftHistory, IModelDetail, IModelSummary, IRun, ISchedule } from '../src/types';
 
 const EVIL = '<img src=x onerror=alert(1)>';
@@ -32,6 +41,8 @@ function detail(name: string): IModelDetail {
   });
   return {
     name,
+    default_alias: 'production',
+    aliases: [{ alias: 'production', version: 1, rollback_to: null }],
     versions: [version(1, 0.8, ['production']), version(2, 0.86, [])],
     history: [
       {
@@ -91,9 +102,9 @@ describe('text only', () => {
         'div',
         null,
         renderDrift([{ model: EVIL, drift: { model: EVIL, history: [], latest: null } }], new Set()),
-        renderRunList([run(EVIL)], runsState(), runActions()),
+        renderRunList(page([run(EVIL)]), runsState(), runActions()),
         renderRunDetail({ ...run(EVIL), params: { [EVIL]: EVIL } }, runActions()),
-        renderSchedules([schedule(EVIL)], { runNow: jest.fn(), setPaused: jest.fn() }, new Set(), 'UTC')
+        renderSchedules([schedule(EVIL)], scheduleActions(), new Set(), 'UTC')
       )
     );
     expect(document.querySelector('img')).toBeNull();
@@ -123,8 +134,81 @@ describe('models tab', () => {
     const node = render(renderModels(entries, actions, { foldedHistory: new Set() }));
     (node.querySelector('[data-version="2"] [data-testid="mlops-promote"]') as HTMLElement).click();
     expect(actions.promote).toHaveBeenCalledWith('churn', 2);
-    (node.querySelector('[data-testid="mlops-alias"] [data-testid="mlops-rollback"]') as HTMLElement).click();
-    expect(actions.rollback).toHaveBeenCalledWith('churn', 'production');
+    const rollback = node.querySelector('[data-testid="mlops-alias"] [data-testid="mlops-rollback"]') as HTMLButtonElement;
+    // v1 was the first holder: nothing earlier, so the button is off and says why
+    expect(rollback.disabled).toBe(true);
+    expect(rollback.title).toContain('nothing earlier');
+  });
+
+  it('rolls back to the version the server names', () => {
+    const actions: IModelsActions = { promote: jest.fn(), rollback: jest.fn(), openRun: jest.fn() };
+    const held = {
+      ...detail('churn'),
+      aliases: [{ alias: 'production', version: 3, rollback_to: 1 }]
+    };
+    const node = render(renderModels([{ summary: summary('churn', { production: 3 }), detail: held }], actions, { foldedHistory: new Set() }));
+    const rollback = node.querySelector('[data-testid="mlops-alias"] [data-testid="mlops-rollback"]') as HTMLButtonElement;
+    expect(rollback.disabled).toBe(false);
+    expect(rollback.title).toContain('v1');
+    rollback.click();
+    expect(actions.rollback).toHaveBeenCalledWith('churn', { alias: 'production', version: 3, rollback_to: 1 });
+  });
+
+  it('names the producing run apart from the estimator, and lists refused promotions', () => {
+    const made = detail('churn');
+    made.versions[0] = {
+      ...made.versions[0],
+      estimator_name: 'Pipeline',
+      produced_by: {
+        run_id: 'a'.repeat(32),
+        notebook: 'train_churn.ipynb',
+        notebook_run_id: 'b'.repeat(32),
+        pipeline: null,
+        pipeline_run_id: null,
+        step: null,
+        schedule: 'monthly'
+      }
+    };
+    made.history.push({
+      id: 2,
+      model: 'churn',
+      alias: 'production',
+      action: 'refused',
+      from_version: 1,
+      to_version: 2,
+      at: '2026-11-25T17:35:13Z',
+      actor: 'ana',
+      reason: null,
+      run_id: null,
+      gate: 'accuracy>=0.95',
+      failures: ['accuracy>=0.95: 0.86 is not >= 0.95']
+    });
+    const actions: IModelsActions = { promote: jest.fn(), rollback: jest.fn(), openRun: jest.fn() };
+    const node = render(renderModels([{ summary: summary('churn', { production: 1 }), detail: made }], actions, { foldedHistory: new Set() }));
+    const v1 = node.querySelector('[data-testid="mlops-version"][data-version="1"]') as HTMLElement;
+    expect(v1.querySelector('[data-testid="mlops-estimator"]')?.textContent).toBe(' · estimator Pipeline');
+    const producer = v1.querySelector('[data-testid="mlops-produced-by"]') as HTMLElement;
+    expect(producer.textContent).toContain('from train_churn.ipynb, schedule monthly');
+    (producer.querySelector('button') as HTMLElement).click();
+    expect(actions.openRun).toHaveBeenCalledWith('a'.repeat(32));
+    const refused = node.querySelector('[data-testid="mlops-alias-event"][data-action="refused"]') as HTMLElement;
+    expect(refused.textContent).toContain('production: v1 ↛ v2');
+    expect(refused.textContent).toContain('0.86 is not >= 0.95');
+  });
+
+  it('shows the metrics of every version in the same columns', () => {
+    const made = detail('churn');
+    made.versions.push({ ...made.versions[0], version: 3, metrics: { auc: 0.91, accuracy: 0.81234 } });
+    const node = render(renderModels([{ summary: summary('churn'), detail: made }], noModelActions, { foldedHistory: new Set() }));
+    const head = Array.from(node.querySelectorAll('[data-testid="mlops-metric-head"] .mlops-metric')).map(c => c.textContent);
+    expect(head).toEqual(['auc', 'accuracy']);
+    const cells = (version: number) =>
+      Array.from(node.querySelectorAll(`[data-testid="mlops-version"][data-version="${version}"] [data-metric]`)).map(
+        c => [c.getAttribute('data-metric'), c.textContent]
+      );
+    expect(cells(3)).toEqual([['auc', '0.91'], ['accuracy', '0.8123']]);
+    expect(cells(2)).toEqual([['auc', '–'], ['accuracy', '0.86']]);
+    expect(cells(1)).toEqual([['auc', '–'], ['accuracy', '0.8']]);
   });
 
   it('remembers a folded history across renders', () => {
@@ -176,20 +260,44 @@ function pairsOf(node: HTMLElement, title: string): string[][] {
   return terms.map(dt => [dt.textContent ?? '', dt.nextElementSibling?.textContent ?? '']);
 }
 
-function runsState(): IRunsState {
-  return { sort: { column: 'started', direction: 'desc' }, kind: '', selected: null };
+function runsState(fields: Partial<IRunsState> = {}): IRunsState {
+  return {
+    sort: { column: 'started', direction: 'desc' },
+    kind: '',
+    selected: null,
+    query: '',
+    columns: [],
+    offset: 0,
+    compare: [],
+    ...fields
+  };
 }
 
 function runActions(): IRunsActions {
-  return { sortBy: jest.fn(), filterKind: jest.fn(), select: jest.fn(), openNotebook: jest.fn() };
+  return {
+    sortBy: jest.fn(),
+    filterKind: jest.fn(),
+    select: jest.fn(),
+    openNotebook: jest.fn(),
+    search: jest.fn(),
+    setColumns: jest.fn(),
+    page: jest.fn(),
+    tickCompare: jest.fn(),
+    compare: jest.fn(),
+    notebookUrl: (run: IRun) => `/api/runs/${run.run_id}/notebook?format=ipynb`
+  };
+}
+
+function page(runs: IRun[], fields: Partial<IRunsPage> = {}): IRunsPage {
+  return { runs, total: runs.length, offset: 0, limit: 50, ...fields };
 }
 
 describe('runs tab', () => {
-  it('lists runs with sortable headers', () => {
+  it('lists runs in the order the server sorted them, with sortable headers', () => {
     const actions = runActions();
     const node = render(
       renderRunList(
-        [run('aaaa1111', { started_at: '2026-11-01T00:00:00Z' }), run('bbbb2222', { started_at: '2026-11-02T00:00:00Z' })],
+        page([run('bbbb2222', { started_at: '2026-11-02T00:00:00Z' }), run('aaaa1111', { started_at: '2026-11-01T00:00:00Z' })]),
         runsState(),
         actions
       )
@@ -204,9 +312,109 @@ describe('runs tab', () => {
     expect(actions.select).toHaveBeenCalledWith('aaaa1111');
   });
 
+  it('applies a filter on Enter or the button, clears it, and shows why one was refused', () => {
+    const actions = runActions();
+    const node = render(
+      renderRunList(
+        page([run('aaaa1111')], { error: "cannot read the filter at the end: the filter stops short" }),
+        runsState({ query: 'auc >' }),
+        actions
+      )
+    );
+    const input = node.querySelector('[data-testid="mlops-run-filter"]') as HTMLInputElement;
+    expect(input.value).toBe('auc >');
+    expect(node.querySelector('[data-testid="mlops-run-filter-error"]')?.textContent).toContain('stops short');
+    input.value = 'auc > 0.8 and C = 1';
+    input.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter' }));
+    expect(actions.search).toHaveBeenLastCalledWith('auc > 0.8 and C = 1');
+    (node.querySelector('[data-testid="mlops-run-filter-apply"]') as HTMLElement).click();
+    expect(actions.search).toHaveBeenLastCalledWith('auc > 0.8 and C = 1');
+    (node.querySelector('[data-testid="mlops-run-filter-clear"]') as HTMLElement).click();
+    expect(actions.search).toHaveBeenLastCalledWith('');
+  });
+
+  it('says when nothing matches a filter', () => {
+    const node = render(renderRunList(page([]), runsState({ query: 'auc > 2' }), runActions()));
+    expect(node.textContent).toContain('No run matches the filter.');
+  });
+
+  it('pages through what the server counted', () => {
+    const actions = runActions();
+    const runs = [run('aaaa1111'), run('bbbb2222')];
+    let node = render(renderRunList(page(runs, { total: 5, limit: 2, offset: 2 }), runsState({ offset: 2 }), actions));
+    expect(node.querySelector('[data-testid="mlops-run-count"]')?.textContent).toBe('3–4 of 5 runs');
+    (node.querySelector('[data-testid="mlops-page-next"]') as HTMLElement).click();
+    expect(actions.page).toHaveBeenLastCalledWith(4);
+    (node.querySelector('[data-testid="mlops-page-prev"]') as HTMLElement).click();
+    expect(actions.page).toHaveBeenLastCalledWith(0);
+    node = render(renderRunList(page(runs, { total: 5, limit: 2, offset: 4 }), runsState(), actions));
+    expect((node.querySelector('[data-testid="mlops-page-next"]') as HTMLButtonElement).disabled).toBe(true);
+    node = render(renderRunList(page(runs), runsState(), actions));
+    expect(node.querySelector('[data-testid="mlops-run-count"]')?.textContent).toBe('2 runs');
+    expect((node.querySelector('[data-testid="mlops-page-prev"]') as HTMLButtonElement).disabled).toBe(true);
+  });
+
+  it('offers the metrics and parameters of the page as sortable columns', () => {
+    const actions = runActions();
+    const runs = [
+      run('aaaa1111', { metrics: { auc: 0.91234, accuracy: 0.8 }, params: { C: 1, [EVIL]: EVIL } }),
+      run('bbbb2222', { metrics: { auc: 0.7 }, params: { solver: 'saga' } })
+    ];
+    let node = render(renderRunList(page(runs), runsState(), actions));
+    const choices = Array.from(node.querySelectorAll('[data-testid="mlops-column-choice"]')).map(c =>
+      c.getAttribute('data-column')
+    );
+    expect(choices).toEqual(['metrics.accuracy', 'metrics.auc', `params.${EVIL}`, 'params.C', 'params.solver']);
+    const auc = node.querySelector('[data-column="metrics.auc"]') as HTMLInputElement;
+    auc.checked = true;
+    auc.dispatchEvent(new Event('change'));
+    expect(actions.setColumns).toHaveBeenLastCalledWith(['metrics.auc']);
+
+    const state = runsState({ columns: ['metrics.auc', 'params.C'], sort: { column: 'metrics.auc', direction: 'desc' } });
+    node = render(renderRunList(page(runs), state, actions));
+    const header = node.querySelector('[data-testid="mlops-sort-metrics.auc"]') as HTMLElement;
+    expect(header.textContent).toBe('auc ▼');
+    expect(header.getAttribute('aria-sort')).toBe('descending');
+    expect(node.querySelector('[data-testid="mlops-sort-params.C"]')?.textContent).toBe('C (param)');
+    const cells = Array.from(node.querySelectorAll('td[data-column="metrics.auc"]')).map(c => c.textContent);
+    expect(cells).toEqual(['0.9123', '0.7']);
+    expect(Array.from(node.querySelectorAll('td[data-column="params.C"]')).map(c => c.textContent)).toEqual(['1', '']);
+    (node.querySelector('[data-testid="mlops-sort-params.C"]') as HTMLElement).click();
+    expect(actions.sortBy).toHaveBeenLastCalledWith('params.C');
+    expect(document.querySelector('img')).toBeNull();
+  });
+
+  it('ticks runs for comparing without selecting them, and compares two or more', () => {
+    const actions = runActions();
+    const runs = [run('aaaa1111'), run('bbbb2222'), run('cccc3333')];
+    let node = render(renderRunList(page(runs), runsState({ compare: ['aaaa1111'] }), actions));
+    const compare = node.querySelector('[data-testid="mlops-compare"]') as HTMLButtonElement;
+    expect(compare.disabled).toBe(true);
+    expect(compare.textContent).toBe('Compare (1)');
+    const boxes = Array.from(node.querySelectorAll('[data-testid="mlops-run-check"]')) as HTMLInputElement[];
+    expect(boxes.map(b => b.checked)).toEqual([true, false, false]);
+    boxes[1].click();
+    expect(actions.tickCompare).toHaveBeenLastCalledWith('bbbb2222', true);
+    expect(actions.select).not.toHaveBeenCalled();
+    node = render(renderRunList(page(runs), runsState({ compare: ['aaaa1111', 'bbbb2222'] }), actions));
+    (node.querySelector('[data-testid="mlops-compare"]') as HTMLButtonElement).click();
+    expect(actions.compare).toHaveBeenCalled();
+  });
+
+  it('stops ticking at the most runs a comparison takes', () => {
+    const runs = Array.from({ length: MAX_COMPARED + 1 }, (_, i) => run(`run${String(i).padStart(4, '0')}`));
+    const ticked = runs.slice(0, MAX_COMPARED).map(r => r.run_id);
+    const node = render(renderRunList(page(runs), runsState({ compare: ticked }), runActions()));
+    const boxes = Array.from(node.querySelectorAll('[data-testid="mlops-run-check"]')) as HTMLInputElement[];
+    expect(boxes.filter(b => b.disabled)).toHaveLength(1);
+    expect(boxes[MAX_COMPARED].disabled).toBe(true);
+  });
+
   it('shows provenance and opens the notebook', () => {
     const actions = runActions();
-    const node = render(renderRunDetail(run('14e6a007b3de46cb', { children: ['8fe591bc0232401e'] }), actions));
+    const node = render(
+      renderRunDetail(run('14e6a007b3de46cb', { children: ['8fe591bc0232401e'], has_notebook: true }), actions)
+    );
     expect(node.getAttribute('data-testid')).toBe('mlops-run-detail');
     const text = node.textContent ?? '';
     expect(pairsOf(node, 'Parameters')).toEqual([['x', '3']]);
@@ -216,10 +424,14 @@ describe('runs tab', () => {
     expect(text).toContain('aaaaaaaaaaaa…');
     (node.querySelector('[data-testid="mlops-open-notebook"]') as HTMLElement).click();
     expect(actions.openNotebook).toHaveBeenCalled();
+    const download = node.querySelector('[data-testid="mlops-download-notebook"]') as HTMLAnchorElement;
+    expect(download.getAttribute('href')).toBe('/api/runs/14e6a007b3de46cb/notebook?format=ipynb');
+    expect(download.getAttribute('download')).toBe('14e6a007b3de46cb-14e6a007.ipynb');
   });
 
-  it('offers no notebook for an interactive run', () => {
-    const node = render(renderRunDetail(run('c0ffee', { kind: 'track' }), runActions()));
+  it('offers a notebook only when the server has one', () => {
+    // the server decides: a notebook run whose artifact it cannot show gets no button
+    const node = render(renderRunDetail(run('c0ffee', { kind: 'notebook', has_notebook: false }), runActions()));
     expect(node.querySelector('[data-testid="mlops-open-notebook"]')).toBeNull();
   });
 });
@@ -290,6 +502,55 @@ describe('drift tab', () => {
   });
 });
 
+describe('drift notes', () => {
+  it('names the checked version, the unchecked holder, type changes, numbers and alerts', () => {
+    const history = drift();
+    history.latest = {
+      ...history.latest!,
+      level: 'drift',
+      schema: { dtype_changes: [{ column: 'contract', reference: 'category', current: 'str' }] },
+      performance: {
+        degraded: true,
+        metrics: { accuracy: { reference: 0.7576, current: 0.67, change: -0.0876, degraded: true } }
+      }
+    };
+    history.holder = { alias: 'production', version: 3, last_checked_at: null, checks: 0 };
+    history.alerts = [
+      { id: 7, at: '2026-11-24T17:35:14Z', kind: 'drift', message: EVIL, delivered: 1, channels: 2 }
+    ];
+    const node = render(renderDrift([{ model: 'churn', drift: history }], new Set()));
+    const text = node.textContent ?? '';
+    expect(node.querySelector('[data-testid="mlops-drift-checked"]')?.textContent).toContain('Checked v1');
+    expect(node.querySelector('[data-testid="mlops-drift-holder"]')?.textContent).toContain(
+      'production is now v3, never checked'
+    );
+    expect(text).toContain('type changed: contract: category → str');
+    expect(text).not.toContain('{"column"');
+    expect(text).toContain('accuracy 0.7576 → 0.67 (-0.0876)');
+    const alert = node.querySelector('[data-testid="mlops-drift-alert"]') as HTMLElement;
+    expect(alert.textContent).toContain('alert #7');
+    expect(alert.textContent).toContain('delivered to 1 of 2 channels');
+    expect(alert.getAttribute('title')).toBe(EVIL);
+    expect(document.querySelector('img')).toBeNull();
+  });
+
+  it('says nothing of the holder when the checked version still holds the alias', () => {
+    const history = drift();
+    history.holder = { alias: 'production', version: 1, last_checked_at: '2026-11-24T17:35:13Z', checks: 2 };
+    const node = render(renderDrift([{ model: 'churn', drift: history }], new Set()));
+    expect(node.querySelector('[data-testid="mlops-drift-holder"]')).toBeNull();
+  });
+
+  it('colours each chart by its own column, not by the model around it', () => {
+    const history = drift();
+    history.latest!.columns[1].level = 'ok';
+    const node = render(renderDrift([{ model: 'churn', drift: history }], new Set()));
+    const calm = node.querySelector('[data-testid="mlops-drift-chart"][data-column="senior"]') as Element;
+    expect(calm.getAttribute('class')).toContain('mlops-severity-ok');
+    expect(calm.closest('.mlops-severity-drift.mlops-card')).not.toBeNull(); // the card is loud, the chart not
+  });
+});
+
 describe('charts', () => {
   it('draws two bars per category with exact shares in the titles', () => {
     const svg = driftChart('contract', { type: 'bar', x: ['a', 'b'], reference: [0.25, 0.75], current: [0.5, 0.5] }, 'drift');
@@ -335,6 +596,10 @@ describe('charts', () => {
   });
 });
 
+function scheduleActions(): ISchedulesActions {
+  return { runNow: jest.fn(), setPaused: jest.fn(), cancel: jest.fn(), openRun: jest.fn(), openNotebook: jest.fn() };
+}
+
 function schedule(name: string, fields: Partial<ISchedule> = {}): ISchedule {
   return {
     name,
@@ -353,7 +618,7 @@ function schedule(name: string, fields: Partial<ISchedule> = {}): ISchedule {
 
 describe('schedules tab', () => {
   it('shows the next run in the user zone and toggles pause/resume', () => {
-    const actions = { runNow: jest.fn(), setPaused: jest.fn() };
+    const actions = scheduleActions();
     const now = new Date('2026-11-24T18:00:00Z');
     const node = render(
       renderSchedules([schedule('nightly'), schedule('paused-one', { enabled: 0, next_run: null })], actions, new Set(), 'UTC', now)
@@ -365,7 +630,7 @@ describe('schedules tab', () => {
     (nightly.querySelector('[data-testid="mlops-pause"]') as HTMLElement).click();
     expect(actions.setPaused).toHaveBeenCalledWith('nightly', true);
     (nightly.querySelector('[data-testid="mlops-run-now"]') as HTMLElement).click();
-    expect(actions.runNow).toHaveBeenCalledWith('nightly');
+    expect(actions.runNow).toHaveBeenCalledWith(expect.objectContaining({ name: 'nightly' }));
 
     const paused = node.querySelector('[data-schedule-name="paused-one"]') as HTMLElement;
     expect(paused.querySelector('[data-testid="mlops-pause"]')).toBeNull();
@@ -375,8 +640,80 @@ describe('schedules tab', () => {
     expect(actions.setPaused).toHaveBeenCalledWith('paused-one', false);
   });
 
+  it('shows a running slot with its progress, its run and a cancel button', () => {
+    const actions = scheduleActions();
+    const running = {
+      id: 4,
+      schedule: 'nightly',
+      slot: '2026-11-24T18:00:00Z',
+      status: 'running',
+      run_id: 'abcdef0123456789',
+      cancellable: true,
+      progress: { run_id: 'abcdef0123456789', step: null, steps_done: null, steps_total: null, cells_done: 1, cells_total: 6 }
+    };
+    const node = render(renderSchedules([schedule('nightly', { running: [running] })], actions, new Set(), 'UTC'));
+    expect(node.querySelector('[data-testid="mlops-slot-progress"]')?.textContent).toBe('cell 2 of 6');
+    expect((node.querySelector('[data-testid="mlops-run-now"]') as HTMLButtonElement).disabled).toBe(true);
+    (node.querySelector('[data-testid="mlops-cancel"]') as HTMLElement).click();
+    expect(actions.cancel).toHaveBeenCalledWith('nightly', 4);
+    (node.querySelector('[data-testid="mlops-slot-run"]') as HTMLElement).click();
+    expect(actions.openRun).toHaveBeenCalledWith('abcdef0123456789');
+  });
+
+  it('offers no cancel for a slot another process runs', () => {
+    const running = { id: 5, schedule: 'nightly', slot: '2026-11-24T18:00:00Z', status: 'running', run_id: null, cancellable: false };
+    const node = render(renderSchedules([schedule('nightly', { running: [running] })], scheduleActions(), new Set(), 'UTC'));
+    expect(node.querySelector('[data-testid="mlops-cancel"]')).toBeNull();
+    expect(node.textContent).toContain('run by the scheduler');
+  });
+
+  it('reads the cron expression in words and lists the recent slots with their runs', () => {
+    const actions = scheduleActions();
+    const recent = [
+      { id: 9, schedule: 'nightly', slot: 'now:2026-11-24T18:00:00Z', status: 'failed', run_id: 'abcdef0123456789', claimed_at: '2026-11-24T18:00:00Z', error: EVIL },
+      { id: 8, schedule: 'nightly', slot: '2026-11-24T02:00:00.000000+00:00', status: 'skipped', run_id: null, error: 'previous run still running (overlap skip)' },
+      { id: 7, schedule: 'nightly', slot: '2026-11-23T02:00:00.000000+00:00', status: 'finished', run_id: '0123456789abcdef' }
+    ];
+    const open = new Set<string>();
+    const node = render(
+      renderSchedules(
+        [schedule('nightly', { recent, cron_text: 'At 03:00 every day (Europe/Berlin)' })],
+        actions,
+        new Set(),
+        'UTC',
+        undefined,
+        open
+      )
+    );
+    expect(node.querySelector('[data-testid="mlops-cron-text"]')?.textContent).toBe('At 03:00 every day (Europe/Berlin)');
+    const slots = node.querySelector('[data-testid="mlops-slots"]') as HTMLDetailsElement;
+    expect(slots.open).toBe(false);
+    const rows = Array.from(node.querySelectorAll('[data-testid="mlops-slot-row"]')) as HTMLElement[];
+    expect(rows.map(r => r.getAttribute('data-status'))).toEqual(['failed', 'skipped', 'finished']);
+    expect(rows[0].textContent).toContain('run now Tue 2026-11-24 18:00 UTC');
+    expect(rows[0].textContent).toContain(EVIL);
+    expect(rows[1].textContent).toContain('Tue 2026-11-24 02:00 UTC');
+    expect(rows[1].textContent).toContain('overlap skip');
+    expect(rows[1].querySelector('[data-testid="mlops-slot-notebook"]')).toBeNull();
+    (rows[2].querySelector('[data-testid="mlops-slot-notebook"]') as HTMLElement).click();
+    expect(actions.openNotebook).toHaveBeenCalledWith('0123456789abcdef', 'nightly Mon 2026-11-23 02:00 UTC');
+    (rows[2].querySelector('[data-testid="mlops-slot-run"]') as HTMLElement).click();
+    expect(actions.openRun).toHaveBeenCalledWith('0123456789abcdef');
+    slots.open = true;
+    slots.dispatchEvent(new Event('toggle'));
+    expect(open.has('nightly')).toBe(true);
+    expect(document.querySelector('img')).toBeNull();
+  });
+
+  it('warns before running a schedule whose notebooks promote', () => {
+    expect(runNowWarning(schedule('nightly'))).toBeNull();
+    expect(runNowWarning(schedule('monthly', { promotes: ['train.ipynb'], default_alias: 'production' }))).toBe(
+      'train.ipynb calls promote: this run can move production (and any alias its notebooks name).'
+    );
+  });
+
   it('disables the buttons of a schedule that is busy', () => {
-    const node = render(renderSchedules([schedule('nightly')], { runNow: jest.fn(), setPaused: jest.fn() }, new Set(['nightly']), 'UTC'));
+    const node = render(renderSchedules([schedule('nightly')], scheduleActions(), new Set(['nightly']), 'UTC'));
     expect((node.querySelector('[data-testid="mlops-run-now"]') as HTMLButtonElement).disabled).toBe(true);
     expect((node.querySelector('[data-testid="mlops-pause"]') as HTMLButtonElement).disabled).toBe(true);
   });
@@ -393,5 +730,55 @@ describe('notebook report', () => {
     expect(html).not.toContain('<script');
     expect(html).not.toContain('onerror');
     expect(html).not.toContain('javascript:');
+  });
+});
+
+describe('comparing runs', () => {
+  const doc = {
+    runs: [
+      { run_id: 'a'.repeat(32), label: `aaaaaaaa ${EVIL}:1` },
+      { run_id: 'b'.repeat(32), label: 'bbbbbbbb churn:2' }
+    ],
+    sections: [
+      {
+        name: 'run',
+        rows: [{ name: 'started', values: ['2026-11-01T12:00:00.000000+00:00', '2026-11-02T12:00:00.000000+00:00'], missing: [false, false], differs: false }]
+      },
+      {
+        name: 'parameters',
+        rows: [
+          { name: 'C', values: [1, null], missing: [false, true], differs: true },
+          { name: 'solver', values: ['lbfgs', 'lbfgs'], missing: [false, false], differs: false }
+        ]
+      },
+      { name: 'metrics', rows: [{ name: 'accuracy', values: [0.8286657, 0.86], missing: [false, false], differs: true }] }
+    ],
+    shared_metrics: { accuracy: [0.8286657, 0.86] }
+  };
+
+  it('sets the runs side by side, marks what differs and draws metric bars', () => {
+    const node = render(renderComparison(doc, false));
+    const heads = Array.from(node.querySelectorAll('thead th')).map(th => th.textContent);
+    expect(heads).toEqual(['', `aaaaaaaa ${EVIL}:1`, 'bbbbbbbb churn:2']);
+    const rowOf = (name: string) => node.querySelector(`[data-testid="mlops-compare-row"][data-name="${name}"]`) as HTMLElement;
+    expect(Array.from(rowOf('C').querySelectorAll('td')).map(td => td.textContent)).toEqual(['1', '–']);
+    expect(rowOf('C').getAttribute('data-differs')).toBe('true');
+    expect(rowOf('solver').getAttribute('data-differs')).toBe('false');
+    // times by the one rule, not raw ISO text
+    expect(Array.from(rowOf('started').querySelectorAll('td')).map(td => td.textContent)[0]).toMatch(
+      /^Sun 2026-11-01 \d\d:\d\d UTC/
+    );
+    const cells = Array.from(rowOf('accuracy').querySelectorAll('td'));
+    expect(cells.map(td => td.textContent)).toEqual(['0.8287', '0.86']);
+    const widths = cells.map(td => (td.querySelector('.mlops-Compare-bar') as HTMLElement).style.width);
+    expect(widths).toEqual(['96%', '100%']);
+    expect(document.querySelector('img')).toBeNull();
+  });
+
+  it('can leave out what is the same everywhere', () => {
+    const node = render(renderComparison(doc, true));
+    const names = Array.from(node.querySelectorAll('[data-testid="mlops-compare-row"]')).map(r => r.getAttribute('data-name'));
+    expect(names).toEqual(['C', 'accuracy']);
+    expect(node.textContent).toContain('the same in every run');
   });
 });

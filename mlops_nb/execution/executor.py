@@ -124,15 +124,21 @@ def run_with_retries(
     caller can record which run is executing (the first may be ``first_run_id``).
     ``attempt`` makes one attempt (default :func:`run_attempt`, on this machine).
     """
+    from .cancel import lookup
+
+    cancellation = lookup(first_run_id, parent_run_id)
     attempts = 0
     last = None
     while True:
         attempts += 1
         run_id = first_run_id if attempts == 1 and first_run_id else uuid.uuid4().hex
+        if cancellation is not None:
+            cancellation.cover(run_id)  # a retry is cancelled with the run it retries
         if on_attempt is not None:
             on_attempt(run_id, attempts)
         last = attempt(store, task, parent_run_id, run_id, attempts)
-        if last.status == "finished" or attempts > task.retries:
+        cancelled = cancellation is not None and cancellation.cancelled
+        if last.status == "finished" or attempts > task.retries or cancelled:
             break
         # Doubling outgrows any timer after enough retries; past the longest
         # duration accepted anywhere, it stops growing.

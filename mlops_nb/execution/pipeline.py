@@ -393,8 +393,14 @@ def run(
             run_id, changes, actor, kind="run.updated" if status == "running" else "run.finished"
         )
 
+    from .cancel import lookup
+
+    cancellation = lookup(run_id)  # someone may stop this pipeline: no step starts after that
     pending = list(pipeline.order())
     while pending and failure is None:
+        if cancellation is not None and cancellation.cancelled:
+            failure = cancellation.reason
+            break
         done = {n for n, s in states.items() if s["status"] == "finished"}
         ready = [s for s in pending if set(s.depends_on) <= done]
         if not ready:  # pragma: no cover - parse() rejects cycles and forward references

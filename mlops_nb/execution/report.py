@@ -22,6 +22,7 @@ import re
 from html import escape
 from typing import Any
 
+from ..display import format_number, format_time
 from ..errors import NotFoundError
 from ..jsonutil import utcnow
 from ..records import Run
@@ -112,7 +113,7 @@ def provenance_html(store: Store, run: Run, children: list[Run]) -> str:
         ("notebook", run.notebook_path),
         ("notebook SHA-256 (as run)", run.input_sha256),
         ("executed notebook SHA-256", run.output_sha256),
-        ("started / ended (UTC)", f"{run.started_at} / {run.ended_at}"),
+        ("started / ended", f"{format_time(run.started_at)} / {format_time(run.ended_at)}"),
         ("triggered by", run.actor),
         ("parameters", _pairs(run.params) or "none"),
         ("recorded values", _pairs(run.values) or "none"),
@@ -144,10 +145,14 @@ def provenance_html(store: Store, run: Run, children: list[Run]) -> str:
         f"<h2 style='margin-top:0'>Provenance — {escape(run.name or 'notebook')}</h2>"
         f"<table>{table}</table>"
         + (f"<h3>Tracked runs</h3><ul>{''.join(tracked)}</ul>" if tracked else "")
-        + f"<p style='color:#555'>Report generated {escape(utcnow())} by mlops-nb. Check that "
+        + f"<p style='color:#555'>Report generated {escape(format_time(utcnow()))} by mlops-nb. "
+        "Check that "
         "nothing changed since with <code>mlops-nb audit verify</code>.</p></section>"
     )
 
 
 def _pairs(values: dict[str, Any]) -> str:
-    return ", ".join(f"{k}={v}" for k, v in values.items())
+    """``k=v, …`` with numbers as every mlops-nb surface writes them."""
+    return ", ".join(
+        f"{k}={format_number(v) if isinstance(v, (int, float)) else v}" for k, v in values.items()
+    )

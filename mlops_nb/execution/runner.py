@@ -14,7 +14,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import signal
 import socket
 import tempfile
 import threading
@@ -31,6 +30,7 @@ from ..records import Run
 from ..store.artifacts import sha256_bytes
 from ..text import check_tags, storable
 from ..tracking import context
+from . import cancel
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -196,6 +196,16 @@ def run_notebook(
             environment.ENV_ACTOR: who,
         }
 
+    # Someone may stop this run (or the pipeline or scheduled job it belongs to).
+    cancellation = cancel.lookup(run_id, parent_run_id)
+    kernels: list[int] = []
+
+    def kernel_started(pid: int) -> Any:
+        if cancellation is not None:
+            kernels.append(pid)
+            cancellation.watch(pid)
+        return begin(pid)
+
     tmp_dir = Path(store_home) / "tmp"
     tmp_dir.mkdir(parents=True, exist_ok=True)
     out_path = tmp_dir / f"{run_id}.ipynb"
@@ -210,12 +220,16 @@ def run_notebook(
             kernel_cwd,
             kernel_name,
             progress,
-            on_kernel_start=begin,
+            on_kernel_start=kernel_started,
             kernel_log=kernel_log,
         )
     finally:
         started_record = begin()  # recorded now if the kernel never started
         starter.shutdown(wait=False)
+        for pid in kernels:
+            cancellation.forget(pid)  # type: ignore[union-attr]
+    if cancellation is not None and cancellation.cancelled and status != "finished":
+        status, error = "failed", cancellation.reason
     opened: Store = started_record.result()  # re-raises if the store could not record it
     executed = _load_output(out_path, nb)
     ended = utcnow()
@@ -492,14 +506,7 @@ class _Watchdog:
 
     def _kill(self, pid: int) -> None:
         self.fired = True
-        try:
-            pgid = os.getpgid(pid)
-            if pgid != os.getpgid(0):
-                os.killpg(pgid, signal.SIGKILL)
-            else:
-                os.kill(pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        cancel.kill_process_group(pid)
 
     def cancel(self) -> None:
         if self._timer is not None:

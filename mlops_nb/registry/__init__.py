@@ -10,10 +10,20 @@
 from __future__ import annotations
 
 from .names import DEFAULT_ALIAS, check_alias, check_model_name, parse_ref, parse_version
-from .versions import holder_stack, load_model, promote, resolve, rollback, which
+from .versions import (
+    alias_history,
+    holder_stack,
+    load_model,
+    promote,
+    resolve,
+    rollback,
+    rollback_target,
+    which,
+)
 
 __all__ = [
     "DEFAULT_ALIAS",
+    "alias_history",
     "check_alias",
     "check_model_name",
     "holder_stack",
@@ -23,5 +33,6 @@ __all__ = [
     "promote",
     "resolve",
     "rollback",
+    "rollback_target",
     "which",
 ]

@@ -31,6 +31,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
+from ..display import format_apart
 from ..errors import GateExpressionError, InvalidInputError
 from ..text import quote
 from .names import check_alias
@@ -302,7 +303,7 @@ def evaluate(
             failed.append(f"{cond}: {candidate_label} has no metric {cond.metric!r}")
             continue
         if cond.alias is None:
-            threshold, against = float(cond.number or 0.0), f"{cond.number:g}"
+            threshold, holder = float(cond.number or 0.0), ""
         else:
             held = holder_metrics(cond.alias)
             if held is None:
@@ -316,10 +317,12 @@ def evaluate(
                     f"{cond.metric!r} to compare with"
                 )
                 continue
-            threshold = float(other) + cond.margin
-            against = f"{cond.alias} v{version} {threshold:.6g}"
+            threshold, holder = float(other) + cond.margin, f"{cond.alias} v{version} "
+        # As every surface writes numbers, with the digits that tell the two apart.
+        shown, limit = format_apart(float(value), threshold)
+        against = holder + limit
         if _OPS[cond.op](float(value), threshold):
-            passed.append(f"{cond}: {value:.6g} {cond.op} {against}")
+            passed.append(f"{cond}: {shown} {cond.op} {against}")
         else:
-            failed.append(f"{cond}: {value:.6g} is not {cond.op} {against}")
+            failed.append(f"{cond}: {shown} is not {cond.op} {against}")
     return passed, failed

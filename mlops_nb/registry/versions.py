@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 from ..environment import actor as default_actor
 from ..errors import ConflictError, GateFailedError, NotFoundError
 from ..jsonutil import parse_time
-from ..records import AliasChange, Lineage, ModelVersion
+from ..records import AliasChange, AliasRefusal, Lineage, ModelVersion
 from ..text import check_label, check_text
 from . import gates, serialization
 from .names import DEFAULT_ALIAS, check_alias, check_model_name, parse_ref, parse_version
@@ -47,57 +47,67 @@ def promote(
 ) -> AliasChange:
     """Point ``alias`` at ``version``, if the gate ``require`` allows it.
 
-    The gate is evaluated inside the same transaction that moves the alias,
-    so nobody can move it in between. A refused gate raises
-    :class:`~mlops_nb.errors.GateFailedError` naming each failed condition
-    and leaves the alias untouched. Promoting the version that already holds
-    the alias changes nothing and returns the change that put it there.
+    The gate is evaluated in the same transaction that moves the alias, so
+    nobody can move it in between. A refused gate leaves the alias untouched,
+    is kept in the alias's history and the audit log as an
+    :class:`~mlops_nb.records.AliasRefusal` (who asked, for which version,
+    which conditions failed), and then raises
+    :class:`~mlops_nb.errors.GateFailedError` naming each failed condition.
+    Promoting the version that already holds the alias changes nothing and
+    returns the change that put it there.
     """
     name, alias = check_model_name(name), check_alias(alias)
     reason, who = _why_and_who(reason, actor)
     conditions = gates.parse(require) if require is not None else []
-    target = (
-        store.latest_version(name).version if str(version) == "latest" else parse_version(version)
-    )
-
-    def check(candidate: ModelVersion, current: ModelVersion | None) -> str | None:
+    failed: list[str] = []
+    with store.transaction():
+        target = (
+            store.latest_version(name).version
+            if str(version) == "latest"
+            else parse_version(version)
+        )
+        candidate = store.get_version(name, target)
+        current = store.alias_holder(name, alias)
         if current is not None and current.version == candidate.version:
-            raise _AlreadyHolds()
-        if not conditions:
-            return None
+            return store.alias_changes(name, alias)[-1]
+        gate = None
+        if conditions:
 
-        def holder_metrics(other: str) -> tuple[int, dict[str, float]] | None:
-            held = current if other == alias else store.alias_holder(name, other)
-            return None if held is None else (held.version, held.metrics)
+            def holder_metrics(other: str) -> tuple[int, dict[str, float]] | None:
+                held = current if other == alias else store.alias_holder(name, other)
+                return None if held is None else (held.version, held.metrics)
 
-        passed, failed = gates.evaluate(
-            conditions, candidate.metrics, holder_metrics, f"version {candidate.version}"
-        )
-        if failed:
-            raise GateFailedError(
-                f"gate refused {name}:{candidate.version} for {alias}: " + "; ".join(failed),
-                failed,
+            passed, failed = gates.evaluate(
+                conditions, candidate.metrics, holder_metrics, f"version {candidate.version}"
             )
-        return f"{require} [" + "; ".join(passed) + "]"
-
-    try:
-        return store.change_alias(
-            name,
-            alias,
-            target,
-            action="promote",
-            actor=who,
-            reason=reason,
-            run_id=run_id,
-            check=check,
+            gate = f"{require} [" + "; ".join(passed) + "]"
+        if not failed:
+            return store.change_alias(
+                name,
+                alias,
+                target,
+                action="promote",
+                actor=who,
+                reason=reason,
+                run_id=run_id,
+                gate=gate,
+            )
+        # Recorded in the transaction that read the holders the gate compared
+        # against, and committed: the refusal is history even though nothing moved.
+        store.record_refusal(
+            {
+                "model": name,
+                "alias": alias,
+                "from_version": None if current is None else current.version,
+                "to_version": target,
+                "gate": str(require),
+                "failures": failed,
+                "reason": reason,
+                "run_id": run_id,
+            },
+            who,
         )
-    except _AlreadyHolds:
-        changes = store.alias_changes(name, alias)
-        return changes[-1]
-
-
-class _AlreadyHolds(Exception):
-    pass
+    raise GateFailedError(f"gate refused {name}:{target} for {alias}: " + "; ".join(failed), failed)
 
 
 def rollback(
@@ -111,13 +121,13 @@ def rollback(
     """Return ``alias`` to the version that held it before the current holder.
 
     Rolling back repeatedly walks further back through the promotions, like
-    popping a stack; it refuses when there is nothing earlier to return to.
+    popping a stack (:func:`holder_stack`); it refuses when there is nothing
+    earlier to return to. :func:`rollback_target` tells beforehand where it goes.
     """
     name, alias = check_model_name(name), check_alias(alias)
     reason, who = _why_and_who(reason, actor)
-
-    def previous(history: list[AliasChange]) -> int:
-        stack = holder_stack(history)
+    with store.transaction():
+        stack = holder_stack(store.alias_changes(name, alias))
         if not stack:
             raise NotFoundError(f"nobody holds {name}@{alias}: nothing to roll back")
         if len(stack) < 2:
@@ -125,9 +135,34 @@ def rollback(
                 f"{name}@{alias} has had no holder before version {stack[-1]}: nothing to roll "
                 "back to"
             )
-        return stack[-2]
+        return store.change_alias(
+            name, alias, stack[-2], action="rollback", actor=who, reason=reason
+        )
 
-    return store.change_alias(name, alias, previous, action="rollback", actor=who, reason=reason)
+
+def rollback_target(store: Store, name: str, alias: str = DEFAULT_ALIAS) -> int | None:
+    """The version :func:`rollback` would return ``alias`` to now; ``None`` if there is none."""
+    name, alias = check_model_name(name), check_alias(alias)
+    stack = holder_stack(store.alias_changes(name, alias))
+    return stack[-2] if len(stack) >= 2 else None
+
+
+def alias_history(
+    store: Store, name: str, alias: str | None = None
+) -> list[AliasChange | AliasRefusal]:
+    """Every move of a model's aliases and every refused promotion, oldest first.
+
+    The moves are :class:`~mlops_nb.records.AliasChange`, the refusals
+    :class:`~mlops_nb.records.AliasRefusal` (``action == "refused"``); only
+    the moves decide who holds an alias.
+    """
+    name = check_model_name(name)
+    if alias is not None:
+        alias = check_alias(alias)
+    moves: list[AliasChange | AliasRefusal] = list(store.alias_changes(name, alias))
+    refusals = store.alias_refusals(name, alias)
+    # Both are stamped under the store's single write lock: time orders them.
+    return sorted([*moves, *refusals], key=lambda c: (c.at, c.action == "refused"))
 
 
 def _why_and_who(reason: Any, actor: Any) -> tuple[str | None, str]:
@@ -137,10 +172,12 @@ def _why_and_who(reason: Any, actor: Any) -> tuple[str | None, str]:
     return reason, default_actor() if actor is None else check_label(actor, "actor")
 
 
-def holder_stack(history: list[AliasChange]) -> list[int]:
-    """Replay an alias's history into the stack of holders rollback walks."""
+def holder_stack(history: list[AliasChange] | list[AliasChange | AliasRefusal]) -> list[int]:
+    """Replay an alias's history into the stack of holders rollback walks (refusals skipped)."""
     stack: list[int] = []
     for change in history:
+        if change.action == "refused":  # an alias history may hold refusals: nothing moved
+            continue
         if change.action == "rollback":
             if stack:
                 stack.pop()
@@ -157,10 +194,12 @@ def which(store: Store, ref: str, at: str | None = None) -> Lineage:
     ``at`` is an ISO date or datetime as :func:`~mlops_nb.jsonutil.parse_time`
     reads it (a bare date, ``2026-07-15`` or ``20260715``, means the end of
     that day, UTC; a time without offset is UTC). Without ``at`` the answer
-    is about now.
+    is about now. For an alias, ``refused`` lists the promotions a gate
+    refused while that version held it (up to ``at``).
     """
     name, alias, number = parse_ref(ref)
     when = None if at is None else parse_time(at)
+    refused: list[dict[str, Any]] = []
     if alias is not None:
         if when is None:
             changes = store.alias_changes(name, alias)
@@ -172,6 +211,11 @@ def which(store: Store, ref: str, at: str | None = None) -> Lineage:
             raise NotFoundError(f"nobody held {name}@{alias}{suffix}")
         version = store.get_version(name, change.to_version)
         set_at, set_by, reason = change.at, change.actor, change.reason
+        refused = [
+            r.to_json()
+            for r in store.alias_refusals(name, alias)
+            if r.at >= change.at and (when is None or r.at <= when)
+        ]
     else:
         if number is not None:
             version = store.get_version(name, number)
@@ -185,7 +229,7 @@ def which(store: Store, ref: str, at: str | None = None) -> Lineage:
         if when is not None and version.created_at > when:
             raise NotFoundError(f"{name}:{version.version} did not exist yet at {when}")
         set_at, set_by, reason = version.created_at, version.created_by, None
-    return _lineage(store, version, alias, when, set_at, set_by, reason)
+    return _lineage(store, version, alias, when, set_at, set_by, reason, refused)
 
 
 def _lineage(
@@ -196,6 +240,7 @@ def _lineage(
     set_at: str,
     set_by: str,
     reason: str | None,
+    refused: list[dict[str, Any]],
 ) -> Lineage:
     run = parent = None
     if version.run_id:
@@ -229,6 +274,7 @@ def _lineage(
         metrics=version.metrics,
         environment=run.environment if run else {},
         parent_run_id=run.parent_run_id if run else None,
+        refused=refused,
     )
 
 

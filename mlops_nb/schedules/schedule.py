@@ -176,6 +176,18 @@ def fire_times(
     return times
 
 
+def describe_cron(expr: str, tz: str = "UTC") -> str:
+    """A valid cron expression in words, with its time zone.
+
+    ``"0 6 1 * *"`` in ``Europe/Berlin`` reads "At 06:00 on the first day of
+    every month (Europe/Berlin)".
+    """
+    from cronsim import CronSim
+
+    text = check_cron(expr, tz)
+    return f"{CronSim(text, dt.datetime(2000, 1, 1)).explain()} ({tz})"
+
+
 def next_run(schedule: dict[str, Any], now: dt.datetime | None = None) -> str | None:
     """The next slot after ``now`` (UTC ISO); ``None`` when paused or past year 9999."""
     if not schedule["enabled"]:

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .. import environment
-from ..errors import NotFoundError
+from ..errors import ConflictError, NotFoundError
 from ..jsonutil import format_time
 from ..store import faults
 from .schedule import GRACE_S, fire_times, to_utc
@@ -178,28 +178,76 @@ def run_now(
     sleep: Any = time.sleep,
     make_executor: ExecutorFactory | None = None,
 ) -> dict[str, Any]:
-    """Run a schedule at once (its parameters overridden by ``parameters``)."""
+    """Run a schedule at once (its parameters overridden by ``parameters``); wait for it."""
+    slot = claim_now(store, name, parameters, now)
+    run_claimed(store, slot, sleep=sleep, make_executor=make_executor)
+    return store.get_slot(slot["id"])
+
+
+def claim_now(
+    store: Store,
+    name: str,
+    parameters: dict[str, Any] | None = None,
+    now: dt.datetime | str | None = None,
+    *,
+    within_limit: bool = False,
+) -> dict[str, Any]:
+    """Claim a slot of ``name`` for running now, outside its cron plan: the slot to run.
+
+    The slot is recorded as running before anything executes, under a key of
+    its own, so no tick claims it and it runs once: by whoever passes it to
+    :func:`run_claimed`. With ``within_limit`` it is refused while the
+    schedule already runs as many slots as ``max_concurrent`` allows (a
+    second click on *Run now* starts nothing); the count and the claim are
+    one transaction.
+
+    Raises
+    ------
+    NotFoundError
+        No schedule ``name``.
+    InvalidInputError
+        Bad parameters, before anything is recorded.
+    ConflictError
+        ``within_limit`` and the schedule is running at its limit.
+    """
     from ..execution.runner import check_parameters
 
     schedule = store.get_schedule(name)
     moment = format_time(to_utc(now))
     # Checked before the slot is claimed: bad parameters leave no failed slot behind.
     params = {**schedule["parameters"], **check_parameters(parameters)}
-    slot = store.add_slot(
-        {
-            "schedule": name,
-            "slot": f"now:{moment}:{uuid.uuid4().hex[:8]}",
-            "status": "running",
-            "claimed_at": moment,
-            "claimed_by": f"{socket.gethostname()}:{os.getpid()}",
-            "run_id": uuid.uuid4().hex,
-            "pid": os.getpid(),
-            "host": socket.gethostname(),
-            "parameters": params,
-        },
-        environment.actor(),
-    )
-    execute(store, [slot], sleep=sleep, make_executor=make_executor)
+    with store.transaction():
+        if within_limit:
+            running = store.slots(name, status="running")
+            if len(running) >= schedule["max_concurrent"]:
+                raise ConflictError(
+                    f"schedule {name} is running already (slot {running[0]['id']}, run "
+                    f"{(running[0]['run_id'] or '')[:12]}): wait for it or cancel it"
+                )
+        return store.add_slot(
+            {
+                "schedule": name,
+                "slot": f"now:{moment}:{uuid.uuid4().hex[:8]}",
+                "status": "running",
+                "claimed_at": moment,
+                "claimed_by": f"{socket.gethostname()}:{os.getpid()}",
+                "run_id": uuid.uuid4().hex,
+                "pid": os.getpid(),
+                "host": socket.gethostname(),
+                "parameters": params,
+            },
+            environment.actor(),
+        )
+
+
+def run_claimed(
+    store: Store,
+    slot: dict[str, Any],
+    sleep: Any = time.sleep,
+    make_executor: ExecutorFactory | None = None,
+) -> dict[str, Any]:
+    """Run a slot claimed by :func:`claim_now` (with its retries and alerts); its final state."""
+    _run_slot(store, slot, sleep, make_executor)
     return store.get_slot(slot["id"])
 
 
@@ -311,6 +359,12 @@ def _run_slot(
             f"{type(exc).__name__}: {exc}",
         )
     faults.point("slot", 3)
+    from ..execution.cancel import lookup
+
+    cancellation = lookup(slot["run_id"])
+    cancelled = cancellation is not None and cancellation.cancelled and status != "finished"
+    if cancelled:
+        error = cancellation.reason  # type: ignore[union-attr]
     store.update_slot(
         slot["id"],
         {
@@ -322,7 +376,8 @@ def _run_slot(
         },
         actor,
     )
-    if (status != "finished" and schedule["alert_on"] != "never") or (
+    # A run someone cancelled is no news to them: no alert.
+    if (status != "finished" and schedule["alert_on"] != "never" and not cancelled) or (
         status == "finished" and schedule["alert_on"] == "always"
     ):
         _alert(store, schedule, slot, status, run_id, error)

@@ -12,7 +12,7 @@ import tornado
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import url_path_join
 
-from ..errors import InvalidInputError, MlopsError
+from ..errors import InvalidInputError, MlopsError, NotFoundError
 
 if TYPE_CHECKING:
     from ..store.location import StoreLocation
@@ -35,6 +35,29 @@ class BaseHandler(APIHandler):
             store = Store(server_location(self.settings))
             self.settings["mlops_nb_store"] = store
         return store
+
+    @cached_property
+    def jobs(self) -> Any:
+        """The schedule runs this server started (one :class:`~.jobs.Jobs` per server)."""
+        jobs = self.settings.get("mlops_nb_jobs")
+        if jobs is None:
+            from .jobs import Jobs
+
+            jobs = Jobs()
+            self.settings["mlops_nb_jobs"] = jobs
+        return jobs
+
+    def actor(self) -> str:
+        """Who acts: the authenticated user's name (JupyterHub and other identity
+        providers), or, for a token login (a random anonymous id), the account
+        that runs the server, since only it can hand out the token."""
+        user = self.current_user
+        name = getattr(user, "username", None) or ""
+        if not name or _ANONYMOUS_ID.fullmatch(name):
+            from ..environment import actor
+
+            name = actor()
+        return f"{name} (jupyter)"
 
     def body(self) -> dict[str, Any]:
         """The request's JSON object; the core checks each field's type and value."""
@@ -83,12 +106,9 @@ class ModelsHandler(BaseHandler):
 class ModelHandler(BaseHandler):
     @tornado.web.authenticated
     def get(self, name: str) -> None:
-        from ..registry.names import check_model_name
+        from .views import model_detail
 
-        name = check_model_name(name)
-        versions = [v.to_json() for v in self.store.list_versions(name)]
-        history = [c.to_json() for c in self.store.alias_changes(name)]
-        self.reply({"name": name, "versions": versions, "history": history})
+        self.reply(model_detail(self.store, name))
 
 
 class PromoteHandler(BaseHandler):
@@ -106,24 +126,12 @@ class PromoteHandler(BaseHandler):
             doc.get("alias", "production"),
             require=doc.get("require"),
             reason=doc.get("reason"),
-            actor=self._actor(),
+            actor=self.actor(),
         )
         self.reply(change.to_json())
 
-    def _actor(self) -> str:
-        """Who acts: the authenticated user's name (JupyterHub and other identity
-        providers), or, for a token login (a random anonymous id), the account
-        that runs the server, since only it can hand out the token."""
-        user = self.current_user
-        name = getattr(user, "username", None) or ""
-        if not name or _ANONYMOUS_ID.fullmatch(name):
-            from ..environment import actor
 
-            name = actor()
-        return f"{name} (jupyter)"
-
-
-class RollbackHandler(PromoteHandler):
+class RollbackHandler(BaseHandler):
     @tornado.web.authenticated
     def post(self, name: str) -> None:
         from ..registry import rollback
@@ -134,7 +142,7 @@ class RollbackHandler(PromoteHandler):
             name,
             doc.get("alias", "production"),
             reason=doc.get("reason"),
-            actor=self._actor(),
+            actor=self.actor(),
         )
         self.reply(change.to_json())
 
@@ -143,19 +151,63 @@ class RunsHandler(BaseHandler):
     @tornado.web.authenticated
     def get(self) -> None:
         from ..limits import whole_number
+        from .views import run_docs
 
         limit = whole_number(self.get_argument("limit", "100"), "limit")
         runs = self.store.list_runs(
             name=self.get_argument("model", None), kind=self.get_argument("kind", None), limit=limit
         )
-        self.reply([r.to_json() for r in runs])
+        self.reply(run_docs(self.store, runs))
+
+
+class RunSearchHandler(BaseHandler):
+    @tornado.web.authenticated
+    def get(self) -> None:
+        """One page of the runs a filter matches (``q``), sorted, with the total."""
+        from ..tracking.search import And, Compare, Field, parse_query, parse_sort
+        from .views import run_docs
+
+        page = {}
+        for key, default in (("limit", "50"), ("offset", "0")):
+            text = self.get_argument(key, default)
+            if not text.isdigit() or len(text) > 10:
+                raise InvalidInputError(f"{key} must be a whole number, not {text!r:.20}")
+            page[key] = int(text)
+        query = parse_query(self.get_argument("q", None))
+        kind = self.get_argument("kind", None)
+        if kind:  # apart from q, so a message about q points into the user's own text
+            only = Compare(Field("run", "kind"), "=", kind)
+            query = only if query is None else And((only, query))
+        sort = parse_sort(self.get_argument("sort", None), self.get_argument("order", None))
+        runs, total = self.store.search_runs(query, sort, **page)
+        self.reply(
+            {
+                "runs": run_docs(self.store, runs),
+                "total": total,
+                **page,
+                "sort": self.get_argument("sort", None) or "started",
+                "order": "desc" if sort.descending else "asc",
+            }
+        )
+
+
+class RunCompareHandler(BaseHandler):
+    @tornado.web.authenticated
+    def get(self) -> None:
+        """Runs side by side (``ids=a,b,...``): parameters, metrics, data, differences."""
+        from .views import compare_view
+
+        ids = [i for i in self.get_argument("ids", "").split(",") if i.strip()]
+        self.reply(compare_view(self.store, [i.strip() for i in ids]))
 
 
 class RunHandler(BaseHandler):
     @tornado.web.authenticated
     def get(self, run_id: str) -> None:
+        from .views import run_docs
+
         run = self.store.get_run(run_id)
-        doc = run.to_json()
+        (doc,) = run_docs(self.store, [run])
         doc["children"] = [c.run_id for c in self.store.list_runs(parent_run_id=run.run_id)]
         self.reply(doc)
 
@@ -192,21 +244,17 @@ class RunNotebookHandler(BaseHandler):
 class DriftHandler(BaseHandler):
     @tornado.web.authenticated
     def get(self, name: str) -> None:
-        from ..monitoring.monitor import history, load_report
-        from ..registry.names import check_model_name
+        from .views import drift_view
 
-        name = check_model_name(name)
-        rows = history(self.store, name)
-        latest = load_report(self.store, rows[-1]["id"]) if rows else None
-        self.reply({"model": name, "history": rows, "latest": latest})
+        self.reply(drift_view(self.store, name))
 
 
 class SchedulesHandler(BaseHandler):
     @tornado.web.authenticated
     def get(self) -> None:
-        from ..schedules.schedule import listing
+        from .views import schedules_view
 
-        self.reply(listing(self.store))
+        self.reply(schedules_view(self.store, self.jobs.running))
 
 
 class ScheduleActionHandler(BaseHandler):
@@ -217,13 +265,40 @@ class ScheduleActionHandler(BaseHandler):
         if action in ("pause", "resume"):
             self.reply(schedule.set_enabled(self.store, name, action == "resume"))
             return
-        from ..schedules.scheduler import run_now
+        from .views import slot_view
 
-        # The run takes as long as the notebook: off the server's event loop,
-        # so the rest of Jupyter keeps answering meanwhile.
+        # Claimed here, run in a thread of the server's own: the reply names the
+        # slot and its run at once; GET …/slots/{id} follows it, …/cancel stops it.
         parameters = self.body().get("parameters")
-        slot = await asyncio.to_thread(run_now, self.store, name, parameters)
-        self.reply(slot)
+        slot = await asyncio.to_thread(self.jobs.start, self.store, name, parameters)
+        self.reply(slot_view(self.store, slot, self.jobs.running), status=202)
+
+
+class SlotHandler(BaseHandler):
+    @tornado.web.authenticated
+    def get(self, name: str, slot_id: str) -> None:
+        from .views import slot_view
+
+        self.reply(slot_view(self.store, self.slot(name, slot_id), self.jobs.running))
+
+    def slot(self, name: str, slot_id: str) -> dict[str, Any]:
+        """Slot ``slot_id`` of schedule ``name`` (404 when it belongs to another one)."""
+        slot = self.store.get_slot(int(slot_id))
+        if slot["schedule"] != name:
+            raise NotFoundError(f"schedule {name} has no slot {slot_id}")
+        return slot
+
+
+class SlotCancelHandler(SlotHandler):
+    @tornado.web.authenticated
+    def post(self, name: str, slot_id: str) -> None:
+        from .views import slot_view
+
+        slot = self.slot(name, slot_id)
+        cancellation = self.jobs.cancel(slot["id"], self.actor())
+        # The kernels are gone; the run records itself as cancelled a moment later.
+        doc = slot_view(self.store, self.store.get_slot(slot["id"]), self.jobs.running)
+        self.reply({**doc, "cancelled_by": cancellation.by, "cancelled_at": cancellation.at}, 202)
 
 
 def server_location(settings: dict[str, Any]) -> StoreLocation:
@@ -249,17 +324,22 @@ def setup_handlers(web_app: Any, root_dir: str | None = None) -> list[str]:
     web_app.settings["mlops_nb_root"] = root_dir
     name = r"(?P<name>[^/]+)"
     run = r"(?P<run_id>[0-9a-fA-F]+)"
+    slot = r"(?P<slot_id>[0-9]{1,18})"
     routes = [
         ("models", ModelsHandler),
         (f"models/{name}", ModelHandler),
         (f"models/{name}/promote", PromoteHandler),
         (f"models/{name}/rollback", RollbackHandler),
         ("runs", RunsHandler),
+        ("runs/search", RunSearchHandler),
+        ("runs/compare", RunCompareHandler),
         (f"runs/{run}", RunHandler),
         (f"runs/{run}/notebook", RunNotebookHandler),
         (f"drift/{name}", DriftHandler),
         ("schedules", SchedulesHandler),
         (f"schedules/{name}/(?P<action>run-now|pause|resume)", ScheduleActionHandler),
+        (f"schedules/{name}/slots/{slot}", SlotHandler),
+        (f"schedules/{name}/slots/{slot}/cancel", SlotCancelHandler),
     ]
     web_app.add_handlers(
         ".*$", [(url_path_join(base, PREFIX, path), handler) for path, handler in routes]

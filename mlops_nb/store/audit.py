@@ -57,6 +57,7 @@ _HASH = re.compile(r"[0-9a-f]{64}")
 # Which table each event kind describes (exact kinds first, then prefixes).
 _EVENT_TABLES = {
     "run.value": "run_values",
+    "alias.refused": "alias_refusals",
     "artifact.": "artifacts",
     "run.": "runs",
     "version.": "model_versions",

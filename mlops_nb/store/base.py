@@ -70,6 +70,7 @@ JSON_COLUMNS = frozenset(
         "payload",
         "deliveries",
         "parameters",
+        "failures",
     }
 )
 

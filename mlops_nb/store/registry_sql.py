@@ -2,22 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
 
 from ..errors import NotFoundError
 from ..jsonutil import canonical, loads, utcnow
-from ..records import AliasChange, ModelVersion
+from ..records import AliasChange, AliasRefusal, ModelVersion
 from . import faults
 from . import schema as t
 from .base import StoreBase
-
-#: Called inside the alias transaction with (candidate, current holder or None);
-#: raising aborts the change and leaves the alias untouched; a returned string
-#: is recorded as the change's gate result.
-AliasCheck = Callable[[ModelVersion, "ModelVersion | None"], "str | None"]
 
 
 class RegistrySQL(StoreBase):
@@ -134,44 +128,36 @@ class RegistrySQL(StoreBase):
         self,
         model: str,
         alias: str,
-        to_version: int | Callable[[list[AliasChange]], int],
+        to_version: int,
         *,
         action: str,
         actor: str,
         reason: str | None = None,
         run_id: str | None = None,
         gate: str | None = None,
-        check: AliasCheck | None = None,
     ) -> AliasChange:
-        """Move ``alias`` atomically, keeping the change forever.
+        """Move ``alias`` to ``to_version`` atomically, keeping the change forever.
 
-        ``to_version`` may be a callable choosing the target from the alias's
-        history (for rollback); ``check`` may veto the change. Both run inside
-        the write transaction, so no other writer can move the alias between
-        the decision and the change.
+        Whoever decides the move (a gate, the holder stack of a rollback) reads
+        and calls this inside one :meth:`transaction`, so no other writer can
+        move the alias between the decision and the change.
         """
         from .base import row_snapshot
 
         with self.write() as conn:
             self._require_model(conn, model)
-            history = self._changes(conn, model, alias)
-            target = to_version(history) if callable(to_version) else int(to_version)
-            candidate = self._version(conn, model, target)
+            target = int(to_version)
+            self._version(conn, model, target)  # NotFoundError for an unknown version
             current_row = conn.execute(
                 sa.select(t.aliases.c.version).where(
                     (t.aliases.c.model == model) & (t.aliases.c.alias == alias)
                 )
             ).first()
-            current = (
-                None if current_row is None else self._version(conn, model, current_row.version)
-            )
-            if check is not None:
-                gate = check(candidate, current) or gate
             row = {
                 "model": model,
                 "alias": alias,
                 "action": action,
-                "from_version": None if current is None else current.version,
+                "from_version": None if current_row is None else current_row.version,
                 "to_version": target,
                 "at": utcnow(),
                 "actor": actor,
@@ -195,6 +181,35 @@ class RegistrySQL(StoreBase):
             )
             faults.point("alias", 2)
             return _to_change(row)
+
+    def record_refusal(self, fields: dict[str, Any], actor: str) -> AliasRefusal:
+        """Keep a refused move of an alias (an audited row; the alias stays where it is).
+
+        ``fields``: ``model``, ``alias``, ``from_version`` (the holder then),
+        ``to_version`` (the version refused), ``gate``, ``failures`` and
+        optionally ``reason`` and ``run_id``.
+        """
+        with self.write() as conn:
+            self._require_model(conn, fields["model"])
+            row = self._insert(
+                conn,
+                t.alias_refusals,
+                {"action": "promote", "at": utcnow(), "actor": actor, **fields},
+                "alias.refused",
+                actor,
+            )
+        return _to_refusal(row)
+
+    def alias_refusals(self, model: str, alias: str | None = None) -> list[AliasRefusal]:
+        """Every refused move of a model's aliases, oldest first."""
+        table = t.alias_refusals
+        with self.read() as conn:
+            self._require_model(conn, model)
+            cond = table.c.model == model
+            if alias is not None:
+                cond = cond & (table.c.alias == alias)
+            rows = conn.execute(sa.select(table).where(cond).order_by(table.c.id)).all()
+        return [_to_refusal(r._mapping) for r in rows]
 
     def alias_changes(self, model: str, alias: str | None = None) -> list[AliasChange]:
         """Every change of a model's aliases, oldest first."""
@@ -269,6 +284,23 @@ def _to_version(row: Any, aliases: list[str]) -> ModelVersion:
         data_sha256=row.data_sha256,
         aliases=list(aliases),
         profile_sha256=row.profile_sha256,
+    )
+
+
+def _to_refusal(row: Any) -> AliasRefusal:
+    failures = row["failures"]
+    return AliasRefusal(
+        id=row["id"],
+        model=row["model"],
+        alias=row["alias"],
+        from_version=row["from_version"],
+        to_version=row["to_version"],
+        at=row["at"],
+        actor=row["actor"],
+        gate=row["gate"],
+        failures=loads(failures, []) if isinstance(failures, str) else list(failures),
+        reason=row["reason"],
+        run_id=row["run_id"],
     )
 
 

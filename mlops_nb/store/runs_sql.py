@@ -160,6 +160,58 @@ class RunsSQL(StoreBase):
                     versions[mv.run_id] = mv.version
         return [_to_run(r, values[r.run_id], versions.get(r.run_id)) for r in rows]
 
+    def search_runs(
+        self,
+        query: Any = None,
+        sort: Any = None,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> tuple[list[Run], int]:
+        """One page of the runs matching ``query``, and how many match in all.
+
+        Parameters
+        ----------
+        query : Query or None
+            A filter read by :func:`mlops_nb.tracking.search.parse_query`; ``None``
+            matches every run.
+        sort : SortKey or None
+            The order (default: newest first); runs without the sort field come
+            last, ties newest first.
+        limit, offset : int
+            The page: at most ``limit`` runs (1 to 1000) after skipping ``offset``.
+        """
+        from ..tracking.search import SortKey, parse_sort
+
+        if not (isinstance(limit, int) and 1 <= limit <= 1000):
+            raise InvalidInputError(
+                f"limit must be a whole number from 1 to 1000, not {limit!r:.40}"
+            )
+        if not (isinstance(offset, int) and 0 <= offset < 2**31):
+            raise InvalidInputError(f"offset must be a whole number from 0, not {offset!r:.40}")
+        key: SortKey = sort if sort is not None else parse_sort(None)
+        sql = _SearchSQL(self._engine.dialect.name)
+        cond = sql.condition(query) if query is not None else sa.true()
+        with self.read() as conn:
+            total = int(
+                conn.execute(
+                    sa.select(sa.func.count()).select_from(t.runs).where(cond)
+                ).scalar_one()
+            )
+            ids = [
+                r.run_id
+                for r in conn.execute(
+                    sa.select(t.runs.c.run_id)
+                    .where(cond)
+                    .order_by(*sql.order(key), t.runs.c.started_at.desc(), t.runs.c.run_id)
+                    .limit(limit)
+                    .offset(offset)
+                )
+            ]
+        if not ids:
+            return [], total
+        found = {r.run_id: r for r in self._select_runs(t.runs.c.run_id.in_(ids), limit=None)}
+        return [found[i] for i in ids if i in found], total
+
 
 def _encode(fields: dict[str, Any]) -> dict[str, Any]:
     out = dict(fields)
@@ -200,3 +252,126 @@ def _to_run(row: Any, values: dict[str, Any], version: int | None) -> Run:
 
 def _chunks(items: list[str], size: int) -> list[list[str]]:
     return [items[i : i + size] for i in range(0, len(items), size)] or [[]]
+
+
+# -- searching runs: the filter language of tracking/search.py in SQL ------------------
+
+
+class _SearchSQL:
+    """Filters and sort keys as SQL for one backend (SQLite's JSON1 or PostgreSQL's jsonb)."""
+
+    def __init__(self, backend: str) -> None:
+        self.postgres = backend == "postgresql"
+
+    # A JSON field of a run: its type, its text and its number (NULL unless it is one).
+    def typeof(self, column: Any, key: str) -> Any:
+        if self.postgres:
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return sa.func.jsonb_typeof(sa.cast(column, JSONB)[key])
+        return sa.func.json_type(column, _json_path(key))
+
+    def text(self, column: Any, key: str) -> Any:
+        if self.postgres:
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return sa.cast(column, JSONB)[key].astext
+        return sa.func.json_extract(column, _json_path(key))
+
+    def number(self, column: Any, key: str) -> Any:
+        kind = self.typeof(column, key)
+        if self.postgres:
+            return sa.case((kind == "number", sa.cast(self.text(column, key), sa.Float)))
+        return sa.case((kind.in_(("integer", "real")), self.text(column, key)))
+
+    def string(self, column: Any, key: str) -> Any:
+        kind = self.typeof(column, key)
+        return sa.case((kind == ("string" if self.postgres else "text"), self.text(column, key)))
+
+    def condition(self, query: Any) -> Any:
+        from ..tracking.search import And, Compare, Not, Or
+
+        if isinstance(query, And):
+            return sa.and_(*(self.condition(q) for q in query.items))
+        if isinstance(query, Or):
+            return sa.or_(*(self.condition(q) for q in query.items))
+        if isinstance(query, Not):
+            return sa.not_(self.condition(query.item))
+        assert isinstance(query, Compare)
+        # Two-valued: a run without the field matches no comparison, and `not` keeps it.
+        return sa.func.coalesce(self.compare(query), sa.false())
+
+    def compare(self, query: Any) -> Any:
+        field, op, value = query.field, query.op, query.value
+        if field.source == "run":
+            return _apply(t.runs.c[field.name], op, value)
+        if field.source == "time":
+            column = t.runs.c["started_at" if field.name == "started" else "ended_at"]
+            return _time(column, op, str(value))
+        if field.source == "model":
+            registered = sa.exists().where(
+                (t.model_versions.c.run_id == t.runs.c.run_id)
+                & _apply(t.model_versions.c.model, "~" if op == "~" else "=", value)
+            )
+            tracked = (t.runs.c.kind == "track") & _apply(
+                t.runs.c.name, "~" if op == "~" else "=", value
+            )
+            either = sa.or_(registered, tracked)
+            return sa.not_(either) if op == "!=" else either
+        if field.source == "value":
+            metric = self.json_compare(t.runs.c.metrics, field.name, op, value)
+            param = self.json_compare(t.runs.c.params, field.name, op, value)
+            missing = self.typeof(t.runs.c.metrics, field.name).is_(None)
+            return sa.or_(sa.func.coalesce(metric, sa.false()), missing & param)
+        return self.json_compare(t.runs.c[field.source], field.name, op, value)
+
+    def json_compare(self, column: Any, key: str, op: str, value: float | str) -> Any:
+        if isinstance(value, float):
+            return _apply(self.number(column, key), op, value)
+        return _apply(self.string(column, key), op, value)
+
+    def order(self, key: Any) -> list[Any]:
+        field = key.field
+        if field.source in ("run", "time"):
+            name = {"started": "started_at", "ended": "ended_at"}.get(field.name, field.name)
+            exprs = [t.runs.c[name]]
+        else:
+            column = t.runs.c[field.source]
+            # numbers first by value, then text: a parameter may hold either
+            exprs = [self.number(column, field.name), self.string(column, field.name)]
+        return [(e.desc() if key.descending else e.asc()).nulls_last() for e in exprs]
+
+
+def _json_path(key: str) -> str:
+    # search.py admits no '"' or '\\' in names, so quoting the key is enough.
+    return f'$."{key}"'
+
+
+def _apply(expr: Any, op: str, value: Any) -> Any:
+    if op == "~":
+        return sa.func.lower(expr).contains(str(value).lower(), autoescape=True)
+    return {
+        "=": expr == value,
+        "!=": expr != value,
+        "<": expr < value,
+        "<=": expr <= value,
+        ">": expr > value,
+        ">=": expr >= value,
+    }[op]
+
+
+def _time(column: Any, op: str, value: str) -> Any:
+    """Compare a stored time (text that sorts) with a moment, or with a whole day."""
+    import datetime as dt
+
+    if len(value) != 10:  # a moment, in the store's own format
+        return _apply(column, op, value)
+    day_after = (dt.date.fromisoformat(value) + dt.timedelta(days=1)).isoformat()
+    return {
+        "=": (column >= value) & (column < day_after),
+        "!=": (column < value) | (column >= day_after),
+        "<": column < value,
+        "<=": column < day_after,
+        ">": column >= day_after,
+        ">=": column >= value,
+    }[op]

@@ -272,6 +272,32 @@ store_info = sa.Table(
     sa.Column("text_value", TEXT, nullable=False),  # not "value": that name is a JSON column
 )
 
+# -- added by migration 6: refused alias moves ----------------------------------------
+
+#: A promotion a gate refused: who asked to move which alias to which version,
+#: the holder then, the gate and each condition that failed. The alias did not
+#: move, so ``aliases`` never derives from these rows and rollback ignores them.
+alias_refusals = sa.Table(
+    "alias_refusals",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("model", TEXT, nullable=False),
+    sa.Column("alias", TEXT, nullable=False),
+    sa.Column("action", TEXT, nullable=False),  # promote
+    sa.Column("from_version", sa.Integer, nullable=True),  # the holder at the time
+    sa.Column("to_version", sa.Integer, nullable=False),  # the version refused
+    sa.Column("at", TEXT, nullable=False),
+    sa.Column("actor", TEXT, nullable=False),
+    sa.Column("reason", TEXT, nullable=True),
+    sa.Column("run_id", TEXT, nullable=True),
+    sa.Column("gate", TEXT, nullable=False),  # the condition asked for
+    sa.Column("failures", TEXT, nullable=False, server_default="[]"),
+    sa.Column("event_seq", sa.Integer, nullable=False),
+)
+sa.Index(
+    "ix_alias_refusals_lookup", alias_refusals.c.model, alias_refusals.c.alias, alias_refusals.c.at
+)
+
 # How ``audit verify`` covers every table (a test holds every table to one of these):
 #
 # - ``events`` is the hash chain itself; a checkpoint kept elsewhere also
@@ -294,6 +320,7 @@ AUDITED: dict[str, tuple[str, ...]] = {
     "run_values": ("run_id", "key"),
     "model_versions": ("model", "version"),
     "alias_changes": ("id",),
+    "alias_refusals": ("id",),
     "drift_checks": ("id",),
     "alert_channels": ("id",),
     "alerts": ("id",),
@@ -371,6 +398,11 @@ def _migration_5(conn: sa.Connection) -> None:
     conn.execute(models.update().where(has_versions).values(created_at=first))
 
 
+def _migration_6(conn: sa.Connection) -> None:
+    """Refused promotions, kept like the moves: who tried what, and which condition failed."""
+    metadata.create_all(conn, tables=[alias_refusals])
+
+
 #: Ordered migrations; index + 1 is the schema version each one produces.
 MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _migration_1,
@@ -378,6 +410,7 @@ MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _migration_3,
     _migration_4,
     _migration_5,
+    _migration_6,
 ]
 
 LATEST = len(MIGRATIONS)

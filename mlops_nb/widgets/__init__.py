@@ -19,12 +19,13 @@ content without a kernel. ``%mlops_models``, ``%mlops_drift NAME`` and
 
 from __future__ import annotations
 
-from .base import WIDGET_VIEW, View, live_frontend
+from .base import VIEW_MIME, WIDGET_VIEW, View, live_frontend
 from .browser import RegistryBrowser
 from .comparison import RunComparison
 from .dashboard import DriftDashboard
 
 __all__ = [
+    "VIEW_MIME",
     "WIDGET_VIEW",
     "DriftDashboard",
     "RegistryBrowser",

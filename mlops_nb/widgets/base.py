@@ -6,6 +6,15 @@ show it (or when asked for :attr:`View.widget`). Its display bundle is the
 one ipywidgets would give (``application/vnd.jupyter.widget-view+json``)
 with the static HTML and text added, so a frontend that cannot render the
 widget still has something to show.
+
+A saved notebook outlives its kernel: reopened later, the widget's model is
+gone, and JupyterLab, which prefers the widget to the HTML, would say "model
+not found". So a live bundle also carries :data:`VIEW_MIME`, which the
+mlops-nb JupyterLab extension renders as the live widget while its model
+exists and as the stored HTML otherwise (frontends without the extension
+ignore it). The object is shown with a display id, and every action taken in
+the widget re-sends the bundle (:meth:`View.refresh_display`), so the HTML
+saved with the notebook says what the widget said last.
 """
 
 from __future__ import annotations
@@ -26,6 +35,8 @@ if TYPE_CHECKING:
 
 #: The mime type ipywidgets puts in a display bundle for a live view.
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+#: Marks a bundle whose live view falls back to its ``text/html`` once the model is gone.
+VIEW_MIME = "application/vnd.mlops-nb.view+json"
 #: ``1`` always offers the live view, ``0`` never; unset decides per display.
 ENV_WIDGETS = "MLOPS_NB_WIDGETS"
 PLOTLY_MIME = "application/vnd.plotly.v1+json"
@@ -83,6 +94,7 @@ class View:
         self.interactive = interactive
         self._widget: Any = None
         self._controls: Any = None  # set by _build: the named ipywidgets
+        self._handles: list[Any] = []  # where IPython shows this object (display handles)
 
     # -- the live view ------------------------------------------------------
 
@@ -128,9 +140,27 @@ class View:
             own = getattr(widget, "_repr_mimebundle_", None)
             if callable(own):
                 bundle.update(own(include=include, exclude=exclude) or {})
+            if WIDGET_VIEW in bundle:
+                bundle[VIEW_MIME] = {"fallback": "text/html"}
         bundle["text/html"] = self.to_html()
         bundle["text/plain"] = str(self)
         return bundle
+
+    def _ipython_display_(self) -> None:
+        """Show the bundle under a display id, so :meth:`refresh_display` can replace it."""
+        from IPython.display import display
+
+        handle = display(self._repr_mimebundle_(), raw=True, display_id=True)
+        if handle is not None:
+            self._handles.append(handle)
+
+    def refresh_display(self) -> None:
+        """Re-send the bundle wherever this object is shown (the saved HTML follows the widget)."""
+        if not self._handles:
+            return
+        bundle = self._repr_mimebundle_()
+        for handle in self._handles:
+            handle.update(bundle, raw=True)
 
     def __repr__(self) -> str:
         return str(self)

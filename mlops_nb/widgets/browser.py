@@ -8,12 +8,12 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from .. import registry
-from ..display import Table, table_text
+from ..display import Table, format_time, table_text
 from ..errors import GateFailedError, InvalidInputError, MlopsError
 from .base import View, count, html_table, page, text
 
 if TYPE_CHECKING:
-    from ..records import AliasChange, ModelVersion
+    from ..records import AliasChange, AliasRefusal, ModelVersion
     from ..store import Store
 
 MODEL_COLUMNS = ["name", "versions", "latest_version", "aliases", "updated_at"]
@@ -65,7 +65,7 @@ class RegistryBrowser(View):
         self.models: list[dict[str, Any]] = []
         self.selected: str | None = None
         self.versions: list[ModelVersion] = []
-        self.history: list[AliasChange] = []
+        self.history: list[AliasChange | AliasRefusal] = []
         self.pending: dict[str, Any] | None = None
         self._syncing = False
         self.refresh(self.name)
@@ -86,7 +86,7 @@ class RegistryBrowser(View):
             self.versions, self.history = [], []
         else:
             self.versions = self.store.list_versions(self.selected)
-            self.history = self.store.alias_changes(self.selected)
+            self.history = registry.alias_history(self.store, self.selected)
         if self._controls is not None:
             self._sync()
 
@@ -135,7 +135,7 @@ class RegistryBrowser(View):
                 text(v.version),
                 f"<b>{text(', '.join(v.aliases))}</b>" if v.aliases else "",
                 *(text(v.metrics.get(m)) for m in metrics),
-                text(v.created_at[:19]),
+                text(v.created_at),
                 text(v.created_by),
                 f"<code>{text((v.run_id or '')[:12])}</code>",
                 text(v.estimator),
@@ -150,13 +150,13 @@ class RegistryBrowser(View):
             return "<p class='muted'>no alias has been set yet</p>"
         rows = [
             [
-                text(c.at[:19]),
+                text(c.at),
                 text(c.alias),
-                text(c.action),
-                text(f"{c.from_version if c.from_version is not None else '—'} → {c.to_version}"),
+                f"<b class='bad'>{text(c.action)}</b>" if c.action == "refused" else text(c.action),
+                text(_versions(c)),
                 text(c.actor),
                 text(c.reason),
-                text(c.gate),
+                text(_gate(c)),
             ]
             for c in reversed(self.history)
         ]
@@ -187,8 +187,7 @@ class RegistryBrowser(View):
         if self.name is not None and self.history:
             lines.append(f"alias history of {self.name}")
             lines.extend(
-                f"  {c.at[:19]}  {c.alias:<12} {c.action:<9} "
-                f"{c.from_version if c.from_version is not None else '—'} → {c.to_version}"
+                f"  {format_time(c.at)}  {c.alias:<12} {c.action:<9} {_versions(c)}"
                 f"  by {c.actor}" + (f"  ({c.reason})" if c.reason else "")
                 for c in self.history
             )
@@ -212,9 +211,17 @@ class RegistryBrowser(View):
             versions=widgets.HTML(),
             history=widgets.HTML(),
             version=widgets.Dropdown(description="version", **size("170px")),
-            alias=widgets.Text(value=self.alias, description="alias", **size("170px")),
-            require=widgets.Text(placeholder="gate, e.g. accuracy>=production", **size("240px")),
-            reason=widgets.Text(placeholder="reason, for the audit log", **size("200px")),
+            alias=widgets.Text(value=self.alias, description="alias", **size("200px")),
+            require=widgets.Text(
+                description="gate",
+                placeholder="optional, e.g. accuracy>=production",
+                **size("360px"),
+            ),
+            reason=widgets.Text(
+                description="reason",
+                placeholder="optional, kept in the audit log",
+                **size("360px"),
+            ),
             promote=widgets.Button(description="Promote…", icon="arrow-up", **fit()),
             rollback=widgets.Button(description="Roll back…", icon="undo", **fit()),
             question=widgets.HTML(),
@@ -233,9 +240,13 @@ class RegistryBrowser(View):
         c.cancel.on_click(self._on_cancel)
         self._controls = c
         self._sync()
-        actions = widgets.HBox(
-            [c.version, c.alias, c.require, c.reason, c.promote, c.rollback],
-            layout=widgets.Layout(flex_flow="row wrap"),
+        wrap = widgets.Layout(flex_flow="row wrap")
+        actions = widgets.VBox(
+            [
+                widgets.HBox([c.version, c.alias], layout=wrap),
+                widgets.HBox([c.require, c.reason], layout=wrap),
+                widgets.HBox([c.promote, c.rollback], layout=wrap),
+            ]
         )
         return widgets.VBox(
             [
@@ -289,10 +300,12 @@ class RegistryBrowser(View):
         if not self._syncing and change.get("new") and change["new"] != self.selected:
             self.refresh(change["new"])
             self._controls.status.value = ""
+            self.refresh_display()
 
     def _on_reload(self, _button: Any = None) -> None:
         self.refresh()  # others (the CLI, the scheduler, another widget) may have moved aliases
         self._controls.status.value = ""
+        self.refresh_display()
 
     def _on_promote(self, _button: Any = None) -> None:
         c = self._controls
@@ -305,6 +318,13 @@ class RegistryBrowser(View):
             return
         require = c.require.value.strip() or None
         gate = f" if the gate {require!r} allows" if require else " (no gate)"
+        holder = self.store.alias_holder(str(self.selected), alias)
+        if holder is None:
+            now = f"nobody holds @{alias} yet"
+        elif holder.version == int(c.version.value):
+            now = f"version {holder.version} holds @{alias} already: nothing would change"
+        else:
+            now = f"@{alias} is held by version {holder.version} now"
         action = {
             "kind": "promote",
             "model": self.selected,
@@ -315,7 +335,7 @@ class RegistryBrowser(View):
         }
         self._ask(
             f"Promote <b>{escape(str(self.selected))}:{action['version']}</b> to "
-            f"<b>@{escape(alias)}</b>{escape(gate)}?",
+            f"<b>@{escape(alias)}</b>{escape(gate)}? ({escape(now)})",
             action,
         )
 
@@ -326,8 +346,9 @@ class RegistryBrowser(View):
         except MlopsError as exc:
             self._say(str(exc), ok=False)
             return
-        stack = registry.holder_stack([h for h in self.history if h.alias == alias])
-        if len(stack) < 2:
+        current = self.store.alias_holder(str(self.selected), alias)
+        target = registry.rollback_target(self.store, str(self.selected), alias)
+        if current is None or target is None:
             self._say(f"{self.selected}@{alias} has no earlier holder to roll back to", ok=False)
             return
         action = {
@@ -338,7 +359,7 @@ class RegistryBrowser(View):
         }
         self._ask(
             f"Roll <b>{escape(str(self.selected))}@{escape(alias)}</b> back from version "
-            f"{stack[-1]} to version {stack[-2]}?",
+            f"{current.version} to version {target}?",
             action,
         )
 
@@ -367,11 +388,14 @@ class RegistryBrowser(View):
                     self.store, action["model"], action["alias"], reason=action["reason"]
                 )
         except GateFailedError as exc:
+            self.refresh()  # the refusal is in the history now
             self._say(
-                f"gate refused {name}:{action['version']} for @{action['alias']}",
+                f"gate refused {name}:{action['version']} for @{action['alias']}; nothing moved "
+                "(the refusal is kept in the alias history)",
                 ok=False,
                 details=exc.failures,
             )
+            self.refresh_display()
             return
         except MlopsError as exc:
             self._say(str(exc), ok=False)
@@ -387,3 +411,17 @@ class RegistryBrowser(View):
             ok=True,
             details=[f"gate passed: {change.gate}"] if change.gate else None,
         )
+        self.refresh_display()
+
+
+def _versions(change: AliasChange | AliasRefusal) -> str:
+    """``1 → 2``, or for a refusal ``1 ↛ 2``: the move asked for that did not happen."""
+    before = "—" if change.from_version is None else str(change.from_version)
+    arrow = "↛" if change.action == "refused" else "→"
+    return f"{before} {arrow} {change.to_version}"
+
+
+def _gate(change: AliasChange | AliasRefusal) -> str | None:
+    if change.action == "refused":
+        return f"{change.gate}: " + "; ".join(getattr(change, "failures", []))
+    return change.gate

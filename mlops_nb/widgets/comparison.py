@@ -97,7 +97,7 @@ class RunComparison(View):
 
         facts = [
             ("status", [r.status for r in self.runs]),
-            ("started", [r.started_at[:19] for r in self.runs]),
+            ("started", [r.started_at for r in self.runs]),
             ("by", [r.actor for r in self.runs]),
             ("data sha256", [r.data.get("sha256", _MISSING) for r in self.runs]),
             ("data rows", [r.data.get("rows", _MISSING) for r in self.runs]),

@@ -9,6 +9,7 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from .. import registry
+from ..display import WATCH_SEVERITY, format_number, format_time, severity_level
 from ..errors import NotFoundError
 from .base import View, bar, count, figure_outputs, html_table, page, text
 
@@ -16,17 +17,16 @@ if TYPE_CHECKING:
     from ..monitoring.drift.report import ColumnResult, DriftReport
     from ..store import Store
 
-#: Severity (statistic / the bar it must clear) from which a column is worth watching.
-WATCH = 0.5
+#: Severity (statistic / the bar it must clear) from which a column is worth watching:
+#: the same level the panel shows (:func:`mlops_nb.display.severity_level`).
+WATCH = WATCH_SEVERITY
+
+_CLASSES = {"drift": "sev-drift", "warning": "sev-watch", "ok": "sev-ok", "none": "sev-na"}
 
 
 def severity_class(column: ColumnResult) -> str:
     """The CSS class a column's verdict is coloured with."""
-    if not column.testable:
-        return "sev-na"
-    if column.drift:
-        return "sev-drift"
-    return "sev-watch" if column.severity >= WATCH else "sev-ok"
+    return _CLASSES[severity_level(column.drift, column.severity, column.testable)]
 
 
 def report_from_json(doc: dict[str, Any]) -> DriftReport:
@@ -128,11 +128,11 @@ class DriftDashboard(View):
                     text(c.role),
                     f"{'<b>' if c.drift else ''}{verdict}{'</b>' if c.drift else ''}",
                     text(c.method),
-                    "" if c.statistic is None else f"{c.statistic:.4f}",
+                    "" if c.statistic is None else format_number(c.statistic),
                     (
                         ""
                         if not c.testable
-                        else bar(min(c.severity, top), top, c.drift) + f"{c.severity:.2f}"
+                        else bar(min(c.severity, top), top, c.drift) + format_number(c.severity)
                     ),
                     text(c.reason),
                 ]
@@ -168,11 +168,11 @@ class DriftDashboard(View):
             rows.append(
                 [
                     ("&#9656; " if r["id"] == self.check_id else "") + text(r["id"]),
-                    text(r["at"][:19]),
+                    text(format_time(r["at"])),
                     text(r["version"]),
                     text(r["batch"]),
                     "<b class='bad'>DRIFT</b>" if r["drift"] else "ok",
-                    f"{r['drift_share']:.2f}",
+                    format_number(r["drift_share"]),
                     text(", ".join(drifted)),
                 ]
             )
@@ -194,7 +194,7 @@ class DriftDashboard(View):
             lines.append(f"check {self.check_id}: " + str(self.report))
         for r in reversed(self.checks):
             lines.append(
-                f"  #{r['id']:<4} {r['at'][:19]}  v{r['version']}  "
+                f"  #{r['id']:<4} {format_time(r['at'])}  v{r['version']}  "
                 f"{'DRIFT' if r['drift'] else 'ok   '}  {r['batch'] or ''}"
             )
         return "\n".join(lines)
@@ -227,7 +227,7 @@ class DriftDashboard(View):
         try:
             c.check.options = [
                 (
-                    f"#{r['id']}  {r['at'][:19]}  v{r['version']}  "
+                    f"#{r['id']}  {format_time(r['at'])}  v{r['version']}  "
                     f"{'DRIFT' if r['drift'] else 'ok'}  {r['batch'] or ''}".rstrip(),
                     r["id"],
                 )
@@ -245,4 +245,4 @@ class DriftDashboard(View):
 
 
 def _num(value: Any) -> str:
-    return "—" if not isinstance(value, (int, float)) else f"{value:.4g}"
+    return "—" if not isinstance(value, (int, float)) else format_number(value)

@@ -1,20 +1,24 @@
 /**
- * The Drift tab: per model the verdict of its latest check, coloured by
- * severity, a strip of past checks, and a chart per column.
+ * The Drift tab: per model the verdict of its latest check at the level the
+ * server rated it, which version it checked and whether the current holder
+ * ever was, its notes (schema, performance with numbers, alerts raised), a
+ * strip of past checks, and a chart per column.
  */
 import { driftChart, historyStrip } from '../chart';
 import { h } from '../dom';
 import {
-  classifyColumn,
-  classifyReport,
+  columnLevel,
   compareSeverity,
+  describePerformance,
+  describeTypeChange,
   formatDateTime,
   formatNumber,
   orderColumns,
   relativeTime,
+  reportLevel,
   type Severity
 } from '../logic';
-import type { IDriftColumn, IDriftHistory } from '../types';
+import type { IDriftColumn, IDriftHistory, IDriftReport } from '../types';
 
 /** One model on the tab. */
 export interface IDriftEntry {
@@ -35,7 +39,7 @@ export function renderDrift(entries: IDriftEntry[], unfolded: Set<string>): HTML
   if (entries.length === 0) {
     return h('div', { class: 'mlops-Empty' }, h('p', null, 'No models yet.'));
   }
-  const rated = entries.map(entry => ({ entry, severity: classifyReport(entry.drift?.latest) }));
+  const rated = entries.map(entry => ({ entry, severity: reportLevel(entry.drift?.latest) }));
   rated.sort((a, b) => compareSeverity(a.severity, b.severity) || (a.entry.model < b.entry.model ? -1 : 1));
   const checked = rated.filter(r => r.severity !== 'none' || r.entry.error);
   const unchecked = rated.filter(r => r.severity === 'none' && !r.entry.error);
@@ -66,7 +70,7 @@ export function renderDrift(entries: IDriftEntry[], unfolded: Set<string>): HTML
 }
 
 function columnFigure(column: IDriftColumn): HTMLElement {
-  const severity = classifyColumn(column);
+  const severity = columnLevel(column);
   const stat =
     column.statistic === null || column.statistic === undefined
       ? ''
@@ -125,30 +129,25 @@ export function renderDriftModel(
   block.appendChild(
     h(
       'div',
-      { class: 'mlops-muted mlops-small' },
-      h('span', { title: formatDateTime(report.at) }, relativeTime(report.at)),
-      ` · v${report.version ?? '?'} · ${report.rows} rows · ${share}${limit}`
+      { class: 'mlops-muted mlops-small', 'data-testid': 'mlops-drift-checked' },
+      `Checked v${report.version ?? '?'} · `,
+      h('span', { title: relativeTime(report.at) }, formatDateTime(report.at)),
+      ` (${relativeTime(report.at)}) · ${report.rows} rows · ${share}${limit}`
     )
   );
+  const holderNote = renderHolder(entry, report);
+  if (holderNote) {
+    block.appendChild(holderNote);
+  }
   const history = entry.drift?.history ?? [];
   if (history.length > 1) {
     block.appendChild(
       h('div', { class: 'mlops-HistoryRow' }, h('span', { class: 'mlops-muted mlops-small' }, 'checks '), historyStrip(history))
     );
   }
-  const schema = report.schema ?? {};
-  const notes: string[] = [];
-  if (schema.missing?.length) {
-    notes.push(`missing columns: ${schema.missing.join(', ')}`);
-  }
-  if (schema.dtype_changes?.length) {
-    notes.push(`type changes: ${schema.dtype_changes.map(c => (typeof c === 'string' ? c : JSON.stringify(c))).join(', ')}`);
-  }
-  if (report.performance?.degraded) {
-    notes.push('model performance degraded');
-  }
-  if (notes.length) {
-    block.appendChild(h('ul', { class: 'mlops-Notes' }, ...notes.map(n => h('li', null, n))));
+  const notes = renderNotes(entry, report);
+  if (notes) {
+    block.appendChild(notes);
   }
   block.appendChild(
     h(
@@ -159,8 +158,8 @@ export function renderDriftModel(
     )
   );
   const columns = orderColumns([...(report.columns ?? []), ...(report.prediction ? [report.prediction] : [])]);
-  const loud = columns.filter(c => ['drift', 'warning'].includes(classifyColumn(c)));
-  const quiet = columns.filter(c => !['drift', 'warning'].includes(classifyColumn(c)));
+  const loud = columns.filter(c => ['drift', 'warning'].includes(columnLevel(c)));
+  const quiet = columns.filter(c => !['drift', 'warning'].includes(columnLevel(c)));
   block.appendChild(h('div', { class: 'mlops-DriftColumns' }, ...loud.map(columnFigure)));
   if (quiet.length) {
     const more = h(
@@ -180,4 +179,64 @@ export function renderDriftModel(
     block.appendChild(more);
   }
   return block;
+}
+
+/**
+ * When the default alias moved since the check: which version holds it now,
+ * and when that one was last checked, or that it never was.
+ */
+function renderHolder(entry: IDriftEntry, report: IDriftReport): HTMLElement | null {
+  const holder = entry.drift?.holder;
+  if (!holder || holder.version === report.version) {
+    return null;
+  }
+  const since = holder.last_checked_at
+    ? `last checked ${formatDateTime(holder.last_checked_at)} (${relativeTime(holder.last_checked_at)})`
+    : `never checked: run %mlops_drift ${entry.model}@${holder.alias} on fresh data`;
+  return h(
+    'p',
+    { class: 'mlops-Holder mlops-small', 'data-testid': 'mlops-drift-holder' },
+    `${holder.alias} is now v${holder.version}, ${since}.`
+  );
+}
+
+/** Schema changes, performance with its numbers, and the alerts the check raised. */
+function renderNotes(entry: IDriftEntry, report: IDriftReport): HTMLElement | null {
+  const schema = report.schema ?? {};
+  const items: HTMLElement[] = [];
+  if (schema.missing?.length) {
+    items.push(h('li', null, `missing columns: ${schema.missing.join(', ')}`));
+  }
+  for (const change of schema.dtype_changes ?? []) {
+    items.push(h('li', null, `type changed: ${describeTypeChange(change)}`));
+  }
+  const performance = describePerformance(report.performance?.metrics);
+  if (performance.length) {
+    items.push(
+      h(
+        'li',
+        null,
+        report.performance?.degraded ? 'model performance degraded: ' : 'model performance: ',
+        ...performance.flatMap((p, i) => [
+          i ? '; ' : '',
+          h('span', { class: p.degraded ? 'mlops-degraded' : '' }, p.text)
+        ])
+      )
+    );
+  } else if (report.performance?.degraded) {
+    items.push(h('li', null, 'model performance degraded'));
+  }
+  for (const alert of entry.drift?.alerts ?? []) {
+    const delivered = alert.channels
+      ? `delivered to ${alert.delivered} of ${alert.channels} channel${alert.channels === 1 ? '' : 's'}`
+      : 'no alert channel configured';
+    items.push(
+      h(
+        'li',
+        { 'data-testid': 'mlops-drift-alert', title: alert.message },
+        `alert #${alert.id} raised ${formatDateTime(alert.at)} (${delivered})`
+      )
+    );
+  }
+  return items.length ? h('ul', { class: 'mlops-Notes' }, ...items) : null;
 }

@@ -4,15 +4,22 @@
  */
 import { h } from '../dom';
 import {
-  aliasHolders,
   describeAliasChange,
+  describeProducer,
   formatDateTime,
-  keyMetrics,
+  formatNumber,
+  metricColumns,
   orderAliasHistory,
   relativeTime,
   shortId
 } from '../logic';
-import type { IAliasChange, IModelDetail, IModelSummary, IModelVersion } from '../types';
+import type {
+  IAliasChange,
+  IAliasHolder,
+  IModelDetail,
+  IModelSummary,
+  IModelVersion
+} from '../types';
 
 /** One model as the tab shows it: the summary, and its detail once loaded. */
 export interface IModelEntry {
@@ -25,7 +32,7 @@ export interface IModelEntry {
 /** What the buttons of the tab do; the panel supplies dialogs and requests. */
 export interface IModelsActions {
   promote(model: string, version: number): void;
-  rollback(model: string, alias: string): void;
+  rollback(model: string, holder: IAliasHolder): void;
   openRun(runId: string): void;
 }
 
@@ -78,7 +85,7 @@ export function renderModel(
       h('span', { class: 'mlops-Model-name', 'data-testid': 'mlops-model-name', title: name }, name),
       h('span', { class: 'mlops-muted' }, count)
     ),
-    renderAliases(name, summary.aliases, actions)
+    renderAliases(name, holdersOf(entry), actions)
   );
   if (entry.error) {
     block.appendChild(h('p', { class: 'mlops-error' }, entry.error));
@@ -92,36 +99,51 @@ export function renderModel(
   return block;
 }
 
+/** The holders the server listed (with their rollback targets), else the summary's. */
+function holdersOf(entry: IModelEntry): IAliasHolder[] {
+  if (entry.detail?.aliases) {
+    return entry.detail.aliases;
+  }
+  return Object.entries(entry.summary.aliases ?? {}).map(([alias, version]) => ({
+    alias,
+    version,
+    rollback_to: null
+  }));
+}
+
 function renderAliases(
   model: string,
-  aliases: Record<string, number>,
+  holders: IAliasHolder[],
   actions: IModelsActions
 ): HTMLElement {
-  const holders = aliasHolders(aliases);
   if (holders.length === 0) {
     return h('div', { class: 'mlops-Aliases mlops-muted' }, 'No alias yet: promote a version.');
   }
   return h(
     'div',
     { class: 'mlops-Aliases' },
-    ...holders.map(([alias, version]) =>
+    ...holders.map(holder =>
       h(
         'span',
         {
           class: 'mlops-Alias',
           'data-testid': 'mlops-alias',
-          'data-alias': alias,
-          'data-version': version
+          'data-alias': holder.alias,
+          'data-version': holder.version
         },
-        h('span', { class: 'mlops-Alias-label' }, `${alias} → v${version}`),
+        h('span', { class: 'mlops-Alias-label' }, `${holder.alias} → v${holder.version}`),
         h(
           'button',
           {
             class: 'mlops-button mlops-button-small',
             'data-testid': 'mlops-rollback',
-            title: `Return ${alias} to the version that held it before`,
-            'aria-label': `Roll back ${alias}`,
-            onclick: () => actions.rollback(model, alias)
+            disabled: holder.rollback_to === null,
+            title:
+              holder.rollback_to === null
+                ? `nothing earlier to return to: no version held ${holder.alias} before v${holder.version}`
+                : `Return ${holder.alias} to v${holder.rollback_to}, which held it before`,
+            'aria-label': `Roll back ${holder.alias}`,
+            onclick: () => actions.rollback(model, holder)
           },
           '↶ Roll back'
         )
@@ -136,37 +158,60 @@ function renderVersions(
   actions: IModelsActions
 ): HTMLElement {
   const newestFirst = [...versions].sort((a, b) => b.version - a.version);
-  return h(
+  // The same metric columns on every row, named once above them, so versions
+  // compare by reading down a column.
+  const columns = metricColumns(newestFirst);
+  const grid = h(
     'div',
-    { class: 'mlops-Versions' },
-    ...newestFirst.map(v => {
-      const metrics = keyMetrics(v.metrics, 3);
-      return h(
+    {
+      class: 'mlops-Versions',
+      style: `--mlops-metric-columns: ${columns.length}`
+    },
+    columns.length
+      ? h(
+          'div',
+          { class: 'mlops-VersionHead mlops-muted mlops-small', 'data-testid': 'mlops-metric-head' },
+          h('span', null, ''),
+          ...columns.map(name => h('span', { class: 'mlops-metric', title: name }, name))
+        )
+      : null
+  );
+  newestFirst.forEach(v => {
+    grid.appendChild(
+      h(
         'div',
         { class: 'mlops-Version', 'data-testid': 'mlops-version', 'data-version': v.version },
         h(
           'div',
           { class: 'mlops-Version-main' },
           h('span', { class: 'mlops-Version-number' }, `v${v.version}`),
-          metrics.length
-            ? h(
-                'span',
-                { class: 'mlops-Version-metrics' },
-                ...metrics.map(([key, value]) =>
-                  h('span', { class: 'mlops-metric' }, h('span', { class: 'mlops-muted' }, `${key} `), value)
-                )
-              )
-            : h('span', { class: 'mlops-muted' }, 'no metrics'),
-          ...(v.aliases ?? []).map(alias => h('span', { class: 'mlops-tag mlops-tag-alias' }, alias)),
+          ...columns.map(name => {
+            const value = v.metrics?.[name];
+            return h(
+              'span',
+              {
+                class: 'mlops-metric',
+                'data-metric': name,
+                title: typeof value === 'number' ? `${name} = ${value}` : `no ${name}`
+              },
+              typeof value === 'number' ? formatNumber(value) : '–'
+            );
+          }),
+          columns.length ? null : h('span', { class: 'mlops-muted' }, 'no metrics'),
           h(
-            'button',
-            {
-              class: 'mlops-button mlops-button-small mlops-Version-promote',
-              'data-testid': 'mlops-promote',
-              title: `Move an alias of ${model} to v${v.version}`,
-              onclick: () => actions.promote(model, v.version)
-            },
-            'Promote…'
+            'span',
+            { class: 'mlops-Version-end' },
+            ...(v.aliases ?? []).map(alias => h('span', { class: 'mlops-tag mlops-tag-alias' }, alias)),
+            h(
+              'button',
+              {
+                class: 'mlops-button mlops-button-small mlops-Version-promote',
+                'data-testid': 'mlops-promote',
+                title: `Move an alias of ${model} to v${v.version}`,
+                onclick: () => actions.promote(model, v.version)
+              },
+              'Promote…'
+            )
           )
         ),
         h(
@@ -174,22 +219,42 @@ function renderVersions(
           { class: 'mlops-muted mlops-small' },
           h('span', { title: formatDateTime(v.created_at) }, relativeTime(v.created_at)),
           v.created_by ? ` by ${v.created_by}` : '',
-          v.estimator ? ` · ${v.estimator.split('.').pop()}` : '',
-          v.run_id ? ' · ' : '',
-          v.run_id
+          v.estimator
             ? h(
-                'button',
-                {
-                  class: 'mlops-link',
-                  title: `Show run ${v.run_id}`,
-                  onclick: () => actions.openRun(v.run_id as string)
-                },
-                `run ${shortId(v.run_id)}`
+                'span',
+                { 'data-testid': 'mlops-estimator', title: v.estimator },
+                ' · estimator ',
+                v.estimator_name ?? v.estimator
               )
             : null
-        )
-      );
-    })
+        ),
+        renderProducer(v, actions)
+      )
+    );
+  });
+  return grid;
+}
+
+/** "from train_churn.ipynb, step train of pipeline retrain_churn · run 1a2b3c4d". */
+function renderProducer(version: IModelVersion, actions: IModelsActions): HTMLElement | null {
+  const producer = version.produced_by;
+  const text = describeProducer(producer);
+  if (!producer || !text) {
+    return null;
+  }
+  return h(
+    'div',
+    { class: 'mlops-muted mlops-small mlops-Producer', 'data-testid': 'mlops-produced-by' },
+    `${producer.notebook || producer.pipeline || producer.schedule ? `from ${text}` : text} · `,
+    h(
+      'button',
+      {
+        class: 'mlops-link',
+        title: `Show run ${producer.run_id}`,
+        onclick: () => actions.openRun(producer.run_id)
+      },
+      `run ${shortId(producer.run_id)}`
+    )
   );
 }
 
@@ -230,13 +295,20 @@ function renderHistory(
           h(
             'div',
             null,
-            h('span', { class: 'mlops-tag' }, change.action),
+            h('span', { class: `mlops-tag mlops-tag-${change.action}` }, change.action),
             ' ',
             describeAliasChange(change),
             change.actor ? h('span', { class: 'mlops-muted' }, ` by ${change.actor}`) : null
           ),
           change.reason ? h('div', { class: 'mlops-small' }, `“${change.reason}”`) : null,
           change.gate ? h('div', { class: 'mlops-small mlops-muted' }, `gate: ${change.gate}`) : null,
+          change.failures?.length
+            ? h(
+                'ul',
+                { class: 'mlops-small mlops-Failures', 'aria-label': 'failed conditions' },
+                ...change.failures.map(failure => h('li', null, failure))
+              )
+            : null,
           change.run_id
             ? h(
                 'button',

@@ -403,13 +403,36 @@ def _current_side(cur: CurrentColumn | None) -> dict[str, Any]:
     return out
 
 
+def _natural_order(labels: list[str], keep: list[int]) -> list[int]:
+    """The chart's categories: numbers and booleans in their own order (0, 1, 2, 10;
+    False, True) with the (other) and (unseen) buckets last; words stay most common
+    first, as a reader looks for the big ones."""
+    buckets = [i for i in keep if labels[i] in ("(other)", "(unseen)")]
+    values = [i for i in keep if i not in buckets]
+
+    def number(label: str) -> float | None:
+        if label.lower() in ("false", "true"):
+            return float(label.lower() == "true")
+        try:
+            value = float(label)
+        except ValueError:
+            return None
+        return value if np.isfinite(value) else None
+
+    numbers = {i: number(str(labels[i])) for i in values}
+    ordered = {i: n for i, n in numbers.items() if n is not None}
+    if not values or len(ordered) < len(values):
+        return keep
+    return sorted(values, key=ordered.__getitem__) + buckets
+
+
 def _chart(ref: ColumnProfile, cur: CurrentColumn) -> dict[str, Any]:
     """Shares per bin on a grid shared by both sides, for plotting."""
     if ref.kind == "categorical":
         labels, r, c, _ = category_vectors(ref, cur)
         r_share, c_share = r / max(r.sum(), 1), c / max(c.sum(), 1)
         order = np.argsort(-(r_share + c_share))[:15]
-        keep = [i for i in order if r_share[i] + c_share[i] > 0]
+        keep = _natural_order(labels, [i for i in order if r_share[i] + c_share[i] > 0])
         return {
             "type": "bar",
             "x": [labels[i] for i in keep],

@@ -1,0 +1,397 @@
+"""What the panel shows, computed here: the server computes, the UIs display.
+
+Each function answers one REST document from the core: which version a
+rollback would return to (the registry's holder stack), which run, notebook,
+pipeline and schedule produced a version, how loud each drift verdict is
+(:func:`mlops_nb.display.severity_level`), which version a drift check was
+against and whether the current holder was ever checked, the alerts a check
+raised, whether a run has an executed notebook, whether a schedule can move
+an alias, and how far a running slot has got. The panel adds no rule of its
+own; the widgets in the kernel call the same core.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import PurePath
+from typing import TYPE_CHECKING, Any
+
+from ..display import severity_level
+from ..errors import NotFoundError
+from ..registry import DEFAULT_ALIAS, alias_history, check_model_name, holder_stack
+
+if TYPE_CHECKING:
+    from ..records import ModelVersion, Run
+    from ..store import Store
+
+#: A notebook that can move an alias: the magic, or a call of ``promote``.
+_PROMOTES = re.compile(r"%mlops_promote\b|\bpromote\s*\(")
+#: Notebook file content → whether it promotes (content-addressed, so never stale).
+_promotes_cache: dict[str, bool] = {}
+
+
+# -- models ---------------------------------------------------------------------------
+
+
+def alias_order(alias: str) -> tuple[bool, str]:
+    """The default alias first, then A to Z."""
+    return (alias != DEFAULT_ALIAS, alias)
+
+
+def model_detail(store: Store, name: str) -> dict[str, Any]:
+    """``GET /models/{name}``: versions with what produced them, aliases, the full history.
+
+    ``aliases`` lists each holder with ``rollback_to``, the version
+    :func:`mlops_nb.registry.rollback` would return it to (``None``: nothing
+    earlier). ``history`` holds the moves and the refused promotions
+    (``action == "refused"``), oldest first.
+    """
+    name = check_model_name(name)
+    versions = store.list_versions(name)
+    history = alias_history(store, name)
+    holders = {alias: v.version for v in versions for alias in v.aliases}
+    aliases = []
+    for alias in sorted(holders, key=alias_order):
+        stack = holder_stack([h for h in history if h.alias == alias])
+        aliases.append(
+            {
+                "alias": alias,
+                "version": holders[alias],
+                "rollback_to": stack[-2] if len(stack) >= 2 else None,
+            }
+        )
+    runs: dict[str, Run | None] = {}
+    return {
+        "name": name,
+        "default_alias": DEFAULT_ALIAS,
+        "aliases": aliases,
+        "versions": [version_doc(store, v, runs) for v in versions],
+        "history": [h.to_json() for h in history],
+    }
+
+
+def version_doc(store: Store, version: ModelVersion, runs: dict[str, Run | None]) -> dict[str, Any]:
+    """A version with ``estimator_name`` (the class alone) and ``produced_by``."""
+    doc = version.to_json()
+    doc["estimator_name"] = (version.estimator or "").rsplit(".", 1)[-1] or None
+    doc["produced_by"] = produced_by(store, version.run_id, runs)
+    return doc
+
+
+def produced_by(
+    store: Store, run_id: str | None, runs: dict[str, Run | None]
+) -> dict[str, Any] | None:
+    """Which run made a version, and the notebook, pipeline and schedule it ran in.
+
+    ``{"run_id", "notebook", "notebook_run_id", "pipeline", "pipeline_run_id",
+    "step", "schedule"}``, each ``None`` where it does not apply: a version
+    tracked in an interactive notebook has a notebook and nothing else.
+    """
+    if not run_id:
+        return None
+
+    def get(rid: str | None) -> Run | None:
+        if not rid:
+            return None
+        if rid not in runs:
+            try:
+                runs[rid] = store.get_run(rid)
+            except NotFoundError:
+                runs[rid] = None
+        return runs[rid]
+
+    doc: dict[str, Any] = {
+        "run_id": run_id,
+        "notebook": None,
+        "notebook_run_id": None,
+        "pipeline": None,
+        "pipeline_run_id": None,
+        "step": None,
+        "schedule": None,
+    }
+    run = get(run_id)
+    seen: set[str] = set()
+    while run is not None and run.run_id not in seen:
+        seen.add(run.run_id)
+        if run.kind == "notebook" and doc["notebook_run_id"] is None:
+            doc["notebook_run_id"] = run.run_id
+            doc["notebook"] = _basename(run.notebook_path) or run.name
+            doc["step"] = run.tags.get("step")
+        elif run.kind == "track" and run.notebook_path and doc["notebook"] is None:
+            doc["notebook"] = _basename(run.notebook_path)
+        elif run.kind == "pipeline" and doc["pipeline_run_id"] is None:
+            doc["pipeline_run_id"], doc["pipeline"] = run.run_id, run.name
+        doc["schedule"] = doc["schedule"] or run.tags.get("schedule")
+        run = get(run.parent_run_id)
+    return doc
+
+
+def _basename(path: str | None) -> str | None:
+    return PurePath(path).name if path else None
+
+
+# -- runs -------------------------------------------------------------------------------
+
+
+#: How many runs ``GET /runs/compare`` sets side by side.
+MAX_COMPARED = 10
+
+
+def compare_view(store: Store, run_ids: list[str]) -> dict[str, Any]:
+    """``GET /runs/compare``: runs side by side, as the RunComparison widget has them.
+
+    ``runs`` gives each run's id and column label; ``sections`` the facts (data
+    fingerprint, git commit, …), parameters, metrics and recorded values, each
+    row with one value per run (``null`` where a run has none: ``missing``
+    says which) and ``differs``; ``shared_metrics`` the metrics every run has.
+    """
+    from ..errors import InvalidInputError
+    from ..widgets.comparison import _MISSING, RunComparison, _differs
+
+    if not 2 <= len(run_ids) <= MAX_COMPARED:
+        raise InvalidInputError(
+            f"compare takes 2 to {MAX_COMPARED} run ids (ids=a,b,...), not {len(run_ids)}"
+        )
+    compared = RunComparison(run_ids, store, interactive=False)
+    if len(compared.runs) < 2:
+        raise InvalidInputError("compare needs two different runs")
+    return {
+        "runs": [
+            {"run_id": r.run_id, "label": label}
+            for r, label in zip(compared.runs, compared.labels(), strict=True)
+        ],
+        "sections": [
+            {
+                "name": section,
+                "rows": [
+                    {
+                        "name": name,
+                        "values": [None if v is _MISSING else v for v in values],
+                        "missing": [v is _MISSING for v in values],
+                        "differs": _differs(values, name),
+                    }
+                    for name, values in rows
+                ],
+            }
+            for section, rows in compared.sections()
+        ],
+        "shared_metrics": compared.shared_metrics(),
+    }
+
+
+def run_docs(store: Store, runs: list[Run]) -> list[dict[str, Any]]:
+    """Runs with ``has_notebook``: whether ``runs/{id}/notebook`` has one to show."""
+    kinds = {r.run_id: r.kind for r in runs}
+
+    def kind(run_id: str) -> str | None:
+        if run_id not in kinds:
+            try:
+                kinds[run_id] = store.get_run(run_id).kind
+            except NotFoundError:
+                return None
+        return kinds[run_id]
+
+    out = []
+    for run in runs:
+        doc = run.to_json()
+        doc["has_notebook"] = run.kind == "notebook" or (
+            run.kind == "track"
+            and run.parent_run_id is not None
+            and kind(run.parent_run_id) == "notebook"
+        )
+        out.append(doc)
+    return out
+
+
+# -- drift ------------------------------------------------------------------------------
+
+
+def report_level(report: dict[str, Any]) -> str:
+    """How loud a whole check is: ``drift``; ``warning`` when columns came close, the
+    schema changed or performance degraded; else ``ok``."""
+    if report.get("drift"):
+        return "drift"
+    prediction = [report["prediction"]] if report.get("prediction") else []
+    columns = [*(report.get("columns") or []), *prediction]
+    schema = report.get("schema") or {}
+    if (
+        any(c.get("level") in ("drift", "warning") for c in columns)
+        or (report.get("performance") or {}).get("degraded")
+        or schema.get("missing")
+        or schema.get("dtype_changes")
+    ):
+        return "warning"
+    return "ok"
+
+
+def _with_levels(report: dict[str, Any]) -> dict[str, Any]:
+    def level(column: dict[str, Any]) -> dict[str, Any]:
+        shown = severity_level(column.get("drift"), column.get("severity"), column.get("testable"))
+        return {**column, "level": shown}
+
+    out = {**report, "columns": [level(c) for c in report.get("columns") or []]}
+    if report.get("prediction"):
+        out["prediction"] = level(report["prediction"])
+    out["level"] = report_level(out)
+    return out
+
+
+def _check_level(row: dict[str, Any]) -> str:
+    if row.get("drift"):
+        return "drift"
+    summary = row.get("summary") or {}
+    close = any(severity_level(c.get("drift"), c.get("severity")) != "ok" for c in summary.values())
+    return "warning" if close or row.get("degraded") else "ok"
+
+
+def drift_view(store: Store, name: str) -> dict[str, Any]:
+    """``GET /drift/{name}``: the checks, the latest report with a level per column,
+    which version it checked, who holds the default alias now and when that version
+    was last checked, and the alerts the latest check raised."""
+    from ..monitoring.monitor import history, load_report
+
+    name = check_model_name(name)
+    rows = [{**r, "level": _check_level(r)} for r in history(store, name)]
+    latest = None
+    alerts: list[dict[str, Any]] = []
+    if rows:
+        last = rows[-1]
+        latest = {**_with_levels(load_report(store, last["id"])), "check_id": last["id"]}
+        subject = f"drift_check:{last['id']}"
+        alerts = [
+            {
+                "id": a["id"],
+                "at": a["at"],
+                "kind": a["kind"],
+                "message": a["message"],
+                "delivered": sum(1 for d in a.get("deliveries") or [] if d.get("ok")),
+                "channels": len(a.get("deliveries") or []),
+            }
+            for a in store.list_alerts(model=name)
+            if a["subject"] == subject
+        ]
+    holder = store.alias_holder(name, DEFAULT_ALIAS)
+    current = None
+    if holder is not None:
+        checks = [r for r in rows if r["version"] == holder.version]
+        current = {
+            "alias": DEFAULT_ALIAS,
+            "version": holder.version,
+            "last_checked_at": checks[-1]["at"] if checks else None,
+            "checks": len(checks),
+        }
+    return {"model": name, "history": rows, "latest": latest, "holder": current, "alerts": alerts}
+
+
+# -- schedules ---------------------------------------------------------------------------
+
+
+#: How many of a schedule's newest slots ``GET /schedules`` lists.
+RECENT_SLOTS = 10
+
+
+def schedules_view(store: Store, cancellable: set[int]) -> list[dict[str, Any]]:
+    """``GET /schedules``: each schedule with ``promotes`` (the notebooks in it that can
+    move an alias, so the panel asks before *Run now*), its running slots with their
+    progress, its last finished slot, its ``recent`` slots (newest first: ran, queued,
+    skipped and why) and its cron expression in words (``cron_text``)."""
+    from ..schedules.schedule import describe_cron, listing
+
+    out = []
+    for schedule in listing(store):
+        slots = store.slots(schedule["name"], limit=20)
+        running = [slot_view(store, s, cancellable) for s in slots if s["status"] == "running"]
+        ended = [s for s in slots if s["status"] not in ("running", "queued")]
+        out.append(
+            {
+                **schedule,
+                "promotes": promoting_notebooks(store, schedule),
+                "default_alias": DEFAULT_ALIAS,
+                "running": running,
+                "last_slot": ended[0] if ended else None,
+                "recent": slots[:RECENT_SLOTS],
+                "cron_text": describe_cron(schedule["cron"], schedule["tz"]),
+            }
+        )
+    return out
+
+
+def slot_view(store: Store, slot: dict[str, Any], cancellable: set[int]) -> dict[str, Any]:
+    """A slot with ``progress`` while it runs and ``cancellable`` (it runs in this server)."""
+    return {
+        **slot,
+        "progress": slot_progress(store, slot) if slot["status"] == "running" else None,
+        "cancellable": slot["status"] == "running" and slot["id"] in cancellable,
+    }
+
+
+def slot_progress(store: Store, slot: dict[str, Any]) -> dict[str, Any]:
+    """How far a running slot has got: steps of a pipeline, cells of the notebook running.
+
+    ``{"run_id", "step", "steps_done", "steps_total", "cells_done", "cells_total"}``;
+    the counts are ``None`` until they can be told (the kernel is still starting).
+    """
+    from ..execution.runner import progress
+
+    doc: dict[str, Any] = {
+        "run_id": slot["run_id"],
+        "step": None,
+        "steps_done": None,
+        "steps_total": None,
+        "cells_done": None,
+        "cells_total": None,
+    }
+    if not slot["run_id"]:
+        return doc
+    try:
+        run = store.get_run(slot["run_id"])
+    except NotFoundError:
+        return doc  # the run is recorded while its kernel starts
+    notebook_run: str | None = run.run_id
+    if run.kind == "pipeline":
+        steps = (run.data or {}).get("steps") or {}
+        doc["steps_total"] = len(steps) or None
+        doc["steps_done"] = sum(1 for s in steps.values() if s.get("status") == "finished")
+        # the cells of the step running now (the first, when several run side by side)
+        children = [c for c in store.list_runs(parent_run_id=run.run_id) if c.status == "running"]
+        notebook_run = children[0].run_id if children else None
+        doc["step"] = children[0].tags.get("step") if children else None
+    cells = progress(store, notebook_run) if notebook_run else None
+    if cells is not None:
+        doc["cells_done"], doc["cells_total"] = cells
+    return doc
+
+
+def promoting_notebooks(store: Store, schedule: dict[str, Any]) -> list[str]:
+    """The notebooks of a schedule's approved snapshot that call ``promote``."""
+    sha = schedule["snapshot_sha256"]
+    if schedule["kind"] == "notebook":
+        files = {PurePath(schedule["target"]).name: sha}
+    else:
+        try:
+            files = json.loads(store.get_artifact(sha).decode())["files"]
+        except (NotFoundError, ValueError, KeyError, TypeError):
+            return []
+    return sorted(
+        PurePath(path).name
+        for path, content in files.items()
+        if path.endswith(".ipynb") and _notebook_promotes(store, content)
+    )
+
+
+def _notebook_promotes(store: Store, sha: str) -> bool:
+    if sha not in _promotes_cache:
+        try:
+            cells = json.loads(store.get_artifact(sha).decode()).get("cells", [])
+        except (NotFoundError, ValueError, AttributeError):
+            cells = []
+        sources = (
+            "".join(c.get("source", ""))
+            if isinstance(c.get("source"), list)
+            else str(c.get("source", ""))
+            for c in cells
+            if isinstance(c, dict) and c.get("cell_type") == "code"
+        )
+        _promotes_cache[sha] = any(_PROMOTES.search(text) for text in sources)
+    return _promotes_cache[sha]
