@@ -88,9 +88,15 @@ def parse_ref(ref: str) -> tuple[str, str | None, int | None]:
     return check_model_name(ref), None, None
 
 
+#: The largest version number: versions are 32-bit integers in every database.
+VERSION_LIMIT = 2**31 - 1
+
+
 def parse_version(text: Any) -> int:
-    """A version number from user input (positive integer, ``v3`` accepted)."""
+    """A version number from user input (1 to :data:`VERSION_LIMIT`, ``v3`` accepted)."""
     raw = str(text).strip().lower().removeprefix("v")
-    if not raw.isdigit() or int(raw) < 1:
-        raise InvalidInputError(f"version must be a positive whole number, not {text!r}")
+    if not (raw.isascii() and raw.isdigit()) or not 1 <= int(raw) <= VERSION_LIMIT:
+        raise InvalidInputError(
+            f"version must be a positive whole number up to {VERSION_LIMIT}, not {text!r:.40}"
+        )
     return int(raw)
