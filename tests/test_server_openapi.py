@@ -16,6 +16,7 @@ and with success at least once, for its pass to mean something.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -32,6 +33,98 @@ VERBS = ("get", "head", "post", "put", "patch", "delete", "options")
 
 def load_document() -> dict:
     return yaml.safe_load(DOCUMENT.read_text(encoding="utf-8"))
+
+
+# --- the document against the routes --------------------------------------------------
+
+
+def documented_operations(document: dict) -> set[tuple[str, str]]:
+    return {
+        (verb.upper(), path)
+        for path, item in document["paths"].items()
+        for verb in item
+        if verb in VERBS
+    }
+
+
+def registered_operations() -> set[tuple[str, str]]:
+    """(METHOD, /path/{param}) for every route and verb the extension registers.
+
+    Read from what :func:`setup_handlers` hands tornado: an alternation such as
+    ``(?P<action>run-now|pause|resume)`` is one documented path per alternative.
+    """
+    import itertools
+
+    from mlops_nb.server.routes import allowed_methods, setup_handlers
+
+    class App:
+        settings = {"base_url": "/"}
+
+        def add_handlers(self, host, handlers):
+            self.handlers = handlers
+
+    app = App()
+    setup_handlers(app)
+    group = re.compile(r"\(\?P<(\w+)>([^()]*)\)")
+    found = set()
+    for pattern, handler in app.handlers:
+        path = pattern.split("/mlops-nb/api", 1)[1]
+        choices = [
+            body.split("|") if re.fullmatch(r"[\w-]+(\|[\w-]+)+", body) else ["{" + name + "}"]
+            for name, body in group.findall(path)
+        ]
+        between = group.split(path)[::3]  # the text around the groups
+        verbs = [v for v in allowed_methods(handler) if v != "OPTIONS"]  # Jupyter's CORS preflight
+        assert verbs, f"{handler.__name__} answers no method"
+        for values in itertools.product(*choices):
+            filled = between[0] + "".join(v + rest for v, rest in zip(values, between[1:]))
+            found.update((verb, filled) for verb in verbs)
+    return found
+
+
+def test_the_document_lists_every_registered_route_and_verb():
+    registered, documented = registered_operations(), documented_operations(load_document())
+    assert len(registered) >= 14  # the enumeration found the extension's routes
+    assert registered - documented == set(), "routes the document does not list"
+    assert documented - registered == set(), "operations the server does not have"
+
+
+def schemas_in(node, where="#"):
+    """(location, JSON Schema) of every schema the document holds."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            here = f"{where}/{key}"
+            if key == "schema" or where.endswith("/components/schemas"):
+                yield here, value
+            yield from schemas_in(value, here)
+    elif isinstance(node, list):
+        for i, value in enumerate(node):
+            yield from schemas_in(value, f"{where}/{i}")
+
+
+def test_the_document_is_valid_openapi():
+    import jsonschema
+    import schemathesis
+
+    schema = schemathesis.openapi.from_path(DOCUMENT)
+    schema.validate()  # the document's structure, against the OpenAPI 3.1 meta-schema
+    # The meta-schema leaves the JSON Schemas inside loose: check each one itself.
+    for where, inner in schemas_in(load_document()):
+        try:
+            jsonschema.Draft202012Validator.check_schema(inner)
+        except jsonschema.SchemaError as exc:
+            raise AssertionError(f"{where}: {exc.message}") from None
+    operations = [result.ok() for result in schema.get_all_operations()]  # raises on a bad one
+    assert {(op.method.upper(), op.path) for op in operations} == documented_operations(
+        load_document()
+    )
+    for op in operations:
+        declared = set(re.findall(r"\{(\w+)\}", op.path))
+        in_path = {p.name for p in op.path_parameters}
+        assert declared == in_path, f"{op.method} {op.path}: path parameters {in_path}"
+        responses = op.definition.raw["responses"]
+        assert {"403", "405"} <= set(responses), f"{op.method} {op.path}: {sorted(responses)}"
+        assert "500" not in responses, "a 500 is a defect, never part of the contract"
 
 
 # --- where the server contradicted the contract (each failed before its fix) -------------
