@@ -16,7 +16,15 @@ and with success at least once, for its pass to mean something.
 from __future__ import annotations
 
 import json
+import os
 import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -249,3 +257,237 @@ async def test_the_notebook_of_a_running_run_is_a_409_in_either_format(jp_fetch,
         code, _, doc = await fetch(jp_fetch, "runs", run_id, "notebook", format=fmt)
         assert code == 409, (fmt, code, doc)
         assert_error_object(doc, "ConflictError")
+
+
+# --- a real server over a seeded store -----------------------------------------------
+
+
+def seed(home: Path) -> None:
+    """A store worth fuzzing, so that every operation can succeed as well as fail.
+
+    ``churn`` has two versions, production moved twice (so a rollback has
+    somewhere to go) and a drift check; a notebook run has an executed
+    notebook; schedule ``churn`` runs a notebook that sleeps, so a *run now*
+    keeps its slot running (and the next one is refused) until it is
+    cancelled; schedule ``busy`` holds a running slot nobody runs.
+    """
+    from models import churn_pipeline
+
+    from mlops_nb import tracking
+    from mlops_nb.datasets import make_churn, split
+    from mlops_nb.execution.runner import run_notebook
+    from mlops_nb.schedules import schedule
+    from mlops_nb.schedules.scheduler import claim_now
+    from mlops_nb.store import Store
+
+    store = Store(home)
+    try:
+        X_train, _, y_train, _ = split(make_churn(400, seed=5), seed=5)
+        model = churn_pipeline(X_train, y_train)
+        for accuracy in (0.80, 0.86):
+            with tracking.track(
+                store, "churn", model=model, data=X_train, target=y_train,
+                metrics={"accuracy": accuracy},
+            ):  # fmt: skip
+                pass
+        mlops_nb.promote("churn", 1, store=store, reason="first model")
+        mlops_nb.promote("churn", 2, store=store, reason="better")
+        shifted = make_churn(600, seed=9, month="2027-03", drift=0.9)
+        mlops_nb.check_drift("churn@production", shifted, store=store, target="churned")
+        notebook_run = run_notebook(NOTEBOOKS / "tiny_tracked.ipynb", {"x": 3}, store=store)
+        assert notebook_run.status == "finished", notebook_run.error
+        tiny = str(NOTEBOOKS / "tiny_tracked.ipynb")
+        schedule.add(store, "churn", tiny, "0 3 * * *", parameters={"sleep": 600})
+        schedule.add(store, "busy", tiny, "0 4 * * *")
+        claim_now(store, "busy")
+    finally:
+        store.close()
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+class JupyterServer:
+    """``jupyter server`` on loopback with token authentication, stopped by its pid."""
+
+    def __init__(self, root: Path, home: Path) -> None:
+        self.port, self.token = free_port(), secrets.token_hex(16)
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.log = root / "jupyter-server.log"
+        env = {
+            **os.environ,
+            "MLOPS_NB_HOME": str(home),
+            "JUPYTER_CONFIG_DIR": str(root / "config"),  # no user settings leak in
+            "JUPYTER_RUNTIME_DIR": str(root / "runtime"),
+        }
+        with open(self.log, "wb") as out:
+            self.proc = subprocess.Popen(
+                [
+                    str(Path(sys.executable).parent / "jupyter"),
+                    "server",
+                    "--allow-root",
+                    "--no-browser",
+                    "--ip=127.0.0.1",
+                    f"--port={self.port}",
+                    f"--ServerApp.root_dir={root}",
+                    f"--IdentityProvider.token={self.token}",
+                    "--ServerApp.jpserver_extensions=mlops_nb=True",
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                start_new_session=True,  # its kernels too are stopped with the group
+            )
+        self._wait_ready()
+
+    def _wait_ready(self) -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"jupyter server exited early:\n{self.output()}")
+            try:
+                with urllib.request.urlopen(self.request("api/status"), timeout=2) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                time.sleep(0.3)
+        raise RuntimeError(f"jupyter server did not answer in 120 s:\n{self.output()}")
+
+    def request(self, path: str, **kwargs) -> urllib.request.Request:
+        headers = {"Authorization": f"token {self.token}", **kwargs.pop("headers", {})}
+        return urllib.request.Request(f"{self.url}/{path}", headers=headers, **kwargs)
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")[-6000:]
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGINT)
+            self.proc.send_signal(signal.SIGINT)  # jupyter asks for a confirmation
+            try:
+                self.proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait()
+        try:  # kernels the server left behind share its process group
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+
+
+@pytest.fixture(scope="module")
+def jupyter(tmp_path_factory):
+    """A seeded store behind a real ``jupyter server``."""
+    root = tmp_path_factory.mktemp("openapi")
+    home = root / ".mlops"
+    seed(home)
+    server = JupyterServer(root, home)
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+# --- schemathesis against the real server ------------------------------------------------
+
+#: Cases per operation schemathesis generates at most in its fuzzing phase; the
+#: examples, coverage and stateful phases add their own.
+MAX_EXAMPLES = 20
+#: Fewest requests an operation must get for its pass to mean something.
+MIN_REQUESTS = 15
+
+
+def run_schemathesis(server: JupyterServer, reports: Path) -> subprocess.CompletedProcess:
+    """``schemathesis run`` as CI would type it: every check, every phase, a fixed seed."""
+    env = {
+        **os.environ,
+        # The hooks give the document's format: model-name its generator.
+        "SCHEMATHESIS_HOOKS": "openapi_hooks",
+        "PYTHONPATH": os.pathsep.join(
+            [str(Path(__file__).parent), *filter(None, [os.environ.get("PYTHONPATH")])]
+        ),
+    }
+    return subprocess.run(
+        [
+            str(Path(sys.executable).parent / "schemathesis"),
+            "run", str(DOCUMENT),
+            "--url", f"{server.url}/mlops-nb/api",
+            "--header", f"Authorization: token {server.token}",
+            "--checks", "all",
+            "--phases", "examples,coverage,fuzzing,stateful",
+            "--max-examples", str(MAX_EXAMPLES),
+            "--seed", "20261130",
+            "--workers", "1",
+            "--generation-database", "none",
+            "--request-timeout", "30",
+            "--report", "json,har",
+            "--report-json-path", str(reports / "run.json"),
+            "--report-har-path", str(reports / "requests.har"),
+            "--no-color",
+        ],
+        capture_output=True, text=True, timeout=600, env=env, cwd=reports,
+    )  # fmt: skip
+
+
+def requests_by_operation(har: dict, document: dict) -> dict[tuple[str, str], list[dict]]:
+    """The HAR's entries by the documented operation they hit; undocumented methods
+    (the fuzzer's TRACE, PUT… probes) under ``(METHOD, "undocumented")``."""
+    from urllib.parse import urlsplit
+
+    templates = {
+        path: re.compile("^/mlops-nb/api" + re.sub(r"\\\{\w+\\\}", "[^/]+", re.escape(path)) + "$")
+        for path in document["paths"]
+    }
+    operations = documented_operations(document)
+    found: dict[tuple[str, str], list[dict]] = {}
+    for entry in har["log"]["entries"]:
+        method, path = entry["request"]["method"], urlsplit(entry["request"]["url"]).path
+        paths = [p for p, rx in templates.items() if rx.match(path)]
+        assert len(paths) == 1, f"{method} {path} matches {paths}: the fuzzer left the API"
+        key = (method, paths[0]) if (method, paths[0]) in operations else (method, "undocumented")
+        found.setdefault(key, []).append(entry)
+    return found
+
+
+@pytest.mark.slow
+def test_schemathesis_finds_the_server_keeps_the_document(jupyter, tmp_path):
+    server = jupyter
+    document = load_document()
+    fuzz = run_schemathesis(server, tmp_path)
+    summary = json.loads((tmp_path / "run.json").read_text())
+    output = fuzz.stdout[-8000:] + fuzz.stderr[-2000:]
+    assert fuzz.returncode == 0, output
+    assert summary["failures"] == [] and summary["errors"] == [], output
+    assert summary["complete"] and summary["stop_reason"] == "completed", output
+    operations = documented_operations(document)
+    assert summary["operations"]["tested"] == summary["operations"]["total"] == len(operations)
+    assert summary["test_cases"]["with_failures"] == 0
+    assert summary["test_cases"]["generated"] >= MIN_REQUESTS * len(operations)
+    ran = {phase for phase, result in summary["phases"].items() if result["status"] == "success"}
+    assert ran == {"examples", "coverage", "fuzzing", "stateful"}, summary["phases"]
+
+    # Read what crossed the wire, not only the fuzzer's verdict.
+    har = json.loads((tmp_path / "requests.har").read_text())
+    by_operation = requests_by_operation(har, document)
+    for method, path in sorted(operations):
+        entries = by_operation.get((method, path), [])
+        statuses = sorted({e["response"]["status"] for e in entries})
+        where = f"{method} {path}: {len(entries)} requests, statuses {statuses}"
+        assert len(entries) >= MIN_REQUESTS, where
+        # Reached with data behind it at least once, not only refused at the door.
+        assert any(200 <= s < 300 for s in statuses), where
+        assert 403 in statuses, where  # and the fuzzer checked that credentials matter
+        documented = {int(code) for code in document["paths"][path][method.lower()]["responses"]}
+        assert set(statuses) <= documented, where
+    probes = [e for (_, path), entries in by_operation.items() if path == "undocumented"
+              for e in entries if e["request"]["method"] != "OPTIONS"]  # fmt: skip
+    assert len(probes) >= len(document["paths"]), "the fuzzer probed undocumented methods"
+    for entry in probes:
+        assert entry["response"]["status"] == 405, entry["request"]["url"]
+        headers = {h["name"].lower(): h["value"] for h in entry["response"]["headers"]}
+        assert headers.get("allow"), entry["request"]["url"]
+    assert not [e for e in har["log"]["entries"] if e["response"]["status"] >= 500]
+    assert server.proc.poll() is None, server.output()
