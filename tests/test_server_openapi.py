@@ -20,17 +20,17 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
+from postgres import _free_port as free_port
 
 import mlops_nb
+from conftest import wait_for
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -304,12 +304,6 @@ def seed(home: Path) -> None:
         store.close()
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 class JupyterServer:
     """``jupyter server`` on loopback with token authentication, stopped by its pid."""
 
@@ -344,17 +338,19 @@ class JupyterServer:
         self._wait_ready()
 
     def _wait_ready(self) -> None:
-        deadline = time.monotonic() + 120
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"jupyter server exited early:\n{self.output()}")
-            try:
-                with urllib.request.urlopen(self.request("api/status"), timeout=2) as response:
-                    if response.status == 200:
-                        return
-            except OSError:
-                time.sleep(0.3)
-        raise RuntimeError(f"jupyter server did not answer in 120 s:\n{self.output()}")
+        try:
+            wait_for(self._answers, within=120, what="jupyter server to answer")
+        except AssertionError as exc:
+            raise AssertionError(f"{exc}:\n{self.output()}") from None
+
+    def _answers(self) -> bool:
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"jupyter server exited early:\n{self.output()}")
+        try:
+            with urllib.request.urlopen(self.request("api/status"), timeout=2) as response:
+                return response.status == 200
+        except OSError:
+            return False
 
     def request(self, path: str, **kwargs) -> urllib.request.Request:
         headers = {"Authorization": f"token {self.token}", **kwargs.pop("headers", {})}
