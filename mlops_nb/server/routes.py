@@ -321,7 +321,7 @@ def _json_type(doc: Any) -> str:
 
 
 def setup_handlers(web_app: Any, root_dir: str | None = None) -> list[str]:
-    """Register the routes; return their patterns (the OpenAPI test checks them)."""
+    """Register the routes; return their patterns (relative to ``{base_url}mlops-nb/api/``)."""
     base = web_app.settings.get("base_url", "/")
     web_app.settings["mlops_nb_root"] = root_dir
     # Any segment reaches its handler, which checks it (400 with the error object)
