@@ -266,7 +266,8 @@ def seed(home: Path) -> None:
     """A store worth fuzzing, so that every operation can succeed as well as fail.
 
     ``churn`` has two versions, production moved twice (so a rollback has
-    somewhere to go) and a drift check; a notebook run has an executed
+    somewhere to go), a refused promotion and a drift check whose alert was
+    delivered; a notebook run has an executed
     notebook; schedule ``churn`` runs a notebook that sleeps, so a *run now*
     keeps its slot running (and the next one is refused) until it is
     cancelled; schedule ``busy`` holds a running slot nobody runs.
@@ -292,6 +293,9 @@ def seed(home: Path) -> None:
                 pass
         mlops_nb.promote("churn", 1, store=store, reason="first model")
         mlops_nb.promote("churn", 2, store=store, reason="better")
+        with pytest.raises(mlops_nb.GateFailedError):  # a refusal in the history too
+            mlops_nb.promote("churn", 1, store=store, require="accuracy>=production")
+        mlops_nb.add_alert_channel("*", "log", path=str(home.parent / "alerts.log"), store=store)
         shifted = make_churn(600, seed=9, month="2027-03", drift=0.9)
         mlops_nb.check_drift("churn@production", shifted, store=store, target="churned")
         notebook_run = run_notebook(NOTEBOOKS / "tiny_tracked.ipynb", {"x": 3}, store=store)
