@@ -89,13 +89,17 @@ def parse_ref(ref: str) -> tuple[str, str | None, int | None]:
     return check_model_name(ref), None, None
 
 
+#: The largest version number: versions are 32-bit integers in every database.
+VERSION_LIMIT = 2**31 - 1
+
+
 def parse_version(text: Any) -> int:
-    """A version number from user input (positive integer, ``v3`` accepted).
+    """A version number from user input (1 to :data:`VERSION_LIMIT`, ``v3`` accepted).
 
     Only ASCII digits count (``str.isdigit`` also accepts ``²`` and ``١``),
     and only numbers a database integer holds, so no lookup can overflow.
     """
     raw = str(text).strip().lower().removeprefix("v")
     if isinstance(text, bool) or not (raw.isascii() and raw.isdigit()):
-        raise InvalidInputError(f"version must be a positive whole number, not {text!r}")
-    return whole_number(raw, "version", minimum=1)
+        raise InvalidInputError(f"version must be a positive whole number, not {text!r:.40}")
+    return whole_number(raw, "version", minimum=1, maximum=VERSION_LIMIT)

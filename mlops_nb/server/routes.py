@@ -12,7 +12,7 @@ import tornado
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import url_path_join
 
-from ..errors import InvalidInputError, MlopsError, NotFoundError
+from ..errors import ConflictError, InvalidInputError, MlopsError, NotFoundError
 
 if TYPE_CHECKING:
     from ..store.location import StoreLocation
@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 PREFIX = "mlops-nb/api"
 # jupyter_server names a user who logged in with the token by a random hex id.
 _ANONYMOUS_ID = re.compile(r"[0-9a-f]{32}")
+_INT32_MAX = 2**31 - 1
 
 
 class BaseHandler(APIHandler):
@@ -79,16 +80,32 @@ class BaseHandler(APIHandler):
         self.finish(json.dumps(document, default=str))
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
+        """Every error as the one object of the API's contract: ``{"error", "type"}``.
+
+        Refusals by the web server itself (no credentials, a failed XSRF
+        check, a method the route lacks) arrive here as tornado's
+        ``HTTPError`` and get the same shape; a 405 names the methods the
+        route has in ``Allow``, as HTTP requires.
+        """
         exc = kwargs.get("exc_info", (None, None, None))[1]
+        doc: dict[str, Any]
         if isinstance(exc, MlopsError):
-            self.set_header("Content-Type", "application/json")
-            doc: dict[str, Any] = {"error": str(exc), "type": type(exc).__name__}
+            doc = {"error": str(exc), "type": type(exc).__name__}
             failures = getattr(exc, "failures", None)
             if failures:
                 doc["failures"] = failures
-            self.finish(json.dumps(doc))
+        elif isinstance(exc, tornado.web.HTTPError) and status_code < 500:
+            message = (
+                exc.log_message % exc.args if exc.log_message and exc.args else exc.log_message
+            )
+            doc = {"error": message or exc.reason or self._reason, "type": "HTTPError"}
+        else:
+            super().write_error(status_code, **kwargs)
             return
-        super().write_error(status_code, **kwargs)
+        if status_code == 405:
+            self.set_header("Allow", ", ".join(allowed_methods(type(self))))
+        self.set_header("Content-Type", "application/json")
+        self.finish(json.dumps(doc))
 
     def _handle_request_exception(self, e: BaseException) -> None:
         if isinstance(e, MlopsError):
@@ -218,8 +235,16 @@ class RunNotebookHandler(BaseHandler):
         from ..execution.report import notebook_run_for, render
 
         fmt = self.get_argument("format", "ipynb")
+        if fmt not in ("ipynb", "html"):
+            raise InvalidInputError("format must be ipynb or html")
+        nb_run = notebook_run_for(self.store, run_id)
+        if not nb_run.output_sha256:
+            # A state, not bad input: the same request succeeds once the run ends.
+            if nb_run.status == "running":
+                raise ConflictError(f"run {nb_run.run_id[:12]} is still running: no notebook yet")
+            raise NotFoundError(f"run {nb_run.run_id[:12]} ended without an executed notebook")
         if fmt == "html":
-            html = render(self.store, self.store.resolve_run_id(run_id))
+            html = render(self.store, nb_run.run_id)
             # Notebook outputs may carry scripts: never let them run with the
             # user's Jupyter origin, even when the URL is opened directly.
             self.set_header(
@@ -228,11 +253,6 @@ class RunNotebookHandler(BaseHandler):
             )
             self._finish_raw(html.encode("utf-8"), "text/html; charset=utf-8")
             return
-        if fmt != "ipynb":
-            raise InvalidInputError("format must be ipynb or html")
-        nb_run = notebook_run_for(self.store, run_id)
-        if not nb_run.output_sha256:
-            raise InvalidInputError("the run has no executed notebook yet")
         self._finish_raw(self.store.get_artifact(nb_run.output_sha256), "application/x-ipynb+json")
 
     def _finish_raw(self, body: bytes, content_type: str) -> None:
@@ -274,22 +294,25 @@ class ScheduleActionHandler(BaseHandler):
         self.reply(slot_view(self.store, slot, self.jobs.running), status=202)
 
 
-class SlotHandler(BaseHandler):
+class _SlotBase(BaseHandler):
+    def slot(self, name: str, slot_id: str) -> dict[str, Any]:
+        """Slot ``slot_id`` of schedule ``name`` (404 when it belongs to another one)."""
+        slot = self.store.get_slot(_slot_number(slot_id))
+        if slot["schedule"] != name:
+            raise NotFoundError(f"schedule {name} has no slot {slot_id}")
+        return slot
+
+
+class SlotHandler(_SlotBase):
     @tornado.web.authenticated
     def get(self, name: str, slot_id: str) -> None:
         from .views import slot_view
 
         self.reply(slot_view(self.store, self.slot(name, slot_id), self.jobs.running))
 
-    def slot(self, name: str, slot_id: str) -> dict[str, Any]:
-        """Slot ``slot_id`` of schedule ``name`` (404 when it belongs to another one)."""
-        slot = self.store.get_slot(int(slot_id))
-        if slot["schedule"] != name:
-            raise NotFoundError(f"schedule {name} has no slot {slot_id}")
-        return slot
 
-
-class SlotCancelHandler(SlotHandler):
+# Not a SlotHandler: its GET would answer on …/cancel too.
+class SlotCancelHandler(_SlotBase):
     @tornado.web.authenticated
     def post(self, name: str, slot_id: str) -> None:
         from .views import slot_view
@@ -312,6 +335,24 @@ def server_location(settings: dict[str, Any]) -> StoreLocation:
     return location
 
 
+def _slot_number(slot_id: str) -> int:
+    # Slot ids are 32-bit database keys: a larger number would overflow PostgreSQL's
+    # integer, so it is bad input here rather than an error deep in the driver.
+    if not (slot_id.isascii() and slot_id.isdigit()) or not 1 <= int(slot_id) <= _INT32_MAX:
+        raise InvalidInputError(f"slot id must be a whole number from 1 to {_INT32_MAX}")
+    return int(slot_id)
+
+
+def allowed_methods(handler: type[tornado.web.RequestHandler]) -> list[str]:
+    """The HTTP methods ``handler`` answers, for a 405's ``Allow`` header."""
+    base = tornado.web.RequestHandler
+    return [
+        verb
+        for verb in handler.SUPPORTED_METHODS
+        if getattr(handler, verb.lower()) is not getattr(base, verb.lower())
+    ]
+
+
 def _json_type(doc: Any) -> str:
     if doc is None:
         return "null"
@@ -319,12 +360,14 @@ def _json_type(doc: Any) -> str:
 
 
 def setup_handlers(web_app: Any, root_dir: str | None = None) -> list[str]:
-    """Register the routes; return their patterns (the OpenAPI test checks them)."""
+    """Register the routes; return their patterns (relative to ``{base_url}mlops-nb/api/``)."""
     base = web_app.settings.get("base_url", "/")
     web_app.settings["mlops_nb_root"] = root_dir
+    # Any segment reaches its handler, which checks it (400 with the error object)
+    # rather than falling through to Jupyter's HTML "404: Not Found" page.
     name = r"(?P<name>[^/]+)"
-    run = r"(?P<run_id>[0-9a-fA-F]+)"
-    slot = r"(?P<slot_id>[0-9]{1,18})"
+    run = r"(?P<run_id>[^/]+)"
+    slot = r"(?P<slot_id>[^/]+)"
     routes = [
         ("models", ModelsHandler),
         (f"models/{name}", ModelHandler),
