@@ -384,3 +384,35 @@ def wait_for_run(
     from .monitoring.retrain import wait_for_run as wait
 
     return wait(get_store(home, store), run_id, timeout)
+
+
+# -- serving ---------------------------------------------------------------------------
+
+
+def predictions(
+    name: str,
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    version: int | None = None,
+    feedback: bool = True,
+    home: str | None = None,
+    store: Store | None = None,
+) -> Any:
+    """What ``mlops-nb serve`` predicted for model ``name``, as a pandas DataFrame.
+
+    One row per predicted row: ``request_id``, ``at``, ``version``, ``row``,
+    ``prediction``, ``probabilities`` (classifiers), ``latency_ms``, the input
+    columns, and the latest feedback for the request (``label``, ``value``,
+    ``feedback_at``). ``since`` takes ``7d``, ``12h``, a date or an ISO time.
+
+    Examples
+    --------
+    >>> log = mlops_nb.predictions("churn", since="7d")  # doctest: +SKIP
+    >>> log.groupby("version")["latency_ms"].median()  # doctest: +SKIP
+    """
+    from .serving.reader import predictions as read
+
+    return read(
+        get_store(home, store), name, since=since, until=until, version=version, feedback=feedback
+    )

@@ -137,6 +137,11 @@ class Lineage(_Record):
     metrics: dict[str, float] = field(default_factory=dict)
     environment: dict[str, Any] = field(default_factory=dict)
     parent_run_id: str | None = None
+    #: Serving processes (``mlops-nb serve``) that answered with this version, or
+    #: followed this alias, at that time: ``instance``, ``server``, ``host``,
+    #: ``address``, ``pid``, ``alias``, ``version`` (the one each answered
+    #: with) and ``since``.
+    servers: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -158,6 +158,11 @@ def which(store: Store, ref: str, at: str | None = None) -> Lineage:
     reads it (a bare date, ``2026-07-15`` or ``20260715``, means the end of
     that day, UTC; a time without offset is UTC). Without ``at`` the answer
     is about now.
+
+    ``servers`` lists the serving processes that followed the alias (or
+    answered with the version) at that time, each with the version it
+    answered with: during a swap, or after a refused one, that can differ
+    from the alias's holder.
     """
     name, alias, number = parse_ref(ref)
     when = None if at is None else parse_time(at)
@@ -185,7 +190,17 @@ def which(store: Store, ref: str, at: str | None = None) -> Lineage:
         if when is not None and version.created_at > when:
             raise NotFoundError(f"{name}:{version.version} did not exist yet at {when}")
         set_at, set_by, reason = version.created_at, version.created_by, None
-    return _lineage(store, version, alias, when, set_at, set_by, reason)
+    from ..jsonutil import utcnow
+    from ..serving.history import servers_at
+
+    servers = servers_at(
+        store,
+        name,
+        when or utcnow(),
+        alias=alias,
+        version=None if alias is not None else version.version,
+    )
+    return _lineage(store, version, alias, when, set_at, set_by, reason, servers)
 
 
 def _lineage(
@@ -196,6 +211,7 @@ def _lineage(
     set_at: str,
     set_by: str,
     reason: str | None,
+    servers: list[dict[str, Any]],
 ) -> Lineage:
     run = parent = None
     if version.run_id:
@@ -229,6 +245,7 @@ def _lineage(
         metrics=version.metrics,
         environment=run.environment if run else {},
         parent_run_id=run.parent_run_id if run else None,
+        servers=servers,
     )
 
 

@@ -67,6 +67,9 @@ _EVENT_TABLES = {
     "trigger.": "retrain_triggers",
     "schedule.slot.": "schedule_slots",
     "schedule.": "schedules",
+    "predictions.": "log_batches",
+    "feedback.": "log_batches",
+    "serve.": "deploys",
 }
 
 

@@ -49,6 +49,23 @@ POINTS: dict[str, tuple[str, ...]] = {
         "slot committed, its run not yet started",
         "slot's run ended, slot not yet marked ended",
     ),
+    "log": (
+        "batch of predictions taken from memory, its file not yet stored",
+        "batch file stored, no row about it yet",
+        "batch rows written, transaction not yet committed",
+        "batch committed, not yet released from memory",
+    ),
+    "feedback": (
+        "batch of feedback taken from memory, its file not yet stored",
+        "batch file stored, no row about it yet",
+        "batch rows written, transaction not yet committed",
+        "batch committed, not yet released from memory",
+    ),
+    "deploy": (
+        "new version loaded and checked, its swap not yet recorded",
+        "swap recorded, transaction not yet committed",
+        "swap committed, requests not yet switched to the new version",
+    ),
 }
 
 _TARGET = os.environ.get(ENV_CRASH_AT) or None

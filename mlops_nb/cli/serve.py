@@ -1,0 +1,163 @@
+"""``mlops-nb serve`` and ``mlops-nb predictions``: the prediction server and its log."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Callable
+from typing import Any
+
+from .common import emit, location, open_store, seconds, whole
+
+#: Where the bearer token may come from instead of the command line, which
+#: other users of the machine can read in the process list.
+ENV_TOKEN = "MLOPS_NB_SERVE_TOKEN"
+
+
+def _share(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = float("nan")
+    if not 0 < value <= 1:
+        raise argparse.ArgumentTypeError(f"must be a share above 0 and at most 1, not {text!r}")
+    return value
+
+
+_share.__name__ = "share"
+
+
+def add_commands(
+    cmd: Callable[[str, str], argparse.ArgumentParser], parent: argparse.ArgumentParser
+) -> None:
+    """Add ``serve`` and ``predictions`` to the main parser."""
+    p = cmd(
+        "serve",
+        "serve NAME[@ALIAS] over HTTP, following the alias (default: production) and "
+        "logging every prediction",
+    )
+    p.add_argument("ref", metavar="NAME[@ALIAS|:VERSION]")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: loopback)")
+    p.add_argument("--port", type=whole(maximum=65535), default=8000, help="0 picks a free port")
+    p.add_argument("--workers", type=whole(1, 64), default=1, metavar="N")
+    p.add_argument(
+        "--token",
+        metavar="T",
+        help=f"require 'Authorization: Bearer T' on every request (or set {ENV_TOKEN}; "
+        "other users can read a command line)",
+    )
+    p.add_argument(
+        "--log-sample", type=_share, default=1.0, metavar="FRACTION",
+        help="share of requests written to the prediction log (default 1: all)",
+    )  # fmt: skip
+    p.add_argument(
+        "--log-flush", type=seconds(), default=2.0, metavar="S",
+        help="write the log at least every S seconds: what a SIGKILL can lose (default 2)",
+    )  # fmt: skip
+    p.add_argument(
+        "--log-batch", type=whole(1, 10_000_000), default=10_000, metavar="ROWS",
+        help="write the log as soon as this many rows wait (default 10000)",
+    )  # fmt: skip
+    p.add_argument(
+        "--poll", type=seconds(), default=0.5, metavar="S",
+        help="look at the alias every S seconds (default 0.5)",
+    )  # fmt: skip
+    p.add_argument(
+        "--max-body", type=whole(64, 1 << 30), default=1 << 20, metavar="BYTES",
+        help="largest request body accepted (default 1 MiB)",
+    )  # fmt: skip
+    p.add_argument(
+        "--trust", action="append", default=[], metavar="TYPE",
+        help="also trust this exact type or function in model files",
+    )  # fmt: skip
+    p.add_argument(
+        "--allow-pickle", action="store_true",
+        help="load versions saved with pickle (runs code: only for models you trust)",
+    )  # fmt: skip
+
+    p = cmd("predictions", "the prediction log of a model, with feedback")
+    p.add_argument("name")
+    p.add_argument("--since", metavar="ISO|7d", help="e.g. 7d, 12h, 2026-07-01")
+    p.add_argument("--until", metavar="ISO")
+    p.add_argument("--version", metavar="N", help="only predictions made by this version")
+    p.add_argument(
+        "-o", "--output", metavar="FILE.parquet", help="write the rows to a Parquet file"
+    )
+    p.add_argument(
+        "--limit", type=whole(), default=0, metavar="N",
+        help="only the newest N rows (JSON and text; 0 = all for JSON, 20 for text)",
+    )  # fmt: skip
+
+
+def _cmd_serve(args: argparse.Namespace) -> None:
+    from ..serving.server import ServeOptions, serve
+
+    token = args.token if args.token is not None else (os.environ.get(ENV_TOKEN) or None)
+    options = ServeOptions(
+        ref=args.ref,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        token=token,
+        sample=args.log_sample,
+        poll=args.poll,
+        flush_every=args.log_flush,
+        batch_rows=args.log_batch,
+        max_body=args.max_body,
+        trusted=tuple(args.trust),
+        allow_pickle=args.allow_pickle,
+    ).check()
+    if token is None and args.host not in ("127.0.0.1", "::1", "localhost"):
+        print(
+            f"mlops-nb serve: warning: listening on {args.host} without --token: anyone who "
+            "can reach it can use the model",
+            file=sys.stderr,
+        )
+
+    def ready(info: dict[str, Any]) -> None:
+        if args.json:
+            sys.stdout.write(json.dumps(info) + "\n")
+            sys.stdout.flush()
+        held = f"@{info['alias']}" if info["alias"] else ""
+        workers = f", {info['workers']} workers" if info["workers"] > 1 else ""
+        print(
+            f"mlops-nb serve: {info['model']}{held} (version {info['version']}) at "
+            f"{info['url']}{workers}; SIGTERM or Ctrl-C stops it",
+            file=sys.stderr,
+            flush=True,
+        )
+
+    code = serve(location(args), options, ready)
+    if code:
+        raise SystemExit(code)
+
+
+def _cmd_predictions(args: argparse.Namespace) -> None:
+    from .. import limits
+    from ..display import table_text
+    from ..serving.reader import items, predictions
+
+    target = None if args.output is None else limits.output_file(args.output, "-o")
+    frame = predictions(
+        open_store(args), args.name, since=args.since, until=args.until, version=args.version
+    )
+    if target is not None:
+        frame.to_parquet(target, index=False)
+    limit = args.limit or (None if args.json else 20)
+    shown = items(frame, limit)
+    where = f"; written to {target}" if target is not None else ""
+    requests = frame["request_id"].nunique() if len(frame) else 0
+    summary = f"{len(frame)} predicted rows from {requests} requests{where}"
+    if args.json:
+        emit(args, shown, summary)
+        return
+    for item in shown:
+        item["at"] = (item.get("at") or "")[:23]
+    columns = ["at", "request_id", "version", "prediction", "latency_ms", "label", "value"]
+    text = table_text(shown, columns) if shown else ""
+    emit(args, shown, f"{text}\n{summary}" if text else summary)
+
+
+COMMANDS = {"serve": _cmd_serve, "predictions": _cmd_predictions}
