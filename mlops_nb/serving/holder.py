@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..errors import MlopsError, NotFoundError, UnavailableError
-from ..jsonutil import loads, utcnow
+from ..jsonutil import utcnow
 from ..store import faults
 from .history import serving_version
 from .predictor import Predictor
@@ -192,14 +192,7 @@ class ModelHolder:
         last = self.last_rows
         if last is not None and last[0].schema.same_as(predictor.schema):
             return last[1]
-        profile = None
-        sha = predictor.version.profile_sha256
-        if sha:
-            try:
-                profile = loads(self.store.get_artifact(sha).decode("utf-8"))
-            except (MlopsError, ValueError):
-                profile = None  # the smoke row falls back to neutral values
-        return predictor.sample_rows(profile)
+        return predictor.sample_rows()
 
     def _refuse(self, current: Predictor, target: int, exc: Exception) -> None:
         """Keep serving ``current``; record and alert that ``target`` was refused."""

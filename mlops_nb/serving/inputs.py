@@ -11,10 +11,10 @@ and returns the values column by column (:class:`Rows`), or raises
 a missing or unknown column, a value of the wrong type with its row. JSON
 numbers are checked for the column's kind: a whole number for an integer
 column (``3.0`` counts), any finite number for a float column, ``true`` or
-``false`` for a boolean one, text for a text column. ``null`` is a missing
-value where pandas can hold one (float, text, datetime and nullable
-columns), and refused in integer and boolean columns, which had none in
-training.
+``false`` for a boolean one, text for a text or category column. ``null``
+is a missing value where pandas can hold one (float, text, category,
+datetime and nullable columns) and the training data had missing values
+there, as its reference profile counted; elsewhere it is refused.
 """
 
 from __future__ import annotations
@@ -28,9 +28,10 @@ from ..errors import SchemaMismatchError
 #: The most problems one error lists; the rest are counted.
 MAX_PROBLEMS = 20
 _INT64 = (-(2**63), 2**63 - 1)
+FLOAT_MAX = 1.7976931348623157e308
 
 # How each kind of column reads a JSON value: ("float", "int", "bool", "text",
-# "category", "datetime", "any"), and whether null is a missing value there.
+# "datetime", "any"), and whether null is a missing value there.
 _KINDS: dict[str, tuple[str, bool]] = {
     "float16": ("float", True),
     "float32": ("float", True),
@@ -55,7 +56,7 @@ _KINDS: dict[str, tuple[str, bool]] = {
     "string": ("text", True),
     "string[python]": ("text", True),
     "string[pyarrow]": ("text", True),
-    "category": ("category", True),
+    "category": ("text", True),  # categories are taken as text
     "object": ("any", True),
 }
 _DESCRIBED = {
@@ -63,7 +64,6 @@ _DESCRIBED = {
     "int": "a whole number",
     "bool": "true or false",
     "text": "text",
-    "category": "text or a number",
     "datetime": "an ISO date or time as text",
     "any": "a JSON value that is not an object or a list",
 }
@@ -79,11 +79,13 @@ class Column:
     nullable: bool
 
     @classmethod
-    def of(cls, name: str, dtype: str) -> Column:
+    def of(cls, name: str, dtype: str, had_missing: bool = True) -> Column:
+        """The column ``name`` of pandas dtype ``dtype``; ``had_missing``: whether the
+        training data had missing values in it (null is accepted only then)."""
         if dtype.startswith("datetime64"):
-            return cls(name, dtype, "datetime", True)
+            return cls(name, dtype, "datetime", had_missing)
         kind, nullable = _KINDS.get(dtype, ("any", True))
-        return cls(name, dtype, kind, nullable)
+        return cls(name, dtype, kind, nullable and had_missing)
 
     @property
     def numeric(self) -> bool:
@@ -93,7 +95,7 @@ class Column:
         """The OpenAPI (JSON Schema) description of this column's values."""
         base: dict[str, Any]
         if self.kind == "float":
-            base = {"type": "number"}
+            base = {"type": "number", "minimum": -FLOAT_MAX, "maximum": FLOAT_MAX}
         elif self.kind == "int":
             low, high = _INT64
             if self.dtype.startswith("uint"):
@@ -105,8 +107,6 @@ class Column:
             base = {"type": "string"}
             if self.kind == "datetime":
                 base["format"] = "date-time"
-        elif self.kind == "category":
-            base = {"type": ["string", "number"]}
         else:
             base = {"type": ["string", "number", "boolean"]}
         if self.nullable:
@@ -130,10 +130,22 @@ class InputSchema:
     ----------
     signature
         The version's ``signature``: ``[{"name": ..., "dtype": ...}, ...]``.
+    missing
+        How many missing values each column had in training (from the
+        version's reference profile); ``None`` when unknown.
     """
 
-    def __init__(self, signature: list[dict[str, str]]) -> None:
-        self.columns = [Column.of(str(c["name"]), str(c["dtype"])) for c in signature]
+    def __init__(
+        self, signature: list[dict[str, str]], missing: dict[str, int] | None = None
+    ) -> None:
+        self.columns = [
+            Column.of(
+                str(c["name"]),
+                str(c["dtype"]),
+                had_missing=missing is None or missing.get(str(c["name"]), 1) > 0,
+            )
+            for c in signature
+        ]
         self.names = [c.name for c in self.columns]
         self._by_name = {c.name: c for c in self.columns}
 
@@ -146,9 +158,8 @@ class InputSchema:
         return bool(self.columns) and all(c.numeric for c in self.columns)
 
     def same_as(self, other: InputSchema) -> bool:
-        return [(c.name, c.dtype) for c in self.columns] == [
-            (c.name, c.dtype) for c in other.columns
-        ]
+        """Whether rows checked by one are acceptable to the other."""
+        return self.columns == other.columns
 
     def parse(self, body: Any) -> Rows:
         """Check a decoded request body; return its values column by column.
@@ -268,12 +279,11 @@ def _value(column: Column, value: Any, row: int, problems: _Problems) -> Any:
     ok = False
     if kind == "float":
         ok = isinstance(value, (int, float)) and not isinstance(value, bool)
-        if ok and not math.isfinite(value):
+        if ok and not finite_number(value):
             problems.add(f"row {row}: column {_q(column.name)} must be a finite number")
             return None
         if ok and isinstance(value, int):
             value = float(value)
-            ok = math.isfinite(value)
     elif kind == "int":
         if isinstance(value, float) and value.is_integer():
             value = int(value)
@@ -286,12 +296,10 @@ def _value(column: Column, value: Any, row: int, problems: _Problems) -> Any:
         ok = isinstance(value, bool)
     elif kind in ("text", "datetime"):
         ok = isinstance(value, str)
-    elif kind == "category":
-        ok = isinstance(value, (str, int, float)) and not isinstance(value, bool)
-        ok = ok and not (isinstance(value, float) and not math.isfinite(value))
-    else:
-        ok = isinstance(value, (str, int, float, bool))
-        ok = ok and not (isinstance(value, float) and not math.isfinite(value))
+    else:  # "any": an object column holds what it is given
+        ok = isinstance(value, (str, bool)) or (
+            isinstance(value, (int, float)) and finite_number(value)
+        )
     if not ok:
         problems.add(
             f"row {row}: column {_q(column.name)} ({column.dtype}) must be "
@@ -299,6 +307,14 @@ def _value(column: Column, value: Any, row: int, problems: _Problems) -> Any:
         )
         return None
     return value
+
+
+def finite_number(number: int | float) -> bool:
+    """A finite float, or an int no larger than the largest float (``isfinite`` of a
+    larger int raises)."""
+    if isinstance(number, int):
+        return abs(number) <= FLOAT_MAX
+    return math.isfinite(number)
 
 
 def _json_type(value: Any) -> str:

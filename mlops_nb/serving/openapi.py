@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from .inputs import FLOAT_MAX
 from .predictor import Predictor
 
 ERROR = {
@@ -74,7 +75,12 @@ def document(predictor: Predictor, alias: str | None, *, auth: bool) -> dict[str
         },
         "additionalProperties": False,
     }
-    label = {"type": ["string", "number", "boolean"]}
+    label = {
+        "type": ["string", "number", "boolean"],
+        "minimum": -FLOAT_MAX,
+        "maximum": FLOAT_MAX,
+        "description": "the true outcome, in the terms of the predictions",
+    }
     predicted: dict[str, Any] = {"type": "array", "items": {}}
     response: dict[str, Any] = {
         "type": "object",
@@ -106,6 +112,7 @@ def document(predictor: Predictor, alias: str | None, *, auth: bool) -> dict[str
         "paths": {
             "/health": {
                 "get": {
+                    "operationId": "health",
                     "summary": "the model, alias and version served now",
                     "responses": {
                         "200": {
@@ -123,6 +130,7 @@ def document(predictor: Predictor, alias: str | None, *, auth: bool) -> dict[str
             },
             "/predict": {
                 "post": {
+                    "operationId": "predict",
                     "summary": "predict rows with the version served now",
                     "requestBody": {
                         "required": True,
@@ -152,6 +160,16 @@ def document(predictor: Predictor, alias: str | None, *, auth: bool) -> dict[str
                                     "schema": {"$ref": "#/components/schemas/Predictions"}
                                 }
                             },
+                            "links": {
+                                "feedback": {
+                                    "operationId": "giveFeedback",
+                                    "description": "report the outcome of this request",
+                                    "requestBody": {
+                                        "request_id": "$response.body#/request_id",
+                                        "value": 1.0,
+                                    },
+                                }
+                            },
                         },
                         "400": _error("the body is not JSON"),
                         "413": _error("the body is larger than the server accepts"),
@@ -163,6 +181,7 @@ def document(predictor: Predictor, alias: str | None, *, auth: bool) -> dict[str
             },
             "/feedback": {
                 "post": {
+                    "operationId": "giveFeedback",
                     "summary": "a label or a business value for a logged request",
                     "requestBody": {
                         "required": True,
@@ -198,6 +217,7 @@ def document(predictor: Predictor, alias: str | None, *, auth: bool) -> dict[str
             },
             "/openapi.json": {
                 "get": {
+                    "operationId": "openapi",
                     "summary": "this document",
                     "responses": {
                         "200": {
@@ -229,10 +249,21 @@ def document(predictor: Predictor, alias: str | None, *, auth: bool) -> dict[str
                 "Feedback": {
                     "type": "object",
                     "required": ["request_id"],
+                    "anyOf": [{"required": ["label"]}, {"required": ["value"]}],
                     "properties": {
-                        "request_id": {"type": "string"},
+                        "request_id": {
+                            "type": "string",
+                            "minLength": 1,
+                            "maxLength": 64,
+                            "description": "as /predict returned it",
+                        },
                         "label": label,
-                        "value": {"type": "number"},
+                        "value": {
+                            "type": "number",
+                            "minimum": -FLOAT_MAX,
+                            "maximum": FLOAT_MAX,
+                            "description": "a business outcome, such as the amount of a sale",
+                        },
                     },
                     "additionalProperties": False,
                 },

@@ -54,12 +54,26 @@ class Predictor:
         The registry record of the version.
     model
         The estimator loaded from it.
+    profile
+        The version's reference profile (JSON), if it has one: which
+        columns had missing values in training, and typical values for the
+        smoke test.
     """
 
-    def __init__(self, version: ModelVersion, model: Any) -> None:
+    def __init__(
+        self, version: ModelVersion, model: Any, profile: dict[str, Any] | None = None
+    ) -> None:
         self.version = version
         self.model = model
-        self.schema = InputSchema(version.signature)
+        self.profile = profile
+        missing = None
+        if profile is not None:
+            missing = {
+                str(c["name"]): int(c.get("missing", 0))
+                for c in profile.get("columns", [])
+                if c.get("role", "feature") == "feature"
+            }
+        self.schema = InputSchema(version.signature, missing)
         classes = getattr(model, "classes_", None) if hasattr(model, "predict_proba") else None
         self.classes: list[Any] | None = None if classes is None else _plain(classes)
         trained_on = getattr(model, "feature_names_in_", None)
@@ -83,7 +97,9 @@ class Predictor:
         trusted: tuple[str, ...] = (),
         allow_pickle: bool = False,
     ) -> Predictor:
-        """Load ``name:number`` from the registry (hash-checked, exact-type trust)."""
+        """Load ``name:number`` from the registry (hash-checked, exact-type trust), with
+        its reference profile."""
+        from ..jsonutil import loads
         from ..registry import load_model
 
         version = store.get_version(name, number)
@@ -92,7 +108,15 @@ class Predictor:
             raise IntegrityError(
                 f"{name}:{number} is a {type(model).__name__}, which cannot predict"
             )
-        return cls(version, model)
+        profile = None
+        if version.profile_sha256:
+            try:
+                profile = loads(store.get_artifact(version.profile_sha256).decode("utf-8"))
+            except UnicodeDecodeError:
+                raise IntegrityError(f"the profile of {name}:{number} is not text") from None
+            except ValueError:
+                raise IntegrityError(f"the profile of {name}:{number} is not JSON") from None
+        return cls(version, model, profile)
 
     # -- inputs ---------------------------------------------------------------------
 
@@ -198,14 +222,14 @@ class Predictor:
             )
         return framed
 
-    def sample_rows(self, profile: dict[str, Any] | None) -> Rows:
+    def sample_rows(self) -> Rows:
         """One plausible row for the smoke test, from the version's reference profile.
 
         Each column gets its training mean (rounded for integers, within its
         range) or its most frequent value; without a profile, a neutral value
         of its type.
         """
-        described = {c["name"]: c for c in (profile or {}).get("columns", [])}
+        described = {c["name"]: c for c in (self.profile or {}).get("columns", [])}
         values: dict[str, list[Any]] = {}
         for column in self.schema.columns:
             values[column.name] = [_typical(column.kind, described.get(column.name))]
@@ -242,7 +266,7 @@ def _typical(kind: str, described: dict[str, Any] | None) -> Any:
         values = described.get("values") or []
         if values:
             first = values[0]
-            if kind in ("text", "category", "any"):
+            if kind in ("text", "any"):
                 return str(first)
             if kind == "int":
                 try:
@@ -256,7 +280,6 @@ def _typical(kind: str, described: dict[str, Any] | None) -> Any:
         "int": 0,
         "bool": False,
         "text": "",
-        "category": "",
         "datetime": "2000-01-01T00:00:00",
     }.get(kind, 0)
 

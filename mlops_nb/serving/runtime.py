@@ -11,7 +11,6 @@ names the process that answered and its place in that process's log.
 from __future__ import annotations
 
 import json
-import math
 import os
 import random
 import re
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from .. import environment
 from ..errors import InvalidInputError, NotFoundError, SchemaMismatchError
 from .holder import POLL_S, Identity, ModelHolder, record_lost_instances
+from .inputs import finite_number
 from .log import BATCH_ROWS, FLUSH_EVERY_S, Feedback, Prediction, PredictionLog
 from .predictor import Predictor, quiet_names_warning
 
@@ -280,37 +280,31 @@ def serving_ref(ref: str) -> tuple[str, str | None, int | None]:
 
 
 def _feedback_fields(body: Any) -> tuple[str, Any, float | None]:
-    problems = []
+    """``(request_id, label, value)`` of a feedback body, or every problem with it."""
     if not isinstance(body, dict):
-        raise SchemaMismatchError(
-            "feedback must be a JSON object {request_id, label?, value?}",
-        )
-    extra = sorted(set(body) - {"request_id", "label", "value"})
-    problems += [f"unknown field {k!r}" for k in extra]
+        raise SchemaMismatchError("feedback must be a JSON object {request_id, label?, value?}")
+    problems = [
+        f"unknown field {k!r}" for k in sorted(set(body) - {"request_id", "label", "value"})
+    ]
     request_id = body.get("request_id")
-    if not isinstance(request_id, str) or not request_id:
+    if not isinstance(request_id, str) or not 0 < len(request_id) <= 64:
         problems.append("request_id must be the request id a prediction returned")
-    label = body.get("label")
-    if label is not None and (
-        not isinstance(label, (str, int, float, bool))
-        or (isinstance(label, (int, float)) and not isinstance(label, bool) and not _finite(label))
-    ):
-        problems.append("label must be text, a number or true/false")
-    value = body.get("value")
-    if value is not None:
-        if isinstance(value, bool) or not isinstance(value, (int, float)):
-            problems.append("value must be a number")
-        elif not _finite(value):
+    if "label" in body:
+        label = body["label"]
+        number = isinstance(label, (int, float)) and not isinstance(label, bool)
+        if not isinstance(label, (str, bool)) and not (number and finite_number(label)):
+            problems.append("label must be text, a finite number or true/false")
+    if "value" in body:
+        value = body["value"]
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not finite_number(value)
+        ):
             problems.append("value must be a finite number")
-    if label is None and value is None and not problems:
+    if "label" not in body and "value" not in body:
         problems.append("give a label, a value, or both")
     if problems:
         raise SchemaMismatchError(f"the feedback is not acceptable: {problems[0]}", problems)
-    return str(request_id), label, None if value is None else float(value)
-
-
-def _finite(number: float) -> bool:
-    try:
-        return math.isfinite(float(number))
-    except OverflowError:  # an integer past the largest float
-        return False
+    value = body.get("value")
+    return str(request_id), body.get("label"), None if value is None else float(value)
