@@ -20,3 +20,25 @@ def churn_pipeline(X_train: Any, y_train: Any) -> Any:
         ),
         LogisticRegression(max_iter=500),
     ).fit(X_train, y_train)
+
+
+FEATURES = [f"x{i}" for i in range(5)]
+
+
+def numeric_data(rows: int = 400, seed: int = 0) -> tuple[Any, Any]:
+    """Five float columns and a binary target a logistic regression can learn."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(rng.standard_normal((rows, len(FEATURES))), columns=FEATURES)
+    target = pd.Series((frame.sum(axis=1) > 0).astype("int64"), name="churned")
+    return frame, target
+
+
+def numeric_model(C: float, rows: int = 400) -> Any:
+    """A logistic regression on :func:`numeric_data`; a different ``C`` gives other scores."""
+    from sklearn.linear_model import LogisticRegression
+
+    frame, target = numeric_data(rows)
+    return LogisticRegression(C=C).fit(frame, target)

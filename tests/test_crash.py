@@ -67,6 +67,39 @@ mlops_nb.check_drift("crashy@production", shifted, batch="{nonce}", store=store)
 from mlops_nb.schedules import scheduler
 scheduler.run_now(store, "crash-schedule", {{"x": 1}})
 """,
+    # Serving: a process answers requests (and takes feedback on them), then
+    # its log is written; or it follows the alias to the other version.
+    "log": """
+import json
+from mlops_nb.datasets import make_churn, split
+from mlops_nb.serving.runtime import Runtime
+X_train, X_test, y_train, y_test = split(make_churn(300, seed=5), seed=5)
+runtime = Runtime(store, "crashy@production", address="crash test {nonce}", poll=3600)
+runtime.holder.start()
+runtime.predict({{"rows": json.loads(X_test.head(3).to_json(orient="records"))}})
+runtime.log.flush()
+""",
+    "feedback": """
+import json
+from mlops_nb.datasets import make_churn, split
+from mlops_nb.serving.runtime import Runtime
+X_train, X_test, y_train, y_test = split(make_churn(300, seed=5), seed=5)
+runtime = Runtime(store, "crashy@production", address="crash test {nonce}", poll=3600)
+runtime.holder.start()
+sent = json.loads(X_test.head(1).to_json(orient="records"))
+reply = json.loads(runtime.predict({{"rows": sent}})[0])
+runtime.feedback({{"request_id": reply["request_id"], "label": 1, "value": 2.5}})
+runtime.log.flush()
+""",
+    "deploy": """
+from mlops_nb import registry
+from mlops_nb.serving.runtime import Runtime
+runtime = Runtime(store, "crashy@production", address="crash test {nonce}", poll=3600)
+runtime.holder.start()
+target = 2 if runtime.predictor.number == 1 else 1
+registry.promote(store, "crashy", target, reason="{nonce}")
+assert runtime.holder.check_now()
+""",
 }
 
 
@@ -82,6 +115,7 @@ import mlops_nb, mlops_nb.api
 from mlops_nb import registry, tracking
 from mlops_nb.schedules import scheduler
 from mlops_nb.store import Store, faults
+import pyarrow.parquet, mlops_nb.serving.runtime
 import models
 writes = json.loads(sys.argv[1])
 setup = sys.argv[2]
