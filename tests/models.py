@@ -42,3 +42,15 @@ def numeric_model(C: float, rows: int = 400) -> Any:
 
     frame, target = numeric_data(rows)
     return LogisticRegression(C=C).fit(frame, target)
+
+
+def numeric_rows(start: int = 0, count: int = 1) -> list[dict[str, float]]:
+    """Rows of :func:`numeric_data` as a prediction request sends them, every float exact.
+
+    (pandas' ``to_json`` keeps 10 significant digits; ``json`` writes a float's repr.)
+    """
+    frame, _ = numeric_data()
+    return [
+        {name: float(value) for name, value in row.items()}
+        for row in frame.iloc[start : start + count].to_dict("records")
+    ]

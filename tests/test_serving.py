@@ -14,6 +14,7 @@ import sys
 import pandas as pd
 import pytest
 from models import FEATURES, numeric_data, numeric_model
+from models import numeric_rows as rows
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
@@ -28,17 +29,6 @@ from mlops_nb.serving.runtime import Runtime
 from mlops_nb.store import audit
 
 TOKEN = "correct-horse-battery-staple"
-
-
-@pytest.fixture
-def bench(store):
-    """Model ``bench``: version 1 (C=1) and 2 (C=0.01) on five float columns, production at 1."""
-    X, y = numeric_data()
-    for C in (1.0, 0.01):
-        with tracking.track(store, "bench", model=numeric_model(C), data=X, target=y):
-            pass
-    registry.promote(store, "bench", 1)
-    return store
 
 
 def start(store, ref="bench", token=None, **options):
@@ -56,15 +46,10 @@ def served(bench):
         yield client
 
 
-def rows(start_row=0, count=1):
-    X, _ = numeric_data()
-    return json.loads(X.iloc[start_row : start_row + count].to_json(orient="records"))
-
-
 def assert_close(got, want):
     import numpy as np
 
-    np.testing.assert_allclose(np.asarray(got, dtype=float), np.asarray(want), atol=1e-12)
+    np.testing.assert_allclose(np.asarray(got, dtype=float), np.asarray(want), rtol=0, atol=1e-15)
 
 
 def expected(C, start_row=0, count=1):
