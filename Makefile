@@ -36,6 +36,7 @@ bench: $(STAMP)
 	$(PY) bench/pipeline.py
 	$(PY) bench/concurrency.py
 	$(PY) bench/model_trust.py
+	$(PY) bench/serve.py $(if $(wildcard bench/.venv-mlflow/bin/python),--mlflow-python bench/.venv-mlflow/bin/python)
 
 # Mutation testing of the modules that decide correctness (see [tool.mutmut] in
 # pyproject.toml): a measure of the tests, not part of `make test`. The score per
