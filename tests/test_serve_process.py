@@ -395,3 +395,26 @@ def test_a_version_the_server_cannot_load_is_refused_with_an_alert(bench, home, 
     assert "keeps serving version 1" in delivered
     assert served.stop() == 0
     assert "could not load it" in served.stderr()
+
+
+def test_a_worker_that_will_not_stop_is_killed_after_the_grace(monkeypatch):
+    from mlops_nb.serving import server
+
+    monkeypatch.setattr(server, "STOP_GRACE_S", 0.5)
+    ready_read, ready_write = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # a worker stuck in its shutdown: SIGTERM does nothing
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        os.write(ready_write, b".")
+        time.sleep(60)
+        os._exit(0)
+    os.read(ready_read, 1)
+    os.close(ready_read)
+    os.close(ready_write)
+    os.kill(pid, signal.SIGTERM)
+    began = time.monotonic()
+    status = server._reap({pid: began}, [signal.SIGTERM], lambda: None)
+    assert status == 1
+    assert time.monotonic() - began < 5
+    with pytest.raises(ChildProcessError):  # reaped, not left a zombie
+        os.waitpid(pid, os.WNOHANG)

@@ -160,8 +160,10 @@ def _with_feedback(store: Store, name: str, frame: Any, since: str | None) -> An
     given = pd.concat(parts, ignore_index=True).sort_values("at", kind="stable")
     latest = given.drop_duplicates("request_id", keep="last").rename(columns={"at": "feedback_at"})
     # A missing label reads back as NaN (pandas' text columns): no label given.
-    latest["label"] = latest["label"].astype(object).map(
-        lambda text: json.loads(text) if isinstance(text, str) else None
+    latest["label"] = (
+        latest["label"]
+        .astype(object)
+        .map(lambda text: json.loads(text) if isinstance(text, str) else None)
     )
     return frame.merge(latest, on="request_id", how="left")
 

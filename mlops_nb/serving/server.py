@@ -37,6 +37,8 @@ MAX_WORKERS = 64
 #: is not started again: something is wrong with what it serves.
 CRASH_WINDOW_S = 10.0
 MAX_QUICK_CRASHES = 3
+#: How long stopping workers may take (finish requests, write the log) before they are killed.
+STOP_GRACE_S = 120.0
 
 
 @dataclass(frozen=True)
@@ -328,15 +330,28 @@ def _worker(
 
 
 def _reap(children: dict[int, float], stopping: list[int], start_one: Callable[[], None]) -> int:
-    """Wait for the workers; replace one that dies while serving; return the exit status."""
+    """Wait for the workers; replace one that dies while serving; return the exit status.
+
+    Once stopping, a worker still running after :data:`STOP_GRACE_S` is killed.
+    """
     quick_crashes = 0
     status = 0
+    stop_began: float | None = None
     while children:
+        if stopping and stop_began is None:
+            stop_began = time.monotonic()
         try:
-            pid, raw = os.wait()
+            pid, raw = os.waitpid(-1, os.WNOHANG)
         except ChildProcessError:
             break
-        except InterruptedError:
+        if pid == 0:
+            if stop_began is not None and time.monotonic() - stop_began > STOP_GRACE_S:
+                for late in children:
+                    with contextlib.suppress(ProcessLookupError):
+                        os.kill(late, signal.SIGKILL)
+                status = 1
+                stop_began = time.monotonic()  # give the kernel a moment to reap them
+            time.sleep(0.2)
             continue
         started = children.pop(pid, None)
         if started is None:
