@@ -67,6 +67,21 @@ mlops_nb.check_drift("crashy@production", shifted, batch="{nonce}", store=store)
 from mlops_nb.schedules import scheduler
 scheduler.run_now(store, "crash-schedule", {{"x": 1}})
 """,
+    # A monitor's slot: requests are answered and logged, then the monitor
+    # checks the log (the check is recorded as every drift check is).
+    "monitor": """
+import json
+from mlops_nb.datasets import make_churn, split
+from mlops_nb.schedules import scheduler
+from mlops_nb.serving.runtime import Runtime
+X_train, X_test, y_train, y_test = split(make_churn(300, seed=5), seed=5)
+runtime = Runtime(store, "crashy@production", address="crash test {nonce}", poll=3600)
+runtime.holder.start()
+runtime.predict({{"rows": json.loads(X_test.head(20).to_json(orient="records"))}})
+runtime.log.flush()
+slot = scheduler.run_now(store, "crash-monitor")
+assert slot["status"] == "finished", slot
+""",
     # Serving: a process answers requests (and takes feedback on them), then
     # its log is written; or it follows the alias to the other version.
     "log": """
@@ -115,7 +130,7 @@ import mlops_nb, mlops_nb.api
 from mlops_nb import registry, tracking
 from mlops_nb.schedules import scheduler
 from mlops_nb.store import Store, faults
-import pyarrow.parquet, mlops_nb.serving.runtime
+import pyarrow.parquet, mlops_nb.serving.runtime, mlops_nb.monitoring.served
 import models
 writes = json.loads(sys.argv[1])
 setup = sys.argv[2]
@@ -194,6 +209,7 @@ def crash_store(store, fitted):
     channel, a retrain trigger and a schedule, so every write path has what it needs."""
     import mlops_nb
     from mlops_nb import registry, tracking
+    from mlops_nb.monitoring import served
     from mlops_nb.schedules import schedule
 
     model, accuracy = fitted
@@ -206,6 +222,7 @@ def crash_store(store, fitted):
     registry.promote(store, "crashy", 1)
     mlops_nb.add_alert_channel("crashy", "log", path=str(store.home / "alerts.log"), store=store)
     schedule.add(store, "crash-schedule", NOTEBOOKS / "tiny_tracked.ipynb", cron="0 6 1 * *")
+    served.add_monitor(store, "crashy", "0 6 * * *", name="crash-monitor", window="1d")
     assert audit.verify(store).ok
     return store
 

@@ -142,12 +142,14 @@ def check_drift(
     share_threshold: float = SHARE_THRESHOLD,
     trusted: list[str] | tuple[str, ...] = (),
     allow_pickle: bool = False,
+    notes: list[str] | None = None,
 ) -> DriftReport:
     """Check a batch against ``ref`` (``NAME[@ALIAS|:VERSION]`` or a Profile).
 
     ``target`` (labels: a Series, or the name of a column of ``data``) turns
     on the performance comparison; ``predictions`` replaces the model's own
-    output on the batch. The model is loaded as by
+    output on the batch; ``notes`` are added to the report's (where the batch
+    came from). The model is loaded as by
     :func:`~mlops_nb.registry.load_model`, with ``trusted`` and
     ``allow_pickle``; a model file that fails its hash or trust check stops
     the check with that error, before anything is recorded.
@@ -168,7 +170,7 @@ def check_drift(
             raise InvalidInputError(f"target column {target!r} is not in the data")
         data, target = data.drop(columns=[target]), data[target]
     version = None
-    notes: list[str] = []
+    notes = list(notes or [])
     if isinstance(ref, Profile):
         profile = ref
     else:

@@ -49,6 +49,10 @@ POINTS: dict[str, tuple[str, ...]] = {
         "slot committed, its run not yet started",
         "slot's run ended, slot not yet marked ended",
     ),
+    "monitor": (
+        "monitor's slot started, its log not yet read",
+        "check of the log recorded, slot not yet marked ended",
+    ),
     "log": (
         "batch of predictions taken from memory, its file not yet stored",
         "batch file stored, no row about it yet",
