@@ -395,16 +395,19 @@ def predictions(
     since: str | None = None,
     until: str | None = None,
     version: int | None = None,
+    batch: str | None = None,
     feedback: bool = True,
     home: str | None = None,
     store: Store | None = None,
 ) -> Any:
-    """What ``mlops-nb serve`` predicted for model ``name``, as a pandas DataFrame.
+    """What ``mlops-nb serve`` predicted and :func:`score` scored for model ``name``, as a
+    pandas DataFrame.
 
     One row per predicted row: ``request_id``, ``at``, ``version``, ``row``,
-    ``prediction``, ``probabilities`` (classifiers), ``latency_ms``, the input
-    columns, and the latest feedback for the request (``label``, ``value``,
-    ``feedback_at``). ``since`` takes ``7d``, ``12h``, a date or an ISO time.
+    ``prediction``, ``probabilities`` (classifiers), ``latency_ms``,
+    ``batch_id`` (scored rows), the input columns, and the latest feedback for
+    the request (``label``, ``value``, ``feedback_at``). ``since`` takes
+    ``7d``, ``12h``, a date or an ISO time; ``batch`` keeps one scored batch.
 
     Examples
     --------
@@ -414,5 +417,51 @@ def predictions(
     from .serving.reader import predictions as read
 
     return read(
-        get_store(home, store), name, since=since, until=until, version=version, feedback=feedback
+        get_store(home, store),
+        name,
+        since=since,
+        until=until,
+        version=version,
+        batch=batch,
+        feedback=feedback,
+    )
+
+
+def score(
+    ref: str,
+    data: Any,
+    output: str | os.PathLike[str] | None = None,
+    *,
+    trusted: tuple[str, ...] | list[str] = (),
+    allow_pickle: bool = False,
+    home: str | None = None,
+    store: Store | None = None,
+) -> Any:
+    """Score a table with ``ref`` (``NAME[@ALIAS|:VERSION]``; a bare name is
+    ``NAME@production``) and write every row into the model's prediction log.
+
+    ``data`` is a DataFrame or the path of a CSV or Parquet file; ``output``
+    a Parquet file to write the result to. Returns the table with
+    ``prediction``, ``probability_<class>`` (classifiers), ``version``,
+    ``request_id`` and ``batch_id`` added; columns the model does not use are
+    kept (and logged). Rows are checked against the training schema first:
+    a mismatch (:class:`SchemaMismatchError`) names each problem and logs
+    nothing.
+
+    Examples
+    --------
+    >>> scored = mlops_nb.score("churn", "customers_2026_03.parquet")  # doctest: +SKIP
+    >>> mlops_nb.predictions("churn", batch=scored["batch_id"][0])  # doctest: +SKIP
+    """
+    from .serving.scoring import score as run
+    from .tables import read_table
+
+    table = read_table(data) if isinstance(data, (str, os.PathLike)) else data
+    return run(
+        get_store(home, store),
+        ref,
+        table,
+        output=output,
+        trusted=trusted,
+        allow_pickle=allow_pickle,
     )

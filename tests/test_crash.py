@@ -106,6 +106,16 @@ reply = json.loads(runtime.predict({{"rows": sent}})[0])
 runtime.feedback({{"request_id": reply["request_id"], "label": 1, "value": 2.5}})
 runtime.log.flush()
 """,
+    # Batch scoring: a table scored and logged as one batch, its output file last.
+    "score": """
+import os
+from mlops_nb.datasets import make_churn, split
+from mlops_nb.serving.scoring import score
+X_train, X_test, y_train, y_test = split(make_churn(300, seed=5), seed=5)
+out = os.path.join(os.environ["MLOPS_NB_HOME"], "scored.parquet")
+score(store, "crashy@production", X_test.head(30), output=out)
+assert os.path.exists(out)
+""",
     "deploy": """
 from mlops_nb import registry
 from mlops_nb.serving.runtime import Runtime
@@ -130,7 +140,8 @@ import mlops_nb, mlops_nb.api
 from mlops_nb import registry, tracking
 from mlops_nb.schedules import scheduler
 from mlops_nb.store import Store, faults
-import pyarrow.parquet, mlops_nb.serving.runtime, mlops_nb.monitoring.served
+import pyarrow.parquet, mlops_nb.serving.runtime, mlops_nb.serving.scoring
+import mlops_nb.monitoring.served
 import models
 writes = json.loads(sys.argv[1])
 setup = sys.argv[2]

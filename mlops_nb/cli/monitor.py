@@ -5,13 +5,11 @@ from __future__ import annotations
 import argparse
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from .. import environment, limits
 from ..errors import InvalidInputError, NotFoundError
+from ..tables import read_table
 from .common import whole
-
-_READERS = {".csv": "csv", ".gz": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
 
 
 def add_commands(
@@ -119,28 +117,6 @@ def add_commands(
     p.add_argument("--password-env", metavar="VAR", help="environment variable with the password")
     p = actions.add_parser("remove", parents=[parent], help="disable a channel")
     p.add_argument("channel_id", type=whole(1))
-
-
-def read_table(path: str) -> Any:
-    """A CSV (also .csv.gz, .tsv) or Parquet file as a DataFrame, with clear errors."""
-    import pandas as pd
-
-    file = Path(path)
-    if file.is_dir():
-        raise InvalidInputError(f"data file {path} is a folder; name a CSV or Parquet file")
-    if not file.is_file():
-        raise NotFoundError(f"data file {path} does not exist")
-    kind = _READERS.get(file.suffix.lower())
-    if kind is None:
-        raise InvalidInputError(f"{path}: expected a .csv, .csv.gz, .tsv or .parquet file")
-    try:
-        if kind == "parquet":
-            return pd.read_parquet(file)
-        return pd.read_csv(file, sep="\t" if kind == "tsv" else ",")
-    except ImportError as exc:
-        raise InvalidInputError(f"cannot read {path}: {exc}") from None
-    except Exception as exc:
-        raise InvalidInputError(f"cannot read {path}: {type(exc).__name__}: {exc}") from None
 
 
 def _drift(args: argparse.Namespace) -> None:

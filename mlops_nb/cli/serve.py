@@ -1,4 +1,5 @@
-"""``mlops-nb serve`` and ``mlops-nb predictions``: the prediction server and its log."""
+"""``mlops-nb serve``, ``score`` and ``predictions``: the prediction server, batch scoring
+and their log."""
 
 from __future__ import annotations
 
@@ -82,6 +83,7 @@ def add_commands(
     p.add_argument("--since", metavar="ISO|7d", help="e.g. 7d, 12h, 2026-07-01")
     p.add_argument("--until", metavar="ISO")
     p.add_argument("--version", metavar="N", help="only predictions made by this version")
+    p.add_argument("--batch", metavar="BATCH_ID", help="only the rows of this scored batch")
     p.add_argument(
         "-o", "--output", metavar="FILE.parquet", help="write the rows to a Parquet file"
     )
@@ -89,6 +91,51 @@ def add_commands(
         "--limit", type=whole(), default=0, metavar="N",
         help="only the newest N rows (JSON and text; 0 = all for JSON, 20 for text)",
     )  # fmt: skip
+
+    p = cmd(
+        "score",
+        "score a CSV or Parquet table with NAME[@ALIAS] (default: production) and log every "
+        "row in its prediction log",
+    )
+    p.add_argument("ref", metavar="NAME[@ALIAS|:VERSION]")
+    p.add_argument("data_file", metavar="DATA_FILE")
+    p.add_argument("-o", "--output", required=True, metavar="OUT.parquet")
+    p.add_argument(
+        "--trust", action="append", default=[], metavar="TYPE",
+        help="also trust this exact type or function in the model file",
+    )  # fmt: skip
+    p.add_argument(
+        "--allow-pickle", action="store_true",
+        help="load a version saved with pickle (runs code: only for models you trust)",
+    )  # fmt: skip
+
+
+def _cmd_score(args: argparse.Namespace) -> None:
+    from ..serving.runtime import serving_ref
+    from ..serving.scoring import score
+    from ..tables import read_table
+
+    scored = score(
+        open_store(args),
+        args.ref,
+        read_table(args.data_file),
+        output=args.output,
+        trusted=tuple(args.trust),
+        allow_pickle=args.allow_pickle,
+    )
+    doc = {
+        "model": serving_ref(args.ref)[0],
+        "version": int(scored["version"].iloc[0]),
+        "batch_id": str(scored["batch_id"].iloc[0]),
+        "rows": len(scored),
+        "output": args.output,
+    }
+    emit(
+        args,
+        doc,
+        f"scored {doc['rows']} rows with {doc['model']}:{doc['version']} into {args.output}; "
+        f"logged as batch {doc['batch_id']}",
+    )
 
 
 def _cmd_serve(args: argparse.Namespace) -> None:
@@ -141,7 +188,12 @@ def _cmd_predictions(args: argparse.Namespace) -> None:
 
     target = None if args.output is None else limits.output_file(args.output, "-o")
     frame = predictions(
-        open_store(args), args.name, since=args.since, until=args.until, version=args.version
+        open_store(args),
+        args.name,
+        since=args.since,
+        until=args.until,
+        version=args.version,
+        batch=args.batch,
     )
     if target is not None:
         frame.to_parquet(target, index=False)
@@ -160,4 +212,4 @@ def _cmd_predictions(args: argparse.Namespace) -> None:
     emit(args, shown, f"{text}\n{summary}" if text else summary)
 
 
-COMMANDS = {"serve": _cmd_serve, "predictions": _cmd_predictions}
+COMMANDS = {"serve": _cmd_serve, "predictions": _cmd_predictions, "score": _cmd_score}

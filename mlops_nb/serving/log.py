@@ -228,7 +228,7 @@ class PredictionLog:
 
     def _write_predictions(self, version: int, records: list[Prediction], dropped: int) -> int:
         faults.point("log", 1)
-        data = predictions_file(self.model, version, records)
+        data = predictions_file(self.model, records)
         rows = sum(r.rows.count for r in records)
         sha, _ = self.store.artifacts.write(data)
         faults.point("log", 2)
@@ -334,19 +334,56 @@ def _iso(at: float) -> str:
 # -- the files --------------------------------------------------------------------------
 
 
-def predictions_file(model: str, version: int, records: list[Prediction]) -> bytes:
-    """One Parquet file of predictions made by one version."""
+def predictions_file(model: str, records: list[Prediction]) -> bytes:
+    """One Parquet file of predictions made by one version (every record's)."""
     import numpy as np
-    import pyarrow as pa
 
     predictor = records[0].predictor
     counts = [r.rows.count for r in records]
-    total = sum(counts)
-    request_ids = np.repeat(np.array([r.request_id for r in records], dtype=object), counts)
-    micros = np.repeat(np.array([round(r.at * 1_000_000) for r in records], dtype="int64"), counts)
-    latency = np.repeat(np.array([r.latency_ms for r in records], dtype="float64"), counts)
-    row_numbers = np.concatenate([np.arange(n, dtype="int32") for n in counts])
-    predictions = np.concatenate([np.asarray(r.output.predictions) for r in records])
+    inputs = {
+        column.name: input_array(
+            column.kind, [v for r in records for v in r.rows.columns[column.name]]
+        )
+        for column in predictor.schema.columns
+    }
+    probabilities = None
+    if predictor.classes is not None:
+        probabilities = np.concatenate([r.output.probabilities for r in records])
+    return predictions_table(
+        model,
+        predictor,
+        request_ids=np.repeat(np.array([r.request_id for r in records], dtype=object), counts),
+        row_numbers=np.concatenate([np.arange(n, dtype="int32") for n in counts]),
+        micros=np.repeat(
+            np.array([round(r.at * 1_000_000) for r in records], dtype="int64"), counts
+        ),
+        latency=np.repeat(np.array([r.latency_ms for r in records], dtype="float64"), counts),
+        predictions=np.concatenate([np.asarray(r.output.predictions) for r in records]),
+        probabilities=probabilities,
+        inputs=inputs,
+    )
+
+
+def predictions_table(
+    model: str,
+    predictor: Predictor,
+    *,
+    request_ids: Any,
+    row_numbers: Any,
+    micros: Any,
+    latency: Any,
+    predictions: Any,
+    probabilities: Any,
+    inputs: dict[str, Any],
+    batch_id: str | None = None,
+) -> bytes:
+    """A predictions file from its columns (numpy arrays, one value per predicted row;
+    ``inputs``: Arrow arrays by column name); scored batches also carry ``batch_id``."""
+    import numpy as np
+    import pyarrow as pa
+
+    total = len(request_ids)
+    version = predictor.number
     columns: dict[str, Any] = {
         "request_id": pa.array(request_ids, type=pa.string()),
         "row": pa.array(row_numbers, type=pa.int32()),
@@ -355,15 +392,12 @@ def predictions_file(model: str, version: int, records: list[Prediction]) -> byt
         "latency_ms": pa.array(latency),
         "prediction": _arrow(predictions),
     }
-    if predictor.classes is not None:
-        probabilities = np.concatenate([r.output.probabilities for r in records])
+    if batch_id is not None:
+        columns["batch_id"] = pa.array(np.full(total, batch_id, dtype=object), type=pa.string())
+    if probabilities is not None:
         width = probabilities.shape[1]
         flat = pa.array(probabilities.reshape(-1), type=pa.float64())
         columns["probabilities"] = pa.FixedSizeListArray.from_arrays(flat, width)
-    inputs = {}
-    for column in predictor.schema.columns:
-        values = [v for r in records for v in r.rows.columns[column.name]]
-        inputs[column.name] = _input_array(column.kind, values)
     if inputs:
         columns["inputs"] = pa.StructArray.from_arrays(list(inputs.values()), list(inputs))
     meta = {
@@ -374,6 +408,8 @@ def predictions_file(model: str, version: int, records: list[Prediction]) -> byt
         "classes": predictor.classes,
         "signature": predictor.version.signature,
     }
+    if batch_id is not None:
+        meta["batch_id"] = batch_id
     return _parquet(pa.table(columns), meta)
 
 
@@ -416,7 +452,8 @@ def _arrow(values: Any) -> Any:
         return pa.array([json.dumps(_plain(v)) for v in values.tolist()], type=pa.string())
 
 
-def _input_array(kind: str, values: list[Any]) -> Any:
+def input_array(kind: str, values: list[Any]) -> Any:
+    """Logged values of one input column as an Arrow array of its training kind."""
     import pyarrow as pa
 
     typed = {"float": pa.float64(), "int": pa.int64(), "bool": pa.bool_(), "text": pa.string()}

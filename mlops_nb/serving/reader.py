@@ -4,8 +4,10 @@ Each batch file is read through the store (checked against its SHA-256, as
 every artifact), so a log file altered after the fact is refused, not read.
 One row per predicted row: ``request_id``, ``at`` (UTC), ``version``,
 ``row`` (its place in the request), ``prediction``, ``probabilities`` (for
-classifiers, in the order of the version's classes), ``latency_ms``, the
-input columns under their training names, and the latest feedback given
+classifiers, in the order of the version's classes), ``latency_ms``,
+``batch_id`` (rows scored by :func:`~mlops_nb.serving.scoring.score`; empty
+for served requests), the input columns under their training names (and a
+scored table's other columns), and the latest feedback given
 for the request: ``label``, ``value``, ``feedback_at``. An input column
 whose name is one of those is renamed ``input.<name>``.
 """
@@ -33,6 +35,7 @@ META_COLUMNS = (
     "prediction",
     "probabilities",
     "latency_ms",
+    "batch_id",
     "label",
     "value",
     "feedback_at",
@@ -72,6 +75,7 @@ def predictions(
     since: str | dt.datetime | None = None,
     until: str | dt.datetime | None = None,
     version: int | None = None,
+    batch: str | None = None,
     feedback: bool = True,
 ) -> Any:
     """The prediction log of model ``name`` as a pandas DataFrame (see the module docstring).
@@ -84,6 +88,8 @@ def predictions(
         for ``until``).
     version
         Only predictions made by this version.
+    batch
+        Only the rows of this scored batch (its ``batch_id``).
     feedback
         Join the latest feedback given for each request (``label``, ``value``,
         ``feedback_at``).
@@ -104,10 +110,10 @@ def predictions(
     start = since_time(since)
     end = None if until is None else parse_time(until)
     number = None if version is None else parse_version(version)
-    frames = [
-        _frame(store, batch["file_sha256"])
-        for batch in store.log_batches(name, "predictions", since=start, until=end, version=number)
-    ]
+    found = store.log_batches(name, "predictions", since=start, until=end, version=number)
+    if batch is not None:
+        found = [b for b in found if b["instance"] == batch]
+    frames = [_frame(store, b["file_sha256"]) for b in found]
     if not frames:
         return _empty(feedback)
     frame = pd.concat(frames, ignore_index=True, sort=False)
@@ -120,8 +126,8 @@ def predictions(
     frame = frame.reset_index(drop=True)
     if feedback:
         frame = _with_feedback(store, name, frame, start)
-    first = [c for c in META_COLUMNS[:7] if c in frame.columns]
-    last = [c for c in META_COLUMNS[7:] if c in frame.columns]
+    first = [c for c in META_COLUMNS[:8] if c in frame.columns]
+    last = [c for c in META_COLUMNS[8:] if c in frame.columns]
     middle = [c for c in frame.columns if c not in META_COLUMNS]
     return frame[first + middle + last]
 

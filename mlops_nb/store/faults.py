@@ -65,6 +65,12 @@ POINTS: dict[str, tuple[str, ...]] = {
         "batch rows written, transaction not yet committed",
         "batch committed, not yet released from memory",
     ),
+    "score": (
+        "table scored, its log file not yet stored",
+        "log file stored, no row about it yet",
+        "batch rows written, transaction not yet committed",
+        "batch committed, output file not yet in place",
+    ),
     "deploy": (
         "new version loaded and checked, its swap not yet recorded",
         "swap recorded, transaction not yet committed",
