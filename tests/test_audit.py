@@ -304,6 +304,17 @@ def _every_table(store):
         },
         "server",
     )
+    store.set_log_policy(
+        {
+            "model": "churn",
+            "retention_s": 86400.0 * 180,
+            "mask_columns": ["email"],
+            "hash_columns": ["phone"],
+            "salt": "0" * 32,
+            "updated_at": "t8",
+        },
+        "privacy officer",
+    )
 
 
 def test_every_table_is_audited_derived_or_the_chain_itself():

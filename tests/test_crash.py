@@ -116,6 +116,29 @@ out = os.path.join(os.environ["MLOPS_NB_HOME"], "scored.parquet")
 score(store, "crashy@production", X_test.head(30), output=out)
 assert os.path.exists(out)
 """,
+    # Privacy: a subject's scored rows erased; batches past retention deleted.
+    "erase": """
+from mlops_nb.datasets import make_churn, split
+from mlops_nb.serving.privacy import erase
+from mlops_nb.serving.scoring import score
+X_train, X_test, y_train, y_test = split(make_churn(300, seed=5), seed=5)
+score(store, "crashy@production", X_test.head(10).assign(subject="{nonce}"))
+score(store, "crashy@production", X_test.head(5).assign(subject="someone else"))
+done = erase(store, "crashy", "subject == '{nonce}'")
+assert done.rows == 10, done
+""",
+    "expire": """
+import datetime as dt
+from mlops_nb.datasets import make_churn, split
+from mlops_nb.serving import privacy
+from mlops_nb.serving.scoring import score
+X_train, X_test, y_train, y_test = split(make_churn(300, seed=5), seed=5)
+privacy.set_policy(store, "crashy", retention="1d")
+score(store, "crashy@production", X_test.head(5))
+later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2)
+assert privacy.expire(store, later)
+assert store.log_batches("crashy") == [] and store.erased_artifacts()
+""",
     "deploy": """
 from mlops_nb import registry
 from mlops_nb.serving.runtime import Runtime
@@ -141,6 +164,7 @@ from mlops_nb import registry, tracking
 from mlops_nb.schedules import scheduler
 from mlops_nb.store import Store, faults
 import pyarrow.parquet, mlops_nb.serving.runtime, mlops_nb.serving.scoring
+import mlops_nb.serving.privacy
 import mlops_nb.monitoring.served
 import models
 writes = json.loads(sys.argv[1])

@@ -78,8 +78,23 @@ def add_commands(
         help="load versions saved with pickle (runs code: only for models you trust)",
     )  # fmt: skip
 
-    p = cmd("predictions", "the prediction log of a model, with feedback")
-    p.add_argument("name")
+    p = cmd(
+        "predictions",
+        "the prediction log of a model, with feedback; 'predictions erase NAME --where EXPR' "
+        "removes a subject's rows, 'predictions policy NAME' sets retention and masking",
+    )
+    p.add_argument("name", metavar="NAME | erase NAME | policy NAME")
+    p.add_argument("model", nargs="?", help=argparse.SUPPRESS)
+    p.add_argument(
+        "--where", metavar="EXPR",
+        help="erase: the rows to remove, e.g. \"customer_id == 'C123'\" (== joined by 'and')",
+    )  # fmt: skip
+    p.add_argument(
+        "--retention", metavar="DURATION",
+        help="policy: delete log batches older than this (e.g. 180d; 'none': keep)",
+    )  # fmt: skip
+    p.add_argument("--mask", metavar="COLS", help="policy: input columns stored empty (a,b)")
+    p.add_argument("--hash", metavar="COLS", help="policy: input columns stored as a keyed hash")
     p.add_argument("--since", metavar="ISO|7d", help="e.g. 7d, 12h, 2026-07-01")
     p.add_argument("--until", metavar="ISO")
     p.add_argument("--version", metavar="N", help="only predictions made by this version")
@@ -108,6 +123,46 @@ def add_commands(
         "--allow-pickle", action="store_true",
         help="load a version saved with pickle (runs code: only for models you trust)",
     )  # fmt: skip
+
+
+def _erase(args: argparse.Namespace) -> None:
+    from ..errors import InvalidInputError
+    from ..serving.privacy import erase
+
+    if args.where is None:
+        raise InvalidInputError("predictions erase needs --where, e.g. \"customer_id == 'C123'\"")
+    done = erase(open_store(args), args.model, args.where)
+    emit(
+        args,
+        done.to_json(),
+        f"erased {done.rows} rows of {done.requests} requests and {done.feedback} feedback "
+        f"from {args.model}'s log ({done.batches_rewritten} batches rewritten, "
+        f"{done.batches_deleted} deleted); recorded in the audit log",
+    )
+
+
+def _policy(args: argparse.Namespace) -> None:
+    from ..serving.privacy import set_policy, shown
+
+    store = open_store(args)
+    if args.retention is None and args.mask is None and args.hash is None:
+        from ..registry.names import check_model_name
+
+        name = check_model_name(args.model)
+        store.latest_version(name)
+        doc = shown(store.log_policy(name), name)
+    else:
+        doc = shown(
+            set_policy(store, args.model, retention=args.retention, mask=args.mask, hash=args.hash),
+            args.model,
+        )
+    keep = "until erased" if doc["retention_s"] is None else f"{doc['retention_s']:g} s"
+    emit(
+        args,
+        doc,
+        f"{doc['model']}: log kept {keep}; masked: {', '.join(doc['mask']) or '-'}; "
+        f"hashed: {', '.join(doc['hash']) or '-'}",
+    )
 
 
 def _cmd_score(args: argparse.Namespace) -> None:
@@ -184,7 +239,34 @@ def _cmd_serve(args: argparse.Namespace) -> None:
 def _cmd_predictions(args: argparse.Namespace) -> None:
     from .. import limits
     from ..display import table_text
+    from ..errors import InvalidInputError
     from ..serving.reader import items, predictions
+
+    action = args.name if args.model is not None else None
+    if args.model is not None and action not in ("erase", "policy"):
+        raise InvalidInputError(
+            f"predictions takes one model name, not {args.name!r} and {args.model!r} "
+            "(or: predictions erase NAME, predictions policy NAME)"
+        )
+    given = {
+        "--where": args.where is not None,
+        "--retention": args.retention is not None,
+        "--mask": args.mask is not None,
+        "--hash": args.hash is not None,
+    }
+    allowed = {"erase": {"--where"}, "policy": {"--retention", "--mask", "--hash"}}.get(
+        action or "", set()
+    )
+    wrong = [k for k, v in given.items() if v and k not in allowed]
+    if wrong:
+        home = "'predictions erase NAME'" if "--where" in wrong else "'predictions policy NAME'"
+        raise InvalidInputError(f"{', '.join(wrong)}: only with {home}")
+    if action == "erase":
+        _erase(args)
+        return
+    if action == "policy":
+        _policy(args)
+        return
 
     target = None if args.output is None else limits.output_file(args.output, "-o")
     frame = predictions(

@@ -82,14 +82,19 @@ def check_log(
         window = f" since {start}" if start else ""
         window += f" up to {parse_time(until)}" if until is not None else ""
         raise NotFoundError(f"no prediction of {where} is logged{window}: nothing to check")
+    policy = store.log_policy(version.model) or {}
+    hidden = {*policy.get("mask_columns", []), *policy.get("hash_columns", [])}
     data = pd.DataFrame(index=frame.index)
     for column in profile.features():
         logged = column.name if column.name not in META_COLUMNS else f"input.{column.name}"
-        if logged in frame.columns:
+        if logged in frame.columns and column.name not in hidden:
             data[column.name] = frame[logged]
     labels, ignored = _labels(frame)
     requests = frame["request_id"].nunique()
     notes = [f"from the prediction log: {len(frame)} rows of {requests} requests"]
+    skipped = sorted(hidden & {c.name for c in profile.features()})
+    if skipped:
+        notes.append(f"not checked, masked or hashed in the log: {', '.join(skipped)}")
     if ignored:
         notes.append(
             f"{ignored} labels of requests with several rows not used for performance "
@@ -109,6 +114,7 @@ def check_log(
         trusted=trusted,
         allow_pickle=allow_pickle,
         notes=notes,
+        skip=skipped,
     )
 
 

@@ -92,6 +92,7 @@ def tick(
     """
     moment = to_utc(now)
     recover(store)
+    _expire_logs(store, moment)
     who = f"{socket.gethostname()}:{os.getpid()}"
     recorded: list[dict[str, Any]] = []
     for schedule in store.list_schedules(enabled_only=True):
@@ -119,6 +120,20 @@ def tick(
     started = drain(store, max_workers=max_workers, sleep=sleep, make_executor=make_executor)
     ids = sorted({s["id"] for s in [*recorded, *started]})
     return [store.get_slot(i) for i in ids]
+
+
+def _expire_logs(store: Store, moment: dt.datetime) -> None:
+    """Delete prediction log batches past their model's retention; a failure alerts and the
+    tick goes on (the next tick tries again)."""
+    from ..serving.privacy import expire
+
+    try:
+        expire(store, moment)
+    except Exception as exc:
+        from ..monitoring.alerting import raise_alert
+
+        message = f"mlops-nb: prediction log retention failed: {type(exc).__name__}: {exc}"
+        raise_alert(store, "retention", None, "retention", message[:1000], {})
 
 
 def drain(

@@ -228,7 +228,8 @@ class PredictionLog:
 
     def _write_predictions(self, version: int, records: list[Prediction], dropped: int) -> int:
         faults.point("log", 1)
-        data = predictions_file(self.model, records)
+        # read at each batch: a policy set while serving applies from the next batch
+        data = predictions_file(self.model, records, self.store.log_policy(self.model))
         rows = sum(r.rows.count for r in records)
         sha, _ = self.store.artifacts.write(data)
         faults.point("log", 2)
@@ -334,7 +335,9 @@ def _iso(at: float) -> str:
 # -- the files --------------------------------------------------------------------------
 
 
-def predictions_file(model: str, records: list[Prediction]) -> bytes:
+def predictions_file(
+    model: str, records: list[Prediction], policy: dict[str, Any] | None = None
+) -> bytes:
     """One Parquet file of predictions made by one version (every record's)."""
     import numpy as np
 
@@ -361,6 +364,7 @@ def predictions_file(model: str, records: list[Prediction]) -> bytes:
         predictions=np.concatenate([np.asarray(r.output.predictions) for r in records]),
         probabilities=probabilities,
         inputs=inputs,
+        policy=policy,
     )
 
 
@@ -376,12 +380,17 @@ def predictions_table(
     probabilities: Any,
     inputs: dict[str, Any],
     batch_id: str | None = None,
+    policy: dict[str, Any] | None = None,
 ) -> bytes:
     """A predictions file from its columns (numpy arrays, one value per predicted row;
-    ``inputs``: Arrow arrays by column name); scored batches also carry ``batch_id``."""
+    ``inputs``: Arrow arrays by column name); scored batches also carry ``batch_id``.
+    The model's log ``policy`` masks and hashes input columns (see ``privacy``)."""
     import numpy as np
     import pyarrow as pa
 
+    from .privacy import apply
+
+    inputs = apply(policy, inputs)
     total = len(request_ids)
     version = predictor.number
     columns: dict[str, Any] = {

@@ -196,6 +196,7 @@ def _log(
         probabilities=result.probabilities,
         inputs=inputs,
         batch_id=batch_id,
+        policy=store.log_policy(name),
     )
     sha, _ = store.artifacts.write(file)
     faults.point("score", 2)

@@ -70,6 +70,8 @@ JSON_COLUMNS = frozenset(
         "payload",
         "deliveries",
         "parameters",
+        "mask_columns",
+        "hash_columns",
     }
 )
 

@@ -71,6 +71,16 @@ POINTS: dict[str, tuple[str, ...]] = {
         "batch rows written, transaction not yet committed",
         "batch committed, output file not yet in place",
     ),
+    "erase": (
+        "files without the erased rows stored, nothing recorded yet",
+        "batches changed and old files recorded as erased, not yet committed",
+        "erasure committed, old files not yet deleted",
+    ),
+    "expire": (
+        "nothing stored, batches past retention not yet deleted",
+        "batches deleted and their files recorded as erased, not yet committed",
+        "expiry committed, old files not yet deleted",
+    ),
     "deploy": (
         "new version loaded and checked, its swap not yet recorded",
         "swap recorded, transaction not yet committed",

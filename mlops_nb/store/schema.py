@@ -322,6 +322,22 @@ deploys = sa.Table(
 sa.Index("ix_deploys_model_at", deploys.c.model, deploys.c.at)
 sa.Index("ix_deploys_instance", deploys.c.instance, deploys.c.id)
 
+# -- added by migration 7: privacy of the prediction log ---------------------------
+
+#: Per model: how long its prediction log is kept and which input columns are
+#: masked (stored empty) or hashed (a keyed SHA-256) when written.
+log_policies = sa.Table(
+    "log_policies",
+    metadata,
+    sa.Column("model", TEXT, primary_key=True),
+    sa.Column("retention_s", sa.Float, nullable=True),  # None: kept until erased
+    sa.Column("mask_columns", TEXT, nullable=False, server_default="[]"),  # JSON list
+    sa.Column("hash_columns", TEXT, nullable=False, server_default="[]"),  # JSON list
+    sa.Column("salt", TEXT, nullable=False),  # the hash key, made when the policy was
+    sa.Column("updated_at", TEXT, nullable=False),
+    sa.Column("event_seq", sa.Integer, nullable=False),
+)
+
 # How ``audit verify`` covers every table (a test holds every table to one of these):
 #
 # - ``events`` is the hash chain itself; a checkpoint kept elsewhere also
@@ -352,6 +368,7 @@ AUDITED: dict[str, tuple[str, ...]] = {
     "schedule_slots": ("id",),
     "log_batches": ("id",),
     "deploys": ("id",),
+    "log_policies": ("model",),
 }
 
 
@@ -428,6 +445,11 @@ def _migration_6(conn: sa.Connection) -> None:
     metadata.create_all(conn, tables=[log_batches, deploys])
 
 
+def _migration_7(conn: sa.Connection) -> None:
+    """Privacy of the prediction log: per-model retention, masked and hashed columns."""
+    metadata.create_all(conn, tables=[log_policies])
+
+
 #: Ordered migrations; index + 1 is the schema version each one produces.
 MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _migration_1,
@@ -436,6 +458,7 @@ MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _migration_4,
     _migration_5,
     _migration_6,
+    _migration_7,
 ]
 
 LATEST = len(MIGRATIONS)

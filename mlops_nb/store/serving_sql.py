@@ -13,7 +13,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from . import schema as t
-from .base import StoreBase
+from .base import StoreBase, row_snapshot
 
 #: The deploy actions, in the order a serving process goes through them.
 DEPLOY_ACTIONS = ("started", "swapped", "refused", "stopped")
@@ -85,6 +85,93 @@ class ServingSQL(StoreBase):
                 )
             ).scalar()
         return None if found is None else int(found)
+
+    def rewrite_log_batch(
+        self, batch_id: int, changes: dict[str, Any], kind: str, actor: str
+    ) -> dict[str, Any]:
+        """Point a batch at its file with rows erased (``kind``: ``predictions.erased`` or
+        ``feedback.erased``), with its event. Joins an open :meth:`transaction`."""
+        with self.write() as conn:
+            return self._update(conn, t.log_batches, {"id": batch_id}, changes, kind, actor)
+
+    def delete_log_batch(self, batch_id: int, reason: str, actor: str) -> None:
+        """Delete a batch row with the event saying so (every row of it erased or expired)."""
+        with self.write() as conn:
+            row = conn.execute(sa.select(t.log_batches).where(t.log_batches.c.id == batch_id))
+            found = row.first()
+            if found is None:
+                return
+            kind = f"{found._mapping['kind']}.deleted"
+            payload = {"id": batch_id, "_deleted": True, "reason": reason}
+            self.append_event(conn, kind, f"log_batches:{batch_id}", payload, actor)
+            conn.execute(t.log_batches.delete().where(t.log_batches.c.id == batch_id))
+
+    def forget_artifact(self, sha256: str, reason: str, actor: str) -> None:
+        """Delete an artifact's row with an ``artifact.erased`` event; its file is deleted
+        after the commit (see :meth:`erased_artifacts`)."""
+        with self.write() as conn:
+            known = conn.execute(
+                sa.select(t.artifacts.c.sha256).where(t.artifacts.c.sha256 == sha256)
+            ).first()
+            if known is None:
+                return
+            payload = {"sha256": sha256, "_deleted": True, "reason": reason}
+            self.append_event(conn, "artifact.erased", sha256, payload, actor)
+            conn.execute(t.artifacts.delete().where(t.artifacts.c.sha256 == sha256))
+
+    def record_event(self, kind: str, subject: str, payload: dict[str, Any], actor: str) -> int:
+        """Append an event about no table (what an erasure or expiry did, in summary)."""
+        with self.write() as conn:
+            return self.append_event(conn, kind, subject, payload, actor)
+
+    def erased_artifacts(self) -> list[str]:
+        """Hashes whose latest record is their erasure (their files must be gone)."""
+        e = t.events.c
+        with self.read() as conn:
+            erased = {
+                r[0]
+                for r in conn.execute(
+                    sa.select(e.subject).where(e.kind == "artifact.erased").distinct()
+                )
+            }
+            if not erased:
+                return []
+            present = {
+                r[0]
+                for r in conn.execute(
+                    sa.select(t.artifacts.c.sha256).where(t.artifacts.c.sha256.in_(erased))
+                )
+            }
+        return sorted(erased - present)
+
+    # -- who may be logged how: per-model policies ---------------------------------
+
+    def set_log_policy(self, fields: dict[str, Any], actor: str) -> dict[str, Any]:
+        """Create or change a model's log policy, with its ``logpolicy.set`` event."""
+        with self.write() as conn:
+            known = conn.execute(
+                sa.select(t.log_policies.c.model).where(t.log_policies.c.model == fields["model"])
+            ).first()
+            if known is None:
+                row = self._insert(conn, t.log_policies, fields, "logpolicy.set", actor)
+            else:
+                changes = {k: v for k, v in fields.items() if k != "model"}
+                key = {"model": fields["model"]}
+                row = self._update(conn, t.log_policies, key, changes, "logpolicy.set", actor)
+        return row_snapshot(row)
+
+    def log_policy(self, model: str) -> dict[str, Any] | None:
+        """A model's log policy, or ``None`` when it has none (kept for good, nothing masked)."""
+        with self.read() as conn:
+            found = conn.execute(
+                sa.select(t.log_policies).where(t.log_policies.c.model == model)
+            ).first()
+        return None if found is None else row_snapshot(found)
+
+    def log_policies(self) -> list[dict[str, Any]]:
+        with self.read() as conn:
+            rows = conn.execute(sa.select(t.log_policies).order_by(t.log_policies.c.model))
+            return [row_snapshot(r) for r in rows]
 
     # -- deploys: what each serving process did -----------------------------------
 
