@@ -9,7 +9,7 @@ from pathlib import Path
 from .. import environment, limits
 from ..errors import InvalidInputError, NotFoundError
 from ..tables import read_table
-from .common import whole
+from .common import trust_options, whole
 
 
 def add_commands(
@@ -40,18 +40,7 @@ def add_commands(
     p.add_argument("--no-alert", action="store_true")
     p.add_argument("--no-trigger", action="store_true")
     p.add_argument("--html", metavar="FILE.html", help="also write the report with its charts")
-    p.add_argument(
-        "--trust",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="trust this exact type or function in the model file (repeatable)",
-    )
-    p.add_argument(
-        "--allow-pickle",
-        action="store_true",
-        help="load a model saved with pickle, which runs code: only if you trust who made it",
-    )
+    trust_options(p)
     p = actions.add_parser("history", parents=[parent], help="every recorded check of a model")
     p.add_argument("name")
     p.add_argument("--limit", type=whole(), default=0, help="the newest N checks (0: all)")

@@ -10,7 +10,7 @@ import sys
 from collections.abc import Callable
 from typing import Any
 
-from .common import emit, location, open_store, seconds, whole
+from .common import emit, location, open_store, seconds, trust_options, whole
 
 #: Where the bearer token may come from instead of the command line, which
 #: other users of the machine can read in the process list.
@@ -69,14 +69,7 @@ def add_commands(
         "--max-body", type=whole(64, 1 << 30), default=1 << 20, metavar="BYTES",
         help="largest request body accepted (default 1 MiB)",
     )  # fmt: skip
-    p.add_argument(
-        "--trust", action="append", default=[], metavar="TYPE",
-        help="also trust this exact type or function in model files",
-    )  # fmt: skip
-    p.add_argument(
-        "--allow-pickle", action="store_true",
-        help="load versions saved with pickle (runs code: only for models you trust)",
-    )  # fmt: skip
+    trust_options(p)
 
     p = cmd(
         "predictions",
@@ -115,14 +108,7 @@ def add_commands(
     p.add_argument("ref", metavar="NAME[@ALIAS|:VERSION]")
     p.add_argument("data_file", metavar="DATA_FILE")
     p.add_argument("-o", "--output", required=True, metavar="OUT.parquet")
-    p.add_argument(
-        "--trust", action="append", default=[], metavar="TYPE",
-        help="also trust this exact type or function in the model file",
-    )  # fmt: skip
-    p.add_argument(
-        "--allow-pickle", action="store_true",
-        help="load a version saved with pickle (runs code: only for models you trust)",
-    )  # fmt: skip
+    trust_options(p)
 
 
 def _erase(args: argparse.Namespace) -> None:
