@@ -109,6 +109,26 @@ def add_commands(
     p.add_argument("data_file", metavar="DATA_FILE")
     p.add_argument("-o", "--output", required=True, metavar="OUT.parquet")
     trust_options(p)
+    _export_command(cmd)
+
+
+def _cmd_export(args: argparse.Namespace) -> None:
+    from ..serving.export import export
+
+    done = export(
+        open_store(args),
+        args.ref,
+        args.directory,
+        format=args.format,
+        trusted=tuple(args.trust),
+        allow_pickle=args.allow_pickle,
+    )
+    emit(
+        args,
+        done,
+        f"{done['model']}:{done['version']} written as an {done['format']} model to "
+        f"{done['directory']} ({', '.join(done['files'])})",
+    )
 
 
 def _erase(args: argparse.Namespace) -> None:
@@ -149,6 +169,20 @@ def _policy(args: argparse.Namespace) -> None:
         f"{doc['model']}: log kept {keep}; masked: {', '.join(doc['mask']) or '-'}; "
         f"hashed: {', '.join(doc['hash']) or '-'}",
     )
+
+
+def _export_command(
+    cmd: Callable[[str, str], argparse.ArgumentParser],
+) -> None:
+    p = cmd(
+        "export",
+        "write a version as an MLflow model directory (MLmodel with sklearn and "
+        "python_function flavours) for mlflow models serve, KServe, SageMaker",
+    )
+    p.add_argument("ref", metavar="NAME[@ALIAS|:VERSION]")
+    p.add_argument("directory", metavar="DIR")
+    p.add_argument("--format", choices=["mlflow"], default="mlflow")
+    trust_options(p)
 
 
 def _cmd_score(args: argparse.Namespace) -> None:
@@ -280,4 +314,9 @@ def _cmd_predictions(args: argparse.Namespace) -> None:
     emit(args, shown, f"{text}\n{summary}" if text else summary)
 
 
-COMMANDS = {"serve": _cmd_serve, "predictions": _cmd_predictions, "score": _cmd_score}
+COMMANDS = {
+    "serve": _cmd_serve,
+    "predictions": _cmd_predictions,
+    "score": _cmd_score,
+    "export": _cmd_export,
+}

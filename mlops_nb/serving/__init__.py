@@ -9,6 +9,8 @@
 - :mod:`~mlops_nb.serving.openapi`: the OpenAPI document of the served version;
 - :mod:`~mlops_nb.serving.server`: ``mlops-nb serve`` on uvicorn, one process or several;
 - :mod:`~mlops_nb.serving.scoring`: a table scored and logged as one batch;
+- :mod:`~mlops_nb.serving.privacy`: retention, masked and hashed columns, audited erasure;
+- :mod:`~mlops_nb.serving.export`: a version as an MLflow model directory;
 - :mod:`~mlops_nb.serving.reader`: the log read back as a DataFrame.
 
 Nothing here is imported by ``import mlops_nb``: Starlette, uvicorn and
