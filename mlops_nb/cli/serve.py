@@ -1,5 +1,5 @@
-"""``mlops-nb serve``, ``score`` and ``predictions``: the prediction server, batch scoring
-and their log."""
+"""``mlops-nb serve``, ``score``, ``predictions`` and ``export``: the prediction server, batch
+scoring, their log and its privacy, and a version written for other servers."""
 
 from __future__ import annotations
 
@@ -33,7 +33,7 @@ _share.__name__ = "share"
 def add_commands(
     cmd: Callable[[str, str], argparse.ArgumentParser], parent: argparse.ArgumentParser
 ) -> None:
-    """Add ``serve`` and ``predictions`` to the main parser."""
+    """Add ``serve``, ``predictions``, ``score`` and ``export`` to the main parser."""
     p = cmd(
         "serve",
         "serve NAME[@ALIAS] over HTTP, following the alias (default: production) and "
@@ -109,7 +109,16 @@ def add_commands(
     p.add_argument("data_file", metavar="DATA_FILE")
     p.add_argument("-o", "--output", required=True, metavar="OUT.parquet")
     trust_options(p)
-    _export_command(cmd)
+
+    p = cmd(
+        "export",
+        "write a version as an MLflow model directory (MLmodel with sklearn and "
+        "python_function flavours) for mlflow models serve, KServe, SageMaker",
+    )
+    p.add_argument("ref", metavar="NAME[@ALIAS|:VERSION]")
+    p.add_argument("directory", metavar="DIR")
+    p.add_argument("--format", choices=["mlflow"], default="mlflow")
+    trust_options(p)
 
 
 def _cmd_export(args: argparse.Namespace) -> None:
@@ -169,20 +178,6 @@ def _policy(args: argparse.Namespace) -> None:
         f"{doc['model']}: log kept {keep}; masked: {', '.join(doc['mask']) or '-'}; "
         f"hashed: {', '.join(doc['hash']) or '-'}",
     )
-
-
-def _export_command(
-    cmd: Callable[[str, str], argparse.ArgumentParser],
-) -> None:
-    p = cmd(
-        "export",
-        "write a version as an MLflow model directory (MLmodel with sklearn and "
-        "python_function flavours) for mlflow models serve, KServe, SageMaker",
-    )
-    p.add_argument("ref", metavar="NAME[@ALIAS|:VERSION]")
-    p.add_argument("directory", metavar="DIR")
-    p.add_argument("--format", choices=["mlflow"], default="mlflow")
-    trust_options(p)
 
 
 def _cmd_score(args: argparse.Namespace) -> None:
