@@ -18,10 +18,20 @@ $(STAMP): pyproject.toml extension/package.json extension/package-lock.json $(EX
 	$(PY) -m pip install --quiet -e ".[test]"
 	touch $(STAMP)
 
+# MLflow in a virtual environment of its own (its pins are not ours): the tests load
+# an exported model with it, bench/ runs its server beside ours.
+MLFLOW_VENV := bench/.venv-mlflow
+MLFLOW_PY := $(MLFLOW_VENV)/bin/python
+
+$(MLFLOW_PY):
+	$(PYTHON) -m venv $(MLFLOW_VENV)
+	$(MLFLOW_PY) -m pip install --quiet --upgrade pip
+	$(MLFLOW_PY) -m pip install --quiet mlflow scikit-learn pandas skops
+
 demo: $(STAMP)
 	$(PY) scripts/demo.py
 
-test: $(STAMP)
+test: $(STAMP) $(MLFLOW_PY)
 	cd extension && (test -d node_modules || npm ci --no-audit --no-fund) && npm test
 	$(PY) -m pytest --nbval-lax tests notebooks
 
@@ -36,6 +46,7 @@ bench: $(STAMP)
 	$(PY) bench/pipeline.py
 	$(PY) bench/concurrency.py
 	$(PY) bench/model_trust.py
+	$(PY) bench/serve.py $(if $(wildcard $(MLFLOW_PY)),--mlflow-python $(MLFLOW_PY))
 
 # Mutation testing of the code that decides correctness: a measure of the tests,
 # not part of `make test`. scripts/mutation_score.py names what is measured (the

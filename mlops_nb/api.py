@@ -384,3 +384,84 @@ def wait_for_run(
     from .monitoring.retrain import wait_for_run as wait
 
     return wait(get_store(home, store), run_id, timeout)
+
+
+# -- serving ---------------------------------------------------------------------------
+
+
+def predictions(
+    name: str,
+    *,
+    since: str | None = None,
+    until: str | None = None,
+    version: int | None = None,
+    batch: str | None = None,
+    feedback: bool = True,
+    home: str | None = None,
+    store: Store | None = None,
+) -> Any:
+    """What ``mlops-nb serve`` predicted and :func:`score` scored for model ``name``, as a
+    pandas DataFrame.
+
+    One row per predicted row: ``request_id``, ``at``, ``version``, ``row``,
+    ``prediction``, ``probabilities`` (classifiers), ``latency_ms``,
+    ``batch_id`` (scored rows), the input columns, and the latest feedback for
+    the request (``label``, ``value``, ``feedback_at``). ``since`` takes
+    ``7d``, ``12h``, a date or an ISO time; ``batch`` keeps one scored batch.
+
+    Examples
+    --------
+    >>> log = mlops_nb.predictions("churn", since="7d")  # doctest: +SKIP
+    >>> log.groupby("version")["latency_ms"].median()  # doctest: +SKIP
+    """
+    from .serving.reader import predictions as read
+
+    return read(
+        get_store(home, store),
+        name,
+        since=since,
+        until=until,
+        version=version,
+        batch=batch,
+        feedback=feedback,
+    )
+
+
+def score(
+    ref: str,
+    data: Any,
+    output: str | os.PathLike[str] | None = None,
+    *,
+    trusted: tuple[str, ...] | list[str] = (),
+    allow_pickle: bool = False,
+    home: str | None = None,
+    store: Store | None = None,
+) -> Any:
+    """Score a table with ``ref`` (``NAME[@ALIAS|:VERSION]``; a bare name is
+    ``NAME@production``) and write every row into the model's prediction log.
+
+    ``data`` is a DataFrame or the path of a CSV or Parquet file; ``output``
+    a Parquet file to write the result to. Returns the table with
+    ``prediction``, ``probability_<class>`` (classifiers), ``version``,
+    ``request_id`` and ``batch_id`` added; columns the model does not use are
+    kept (and logged). Rows are checked against the training schema first:
+    a mismatch (:class:`SchemaMismatchError`) names each problem and logs
+    nothing.
+
+    Examples
+    --------
+    >>> scored = mlops_nb.score("churn", "customers_2026_03.parquet")  # doctest: +SKIP
+    >>> mlops_nb.predictions("churn", batch=scored["batch_id"][0])  # doctest: +SKIP
+    """
+    from .serving.scoring import score as run
+    from .tables import read_table
+
+    table = read_table(data) if isinstance(data, (str, os.PathLike)) else data
+    return run(
+        get_store(home, store),
+        ref,
+        table,
+        output=output,
+        trusted=trusted,
+        allow_pickle=allow_pickle,
+    )

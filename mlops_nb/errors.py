@@ -6,7 +6,10 @@ the REST handlers and the magics each map errors in exactly one place::
 
     MlopsError                      (exit 1, HTTP 500)
     ├── InvalidInputError           ValueError   (exit 2, HTTP 400)
-    │   └── GateExpressionError                  malformed ``--require``
+    │   ├── GateExpressionError                  malformed ``--require``
+    │   ├── SchemaMismatchError                  (HTTP 422) rows that do not fit
+    │   │                                        a model version's training schema
+    │   └── PayloadTooLargeError                 (HTTP 413) a request body over the limit
     ├── NotFoundError               LookupError  (exit 3, HTTP 404)
     ├── ConflictError                            (exit 4, HTTP 409)
     │   └── GateFailedError                      a promotion gate said no
@@ -16,9 +19,12 @@ the REST handlers and the magics each map errors in exactly one place::
     │                                            a notebook run failed
     ├── DeadlineError               TimeoutError (exit 8, HTTP 504)
     │                                            a time limit ran out
-    └── UnavailableError                         (exit 9, HTTP 503)
-                                                 the database or the Dask scheduler
-                                                 cannot be reached, or stayed locked
+    ├── UnavailableError                         (exit 9, HTTP 503)
+    │                                            the database or the Dask scheduler
+    │                                            cannot be reached, or stayed locked
+    └── AuthenticationError         PermissionError (exit 10, HTTP 401)
+                                                 a request to the prediction server
+                                                 without the right bearer token
 
 Exit code 7 is kept for a failed check of ``mlops-nb test``. The root class
 itself (exit 1, HTTP 500) is never raised for something a user can act on:
@@ -29,6 +35,7 @@ each cause has its own class, so scripts can tell "fix your input" (2) from
 from __future__ import annotations
 
 __all__ = [
+    "AuthenticationError",
     "ConflictError",
     "DeadlineError",
     "ExecutionError",
@@ -38,6 +45,8 @@ __all__ = [
     "InvalidInputError",
     "MlopsError",
     "NotFoundError",
+    "PayloadTooLargeError",
+    "SchemaMismatchError",
     "UnavailableError",
     "UntrustedModelError",
 ]
@@ -59,6 +68,26 @@ class InvalidInputError(MlopsError, ValueError):
 
 class GateExpressionError(InvalidInputError):
     """A promotion gate such as ``accuracy>=production`` could not be parsed."""
+
+
+class SchemaMismatchError(InvalidInputError):
+    """Rows sent for prediction do not fit the model version's training schema.
+
+    ``problems`` names each one: a missing or unknown column, a value of the
+    wrong type (with its row), a value the model itself refused.
+    """
+
+    http_status = 422
+
+    def __init__(self, message: str, problems: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.problems = list(problems or [message])
+
+
+class PayloadTooLargeError(InvalidInputError):
+    """A request body is larger than the prediction server accepts."""
+
+    http_status = 413
 
 
 class NotFoundError(MlopsError, LookupError):
@@ -134,3 +163,13 @@ class UnavailableError(MlopsError):
 
     exit_code = 9
     http_status = 503
+
+
+class AuthenticationError(MlopsError, PermissionError):
+    """A request reached the prediction server without its bearer token, or with another.
+
+    The message never repeats the token that was sent.
+    """
+
+    exit_code = 10
+    http_status = 401

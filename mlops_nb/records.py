@@ -164,6 +164,11 @@ class Lineage(_Record):
     #: For an alias: the promotions a gate refused while this version held it
     #: (up to ``at``), each as :meth:`AliasRefusal.to_json` gives it.
     refused: list[dict[str, Any]] = field(default_factory=list)
+    #: Serving processes (``mlops-nb serve``) that answered with this version, or
+    #: followed this alias, at that time: ``instance``, ``server``, ``host``,
+    #: ``address``, ``pid``, ``alias``, ``version`` (the one each answered
+    #: with) and ``since``.
+    servers: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

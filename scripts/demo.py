@@ -2,17 +2,22 @@
 
 Trains the churn model twice through `mlops-nb run` (papermill, real
 kernels), promotes with a gate, shows a refused gate, answers "which version
-was in production at time T?", rolls back, verifies the audit log and writes
-an HTML report. Every step is a real `mlops-nb` command against a fresh
+was in production at time T?", rolls back, serves churn@production over HTTP
+while the alias flips between versions (no request fails), verifies the
+audit log and writes an HTML report. Every step is a real `mlops-nb` command against a fresh
 store in demo-output/.mlops; the commands are printed so you can repeat them.
 """
 
 from __future__ import annotations
 
+import http.client
 import json
+import os
 import shutil
+import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -44,6 +49,72 @@ def tracked(run: dict) -> dict:
     child_id = shown["children"][0]
     _, child = mlops("show", child_id)
     return child
+
+
+def serve_and_swap(other: int) -> dict:
+    """Serve churn@production while production flips to version ``other`` and back, under load."""
+    from mlops_nb.datasets import make_churn, split
+
+    customers, *_ = split(make_churn(400, seed=41, month="2026-12"), seed=41)
+    bodies = [
+        json.dumps({"rows": json.loads(customers.iloc[i : i + 1].to_json(orient="records"))})
+        for i in range(50)
+    ]
+    print("\n$ mlops-nb serve churn --port 0   # follows churn@production")
+    server = subprocess.Popen(
+        [*EXE, "--home", str(HOME), "serve", "churn", "--port", "0", "--json", "--poll", "0.2"],
+        stdout=subprocess.PIPE, text=True, cwd=ROOT,
+    )  # fmt: skip
+    try:
+        info = json.loads(server.stdout.readline() if server.stdout else "{}")
+        port = info["port"]
+        print(f"  serving version {info['version']} at {info['url']}")
+        stop, lock = threading.Event(), threading.Lock()
+        seen: dict[int, int] = {}
+        failed: list[str] = []
+
+        def client(n: int) -> None:
+            conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            while not stop.is_set():
+                body = bodies[n % len(bodies)]
+                n += 1
+                try:
+                    conn.request("POST", "/predict", body, {"Content-Type": "application/json"})
+                    response = conn.getresponse()
+                    doc = json.loads(response.read())
+                except (OSError, http.client.HTTPException, ValueError) as exc:
+                    with lock:
+                        failed.append(str(exc))
+                    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+                    continue
+                with lock:
+                    if response.status == 200:
+                        seen[doc["version"]] = seen.get(doc["version"], 0) + 1
+                    else:
+                        failed.append(f"{response.status}: {doc}")
+            conn.close()
+
+        clients = [threading.Thread(target=client, args=(i * 7,)) for i in range(4)]
+        for thread in clients:
+            thread.start()
+        for flip in range(4):
+            time.sleep(1.0)
+            if flip % 2 == 0:
+                mlops("promote", "churn", str(other), "--reason", "demo: swap while serving")
+            else:
+                mlops("rollback", "churn", "--reason", "demo: swap back while serving")
+        time.sleep(1.0)
+        stop.set()
+        for thread in clients:
+            thread.join()
+    finally:
+        if server.poll() is None:
+            os.kill(server.pid, signal.SIGTERM)  # writes the whole prediction log, then exits
+        server.wait(60)
+        if server.stdout is not None:
+            server.stdout.close()
+    _, logged = mlops("predictions", "churn", "--since", "1h")
+    return {"seen": seen, "failed": failed, "logged": len(logged), "stopped": server.returncode}
 
 
 def main() -> None:
@@ -143,6 +214,10 @@ def main() -> None:
     _, fired = mlops("tick", "--now", "2026-12-01T11:00:30Z")
     _, pipeline_runs = mlops("runs", "--kind", "pipeline")
     steps = pipeline_runs[0]["data"]["steps"] if pipeline_runs else {}
+    _, holder = mlops("which", "churn@production")
+    _, listed = mlops("versions", "churn")
+    others = [v["version"] for v in listed if v["version"] != holder["version"]]
+    served = serve_and_swap(others[-1])
     _, verify = mlops("audit", "verify")
     report_path = OUT / "churn-report.html"
     mlops("report", second["run_id"], "-o", str(report_path))
@@ -178,6 +253,13 @@ def main() -> None:
     )
     for name, step in sorted(steps.items(), key=lambda kv: kv[1].get("ended_at") or ""):
         print(f"    {name:<9} {step['status']:<9} {step.get('gate') or step.get('error') or ''}")
+    answered = sum(served["seen"].values())
+    print(
+        f"  served churn@production while it flipped 4 times: {answered} requests, "
+        f"{len(served['failed'])} failed; answered by "
+        + ", ".join(f"v{v} ({n})" for v, n in sorted(served["seen"].items()))
+        + f"; {served['logged']} rows in the prediction log"
+    )
     print(
         f"  audit log: {verify['events']} events, {verify['artifacts']} artifacts, "
         f"{'intact' if verify['ok'] else 'BROKEN: ' + str(verify['problem'])}"
@@ -191,12 +273,16 @@ def main() -> None:
     print(
         f"           mlops-nb --home {HOME.relative_to(ROOT)} which churn@production --at {moment}"
     )
+    print(f"           mlops-nb --home {HOME.relative_to(ROOT)} predictions churn --since 1d")
+    print(f"           mlops-nb --home {HOME.relative_to(ROOT)} serve churn")
     print(
         f"  panel:   MLOPS_NB_HOME={HOME.relative_to(ROOT)} .venv/bin/jupyter lab, "
         "then the MLOps icon in the left sidebar"
     )
     print(f"done in {time.monotonic() - started:.0f} s")
     if not verify["ok"] or back is None or calm["drift"] or not moved["drift"] or not fired:
+        raise SystemExit(1)
+    if served["failed"] or len(served["seen"]) < 2 or served["stopped"] != 0:
         raise SystemExit(1)
 
 

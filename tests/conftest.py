@@ -260,6 +260,21 @@ def churn_versions(store, fitted, churn_data):
 
 
 @pytest.fixture
+def bench(store):
+    """Model ``bench``: version 1 (C=1) and 2 (C=0.01) on five float columns, production at 1."""
+    from models import numeric_data, numeric_model
+
+    from mlops_nb import registry, tracking
+
+    X, y = numeric_data()
+    for C in (1.0, 0.01):
+        with tracking.track(store, "bench", model=numeric_model(C), data=X, target=y):
+            pass
+    registry.promote(store, "bench", 1)
+    return store
+
+
+@pytest.fixture
 def shell(home):
     """An IPython shell with ``%load_ext mlops_nb`` done and a clean namespace."""
     from IPython.core.interactiveshell import InteractiveShell

@@ -20,3 +20,37 @@ def churn_pipeline(X_train: Any, y_train: Any) -> Any:
         ),
         LogisticRegression(max_iter=500),
     ).fit(X_train, y_train)
+
+
+FEATURES = [f"x{i}" for i in range(5)]
+
+
+def numeric_data(rows: int = 400, seed: int = 0) -> tuple[Any, Any]:
+    """Five float columns and a binary target a logistic regression can learn."""
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    frame = pd.DataFrame(rng.standard_normal((rows, len(FEATURES))), columns=FEATURES)
+    target = pd.Series((frame.sum(axis=1) > 0).astype("int64"), name="churned")
+    return frame, target
+
+
+def numeric_model(C: float, rows: int = 400) -> Any:
+    """A logistic regression on :func:`numeric_data`; a different ``C`` gives other scores."""
+    from sklearn.linear_model import LogisticRegression
+
+    frame, target = numeric_data(rows)
+    return LogisticRegression(C=C).fit(frame, target)
+
+
+def numeric_rows(start: int = 0, count: int = 1) -> list[dict[str, float]]:
+    """Rows of :func:`numeric_data` as a prediction request sends them, every float exact.
+
+    (pandas' ``to_json`` keeps 10 significant digits; ``json`` writes a float's repr.)
+    """
+    frame, _ = numeric_data()
+    return [
+        {name: float(value) for name, value in row.items()}
+        for row in frame.iloc[start : start + count].to_dict("records")
+    ]

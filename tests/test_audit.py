@@ -286,6 +286,53 @@ def _every_table(store):
         },
         "dave",
     )
+    log_file = store.put_artifact(b"a batch of the prediction log", "predictions", "server")
+    store.record_log_batch(
+        {
+            "model": "churn",
+            "kind": "predictions",
+            "version": 2,
+            "instance": "a" * 12,
+            "first_seq": 1,
+            "last_seq": 3_000_000_000,  # past PostgreSQL's integer
+            "first_at": "t5",
+            "last_at": "t6",
+            "requests": 3,
+            "rows": 4,
+            "sample": 0.5,
+            "dropped": 0,
+            "file_sha256": log_file,
+            "recorded_at": "t6",
+        },
+        "server",
+    )
+    store.record_deploy(
+        {
+            "instance": "a" * 12,
+            "server": "b" * 12,
+            "model": "churn",
+            "alias": "production",
+            "action": "swapped",
+            "from_version": 1,
+            "to_version": 2,
+            "at": "t7",
+            "host": "web-1",
+            "address": "127.0.0.1:8000",
+            "pid": 4242,
+        },
+        "server",
+    )
+    store.set_log_policy(
+        {
+            "model": "churn",
+            "retention_s": 86400.0 * 180,
+            "mask_columns": ["email"],
+            "hash_columns": ["phone"],
+            "salt": "0" * 32,
+            "updated_at": "t8",
+        },
+        "privacy officer",
+    )
 
 
 def test_every_table_is_audited_derived_or_the_chain_itself():

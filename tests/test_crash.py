@@ -67,6 +67,87 @@ mlops_nb.check_drift("crashy@production", shifted, batch="{nonce}", store=store)
 from mlops_nb.schedules import scheduler
 scheduler.run_now(store, "crash-schedule", {{"x": 1}})
 """,
+    # A monitor's slot: requests are answered and logged, then the monitor
+    # checks the log (the check is recorded as every drift check is).
+    "monitor": """
+import json
+from mlops_nb.datasets import make_churn, split
+from mlops_nb.schedules import scheduler
+from mlops_nb.serving.runtime import Runtime
+X_train, X_test, y_train, y_test = split(make_churn(300, seed=5), seed=5)
+runtime = Runtime(store, "crashy@production", address="crash test {nonce}", poll=3600)
+runtime.holder.start()
+runtime.predict({{"rows": json.loads(X_test.head(20).to_json(orient="records"))}})
+runtime.log.flush()
+slot = scheduler.run_now(store, "crash-monitor")
+assert slot["status"] == "finished", slot
+""",
+    # Serving: a process answers requests (and takes feedback on them), then
+    # its log is written; or it follows the alias to the other version.
+    "log": """
+import json
+from mlops_nb.datasets import make_churn, split
+from mlops_nb.serving.runtime import Runtime
+X_train, X_test, y_train, y_test = split(make_churn(300, seed=5), seed=5)
+runtime = Runtime(store, "crashy@production", address="crash test {nonce}", poll=3600)
+runtime.holder.start()
+runtime.predict({{"rows": json.loads(X_test.head(3).to_json(orient="records"))}})
+runtime.log.flush()
+""",
+    "feedback": """
+import json
+from mlops_nb.datasets import make_churn, split
+from mlops_nb.serving.runtime import Runtime
+X_train, X_test, y_train, y_test = split(make_churn(300, seed=5), seed=5)
+runtime = Runtime(store, "crashy@production", address="crash test {nonce}", poll=3600)
+runtime.holder.start()
+sent = json.loads(X_test.head(1).to_json(orient="records"))
+reply = json.loads(runtime.predict({{"rows": sent}})[0])
+runtime.feedback({{"request_id": reply["request_id"], "label": 1, "value": 2.5}})
+runtime.log.flush()
+""",
+    # Batch scoring: a table scored and logged as one batch, its output file last.
+    "score": """
+import os
+from mlops_nb.datasets import make_churn, split
+from mlops_nb.serving.scoring import score
+X_train, X_test, y_train, y_test = split(make_churn(300, seed=5), seed=5)
+out = os.path.join(os.environ["MLOPS_NB_HOME"], "scored.parquet")
+score(store, "crashy@production", X_test.head(30), output=out)
+assert os.path.exists(out)
+""",
+    # Privacy: a subject's scored rows erased; batches past retention deleted.
+    "erase": """
+from mlops_nb.datasets import make_churn, split
+from mlops_nb.serving.privacy import erase
+from mlops_nb.serving.scoring import score
+X_train, X_test, y_train, y_test = split(make_churn(300, seed=5), seed=5)
+score(store, "crashy@production", X_test.head(10).assign(subject="{nonce}"))
+score(store, "crashy@production", X_test.head(5).assign(subject="someone else"))
+done = erase(store, "crashy", "subject == '{nonce}'")
+assert done.rows == 10, done
+""",
+    "expire": """
+import datetime as dt
+from mlops_nb.datasets import make_churn, split
+from mlops_nb.serving import privacy
+from mlops_nb.serving.scoring import score
+X_train, X_test, y_train, y_test = split(make_churn(300, seed=5), seed=5)
+privacy.set_policy(store, "crashy", retention="1d")
+score(store, "crashy@production", X_test.head(5))
+later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=2)
+assert privacy.expire(store, later)
+assert store.log_batches("crashy") == [] and store.erased_artifacts()
+""",
+    "deploy": """
+from mlops_nb import registry
+from mlops_nb.serving.runtime import Runtime
+runtime = Runtime(store, "crashy@production", address="crash test {nonce}", poll=3600)
+runtime.holder.start()
+target = 2 if runtime.predictor.number == 1 else 1
+registry.promote(store, "crashy", target, reason="{nonce}")
+assert runtime.holder.check_now()
+""",
 }
 
 
@@ -82,6 +163,9 @@ import mlops_nb, mlops_nb.api
 from mlops_nb import registry, tracking
 from mlops_nb.schedules import scheduler
 from mlops_nb.store import Store, faults
+import pyarrow.parquet, mlops_nb.serving.runtime, mlops_nb.serving.scoring
+import mlops_nb.serving.privacy
+import mlops_nb.monitoring.served
 import models
 writes = json.loads(sys.argv[1])
 setup = sys.argv[2]
@@ -160,6 +244,7 @@ def crash_store(store, fitted):
     channel, a retrain trigger and a schedule, so every write path has what it needs."""
     import mlops_nb
     from mlops_nb import registry, tracking
+    from mlops_nb.monitoring import served
     from mlops_nb.schedules import schedule
 
     model, accuracy = fitted
@@ -172,6 +257,7 @@ def crash_store(store, fitted):
     registry.promote(store, "crashy", 1)
     mlops_nb.add_alert_channel("crashy", "log", path=str(store.home / "alerts.log"), store=store)
     schedule.add(store, "crash-schedule", NOTEBOOKS / "tiny_tracked.ipynb", cron="0 6 1 * *")
+    served.add_monitor(store, "crashy", "0 6 * * *", name="crash-monitor", window="1d")
     assert audit.verify(store).ok
     return store
 

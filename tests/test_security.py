@@ -1876,3 +1876,59 @@ def test_a_model_loaded_with_extra_trust_is_not_reused_without_it(store):
     assert not any("model not loaded" in note for note in report.notes)
     with pytest.raises(UntrustedModelError, match="numpy.log1p"):
         mlops_nb.check_drift("logged", frame, store=store)
+
+
+# -- the prediction log: erasure expressions are data, hashed values stay hashed -----
+#
+# ``predictions erase --where`` takes an expression from whoever handles a
+# deletion request; it selects rows and is never evaluated as code. Columns a
+# policy hashes never reach a log file in clear, and the key never leaves the store.
+
+
+@pytest.mark.parametrize(
+    "where",
+    [
+        "__import__('os').system('touch PWNED') == 1",
+        "x0 == 1; import os",
+        "x0 == 1 or 1 == 1",
+        "x0.__class__ == 1",
+        "@x0 == 1",
+        "x0 == 1 and",
+        "x0 == '\\x00' or True",
+    ],
+)
+def test_an_erasure_expression_is_parsed_never_evaluated(bench, tmp_path, monkeypatch, where):
+    from mlops_nb.serving import privacy
+    from mlops_nb.serving.scoring import score
+
+    frame = pd.DataFrame(np.zeros((4, 5)), columns=[f"x{i}" for i in range(5)])
+    score(bench, "bench", frame)
+    monkeypatch.chdir(tmp_path)
+    before = bench.log_batches("bench", "predictions")
+    if where.startswith("x0.__class__"):
+        # a dotted name is a column name (``input.x``): this one matches no column
+        assert privacy.erase(bench, "bench", where).rows == 0
+    else:
+        with pytest.raises(InvalidInputError, match="cannot read --where"):
+            privacy.erase(bench, "bench", where)
+    assert not (tmp_path / "PWNED").exists()
+    assert bench.log_batches("bench", "predictions") == before
+
+
+def test_hashed_columns_and_their_key_never_leave_in_clear(bench, cli, tmp_path):
+    from mlops_nb.serving import privacy
+    from mlops_nb.serving.scoring import score
+
+    policy = privacy.set_policy(bench, "bench", hash=["phone"], mask=["email"])
+    frame = pd.DataFrame(np.zeros((3, 5)), columns=[f"x{i}" for i in range(5)])
+    score(bench, "bench", frame.assign(phone="555-0199", email="someone@example.com"))
+    exported = tmp_path / "log.parquet"
+    assert cli("predictions", "bench", "-o", str(exported), "--json").code == 0
+    shown = cli("predictions", "policy", "bench", "--json")
+    for text in (exported.read_bytes(), shown.out.encode(), shown.err.encode()):
+        assert b"555-0199" not in text and b"someone@example.com" not in text
+        assert policy["salt"].encode() not in text
+    assert (
+        privacy.hash_value(policy["salt"], "555-0199")
+        in pd.read_parquet(exported)["phone"].tolist()
+    )

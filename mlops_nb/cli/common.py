@@ -75,6 +75,18 @@ def seconds(allow_zero: bool = False) -> Callable[[str], float]:
     return convert
 
 
+def trust_options(p: argparse.ArgumentParser) -> None:
+    """``--trust`` and ``--allow-pickle``, for every command that loads a model file."""
+    p.add_argument(
+        "--trust", action="append", default=[], metavar="TYPE",
+        help="also trust this exact type or function in the model file (repeatable)",
+    )  # fmt: skip
+    p.add_argument(
+        "--allow-pickle", action="store_true",
+        help="load a version saved with pickle (runs code: only for models you trust)",
+    )  # fmt: skip
+
+
 def parse_value(text: str) -> Any:
     """A ``-p`` value: true/false/none, an int, a float, or the text itself."""
     lowered = text.strip().lower()

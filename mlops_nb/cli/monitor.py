@@ -1,17 +1,15 @@
-"""``mlops-nb drift …`` and ``mlops-nb alerts …``: monitoring from the command line."""
+"""``mlops-nb drift …``, ``monitor …`` and ``alerts …``: monitoring from the command line."""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from .. import environment, limits
 from ..errors import InvalidInputError, NotFoundError
-from .common import whole
-
-_READERS = {".csv": "csv", ".gz": "csv", ".tsv": "tsv", ".parquet": "parquet", ".pq": "parquet"}
+from ..tables import read_table
+from .common import trust_options, whole
 
 
 def add_commands(
@@ -24,28 +22,25 @@ def add_commands(
     p = actions.add_parser(
         "check",
         parents=[parent],
-        help="check a CSV or Parquet file against a model's reference profile",
+        help="check a CSV or Parquet file, or what the model served (--from-log), against "
+        "its reference profile",
     )
     p.add_argument("ref", metavar="NAME[@ALIAS|:VERSION]")
-    p.add_argument("data_file", metavar="DATA_FILE")
+    p.add_argument("data_file", metavar="DATA_FILE", nargs="?")
+    p.add_argument(
+        "--from-log",
+        action="store_true",
+        help="check the version's prediction log (served and scored rows, feedback labels)",
+    )
+    p.add_argument("--since", help="with --from-log: from this time on (ISO, a date, or 7d, 12h)")
+    p.add_argument("--until", help="with --from-log: up to this time (ISO or a date: its end)")
     p.add_argument("--target", metavar="COLUMN", help="column holding delayed labels")
     p.add_argument("--batch", metavar="LABEL", help="label of this batch, e.g. 'week 32'")
     p.add_argument("--no-record", action="store_true")
     p.add_argument("--no-alert", action="store_true")
     p.add_argument("--no-trigger", action="store_true")
     p.add_argument("--html", metavar="FILE.html", help="also write the report with its charts")
-    p.add_argument(
-        "--trust",
-        action="append",
-        default=[],
-        metavar="NAME",
-        help="trust this exact type or function in the model file (repeatable)",
-    )
-    p.add_argument(
-        "--allow-pickle",
-        action="store_true",
-        help="load a model saved with pickle, which runs code: only if you trust who made it",
-    )
+    trust_options(p)
     p = actions.add_parser("history", parents=[parent], help="every recorded check of a model")
     p.add_argument("name")
     p.add_argument("--limit", type=whole(), default=0, help="the newest N checks (0: all)")
@@ -59,6 +54,25 @@ def add_commands(
     )
     p.add_argument("--cooldown", default="7d", help="at most one retrain per this (e.g. 12h, 7d)")
     p.add_argument("--remove", action="store_true")
+
+    mon = cmd("monitor", "check a served model's prediction log on a cron")
+    actions = mon.add_subparsers(dest="monitor_action", metavar="ACTION")
+    actions.required = True
+    p = actions.add_parser(
+        "add", parents=[parent], help="check NAME@ALIAS's log over --window before each slot"
+    )
+    p.add_argument("name")
+    p.add_argument("--cron", required=True, help="five cron fields or @daily, @weekly...")
+    p.add_argument("--window", default="7d", help="how much of the log each check reads (7d)")
+    p.add_argument("--alias", default="production", help="the alias whose version is checked")
+    p.add_argument("--schedule", metavar="SCHEDULE", help="its schedule's name (monitor-NAME)")
+    p.add_argument("--tz", default="UTC", help="IANA time zone of the cron (default UTC)")
+    p.add_argument("--catchup", choices=["none", "latest", "all"], default="latest")
+    p.add_argument("--alert-on", choices=["failure", "always", "never"], default="failure")
+    p.add_argument("--now", help=argparse.SUPPRESS)  # tests and demos: simulated clock
+    actions.add_parser("list", parents=[parent], help="monitors, what each checks, next run")
+    p = actions.add_parser("remove", parents=[parent], help="stop a monitor (history stays)")
+    p.add_argument("schedule", metavar="SCHEDULE")
 
     alerts = cmd("alerts", "alert channels and raised alerts")
     actions = alerts.add_subparsers(dest="alerts_action", metavar="ACTION")
@@ -94,49 +108,43 @@ def add_commands(
     p.add_argument("channel_id", type=whole(1))
 
 
-def read_table(path: str) -> Any:
-    """A CSV (also .csv.gz, .tsv) or Parquet file as a DataFrame, with clear errors."""
-    import pandas as pd
-
-    file = Path(path)
-    if file.is_dir():
-        raise InvalidInputError(f"data file {path} is a folder; name a CSV or Parquet file")
-    if not file.is_file():
-        raise NotFoundError(f"data file {path} does not exist")
-    kind = _READERS.get(file.suffix.lower())
-    if kind is None:
-        raise InvalidInputError(f"{path}: expected a .csv, .csv.gz, .tsv or .parquet file")
-    try:
-        if kind == "parquet":
-            return pd.read_parquet(file)
-        return pd.read_csv(file, sep="\t" if kind == "tsv" else ",")
-    except ImportError as exc:
-        raise InvalidInputError(f"cannot read {path}: {exc}") from None
-    except Exception as exc:
-        raise InvalidInputError(f"cannot read {path}: {type(exc).__name__}: {exc}") from None
-
-
 def _drift(args: argparse.Namespace) -> None:
     from .common import emit, open_store, parse_value
 
     store = open_store(args)
     if args.drift_action == "check":
         from ..monitoring.monitor import check_drift
+        from ..monitoring.served import check_log
 
+        if args.from_log == (args.data_file is not None):
+            raise InvalidInputError("drift check needs DATA_FILE or --from-log (one of them)")
+        if not args.from_log and (args.since or args.until):
+            raise InvalidInputError("--since and --until go with --from-log")
+        if args.from_log and args.target:
+            raise InvalidInputError("--target names a column of DATA_FILE; the log's labels "
+                                    "are the feedback given")  # fmt: skip
         if args.html:
             limits.output_file(args.html, "--html file")  # before the check is recorded
-        report = check_drift(
-            store,
-            args.ref,
-            read_table(args.data_file),
-            target=args.target,
-            batch=args.batch or Path(args.data_file).name,
-            record=not args.no_record,
-            alert=not args.no_alert,
-            trigger=not args.no_trigger,
-            trusted=args.trust,
-            allow_pickle=args.allow_pickle,
-        )
+        common = {
+            "record": not args.no_record,
+            "alert": not args.no_alert,
+            "trigger": not args.no_trigger,
+            "trusted": args.trust,
+            "allow_pickle": args.allow_pickle,
+        }
+        if args.from_log:
+            report = check_log(
+                store, args.ref, since=args.since, until=args.until, batch=args.batch, **common
+            )
+        else:
+            report = check_drift(
+                store,
+                args.ref,
+                read_table(args.data_file),
+                target=args.target,
+                batch=args.batch or Path(args.data_file).name,
+                **common,
+            )
         if args.html:
             report.to_html(args.html)
         emit(args, report.to_json(), str(report))
@@ -167,6 +175,57 @@ def _drift(args: argparse.Namespace) -> None:
             f"on drift in {args.name}: run {trig['notebook']} "
             f"(at most every {trig['cooldown_s']:g} s)",
         )
+
+
+def _monitor(args: argparse.Namespace) -> None:
+    from ..display import table_text
+    from ..monitoring import served
+    from ..schedules import schedule
+    from .common import emit, open_store
+
+    store = open_store(args)
+    if args.monitor_action == "add":
+        added = served.add_monitor(
+            store,
+            args.name,
+            args.cron,
+            alias=args.alias,
+            window=args.window,
+            name=args.schedule,
+            tz=args.tz,
+            catchup=args.catchup,
+            alert_on=args.alert_on,
+            now=args.now,
+        )
+        spec = served.spec_of(store, added)
+        shown = {
+            **added,
+            **spec,
+            "next_run": schedule.next_run(added, schedule.to_utc(args.now)),
+        }
+        emit(
+            args,
+            shown,
+            f"monitor {added['name']}: {added['target']}'s log over {spec['window_s']:g} s "
+            f"on '{added['cron']}' ({added['tz']}), next {shown['next_run']}",
+        )
+    elif args.monitor_action == "list":
+        rows = [
+            {**s, **served.spec_of(store, s)}
+            for s in schedule.listing(store)
+            if s["kind"] == served.KIND and s["enabled"]
+        ]
+        emit(
+            args,
+            rows,
+            table_text(rows, ["name", "target", "window_s", "cron", "next_run", "last_status"]),
+        )
+    else:
+        found = store.get_schedule(args.schedule)
+        if found["kind"] != served.KIND:
+            raise InvalidInputError(f"schedule {args.schedule} is not a monitor")
+        schedule.remove(store, args.schedule)
+        emit(args, {"name": args.schedule, "enabled": False}, f"monitor {args.schedule} removed")
 
 
 def _alerts(args: argparse.Namespace) -> None:
@@ -219,4 +278,4 @@ def _alerts(args: argparse.Namespace) -> None:
         emit(args, {"id": args.channel_id, "enabled": False}, f"channel {args.channel_id} disabled")
 
 
-COMMANDS = {"drift": _drift, "alerts": _alerts}
+COMMANDS = {"drift": _drift, "monitor": _monitor, "alerts": _alerts}

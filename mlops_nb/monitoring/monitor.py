@@ -142,12 +142,16 @@ def check_drift(
     share_threshold: float = SHARE_THRESHOLD,
     trusted: list[str] | tuple[str, ...] = (),
     allow_pickle: bool = False,
+    notes: list[str] | None = None,
+    skip: tuple[str, ...] | list[str] = (),
 ) -> DriftReport:
     """Check a batch against ``ref`` (``NAME[@ALIAS|:VERSION]`` or a Profile).
 
     ``target`` (labels: a Series, or the name of a column of ``data``) turns
     on the performance comparison; ``predictions`` replaces the model's own
-    output on the batch. The model is loaded as by
+    output on the batch; ``notes`` are added to the report's (where the batch
+    came from); ``skip`` names feature columns left out of the check (columns
+    the prediction log keeps masked or hashed). The model is loaded as by
     :func:`~mlops_nb.registry.load_model`, with ``trusted`` and
     ``allow_pickle``; a model file that fails its hash or trust check stops
     the check with that error, before anything is recorded.
@@ -168,12 +172,20 @@ def check_drift(
             raise InvalidInputError(f"target column {target!r} is not in the data")
         data, target = data.drop(columns=[target]), data[target]
     version = None
-    notes: list[str] = []
+    notes = list(notes or [])
     if isinstance(ref, Profile):
         profile = ref
     else:
         version = registry.resolve(store, ref)
         profile = load_profile(store, version)
+    if skip:
+        import dataclasses
+
+        profile = dataclasses.replace(
+            profile,
+            columns={k: c for k, c in profile.columns.items() if k not in skip},
+            importance={k: w for k, w in profile.importance.items() if k not in skip},
+        )
     features = [c.name for c in profile.features() if c.name in data.columns]
     # the batch itself when it is exactly the features, in order: no copy
     inputs = data if features == list(data.columns) else data[features]

@@ -196,6 +196,11 @@ def which(store: Store, ref: str, at: str | None = None) -> Lineage:
     that day, UTC; a time without offset is UTC). Without ``at`` the answer
     is about now. For an alias, ``refused`` lists the promotions a gate
     refused while that version held it (up to ``at``).
+
+    ``servers`` lists the serving processes that followed the alias (or
+    answered with the version) at that time, each with the version it
+    answered with: during a swap, or after a refused one, that can differ
+    from the alias's holder.
     """
     name, alias, number = parse_ref(ref)
     when = None if at is None else parse_time(at)
@@ -229,7 +234,17 @@ def which(store: Store, ref: str, at: str | None = None) -> Lineage:
         if when is not None and version.created_at > when:
             raise NotFoundError(f"{name}:{version.version} did not exist yet at {when}")
         set_at, set_by, reason = version.created_at, version.created_by, None
-    return _lineage(store, version, alias, when, set_at, set_by, reason, refused)
+    from ..jsonutil import utcnow
+    from ..serving.history import servers_at
+
+    servers = servers_at(
+        store,
+        name,
+        when or utcnow(),
+        alias=alias,
+        version=None if alias is not None else version.version,
+    )
+    return _lineage(store, version, alias, when, set_at, set_by, reason, refused, servers)
 
 
 def _lineage(
@@ -241,6 +256,7 @@ def _lineage(
     set_by: str,
     reason: str | None,
     refused: list[dict[str, Any]],
+    servers: list[dict[str, Any]],
 ) -> Lineage:
     run = parent = None
     if version.run_id:
@@ -275,6 +291,7 @@ def _lineage(
         environment=run.environment if run else {},
         parent_run_id=run.parent_run_id if run else None,
         refused=refused,
+        servers=servers,
     )
 
 

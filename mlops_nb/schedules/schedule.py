@@ -250,7 +250,7 @@ def add(
     now: dt.datetime | str | None = None,
 ) -> dict[str, Any]:
     """Define a schedule; its first slot is the first cron time after ``now``."""
-    fields = _validated(
+    fields = validated(
         name,
         cron,
         tz,
@@ -305,8 +305,17 @@ def update(
         "alert_on": current["alert_on"],
     }
     merged.update({k: v for k, v in changes.items() if v is not None and k in merged})
-    fields = _validated(name, **merged)
-    kind, path, sha = snapshot(store, target or current["target"])
+    fields = validated(name, **merged)
+    if current["kind"] == "monitor":
+        # a monitor checks a model's log: there is no file to snapshot again
+        if target is not None:
+            raise InvalidInputError(
+                f"schedule {name} is a monitor of {current['target']}: remove it and add "
+                "another to check something else"
+            )
+        kind, path, sha = current["kind"], current["target"], current["snapshot_sha256"]
+    else:
+        kind, path, sha = snapshot(store, target or current["target"])
     extra = {"alert_model": changes["alert_model"]} if changes.get("alert_model") else {}
     return store.update_schedule(
         name,
@@ -322,7 +331,7 @@ def update(
     )
 
 
-def _validated(
+def validated(
     name: str,
     cron: str,
     tz: str,
@@ -335,6 +344,7 @@ def _validated(
     overlap: str,
     alert_on: str,
 ) -> dict[str, Any]:
+    """A schedule's settings checked and in their stored form (every kind shares them)."""
     if not isinstance(name, str) or not _NAME.match(name):
         raise InvalidInputError(f"schedule name {name!r}: use letters, digits, '.', '_', '-'")
     if catchup not in CATCHUP:

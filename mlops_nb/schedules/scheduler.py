@@ -92,6 +92,7 @@ def tick(
     """
     moment = to_utc(now)
     recover(store)
+    _expire_logs(store, moment)
     who = f"{socket.gethostname()}:{os.getpid()}"
     recorded: list[dict[str, Any]] = []
     for schedule in store.list_schedules(enabled_only=True):
@@ -119,6 +120,20 @@ def tick(
     started = drain(store, max_workers=max_workers, sleep=sleep, make_executor=make_executor)
     ids = sorted({s["id"] for s in [*recorded, *started]})
     return [store.get_slot(i) for i in ids]
+
+
+def _expire_logs(store: Store, moment: dt.datetime) -> None:
+    """Delete prediction log batches past their model's retention; a failure alerts and the
+    tick goes on (the next tick tries again)."""
+    from ..serving.privacy import expire
+
+    try:
+        expire(store, moment)
+    except Exception as exc:
+        from ..monitoring.alerting import raise_alert
+
+        message = f"mlops-nb: prediction log retention failed: {type(exc).__name__}: {exc}"
+        raise_alert(store, "retention", None, "retention", message[:1000], {})
 
 
 def drain(
@@ -299,8 +314,14 @@ def _run_slot(
     tags = {"schedule": schedule["name"], "slot": slot["slot"]}
     error = None
     try:
-        entry = _materialize(store, schedule)
-        if schedule["kind"] == "notebook":
+        if schedule["kind"] == "monitor":
+            from ..monitoring.served import run_monitor
+
+            # a check that alarms is still a slot done: the check alerts and retrains itself
+            run_monitor(store, schedule, slot)
+            status, run_id, attempts = "finished", None, 1
+        elif schedule["kind"] == "notebook":
+            entry = _materialize(store, schedule)
 
             def attempt(run_id: str, n: int) -> None:
                 if n > 1:  # the slot always names the run executing now
@@ -336,6 +357,7 @@ def _run_slot(
         else:
             from ..execution import pipeline as pipelines
 
+            entry = _materialize(store, schedule)
             spec = pipelines.load(entry)
             settings = dict(spec.settings)
             if schedule["timeout_s"]:

@@ -108,6 +108,10 @@ class ArtifactBackend(Protocol):
         """Remove temporary objects left by crashed writers; return how many."""
         ...
 
+    def delete(self, sha256: str) -> bool:
+        """Remove an object whose erasure is recorded; return whether it was there."""
+        ...
+
 
 class ArtifactFolder:
     """The folder half of the embedded store: immutable files addressed by SHA-256.
@@ -180,6 +184,16 @@ class ArtifactFolder:
     def sweep(self, older_than_s: float = 3600.0) -> int:
         """Remove temporary files left by crashed writers; return how many."""
         return sweep_folder(self.tmp, older_than_s)
+
+    def delete(self, sha256: str) -> bool:
+        """Remove the file (for a recorded erasure); return whether it was there."""
+        path = self.path(sha256)
+        try:
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        _fsync_dir(path.parent)  # the erasure, like a write, survives a power cut
+        return True
 
 
 def link_into_place(data: bytes, tmp_dir: Path, target: Path) -> bool:

@@ -6,7 +6,9 @@ payload, prev_hash, hash)`` in the same transaction as the change, where
 edited, deleted, inserted or reordered event breaks the chain from that
 point on. :func:`verify` also re-hashes every artifact the events name and
 checks every table: audited rows must be exactly what their latest event
-says, derived tables (``models``, ``aliases``) what their source says (see
+says (and absent when that event deleted them: an erased log batch, an
+artifact erased for privacy or retention, whose file then need not
+exist), derived tables (``models``, ``aliases``) what their source says (see
 :mod:`mlops_nb.store.schema`), so editing the tables directly (an alias
 moved by SQL, a model file swapped, a run's metrics rewritten, a model
 inserted) is caught as well.
@@ -68,6 +70,10 @@ _EVENT_TABLES = {
     "trigger.": "retrain_triggers",
     "schedule.slot.": "schedule_slots",
     "schedule.": "schedules",
+    "predictions.": "log_batches",
+    "feedback.": "log_batches",
+    "serve.": "deploys",
+    "logpolicy.": "log_policies",
 }
 
 
@@ -257,6 +263,7 @@ def _verify(store: Store, checkpoint: Checkpoint | None, signatures: bool) -> Ve
     problems: list[tuple[int, str]] = []
     prev = GENESIS
     latest: dict[tuple[str, tuple[Any, ...]], tuple[int, dict[str, Any]]] = {}
+    stored: dict[str, tuple[int, str]] = {}  # artifacts whose files must be intact
     artifact_count = 0
     for expected, ev in enumerate(events, start=1):
         label = f"event {ev.seq} ({ev.kind} {ev.subject})"
@@ -292,9 +299,14 @@ def _verify(store: Store, checkpoint: Checkpoint | None, signatures: bool) -> Ve
             latest[(table, key)] = (ev.seq, payload)
         if ev.kind == "artifact.stored":
             artifact_count += 1
-            problem = _check_artifact(store, payload.get("sha256", ""))
-            if problem:
-                problems.append((ev.seq, f"{label}: {problem}"))
+            stored[payload.get("sha256", "")] = (ev.seq, label)
+        elif ev.kind == "artifact.erased":
+            # A recorded erasure (privacy, retention): the file is meant to be gone.
+            stored.pop(payload.get("sha256", ""), None)
+    for sha, (seq, label) in stored.items():
+        problem = _check_artifact(store, sha)
+        if problem:
+            problems.append((seq, f"{label}: {problem}"))
     if not problems:
         problems.extend(_check_tables(store, latest))
     if checkpoint is not None:
@@ -403,6 +415,15 @@ def _check_tables(
                 )
                 continue
             seq, payload = recorded
+            if payload.get("_deleted") is True:
+                problems.append(
+                    (
+                        seq,
+                        f"{name} was deleted by event {seq} but is there: it was put back "
+                        "outside mlops-nb",
+                    )
+                )
+                continue
             # Columns added by later migrations are absent from older events.
             added = [v for k, v in row.items() if k not in payload]
             same = {k: v for k, v in row.items() if k in payload} == payload
@@ -414,8 +435,8 @@ def _check_tables(
                         "changed outside mlops-nb",
                     )
                 )
-    for (table, key), (seq, _payload) in latest.items():
-        if (table, key) not in seen:
+    for (table, key), (seq, payload) in latest.items():
+        if (table, key) not in seen and payload.get("_deleted") is not True:
             problems.append(
                 (
                     seq,

@@ -71,6 +71,8 @@ JSON_COLUMNS = frozenset(
         "deliveries",
         "parameters",
         "failures",
+        "mask_columns",
+        "hash_columns",
     }
 )
 

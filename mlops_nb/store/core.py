@@ -47,12 +47,13 @@ from .monitor_sql import MonitorSQL
 from .registry_sql import RegistrySQL
 from .runs_sql import RunsSQL
 from .schedule_sql import ScheduleSQL
+from .serving_sql import ServingSQL
 
 if TYPE_CHECKING:
     from .objects import ObjectArtifacts
 
 
-class Store(RunsSQL, RegistrySQL, MonitorSQL, ScheduleSQL):
+class Store(RunsSQL, RegistrySQL, MonitorSQL, ScheduleSQL, ServingSQL):
     """Metadata database and artifact store of one mlops-nb home.
 
     Parameters

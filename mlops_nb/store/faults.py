@@ -49,6 +49,43 @@ POINTS: dict[str, tuple[str, ...]] = {
         "slot committed, its run not yet started",
         "slot's run ended, slot not yet marked ended",
     ),
+    "monitor": (
+        "monitor's slot started, its log not yet read",
+        "check of the log recorded, slot not yet marked ended",
+    ),
+    "log": (
+        "batch of predictions taken from memory, its file not yet stored",
+        "batch file stored, no row about it yet",
+        "batch rows written, transaction not yet committed",
+        "batch committed, not yet released from memory",
+    ),
+    "feedback": (
+        "batch of feedback taken from memory, its file not yet stored",
+        "batch file stored, no row about it yet",
+        "batch rows written, transaction not yet committed",
+        "batch committed, not yet released from memory",
+    ),
+    "score": (
+        "table scored, its log file not yet stored",
+        "log file stored, no row about it yet",
+        "batch rows written, transaction not yet committed",
+        "batch committed, output file not yet in place",
+    ),
+    "erase": (
+        "files without the erased rows stored, nothing recorded yet",
+        "batches changed and old files recorded as erased, not yet committed",
+        "erasure committed, old files not yet deleted",
+    ),
+    "expire": (
+        "nothing stored, batches past retention not yet deleted",
+        "batches deleted and their files recorded as erased, not yet committed",
+        "expiry committed, old files not yet deleted",
+    ),
+    "deploy": (
+        "new version loaded and checked, its swap not yet recorded",
+        "swap recorded, transaction not yet committed",
+        "swap committed, requests not yet switched to the new version",
+    ),
 }
 
 _TARGET = os.environ.get(ENV_CRASH_AT) or None

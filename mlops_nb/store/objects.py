@@ -193,6 +193,15 @@ class ObjectArtifacts:
             return f"artifact {sha256} was altered (content no longer matches its SHA-256)"
         return None
 
+    def delete(self, sha256: str) -> bool:
+        """Remove the object (for a recorded erasure); return whether it was there."""
+        key = self.key(sha256)
+        try:
+            self.fs.rm_file(key)
+        except FileNotFoundError:
+            return False
+        return True
+
     def sweep(self, older_than_s: float = 3600.0) -> int:
         """Remove temporary objects older than ``older_than_s``; return how many.
 

@@ -298,6 +298,72 @@ sa.Index(
     "ix_alias_refusals_lookup", alias_refusals.c.model, alias_refusals.c.alias, alias_refusals.c.at
 )
 
+# -- added by migration 7: serving ------------------------------------------------
+
+#: One batch of the prediction log (or of feedback) written by a serving
+#: process: a Parquet file among the artifacts, and what it holds.
+log_batches = sa.Table(
+    "log_batches",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("model", TEXT, nullable=False),
+    sa.Column("kind", TEXT, nullable=False),  # predictions | feedback
+    sa.Column("version", sa.Integer, nullable=True),  # the version that predicted
+    sa.Column("instance", TEXT, nullable=False),  # the serving process that wrote it
+    sa.Column("first_seq", BIGINT, nullable=True),  # its request numbers (predictions)
+    sa.Column("last_seq", BIGINT, nullable=True),
+    sa.Column("first_at", TEXT, nullable=False),
+    sa.Column("last_at", TEXT, nullable=False),
+    sa.Column("requests", BIGINT, nullable=False),
+    sa.Column("rows", BIGINT, nullable=False),
+    sa.Column("sample", sa.Float, nullable=False),  # the share of requests logged
+    sa.Column("dropped", BIGINT, nullable=False, server_default="0"),
+    sa.Column("file_sha256", TEXT, nullable=False),
+    sa.Column("recorded_at", TEXT, nullable=False),
+    sa.Column("event_seq", sa.Integer, nullable=False),
+)
+sa.Index("ix_log_batches_model", log_batches.c.model, log_batches.c.kind, log_batches.c.last_at)
+sa.Index("ix_log_batches_instance", log_batches.c.instance, log_batches.c.first_seq)
+
+#: What each serving process did, in order: started, swapped from one version
+#: to another, refused a version it could not load, stopped.
+deploys = sa.Table(
+    "deploys",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("instance", TEXT, nullable=False),  # one serving process (a worker)
+    sa.Column("server", TEXT, nullable=False),  # the `mlops-nb serve` it belongs to
+    sa.Column("model", TEXT, nullable=False),
+    sa.Column("alias", TEXT, nullable=True),  # None when serving a fixed version
+    sa.Column("action", TEXT, nullable=False),  # started | swapped | refused | stopped
+    sa.Column("from_version", sa.Integer, nullable=True),
+    sa.Column("to_version", sa.Integer, nullable=True),
+    sa.Column("at", TEXT, nullable=False),
+    sa.Column("host", TEXT, nullable=False),
+    sa.Column("address", TEXT, nullable=False),  # where it listens, host:port
+    sa.Column("pid", sa.Integer, nullable=False),
+    sa.Column("reason", TEXT, nullable=True),
+    sa.Column("event_seq", sa.Integer, nullable=False),
+)
+sa.Index("ix_deploys_model_at", deploys.c.model, deploys.c.at)
+sa.Index("ix_deploys_instance", deploys.c.instance, deploys.c.id)
+
+# -- added by migration 8: privacy of the prediction log ---------------------------
+
+#: Per model: how long its prediction log is kept and which input columns are
+#: masked (stored empty) or hashed (a keyed SHA-256) when written.
+log_policies = sa.Table(
+    "log_policies",
+    metadata,
+    sa.Column("model", TEXT, primary_key=True),
+    sa.Column("retention_s", sa.Float, nullable=True),  # None: kept until erased
+    sa.Column("mask_columns", TEXT, nullable=False, server_default="[]"),  # JSON list
+    sa.Column("hash_columns", TEXT, nullable=False, server_default="[]"),  # JSON list
+    sa.Column("salt", TEXT, nullable=False),  # the hash key, made when the policy was
+    sa.Column("updated_at", TEXT, nullable=False),
+    sa.Column("event_seq", sa.Integer, nullable=False),
+)
+
 # How ``audit verify`` covers every table (a test holds every table to one of these):
 #
 # - ``events`` is the hash chain itself; a checkpoint kept elsewhere also
@@ -327,6 +393,9 @@ AUDITED: dict[str, tuple[str, ...]] = {
     "retrain_triggers": ("model",),
     "schedules": ("name",),
     "schedule_slots": ("id",),
+    "log_batches": ("id",),
+    "deploys": ("id",),
+    "log_policies": ("model",),
 }
 
 
@@ -403,6 +472,16 @@ def _migration_6(conn: sa.Connection) -> None:
     metadata.create_all(conn, tables=[alias_refusals])
 
 
+def _migration_7(conn: sa.Connection) -> None:
+    """Serving: the prediction log's batches and what each serving process did."""
+    metadata.create_all(conn, tables=[log_batches, deploys])
+
+
+def _migration_8(conn: sa.Connection) -> None:
+    """Privacy of the prediction log: per-model retention, masked and hashed columns."""
+    metadata.create_all(conn, tables=[log_policies])
+
+
 #: Ordered migrations; index + 1 is the schema version each one produces.
 MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _migration_1,
@@ -411,6 +490,8 @@ MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _migration_4,
     _migration_5,
     _migration_6,
+    _migration_7,
+    _migration_8,
 ]
 
 LATEST = len(MIGRATIONS)
