@@ -9,6 +9,8 @@ negating the pattern and the length.
 
 from __future__ import annotations
 
+import datetime as dt
+import os
 import unicodedata
 
 import schemathesis
@@ -43,3 +45,57 @@ model_names = (
 )
 
 schemathesis.openapi.format("model-name", model_names)
+
+
+# `format: run-filter` and `format: run-sort` name the runs search language
+# (mlops_nb/tracking/search.py), which no pattern states: what the fuzzer sends
+# as valid is drawn from the language itself, so the server must accept it.
+_field = st.sampled_from(["metrics", "params", "tags"]).flatmap(
+    lambda prefix: st.from_regex(r"[A-Za-z_][A-Za-z0-9_]{0,12}", fullmatch=True).map(
+        lambda name: f"{prefix}.{name}"
+    )
+)
+_number = st.one_of(
+    st.integers(-(10**6), 10**6).map(str),
+    st.floats(-1e6, 1e6, allow_nan=False, allow_infinity=False).map(lambda x: f"{x:.4f}"),
+)
+_text = st.from_regex(r"[A-Za-z0-9 _-]{0,12}", fullmatch=True).map(lambda t: f"'{t}'")
+_comparison = st.one_of(
+    st.tuples(_field, st.sampled_from(["=", "!=", "<", "<=", ">", ">="]), _number),
+    st.tuples(_field, st.sampled_from(["=", "!=", "~"]), _text),
+    st.tuples(st.sampled_from(["status", "kind", "name", "actor"]), st.just("="), _text),
+    st.tuples(
+        st.sampled_from(["started", "ended"]),
+        st.sampled_from([">=", "<"]),
+        st.dates(dt.date(2000, 1, 1), dt.date(2100, 12, 31)).map(str),
+    ),
+).map(" ".join)
+run_filters = st.lists(_comparison, min_size=1, max_size=4).flatmap(
+    lambda parts: st.sampled_from([" and ", " or "]).map(lambda joint: joint.join(parts))
+)
+run_sorts = st.one_of(
+    st.sampled_from(["started", "ended", "name", "status", "kind", "NAME", "Started"]),
+    st.sampled_from(["metrics", "params"]).flatmap(
+        lambda prefix: st.from_regex(r"[A-Za-z_][A-Za-z0-9_ ]{0,20}", fullmatch=True).map(
+            lambda name: f"{prefix}.{name}"
+        )
+    ),
+)
+
+schemathesis.openapi.format("run-filter", run_filters)
+schemathesis.openapi.format("run-sort", run_sorts)
+
+
+# `format: run-ids` (runs/compare): 2 to 10 ids of runs the store holds, whole
+# or as prefixes of 8+ characters, given by the test in MLOPS_NB_FUZZ_RUN_IDS;
+# ids nobody holds (404) come from the fuzzer's other cases.
+_known = [i for i in os.environ.get("MLOPS_NB_FUZZ_RUN_IDS", "").split(",") if i]
+_hex_id = st.from_regex(r"[0-9a-f]{32}", fullmatch=True)
+_run_id = st.sampled_from(_known) if len(_known) >= 2 else _hex_id
+run_ids = (
+    st.lists(_run_id, min_size=2, max_size=min(10, max(len(_known), 2)), unique=True)
+    .flatmap(lambda ids: st.tuples(*[st.integers(8, 32).map(lambda n, i=i: i[:n]) for i in ids]))
+    .map(",".join)
+)
+
+schemathesis.openapi.format("run-ids", run_ids)

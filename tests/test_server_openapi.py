@@ -402,10 +402,21 @@ MIN_REQUESTS = 15
 
 def run_schemathesis(server: JupyterServer, reports: Path) -> subprocess.CompletedProcess:
     """``schemathesis run`` as CI would type it: every check, every phase, a fixed seed."""
+    from urllib.request import Request, urlopen
+
+    # The ids of the store's runs, so that a comparison the fuzzer draws can succeed.
+    listing = Request(
+        f"{server.url}/mlops-nb/api/runs", headers={"Authorization": f"token {server.token}"}
+    )
+    with urlopen(listing, timeout=30) as answer:
+        run_ids = [run["run_id"] for run in json.load(answer)]
+    assert len(run_ids) >= 2, run_ids
     env = {
         **os.environ,
-        # The hooks give the document's format: model-name its generator.
+        # The hooks give the document's formats (model-name, run-filter, run-sort,
+        # run-ids) their generators.
         "SCHEMATHESIS_HOOKS": "openapi_hooks",
+        "MLOPS_NB_FUZZ_RUN_IDS": ",".join(run_ids),
         "PYTHONPATH": os.pathsep.join(
             [str(Path(__file__).parent), *filter(None, [os.environ.get("PYTHONPATH")])]
         ),
@@ -446,6 +457,10 @@ def requests_by_operation(har: dict, document: dict) -> dict[tuple[str, str], li
     for entry in har["log"]["entries"]:
         method, path = entry["request"]["method"], urlsplit(entry["request"]["url"]).path
         paths = [p for p, rx in templates.items() if rx.match(path)]
+        # a literal segment wins over a parameter (runs/compare is not run "compare"),
+        # as the server's routes are registered
+        fewest = min((p.count("{") for p in paths), default=0)
+        paths = [p for p in paths if p.count("{") == fewest]
         assert len(paths) == 1, f"{method} {path} matches {paths}: the fuzzer left the API"
         key = (method, paths[0]) if (method, paths[0]) in operations else (method, "undocumented")
         found.setdefault(key, []).append(entry)
