@@ -89,8 +89,11 @@ def git_info(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     if cwd.is_file():
         cwd = cwd.parent
     try:
+        # One git call, not two: the machine-readable status names the commit
+        # and the branch in its header lines, then one line per changed file.
+        status = ["status", "--porcelain=v2", "--branch", "--untracked-files=no"]
         out = subprocess.run(
-            ["git", "-C", str(cwd), "rev-parse", "HEAD", "--abbrev-ref", "HEAD"],
+            ["git", "-C", str(cwd), *status],
             capture_output=True,
             text=True,
             timeout=10,
@@ -98,18 +101,22 @@ def git_info(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
         )
         if out.returncode != 0:
             return {}
-        commit, branch = [*out.stdout.split(), "", ""][:2]
-        status = subprocess.run(
-            ["git", "-C", str(cwd), "status", "--porcelain", "--untracked-files=no"],
-            capture_output=True,
-            text=True,
-            timeout=10,
-            check=False,
-        )
+        header: dict[str, str] = {}
+        dirty = False
+        for line in out.stdout.splitlines():
+            if line.startswith("# "):
+                key, _, value = line[2:].partition(" ")
+                header[key] = value
+            elif line.strip():
+                dirty = True
+        commit = header.get("branch.oid")
+        if not commit or commit == "(initial)":  # no commit yet: nothing to name
+            return {}
+        branch = header.get("branch.head")
         return {
-            "commit": commit or None,
-            "branch": branch or None,
-            "dirty": bool(status.stdout.strip()) if status.returncode == 0 else None,
+            "commit": commit,
+            "branch": "HEAD" if branch in (None, "(detached)") else branch,
+            "dirty": dirty,
         }
     except (OSError, subprocess.SubprocessError):
         return {}

@@ -157,3 +157,43 @@ def test_git_state_is_recorded(store, tmp_path, monkeypatch):
     ).stdout.strip()
     stored = store.get_run(run.run_id)
     assert stored.git_commit == head and stored.git_dirty is False
+
+
+def test_git_info_names_commit_branch_and_changes(tmp_path):
+    from mlops_nb import environment
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    env = {
+        **os.environ,
+        "GIT_AUTHOR_NAME": "t",
+        "GIT_AUTHOR_EMAIL": "t@e",
+        "GIT_COMMITTER_NAME": "t",
+        "GIT_COMMITTER_EMAIL": "t@e",
+    }
+
+    def git(*args):
+        done = subprocess.run(
+            ["git", *args], cwd=repo, check=True, env=env, capture_output=True, text=True
+        )
+        return done.stdout.strip()
+
+    git("init", "-q", "-b", "work")
+    assert environment.git_info(repo) == {}  # no commit yet
+    (repo / "train.py").write_text("x = 1\n")
+    git("add", ".")
+    git("commit", "-q", "-m", "x")
+    head = git("rev-parse", "HEAD")
+    assert environment.git_info(repo) == {"commit": head, "branch": "work", "dirty": False}
+    (repo / "notes.txt").write_text("untracked files do not make the tree dirty\n")
+    assert environment.git_info(repo)["dirty"] is False
+    (repo / "train.py").write_text("x = 2\n")
+    assert environment.git_info(repo)["dirty"] is True
+    git("stash", "-q")
+    git("checkout", "-q", "--detach")
+    assert environment.git_info(repo / "train.py") == {
+        "commit": head,
+        "branch": "HEAD",
+        "dirty": False,
+    }
+    assert environment.git_info(tmp_path) == {}  # not a work tree
