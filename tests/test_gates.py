@@ -100,7 +100,7 @@ def test_parse_forms():
         ("auc>1_00, rmse<1", "condition 'auc>1_00': '1_00' is neither a number nor a name"),
         ("auc>1e999, x>1", "threshold in 'auc>1e999' is not a finite number"),
         ("auc>\u20130.5", "(EN DASH) cannot appear in a gate; write '-' for minus;"),
-        ("auc\uff1e0.5", "(FULLWIDTH GREATER-THAN SIGN) cannot appear in a gate;"),
+        ("auc\uff1e0.5", "(FULLWIDTH GREATER-THAN SIGN) cannot appear in a gate; write METRIC"),
         # and says what is wrong, and where
         ("auc>0.5 0.6", "expected ',' or 'and' after it, found '0.6'; write"),
         ("auc>0.5 @production", "expected ',' or 'and' after it, found '@'; write"),
