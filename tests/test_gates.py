@@ -93,6 +93,14 @@ def test_parse_forms():
         ("auc>production-, x>1", "condition 'auc>production-': a number must follow '-'"),
         ("auc>production- x", "condition 'auc>production- x': a number must follow '-'"),
         ("auc>@, x>1", "condition 'auc>@': an alias must follow '@';"),
+        ("auc>0.5, rmse", "condition 'rmse': expected an operator"),
+        ("auc>0.5, 1>auc", "condition '1>auc': it must start with a metric name"),
+        ("auc>0.5, 1auc>0", "condition '1auc>0': '1auc' is neither a number nor a name"),
+        ("auc>0.5x, rmse<1", "condition 'auc>0.5x': '0.5x' is neither a number nor a name"),
+        ("auc>1_00, rmse<1", "condition 'auc>1_00': '1_00' is neither a number nor a name"),
+        ("auc>1e999, x>1", "threshold in 'auc>1e999' is not a finite number"),
+        ("auc>\u20130.5", "(EN DASH) cannot appear in a gate; write '-' for minus;"),
+        ("auc\uff1e0.5", "(FULLWIDTH GREATER-THAN SIGN) cannot appear in a gate; write METRIC"),
         # and says what is wrong, and where
         ("auc>0.5 0.6", "expected ',' or 'and' after it, found '0.6'; write"),
         ("auc>0.5 @production", "expected ',' or 'and' after it, found '@'; write"),
@@ -169,6 +177,8 @@ def test_every_condition_is_judged_and_each_sentence_says_how():
         ("auc>- 1E+2", [Condition("auc", ">", number=-100.0)]),
         ("auc>prod-eu", [Condition("auc", ">", alias="prod-eu")]),
         ("auc>prod-eu-0.01", [Condition("auc", ">", alias="prod-eu", margin=-0.01)]),
+        ("auc>prod-e1", [Condition("auc", ">", alias="prod-e1")]),
+        ("auc>.5, f1>0", [Condition("auc", ">", number=0.5), Condition("f1", ">", number=0.0)]),
         ("auc>canary-2", [Condition("auc", ">", alias="canary", margin=-2.0)]),
         ("roc_auc.macro>=staging_2", [Condition("roc_auc.macro", ">=", alias="staging_2")]),
         ("and>1", None),  # 'and' separates conditions; it is no metric name
@@ -205,14 +215,24 @@ def test_separators_and_whitespace(expression):
 
 @pytest.mark.parametrize("bad", [42, 0.5, None, ["auc>0.5"], b"auc>0.5"])
 def test_a_gate_must_be_text(bad):
-    with pytest.raises(GateExpressionError, match="a gate must be text"):
+    with pytest.raises(
+        GateExpressionError, match=f"^a gate must be text, not {type(bad).__name__}$"
+    ):
         parse(bad)
+    with pytest.raises(GateExpressionError, match="^empty gate expression; write e.g. 'accuracy"):
+        parse(" \t")
 
 
 def test_a_gate_has_a_length_limit():
     with pytest.raises(GateExpressionError, match="at most 1000"):
         parse(",".join(["auc>0.5"] * 200))
     assert len(parse(",".join(["auc>0.5"] * 100))) == 100
+    # the limit itself is allowed
+    assert parse("auc>0." + "0" * 994) == [Condition("auc", ">", number=0.0)]
+    with pytest.raises(
+        GateExpressionError, match="^the gate is 1001 characters long; at most 1000"
+    ):
+        parse("auc>0." + "0" * 995)
 
 
 @pytest.mark.parametrize(
