@@ -80,6 +80,17 @@ def capture() -> dict[str, Any]:
     return {**_static(), "cwd": os.getcwd(), "packages": packages()}
 
 
+def process_alive(pid: int) -> bool:
+    """Whether process ``pid`` exists on this machine (one we may not signal counts)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 def git_info(path: str | os.PathLike[str] | None = None) -> dict[str, Any]:
     """Commit, dirty flag and branch of the git work tree holding ``path``.
 

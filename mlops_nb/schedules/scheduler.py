@@ -440,13 +440,14 @@ def _alert(
 
 def recover(store: Store) -> list[int]:
     """Fail and alert slots (and runs) whose process on this host is gone."""
-    from ..tracking.recorder import _alive, recover_orphans
+    from ..environment import process_alive
+    from ..tracking.recorder import recover_orphans
 
     recover_orphans(store)
     host = socket.gethostname()
     lost = []
     for slot in store.slots(status="running"):
-        if slot["host"] == host and slot["pid"] and not _alive(slot["pid"]):
+        if slot["host"] == host and slot["pid"] and not process_alive(slot["pid"]):
             error = f"orphaned: process {slot['pid']} on {host} ended without finishing"
             store.update_slot(
                 slot["id"],

@@ -19,12 +19,12 @@ raises an alert, and tries again only once the alias has moved elsewhere.
 
 from __future__ import annotations
 
-import os
 import sys
 import threading
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from .. import environment
 from ..errors import MlopsError, NotFoundError, UnavailableError
 from ..jsonutil import utcnow
 from ..store import faults
@@ -270,7 +270,7 @@ def record_lost_instances(store: Store, host: str, actor: str) -> list[str]:
     """
     closed = []
     for row in store.open_instances(host):
-        if _alive(int(row["pid"])):
+        if environment.process_alive(int(row["pid"])):
             continue
         serving = serving_version(row)
         store.record_deploy(
@@ -287,13 +287,3 @@ def record_lost_instances(store: Store, host: str, actor: str) -> list[str]:
         )
         closed.append(str(row["instance"]))
     return closed
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True

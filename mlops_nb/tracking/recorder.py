@@ -423,7 +423,7 @@ def recover_orphans(store: Store) -> list[str]:
     ended = []
     for run in store.running_runs(host):
         pid = run["pid"]
-        if pid and not _alive(pid):
+        if pid and not environment.process_alive(pid):
             store.update_run(
                 run["run_id"],
                 {
@@ -435,13 +435,3 @@ def recover_orphans(store: Store) -> list[str]:
             )
             ended.append(run["run_id"])
     return ended
-
-
-def _alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
