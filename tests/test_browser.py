@@ -55,7 +55,7 @@ def _seed(home: Path) -> dict[str, str]:
 
     Each model is there for one story, so the tests that move aliases do not
     move them under each other: ``churn`` (production v1, checked for drift
-    against v1 on shifted data whose ``contract`` column changed type),
+    against v1 on shifted data whose ``paperless_billing`` column changed type),
     ``fraud`` (production v1 then v3, for walking back through rollbacks),
     ``canary`` (promoted by the slow scheduled notebook), ``loans`` (moved by
     the widget in a notebook), ``tiny`` (registered by an executed notebook).
@@ -100,7 +100,9 @@ def _seed(home: Path) -> dict[str, str]:
         with tracking.track(store, EVIL, model=model, metrics={"accuracy": 0.5}):
             pass
         shifted = make_churn(3000, seed=9, month="2027-03", drift=0.9)
-        shifted["contract"] = shifted["contract"].astype(str)
+        # bool to 0/1: a type change the model still scores (category to str is no
+        # change at all: both are text, as a CSV round trip would leave them)
+        shifted["paperless_billing"] = shifted["paperless_billing"].astype(int)
         mlops_nb.check_drift("churn@production", shifted, store=store, target="churned")
         notebook_run = run_notebook(TINY, {"x": 3}, store=store)
         assert notebook_run.status == "finished", notebook_run.error
@@ -633,7 +635,7 @@ def test_drift_notes_read_as_text_with_numbers_and_alerts(panel):
     card = page.locator('[data-testid="mlops-drift-model"][data-model-name="churn"]')
     card.wait_for()
     text = card.inner_text()
-    assert "contract: category → str" in text, text
+    assert "paperless_billing: bool → int64" in text, text
     assert '{"column"' not in text
     assert re.search(r"accuracy 0\.8287 → 0\.\d+", text), text
     assert "alert" in text.lower(), text
@@ -958,13 +960,19 @@ def test_widget_labels_its_fields_and_its_fallback_outlives_the_kernel(lab, brow
             timeout=30_000,
         )
         assert _server_alias(url, token, "loans") == 2
-        page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
-        page.wait_for_timeout(1_500)
         import nbformat
 
-        saved = nbformat.read(str(Path(ids["root"]) / name), as_version=4)
-        outputs = [o for o in saved.cells[0].outputs if "data" in o]
-        html = "".join(o["data"].get("text/html", "") for o in outputs)
+        # The kernel re-sends the bundle after the action; the view may show the
+        # move first. Save until the file holds it (a stale fallback never does).
+        html = ""
+        for _ in range(20):
+            page.evaluate("() => window.jupyterapp.commands.execute('docmanager:save')")
+            page.wait_for_timeout(1_500)
+            saved = nbformat.read(str(Path(ids["root"]) / name), as_version=4)
+            outputs = [o for o in saved.cells[0].outputs if "data" in o]
+            html = "".join(o["data"].get("text/html", "") for o in outputs)
+            if "1 → 2" in html:
+                break
         assert "1 → 2" in html, "the saved fallback is stale"
     finally:
         context.close()
