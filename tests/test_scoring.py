@@ -5,6 +5,10 @@ Through the real entry point and the Python API, on SQLite and on PostgreSQL.
 
 from __future__ import annotations
 
+import os
+import subprocess
+import sys
+
 import pandas as pd
 import pytest
 from models import FEATURES, numeric_data, numeric_model
@@ -49,6 +53,8 @@ def test_score_writes_the_output_and_logs_every_row_with_its_batch(bench, cli, t
     listed = cli("predictions", "bench", "--batch", batch, "--json").json()
     assert len(listed) == 40
     assert {i["batch_id"] for i in listed} == {batch}
+    # in request order: request 10 follows request 9 (the rows share one time)
+    assert [i["request_id"] for i in listed] == [f"{batch}-{n}" for n in range(1, 41)]
     by_id = {i["request_id"]: i for i in listed}
     assert by_id[f"{batch}-4"]["inputs"]["customer_id"] == "C3"
     assert by_id[f"{batch}-4"]["prediction"] == int(scored["prediction"][3])
@@ -112,6 +118,24 @@ def test_bad_paths_are_refused_before_scoring(bench, cli, tmp_path):
     assert folder.code == 2, folder.err
     assert cli("score", "nobody", str(source), "-o", str(tmp_path / "o.parquet")).code == 3
     assert logged_batches(bench) == []
+
+
+def test_staged_files_a_killed_scoring_left_are_removed_and_live_ones_kept(bench, tmp_path):
+    out = tmp_path / "scored.parquet"
+    ended = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                           capture_output=True, text=True, check=True)  # fmt: skip
+    dead = tmp_path / f".scored.parquet.{int(ended.stdout)}-0123456789ab.tmp"
+    alive = tmp_path / f".scored.parquet.{os.getpid()}-ba9876543210.tmp"
+    other = tmp_path / f".other.parquet.{int(ended.stdout)}-0123456789ab.tmp"
+    for left in (dead, alive, other):
+        left.write_bytes(b"half a file")
+    mlops_nb.score("bench", table(5), store=bench, output=out)
+    assert len(pd.read_parquet(out)) == 5
+    assert not dead.exists()  # its process is gone: it can never be put in place
+    assert alive.exists() and other.exists()  # a running score's file; another target's
+    assert sorted(p.name for p in tmp_path.iterdir() if p.name.endswith(".tmp")) == sorted(
+        [alive.name, other.name]
+    )
 
 
 def test_feedback_on_scored_rows_reaches_the_log_and_the_drift_check(bench, cli, tmp_path):

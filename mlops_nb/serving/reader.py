@@ -122,14 +122,27 @@ def predictions(
         keep &= frame["at"] >= pd.Timestamp(start)
     if end is not None:
         keep &= frame["at"] <= pd.Timestamp(end)
-    frame = frame[keep].sort_values(["at", "request_id", "row"], kind="stable")
-    frame = frame.reset_index(drop=True)
+    frame = _in_order(frame[keep])
     if feedback:
         frame = _with_feedback(store, name, frame, start)
     first = [c for c in META_COLUMNS[:8] if c in frame.columns]
     last = [c for c in META_COLUMNS[8:] if c in frame.columns]
     middle = [c for c in frame.columns if c not in META_COLUMNS]
     return frame[first + middle + last]
+
+
+def _in_order(frame: Any) -> Any:
+    """Rows by time, then by the process that answered and its request number.
+
+    A request id is ``INSTANCE-NUMBER``; its number is compared as a number,
+    so request 10 follows request 9 when both carry the same time.
+    """
+    if frame.empty:
+        return frame.reset_index(drop=True)
+    parts = frame["request_id"].str.rpartition("-")
+    keys = frame.assign(_instance=parts[0], _number=parts[2].astype("int64"))
+    keys = keys.sort_values(["at", "_instance", "_number", "row"], kind="stable")
+    return keys.drop(columns=["_instance", "_number"]).reset_index(drop=True)
 
 
 def _frame(store: Store, sha256: str) -> Any:
