@@ -15,6 +15,7 @@ from models import numeric_data
 from models import numeric_rows as rows
 
 import mlops_nb
+from mlops_nb.errors import NotFoundError
 from mlops_nb.jsonutil import format_time
 from mlops_nb.serving import privacy
 from mlops_nb.serving.runtime import Runtime
@@ -135,6 +136,24 @@ def test_erase_removes_a_subject_everywhere_and_audit_verify_stays_green(bench, 
     again = cli("predictions", "erase", "bench", "--where", "customer_id == 'C3'", "--json")
     assert again.code == 0 and again.json()["rows"] == 0
     assert len(second) == 10
+    assert audit.verify(bench).ok
+
+
+def test_feedback_for_an_erased_request_is_refused(bench):
+    scored = mlops_nb.score("bench", customers(20), store=bench)
+    privacy.erase(bench, "bench", "customer_id == 'C3'")
+    erased = scored.loc[scored["customer_id"] == "C3", "request_id"].tolist()
+    kept = scored.loc[scored["customer_id"] != "C3", "request_id"].tolist()
+    assert len(erased) == 2
+    with Runtime(bench, "bench", poll=3600.0, flush_every=3600.0) as runtime:
+        for request_id in erased:
+            # the batch was logged whole, but these rows are gone: no label may
+            # bring the subject's request back into the log
+            with pytest.raises(NotFoundError):
+                runtime.feedback({"request_id": request_id, "label": 1})
+        assert runtime.feedback({"request_id": kept[0], "label": 1})["accepted"] is True
+    log = mlops_nb.predictions("bench", store=bench)
+    assert log.dropna(subset=["label"])["request_id"].tolist() == [kept[0]]
     assert audit.verify(bench).ok
 
 

@@ -251,8 +251,10 @@ class Runtime:
 
     def _committed(self, instance: str, seq: int) -> bool:
         for batch in self.store.batches_holding(self.name, instance, seq):
-            if batch["sample"] >= 1.0:
-                return True  # every request in the range was logged
+            span = batch["last_seq"] - batch["first_seq"] + 1
+            if batch["sample"] >= 1.0 and batch["requests"] == span:
+                # every request in the range was logged and none erased since
+                return True
             if request_in_file(self.store, batch["file_sha256"], f"{instance}-{seq}"):
                 return True
         return False
