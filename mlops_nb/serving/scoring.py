@@ -18,12 +18,14 @@ nothing, and never an output file for a batch the log does not hold.
 from __future__ import annotations
 
 import datetime as dt
+import glob
 import os
 import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ..environment import actor as default_actor
+from ..environment import process_alive
 from ..errors import InvalidInputError, SchemaMismatchError
 from ..jsonutil import format_time
 from ..store import faults
@@ -114,7 +116,8 @@ def score(
     staged = None
     if target is not None:
         # written beside the target first, put in place once the log holds the batch
-        staged = target.with_name(f".{target.name}.{batch_id}.tmp")
+        _remove_stale(target)
+        staged = target.with_name(f".{target.name}.{os.getpid()}-{batch_id}.tmp")
         scored.to_parquet(staged, index=False)
     try:
         _log(store, name, predictor, rows, data, result, request_ids, per_row_ms, batch_id, actor)
@@ -125,6 +128,19 @@ def score(
         if staged is not None:
             staged.unlink(missing_ok=True)
     return scored
+
+
+def _remove_stale(target: Path) -> None:
+    """Delete the staged files a killed scoring process left beside ``target``.
+
+    A staged file names the process that wrote it; one whose process is gone
+    can never be put in place, while a live process's file is its own business
+    (another score into the same file may be running).
+    """
+    for staged in target.parent.glob(f".{glob.escape(target.name)}.*.tmp"):
+        pid, _, _ = staged.name[len(target.name) + 2 : -len(".tmp")].partition("-")
+        if pid.isdigit() and not process_alive(int(pid)):
+            staged.unlink(missing_ok=True)
 
 
 def _output_path(output: str | os.PathLike[str]) -> Path:
