@@ -47,7 +47,7 @@ SEED = 0
 
 TARGET_LOAD_EXT_MS = 100.0
 TARGET_RUN_MS = 50.0
-TARGET_RATIO = 20.0
+TARGET_RATIO = 50.0
 
 HEAVY_PACKAGES = (
     "sqlalchemy",
@@ -399,13 +399,14 @@ def render(results: dict[str, Any]) -> str:
         verdict(load["median_ms"], TARGET_LOAD_EXT_MS),
     )
     steady = results["steady"]
+    # The target is for the run as users get it: with the drift profile.
     add(
-        "tracked run, steady state (fit excluded), no drift profile",
-        steady["bare_run"],
+        "tracked run, steady state (fit excluded), with drift profile (default)",
+        steady["run"],
         f"< {TARGET_RUN_MS:.0f}",
-        verdict(steady["bare_run"]["median_ms"], TARGET_RUN_MS),
+        verdict(steady["run"]["median_ms"], TARGET_RUN_MS),
     )
-    add("tracked run, steady state, with drift profile (default)", steady["run"])
+    add("tracked run, steady state, no drift profile", steady["bare_run"])
     add("  component: data_fingerprint(X)", steady["fingerprint"])
     cold = results["cold"]
     add("cold, fresh process: import mlops_nb", cold["import"])
