@@ -175,7 +175,11 @@ def bin_values(edges: np.ndarray, x: np.ndarray) -> Binned:
     value), whatever the distribution. What lies outside the grid is a slice
     at either end of the sorted values.
     """
-    ordered = np.sort(x)
+    return bin_sorted(edges, np.sort(x))
+
+
+def bin_sorted(edges: np.ndarray, ordered: np.ndarray) -> Binned:
+    """:func:`bin_values` of values already sorted ascending."""
     n = ordered.size
     cdf = np.searchsorted(ordered, edges, side="right")
     cdf_lt = np.searchsorted(ordered, edges, side="left")
