@@ -207,3 +207,9 @@ def mixed_scripts(text: str) -> list[str]:
     if len(found) <= 1 or any(found <= allowed for allowed in _MIXES):
         return []
     return sorted(found)
+
+
+def one_line(exc: Exception) -> str:
+    """An exception as one short line: libraries' messages run to paragraphs."""
+    first = (str(exc).strip().splitlines() or [""])[0]
+    return f"{type(exc).__name__}: {first[:200]}"
