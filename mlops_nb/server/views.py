@@ -139,7 +139,8 @@ MAX_COMPARED = 10
 
 
 def compare_view(store: Store, run_ids: list[str]) -> dict[str, Any]:
-    """``GET /runs/compare``: runs side by side, as the RunComparison widget has them.
+    """``GET /runs/compare``: runs side by side, as the RunComparison widget has them,
+    and how each later run's code differs from the first run's.
 
     ``runs`` gives each run's id and column label; ``sections`` the facts (data
     fingerprint, git commit, …), parameters, metrics and recorded values, each
@@ -147,13 +148,13 @@ def compare_view(store: Store, run_ids: list[str]) -> dict[str, Any]:
     says which) and ``differs``; ``shared_metrics`` the metrics every run has.
     """
     from ..errors import InvalidInputError
-    from ..widgets.comparison import _MISSING, RunComparison, _differs
+    from ..tracking.comparison import MISSING, Comparison, differs
 
     if not 2 <= len(run_ids) <= MAX_COMPARED:
         raise InvalidInputError(
             f"compare takes 2 to {MAX_COMPARED} run ids (ids=a,b,...), not {len(run_ids)}"
         )
-    compared = RunComparison(run_ids, store, interactive=False)
+    compared = Comparison(store, run_ids)
     if len(compared.runs) < 2:
         raise InvalidInputError("compare needs two different runs")
     return {
@@ -167,9 +168,9 @@ def compare_view(store: Store, run_ids: list[str]) -> dict[str, Any]:
                 "rows": [
                     {
                         "name": name,
-                        "values": [None if v is _MISSING else v for v in values],
-                        "missing": [v is _MISSING for v in values],
-                        "differs": _differs(values, name),
+                        "values": [None if v is MISSING else v for v in values],
+                        "missing": [v is MISSING for v in values],
+                        "differs": differs(values, name),
                     }
                     for name, values in rows
                 ],
@@ -177,6 +178,7 @@ def compare_view(store: Store, run_ids: list[str]) -> dict[str, Any]:
             for section, rows in compared.sections()
         ],
         "shared_metrics": compared.shared_metrics(),
+        "code": [d.to_json() for d in compared.code_diffs()],
     }
 
 

@@ -8,23 +8,12 @@ from types import SimpleNamespace
 from typing import TYPE_CHECKING, Any
 
 from ..display import _short, table_text
-from ..errors import InvalidInputError
+from ..tracking.comparison import MISSING, Comparison, differs
 from .base import View, bar, count, figure_outputs, heading, html_table, page, text
 
 if TYPE_CHECKING:
     from ..records import Run
     from ..store import Store
-
-_MISSING = object()
-#: Facts shown but not counted as differences: they differ between any two runs.
-_NOT_COMPARED = {"started"}
-
-
-def _differs(values: list[Any], name: str = "") -> bool:
-    if name in _NOT_COMPARED:
-        return False
-    first = values[0]
-    return any(v is _MISSING or v != first for v in values[1:]) or first is _MISSING
 
 
 class RunComparison(View):
@@ -61,68 +50,27 @@ class RunComparison(View):
         interactive: bool | None = None,
     ) -> None:
         super().__init__(store, interactive)
-        if isinstance(run_ids, str) or not isinstance(run_ids, Sequence) or not run_ids:
-            raise InvalidInputError("RunComparison takes a non-empty list of run ids")
-        runs: list[Run] = []
-        for ref in run_ids:
-            run_id = getattr(ref, "run_id", ref)
-            if not isinstance(run_id, str):
-                raise InvalidInputError(f"not a run id: {run_id!r}")
-            run = self.store.get_run(run_id)
-            if all(r.run_id != run.run_id for r in runs):
-                runs.append(run)
-        self.runs = runs
+        self.comparison = Comparison(self.store, run_ids)
+        self.runs = self.comparison.runs
         self.only_differences = only_differences
 
     # -- the comparison ----------------------------------------------------------
 
     def labels(self) -> list[str]:
         """One column heading per run: its short id, and model version if any."""
-        out = []
-        for r in self.runs:
-            what = f"{r.name}:{r.model_version}" if r.model_version else (r.name or r.kind)
-            out.append(f"{r.run_id[:8]} {what}")
-        return out
+        return self.comparison.labels()
 
     def sections(self) -> list[tuple[str, list[tuple[str, list[Any]]]]]:
         """``(section, [(row name, [value per run])])`` for facts, parameters, metrics, values."""
-
-        def rows(attr: str) -> list[tuple[str, list[Any]]]:
-            keys: list[str] = []
-            for r in self.runs:
-                keys.extend(k for k in getattr(r, attr) if k not in keys)
-            return [
-                (k, [getattr(r, attr).get(k, _MISSING) for r in self.runs]) for k in sorted(keys)
-            ]
-
-        facts = [
-            ("status", [r.status for r in self.runs]),
-            ("started", [r.started_at for r in self.runs]),
-            ("by", [r.actor for r in self.runs]),
-            ("data sha256", [r.data.get("sha256", _MISSING) for r in self.runs]),
-            ("data rows", [r.data.get("rows", _MISSING) for r in self.runs]),
-            ("git commit", [(r.git_commit or "")[:12] or _MISSING for r in self.runs]),
-        ]
-        out = [("run", facts), ("parameters", rows("params")), ("metrics", rows("metrics"))]
-        if any(r.values for r in self.runs):
-            out.append(("recorded values", rows("values")))
-        return out
+        return self.comparison.sections()
 
     def differences(self) -> dict[str, list[str]]:
         """Per section, the rows whose values differ between the runs."""
-        return {
-            section: [name for name, values in rows if _differs(values, name)]
-            for section, rows in self.sections()
-        }
+        return self.comparison.differences()
 
     def shared_metrics(self) -> dict[str, list[float]]:
         """Metrics every run has, with each run's value."""
-        shared: dict[str, list[float]] = {}
-        for name in sorted(self.runs[0].metrics):
-            values = [r.metrics.get(name) for r in self.runs]
-            if all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in values):
-                shared[name] = [float(v) for v in values if v is not None]
-        return shared
+        return self.comparison.shared_metrics()
 
     # -- static rendering ----------------------------------------------------
 
@@ -131,13 +79,13 @@ class RunComparison(View):
         labels = self.labels()
         parts = []
         for section, rows in self.sections():
-            shown = [(n, v) for n, v in rows if _differs(v, n) or not only]
+            shown = [(n, v) for n, v in rows if differs(v, n) or not only]
             if not shown:
                 note = "the same in every run" if rows else "none"
                 parts.append(f"{heading(section)}<p class='muted'>{note}</p>")
                 continue
             cells = [[f"<b>{text(n)}</b>", *(_cell(v) for v in values)] for n, values in shown]
-            classes = ["diff" if _differs(v, n) else "" for n, v in shown]
+            classes = ["diff" if differs(v, n) else "" for n, v in shown]
             parts.append(heading(section) + html_table([section, *labels], cells, classes))
         return "".join(parts)
 
@@ -159,8 +107,22 @@ class RunComparison(View):
                 )
         return heading("shared metrics") + html_table(["metric", "run", "value"], rows)
 
+    def code_html(self) -> str:
+        """How each later run's code differs from the first run's, as a unified diff."""
+        labels = self.labels()
+        parts = []
+        for i, diff in enumerate(self.comparison.code_diffs(), start=1):
+            title = f"code: {labels[i]} against {labels[0]}"
+            if not diff.changed:
+                same = "the same code" if diff.source else "no code kept for one of the runs"
+                parts.append(f"{heading(title)}<p class='muted'>{same}</p>")
+                continue
+            shown = "\n".join(_diff_line(line) for line in diff.lines)
+            parts.append(f"{heading(title)}<pre class='mlops-diff'>{shown}</pre>")
+        return "".join(parts)
+
     def to_html(self) -> str:
-        return page(self._title(), self.tables_html() + self.chart_html())
+        return page(self._title(), self.tables_html() + self.chart_html() + self.code_html())
 
     def __str__(self) -> str:
         labels = self.labels()
@@ -168,8 +130,8 @@ class RunComparison(View):
         for section, rows in self.sections():
             table = [
                 {
-                    "": ("* " if _differs(values, name) else "  ") + name,
-                    **{lab: "—" if v is _MISSING else v for lab, v in zip(labels, values)},
+                    "": ("* " if differs(values, name) else "  ") + name,
+                    **{lab: "—" if v is MISSING else v for lab, v in zip(labels, values)},
                 }
                 for name, values in rows
             ]
@@ -219,6 +181,14 @@ class RunComparison(View):
 
 
 def _cell(value: Any) -> str:
-    if value is _MISSING:
+    if value is MISSING:
         return "<span class='muted'>—</span>"
     return text(value)
+
+
+def _diff_line(line: str) -> str:
+    """One diff line, escaped; added lines green, removed red, hunk headings muted."""
+    if line.startswith(("+++", "---")):
+        return f"<b>{escape(line)}</b>"
+    colour = {"+": "#1a7f37", "-": "#cf222e", "@": "#6e7781"}.get(line[:1])
+    return f"<span style='color:{colour}'>{escape(line)}</span>" if colour else escape(line)
