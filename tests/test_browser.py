@@ -74,7 +74,7 @@ def _seed(home: Path) -> dict[str, str]:
     try:
         X_train, _, y_train, _ = split(make_churn(800, seed=5), seed=5)
         model = churn_pipeline(X_train, y_train)
-        for accuracy in (ACCURACY, 0.86):
+        for accuracy, C in ((ACCURACY, 1.0), (0.86, 0.5)):
             with tracking.track(
                 store,
                 "churn",
@@ -82,6 +82,8 @@ def _seed(home: Path) -> dict[str, str]:
                 data=X_train,
                 target=y_train,
                 metrics={"accuracy": accuracy},
+                source=["X, y = load_churn()"],
+                code=f"model = churn_pipeline(X, y, C={C})",
             ):
                 pass
         mlops_nb.promote("churn", 1, store=store, reason="first model")
@@ -853,6 +855,18 @@ def test_tick_two_runs_and_compare_them_side_by_side(panel, lab):
     view.locator('[data-testid="mlops-compare-only-differences"]').check()
     rows = view.locator('[data-testid="mlops-compare-row"]')
     assert all(r.get_attribute("data-differs") == "true" for r in rows.all())
+    # the code each run ran, diffed by the server: the changed line out and in
+    code = view.locator('[data-testid="mlops-compare-code"]')
+    assert code.count() == 1
+    first = view.locator("thead th[data-run-id]").first.get_attribute("data-run-id")
+    c_of = {r["run_id"]: 1.0 if r["model_version"] == 1 else 0.5 for r in churn}
+    (later,) = [run_id for run_id in c_of if run_id != first]
+    lines = {kind: [t.strip() for t in code.locator(f'[data-kind="{kind}"]').all_inner_texts()]
+             for kind in ("remove", "add")}  # fmt: skip
+    assert lines == {
+        "remove": [f"-model = churn_pipeline(X, y, C={c_of[first]})"],
+        "add": [f"+model = churn_pipeline(X, y, C={c_of[later]})"],
+    }
     assert not page.errors, page.errors
 
 

@@ -704,6 +704,25 @@ async def test_runs_compare_sets_runs_side_by_side(jp_fetch, seeded):
     assert accuracy["values"] == [0.9, 0.86] and accuracy["differs"]
     assert not sections["run"]["started"]["differs"]  # shown, never counted as a difference
     assert doc["shared_metrics"] == {"accuracy": [0.9, 0.86]}
+    assert [d["changed"] for d in doc["code"]] == [False]  # neither run kept code
+
+
+async def test_runs_compare_gives_the_diff_of_the_code_that_ran(jp_fetch, seeded):
+    ids = []
+    for code in ("fit(C=1)\nscore()", "fit(C=2)  # <img src=x onerror=alert(1)>\nscore()"):
+        with tracking.track(seeded, "churn", source=["X = load()"], code=code) as run:
+            pass
+        ids.append(run.run_id)
+    status, doc = await call(jp_fetch, "runs", "compare", ids=",".join(ids))
+    assert status == 200, doc
+    (diff,) = doc["code"]
+    assert diff["run_id"] == ids[1] and diff["against"] == ids[0] and diff["changed"]
+    assert diff["source"] == diff["against_source"] == "tracked"
+    changed = [line for line in diff["lines"] if line[:1] in "+-" and line[:3] not in "+++---"]
+    # the code as text, markup and all: the panel shows it, never parses it
+    assert changed == ["-fit(C=1)", "+fit(C=2)  # <img src=x onerror=alert(1)>"]
+    status, same = await call(jp_fetch, "runs", "compare", ids=f"{ids[0]},{ids[0][:8]},{ids[1]}")
+    assert status == 200 and len(same["code"]) == 1
 
 
 @pytest.mark.parametrize(

@@ -1,13 +1,13 @@
 /**
- * A main-area tab with runs side by side, and a switch that hides the rows
- * that are the same in every run.
+ * A main-area tab with runs side by side, a switch that hides the rows that
+ * are the same in every run, and the diff of the code each run ran.
  */
 import { Widget } from '@lumino/widgets';
 
 import { h, replaceChildren } from './dom';
 import { mlopsIcon } from './icon';
 import type { IRunComparison } from './types';
-import { renderComparison } from './views/compare';
+import { renderCodeDiffs, renderComparison } from './views/compare';
 
 export class CompareView extends Widget {
   constructor(doc: IRunComparison) {
@@ -27,7 +27,8 @@ export class CompareView extends Widget {
     }) as HTMLInputElement;
     this.node.append(
       h('div', { class: 'mlops-CompareView-banner' }, h('label', null, only, ' only the rows that differ')),
-      table
+      table,
+      renderCodeDiffs(doc)
     );
     replaceChildren(table, renderComparison(doc, false));
   }

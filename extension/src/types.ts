@@ -140,11 +140,24 @@ export interface ICompareRow {
   differs: boolean;
 }
 
+/** How one run's code differs from the first compared run's (a unified diff, by the server). */
+export interface ICodeDiff {
+  run_id: string;
+  against: string;
+  /** `tracked`: the session's cells and the tracked cell; `notebook`: an executed notebook's code cells */
+  source: 'tracked' | 'notebook' | null;
+  against_source: 'tracked' | 'notebook' | null;
+  lines: string[];
+  changed: boolean;
+}
+
 /** `GET /runs/compare`: runs side by side. */
 export interface IRunComparison {
   runs: { run_id: string; label: string }[];
   sections: { name: string; rows: ICompareRow[] }[];
   shared_metrics: Record<string, number[]>;
+  /** one per run after the first */
+  code: ICodeDiff[];
 }
 
 /** `GET /runs/search`: one page of the runs a filter matches. */

@@ -13,7 +13,7 @@ import {
   type IRunsPage,
   type IRunsState
 } from '../src/views/runs';
-import { renderComparison } from '../src/views/compare';
+import { diffLineKind, renderCodeDiffs, renderComparison } from '../src/views/compare';
 import { renderSchedules, type ISchedulesActions } from '../src/views/schedules';
 import type { IDriftHistory, IModelDetail, IModelSummary, IRun, ISchedule } from '../src/types';
 
@@ -753,7 +753,17 @@ describe('comparing runs', () => {
       },
       { name: 'metrics', rows: [{ name: 'accuracy', values: [0.8286657, 0.86], missing: [false, false], differs: true }] }
     ],
-    shared_metrics: { accuracy: [0.8286657, 0.86] }
+    shared_metrics: { accuracy: [0.8286657, 0.86] },
+    code: [
+      {
+        run_id: 'b'.repeat(32),
+        against: 'a'.repeat(32),
+        source: 'tracked' as const,
+        against_source: 'tracked' as const,
+        lines: [`--- aaaaaaaa ${EVIL}:1`, '+++ bbbbbbbb churn:2', '@@ -1,2 +1,2 @@', ' # cell 1', '-fit(C=1)', `+fit(C=2)  # ${EVIL}`],
+        changed: true
+      }
+    ]
   };
 
   it('sets the runs side by side, marks what differs and draws metric bars', () => {
@@ -780,5 +790,42 @@ describe('comparing runs', () => {
     const names = Array.from(node.querySelectorAll('[data-testid="mlops-compare-row"]')).map(r => r.getAttribute('data-name'));
     expect(names).toEqual(['C', 'accuracy']);
     expect(node.textContent).toContain('the same in every run');
+  });
+
+  it('shows the code diff the server made, line by line, as text', () => {
+    const node = render(renderCodeDiffs(doc));
+    const section = node.querySelector('[data-testid="mlops-compare-code"]') as HTMLElement;
+    expect(section.getAttribute('data-run-id')).toBe('b'.repeat(32));
+    expect(section.querySelector('h4')?.textContent).toBe(`code: bbbbbbbb churn:2 against aaaaaaaa ${EVIL}:1`);
+    const kinds = Array.from(section.querySelectorAll('pre span')).map(s => s.getAttribute('data-kind'));
+    expect(kinds).toEqual(['file', 'file', 'hunk', 'context', 'remove', 'add']);
+    expect(section.querySelector('pre')?.textContent).toBe(doc.code[0].lines.map(l => `${l}\n`).join(''));
+    expect(document.querySelector('img')).toBeNull();
+  });
+
+  it('says when the code is the same, or when one run kept none', () => {
+    const same = render(
+      renderCodeDiffs({ ...doc, code: [{ ...doc.code[0], lines: [], changed: false }] })
+    );
+    expect(same.textContent).toContain('the same code');
+    expect(same.querySelector('pre')).toBeNull();
+    const none = render(
+      renderCodeDiffs({ ...doc, code: [{ ...doc.code[0], source: null, against_source: null, lines: [], changed: false }] })
+    );
+    expect(none.textContent).toContain('no code was kept for these runs');
+    const one = render(renderCodeDiffs({ ...doc, code: [{ ...doc.code[0], against_source: null }] }));
+    expect(one.textContent).toContain(`no code was kept for aaaaaaaa ${EVIL}:1`);
+  });
+
+  it.each([
+    ['+++ b', 'file'],
+    ['--- a', 'file'],
+    ['@@ -1 +1 @@', 'hunk'],
+    ['+x', 'add'],
+    ['-x', 'remove'],
+    [' x', 'context'],
+    ['', 'context']
+  ])('reads %j as a %s line', (line, kind) => {
+    expect(diffLineKind(line)).toBe(kind);
   });
 });

@@ -5,7 +5,7 @@
  */
 import { h } from '../dom';
 import { formatDateTime, formatNumber } from '../logic';
-import type { ICompareRow, IRunComparison, JsonValue } from '../types';
+import type { ICodeDiff, ICompareRow, IRunComparison, JsonValue } from '../types';
 
 /** Rows that hold a moment: shown by the one rule for times, in the browser's zone. */
 const TIMES = new Set(['started', 'ended']);
@@ -99,5 +99,56 @@ export function renderComparison(doc: IRunComparison, onlyDifferences: boolean):
       )
     ),
     h('tbody', null, ...body)
+  );
+}
+
+/** The class a diff line is drawn with: added, removed, a hunk heading, or context. */
+export function diffLineKind(line: string): 'add' | 'remove' | 'hunk' | 'file' | 'context' {
+  if (line.startsWith('+++') || line.startsWith('---')) {
+    return 'file';
+  }
+  if (line.startsWith('@@')) {
+    return 'hunk';
+  }
+  if (line.startsWith('+')) {
+    return 'add';
+  }
+  if (line.startsWith('-')) {
+    return 'remove';
+  }
+  return 'context';
+}
+
+function codeDiff(diff: ICodeDiff, label: string, against: string): HTMLElement {
+  let note: string | null = null;
+  if (!diff.changed) {
+    note = diff.source ? 'the same code' : 'no code was kept for these runs';
+  } else if (!diff.source || !diff.against_source) {
+    note = `no code was kept for ${diff.source ? against : label}: all of the other run's code is shown as changed`;
+  }
+  return h(
+    'section',
+    { class: 'mlops-Compare-code', 'data-testid': 'mlops-compare-code', 'data-run-id': diff.run_id },
+    h('h4', null, `code: ${label} against ${against}`),
+    note ? h('p', { class: 'mlops-muted mlops-small' }, note) : null,
+    diff.lines.length
+      ? h(
+          'pre',
+          { class: 'mlops-Compare-diff-lines' },
+          ...diff.lines.map(line =>
+            h('span', { class: `mlops-Diff-${diffLineKind(line)}`, 'data-kind': diffLineKind(line) }, `${line}\n`)
+          )
+        )
+      : null
+  );
+}
+
+/** How each later run's code differs from the first run's, as the server diffed it. */
+export function renderCodeDiffs(doc: IRunComparison): HTMLElement {
+  const label = (runId: string) => doc.runs.find(r => r.run_id === runId)?.label ?? runId.slice(0, 8);
+  return h(
+    'div',
+    { class: 'mlops-Compare-codes' },
+    ...(doc.code ?? []).map(diff => codeDiff(diff, label(diff.run_id), label(diff.against)))
   );
 }
