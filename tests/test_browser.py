@@ -345,6 +345,31 @@ def test_panel_lists_models_versions_and_alias(panel):
     assert churn.locator('[data-testid="mlops-alias-event"]').count() >= 1
 
 
+def test_a_version_shows_its_input_schema_and_two_versions_compare(panel):
+    page = panel
+    churn = _model(page, "churn")
+    churn.wait_for()
+    v2 = churn.locator('[data-testid="mlops-version"][data-version="2"]')
+    schema = v2.locator('[data-testid="mlops-version-schema"]')
+    schema.locator("summary").click()
+    columns = schema.locator('[data-testid="mlops-schema-column"]')
+    assert columns.count() > 0
+    assert "contract" in [c.get_attribute("data-column") for c in columns.all()]
+    button = churn.locator('[data-testid="mlops-compare-versions"]')
+    assert button.is_disabled()
+    for version in (2, 1):
+        box = churn.locator(f'[data-version="{version}"] [data-testid="mlops-version-check"]')
+        box.check()
+    assert button.inner_text() == "Compare v1 · v2"
+    button.click()
+    view = page.locator('[data-testid="mlops-compare-view"]')
+    view.wait_for(timeout=15_000)
+    heads = view.locator("thead th[data-run-id]")
+    assert heads.count() == 2
+    assert [t.split()[-1] for t in heads.all_inner_texts()] == ["churn:1", "churn:2"]
+    assert not page.errors, page.errors
+
+
 def test_promote_then_roll_back_moves_the_alias(panel, lab):
     url, token, _ = lab
     page = panel

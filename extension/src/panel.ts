@@ -252,9 +252,8 @@ export class MlopsPanel extends Widget {
    * appears once the report has arrived; until then the message line says
    * what is happening.
    */
-  /** Open the runs ticked on the Runs tab side by side in the main area. */
-  async compareRuns(): Promise<void> {
-    const ids = [...this.runsState.compare];
+  /** Open runs side by side in the main area (by default those ticked on the Runs tab). */
+  async compareRuns(ids: string[] = [...this.runsState.compare]): Promise<void> {
     try {
       this.showInMain(new CompareView(await this.client.compareRuns(ids)));
     } catch (reason) {
@@ -426,7 +425,8 @@ export class MlopsPanel extends Widget {
         {
           promote: (model, version) => void this.promote(model, version),
           rollback: (model, holder) => void this.rollback(model, holder),
-          openRun: runId => this.showRun(runId)
+          openRun: runId => this.showRun(runId),
+          compareVersions: (_model, runIds) => void this.compareRuns(runIds)
         },
         this.modelsState
       )

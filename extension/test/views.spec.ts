@@ -19,7 +19,7 @@ import type { IDriftHistory, IModelDetail, IModelSummary, IRun, ISchedule } from
 
 const EVIL = '<img src=x onerror=alert(1)>';
 
-const noModelActions: IModelsActions = { promote: jest.fn(), rollback: jest.fn(), openRun: jest.fn() };
+const noModelActions: IModelsActions = { promote: jest.fn(), rollback: jest.fn(), openRun: jest.fn(), compareVersions: jest.fn() };
 
 function summary(name: string, aliases: Record<string, number> = {}): IModelSummary {
   return { name, created_at: '2026-11-24T17:35:13Z', updated_at: null, versions: 2, latest_version: 2, aliases };
@@ -130,7 +130,7 @@ describe('models tab', () => {
   });
 
   it('wires promote and rollback to the actions', () => {
-    const actions: IModelsActions = { promote: jest.fn(), rollback: jest.fn(), openRun: jest.fn() };
+    const actions: IModelsActions = { promote: jest.fn(), rollback: jest.fn(), openRun: jest.fn(), compareVersions: jest.fn() };
     const node = render(renderModels(entries, actions, { foldedHistory: new Set() }));
     (node.querySelector('[data-version="2"] [data-testid="mlops-promote"]') as HTMLElement).click();
     expect(actions.promote).toHaveBeenCalledWith('churn', 2);
@@ -141,7 +141,7 @@ describe('models tab', () => {
   });
 
   it('rolls back to the version the server names', () => {
-    const actions: IModelsActions = { promote: jest.fn(), rollback: jest.fn(), openRun: jest.fn() };
+    const actions: IModelsActions = { promote: jest.fn(), rollback: jest.fn(), openRun: jest.fn(), compareVersions: jest.fn() };
     const held = {
       ...detail('churn'),
       aliases: [{ alias: 'production', version: 3, rollback_to: 1 }]
@@ -183,7 +183,7 @@ describe('models tab', () => {
       gate: 'accuracy>=0.95',
       failures: ['accuracy>=0.95: 0.86 is not >= 0.95']
     });
-    const actions: IModelsActions = { promote: jest.fn(), rollback: jest.fn(), openRun: jest.fn() };
+    const actions: IModelsActions = { promote: jest.fn(), rollback: jest.fn(), openRun: jest.fn(), compareVersions: jest.fn() };
     const node = render(renderModels([{ summary: summary('churn', { production: 1 }), detail: made }], actions, { foldedHistory: new Set() }));
     const v1 = node.querySelector('[data-testid="mlops-version"][data-version="1"]') as HTMLElement;
     expect(v1.querySelector('[data-testid="mlops-estimator"]')?.textContent).toBe(' · estimator Pipeline');
@@ -219,6 +219,55 @@ describe('models tab', () => {
 
   it('explains an empty registry', () => {
     expect(renderModels([], noModelActions, { foldedHistory: new Set() }).textContent).toContain('No models yet');
+  });
+
+  it('compares the versions ticked, oldest first, once two are ticked', () => {
+    const actions: IModelsActions = { promote: jest.fn(), rollback: jest.fn(), openRun: jest.fn(), compareVersions: jest.fn() };
+    const state = { foldedHistory: new Set<string>() };
+    const node = render(renderModels(entries, actions, state));
+    const button = () => node.querySelector('[data-testid="mlops-compare-versions"]') as HTMLButtonElement;
+    const tick = (version: number) => {
+      const box = node.querySelector(`[data-version="${version}"] [data-testid="mlops-version-check"]`) as HTMLInputElement;
+      box.checked = !box.checked;
+      box.dispatchEvent(new Event('change'));
+    };
+    expect(button().disabled).toBe(true);
+    tick(2);
+    expect(button().disabled).toBe(true);
+    tick(1);
+    expect(button().disabled).toBe(false);
+    expect(button().textContent).toBe('Compare v1 · v2');
+    button().click();
+    expect(actions.compareVersions).toHaveBeenCalledWith('churn', ['1'.repeat(32), '2'.repeat(32)]);
+    // ticks survive a re-render (a refresh of the tab)
+    const again = render(renderModels(entries, actions, state));
+    expect((again.querySelector('[data-testid="mlops-compare-versions"]') as HTMLButtonElement).disabled).toBe(false);
+    tick(2);
+    expect(button().disabled).toBe(true);
+  });
+
+  it('cannot tick a version that has no run to compare', () => {
+    const made = detail('churn');
+    made.versions[0] = { ...made.versions[0], run_id: null };
+    const node = render(renderModels([{ summary: summary('churn'), detail: made }], noModelActions, { foldedHistory: new Set() }));
+    const box = node.querySelector('[data-version="1"] [data-testid="mlops-version-check"]') as HTMLInputElement;
+    expect(box.disabled).toBe(true);
+    expect(box.title).toContain('no run recorded');
+  });
+
+  it('shows a version\'s input schema as text, folded', () => {
+    const made = detail('churn');
+    made.versions[1] = { ...made.versions[1], signature: [{ name: EVIL, dtype: 'float64' }, { name: 'plan', dtype: 'category' }] };
+    const node = render(renderModels([{ summary: summary('churn'), detail: made }], noModelActions, { foldedHistory: new Set() }));
+    const schema = node.querySelector('[data-version="2"] [data-testid="mlops-version-schema"]') as HTMLDetailsElement;
+    expect(schema.open).toBe(false);
+    expect(schema.querySelector('summary')?.textContent).toBe('Input schema (2 columns)');
+    const rows = Array.from(schema.querySelectorAll('[data-testid="mlops-schema-column"]')).map(r =>
+      Array.from(r.querySelectorAll('td')).map(td => td.textContent)
+    );
+    expect(rows).toEqual([[EVIL, 'float64'], ['plan', 'category']]);
+    expect(node.querySelector('[data-version="1"] [data-testid="mlops-version-schema"]')).toBeNull();
+    expect(document.querySelector('img')).toBeNull();
   });
 });
 

@@ -34,13 +34,20 @@ export interface IModelsActions {
   promote(model: string, version: number): void;
   rollback(model: string, holder: IAliasHolder): void;
   openRun(runId: string): void;
+  /** open the runs that registered these versions side by side (oldest version first) */
+  compareVersions(model: string, runIds: string[]): void;
 }
 
 /** State that survives re-rendering. */
 export interface IModelsState {
   /** models whose alias history the user folded away */
   foldedHistory: Set<string>;
+  /** versions ticked for comparison, per model */
+  compareVersions?: Map<string, Set<number>>;
 }
+
+/** How many versions can be compared at once (as GET /runs/compare takes runs). */
+export const MAX_COMPARED_VERSIONS = 10;
 
 /** The whole tab. */
 export function renderModels(
@@ -91,7 +98,8 @@ export function renderModel(
     block.appendChild(h('p', { class: 'mlops-error' }, entry.error));
   }
   if (detail) {
-    block.appendChild(renderVersions(name, detail.versions, actions));
+    block.appendChild(renderVersions(name, detail.versions, actions, state));
+    block.appendChild(renderCompareBar(name, detail.versions, actions, state));
     if (detail.history.length) {
       block.appendChild(renderHistory(name, detail.history, actions, state));
     }
@@ -152,11 +160,87 @@ function renderAliases(
   );
 }
 
+function tickedOf(state: IModelsState, model: string): Set<number> {
+  if (!state.compareVersions) {
+    state.compareVersions = new Map();
+  }
+  let ticked = state.compareVersions.get(model);
+  if (!ticked) {
+    ticked = new Set();
+    state.compareVersions.set(model, ticked);
+  }
+  return ticked;
+}
+
+/** The versions ticked for comparison that still exist and have a run, oldest first. */
+export function versionsToCompare(versions: IModelVersion[], ticked: Set<number>): IModelVersion[] {
+  return versions.filter(v => ticked.has(v.version) && v.run_id).sort((a, b) => a.version - b.version);
+}
+
+/** "Compare" under the versions: enabled once two versions with runs are ticked. */
+function renderCompareBar(
+  model: string,
+  versions: IModelVersion[],
+  actions: IModelsActions,
+  state: IModelsState
+): HTMLElement {
+  const chosen = versionsToCompare(versions, tickedOf(state, model));
+  const enough = chosen.length >= 2;
+  return h(
+    'div',
+    { class: 'mlops-CompareVersions mlops-small' },
+    h(
+      'button',
+      {
+        class: 'mlops-button mlops-button-small',
+        'data-testid': 'mlops-compare-versions',
+        disabled: !enough,
+        title: enough
+          ? `Open ${chosen.map(v => `v${v.version}`).join(', ')} side by side: parameters, metrics, data and code`
+          : 'Tick two or more versions to compare them',
+        onclick: () => actions.compareVersions(model, chosen.map(v => v.run_id as string))
+      },
+      enough ? `Compare ${chosen.map(v => `v${v.version}`).join(' · ')}` : 'Compare versions'
+    )
+  );
+}
+
+/** A version's input columns and their types, folded away until asked for. */
+function renderSchema(version: IModelVersion): HTMLElement | null {
+  const columns = version.signature ?? [];
+  if (!columns.length) {
+    return null;
+  }
+  return h(
+    'details',
+    { class: 'mlops-Schema mlops-small', 'data-testid': 'mlops-version-schema' },
+    h('summary', null, `Input schema (${columns.length} column${columns.length === 1 ? '' : 's'})`),
+    h(
+      'table',
+      { class: 'mlops-Schema-table' },
+      h(
+        'tbody',
+        null,
+        ...columns.map(c =>
+          h(
+            'tr',
+            { 'data-testid': 'mlops-schema-column', 'data-column': c.name },
+            h('td', { class: 'mlops-Schema-name', title: c.name }, c.name),
+            h('td', { class: 'mlops-muted' }, c.dtype)
+          )
+        )
+      )
+    )
+  );
+}
+
 function renderVersions(
   model: string,
   versions: IModelVersion[],
-  actions: IModelsActions
+  actions: IModelsActions,
+  state: IModelsState
 ): HTMLElement {
+  const ticked = tickedOf(state, model);
   const newestFirst = [...versions].sort((a, b) => b.version - a.version);
   // The same metric columns on every row, named once above them, so versions
   // compare by reading down a column.
@@ -184,7 +268,29 @@ function renderVersions(
         h(
           'div',
           { class: 'mlops-Version-main' },
-          h('span', { class: 'mlops-Version-number' }, `v${v.version}`),
+          h(
+            'span',
+            { class: 'mlops-Version-number' },
+            h('input', {
+              type: 'checkbox',
+              class: 'mlops-Version-check',
+              'data-testid': 'mlops-version-check',
+              'aria-label': `Compare v${v.version} of ${model}`,
+              title: v.run_id ? `Tick to compare v${v.version}` : 'no run recorded for this version: nothing to compare',
+              disabled: !v.run_id || (!ticked.has(v.version) && ticked.size >= MAX_COMPARED_VERSIONS),
+              checked: ticked.has(v.version),
+              onchange: (event: Event) => {
+                if ((event.target as HTMLInputElement).checked) {
+                  ticked.add(v.version);
+                } else {
+                  ticked.delete(v.version);
+                }
+                const bar = grid.parentElement?.querySelector('.mlops-CompareVersions');
+                bar?.replaceWith(renderCompareBar(model, versions, actions, state));
+              }
+            }),
+            `v${v.version}`
+          ),
           ...columns.map(name => {
             const value = v.metrics?.[name];
             return h(
@@ -228,7 +334,8 @@ function renderVersions(
               )
             : null
         ),
-        renderProducer(v, actions)
+        renderProducer(v, actions),
+        renderSchema(v)
       )
     );
   });
