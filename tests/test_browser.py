@@ -469,6 +469,30 @@ def test_download_a_runs_executed_notebook(panel, lab):
     assert notebook["metadata"]["mlops_nb"]["parameters"]["x"] == 3  # the stored, executed one
 
 
+def test_download_the_model_a_run_registered(panel, lab):
+    import hashlib
+
+    url, token, _ = lab
+    page = panel
+    churn = _server_get(url, token, "runs/search?q=model%20%3D%20churn")["runs"]
+    (first,) = [r for r in churn if r["model_version"] == 1]
+    listed = {a["kind"]: a for a in _server_get(url, token, f"runs/{first['run_id']}")["artifacts"]}
+    page.locator('[data-testid="mlops-tab-runs"]').click()
+    box = page.locator('[data-testid="mlops-run-filter"]')
+    box.fill("model = churn")
+    box.press("Enter")
+    _open_run(page, first["run_id"])
+    link = page.locator('[data-testid="mlops-download-artifact"][data-kind="model"]')
+    with page.expect_download(timeout=30_000) as download:
+        link.click()
+    saved = download.value
+    assert saved.suggested_filename == "churn-v1.skops"
+    digest = hashlib.sha256(Path(saved.path()).read_bytes()).hexdigest()
+    assert digest == listed["model"]["sha256"]  # the registered file, byte for byte
+    kinds = page.locator('[data-testid="mlops-download-artifact"]')
+    assert sorted(k.get_attribute("data-kind") for k in kinds.all()) == sorted(listed)
+
+
 def test_drift_tab_shows_verdict_and_charts(panel):
     page = panel
     page.locator('[data-testid="mlops-tab-drift"]').click()

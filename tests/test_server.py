@@ -4,6 +4,7 @@ import getpass
 import json
 import re
 import socket
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -723,6 +724,46 @@ async def test_runs_compare_gives_the_diff_of_the_code_that_ran(jp_fetch, seeded
     assert changed == ["-fit(C=1)", "+fit(C=2)  # <img src=x onerror=alert(1)>"]
     status, same = await call(jp_fetch, "runs", "compare", ids=f"{ids[0]},{ids[0][:8]},{ids[1]}")
     assert status == 200 and len(same["code"]) == 1
+
+
+async def test_a_runs_files_download_as_stored(jp_fetch, seeded):
+    run = next(r for r in seeded.list_runs() if r.model_version == 1)
+    code, doc = await call(jp_fetch, "runs", run.run_id)
+    assert code == 200, doc
+    listed = {a["kind"]: a for a in doc["artifacts"]}
+    assert sorted(listed) == ["model", "profile"]  # no code was kept for this run
+    version = seeded.get_version("churn", 1)
+    assert listed["model"] == {
+        "kind": "model",
+        "sha256": version.artifact_sha256,
+        "filename": "churn-v1.skops",
+    }
+    response = await jp_fetch("mlops-nb", "api", "runs", run.run_id[:8], "artifacts", "model")
+    assert response.body == seeded.get_artifact(version.artifact_sha256)
+    assert response.headers["Content-Type"] == "application/octet-stream"
+    assert response.headers["Content-Disposition"] == (
+        "attachment; filename=\"churn-v1.skops\"; filename*=UTF-8''churn-v1.skops"
+    )
+    profile = await jp_fetch("mlops-nb", "api", "runs", run.run_id, "artifacts", "profile")
+    assert json.loads(profile.body)["rows"] > 0
+    assert profile.headers["Content-Type"] == "application/json"
+    missing, error = await call(jp_fetch, "runs", run.run_id, "artifacts", "source")
+    assert missing == 404 and "has no source file" in error["error"]
+    bad, error = await call(jp_fetch, "runs", run.run_id, "artifacts", "weights")
+    assert bad == 400 and "model, profile, source" in error["error"]
+
+
+async def test_a_downloads_name_survives_any_model_name(jp_fetch, seeded):
+    name = 'q"; x=1 数据 <img src=x>'
+    with tracking.track(seeded, name, code="fit()") as run:
+        pass
+    response = await jp_fetch("mlops-nb", "api", "runs", run.run_id, "artifacts", "source")
+    disposition = response.headers["Content-Disposition"]
+    plain = disposition.split('filename="')[1].split('"')[0]
+    assert set(plain) <= set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+    encoded = disposition.split("filename*=UTF-8''")[1]
+    assert urllib.parse.unquote(encoded) == f"{name}-{run.run_id[:8]}-code.json"
+    assert json.loads(response.body)["tracked_cell"] == "fit()"
 
 
 @pytest.mark.parametrize(

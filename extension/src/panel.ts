@@ -523,7 +523,8 @@ export class MlopsPanel extends Widget {
         }
       },
       openNotebook: (run: IRun) => void this.openNotebook(run.run_id, run.name),
-      notebookUrl: (run: IRun) => this.client.url(['runs', run.run_id, 'notebook'], { format: 'ipynb' })
+      notebookUrl: (run: IRun) => this.client.url(['runs', run.run_id, 'notebook'], { format: 'ipynb' }),
+      artifactUrl: (run: IRun, kind: string) => this.client.url(['runs', run.run_id, 'artifacts', kind])
     };
     const detail = this.runDetail
       ? renderRunDetail(this.runDetail, actions)

@@ -129,6 +129,16 @@ export interface IRun {
   /** the server has an executed notebook to show for this run */
   has_notebook?: boolean;
   children?: string[];
+  /** the run's files, as `GET runs/{id}` lists them (run detail only) */
+  artifacts?: IRunArtifact[];
+}
+
+/** One downloadable file of a run (`GET runs/{id}/artifacts/{kind}`). */
+export interface IRunArtifact {
+  kind: 'model' | 'profile' | 'source';
+  sha256: string;
+  /** the name to save it under, made by the server */
+  filename: string;
 }
 
 /** One row of a comparison: a value per run, `missing` where a run has none. */

@@ -333,7 +333,8 @@ function runActions(): IRunsActions {
     page: jest.fn(),
     tickCompare: jest.fn(),
     compare: jest.fn(),
-    notebookUrl: (run: IRun) => `/api/runs/${run.run_id}/notebook?format=ipynb`
+    notebookUrl: (run: IRun) => `/api/runs/${run.run_id}/notebook?format=ipynb`,
+    artifactUrl: (run: IRun, kind: string) => `/api/runs/${run.run_id}/artifacts/${kind}`
   };
 }
 
@@ -482,6 +483,23 @@ describe('runs tab', () => {
     // the server decides: a notebook run whose artifact it cannot show gets no button
     const node = render(renderRunDetail(run('c0ffee', { kind: 'notebook', has_notebook: false }), runActions()));
     expect(node.querySelector('[data-testid="mlops-open-notebook"]')).toBeNull();
+  });
+
+  it('links each file the server lists, under the name it gives', () => {
+    const artifacts = [
+      { kind: 'model' as const, sha256: 'a'.repeat(64), filename: `${EVIL}-v2.skops` },
+      { kind: 'source' as const, sha256: 'b'.repeat(64), filename: 'churn-v2-c0ffee00-code.json' }
+    ];
+    const node = render(renderRunDetail(run('c0ffee00', { artifacts }), runActions()));
+    const links = Array.from(node.querySelectorAll('[data-testid="mlops-download-artifact"]')) as HTMLAnchorElement[];
+    expect(links.map(a => [a.getAttribute('data-kind'), a.textContent, a.getAttribute('href'), a.getAttribute('download')])).toEqual([
+      ['model', 'Model', '/api/runs/c0ffee00/artifacts/model', `${EVIL}-v2.skops`],
+      ['source', 'Code', '/api/runs/c0ffee00/artifacts/source', 'churn-v2-c0ffee00-code.json']
+    ]);
+    expect(links[0].title).toContain('aaaaaaaaaaaa');
+    expect(document.querySelector('img')).toBeNull();
+    const none = render(renderRunDetail(run('c0ffee01'), runActions()));
+    expect(none.querySelector('[data-testid="mlops-artifacts"]')).toBeNull();
   });
 });
 

@@ -7,6 +7,7 @@ import json
 import re
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
 
 import tornado
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
@@ -221,11 +222,12 @@ class RunCompareHandler(BaseHandler):
 class RunHandler(BaseHandler):
     @tornado.web.authenticated
     def get(self, run_id: str) -> None:
-        from .views import run_docs
+        from .views import run_artifacts, run_docs
 
         run = self.store.get_run(run_id)
         (doc,) = run_docs(self.store, [run])
         doc["children"] = [c.run_id for c in self.store.list_runs(parent_run_id=run.run_id)]
+        doc["artifacts"] = run_artifacts(self.store, run)
         self.reply(doc)
 
 
@@ -258,6 +260,19 @@ class RunNotebookHandler(BaseHandler):
     def _finish_raw(self, body: bytes, content_type: str) -> None:
         # APIHandler.finish would label every body as JSON.
         self.set_header("Content-Type", content_type)
+        JupyterHandler.finish(self, body)
+
+
+class RunArtifactHandler(BaseHandler):
+    @tornado.web.authenticated
+    def get(self, run_id: str, kind: str) -> None:
+        """One file of a run (model, profile or source), as a download."""
+        from .views import run_artifact
+
+        body, content_type, filename = run_artifact(self.store, run_id, kind)
+        self.set_header("Content-Type", content_type)
+        self.set_header("Content-Disposition", attachment(filename))
+        self.set_header("X-Content-Type-Options", "nosniff")
         JupyterHandler.finish(self, body)
 
 
@@ -353,6 +368,17 @@ def allowed_methods(handler: type[tornado.web.RequestHandler]) -> list[str]:
     ]
 
 
+def attachment(filename: str) -> str:
+    """A ``Content-Disposition`` that saves ``filename`` whatever characters it holds.
+
+    A model name may hold quotes, semicolons and any script: browsers read the
+    percent-encoded UTF-8 ``filename*``; the plain ``filename`` is an ASCII
+    stand-in for the few that do not.
+    """
+    plain = re.sub(r"[^A-Za-z0-9._-]", "_", filename)
+    return f"attachment; filename=\"{plain}\"; filename*=UTF-8''{quote(filename, safe='')}"
+
+
 def _json_type(doc: Any) -> str:
     if doc is None:
         return "null"
@@ -378,6 +404,7 @@ def setup_handlers(web_app: Any, root_dir: str | None = None) -> list[str]:
         ("runs/compare", RunCompareHandler),
         (f"runs/{run}", RunHandler),
         (f"runs/{run}/notebook", RunNotebookHandler),
+        (f"runs/{run}/artifacts/(?P<kind>[^/]+)", RunArtifactHandler),
         (f"drift/{name}", DriftHandler),
         ("schedules", SchedulesHandler),
         (f"schedules/{name}/(?P<action>run-now|pause|resume)", ScheduleActionHandler),

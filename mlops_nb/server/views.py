@@ -206,6 +206,59 @@ def run_docs(store: Store, runs: list[Run]) -> list[dict[str, Any]]:
     return out
 
 
+#: What ``runs/{id}/artifacts/{kind}`` serves, and as what.
+ARTIFACT_KINDS = {
+    "model": "application/octet-stream",
+    "profile": "application/json",
+    "source": "application/json",
+}
+
+
+def run_artifacts(store: Store, run: Run) -> list[dict[str, Any]]:
+    """The files a run left that can be downloaded: ``{kind, sha256, filename}`` each.
+
+    ``model`` is the version the run registered (skops or pickle, as stored),
+    ``profile`` the drift reference profile of its training data, ``source``
+    the code it ran (session cells and the tracked cell). The executed
+    notebook has its own route (``runs/{id}/notebook``).
+    """
+    short = run.run_id[:8]
+    base = run.name or run.kind
+    out = []
+    if run.kind == "track" and run.name and run.model_version:
+        version = store.get_version(run.name, run.model_version)
+        suffix = "skops" if version.format == "skops" else "pkl"
+        out.append(
+            {
+                "kind": "model",
+                "sha256": version.artifact_sha256,
+                "filename": f"{run.name}-v{version.version}.{suffix}",
+            }
+        )
+        base = f"{run.name}-v{version.version}"
+    profile = run.data.get("profile_sha256") if isinstance(run.data, dict) else None
+    if isinstance(profile, str) and profile:
+        out.append({"kind": "profile", "sha256": profile, "filename": f"{base}-profile.json"})
+    if run.source_sha256:
+        out.append(
+            {"kind": "source", "sha256": run.source_sha256, "filename": f"{base}-{short}-code.json"}
+        )
+    return out
+
+
+def run_artifact(store: Store, run_id: str, kind: str) -> tuple[bytes, str, str]:
+    """``(bytes, content type, filename)`` of one of :func:`run_artifacts`."""
+    from ..errors import InvalidInputError
+
+    if kind not in ARTIFACT_KINDS:
+        raise InvalidInputError(f"artifact kind must be one of {', '.join(ARTIFACT_KINDS)}")
+    run = store.get_run(run_id)
+    found = next((a for a in run_artifacts(store, run) if a["kind"] == kind), None)
+    if found is None:
+        raise NotFoundError(f"run {run.run_id[:12]} has no {kind} file")
+    return store.get_artifact(found["sha256"]), ARTIFACT_KINDS[kind], found["filename"]
+
+
 # -- drift ------------------------------------------------------------------------------
 
 

@@ -61,6 +61,8 @@ export interface IRunsActions {
   page(offset: number): void;
   /** where the executed notebook of `run` downloads from */
   notebookUrl(run: IRun): string;
+  /** where one of the run's files downloads from */
+  artifactUrl(run: IRun, kind: string): string;
   /** tick or untick a run for comparing */
   tickCompare(runId: string, on: boolean): void;
   /** open the ticked runs side by side */
@@ -591,6 +593,7 @@ export function renderRunDetail(
           )
         )
       : null,
+    renderArtifacts(run, actions),
     run.error ? h('pre', { class: 'mlops-error' }, run.error) : null,
     pairs('Parameters', record(run.params)),
     pairs('Metrics', Object.entries(run.metrics ?? {}).map(([k, v]) => [k, formatNumber(v)])),
@@ -601,5 +604,40 @@ export function renderRunDetail(
     pairs('Environment', envEntries, false),
     pairs('Tags', Object.entries(run.tags ?? {}).map(([k, v]) => [k, String(v)])),
     pairs('Run', runEntries)
+  );
+}
+
+/** What each kind of file is, for the link that downloads it. */
+const ARTIFACT_LABELS: Record<string, { text: string; title: string }> = {
+  model: { text: 'Model', title: 'Download the model version this run registered, as stored' },
+  profile: { text: 'Data profile', title: 'Download the drift reference profile of the training data (JSON)' },
+  source: { text: 'Code', title: 'Download the code the run ran: the session cells and the tracked cell (JSON)' }
+};
+
+/** Links that download the run's files under the names the server gives them. */
+function renderArtifacts(run: IRun, actions: IRunsActions): HTMLElement | null {
+  const files = run.artifacts ?? [];
+  if (!files.length) {
+    return null;
+  }
+  return h(
+    'div',
+    { class: 'mlops-Actions mlops-Artifacts', 'data-testid': 'mlops-artifacts' },
+    h('span', { class: 'mlops-muted mlops-small' }, 'Files:'),
+    ...files.map(file => {
+      const label = ARTIFACT_LABELS[file.kind] ?? { text: file.kind, title: `Download ${file.kind}` };
+      return h(
+        'a',
+        {
+          class: 'mlops-button mlops-button-small',
+          'data-testid': 'mlops-download-artifact',
+          'data-kind': file.kind,
+          href: actions.artifactUrl(run, file.kind),
+          download: file.filename,
+          title: `${label.title}: ${file.filename} (sha256 ${file.sha256.slice(0, 12)})`
+        },
+        label.text
+      );
+    })
   );
 }
