@@ -502,6 +502,10 @@ def test_drift_tab_shows_verdict_and_charts(panel):
     charts = page.locator('[data-testid="mlops-drift-chart"]')
     charts.first.wait_for()
     assert charts.count() >= 1
+    # monthly charges went past the training range: the axis follows them and
+    # marks where the reference range ends
+    charges = page.locator('[data-testid="mlops-drift-chart"][data-column="monthly_charges"]')
+    assert charges.locator('[data-testid="mlops-chart-range"]').count() == 1
     assert charts.first.locator("svg, rect, path").count() >= 1
 
 

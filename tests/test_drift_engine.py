@@ -8,6 +8,8 @@ import pytest
 
 from mlops_nb.errors import InvalidInputError
 from mlops_nb.monitoring.drift import check_frame, profile
+from mlops_nb.monitoring.drift.charts import column_figure
+from mlops_nb.monitoring.drift.current import CHART_BINS
 
 
 def frame(n, seed, shift=0.0, p_first=0.25):
@@ -74,7 +76,8 @@ def test_real_shift_is_flagged_and_sorted_first(reference):
     assert chart["type"] == "hist" and chart["x"] == sorted(chart["x"])
     assert len(chart["x"]) == len(chart["reference"]) == len(chart["current"]) >= 10
     assert sum(chart["reference"]) == pytest.approx(1, abs=1e-3)
-    assert sum(chart["current"]) + chart["outside"] == pytest.approx(1, abs=1e-3)
+    # values past the reference range are drawn too; only far outliers are clipped
+    assert sum(chart["current"]) + chart["clipped"] == pytest.approx(1, abs=1e-3)
     centre = {
         side: np.dot(chart["x"], chart[side]) / sum(chart[side])
         for side in ("reference", "current")
@@ -82,6 +85,51 @@ def test_real_shift_is_flagged_and_sorted_first(reference):
     assert centre["current"] - centre["reference"] == pytest.approx(0.5, abs=0.1)
     kind = next(c for c in report.columns if c.column == "kind")
     assert kind.method == "jensenshannon" and kind.chart["type"] == "bar"
+
+
+def test_the_chart_reaches_where_the_current_data_went():
+    rng = np.random.default_rng(4)
+    train = pd.DataFrame({"x": rng.uniform(0.0, 30.0, 3_000)})
+    shifted = pd.DataFrame({"x": np.concatenate([rng.uniform(20.0, 45.0, 999), [1_000.0]])})
+    column = check_frame(profile(train), shifted).columns[0]
+    chart = column.chart
+    low, high = chart["range"]
+    assert 0.0 <= low < 0.1 and 29.9 < high <= 30.0
+    width = (high - low) / CHART_BINS
+    # same-width bins go on past the range as far as the data went, up to two
+    # reference ranges (60 bins): the value at 1,000 is clipped, and says so
+    assert chart["bounds"][0] == low
+    reach = high + 2 * (high - low)
+    assert chart["bounds"][1] == pytest.approx(reach, abs=1e-9)
+    assert len(chart["x"]) == CHART_BINS + 60
+    past = [i for i, x in enumerate(chart["x"]) if x > high]
+    assert len(past) == 60 and all(chart["reference"][i] == 0 for i in past)
+    assert sum(chart["current"][i] for i in past) == pytest.approx(
+        float(shifted["x"].between(high, reach, inclusive="right").sum()) / 1000, abs=1e-5
+    )
+    lit = [chart["x"][i] for i in past if chart["current"][i] > 0]
+    assert max(lit) == pytest.approx(45.0, abs=width)  # where the shifted values end
+    assert chart["clipped"] == pytest.approx(0.001)
+    assert chart["outside"] == pytest.approx(float((shifted["x"] > high).sum()) / 1000)
+    assert sum(chart["current"]) + chart["clipped"] == pytest.approx(1, abs=1e-5)
+    assert sum(chart["reference"]) == pytest.approx(1, abs=1e-5)
+    # the notebook's plotly figure shades the reference range inside the wider axis
+    (band,) = column_figure(column).layout.shapes
+    assert (band.x0, band.x1) == (low, high)
+
+
+def test_a_chart_inside_the_range_keeps_the_reference_grid():
+    rng = np.random.default_rng(5)
+    train = pd.DataFrame({"x": rng.normal(size=2_000)})
+    inside = pd.DataFrame({"x": rng.uniform(-0.5, 0.5, 500)})
+    chart = check_frame(profile(train), inside).columns[0].chart
+    assert chart["bounds"] == chart["range"] and len(chart["x"]) == CHART_BINS
+    assert chart["clipped"] == 0 and chart["outside"] == 0
+    assert sum(chart["current"]) == pytest.approx(1, abs=1e-5)
+    # every current value lies in the bins around the middle of the range
+    lit = [x for x, share in zip(chart["x"], chart["current"], strict=True) if share]
+    assert -0.5 - (chart["range"][1] - chart["range"][0]) / CHART_BINS <= min(lit)
+    assert max(lit) <= 0.5 + (chart["range"][1] - chart["range"][0]) / CHART_BINS
 
 
 def test_noise_floor_rises_for_small_batches(reference):

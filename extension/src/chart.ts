@@ -44,6 +44,30 @@ export function capCategories(chart: IDriftChart): IDriftChart {
 }
 
 /**
+ * Where the reference range's ends fall across a histogram that reaches past
+ * them, as fractions of its width (none when the chart is the range itself).
+ */
+export function rangeMarks(chart: IDriftChart): { side: 'low' | 'high'; value: number; at: number }[] {
+  if (chart.type !== 'hist' || !chart.range || !chart.bounds) {
+    return [];
+  }
+  const [low, high] = chart.range;
+  const [start, end] = chart.bounds;
+  const span = end - start;
+  if (!(span > 0)) {
+    return [];
+  }
+  const marks: { side: 'low' | 'high'; value: number; at: number }[] = [];
+  if (start < low) {
+    marks.push({ side: 'low', value: low, at: (low - start) / span });
+  }
+  if (end > high) {
+    marks.push({ side: 'high', value: high, at: (high - start) / span });
+  }
+  return marks;
+}
+
+/**
  * An `<svg>` comparing reference and current shares of one column.
  *
  * Histograms draw the reference as a light full-width bar per bin with the
@@ -122,6 +146,24 @@ export function driftChart(
     );
     svg.appendChild(group);
   }
+  // Where the reference range ends, when the bins go on past it.
+  for (const edge of rangeMarks(chart)) {
+    const x = PAD_LEFT + edge.at * innerW;
+    svg.appendChild(
+      s(
+        'line',
+        {
+          class: 'mlops-Chart-range',
+          'data-testid': 'mlops-chart-range',
+          x1: x.toFixed(2),
+          x2: x.toFixed(2),
+          y1: PAD_TOP,
+          y2: baseline
+        },
+        s('title', null, `the reference range ${edge.side === 'low' ? 'starts' : 'ends'} at ${label(edge.value)}`)
+      )
+    );
+  }
   // Axis labels: the ends of a histogram, or the categories when they fit.
   const labelY = HEIGHT - 4;
   if (hist) {
@@ -154,7 +196,7 @@ export function driftChart(
   }
   const legend = `peak ${percent(top)}${
     chart.outside ? ` · ${percent(chart.outside)} outside the reference range` : ''
-  }`;
+  }${chart.clipped ? ` · ${percent(chart.clipped)} too far out to draw` : ''}`;
   svg.appendChild(s('text', { class: 'mlops-Chart-label', x: PAD_LEFT, y: 10 }, legend));
   return svg;
 }

@@ -190,6 +190,11 @@ export interface IDriftChart {
   current: number[];
   /** share of current values outside the reference range (numeric columns) */
   outside?: number;
+  /** the reference range, and the range drawn (wider when the current data went past it) */
+  range?: [number, number];
+  bounds?: [number, number];
+  /** share of current values beyond the drawn range (too far out to draw) */
+  clipped?: number;
 }
 
 /** How loud a drift verdict is, as the server rates it; `none`: untested or never checked. */

@@ -1,6 +1,6 @@
 // The views in a jsdom page: the DOM contract the browser tests rely on,
 // and names from users arriving as text, never as markup.
-import { driftChart, MAX_CATEGORIES } from '../src/chart';
+import { driftChart, MAX_CATEGORIES, rangeMarks } from '../src/chart';
 import { h } from '../src/dom';
 import { runNowWarning } from '../src/logic';
 import { renderDrift } from '../src/views/drift';
@@ -619,6 +619,35 @@ describe('drift notes', () => {
 });
 
 describe('charts', () => {
+  it('marks where the reference range ends when the bins go on past it', () => {
+    const chart = {
+      type: 'hist',
+      x: [5, 15, 25, 35, 45],
+      reference: [0.5, 0.5, 0, 0, 0],
+      current: [0, 0.2, 0.3, 0.3, 0.19],
+      range: [0, 20] as [number, number],
+      bounds: [0, 50] as [number, number],
+      outside: 0.8,
+      clipped: 0.01
+    };
+    expect(rangeMarks(chart)).toEqual([{ side: 'high', value: 20, at: 0.4 }]);
+    const svg = driftChart('x', chart, 'drift');
+    const lines = Array.from(svg.querySelectorAll('[data-testid="mlops-chart-range"]'));
+    expect(lines).toHaveLength(1);
+    // 4 px padding either side of a 280-wide view: 40 % of the 272 between them
+    expect(Number(lines[0].getAttribute('x1'))).toBeCloseTo(4 + 0.4 * 272, 1);
+    expect(lines[0].querySelector('title')?.textContent).toBe('the reference range ends at 20');
+    expect(svg.textContent).toContain('80% outside the reference range');
+    expect(svg.textContent).toContain('1% too far out to draw');
+    const below = { ...chart, range: [10, 50] as [number, number] };
+    expect(rangeMarks(below)).toEqual([{ side: 'low', value: 10, at: 0.2 }]);
+    // a chart that is the reference range, or a bar chart, has no marks
+    expect(rangeMarks({ ...chart, bounds: [0, 20] })).toEqual([]);
+    expect(rangeMarks({ ...chart, range: undefined })).toEqual([]);
+    expect(rangeMarks({ ...chart, type: 'bar' })).toEqual([]);
+    expect(rangeMarks({ ...chart, bounds: [3, 3] })).toEqual([]);
+  });
+
   it('draws two bars per category with exact shares in the titles', () => {
     const svg = driftChart('contract', { type: 'bar', x: ['a', 'b'], reference: [0.25, 0.75], current: [0.5, 0.5] }, 'drift');
     expect(svg.namespaceURI).toBe('http://www.w3.org/2000/svg');

@@ -75,6 +75,12 @@ def column_figure(column: ChartedColumn) -> Any:
     extra = ""
     if chart.get("outside"):
         extra = f"; {chart['outside']:.1%} of current values outside the reference range"
+    reference_range = chart.get("range")
+    if reference_range and chart.get("bounds") != reference_range:
+        # the bins reach past the reference range: shade the range itself
+        fig.add_vrect(
+            x0=reference_range[0], x1=reference_range[1], fillcolor=_REF, opacity=0.08, line_width=0
+        )
     fig.update_layout(
         barmode=mode,
         title=f"{column.column} ({column.role}): {stat}{extra}",

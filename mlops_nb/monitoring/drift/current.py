@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 from .profile import ColumnProfile
-from .values import bin_values, category_counts, read_datetimes, read_numbers
+from .values import bin_sorted, category_counts, read_datetimes, read_numbers
 
 # Spellings of a boolean that files and databases hand back for a bool column.
 _BOOL_TEXT = {"true": True, "false": False, "1": True, "0": False}
@@ -44,6 +44,10 @@ class CurrentColumn:
     min: float | None = None
     max: float | None = None
     values: np.ndarray | None = None
+    #: the bounds of the chart's bins (see :func:`chart_grid`) and how many
+    #: current values lie below each; the last one counts the values at it too
+    chart_bounds: np.ndarray | None = None
+    chart_below: np.ndarray | None = None
     # categorical
     counts: dict[str, int] = field(default_factory=dict)
     dtype: str = ""
@@ -53,6 +57,46 @@ class CurrentColumn:
         if self.kind in ("numeric", "datetime"):
             return self.present > 0 and self.min == self.max
         return len(self.counts) == 1
+
+
+#: Bins across the reference range in a column's chart; the same width goes on past it.
+CHART_BINS = 30
+#: How far past the reference range a chart reaches, in reference ranges, at most.
+CHART_REACH = 2.0
+
+
+def chart_grid(lo: float, hi: float, ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Bounds of a chart's bins and, at each, how many of the sorted values lie below it.
+
+    :data:`CHART_BINS` bins of one width cover the reference range
+    ``[lo, hi]``; more of the same width continue either side as far as the
+    current values went, at most :data:`CHART_REACH` reference ranges away
+    (values further out are left out of the chart and counted as clipped).
+    Bins hold the values from their lower bound up to below their upper one,
+    except that the bin ending at ``hi`` and every one after it also hold
+    their upper bound (so the largest reference value stays inside the
+    range). Exact: the counts come from the values themselves.
+    """
+    width = (hi - lo) / CHART_BINS
+    reach = CHART_REACH * (hi - lo)
+    low = high = 0
+    if ordered.size and ordered[0] < lo:
+        low = int(np.ceil((lo - max(float(ordered[0]), lo - reach)) / width))
+    if ordered.size and ordered[-1] > hi:
+        high = int(np.ceil((min(float(ordered[-1]), hi + reach) - hi) / width))
+    bounds = np.concatenate(
+        [
+            lo - width * np.arange(low, 0, -1),
+            np.linspace(lo, hi, CHART_BINS + 1),
+            hi + width * np.arange(1, high + 1),
+        ]
+    )
+    below = np.searchsorted(ordered, bounds, side="left")
+    # the bin that ends at the top of the range, and the last bin, are closed:
+    # the largest reference value and the last drawn one belong to them
+    top = low + CHART_BINS
+    below[top:] = np.searchsorted(ordered, bounds[top:], side="right")
+    return bounds, below
 
 
 def summarize(reference: ColumnProfile, series: Any, keep_values: bool = False) -> CurrentColumn:
@@ -89,7 +133,10 @@ def summarize(reference: ColumnProfile, series: Any, keep_values: bool = False) 
             dtype=str(series.dtype),
         )
         if finite.size and edges.size:
-            binned = bin_values(edges, finite)
+            ordered = np.sort(finite)
+            binned = bin_sorted(edges, ordered)
+            if edges.size >= 2:
+                out.chart_bounds, out.chart_below = chart_grid(edges[0], edges[-1], ordered)
             out.cdf, out.cdf_lt = binned.cdf, binned.cdf_lt
             out.below, out.above = binned.below, binned.above
             out.below_mass, out.above_mass = binned.below_mass, binned.above_mass

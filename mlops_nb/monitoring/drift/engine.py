@@ -28,12 +28,11 @@ from ...errors import InvalidInputError
 from ...jsonutil import utcnow
 from . import stats
 from .checks import CheckResult, DriftCheck, default_checks
-from .current import CurrentColumn, category_vectors, summarize
+from .current import CHART_BINS, CurrentColumn, category_vectors, summarize
 from .profile import ColumnProfile, Profile
 from .report import ColumnResult, DataQuality, DriftReport, QualityIssue, rounded
 
 SHARE_THRESHOLD = 0.3
-CHART_BINS = 30
 #: Below this many rows a column's statistics take about a millisecond or less,
 #: and the threads mostly wait for each other's Python between numpy calls.
 PARALLEL_ROWS = 500_000
@@ -442,19 +441,34 @@ def _chart(ref: ColumnProfile, cur: CurrentColumn) -> dict[str, Any]:
     edges = np.asarray(ref.edges, dtype=float)
     if edges.size < 2:
         return {}
-    bounds = np.linspace(edges[0], edges[-1], CHART_BINS + 1)
-    ref_cdf = np.interp(bounds, edges, np.asarray(ref.cdf, float) / max(ref.present, 1))
-    cur_frac = np.asarray(cur.cdf, float) / max(cur.present, 1)
-    cur_cdf = np.interp(bounds, edges, cur_frac, left=cur.below / max(cur.present, 1))
-    ref_cdf[0], cur_cdf[0] = 0.0, cur.below / max(cur.present, 1)
+    present = max(cur.present, 1)
+    if cur.chart_bounds is None or cur.chart_below is None:  # no current values at all
+        bounds = np.linspace(edges[0], edges[-1], CHART_BINS + 1)
+        cur_below = np.zeros(bounds.size)
+    else:
+        bounds, cur_below = cur.chart_bounds, cur.chart_below
+    # The reference is known only at its grid: how much lies below each bound
+    # by interpolation, counted as chart_grid counts the current values (up to
+    # the top of the range, and everything from there on).
+    total = max(ref.present, 1)
+    ref_lt = np.interp(bounds, edges, np.asarray(ref.cdf_lt or ref.cdf, float) / total)
+    ref_le = np.interp(bounds, edges, np.asarray(ref.cdf, float) / total)
+    ref_below = np.where(bounds >= edges[-1], ref_le, ref_lt)
+    ref_below[bounds < edges[0]] = 0.0
+    clipped = cur_below[0] + (cur.present - cur_below[-1])
     return {
         "type": "hist",
         # rounded by numpy, then turned into Python floats in one call: per
         # value round() calls were a tenth of a 100k-row check
         "x": np.round((bounds[:-1] + bounds[1:]) / 2, 6).tolist(),
-        "reference": np.round(np.diff(ref_cdf), 6).tolist(),
-        "current": np.round(np.diff(cur_cdf), 6).tolist(),
-        "outside": round((cur.below + cur.above) / max(cur.present, 1), 6),
+        "reference": np.round(np.diff(ref_below), 6).tolist(),
+        "current": np.round(np.diff(cur_below) / present, 6).tolist(),
+        # the reference range and the drawn one: bins past the first are the
+        # current data's own, where the reference has nothing
+        "range": [float(edges[0]), float(edges[-1])],
+        "bounds": [float(bounds[0]), float(bounds[-1])],
+        "outside": round((cur.below + cur.above) / present, 6),
+        "clipped": round(float(clipped) / present, 6),
     }
 
 
