@@ -21,6 +21,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -506,6 +507,20 @@ def test_drift_tab_shows_verdict_and_charts(panel):
     # marks where the reference range ends
     charges = page.locator('[data-testid="mlops-drift-chart"][data-column="monthly_charges"]')
     assert charges.locator('[data-testid="mlops-chart-range"]').count() == 1
+    # the stored report opens from its link, sandboxed
+    href = churn.first.locator('[data-testid="mlops-drift-report-link"]').get_attribute("href")
+    served = page.request.get(urllib.parse.urljoin(page.url, href))
+    assert served.status == 200 and "monthly_charges" in served.text()
+    assert served.headers["content-security-policy"].startswith("sandbox allow-scripts;")
+    # a chart opens large in the main area with every check of its column
+    first = page.locator("figure.mlops-DriftColumn.mlops-clickable").first
+    column = first.get_attribute("data-column")
+    first.click()
+    large = page.locator('[data-testid="mlops-drift-column-view"]')
+    large.wait_for(timeout=15_000)
+    detail = large.locator(f'[data-testid="mlops-drift-detail"][data-column="{column}"]')
+    assert detail.count() == 1
+    assert detail.locator('[data-testid="mlops-drift-detail-checks"] tbody tr').count() >= 1
     assert charts.first.locator("svg, rect, path").count() >= 1
 
 

@@ -157,6 +157,35 @@ async def test_runs_and_drift(jp_fetch, seeded):
     assert code == 200 and drift["history"][0]["drift"] == 1 and drift["latest"]["drift"]
 
 
+async def test_a_drift_check_opens_as_a_sandboxed_html_report(jp_fetch, seeded, fitted, churn_data):
+    from mlops_nb.datasets import make_churn
+
+    report = mlops_nb.check_drift("churn", make_churn(1000, seed=5, drift=0.9), store=seeded)
+    response = await jp_fetch("mlops-nb", "api", "drift", "churn", "checks", str(report.check_id),
+                              "report")  # fmt: skip
+    assert response.headers["Content-Type"] == "text/html; charset=utf-8"
+    policy = response.headers["Content-Security-Policy"]
+    assert policy.startswith("sandbox allow-scripts;") and "default-src 'none'" in policy
+    assert "allow-same-origin" not in policy
+    page = response.body.decode()
+    assert report.summary_line().split(":")[0] in page and "monthly_charges" in page
+    assert "Plotly.newPlot" in page  # the charts travel with the page
+    # a check of another model, or none at all, is not this model's report
+    name = "<img src=x onerror=alert(1)>"
+    with tracking.track(seeded, name, model=fitted[0], data=churn_data[0]):
+        pass
+    other = mlops_nb.check_drift(name, churn_data[1], store=seeded)
+    code, error = await call(jp_fetch, "drift", "churn", "checks", str(other.check_id), "report")
+    assert code == 404 and "has no drift check" in error["error"]
+    for bad in ("0", "-1", "1.5", "x"):
+        code, error = await call(jp_fetch, "drift", "churn", "checks", bad, "report")
+        assert code == 400 and "positive whole number" in error["error"], bad
+    code, error = await call(jp_fetch, "drift", "churn", "checks", "99999", "report")
+    assert code == 404
+    own = await jp_fetch("mlops-nb", "api", "drift", name, "checks", str(other.check_id), "report")
+    assert "<img src=x" not in own.body.decode()  # the name is text in the page too
+
+
 async def test_html_names_stay_text(jp_fetch, store, fitted):
     name = "<img src=x onerror=alert(1)>"
     with tracking.track(store, name, model=fitted[0]):

@@ -7,8 +7,8 @@ import { s } from './dom';
 import { formatDateTime, formatNumber, type Severity } from './logic';
 import type { IDriftChart } from './types';
 
-const WIDTH = 280;
-const HEIGHT = 96;
+/** The size a chart is drawn at in the panel; the larger view passes its own. */
+export const SMALL = { width: 280, height: 96 };
 const PAD_LEFT = 4;
 const PAD_RIGHT = 4;
 const PAD_TOP = 14;
@@ -77,8 +77,11 @@ export function rangeMarks(chart: IDriftChart): { side: 'low' | 'high'; value: n
 export function driftChart(
   column: string,
   raw: IDriftChart,
-  severity: Severity
+  severity: Severity,
+  size: { width: number; height: number } = SMALL
 ): SVGSVGElement {
+  const WIDTH = size.width;
+  const HEIGHT = size.height;
   const chart = capCategories(raw);
   const n = Math.min(chart.x.length, chart.reference.length, chart.current.length);
   const svg = s('svg', {

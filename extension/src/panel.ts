@@ -16,11 +16,12 @@ import { askPromote, askRollback, askRunNow } from './dialogs';
 import { h, replaceChildren } from './dom';
 import { mlopsIcon } from './icon';
 import { CompareView } from './compare';
+import { DriftColumnView } from './driftcolumn';
 import { NotebookView } from './notebook';
 import { formatDateTime, nextSort, shortId, type RunColumn } from './logic';
 import { loadState, STATE_KEY, TABS, type IPanelState, type TabName } from './state';
 import type { IAliasChange, IAliasHolder, IRun, ISchedule, IScheduleSlot } from './types';
-import { renderDrift, type IDriftEntry } from './views/drift';
+import { renderDrift, type IDriftActions, type IDriftEntry } from './views/drift';
 import { renderModels, type IModelEntry } from './views/models';
 import { renderRunDetail, renderRunList, type IRunsPage, type IRunsState } from './views/runs';
 import { renderSchedules } from './views/schedules';
@@ -562,7 +563,16 @@ export class MlopsPanel extends Widget {
         }
       })
     );
-    this.paint('drift', view, entries, () => renderDrift(entries, this.driftUnfolded));
+    const actions: IDriftActions = {
+      reportUrl: (model, checkId) => this.client.url(['drift', model, 'checks', String(checkId), 'report']),
+      openColumn: (entry, column) => {
+        const latest = entry.drift?.latest;
+        this.showInMain(
+          new DriftColumnView(entry.model, column, { version: latest?.version ?? null, at: latest?.at ?? '' })
+        );
+      }
+    };
+    this.paint('drift', view, entries, () => renderDrift(entries, this.driftUnfolded, actions));
     this.saveState();
   }
 

@@ -217,6 +217,11 @@ export interface IDriftColumn {
   chart?: IDriftChart | null;
   /** the server's rating of this column */
   level?: Level;
+  /** every check run on the column: its score, threshold and whether it drifted, by name */
+  checks?: Record<string, { score?: number | null; threshold?: number | null; drifted?: boolean; [key: string]: JsonValue | undefined }>;
+  /** summaries of the column on each side (mean, std, min, max, missing, …) */
+  reference?: Record<string, JsonValue>;
+  current?: Record<string, JsonValue>;
 }
 
 /** One metric of a check's performance section. */

@@ -13,6 +13,7 @@ import {
   type IRunsPage,
   type IRunsState
 } from '../src/views/runs';
+import { LARGE, renderDriftColumnDetail } from '../src/views/driftcolumn';
 import { diffLineKind, renderCodeDiffs, renderComparison } from '../src/views/compare';
 import { renderSchedules, type ISchedulesActions } from '../src/views/schedules';
 import type { IDriftHistory, IModelDetail, IModelSummary, IRun, ISchedule } from '../src/types';
@@ -566,6 +567,69 @@ describe('drift tab', () => {
     expect(charts[0].querySelectorAll('rect').length).toBeGreaterThanOrEqual(6);
     const folded = charts[2].closest('details') as HTMLDetailsElement;
     expect(folded.open).toBe(false);
+  });
+
+  it('links the full report and opens a column large on click or Enter', () => {
+    const history = drift();
+    history.latest!.check_id = 42;
+    const actions = { reportUrl: (model: string, id: number) => `/api/drift/${model}/checks/${id}/report`, openColumn: jest.fn() };
+    const node = render(renderDrift([{ model: 'churn', drift: history }], new Set(), actions));
+    const link = node.querySelector('[data-testid="mlops-drift-report-link"]') as HTMLAnchorElement;
+    expect(link.getAttribute('href')).toBe('/api/drift/churn/checks/42/report');
+    expect(link.getAttribute('target')).toBe('_blank');
+    expect(link.getAttribute('rel')).toBe('noopener noreferrer');
+    const figure = node.querySelector('figure[data-column="contract"]') as HTMLElement;
+    figure.click();
+    expect(actions.openColumn).toHaveBeenCalledWith(expect.objectContaining({ model: 'churn' }), expect.objectContaining({ column: 'contract' }));
+    const senior = node.querySelector('figure[data-column="senior"]') as HTMLElement;
+    senior.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter' }));
+    expect(actions.openColumn).toHaveBeenLastCalledWith(expect.anything(), expect.objectContaining({ column: 'senior' }));
+    expect(senior.getAttribute('role')).toBe('button');
+    // without actions (no panel around it) nothing is clickable and no link is made
+    const bare = render(renderDrift([{ model: 'churn', drift: history }], new Set()));
+    expect(bare.querySelector('[data-testid="mlops-drift-report-link"]')).toBeNull();
+    expect(bare.querySelector('figure[role="button"]')).toBeNull();
+  });
+
+  it('shows one column large: the chart, every check, both sides', () => {
+    const column = {
+      column: EVIL,
+      drift: true,
+      method: 'ks',
+      statistic: 0.31,
+      threshold: 0.1,
+      role: 'feature',
+      kind: 'numeric',
+      checks: {
+        ks: { score: 0.31, threshold: 0.1, drifted: true },
+        psi: { score: 0.05, threshold: 0.2, drifted: false }
+      },
+      reference: { mean: 64.8, std: 30.1 },
+      current: { mean: 80.2, std: 29.7, missing: 3 },
+      chart: { type: 'hist', x: [10, 30, 50], reference: [0.5, 0.5, 0], current: [0.1, 0.4, 0.5], range: [0, 40] as [number, number], bounds: [0, 60] as [number, number] }
+    };
+    const node = render(renderDriftColumnDetail('churn', column, { version: 3, at: '2026-11-24T17:35:13Z' }));
+    expect(node.querySelector('h3')?.textContent).toBe(`churn · ${EVIL}`);
+    expect(node.textContent).toContain('checked v3');
+    const svg = node.querySelector('[data-testid="mlops-drift-chart"]') as SVGSVGElement;
+    expect(svg.getAttribute('viewBox')).toBe(`0 0 ${LARGE.width} ${LARGE.height}`);
+    expect(svg.querySelectorAll('[data-testid="mlops-chart-range"]')).toHaveLength(1);
+    const checks = Array.from(node.querySelectorAll('[data-testid="mlops-drift-detail-checks"] tbody tr')).map(r =>
+      Array.from(r.children).map(c => c.textContent)
+    );
+    expect(checks).toEqual([
+      ['ks (decides)', '0.31', '0.1', 'drifted'],
+      ['psi', '0.05', '0.2', '']
+    ]);
+    const sides = Array.from(node.querySelectorAll('[data-testid="mlops-drift-detail-sides"] tbody tr')).map(r =>
+      Array.from(r.children).map(c => c.textContent)
+    );
+    expect(sides).toEqual([
+      ['mean', '64.8', '80.2'],
+      ['std', '30.1', '29.7'],
+      ['missing', '–', '3']
+    ]);
+    expect(document.querySelector('img')).toBeNull();
   });
 });
 

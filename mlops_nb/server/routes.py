@@ -276,6 +276,28 @@ class RunArtifactHandler(BaseHandler):
         JupyterHandler.finish(self, body)
 
 
+#: What a stored report may do in the browser: draw its own charts (plotly's inline
+#: script) in an opaque origin, with no network at all, so nothing in it can act
+#: with the user's Jupyter session.
+REPORT_POLICY = (
+    "sandbox allow-scripts; default-src 'none'; script-src 'unsafe-inline'; "
+    "style-src 'unsafe-inline'; img-src data:"
+)
+
+
+class DriftReportHandler(BaseHandler):
+    @tornado.web.authenticated
+    def get(self, name: str, check_id: str) -> None:
+        """One recorded drift check as a standalone HTML report."""
+        from .views import drift_report_html
+
+        html = drift_report_html(self.store, name, check_id)
+        self.set_header("Content-Security-Policy", REPORT_POLICY)
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.set_header("X-Content-Type-Options", "nosniff")
+        JupyterHandler.finish(self, html.encode("utf-8"))
+
+
 class DriftHandler(BaseHandler):
     @tornado.web.authenticated
     def get(self, name: str) -> None:
@@ -406,6 +428,7 @@ def setup_handlers(web_app: Any, root_dir: str | None = None) -> list[str]:
         (f"runs/{run}/notebook", RunNotebookHandler),
         (f"runs/{run}/artifacts/(?P<kind>[^/]+)", RunArtifactHandler),
         (f"drift/{name}", DriftHandler),
+        (f"drift/{name}/checks/(?P<check_id>[^/]+)/report", DriftReportHandler),
         ("schedules", SchedulesHandler),
         (f"schedules/{name}/(?P<action>run-now|pause|resume)", ScheduleActionHandler),
         (f"schedules/{name}/slots/{slot}", SlotHandler),

@@ -262,6 +262,21 @@ def run_artifact(store: Store, run_id: str, kind: str) -> tuple[bytes, str, str]
 # -- drift ------------------------------------------------------------------------------
 
 
+def drift_report_html(store: Store, name: str, check_id: str) -> str:
+    """``GET /drift/{name}/checks/{id}/report``: a recorded check as a standalone HTML page."""
+    from ..errors import InvalidInputError
+    from ..monitoring.drift.report import DriftReport
+    from ..monitoring.monitor import load_report
+
+    name = check_model_name(name)
+    if not re.fullmatch(r"[1-9][0-9]{0,17}", check_id):
+        raise InvalidInputError(f"a drift check id is a positive whole number, not {check_id!r}")
+    row = store.get_drift_check(int(check_id))
+    if row["model"] != name:
+        raise NotFoundError(f"{name} has no drift check {check_id}")
+    return DriftReport.from_json(load_report(store, int(check_id))).to_html()
+
+
 def report_level(report: dict[str, Any]) -> str:
     """How loud a whole check is: ``drift``; ``warning`` when columns came close, the
     schema changed or performance degraded; else ``ok``."""

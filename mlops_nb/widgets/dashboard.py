@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from html import escape
 from types import SimpleNamespace
@@ -27,27 +26,6 @@ _CLASSES = {"drift": "sev-drift", "warning": "sev-watch", "ok": "sev-ok", "none"
 def severity_class(column: ColumnResult) -> str:
     """The CSS class a column's verdict is coloured with."""
     return _CLASSES[severity_level(column.drift, column.severity, column.testable)]
-
-
-def report_from_json(doc: dict[str, Any]) -> DriftReport:
-    """Rebuild a :class:`DriftReport` from a recorded check's JSON."""
-    from ..monitoring.drift.report import ColumnResult, DataQuality, DriftReport
-
-    def known(cls: type, values: dict[str, Any]) -> dict[str, Any]:
-        names = {f.name for f in dataclasses.fields(cls)}
-        return {k: v for k, v in values.items() if k in names}
-
-    def column(values: dict[str, Any]) -> ColumnResult:
-        fields = known(ColumnResult, values)
-        if fields.get("severity") is None:  # recorded as null when it was not finite
-            fields["severity"] = math.inf if fields.get("drift") else 0.0
-        return ColumnResult(**fields)
-
-    fields = known(DriftReport, doc)
-    fields["columns"] = [column(c) for c in doc.get("columns") or []]
-    fields["prediction"] = column(doc["prediction"]) if doc.get("prediction") else None
-    fields["quality"] = DataQuality.from_json(doc.get("quality"))
-    return DriftReport(**fields)
 
 
 class DriftDashboard(View):
@@ -99,11 +77,12 @@ class DriftDashboard(View):
 
     def show(self, check_id: int) -> DriftReport:
         """Make check ``check_id`` the one shown, and return its report."""
+        from ..monitoring.drift.report import DriftReport
         from ..monitoring.monitor import load_report
 
         if check_id not in {c["id"] for c in self.checks}:
             raise NotFoundError(f"{self.name} has no drift check {check_id}")
-        self.report = report_from_json(load_report(self.store, check_id))
+        self.report = DriftReport.from_json(load_report(self.store, check_id))
         self.check_id = check_id
         if self._controls is not None:
             self._sync()

@@ -34,8 +34,20 @@ const VERDICT: Record<Severity, string> = {
   none: 'not checked'
 };
 
+/** What the tab's links and clicks do (the panel supplies them). */
+export interface IDriftActions {
+  /** where a recorded check's standalone HTML report is served */
+  reportUrl(model: string, checkId: number): string;
+  /** open one column of the latest check large, in the main area */
+  openColumn(entry: IDriftEntry, column: IDriftColumn): void;
+}
+
 /** The whole tab: checked models worst first, then those never checked. */
-export function renderDrift(entries: IDriftEntry[], unfolded: Set<string>): HTMLElement {
+export function renderDrift(
+  entries: IDriftEntry[],
+  unfolded: Set<string>,
+  actions: IDriftActions | null = null
+): HTMLElement {
   if (entries.length === 0) {
     return h('div', { class: 'mlops-Empty' }, h('p', null, 'No models yet.'));
   }
@@ -46,7 +58,7 @@ export function renderDrift(entries: IDriftEntry[], unfolded: Set<string>): HTML
   return h(
     'div',
     { class: 'mlops-DriftList' },
-    ...checked.map(({ entry, severity }) => renderDriftModel(entry, severity, unfolded)),
+    ...checked.map(({ entry, severity }) => renderDriftModel(entry, severity, unfolded, actions)),
     unchecked.length
       ? h(
           'div',
@@ -69,7 +81,7 @@ export function renderDrift(entries: IDriftEntry[], unfolded: Set<string>): HTML
   );
 }
 
-function columnFigure(column: IDriftColumn): HTMLElement {
+function columnFigure(column: IDriftColumn, open: ((column: IDriftColumn) => void) | null): HTMLElement {
   const severity = columnLevel(column);
   const stat =
     column.statistic === null || column.statistic === undefined
@@ -79,9 +91,22 @@ function columnFigure(column: IDriftColumn): HTMLElement {
   return h(
     'figure',
     {
-      class: `mlops-DriftColumn mlops-severity-${severity}`,
+      class: `mlops-DriftColumn mlops-severity-${severity}${open ? ' mlops-clickable' : ''}`,
       'data-column': column.column,
-      'data-severity': severity
+      'data-severity': severity,
+      title: open ? `Open ${column.column} large, with every check and both sides' summaries` : null,
+      role: open ? 'button' : null,
+      tabindex: open ? 0 : null,
+      onclick: open ? () => open(column) : null,
+      onkeydown: open
+        ? (event: Event) => {
+            const key = (event as KeyboardEvent).key;
+            if (key === 'Enter' || key === ' ') {
+              event.preventDefault();
+              open(column);
+            }
+          }
+        : null
     },
     h(
       'figcaption',
@@ -100,7 +125,8 @@ function columnFigure(column: IDriftColumn): HTMLElement {
 export function renderDriftModel(
   entry: IDriftEntry,
   severity: Severity,
-  unfolded: Set<string>
+  unfolded: Set<string>,
+  actions: IDriftActions | null = null
 ): HTMLElement {
   const report = entry.drift?.latest ?? null;
   const block = h(
@@ -132,7 +158,21 @@ export function renderDriftModel(
       { class: 'mlops-muted mlops-small', 'data-testid': 'mlops-drift-checked' },
       `Checked v${report.version ?? '?'} · `,
       h('span', { title: relativeTime(report.at) }, formatDateTime(report.at)),
-      ` (${relativeTime(report.at)}) · ${report.rows} rows · ${share}${limit}`
+      ` (${relativeTime(report.at)}) · ${report.rows} rows · ${share}${limit}`,
+      actions && report.check_id
+        ? h(
+            'a',
+            {
+              class: 'mlops-link mlops-ReportLink',
+              'data-testid': 'mlops-drift-report-link',
+              href: actions.reportUrl(entry.model, report.check_id),
+              target: '_blank',
+              rel: 'noopener noreferrer',
+              title: 'The recorded check as a full report with its charts, in a new browser tab'
+            },
+            ' · full report ↗'
+          )
+        : null
     )
   );
   const holderNote = renderHolder(entry, report);
@@ -158,15 +198,17 @@ export function renderDriftModel(
     )
   );
   const columns = orderColumns([...(report.columns ?? []), ...(report.prediction ? [report.prediction] : [])]);
+  const open = actions ? (column: IDriftColumn) => actions.openColumn(entry, column) : null;
+  const figure = (column: IDriftColumn) => columnFigure(column, open);
   const loud = columns.filter(c => ['drift', 'warning'].includes(columnLevel(c)));
   const quiet = columns.filter(c => !['drift', 'warning'].includes(columnLevel(c)));
-  block.appendChild(h('div', { class: 'mlops-DriftColumns' }, ...loud.map(columnFigure)));
+  block.appendChild(h('div', { class: 'mlops-DriftColumns' }, ...loud.map(figure)));
   if (quiet.length) {
     const more = h(
       'details',
       { class: 'mlops-Section' },
       h('summary', null, `${quiet.length} column${quiet.length === 1 ? '' : 's'} without drift`),
-      h('div', { class: 'mlops-DriftColumns' }, ...quiet.map(columnFigure))
+      h('div', { class: 'mlops-DriftColumns' }, ...quiet.map(figure))
     );
     more.open = unfolded.has(entry.model);
     more.addEventListener('toggle', () => {

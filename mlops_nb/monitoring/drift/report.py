@@ -11,6 +11,7 @@ prints.
 
 from __future__ import annotations
 
+import math
 import sys
 from dataclasses import dataclass, field, fields
 from html import escape
@@ -120,6 +121,26 @@ class DriftReport:
     retrain_run_id: str | None = None
     notes: list[str] = field(default_factory=list)
     quality: DataQuality = field(default_factory=DataQuality)
+
+    @classmethod
+    def from_json(cls, doc: dict[str, Any]) -> DriftReport:
+        """Rebuild a report from a recorded check's JSON (keys it does not know are left out)."""
+
+        def known(kind: type, values: dict[str, Any]) -> dict[str, Any]:
+            names = {f.name for f in fields(kind)}
+            return {k: v for k, v in values.items() if k in names}
+
+        def column(values: dict[str, Any]) -> ColumnResult:
+            found = known(ColumnResult, values)
+            if found.get("severity") is None:  # recorded as null when it was not finite
+                found["severity"] = math.inf if found.get("drift") else 0.0
+            return ColumnResult(**found)
+
+        found = known(cls, doc)
+        found["columns"] = [column(c) for c in doc.get("columns") or []]
+        found["prediction"] = column(doc["prediction"]) if doc.get("prediction") else None
+        found["quality"] = DataQuality.from_json(doc.get("quality"))
+        return cls(**found)
 
     @property
     def drifted(self) -> list[str]:
