@@ -144,7 +144,7 @@ def _yaml(
     who: str,
 ) -> ModelTest:
     from .checks import Subject, run_check
-    from .suite import load_data, read_suite, target_of
+    from .suite import NEEDS_DATA, load_data, read_suite, target_of
 
     started = utcnow()
     spec = read_suite(path)
@@ -165,7 +165,7 @@ def _yaml(
         holder=holder,
         against=alias,
     )
-    if any(c.kind not in ("size_mb", "schema") for c in spec.checks):
+    if any(c.kind in NEEDS_DATA for c in spec.checks):
         subject.frame = load_data(spec)
         if any(c.kind == "metric" for c in spec.checks):
             subject.target = target_of(spec)

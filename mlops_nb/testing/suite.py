@@ -39,6 +39,7 @@ from typing import Any
 
 from ..errors import InvalidInputError, NotFoundError
 from ..registry.names import check_alias
+from ..text import quote
 
 #: The keys each kind of check accepts, besides its kind key and ``name``.
 KINDS: dict[str, frozenset[str]] = {
@@ -49,6 +50,8 @@ KINDS: dict[str, frozenset[str]] = {
     "size_mb": frozenset(),
     "schema": frozenset(),
 }
+#: The kinds of check that predict, and so need the suite's ``data``.
+NEEDS_DATA = frozenset({"metric", "invariance", "directional", "latency_ms"})
 _TOP = frozenset({"data", "target", "against", "checks", "description"})
 _DATASETS = frozenset({"churn"})
 #: How large a built-in dataset a suite may ask for.
@@ -66,11 +69,15 @@ class CheckSpec:
 
 @dataclass(frozen=True)
 class Suite:
-    """A YAML suite, read and checked; ``data`` is a path or a built-in dataset's arguments."""
+    """A YAML suite, read and checked.
+
+    ``data`` is a path, a built-in dataset's arguments, or ``None`` when no
+    check predicts (``size_mb`` and ``schema`` look at the version alone).
+    """
 
     path: Path
     raw: bytes
-    data: Path | Mapping[str, Any]
+    data: Path | Mapping[str, Any] | None
     target: str | None
     against: str | None
     checks: tuple[CheckSpec, ...]
@@ -121,10 +128,18 @@ def read_suite(path: str | Path) -> Suite:
     against = loaded.get("against")
     if against is not None:
         against = _alias(against, f"test suite {file}: 'against'")
+    data = None if loaded.get("data") is None else _data(loaded["data"], file)
+    needs = [c.name for c in checks if c.kind in NEEDS_DATA]
+    if data is None and needs:
+        raise InvalidInputError(
+            f"test suite {file}: {quote(needs[0])} needs rows to test on: add 'data', a CSV or "
+            "Parquet file (relative to the suite) or a built-in dataset such as "
+            "{dataset: churn, rows: 2000, seed: 1}"
+        )
     return Suite(
         path=file.resolve(),
         raw=raw,
-        data=_data(loaded.get("data"), file),
+        data=data,
         target=target,
         against=against,
         checks=tuple(checks),
@@ -268,6 +283,8 @@ def _whole(value: Any) -> bool:
 
 def load_data(suite: Suite) -> Any:
     """The suite's rows as a DataFrame: its file, or the built-in dataset it names."""
+    if suite.data is None:
+        raise InvalidInputError(f"test suite {suite.path} names no 'data'")
     if isinstance(suite.data, Path):
         from ..tables import read_table
 
