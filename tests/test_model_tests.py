@@ -18,6 +18,7 @@ from mlops_nb import registry, tracking
 from mlops_nb.datasets import TARGET, feature_columns, make_churn, split
 from mlops_nb.display import format_number
 from mlops_nb.errors import InvalidInputError, NotFoundError
+from mlops_nb.execution.report import render
 from mlops_nb.store import audit
 from mlops_nb.testing import run_suite
 
@@ -124,6 +125,8 @@ def test_a_yaml_suite_runs_every_kind_of_check_and_is_recorded(tested, models, t
     assert run.params == {"model_ref": "churn:1", "against_ref": "churn@production"}
     assert tested.latest_model_test("churn", 2) is None
     assert audit.verify(tested).ok
+    with pytest.raises(NotFoundError, match="YAML suite churn.yaml: it has no notebook"):
+        render(tested, result.run_id)
 
 
 def test_failing_checks_exit_7_with_json_markdown_and_a_line_naming_them(cli, tested, tmp_path):
@@ -286,6 +289,7 @@ def test_a_notebook_suite_gets_model_ref_and_against_ref_and_is_kept(cli, tested
     assert 'against_ref = "churn@production"' in injected.source
     printed = "".join(o.get("text", "") for c in executed.cells for o in c.get("outputs", []))
     assert re.search(r"churn:1: auc 0\.8\d\d", printed)
+    assert re.search(r"churn:1: auc 0\.8\d\d", render(tested, run.run_id))  # a shareable report
     recorded = tested.latest_model_test("churn", 1)
     assert (recorded.suite_kind, recorded.against, recorded.against_version) == (
         "notebook",
