@@ -6,7 +6,6 @@ notebook suite executed by papermill in a kernel.
 
 from __future__ import annotations
 
-import json
 import re
 
 import nbformat
@@ -17,7 +16,7 @@ from conftest import NOTEBOOKS
 from mlops_nb import registry, tracking
 from mlops_nb.datasets import TARGET, feature_columns, make_churn, split
 from mlops_nb.display import format_number
-from mlops_nb.errors import InvalidInputError, NotFoundError
+from mlops_nb.errors import DeadlineError, InvalidInputError, NotFoundError
 from mlops_nb.execution.report import render
 from mlops_nb.store import audit
 from mlops_nb.testing import run_suite
@@ -339,4 +338,16 @@ def test_the_text_output_lists_each_check(cli, tested, tmp_path):
     assert lines[0] == "churn:1 FAILED churn.yaml"
     assert lines[1].startswith("  FAIL  model size <= 0.001 MB: model file ")
     assert lines[2].startswith("  PASS  schema fits production: takes what production v1")
-    assert json.loads(cli("versions", "churn", "--json").out)[0]["version"] == 1
+    assert lines[3] == f"  run {tested.latest_model_test('churn', 1).run_id[:12]}"
+
+
+def test_a_notebook_suite_out_of_time_is_a_deadline_not_a_verdict(tested):
+    # Neither passed nor failed: no outcome for a gate to read, the run is kept as failed.
+    with pytest.raises(
+        DeadlineError, match=r"test notebook sleepy.ipynb \(run [0-9a-f]{12}\) timed"
+    ):
+        sleepy = NOTEBOOKS / "sleepy.ipynb"
+        run_suite(tested, "churn:1", sleepy, parameters={"seconds": 30}, timeout=3)
+    assert tested.model_tests("churn") == []
+    (kept,) = tested.list_runs(kind="notebook")
+    assert kept.status == "failed" and kept.tags == {"test_of": "churn:1"}
