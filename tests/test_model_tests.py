@@ -252,6 +252,10 @@ def test_a_check_that_cannot_be_carried_out_is_bad_input(tested, tmp_path):
         path = _suite(tmp_path, "data: {dataset: churn, rows: 200}\n" + checks)
         with pytest.raises(InvalidInputError, match=message):
             run_suite(tested, "churn:1", path)
+    make_churn(50, seed=1)[["tenure_months", "churned"]].to_csv(tmp_path / "narrow.csv")
+    path = _suite(tmp_path, "data: narrow.csv\ntarget: churned\nchecks: [{metric: f1, min: 0}]")
+    with pytest.raises(InvalidInputError, match="lacks columns churn:1 was trained on: contract"):
+        run_suite(tested, "churn:1", path)
     with pytest.raises(InvalidInputError, match=r"notebook \(\.ipynb\) or a YAML file"):
         run_suite(tested, "churn:1", _suite(tmp_path, "", name="suite.txt"))
     with pytest.raises(InvalidInputError, match="-p parameters are for notebook suites"):
