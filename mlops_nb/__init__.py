@@ -25,6 +25,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "AuthenticationError",
+    "ChecksFailedError",
     "ConflictError",
     "DeadlineError",
     "ExecutionError",
@@ -43,6 +44,7 @@ __all__ = [
     "add_alert_channel",
     "alerts",
     "check_drift",
+    "check_model",
     "checkpoint",
     "data_fingerprint",
     "drift_history",
@@ -75,10 +77,12 @@ _LAZY: dict[str, str | tuple[str, str]] = {
     "profile": "api",
     "drift_history": "api",
     "check_drift": "api",
+    "check_model": "api",
     "checkpoint": "api",
     "alerts": "api",
     "add_alert_channel": "api",
     "AuthenticationError": "errors",
+    "ChecksFailedError": "errors",
     "ConflictError": "errors",
     "DeadlineError": "errors",
     "ExecutionError": "errors",

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from . import registry, tracking
 from .errors import InvalidInputError
-from .records import AliasChange, Lineage, ModelVersion, Run, VerifyResult
+from .records import AliasChange, Lineage, ModelTest, ModelVersion, Run, VerifyResult
 from .registry.trust import check_names, require_flag
 from .tracking import context
 
@@ -320,6 +320,36 @@ def check_drift(
     from .monitoring.monitor import check_drift as run_check
 
     return run_check(get_store(home, store), ref, data, **options)
+
+
+def check_model(
+    ref: str,
+    suite: str | os.PathLike[str],
+    *,
+    against: str | None = None,
+    parameters: dict[str, Any] | None = None,
+    home: str | None = None,
+    store: Store | None = None,
+    **options: Any,
+) -> ModelTest:
+    """Test ``NAME[:VERSION|@ALIAS]`` with a test notebook or a YAML suite; record the outcome.
+
+    The same as ``mlops-nb test``: ``against`` is the alias to compare with,
+    ``parameters`` go to a notebook suite, ``timeout``, ``trusted`` and
+    ``allow_pickle`` are passed on (see :func:`mlops_nb.testing.run_suite`).
+    A failed check does not raise: look at ``result.passed`` and
+    ``result.failed``. The gate term ``tests`` then reads this outcome.
+
+    Examples
+    --------
+    >>> result = mlops_nb.check_model("churn:3", "tests/churn.yaml")  # doctest: +SKIP
+    >>> result.passed, [c.name for c in result.failed]  # doctest: +SKIP
+    """
+    from .testing import run_suite
+
+    return run_suite(
+        get_store(home, store), ref, suite, against=against, parameters=parameters, **options
+    )
 
 
 def drift_history(

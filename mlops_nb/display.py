@@ -187,6 +187,9 @@ def _title(record: Any) -> str:
         return "audit log intact" if record.ok else "audit log BROKEN"
     if kind == "AliasChange":
         return f"{record.model}@{record.alias}: {record.from_version} → {record.to_version}"
+    if kind == "ModelTest":
+        verdict = "passed" if record.passed else f"FAILED ({len(record.failed)} checks)"
+        return f"test of {record.model}:{record.version} with {record.suite} {verdict}"
     return kind
 
 

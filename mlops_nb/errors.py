@@ -17,6 +17,8 @@ the REST handlers and the magics each map errors in exactly one place::
     │   └── UntrustedModelError                  a model file holds untrusted types
     ├── ExecutionError              RuntimeError (exit 6, HTTP 500)
     │                                            a notebook run failed
+    ├── ChecksFailedError                        (exit 7, HTTP 422)
+    │                                            a check of ``mlops-nb test`` failed
     ├── DeadlineError               TimeoutError (exit 8, HTTP 504)
     │                                            a time limit ran out
     ├── UnavailableError                         (exit 9, HTTP 503)
@@ -26,7 +28,7 @@ the REST handlers and the magics each map errors in exactly one place::
                                                  a request to the prediction server
                                                  without the right bearer token
 
-Exit code 7 is kept for a failed check of ``mlops-nb test``. The root class
+The root class
 itself (exit 1, HTTP 500) is never raised for something a user can act on:
 each cause has its own class, so scripts can tell "fix your input" (2) from
 "try again later" (8, 9) from "the store is damaged" (5).
@@ -36,6 +38,7 @@ from __future__ import annotations
 
 __all__ = [
     "AuthenticationError",
+    "ChecksFailedError",
     "ConflictError",
     "DeadlineError",
     "ExecutionError",
@@ -140,6 +143,22 @@ class ExecutionError(MlopsError, RuntimeError):
 
     exit_code = 6
     http_status = 500
+
+
+class ChecksFailedError(MlopsError):
+    """A model test ran to its end and at least one of its checks failed.
+
+    Not a fault of the input or of the store: the model did not meet its
+    suite. ``failed`` names each failed check; the suite's result was
+    recorded before this was raised.
+    """
+
+    exit_code = 7
+    http_status = 422
+
+    def __init__(self, message: str, failed: list[str] | None = None) -> None:
+        super().__init__(message)
+        self.failed = list(failed or [])
 
 
 class DeadlineError(MlopsError, TimeoutError):

@@ -198,3 +198,42 @@ class Alert(_Record):
     payload: dict[str, Any] = field(default_factory=dict)
     deliveries: list[dict[str, Any]] = field(default_factory=list)
     retrain_run_id: str | None = None
+
+
+@dataclass(frozen=True)
+class CheckResult(_Record):
+    """One check of a model test: its name, whether it passed, and why in one sentence."""
+
+    name: str
+    passed: bool
+    detail: str
+
+
+@dataclass(frozen=True)
+class ModelTest(_Record):
+    """One run of a test suite against one model version (``mlops-nb test``).
+
+    ``passed`` holds when every check passed. ``run_id`` is the run holding
+    the executed notebook (a notebook suite) or the suite's run of kind
+    ``test`` (a YAML suite); ``against`` the alias compared with and
+    ``against_version`` the version that held it then.
+    """
+
+    model: str
+    version: int
+    passed: bool
+    checks: list[CheckResult]
+    run_id: str
+    suite: str
+    suite_kind: str
+    suite_sha256: str
+    at: str
+    actor: str
+    against: str | None = None
+    against_version: int | None = None
+    id: int | None = None
+
+    @property
+    def failed(self) -> list[CheckResult]:
+        """The checks that did not pass."""
+        return [c for c in self.checks if not c.passed]

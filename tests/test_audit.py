@@ -333,6 +333,32 @@ def _every_table(store):
         },
         "privacy officer",
     )
+    suite = store.put_artifact(b"checks: [{size_mb: 5}]", "test-suite", "erin")
+    store.record_model_test(
+        {
+            "model": "churn",
+            "version": 1,
+            "suite": "churn.yaml",
+            "suite_kind": "yaml",
+            "suite_sha256": suite,
+            "against": "production",
+            "against_version": 2,
+            "passed": 0,
+            "checks": [{"name": "model size <= 5 MB", "passed": False, "detail": "6 MB"}],
+            "run_id": "d" * 32,
+            "at": "t9",
+        },
+        "erin",
+        run={
+            "run_id": "d" * 32,
+            "kind": "test",
+            "name": "churn.yaml",
+            "status": "finished",
+            "started_at": "t9",
+            "ended_at": "t9",
+            "input_sha256": suite,
+        },
+    )
 
 
 def test_every_table_is_audited_derived_or_the_chain_itself():

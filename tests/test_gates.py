@@ -2,7 +2,8 @@ import pytest
 
 from mlops_nb import registry, tracking
 from mlops_nb.errors import GateExpressionError, GateFailedError, InvalidInputError
-from mlops_nb.registry.gates import Condition, evaluate, parse
+from mlops_nb.records import CheckResult, ModelTest
+from mlops_nb.registry.gates import Condition, PassedTests, evaluate, parse
 from mlops_nb.registry.names import check_alias
 from mlops_nb.store import audit
 
@@ -94,6 +95,9 @@ def test_parse_forms():
         ("auc>production- x", "condition 'auc>production- x': a number must follow '-'"),
         ("auc>@, x>1", "condition 'auc>@': an alias must follow '@';"),
         ("auc>0.5, rmse", "condition 'rmse': expected an operator"),
+        ("rmse", "after 'rmse' ('tests' is the only term without one)"),
+        ("Tests, auc>0", "condition 'Tests': expected an operator"),
+        ("tests 0.5", "condition 'tests 0.5': expected an operator (>=, <=, ==, !=, >, <) after"),
         ("auc>0.5, 1>auc", "condition '1>auc': it must start with a metric name"),
         ("auc>0.5, 1auc>0", "condition '1auc>0': '1auc' is neither a number nor a name"),
         ("auc>0.5x, rmse<1", "condition 'auc>0.5x': '0.5x' is neither a number nor a name"),
@@ -321,3 +325,106 @@ def test_a_gate_naming_an_impossible_alias_is_bad_input(held, cli, gate):
 def test_an_alias_nobody_holds_still_passes_when_well_formed(held):
     change = registry.promote(held, "churn", 2, "staging", require="auc>=canary-0.1")
     assert change.to_version == 2 and "nobody holds 'canary' yet" in change.gate
+
+
+# -- the term ``tests``: the candidate's latest suite must have passed --
+
+
+def test_tests_is_a_term_of_its_own_and_a_metric_named_tests_still_compares():
+    assert parse("tests") == [PassedTests()]
+    assert parse("tests, auc>=production") == [
+        PassedTests(),
+        Condition("auc", ">=", alias="production"),
+    ]
+    assert parse("auc>0.5 and tests && f1>0") == [
+        Condition("auc", ">", number=0.5),
+        PassedTests(),
+        Condition("f1", ">", number=0.0),
+    ]
+    assert parse("tests>=0.9") == [Condition("tests", ">=", number=0.9)]
+    assert str(parse("tests")[0]) == "tests"
+
+
+def _outcome(*checks: tuple[str, bool]) -> ModelTest:
+    return ModelTest(
+        model="churn",
+        version=2,
+        passed=all(ok for _, ok in checks),
+        checks=[CheckResult(name, ok, "why") for name, ok in checks],
+        run_id="ab" * 16,
+        suite="churn.yaml",
+        suite_kind="yaml",
+        suite_sha256="0" * 64,
+        at="t",
+        actor="erin",
+    )
+
+
+def test_evaluate_tests_reads_the_latest_outcome():
+    never = evaluate(parse("tests"), {}, lambda a: None, "version 2", lambda: None)
+    assert never == ([], ["tests: version 2 has no recorded test run (run mlops-nb test)"])
+    # no way to look tests up is no evidence they passed
+    assert evaluate(parse("tests"), {}, lambda a: None)[1] != []
+    good = _outcome(("auc", True), ("size", True))
+    assert evaluate(parse("tests"), {}, lambda a: None, "v2", lambda: good) == (
+        ["tests: churn.yaml passed 2 checks (run abababababab)"],
+        [],
+    )
+    bad = _outcome(("auc", True), ("latency", False), ("size", False))
+    passed, failed = evaluate(parse("tests, x>0"), {"x": 1.0}, lambda a: None, "v2", lambda: bad)
+    assert passed == ["x>0: 1 > 0"]
+    assert failed == [
+        "tests: the latest suite churn.yaml failed 2 of 3 checks: 'latency', 'size' "
+        "(run abababababab)"
+    ]
+
+
+def _record_test(store, version: int, passed: bool) -> None:
+    suite = store.put_artifact(b"checks: [{size_mb: 5}]", "test-suite", "erin")
+    store.record_model_test(
+        {
+            "model": "churn",
+            "version": version,
+            "suite": "churn.yaml",
+            "suite_kind": "yaml",
+            "suite_sha256": suite,
+            "passed": int(passed),
+            "checks": [{"name": "model size <= 5 MB", "passed": passed, "detail": "d"}],
+            "run_id": "e" * 32,
+        },
+        "erin",
+    )
+
+
+def test_promote_requires_the_latest_suite_of_that_version_to_have_passed(held):
+    with pytest.raises(GateFailedError, match="version 2 has no recorded test run"):
+        registry.promote(held, "churn", 2, "staging", require="tests")
+    _record_test(held, 1, passed=True)  # another version's pass does not count
+    with pytest.raises(GateFailedError, match="version 2 has no recorded test run"):
+        registry.promote(held, "churn", 2, "staging", require="tests")
+    _record_test(held, 2, passed=True)
+    _record_test(held, 2, passed=False)  # the latest one decides
+    with pytest.raises(GateFailedError, match="failed 1 of 1 checks: 'model size <= 5 MB'"):
+        registry.promote(held, "churn", 2, "staging", require="tests, auc>0")
+    assert held.alias_holder("churn", "staging") is None
+    _record_test(held, 2, passed=True)
+    change = registry.promote(held, "churn", 2, "staging", require="tests, auc>0")
+    assert change.to_version == 2 and "tests: churn.yaml passed 1 checks" in change.gate
+    assert audit.verify(held).ok
+
+
+def test_a_pipeline_step_gate_reads_tests_of_the_version_it_registered(held, tmp_path):
+    from mlops_nb.execution.pipeline import Step, check_gate
+
+    step = Step(name="train", notebook=tmp_path / "train.ipynb", gate="tests")
+    values = {"model": "churn", "model_version": 2, "auc": 0.5}
+    ok, note = check_gate(held, step, values, None)
+    assert not ok and "step train has no recorded test run" in note
+    _record_test(held, 2, passed=True)
+    assert check_gate(held, step, values, None) == (
+        True,
+        "gate passed: tests: churn.yaml passed 1 checks (run eeeeeeeeeeee)",
+    )
+    # the pipeline's model, when the step recorded only the version
+    assert check_gate(held, step, {"model_version": 2}, "churn")[0]
+    assert not check_gate(held, step, {"model_version": 1}, "churn")[0]

@@ -107,7 +107,7 @@ def test_error_tree_maps_to_builtins_codes_and_statuses():
         errors.ConflictError: (4, 409),
         errors.IntegrityError: (5, 409),
         errors.ExecutionError: (6, 500),
-        # 7 is kept for a failed check of `mlops-nb test`
+        errors.ChecksFailedError: (7, 422),
         errors.DeadlineError: (8, 504),
         errors.UnavailableError: (9, 503),
         errors.AuthenticationError: (10, 401),

@@ -30,7 +30,7 @@ def add_commands(
     """Add ``runs``, ``show``, ``run`` and ``report`` to the main parser."""
     p = cmd("runs", "list runs, newest first")
     p.add_argument("--model", help="only runs of this model")
-    p.add_argument("--kind", choices=["track", "notebook", "pipeline"])
+    p.add_argument("--kind", choices=["track", "notebook", "pipeline", "test"])
     p.add_argument("--limit", type=whole(), default=50, help="at most N runs (0: all)")
     p.add_argument(
         "--watch",

@@ -20,6 +20,9 @@ A step's ``values`` are what its notebook recorded (``%mlops_record``), the
 metrics of the runs it tracked, and ``model``/``model_version`` of the version
 they registered. A parameter that is exactly one ``{{ … }}`` keeps the
 value's type. A refused gate fails the pipeline; steps after it do not run.
+The gate term ``tests`` looks up the newest test suite run
+(:mod:`mlops_nb.testing`) of the version the step registered, or of the
+``model_version`` it recorded.
 Each step runs in its own kernel through an executor (:mod:`mlops_nb.execution.executor`).
 """
 
@@ -40,7 +43,7 @@ from ..registry import gates
 from ..registry.names import check_model_name
 
 if TYPE_CHECKING:
-    from ..records import Run
+    from ..records import ModelTest, Run
     from ..store import Store
     from .executor import Executor
 
@@ -337,7 +340,17 @@ def check_gate(
         found = store.alias_holder(model, alias)
         return None if found is None else (found.version, found.metrics)
 
-    passed, failed = gates.evaluate(gates.parse(step.gate), numbers, holder, f"step {step.name}")
+    def latest_test() -> ModelTest | None:
+        # The version this step registered (or recorded as ``model_version``).
+        version = values.get("model_version")
+        name = values.get("model") or model
+        if not name or not isinstance(version, int) or isinstance(version, bool):
+            return None
+        return store.latest_model_test(str(name), version)
+
+    passed, failed = gates.evaluate(
+        gates.parse(step.gate), numbers, holder, f"step {step.name}", latest_test
+    )
     if failed:
         return False, "gate refused: " + "; ".join(failed)
     return True, "gate passed: " + "; ".join(passed)

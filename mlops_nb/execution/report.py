@@ -55,6 +55,11 @@ def notebook_run_for(store: Store, run_id: str) -> Run:
         raise NotFoundError(
             f"run {run.run_id[:12]} is a pipeline; report one of its steps: {steps or 'none ran'}"
         )
+    if run.kind == "test":
+        raise NotFoundError(
+            f"run {run.run_id[:12]} tested a model with the YAML suite {run.name}: it has no "
+            "notebook; `mlops-nb show` lists its checks"
+        )
     if run.parent_run_id:
         parent = store.get_run(run.parent_run_id)
         if parent.kind == "notebook":

@@ -3,14 +3,16 @@
 A gate is one or more conditions joined by ``,``, ``and`` or ``&&``; every
 condition must hold. Each compares a metric of the candidate version with a
 number, or with the same metric of the version that holds an alias now,
-optionally plus or minus a margin. A condition against an alias nobody holds
+optionally plus or minus a margin; the bare term ``tests`` holds when the
+candidate's latest test suite (``mlops-nb test``) passed, and fails when it
+failed or the candidate was never tested. A condition against an alias nobody holds
 yet passes, so the first promotion of a model is not blocked by a comparison
 with nothing; an alias that could not exist (``Production``, ``nan``) is a
 mistake in the gate and refused. The grammar::
 
     gate      := condition (separator condition)*
     separator := "," | "and" | "&&"            ("and" in any case)
-    condition := METRIC operator operand
+    condition := "tests" | METRIC operator operand
     operator  := ">=" | "<=" | "==" | "!=" | ">" | "<"
     operand   := sign? NUMBER | "@"? ALIAS (sign NUMBER)?
     sign      := "+" | "-" | "−" (U+2212 MINUS SIGN)
@@ -28,13 +30,17 @@ import math
 import operator
 import re
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from ..display import format_apart
 from ..errors import GateExpressionError, InvalidInputError
 from ..text import quote
 from .names import check_alias
+
+if TYPE_CHECKING:
+    from ..records import ModelTest
 
 _OPS: dict[str, Callable[[float, float], bool]] = {
     ">=": operator.ge,
@@ -73,6 +79,20 @@ class Condition:
 
 
 @dataclass(frozen=True)
+class PassedTests:
+    """The term ``tests``: the candidate's latest test suite passed."""
+
+    def __str__(self) -> str:
+        return TESTS
+
+
+#: The word for :class:`PassedTests` in a gate.
+TESTS = "tests"
+#: One part of a gate.
+Term = Condition | PassedTests
+
+
+@dataclass(frozen=True)
 class _Token:
     # word, number, op, sign, at, sep, bad or end; "bad" carries its problem
     kind: str
@@ -82,7 +102,7 @@ class _Token:
     problem: str = ""
 
 
-def parse(expression: object) -> list[Condition]:
+def parse(expression: object) -> list[Term]:
     """Parse a gate expression, raising :class:`GateExpressionError` naming the bad part."""
     if not isinstance(expression, str):
         raise GateExpressionError(f"a gate must be text, not {type(expression).__name__}")
@@ -104,8 +124,8 @@ class _Parser:
         self.pos = 0
         self.first = 0  # the current condition's first token, for messages
 
-    def gate(self) -> list[Condition]:
-        conditions = []
+    def gate(self) -> list[Term]:
+        conditions: list[Term] = []
         while True:
             if self._peek().kind in ("sep", "end"):
                 raise self._empty()
@@ -124,7 +144,7 @@ class _Parser:
                     "follow it"
                 )
 
-    def _condition(self) -> Condition:
+    def _condition(self) -> Term:
         self.first = self.pos
         for token in self.tokens[self.pos : self._condition_end()]:
             if token.kind == "bad":
@@ -132,10 +152,14 @@ class _Parser:
         metric = self._next()
         if metric.kind != "word":
             raise self._bad("it must start with a metric name")
+        alone = self._peek().kind in ("sep", "end")
+        if alone and metric.text == TESTS:
+            return PassedTests()  # "tests>=0.9" stays a comparison of a metric named tests
         op = self._next()
         if op.kind != "op":
+            hint = f" ({quote(TESTS)} is the only term without one)" if alone else ""
             raise self._bad(
-                f"expected an operator (>=, <=, ==, !=, >, <) after {quote(metric.text)}"
+                f"expected an operator (>=, <=, ==, !=, >, <) after {quote(metric.text)}{hint}"
             )
         sign = self._next() if self._peek().kind == "sign" else None
         token = self._peek()
@@ -285,19 +309,27 @@ def _tokens(text: str) -> Iterator[_Token]:
 
 
 def evaluate(
-    conditions: list[Condition],
+    conditions: Sequence[Term],
     candidate: dict[str, float],
     holder_metrics: Callable[[str], tuple[int, dict[str, float]] | None],
     candidate_label: str = "candidate",
+    latest_test: Callable[[], ModelTest | None] | None = None,
 ) -> tuple[list[str], list[str]]:
     """Check conditions; return (sentences for passed ones, sentences for failed ones).
 
     ``holder_metrics(alias)`` returns ``(version, metrics)`` of the version
     holding ``alias`` now, or ``None`` when nobody holds it.
+    ``latest_test()`` returns the candidate's newest recorded test, or
+    ``None`` when it was never tested; without it the term ``tests`` fails,
+    as there is no test result to show.
     """
     passed: list[str] = []
     failed: list[str] = []
     for cond in conditions:
+        if isinstance(cond, PassedTests):
+            ok, sentence = _tests(latest_test() if latest_test else None, candidate_label)
+            (passed if ok else failed).append(sentence)
+            continue
         value = candidate.get(cond.metric)
         if not isinstance(value, (int, float)) or isinstance(value, bool):
             failed.append(f"{cond}: {candidate_label} has no metric {cond.metric!r}")
@@ -326,3 +358,17 @@ def evaluate(
         else:
             failed.append(f"{cond}: {shown} is not {cond.op} {against}")
     return passed, failed
+
+
+def _tests(latest: ModelTest | None, candidate_label: str) -> tuple[bool, str]:
+    """(passed, sentence) for the term ``tests`` given the candidate's newest test."""
+    if latest is None:
+        return False, f"{TESTS}: {candidate_label} has no recorded test run (run mlops-nb test)"
+    run = f"run {latest.run_id[:12]}"
+    if latest.passed:
+        return True, f"{TESTS}: {latest.suite} passed {len(latest.checks)} checks ({run})"
+    names = ", ".join(quote(c.name) for c in latest.failed)
+    return False, (
+        f"{TESTS}: the latest suite {latest.suite} failed {len(latest.failed)} of "
+        f"{len(latest.checks)} checks: {names} ({run})"
+    )

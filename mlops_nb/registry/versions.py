@@ -78,7 +78,11 @@ def promote(
                 return None if held is None else (held.version, held.metrics)
 
             passed, failed = gates.evaluate(
-                conditions, candidate.metrics, holder_metrics, f"version {candidate.version}"
+                conditions,
+                candidate.metrics,
+                holder_metrics,
+                f"version {candidate.version}",
+                lambda: store.latest_model_test(name, candidate.version),
             )
             gate = f"{require} [" + "; ".join(passed) + "]"
         if not failed:

@@ -74,6 +74,7 @@ _EVENT_TABLES = {
     "feedback.": "log_batches",
     "serve.": "deploys",
     "logpolicy.": "log_policies",
+    "test.": "model_tests",
 }
 
 

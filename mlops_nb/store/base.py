@@ -71,6 +71,7 @@ JSON_COLUMNS = frozenset(
         "deliveries",
         "parameters",
         "failures",
+        "checks",
         "mask_columns",
         "hash_columns",
     }

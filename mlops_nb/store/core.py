@@ -48,12 +48,13 @@ from .registry_sql import RegistrySQL
 from .runs_sql import RunsSQL
 from .schedule_sql import ScheduleSQL
 from .serving_sql import ServingSQL
+from .testing_sql import TestingSQL
 
 if TYPE_CHECKING:
     from .objects import ObjectArtifacts
 
 
-class Store(RunsSQL, RegistrySQL, MonitorSQL, ScheduleSQL, ServingSQL):
+class Store(RunsSQL, RegistrySQL, MonitorSQL, ScheduleSQL, ServingSQL, TestingSQL):
     """Metadata database and artifact store of one mlops-nb home.
 
     Parameters

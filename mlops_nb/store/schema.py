@@ -364,6 +364,33 @@ log_policies = sa.Table(
     sa.Column("event_seq", sa.Integer, nullable=False),
 )
 
+# -- added by migration 9: model tests ---------------------------------------------
+
+#: One run of a test suite against one model version: the suite (a notebook or
+#: a YAML file of built-in checks, by SHA-256), the alias it compared with,
+#: each check's outcome, and the run that holds the executed notebook (or, for
+#: a YAML suite, the run of kind ``test``). The gate term ``tests`` reads the
+#: newest row of a version.
+model_tests = sa.Table(
+    "model_tests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("model", TEXT, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("suite", TEXT, nullable=False),  # the suite's file name
+    sa.Column("suite_kind", TEXT, nullable=False),  # notebook | yaml
+    sa.Column("suite_sha256", TEXT, nullable=False),
+    sa.Column("against", TEXT, nullable=True),  # NAME@ALIAS compared with, if any
+    sa.Column("against_version", sa.Integer, nullable=True),  # who held it then
+    sa.Column("passed", sa.Integer, nullable=False),  # 1 | 0
+    sa.Column("checks", TEXT, nullable=False, server_default="[]"),  # [{name, passed, detail}]
+    sa.Column("run_id", TEXT, nullable=False),
+    sa.Column("at", TEXT, nullable=False),
+    sa.Column("actor", TEXT, nullable=False),
+    sa.Column("event_seq", sa.Integer, nullable=False),
+)
+sa.Index("ix_model_tests_version", model_tests.c.model, model_tests.c.version, model_tests.c.id)
+
 # How ``audit verify`` covers every table (a test holds every table to one of these):
 #
 # - ``events`` is the hash chain itself; a checkpoint kept elsewhere also
@@ -396,6 +423,7 @@ AUDITED: dict[str, tuple[str, ...]] = {
     "log_batches": ("id",),
     "deploys": ("id",),
     "log_policies": ("model",),
+    "model_tests": ("id",),
 }
 
 
@@ -482,6 +510,11 @@ def _migration_8(conn: sa.Connection) -> None:
     metadata.create_all(conn, tables=[log_policies])
 
 
+def _migration_9(conn: sa.Connection) -> None:
+    """Model tests: each suite run against a version, its checks and its run."""
+    metadata.create_all(conn, tables=[model_tests])
+
+
 #: Ordered migrations; index + 1 is the schema version each one produces.
 MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _migration_1,
@@ -492,6 +525,7 @@ MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _migration_6,
     _migration_7,
     _migration_8,
+    _migration_9,
 ]
 
 LATEST = len(MIGRATIONS)
