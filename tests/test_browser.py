@@ -438,6 +438,10 @@ def test_open_a_runs_executed_notebook(panel, lab):
         zip(parameters.locator("dt").all_inner_texts(), parameters.locator("dd").all_inner_texts())
     )
     assert shown.get("x") == "3", shown
+    # the run it tracked hangs under it, one click away
+    tracked = detail.locator('[data-testid="mlops-run-tree-node"]')
+    assert tracked.count() == 1 and tracked.get_attribute("data-kind") == "track"
+    assert tracked.locator("button").inner_text() == "tiny"
     detail.locator('[data-testid="mlops-open-notebook"]').click()
     view = page.locator('[data-testid="mlops-notebook-view"]')
     view.wait_for(timeout=30_000)

@@ -586,6 +586,48 @@ async def test_versions_name_the_run_notebook_pipeline_and_schedule_that_made_th
     assert interactive["produced_by"]["run_id"] == interactive["run_id"]
 
 
+async def test_a_pipeline_run_shows_its_steps_and_what_each_tracked(
+    jp_fetch, store, fitted, monkeypatch
+):
+    from mlops_nb.server.views import TREE_WIDTH
+    from mlops_nb.tracking import context
+
+    def insert(run_id, kind, name, parent=None, at="00"):
+        store.insert_run(
+            {"run_id": run_id, "kind": kind, "name": name, "status": "finished",
+             "started_at": f"2026-11-01T06:00:{at}.000000+00:00", "parent_run_id": parent},
+            "cron",
+        )  # fmt: skip
+
+    insert("a" * 32, "pipeline", "retrain_churn")
+    insert("b" * 32, "notebook", "prepare.ipynb", "a" * 32, "01")
+    insert("c" * 32, "notebook", "<b>train</b>.ipynb", "a" * 32, "02")
+    monkeypatch.setenv(context.ENV_RUN_ID, "c" * 32)
+    with tracking.track(store, "churn", model=fitted[0]) as tracked:
+        pass
+    monkeypatch.delenv(context.ENV_RUN_ID)
+    code, doc = await call(jp_fetch, "runs", "a" * 32)
+    assert code == 200, doc
+    tree = doc["started"]
+    assert tree["truncated"] is False
+    steps = tree["runs"]
+    assert [(s["run_id"], s["name"]) for s in steps] == [
+        ("b" * 32, "prepare.ipynb"),
+        ("c" * 32, "<b>train</b>.ipynb"),  # text: the panel shows it, never parses it
+    ]
+    assert steps[0]["started"] == {"runs": [], "truncated": False}
+    (trained,) = steps[1]["started"]["runs"]
+    assert trained["run_id"] == tracked.run_id and trained["model_version"] == 1
+    assert trained["kind"] == "track" and trained["started"] == {"runs": [], "truncated": False}
+    code, leaf = await call(jp_fetch, "runs", tracked.run_id)
+    assert leaf["started"] == {"runs": [], "truncated": False}
+
+    for i in range(TREE_WIDTH + 2):
+        insert(f"{i:032x}", "notebook", f"step{i}", "b" * 32, f"{10 + i % 40:02d}")
+    code, doc = await call(jp_fetch, "runs", "b" * 32)
+    assert doc["started"]["truncated"] is True and len(doc["started"]["runs"]) == TREE_WIDTH
+
+
 async def test_drift_names_the_version_checked_the_holder_levels_and_alerts(jp_fetch, seeded):
     from mlops_nb.datasets import make_churn
 

@@ -131,6 +131,25 @@ export interface IRun {
   children?: string[];
   /** the run's files, as `GET runs/{id}` lists them (run detail only) */
   artifacts?: IRunArtifact[];
+  /** the runs it started, and theirs in turn (run detail only) */
+  started?: IRunTree;
+}
+
+/** The runs a run started, in the order they ran (`GET runs/{id}`'s `started`). */
+export interface IRunTree {
+  runs: IRunTreeNode[];
+  /** more were started than are listed (the latest are) */
+  truncated: boolean;
+}
+
+export interface IRunTreeNode {
+  run_id: string;
+  kind: string;
+  name: string | null;
+  status: string;
+  model_version: number | null;
+  started_at: string;
+  started: IRunTree;
 }
 
 /** One downloadable file of a run (`GET runs/{id}/artifacts/{kind}`). */

@@ -486,6 +486,40 @@ describe('runs tab', () => {
     expect(node.querySelector('[data-testid="mlops-open-notebook"]')).toBeNull();
   });
 
+  it('walks a pipeline down to the runs its steps tracked', () => {
+    const leaf = { runs: [], truncated: false };
+    const started = {
+      truncated: true,
+      runs: [
+        { run_id: 'b'.repeat(32), kind: 'notebook', name: 'prepare.ipynb', status: 'finished', model_version: null, started_at: '2026-11-01T06:00:01Z', started: leaf },
+        {
+          run_id: 'c'.repeat(32),
+          kind: 'notebook',
+          name: EVIL,
+          status: 'failed',
+          model_version: null,
+          started_at: '2026-11-01T06:00:02Z',
+          started: { truncated: false, runs: [{ run_id: 'd'.repeat(32), kind: 'track', name: 'churn', status: 'finished', model_version: 3, started_at: '2026-11-01T06:00:03Z', started: leaf }] }
+        }
+      ]
+    };
+    const actions = runActions();
+    const node = render(renderRunDetail(run('a'.repeat(32), { kind: 'pipeline', started }), actions));
+    const tree = node.querySelector('[data-testid="mlops-run-tree"]') as HTMLDetailsElement;
+    expect(tree.querySelector('summary')?.textContent).toBe('Steps and the runs they tracked');
+    const nodes = Array.from(tree.querySelectorAll('[data-testid="mlops-run-tree-node"]'));
+    expect(nodes.map(n => n.getAttribute('data-run-id'))).toEqual(['b'.repeat(32), 'c'.repeat(32), 'd'.repeat(32)]);
+    const tracked = nodes[2];
+    expect(tracked.parentElement?.closest('[data-testid="mlops-run-tree-node"]')?.getAttribute('data-run-id')).toBe('c'.repeat(32));
+    expect(tracked.textContent).toContain('track · v3');
+    (tracked.querySelector('button') as HTMLButtonElement).click();
+    expect(actions.select).toHaveBeenCalledWith('d'.repeat(32));
+    expect(tree.textContent).toContain('more runs were started: the latest are listed');
+    expect(document.querySelector('img')).toBeNull();
+    const alone = render(renderRunDetail(run('e'.repeat(32), { started: { runs: [], truncated: false } }), actions));
+    expect(alone.querySelector('[data-testid="mlops-run-tree"]')).toBeNull();
+  });
+
   it('links each file the server lists, under the name it gives', () => {
     const artifacts = [
       { kind: 'model' as const, sha256: 'a'.repeat(64), filename: `${EVIL}-v2.skops` },

@@ -222,12 +222,13 @@ class RunCompareHandler(BaseHandler):
 class RunHandler(BaseHandler):
     @tornado.web.authenticated
     def get(self, run_id: str) -> None:
-        from .views import run_artifacts, run_docs
+        from .views import run_artifacts, run_docs, run_tree
 
         run = self.store.get_run(run_id)
         (doc,) = run_docs(self.store, [run])
         doc["children"] = [c.run_id for c in self.store.list_runs(parent_run_id=run.run_id)]
         doc["artifacts"] = run_artifacts(self.store, run)
+        doc["started"] = run_tree(self.store, run)
         self.reply(doc)
 
 

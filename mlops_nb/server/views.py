@@ -206,6 +206,42 @@ def run_docs(store: Store, runs: list[Run]) -> list[dict[str, Any]]:
     return out
 
 
+#: How deep ``GET runs/{id}`` follows the runs a run started (pipeline -> steps ->
+#: tracked runs), and how many it lists under one run.
+TREE_DEPTH = 2
+TREE_WIDTH = 100
+
+
+def run_tree(store: Store, run: Run, depth: int = TREE_DEPTH) -> dict[str, Any]:
+    """The runs ``run`` started, oldest first, each with the runs it started in turn.
+
+    ``{"runs": [...], "truncated": bool}``: a pipeline's steps with the runs
+    each step tracked, a notebook's tracked runs. Each run is ``{run_id, kind,
+    name, status, model_version, started_at, started}`` where ``started`` is
+    its own tree (empty below TREE_DEPTH); ``truncated`` says that more than
+    TREE_WIDTH runs were started and only the latest are listed.
+    """
+    if depth <= 0:
+        return {"runs": [], "truncated": False}
+    found = store.list_runs(parent_run_id=run.run_id, limit=TREE_WIDTH + 1)
+    return {
+        "runs": [
+            {
+                "run_id": child.run_id,
+                "kind": child.kind,
+                "name": child.name,
+                "status": child.status,
+                "model_version": child.model_version,
+                "started_at": child.started_at,
+                "started": run_tree(store, child, depth - 1),
+            }
+            # listed newest first: the latest TREE_WIDTH, in the order they ran
+            for child in reversed(found[:TREE_WIDTH])
+        ],
+        "truncated": len(found) > TREE_WIDTH,
+    }
+
+
 #: What ``runs/{id}/artifacts/{kind}`` serves, and as what.
 ARTIFACT_KINDS = {
     "model": "application/octet-stream",

@@ -19,7 +19,7 @@ import {
   type RunColumn,
   type SortDirection
 } from '../logic';
-import type { IRun, JsonValue } from '../types';
+import type { IRun, IRunTree, JsonValue } from '../types';
 
 /** State that survives re-rendering. */
 export interface IRunsState {
@@ -600,6 +600,7 @@ export function renderRunDetail(
     pairs('Recorded values', record(run.values)),
     pairs('Data', dataEntries),
     pairs('Pipeline steps', stepEntries),
+    renderTree(run, actions),
     pairs('Code', codeEntries),
     pairs('Environment', envEntries, false),
     pairs('Tags', Object.entries(run.tags ?? {}).map(([k, v]) => [k, String(v)])),
@@ -640,4 +641,52 @@ function renderArtifacts(run: IRun, actions: IRunsActions): HTMLElement | null {
       );
     })
   );
+}
+
+function treeList(tree: IRunTree, actions: IRunsActions): HTMLElement {
+  return h(
+    'ul',
+    { class: 'mlops-RunTree' },
+    ...tree.runs.map(node =>
+      h(
+        'li',
+        { 'data-testid': 'mlops-run-tree-node', 'data-run-id': node.run_id, 'data-kind': node.kind },
+        h(
+          'button',
+          {
+            class: 'mlops-link',
+            title: `Show run ${node.run_id}`,
+            onclick: () => actions.select(node.run_id)
+          },
+          node.name ?? node.kind
+        ),
+        ' ',
+        statusBadge(node.status),
+        h(
+          'span',
+          { class: 'mlops-muted mlops-small' },
+          ` ${node.kind}${node.model_version !== null ? ` · v${node.model_version}` : ''} · ${shortId(node.run_id)}`
+        ),
+        node.started.runs.length ? treeList(node.started, actions) : null
+      )
+    ),
+    tree.truncated ? h('li', { class: 'mlops-muted mlops-small' }, 'more runs were started: the latest are listed') : null
+  );
+}
+
+/** A pipeline's steps with what each tracked, a notebook's tracked runs: a tree to walk. */
+function renderTree(run: IRun, actions: IRunsActions): HTMLElement | null {
+  const tree = run.started;
+  if (!tree || !tree.runs.length) {
+    return null;
+  }
+  const title = run.kind === 'pipeline' ? 'Steps and the runs they tracked' : 'Runs it started';
+  const details = h(
+    'details',
+    { class: 'mlops-Section', 'data-testid': 'mlops-run-tree' },
+    h('summary', null, title),
+    treeList(tree, actions)
+  );
+  details.open = true;
+  return details;
 }
