@@ -124,6 +124,25 @@ def test_a_run_out_of_time_exits_with_the_deadline_code(cli, store):
     assert run.status == "failed" and run.output_sha256  # the partial notebook is kept
 
 
+@pytest.mark.slow
+def test_a_pipeline_whose_step_ran_out_of_time_exits_with_the_deadline_code(cli, store, tmp_path):
+    spec = tmp_path / "slow.yaml"
+    spec.write_text(
+        f"name: slow\nsteps:\n  - name: nap\n    notebook: {TINY.parent / 'sleepy.ipynb'}\n"
+        "    parameters: {seconds: 60}\n    timeout: 3\n"
+    )
+    result = cli("pipeline", "run", str(spec))
+    one_line_error(result, 8, "step nap: timed out after 3 s")
+    (pipeline,) = store.list_runs(kind="pipeline")
+    assert pipeline.status == "failed" and pipeline.data["steps"]["nap"]["status"] == "failed"
+    # a step that fails on its own is a failed run (6), not a deadline
+    spec.write_text(
+        f"name: broken\nsteps:\n  - name: fail\n    notebook: {TINY}\n"
+        "    parameters: {x: 5, fail_on: 5}\n"
+    )
+    one_line_error(cli("pipeline", "run", str(spec)), 6, "step fail: cell")
+
+
 def test_argparse_errors_are_one_line(cli):
     result = cli("promote")
     assert result.code == 2

@@ -224,6 +224,16 @@ def test_failing_run_now_exits_non_zero(cli, tmp_path):
 
 
 @pytest.mark.slow
+def test_a_run_now_out_of_time_exits_with_the_deadline_code(cli, tmp_path):
+    sleepy = str(NB / "sleepy.ipynb")
+    cli("schedule", "add", "nap", sleepy, "--cron", "0 * * * *", "-p", "seconds", "60",
+        "--timeout", "3")  # fmt: skip
+    result = cli("schedule", "run-now", "nap", "--json")
+    assert result.code == 8, (result.code, result.err)
+    assert result.json()["status"] == "failed" and "timed out after 3 s" in result.err
+
+
+@pytest.mark.slow
 def test_pipeline_run_validate_and_schedule(cli, tmp_path):
     yaml = tmp_path / "p.yaml"
     yaml.write_text(f"""

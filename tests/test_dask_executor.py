@@ -8,6 +8,7 @@ import sys
 import textwrap
 import threading
 import time
+import urllib.parse
 from pathlib import Path
 
 import pytest
@@ -422,3 +423,15 @@ def test_an_unreachable_scheduler_fails_the_steps_not_the_caller(store, tmp_path
 def test_locator_prefers_the_stores_own(store):
     assert locator(store)["home"] == str(store.home)
     assert locator(type("S", (), {"home": Path("/x")})()) == {"home": "/x"}
+
+
+def test_the_locator_a_task_carries_never_shows_the_password(tmp_path):
+    import pickle
+
+    secret = "Zx9/aQ+r7#k@"
+    url = f"postgresql://app:{urllib.parse.quote(secret, safe='')}@127.0.0.1:5/db"
+    where = locator(type("S", (), {"locator": {"home": str(tmp_path), "db_url": url}})())
+    shown = repr(where) + str(where) + repr([where]) + f"{where}"
+    assert "Zx9" not in shown and "aQ" not in shown and "127.0.0.1:5/db" in shown
+    back = pickle.loads(pickle.dumps(where))  # what the worker gets: all of it
+    assert dict(back) == {"home": str(tmp_path), "db_url": url}

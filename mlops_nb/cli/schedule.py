@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import argparse
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .. import limits
-from ..errors import ExecutionError
+from ..errors import DeadlineError, ExecutionError
 from .common import seconds, whole
+
+if TYPE_CHECKING:
+    from ..store import Store
 
 
 def _schedule_options(p: argparse.ArgumentParser, defaults: bool) -> None:
@@ -184,7 +187,8 @@ def _schedule(args: argparse.Namespace) -> None:
         )
         emit(args, slot, f"{args.name}: {slot['status']} (run {slot['run_id']})")
         if slot["status"] != "finished":
-            raise ExecutionError(f"schedule {args.name} run failed: {slot['error']}")
+            failed = DeadlineError if _ran_out_of_time(store, slot["run_id"]) else ExecutionError
+            raise failed(f"schedule {args.name} run failed: {slot['error']}")
     elif action == "slots":
         rows = store.slots(args.name, limit=args.limit)
         emit(
@@ -239,8 +243,9 @@ def _pipeline(args: argparse.Namespace) -> None:
         emit(args, doc, f"pipeline {spec.name} is valid: {' → '.join(doc['steps'])}")
         return
     make_executor = executor_factory(args)
+    store = open_store(args, create=True)
     run = pipelines.run(
-        open_store(args, create=True),
+        store,
         spec,
         _params(args.parameter),
         executor=make_executor(int(spec.settings["max_parallel"])) if make_executor else None,
@@ -256,7 +261,23 @@ def _pipeline(args: argparse.Namespace) -> None:
     )
     emit(args, run_json(run), text)
     if run.status != "finished":
-        raise ExecutionError(f"pipeline {spec.name} failed: {run.error}")
+        failed = DeadlineError if _ran_out_of_time(store, run.run_id) else ExecutionError
+        raise failed(f"pipeline {spec.name} failed: {run.error}")
+
+
+def _ran_out_of_time(store: Store, run_id: str | None) -> bool:
+    """Whether run ``run_id`` failed because a time limit ran out (its own, or a step's).
+
+    Such a failure exits 8, as ``mlops-nb run --timeout`` does, not 6: nothing
+    in the notebook failed, and a longer limit may succeed.
+    """
+    from ..execution.pipeline import timed_out_step
+    from ..execution.runner import timed_out
+
+    if run_id is None:
+        return False
+    run = store.get_run(run_id)
+    return timed_out(run) or (run.kind == "pipeline" and timed_out_step(run) is not None)
 
 
 COMMANDS = {"schedule": _schedule, "scheduler": _scheduler, "tick": _tick, "pipeline": _pipeline}

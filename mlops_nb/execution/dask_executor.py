@@ -62,12 +62,30 @@ __all__ = ["ENV_ADDRESS", "DaskExecutor", "connect", "locator"]
 ENV_ADDRESS = "MLOPS_NB_DASK_ADDRESS"
 
 
-def locator(store: Store) -> dict[str, Any]:
+class Locator(dict[str, Any]):
+    """A store's locator as a Dask task argument, shown without its password.
+
+    Dask shows task arguments by their ``repr`` (dashboard, logs, errors about
+    a task) and the database URL may hold a password; the mapping itself, as
+    the worker unpickles it, is the full one.
+    """
+
+    def __repr__(self) -> str:
+        from ..redaction import mask_db_url
+
+        db_url = self.get("db_url")
+        where = mask_db_url(db_url) if db_url else self.get("home")
+        return f"<mlops-nb store {where}>"
+
+    __str__ = __repr__
+
+
+def locator(store: Store) -> Locator:
     """Keyword arguments that reopen ``store`` in another process: ``Store(**locator(store))``."""
     found = getattr(store, "locator", None)
     if isinstance(found, dict):
-        return dict(found)
-    return {"home": str(store.home)}
+        return Locator(found)
+    return Locator({"home": str(store.home)})
 
 
 def connect(address: str | None = None, timeout: float | None = None) -> Client:

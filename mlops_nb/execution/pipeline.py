@@ -471,3 +471,13 @@ def run(
             states[step.name] = {"status": "skipped", "error": "an earlier step failed"}
     save("failed" if failure else "finished", failure)
     return store.get_run(run_id)
+
+
+def timed_out_step(run: Run) -> str | None:
+    """The step whose time limit ran out and failed the pipeline ``run``, if one did."""
+    from .kernel import TIMED_OUT
+
+    for name, state in (run.data.get("steps") or {}).items():
+        if state.get("status") == "failed" and str(state.get("error") or "").startswith(TIMED_OUT):
+            return str(name)
+    return None
