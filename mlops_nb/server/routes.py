@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -76,13 +77,20 @@ class BaseHandler(APIHandler):
         return doc
 
     def reply(self, document: Any, status: int = 200) -> None:
-        body = json.dumps(document, default=str)
+        body = json.dumps(document, default=str, separators=(",", ":"))
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
         # The server's own share of a request's time, for the browser's network
-        # panel and bench/panel.py: from its arrival to the reply encoded.
-        self.set_header("Server-Timing", f"app;dur={self.request.request_time() * 1000:.1f}")
+        # panel and bench/panel.py: from its arrival to the reply encoded (app), and
+        # the processor time the handler used (cpu; the app time on a quiet machine).
+        cpu = (time.thread_time() - self._cpu_start) * 1000
+        app = self.request.request_time() * 1000
+        self.set_header("Server-Timing", f"app;dur={app:.1f}, cpu;dur={cpu:.1f}")
         self.finish(body)
+
+    async def prepare(self) -> None:  # type: ignore[override]  # as APIHandler's own
+        self._cpu_start = time.thread_time()
+        await super().prepare()
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """Every error as the one object of the API's contract: ``{"error", "type"}``.

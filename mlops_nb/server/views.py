@@ -12,6 +12,7 @@ own; the widgets in the kernel call the same core.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import PurePath
@@ -83,8 +84,13 @@ def model_doc(
 def version_doc(
     store: Store, version: ModelVersion, runs: dict[str, Run | RunLink | None]
 ) -> dict[str, Any]:
-    """A version with ``estimator_name`` (the class alone) and ``produced_by``."""
-    doc = version.to_json()
+    """A version with ``estimator_name`` (the class alone) and ``produced_by``.
+
+    The fields are copied shallowly, not by ``to_json``: the document is only
+    encoded, and for a listing of thousands of versions the deep copy was a
+    tenth of the request.
+    """
+    doc = dict(vars(version))
     doc["estimator_name"] = (version.estimator or "").rsplit(".", 1)[-1] or None
     doc["produced_by"] = produced_by(store, version.run_id, runs)
     return doc
@@ -139,7 +145,13 @@ def produced_by(
 
 
 def _basename(path: str | None) -> str | None:
-    return PurePath(path).name if path else None
+    return _name_in(path) if path else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _name_in(path: str) -> str:
+    # cached: thousands of versions of a registry come from a few notebooks
+    return PurePath(path).name
 
 
 # -- runs -------------------------------------------------------------------------------

@@ -147,17 +147,14 @@ class RunsSQL(StoreBase):
         ).where(runs.c.run_id.in_(sa.select(chain.c.run_id)))
         with self.read() as conn:
             rows = conn.execute(query).all()
-        return {
-            r.run_id: RunLink(
-                run_id=r.run_id,
-                kind=r.kind,
-                name=r.name,
-                parent_run_id=r.parent_run_id,
-                notebook_path=r.notebook_path,
-                tags=loads(r.tags, {}),
-            )
-            for r in rows
-        }
+        out: dict[str, RunLink] = {}
+        tags: dict[str, dict[str, str]] = {}  # runs of one pipeline share their tags' text
+        # Unpacked as tuples: a Row's attribute lookups were half of this method's time.
+        for run_id, kind, name, parent, notebook, text in rows:
+            if text not in tags:
+                tags[text] = loads(text, {})
+            out[run_id] = RunLink(run_id, kind, name, parent, notebook, tags[text])
+        return out
 
     def list_runs(
         self,
