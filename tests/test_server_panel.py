@@ -176,6 +176,45 @@ async def test_every_tab_needs_credentials(jp_fetch, registry, tab):
         assert body["type"] == "HTTPError" and "models" not in body
 
 
+async def test_a_refresh_after_a_change_shows_it(jp_fetch, registry):
+    from mlops_nb.datasets import make_churn
+
+    _, before, _ = await call(jp_fetch, "panel", "models")
+    _, again, _ = await call(jp_fetch, "panel", "models")  # unchanged: the kept document
+    assert again == before
+    mlops_nb.promote("churn", 3, store=registry)  # another process's write, as a kernel's
+    _, after, _ = await call(jp_fetch, "panel", "models")
+    churn = next(m for m in after["models"] if m["summary"]["name"] == "churn")
+    assert churn["summary"]["aliases"] == {"production": 3}
+    assert churn["detail"]["history"][-1]["to_version"] == 3
+    _, drift, _ = await call(jp_fetch, "panel", "drift")
+    mlops_nb.check_drift("churn:1", make_churn(300, seed=2), store=registry)
+    _, drift_after, _ = await call(jp_fetch, "panel", "drift")
+    counts = [len(d["history"]) for d in (drift, drift_after) for d in d["models"]]
+    assert counts == [0, 0, 0, 1]  # A to Z: the hostile name ("<" sorts first), then churn
+
+
+def test_the_tab_cache_builds_again_exactly_when_the_store_changed(store):
+    from mlops_nb.server.panel import TabCache
+
+    built = []
+
+    def build(s):
+        built.append(1)
+        return {"runs": len(s.list_runs())}
+
+    cache = TabCache()
+    assert cache.body(store, "t", build) == '{"runs":0}'  # an empty chain too
+    assert cache.body(store, "t", build) == '{"runs":0}' and len(built) == 1
+    store.insert_run(
+        {"run_id": "c" * 32, "kind": "track", "name": "m", "status": "running",
+         "started_at": "2026-11-01T06:00:00.000000+00:00"},
+        "ana",
+    )  # fmt: skip
+    assert cache.body(store, "t", build) == '{"runs":1}' and len(built) == 2
+    assert cache.body(store, "other", build) == '{"runs":1}' and len(built) == 3
+
+
 # -- the core: a fixed number of queries, however large the registry -------------------
 
 

@@ -7,11 +7,15 @@ the whole registry's versions, alias histories, drift checks and the runs
 that produced the versions are each read at once, never once per model.
 Each model's part is the same document as its own route's
 (:func:`~.views.model_detail`, :func:`~.views.drift_view`), built by the
-same functions from what was read.
+same functions from what was read. The server keeps the Models and Drift
+documents until the store changes (:class:`TabCache`), so the panel's
+periodic refresh of an unchanged registry costs one query.
 """
 
 from __future__ import annotations
 
+import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,6 +26,37 @@ from .views import drift_doc, model_doc, run_docs
 if TYPE_CHECKING:
     from ..records import Run, RunLink
     from ..store import Store
+
+
+def encode(document: Any) -> str:
+    """A document as the REST API sends it: compact JSON, anything else as text."""
+    return json.dumps(document, default=str, separators=(",", ":"))
+
+
+class TabCache:
+    """The last encoded document of each tab, kept until the store changes.
+
+    Every change to a store appends an event to its audit chain in the same
+    transaction, so the chain's head names the state a document was read
+    in: a periodic refresh of an unchanged registry is one query. The head
+    is read before the document, so a write landing in between leaves the
+    document filed under the older head (built again next time), never a
+    stale document under the newer one.
+    """
+
+    def __init__(self) -> None:
+        self._bodies: dict[str, tuple[tuple[int, str] | None, str]] = {}
+
+    def body(self, store: Store, tab: str, build: Callable[[Store], Any]) -> str:
+        """The JSON of ``build(store)``, built again only when the store changed."""
+        head = store.chain_head()
+        state = None if head is None else (head[0], head[1])
+        kept = self._bodies.get(tab)
+        if kept is not None and kept[0] == state:
+            return kept[1]
+        body = encode(build(store))
+        self._bodies[tab] = (state, body)
+        return body
 
 
 def models_tab(store: Store) -> dict[str, Any]:

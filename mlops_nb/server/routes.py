@@ -40,6 +40,17 @@ class BaseHandler(APIHandler):
         return store
 
     @cached_property
+    def tabs(self) -> Any:
+        """The panel's tab documents as last read (one :class:`~.panel.TabCache` per server)."""
+        tabs = self.settings.get("mlops_nb_tabs")
+        if tabs is None:
+            from .panel import TabCache
+
+            tabs = TabCache()
+            self.settings["mlops_nb_tabs"] = tabs
+        return tabs
+
+    @cached_property
     def jobs(self) -> Any:
         """The schedule runs this server started (one :class:`~.jobs.Jobs` per server)."""
         jobs = self.settings.get("mlops_nb_jobs")
@@ -77,7 +88,12 @@ class BaseHandler(APIHandler):
         return doc
 
     def reply(self, document: Any, status: int = 200) -> None:
-        body = json.dumps(document, default=str, separators=(",", ":"))
+        from .panel import encode
+
+        self.reply_json(encode(document), status)
+
+    def reply_json(self, body: str, status: int = 200) -> None:
+        """Send JSON text encoded already (a cached document)."""
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
         # The server's own share of a request's time, for the browser's network
@@ -236,7 +252,7 @@ class PanelModelsHandler(BaseHandler):
         """The Models tab in one request: every model's summary and detail."""
         from .panel import models_tab
 
-        self.reply(models_tab(self.store))
+        self.reply_json(self.tabs.body(self.store, "models", models_tab))
 
 
 class PanelRunsHandler(RunSearchHandler):
@@ -254,7 +270,7 @@ class PanelDriftHandler(BaseHandler):
         """The Drift tab in one request: every model's drift view."""
         from .panel import drift_tab
 
-        self.reply(drift_tab(self.store))
+        self.reply_json(self.tabs.body(self.store, "drift", drift_tab))
 
 
 class RunNotebookHandler(BaseHandler):
