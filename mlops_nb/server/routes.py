@@ -6,6 +6,7 @@ import asyncio
 import json
 import re
 import time
+from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
@@ -31,35 +32,34 @@ class BaseHandler(APIHandler):
     @cached_property
     def store(self) -> Any:
         """One store per server, opened on first use (migrations checked once)."""
-        store = self.settings.get("mlops_nb_store")
-        if store is None:
+
+        def open_store() -> Any:
             from ..store import Store
 
-            store = Store(server_location(self.settings))
-            self.settings["mlops_nb_store"] = store
-        return store
+            return Store(server_location(self.settings))
+
+        return self._per_server("mlops_nb_store", open_store)
 
     @cached_property
     def tabs(self) -> Any:
         """The panel's tab documents as last read (one :class:`~.panel.TabCache` per server)."""
-        tabs = self.settings.get("mlops_nb_tabs")
-        if tabs is None:
-            from .panel import TabCache
+        from .panel import TabCache
 
-            tabs = TabCache()
-            self.settings["mlops_nb_tabs"] = tabs
-        return tabs
+        return self._per_server("mlops_nb_tabs", TabCache)
 
     @cached_property
     def jobs(self) -> Any:
         """The schedule runs this server started (one :class:`~.jobs.Jobs` per server)."""
-        jobs = self.settings.get("mlops_nb_jobs")
-        if jobs is None:
-            from .jobs import Jobs
+        from .jobs import Jobs
 
-            jobs = Jobs()
-            self.settings["mlops_nb_jobs"] = jobs
-        return jobs
+        return self._per_server("mlops_nb_jobs", Jobs)
+
+    def _per_server(self, key: str, make: Callable[[], Any]) -> Any:
+        """The object kept under ``key`` in the server's settings, made on first use."""
+        kept = self.settings.get(key)
+        if kept is None:
+            kept = self.settings[key] = make()
+        return kept
 
     def actor(self) -> str:
         """Who acts: the authenticated user's name (JupyterHub and other identity
