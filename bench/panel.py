@@ -69,6 +69,7 @@ TABS = {
     "Runs": ("panel/runs", {"limit": "50"}),
     "Runs, sorted by a metric": ("panel/runs", {"limit": "50", "sort": "metrics.auc"}),
     "Runs, filtered": ("panel/runs", {"limit": "50", "q": "auc > 0.9 and C = 1"}),
+    "Runs of one model": ("panel/runs", {"limit": "50", "q": "model = model-001"}),
     "Runs, a run selected": ("panel/runs", {"limit": "50", "selected": NEWEST}),
     "Drift, after a change": ("panel/drift", {}),
     "Drift, unchanged": ("panel/drift", {}),
