@@ -7,6 +7,7 @@ text in a terminal.
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
@@ -14,8 +15,8 @@ from typing import Any
 
 class _Record:
     def to_json(self) -> dict[str, Any]:
-        """A plain JSON-serialisable dict of the record's fields."""
-        return dataclasses.asdict(self)  # type: ignore[call-overload]
+        """A plain JSON-serialisable dict of the record's fields (a deep copy)."""
+        return {f.name: _copy(getattr(self, f.name)) for f in dataclasses.fields(self)}  # type: ignore[arg-type]
 
     def _repr_html_(self) -> str:
         from .display import record_html
@@ -29,6 +30,24 @@ class _Record:
 
     def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
         printer.text(str(self))
+
+
+#: Values copied as they are: immutable, and most of what a record holds.
+_ATOMS = (str, int, float, bool, type(None))
+
+
+def _copy(value: Any) -> Any:
+    """``dataclasses.asdict``'s deep copy, without its generic cost for JSON's own types:
+    a listing of thousands of versions spent most of its time there."""
+    if isinstance(value, _ATOMS):
+        return value
+    if isinstance(value, dict):
+        return {_copy(k): _copy(v) for k, v in value.items()}
+    if type(value) in (list, tuple):
+        return type(value)(_copy(v) for v in value)
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return dataclasses.asdict(value)
+    return copy.deepcopy(value)
 
 
 @dataclass(frozen=True)
@@ -61,6 +80,22 @@ class Run(_Record):
     @property
     def model(self) -> str | None:
         return self.name if self.kind == "track" else None
+
+
+@dataclass(frozen=True)
+class RunLink(_Record):
+    """Where a run sits: what ran, in which notebook, under which parent.
+
+    The few fields of a :class:`Run` that tell what produced a model version,
+    read for thousands of runs at once without their parameters and metrics.
+    """
+
+    run_id: str
+    kind: str
+    name: str | None
+    parent_run_id: str | None = None
+    notebook_path: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

@@ -305,6 +305,12 @@ def test_names_aliases_and_versions_must_be_text_or_numbers():
         names.check_model_name(42)
     with pytest.raises(InvalidInputError, match="not True$"):
         names.parse_version(True)
+    # JSON's one number type: 17.0 is the integer 17 (as JSON Schema says); 17.5 is not.
+    assert names.parse_version(17.0) == 17
+    with pytest.raises(InvalidInputError, match="not 17.5$"):
+        names.parse_version(17.5)
+    with pytest.raises(InvalidInputError, match="not '17.0'$"):
+        names.parse_version("17.0")
     with pytest.raises(InvalidInputError, match="^empty model reference; write NAME, NAME@ALIAS"):
         names.parse_ref(42)
 

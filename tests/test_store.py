@@ -77,6 +77,22 @@ def test_stores_opened_at_once_migrate_once(home, raw_sql):
     assert [r[0] for r in versions] == list(range(1, t.LATEST + 1))
 
 
+def test_migration_10_indexes_versions_by_run_in_new_and_old_stores(home, raw_sql):
+    def indexes(store):
+        with store.read() as conn:
+            return {i["name"] for i in sa.inspect(conn).get_indexes("model_versions")}
+
+    with Store(home) as store:
+        assert "ix_model_versions_run" in indexes(store)  # made with the table
+    # A store of schema 9, as every store was before: no index, migration 10 not run.
+    raw_sql("drop index ix_model_versions_run")
+    raw_sql("delete from schema_version where version = 10")
+    with Store(home) as store:
+        assert "ix_model_versions_run" in indexes(store) and store.schema_version == 10
+    versions = raw_sql("select version from schema_version order by version")
+    assert [r[0] for r in versions] == list(range(1, t.LATEST + 1))
+
+
 def test_newer_schema_is_refused(home, raw_sql):
     Store(home).close()
     raw_sql("insert into schema_version values (999, 'future')")

@@ -14,6 +14,9 @@ import type {
   IErrorBody,
   IModelDetail,
   IModelSummary,
+  IPanelDrift,
+  IPanelModels,
+  IPanelRuns,
   IRun,
   IRunComparison,
   IRunPage,
@@ -143,6 +146,21 @@ export class MlopsClient {
     return url;
   }
 
+  /** The Models tab in one request: every model's summary and detail. */
+  panelModels(): Promise<IPanelModels> {
+    return this.json(this.url(['panel', 'models']));
+  }
+
+  /** The Runs tab in one request: a page of the search and the selected run. */
+  panelRuns(search: IRunSearch = {}, selected?: string | null): Promise<IPanelRuns> {
+    return this.json(this.url(['panel', 'runs'], { ...searchQuery(search), selected: selected ?? undefined }));
+  }
+
+  /** The Drift tab in one request: every model's drift view. */
+  panelDrift(): Promise<IPanelDrift> {
+    return this.json(this.url(['panel', 'drift']));
+  }
+
   listModels(): Promise<IModelSummary[]> {
     return this.json(this.url(['models']));
   }
@@ -177,16 +195,7 @@ export class MlopsClient {
 
   /** One page of the runs a filter matches, sorted by the server, with the total. */
   searchRuns(search: IRunSearch = {}): Promise<IRunPage> {
-    return this.json(
-      this.url(['runs', 'search'], {
-        q: search.q?.trim(),
-        kind: search.kind,
-        sort: search.sort,
-        order: search.order,
-        limit: search.limit,
-        offset: search.offset
-      })
-    );
+    return this.json(this.url(['runs', 'search'], searchQuery(search)));
   }
 
   /** Runs side by side; the server says what differs. */
@@ -274,6 +283,18 @@ export class MlopsClient {
     }
     return response;
   }
+}
+
+/** The query parameters of a run search (blank ones are left out by `url`). */
+function searchQuery(search: IRunSearch): Record<string, string | number | undefined> {
+  return {
+    q: search.q?.trim(),
+    kind: search.kind,
+    sort: search.sort,
+    order: search.order,
+    limit: search.limit,
+    offset: search.offset
+  };
 }
 
 /** Leave out keys whose value is undefined or an empty string. */

@@ -2,6 +2,10 @@
  * The "MLOps" side panel: four tabs over the REST API, a message line for
  * the result of the last action, and a refresh loop.
  *
+ * A refresh of a tab is one request, whose answer holds everything the tab
+ * shows (`GET /panel/models`, `/panel/runs`, `/panel/drift`, `/schedules`):
+ * a registry of 200 models is one round trip, not 201.
+ *
  * Each tab re-renders only when the JSON it loaded changed, so the
  * periodic refresh does not reset scroll positions, open sections or the
  * selected run. What the user chose (tab, selected run, sort, filter, open
@@ -409,16 +413,7 @@ export class MlopsPanel extends Widget {
   }
 
   private async loadModels(view: HTMLElement): Promise<void> {
-    const summaries = await this.client.listModels();
-    const entries: IModelEntry[] = await Promise.all(
-      summaries.map(async summary => {
-        try {
-          return { summary, detail: await this.client.getModel(summary.name) };
-        } catch (reason) {
-          return { summary, detail: null, error: errorText(reason) };
-        }
-      })
-    );
+    const entries: IModelEntry[] = (await this.client.panelModels()).models;
     this.models = entries;
     this.paint('models', view, entries, () =>
       renderModels(
@@ -438,36 +433,24 @@ export class MlopsPanel extends Widget {
 
   private async loadRuns(view: HTMLElement): Promise<void> {
     const state = this.runsState;
-    let page: IRunsPage;
-    try {
-      const found = await this.client.searchRuns({
+    const tab = await this.client.panelRuns(
+      {
         q: state.query,
         kind: state.kind,
         sort: state.sort.column,
         order: state.sort.direction,
         limit: RUN_PAGE,
         offset: state.offset
-      });
-      page = { runs: found.runs, total: found.total, offset: found.offset, limit: found.limit };
-    } catch (reason) {
-      if (!(reason instanceof ApiError && reason.status === 400)) {
-        throw reason;
-      }
-      // A filter the server cannot read: say why under the box, keep the last good page.
-      page = { ...this.runsPage, error: reason.message };
-    }
-    const selected = this.runsState.selected;
-    let detailError: string | null = null;
-    if (selected) {
-      try {
-        this.runDetail = await this.client.getRun(selected);
-      } catch (reason) {
-        this.runDetail = null;
-        detailError = errorText(reason);
-      }
-    } else {
-      this.runDetail = null;
-    }
+      },
+      state.selected
+    );
+    const found = tab.page;
+    // A filter the server cannot read: say why under the box, keep the last good page.
+    const page: IRunsPage = found
+      ? { runs: found.runs, total: found.total, offset: found.offset, limit: found.limit }
+      : { ...this.runsPage, error: tab.error ?? 'the filter cannot be read' };
+    this.runDetail = tab.selected;
+    const detailError = tab.selected_error;
     this.runsPage = page;
     this.paint('runs', view, [page, this.runsState, this.runDetail, detailError], () =>
       this.renderRuns(detailError)
@@ -553,16 +536,10 @@ export class MlopsPanel extends Widget {
   }
 
   private async loadDrift(view: HTMLElement): Promise<void> {
-    const summaries = await this.client.listModels();
-    const entries: IDriftEntry[] = await Promise.all(
-      summaries.map(async summary => {
-        try {
-          return { model: summary.name, drift: await this.client.getDrift(summary.name) };
-        } catch (reason) {
-          return { model: summary.name, drift: null, error: errorText(reason) };
-        }
-      })
-    );
+    const entries: IDriftEntry[] = (await this.client.panelDrift()).models.map(drift => ({
+      model: drift.model,
+      drift
+    }));
     const actions: IDriftActions = {
       reportUrl: (model, checkId) => this.client.url(['drift', model, 'checks', String(checkId), 'report']),
       openColumn: (entry, column) => {

@@ -102,6 +102,28 @@ export interface IModelDetail {
   history: IAliasChange[];
 }
 
+/** `GET /panel/models`: the Models tab in one document, A to Z. */
+export interface IPanelModels {
+  models: { summary: IModelSummary; detail: IModelDetail }[];
+}
+
+/**
+ * `GET /panel/runs`: the Runs tab in one document. `page` is null, and
+ * `error` says why, when the filter or the sort cannot be read; `selected`
+ * is null, and `selected_error` says why, when the selected run is gone.
+ */
+export interface IPanelRuns {
+  page: IRunPage | null;
+  error: string | null;
+  selected: IRun | null;
+  selected_error: string | null;
+}
+
+/** `GET /panel/drift`: every model's drift view, A to Z. */
+export interface IPanelDrift {
+  models: IDriftHistory[];
+}
+
 /** A run (`Run.to_json()`); `GET /runs/{id}` adds `children`. */
 export interface IRun {
   run_id: string;

@@ -379,6 +379,12 @@ def history(store: Store, name: str, limit: int | None = None) -> list[dict[str,
     return store.drift_checks(name, limit)
 
 
+def load_reports(store: Store, checks: list[dict[str, Any]]) -> dict[int, dict[str, Any]]:
+    """The full JSON reports of recorded checks (their rows), keyed by check id."""
+    stored = store.get_artifacts([row["report_sha256"] for row in checks])
+    return {row["id"]: dict(loads(stored[row["report_sha256"]].decode())) for row in checks}
+
+
 def load_report(store: Store, check_id: int) -> dict[str, Any]:
     """The full JSON report of a recorded check."""
     row = store.get_drift_check(check_id)

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from .names import DEFAULT_ALIAS, check_alias, check_model_name, parse_ref, parse_version
 from .versions import (
+    alias_histories,
     alias_history,
     holder_stack,
     load_model,
@@ -23,6 +24,7 @@ from .versions import (
 
 __all__ = [
     "DEFAULT_ALIAS",
+    "alias_histories",
     "alias_history",
     "check_alias",
     "check_model_name",

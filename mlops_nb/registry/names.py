@@ -99,6 +99,10 @@ def parse_version(text: Any) -> int:
     Only ASCII digits count (``str.isdigit`` also accepts ``²`` and ``١``),
     and only numbers a database integer holds, so no lookup can overflow.
     """
+    if isinstance(text, float) and text.is_integer():
+        # JSON has one number type: 17.0 is the integer 17 to JSON Schema and to a
+        # browser's JSON.stringify alike, so the REST contract's "integer" admits it.
+        text = int(text)
     raw = str(text).strip().lower().removeprefix("v")
     if isinstance(text, bool) or not (raw.isascii() and raw.isdigit()):
         raise InvalidInputError(f"version must be a positive whole number, not {text!r:.40}")

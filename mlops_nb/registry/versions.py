@@ -165,8 +165,22 @@ def alias_history(
         alias = check_alias(alias)
     moves: list[AliasChange | AliasRefusal] = list(store.alias_changes(name, alias))
     refusals = store.alias_refusals(name, alias)
+    return sorted([*moves, *refusals], key=_history_order)
+
+
+def alias_histories(store: Store) -> dict[str, list[AliasChange | AliasRefusal]]:
+    """:func:`alias_history` of every model at once, keyed by model (two queries)."""
+    moves, refusals = store.every_alias_record()
+    out: dict[str, list[AliasChange | AliasRefusal]] = {}
+    records: list[AliasChange | AliasRefusal] = [*moves, *refusals]
+    for record in records:
+        out.setdefault(record.model, []).append(record)
+    return {model: sorted(records, key=_history_order) for model, records in out.items()}
+
+
+def _history_order(record: AliasChange | AliasRefusal) -> tuple[str, bool]:
     # Both are stamped under the store's single write lock: time orders them.
-    return sorted([*moves, *refusals], key=lambda c: (c.at, c.action == "refused"))
+    return (record.at, record.action == "refused")
 
 
 def _why_and_who(reason: Any, actor: Any) -> tuple[str | None, str]:

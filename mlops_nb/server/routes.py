@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import time
+from collections.abc import Callable
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from urllib.parse import quote
@@ -17,6 +19,7 @@ from ..errors import ConflictError, InvalidInputError, MlopsError, NotFoundError
 
 if TYPE_CHECKING:
     from ..store.location import StoreLocation
+    from .panel import RunSearch
 
 PREFIX = "mlops-nb/api"
 # jupyter_server names a user who logged in with the token by a random hex id.
@@ -30,24 +33,34 @@ class BaseHandler(APIHandler):
     @cached_property
     def store(self) -> Any:
         """One store per server, opened on first use (migrations checked once)."""
-        store = self.settings.get("mlops_nb_store")
-        if store is None:
+
+        def open_store() -> Any:
             from ..store import Store
 
-            store = Store(server_location(self.settings))
-            self.settings["mlops_nb_store"] = store
-        return store
+            return Store(server_location(self.settings))
+
+        return self._per_server("mlops_nb_store", open_store)
+
+    @cached_property
+    def tabs(self) -> Any:
+        """The panel's tab documents as last read (one :class:`~.panel.TabCache` per server)."""
+        from .panel import TabCache
+
+        return self._per_server("mlops_nb_tabs", TabCache)
 
     @cached_property
     def jobs(self) -> Any:
         """The schedule runs this server started (one :class:`~.jobs.Jobs` per server)."""
-        jobs = self.settings.get("mlops_nb_jobs")
-        if jobs is None:
-            from .jobs import Jobs
+        from .jobs import Jobs
 
-            jobs = Jobs()
-            self.settings["mlops_nb_jobs"] = jobs
-        return jobs
+        return self._per_server("mlops_nb_jobs", Jobs)
+
+    def _per_server(self, key: str, make: Callable[[], Any]) -> Any:
+        """The object kept under ``key`` in the server's settings, made on first use."""
+        kept = self.settings.get(key)
+        if kept is None:
+            kept = self.settings[key] = make()
+        return kept
 
     def actor(self) -> str:
         """Who acts: the authenticated user's name (JupyterHub and other identity
@@ -76,9 +89,25 @@ class BaseHandler(APIHandler):
         return doc
 
     def reply(self, document: Any, status: int = 200) -> None:
+        from .panel import encode
+
+        self.reply_json(encode(document), status)
+
+    def reply_json(self, body: str, status: int = 200) -> None:
+        """Send JSON text encoded already (a cached document)."""
         self.set_status(status)
         self.set_header("Content-Type", "application/json")
-        self.finish(json.dumps(document, default=str))
+        # The server's own share of a request's time, for the browser's network
+        # panel and bench/panel.py: from its arrival to the reply encoded (app), and
+        # the processor time the handler used (cpu; the app time on a quiet machine).
+        cpu = (time.thread_time() - self._cpu_start) * 1000
+        app = self.request.request_time() * 1000
+        self.set_header("Server-Timing", f"app;dur={app:.1f}, cpu;dur={cpu:.1f}")
+        self.finish(body)
+
+    async def prepare(self) -> None:  # type: ignore[override]  # as APIHandler's own
+        self._cpu_start = time.thread_time()
+        await super().prepare()
 
     def write_error(self, status_code: int, **kwargs: Any) -> None:
         """Every error as the one object of the API's contract: ``{"error", "type"}``.
@@ -182,31 +211,22 @@ class RunSearchHandler(BaseHandler):
     @tornado.web.authenticated
     def get(self) -> None:
         """One page of the runs a filter matches (``q``), sorted, with the total."""
-        from ..tracking.search import And, Compare, Field, parse_query, parse_sort
-        from .views import run_docs
+        from .panel import run_page
 
-        page = {}
+        self.reply(run_page(self.store, self.search()))
+
+    def search(self) -> RunSearch:
+        """The search the query string asks for (``limit`` and ``offset`` checked here)."""
+        from .panel import RunSearch
+
+        page = []
         for key, default in (("limit", "50"), ("offset", "0")):
             text = self.get_argument(key, default)
             if not text.isdigit() or len(text) > 10:
                 raise InvalidInputError(f"{key} must be a whole number, not {text!r:.20}")
-            page[key] = int(text)
-        query = parse_query(self.get_argument("q", None))
-        kind = self.get_argument("kind", None)
-        if kind:  # apart from q, so a message about q points into the user's own text
-            only = Compare(Field("run", "kind"), "=", kind)
-            query = only if query is None else And((only, query))
-        sort = parse_sort(self.get_argument("sort", None), self.get_argument("order", None))
-        runs, total = self.store.search_runs(query, sort, **page)
-        self.reply(
-            {
-                "runs": run_docs(self.store, runs),
-                "total": total,
-                **page,
-                "sort": self.get_argument("sort", None) or "started",
-                "order": "desc" if sort.descending else "asc",
-            }
-        )
+            page.append(int(text))
+        q, kind, sort, order = (self.get_argument(k, None) for k in ("q", "kind", "sort", "order"))
+        return RunSearch(q, kind, sort, order, limit=page[0], offset=page[1])
 
 
 class RunCompareHandler(BaseHandler):
@@ -222,14 +242,36 @@ class RunCompareHandler(BaseHandler):
 class RunHandler(BaseHandler):
     @tornado.web.authenticated
     def get(self, run_id: str) -> None:
-        from .views import run_artifacts, run_docs, run_tree
+        from .panel import run_detail
 
-        run = self.store.get_run(run_id)
-        (doc,) = run_docs(self.store, [run])
-        doc["children"] = [c.run_id for c in self.store.list_runs(parent_run_id=run.run_id)]
-        doc["artifacts"] = run_artifacts(self.store, run)
-        doc["started"] = run_tree(self.store, run)
-        self.reply(doc)
+        self.reply(run_detail(self.store, run_id))
+
+
+class PanelModelsHandler(BaseHandler):
+    @tornado.web.authenticated
+    def get(self) -> None:
+        """The Models tab in one request: every model's summary and detail."""
+        from .panel import models_tab
+
+        self.reply_json(self.tabs.body(self.store, "models", models_tab))
+
+
+class PanelRunsHandler(RunSearchHandler):
+    @tornado.web.authenticated
+    def get(self) -> None:
+        """The Runs tab in one request: a page of the search and the selected run."""
+        from .panel import runs_tab
+
+        self.reply(runs_tab(self.store, self.search(), self.get_argument("selected", None)))
+
+
+class PanelDriftHandler(BaseHandler):
+    @tornado.web.authenticated
+    def get(self) -> None:
+        """The Drift tab in one request: every model's drift view."""
+        from .panel import drift_tab
+
+        self.reply_json(self.tabs.body(self.store, "drift", drift_tab))
 
 
 class RunNotebookHandler(BaseHandler):
@@ -422,6 +464,9 @@ def setup_handlers(web_app: Any, root_dir: str | None = None) -> list[str]:
         (f"models/{name}", ModelHandler),
         (f"models/{name}/promote", PromoteHandler),
         (f"models/{name}/rollback", RollbackHandler),
+        ("panel/models", PanelModelsHandler),
+        ("panel/runs", PanelRunsHandler),
+        ("panel/drift", PanelDriftHandler),
         ("runs", RunsHandler),
         ("runs/search", RunSearchHandler),
         ("runs/compare", RunCompareHandler),

@@ -12,6 +12,7 @@ own; the widgets in the kernel call the same core.
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 from pathlib import PurePath
@@ -22,7 +23,7 @@ from ..errors import NotFoundError
 from ..registry import DEFAULT_ALIAS, alias_history, check_model_name, holder_stack
 
 if TYPE_CHECKING:
-    from ..records import ModelVersion, Run
+    from ..records import AliasChange, AliasRefusal, ModelVersion, Run, RunLink
     from ..store import Store
 
 #: A notebook that can move an alias: the magic, or a call of ``promote``.
@@ -48,8 +49,18 @@ def model_detail(store: Store, name: str) -> dict[str, Any]:
     (``action == "refused"``), oldest first.
     """
     name = check_model_name(name)
-    versions = store.list_versions(name)
-    history = alias_history(store, name)
+    return model_doc(store, name, store.list_versions(name), alias_history(store, name), {})
+
+
+def model_doc(
+    store: Store,
+    name: str,
+    versions: list[ModelVersion],
+    history: list[AliasChange | AliasRefusal],
+    runs: dict[str, Run | RunLink | None],
+) -> dict[str, Any]:
+    """:func:`model_detail` from what was read already: the model's versions, its alias
+    history, and the runs known so far (``runs``, filled in as they are read)."""
     holders = {alias: v.version for v in versions for alias in v.aliases}
     aliases = []
     for alias in sorted(holders, key=alias_order):
@@ -61,7 +72,6 @@ def model_detail(store: Store, name: str) -> dict[str, Any]:
                 "rollback_to": stack[-2] if len(stack) >= 2 else None,
             }
         )
-    runs: dict[str, Run | None] = {}
     return {
         "name": name,
         "default_alias": DEFAULT_ALIAS,
@@ -71,16 +81,23 @@ def model_detail(store: Store, name: str) -> dict[str, Any]:
     }
 
 
-def version_doc(store: Store, version: ModelVersion, runs: dict[str, Run | None]) -> dict[str, Any]:
-    """A version with ``estimator_name`` (the class alone) and ``produced_by``."""
-    doc = version.to_json()
+def version_doc(
+    store: Store, version: ModelVersion, runs: dict[str, Run | RunLink | None]
+) -> dict[str, Any]:
+    """A version with ``estimator_name`` (the class alone) and ``produced_by``.
+
+    The fields are copied shallowly, not by ``to_json``: the document is only
+    encoded, and for a listing of thousands of versions the deep copy was a
+    tenth of the request.
+    """
+    doc = dict(vars(version))
     doc["estimator_name"] = (version.estimator or "").rsplit(".", 1)[-1] or None
     doc["produced_by"] = produced_by(store, version.run_id, runs)
     return doc
 
 
 def produced_by(
-    store: Store, run_id: str | None, runs: dict[str, Run | None]
+    store: Store, run_id: str | None, runs: dict[str, Run | RunLink | None]
 ) -> dict[str, Any] | None:
     """Which run made a version, and the notebook, pipeline and schedule it ran in.
 
@@ -91,7 +108,7 @@ def produced_by(
     if not run_id:
         return None
 
-    def get(rid: str | None) -> Run | None:
+    def get(rid: str | None) -> Run | RunLink | None:
         if not rid:
             return None
         if rid not in runs:
@@ -128,7 +145,13 @@ def produced_by(
 
 
 def _basename(path: str | None) -> str | None:
-    return PurePath(path).name if path else None
+    return _name_in(path) if path else None
+
+
+@functools.lru_cache(maxsize=1024)
+def _name_in(path: str) -> str:
+    # cached: thousands of versions of a registry come from a few notebooks
+    return PurePath(path).name
 
 
 # -- runs -------------------------------------------------------------------------------
@@ -358,14 +381,33 @@ def drift_view(store: Store, name: str) -> dict[str, Any]:
     from ..monitoring.monitor import history, load_report
 
     name = check_model_name(name)
-    rows = [{**r, "level": _check_level(r)} for r in history(store, name)]
+    checks = history(store, name)
+    alerts = []
+    if checks:
+        alerts = store.list_alerts(model=name, subjects=[f"drift_check:{checks[-1]['id']}"])
+    holder = store.alias_holder(name, DEFAULT_ALIAS)
+    report = load_report(store, checks[-1]["id"]) if checks else None
+    return drift_doc(name, checks, report, alerts, None if holder is None else holder.version)
+
+
+def drift_doc(
+    name: str,
+    checks: list[dict[str, Any]],
+    report: dict[str, Any] | None,
+    alerts: list[dict[str, Any]],
+    holder: int | None,
+) -> dict[str, Any]:
+    """:func:`drift_view` from what was read already: the model's checks (oldest first),
+    the full report of the latest, the alerts about it, and the version holding the
+    default alias."""
+    rows = [{**r, "level": _check_level(r)} for r in checks]
     latest = None
-    alerts: list[dict[str, Any]] = []
+    raised: list[dict[str, Any]] = []
     if rows:
         last = rows[-1]
-        latest = {**_with_levels(load_report(store, last["id"])), "check_id": last["id"]}
+        latest = {**_with_levels(report or {}), "check_id": last["id"]}
         subject = f"drift_check:{last['id']}"
-        alerts = [
+        raised = [
             {
                 "id": a["id"],
                 "at": a["at"],
@@ -374,20 +416,19 @@ def drift_view(store: Store, name: str) -> dict[str, Any]:
                 "delivered": sum(1 for d in a.get("deliveries") or [] if d.get("ok")),
                 "channels": len(a.get("deliveries") or []),
             }
-            for a in store.list_alerts(model=name)
+            for a in alerts
             if a["subject"] == subject
         ]
-    holder = store.alias_holder(name, DEFAULT_ALIAS)
     current = None
     if holder is not None:
-        checks = [r for r in rows if r["version"] == holder.version]
+        held = [r for r in rows if r["version"] == holder]
         current = {
             "alias": DEFAULT_ALIAS,
-            "version": holder.version,
-            "last_checked_at": checks[-1]["at"] if checks else None,
-            "checks": len(checks),
+            "version": holder,
+            "last_checked_at": held[-1]["at"] if held else None,
+            "checks": len(held),
         }
-    return {"model": name, "history": rows, "latest": latest, "holder": current, "alerts": alerts}
+    return {"model": name, "history": rows, "latest": latest, "holder": current, "alerts": raised}
 
 
 # -- schedules ---------------------------------------------------------------------------

@@ -341,6 +341,25 @@ class Store(RunsSQL, RegistrySQL, MonitorSQL, ScheduleSQL, ServingSQL, TestingSQ
             ).first()
         if known is None:
             raise NotFoundError(f"no artifact {sha256}")
+        return self._read_artifact(sha256)
+
+    def get_artifacts(self, shas: list[str]) -> dict[str, bytes]:
+        """Bytes of recorded artifacts keyed by SHA-256, each verified as by
+        :meth:`get_artifact`, with one query for all of them (500 a statement)."""
+        wanted = sorted(set(shas))
+        column = t.artifacts.c.sha256
+        known: set[str] = set()
+        with self.read() as conn:
+            for i in range(0, len(wanted), 500):
+                chunk = wanted[i : i + 500]
+                known.update(conn.execute(sa.select(column).where(column.in_(chunk))).scalars())
+        for sha256 in wanted:
+            if sha256 not in known:
+                raise NotFoundError(f"no artifact {sha256}")
+        return {sha256: self._read_artifact(sha256) for sha256 in wanted}
+
+    def _read_artifact(self, sha256: str) -> bytes:
+        """A recorded artifact's bytes, each way they can be lost or altered named."""
         try:
             return self.artifacts.read(sha256)
         except FileNotFoundError:

@@ -90,12 +90,19 @@ class MonitorSQL(StoreBase):
             self._update(conn, t.alerts, {"id": alert_id}, changes, kind, actor)
 
     def list_alerts(
-        self, model: str | None = None, limit: int | None = None
+        self,
+        model: str | None = None,
+        limit: int | None = None,
+        *,
+        subjects: list[str] | None = None,
     ) -> list[dict[str, Any]]:
-        """Alerts, newest first."""
+        """Alerts, newest first; with ``subjects``, only those about one of them
+        (e.g. ``drift_check:12``)."""
         query = sa.select(t.alerts).order_by(t.alerts.c.id.desc())
         if model is not None:
             query = query.where(t.alerts.c.model == model)
+        if subjects is not None:
+            query = query.where(t.alerts.c.subject.in_(subjects))
         query = limited(query, limit)
         with self.read() as conn:
             return [_decode(r) for r in conn.execute(query)]

@@ -79,6 +79,32 @@ class RegistrySQL(StoreBase):
             held = self._aliases_by_version(conn, model)
         return [_to_version(r, held.get(r.version, [])) for r in rows]
 
+    def versions_by_model(self) -> dict[str, list[ModelVersion]]:
+        """Every version of every model, oldest first per model, in two queries.
+
+        For listings of the whole registry (the panel's Models tab), where
+        :meth:`list_versions` once per model would be a query per model.
+        """
+        with self.read() as conn:
+            rows = conn.execute(
+                sa.select(t.model_versions).order_by(
+                    t.model_versions.c.model, t.model_versions.c.version
+                )
+            ).all()
+            held: dict[tuple[str, int], list[str]] = {}
+            for a in conn.execute(
+                sa.select(t.aliases).order_by(t.aliases.c.model, t.aliases.c.alias)
+            ):
+                held.setdefault((a.model, a.version), []).append(a.alias)
+        out: dict[str, list[ModelVersion]] = {}
+        # A model's versions mostly share one schema: each distinct text is decoded
+        # once (the records are frozen, and to_json copies, so sharing is safe).
+        seen: dict[str, Any] = {}
+        for r in rows:
+            aliases = held.get((r.model, r.version), [])
+            out.setdefault(r.model, []).append(_to_version(r, aliases, seen))
+        return out
+
     def list_models(self) -> list[dict[str, Any]]:
         """One summary per model: name, versions, latest version, aliases."""
         with self.read() as conn:
@@ -217,6 +243,19 @@ class RegistrySQL(StoreBase):
             self._require_model(conn, model)
             return self._changes(conn, model, alias)
 
+    def every_alias_record(self) -> tuple[list[AliasChange], list[AliasRefusal]]:
+        """The changes and the refusals of every model's aliases, each oldest first.
+
+        Two queries for the whole registry; :meth:`alias_changes` and
+        :meth:`alias_refusals` answer for one model.
+        """
+        with self.read() as conn:
+            changes = conn.execute(sa.select(t.alias_changes).order_by(t.alias_changes.c.id))
+            moves = [_to_change(r._mapping) for r in changes]
+            refused = conn.execute(sa.select(t.alias_refusals).order_by(t.alias_refusals.c.id))
+            refusals = [_to_refusal(r._mapping) for r in refused]
+        return moves, refusals
+
     def alias_change_at(self, model: str, alias: str, at: str) -> AliasChange | None:
         """The change that put the holder of ``alias`` in place as of time ``at``."""
         with self.read() as conn:
@@ -269,7 +308,14 @@ class RegistrySQL(StoreBase):
         return [_to_change(r._mapping) for r in rows]
 
 
-def _to_version(row: Any, aliases: list[str]) -> ModelVersion:
+def _to_version(row: Any, aliases: list[str], seen: dict[str, Any] | None = None) -> ModelVersion:
+    def decoded(text: str, default: Any) -> Any:
+        if seen is None or not text:  # the default is the caller's own, never shared
+            return loads(text, default)
+        if text not in seen:
+            seen[text] = loads(text, default)
+        return seen[text]
+
     return ModelVersion(
         model=row.model,
         version=row.version,
@@ -279,8 +325,8 @@ def _to_version(row: Any, aliases: list[str]) -> ModelVersion:
         artifact_sha256=row.artifact_sha256,
         format=row.format,
         estimator=row.estimator,
-        signature=loads(row.signature, []),
-        metrics=loads(row.metrics, {}),
+        signature=decoded(row.signature, []),
+        metrics=decoded(row.metrics, {}),
         data_sha256=row.data_sha256,
         aliases=list(aliases),
         profile_sha256=row.profile_sha256,

@@ -121,6 +121,9 @@ model_versions = sa.Table(
     sa.Column("event_seq", sa.Integer, nullable=False),
     sa.Column("profile_sha256", TEXT, nullable=True),  # migration 2
 )
+#: Migration 9: which version a run registered (every page of runs asks), and the runs
+#: search's ``model = NAME`` (a lookup per run without it).
+ix_model_versions_run = sa.Index("ix_model_versions_run", model_versions.c.run_id)
 
 aliases = sa.Table(
     "aliases",
@@ -515,6 +518,11 @@ def _migration_9(conn: sa.Connection) -> None:
     metadata.create_all(conn, tables=[model_tests])
 
 
+def _migration_10(conn: sa.Connection) -> None:
+    """An index of versions by run (a store made since migration 1 has it already)."""
+    ix_model_versions_run.create(conn, checkfirst=True)
+
+
 #: Ordered migrations; index + 1 is the schema version each one produces.
 MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _migration_1,
@@ -526,6 +534,7 @@ MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _migration_7,
     _migration_8,
     _migration_9,
+    _migration_10,
 ]
 
 LATEST = len(MIGRATIONS)
