@@ -40,6 +40,9 @@ except ImportError as exc:
 
 pytestmark = pytest.mark.slow
 
+#: Every request carries it; it must reach the replicas and be written nowhere.
+TOKEN = "ray-replicas-check-this-token-7f3a"
+
 
 class RayServed(Served):
     # A local Ray instance and two replicas take about a minute here; allow a loaded CI.
@@ -102,8 +105,9 @@ def server(tmp_path_factory):
         store = add_bench(Store(home))
         served = RayServed(
             home, "bench", "--engine", "ray", "--workers", "2",
-            "--poll", "0.2", "--log-flush", "0.5",
+            "--poll", "0.2", "--log-flush", "0.5", env={"MLOPS_NB_SERVE_TOKEN": TOKEN},
         )  # fmt: skip
+        served.headers = {"Authorization": f"Bearer {TOKEN}"}
         running = Server(store, served)
         running.descendants = _descendants(served.proc.pid)
         try:
@@ -122,6 +126,15 @@ def test_it_reports_the_ray_engine_and_answers_like_the_uvicorn_server(server):
     served = server.served
     assert served.info["engine"] == "ray" and served.info["workers"] == 2
     assert served.info["url"] == f"http://127.0.0.1:{served.port}"
+    assert served.info["auth"] == "bearer token"
+    served.headers = {}
+    try:
+        for method, path in (("GET", "/health"), ("POST", "/predict"), ("GET", "/nowhere")):
+            status, headers, doc = served.call(method, path, {"rows": rows()})
+            assert (status, doc["type"]) == (401, "authentication"), (path, doc)
+            assert headers["www-authenticate"] == "Bearer"
+    finally:
+        served.headers = {"Authorization": f"Bearer {TOKEN}"}
     status, _, health = served.call("GET", "/health")
     assert status == 200
     assert {k: health[k] for k in ("status", "model", "alias", "version")} == {
@@ -141,7 +154,7 @@ def test_it_reports_the_ray_engine_and_answers_like_the_uvicorn_server(server):
     assert any("nope" in p for p in wrong[2]["problems"])
     conn = served.connection()
     try:
-        conn.request("POST", "/predict", b"{not json", {"Content-Type": "application/json"})
+        conn.request("POST", "/predict", b"{not json", served.headers)
         response = conn.getresponse()
         assert response.status == 400
         assert b'"type": "invalid_input"' in response.read()
@@ -203,6 +216,7 @@ def test_a_promotion_swaps_both_replicas_in_place_with_no_failed_request(server)
 def test_sigterm_writes_every_answered_request_records_the_stops_and_ends_ray(server):
     served, store = server.served, server.store
     assert served.stop(signal.SIGTERM) == 0, served.stderr()
+    assert "Traceback" not in served.stderr() and TOKEN not in served.stderr()
     frame = mlops_nb.predictions("bench", store=store)
     logged = dict(zip(frame["request_id"], frame["version"].astype(int)))
     assert server.answered and set(server.answered) <= set(logged)
@@ -225,3 +239,13 @@ def test_sigterm_writes_every_answered_request_records_the_stops_and_ends_ray(se
     for pid in {int(d["pid"]) for d in deploys}:
         with pytest.raises(ProcessLookupError):
             os.kill(pid, 0)
+    # Ray keeps its session folder (logs, sockets) after a stop; the token is in none of it.
+    (session,) = {
+        part.split("=", 1)[1]
+        for line in server.descendants.values()
+        for part in line.split()
+        if part.startswith("--session-dir=")
+    }
+    for path in Path(session).rglob("*"):
+        if path.is_file() and not path.is_symlink():
+            assert TOKEN.encode() not in path.read_bytes(), path

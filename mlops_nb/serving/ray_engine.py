@@ -45,6 +45,8 @@ MAX_ONGOING = 256
 #: A local Ray started here keeps its shared-memory object store small: the
 #: application passes no objects through it.
 LOCAL_OBJECT_STORE_BYTES = 128 << 20
+#: How many times a local Ray is started before the command gives up.
+LOCAL_START_ATTEMPTS = 2
 
 
 def app_name(model: str) -> str:
@@ -190,20 +192,38 @@ def serve_on_ray(
 
 
 def _connect(ray: Any, options: ServeOptions, local: bool) -> None:
-    """Join the cluster at ``--ray-address``, or start a private local one."""
+    """Join the cluster at ``--ray-address``, or start a private local one.
+
+    Raises
+    ------
+    UnavailableError
+        The cluster could not be joined, or a local one did not start twice.
+    """
     if local:
         # What the local Ray's processes inherit: no usage statistics sent
         # anywhere, no joining a cluster named in the environment.
         os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
         os.environ.pop("RAY_ADDRESS", None)
-        ray.init(
-            num_cpus=os.cpu_count() or 1,
-            include_dashboard=False,
-            object_store_memory=LOCAL_OBJECT_STORE_BYTES,
-            logging_level=logging.WARNING,
-        )
-    else:
-        ray.init(address=options.ray_address, logging_level=logging.WARNING)
+    # Ray gives its raylet a fixed 30 s to register at start, which a busy
+    # two-core machine can exceed: a local start is tried once more.
+    attempts = LOCAL_START_ATTEMPTS if local else 1
+    for attempt in range(1, attempts + 1):
+        try:
+            if local:
+                ray.init(
+                    num_cpus=os.cpu_count() or 1,
+                    include_dashboard=False,
+                    object_store_memory=LOCAL_OBJECT_STORE_BYTES,
+                    logging_level=logging.WARNING,
+                )
+            else:
+                ray.init(address=options.ray_address, logging_level=logging.WARNING)
+            break
+        except Exception as exc:  # Ray raises plain Exception for a start that timed out
+            ray.shutdown()  # whatever the failed start left running
+            if attempt == attempts:
+                where = "start a local Ray" if local else f"join {options.ray_address}"
+                raise UnavailableError(f"could not {where}: {_first_line(exc)}") from None
     # The driver's own Serve messages (each start, deploy, delete) are not the user's concern.
     logging.getLogger("ray.serve").setLevel(logging.WARNING)
 
