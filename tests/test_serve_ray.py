@@ -249,3 +249,12 @@ def test_sigterm_writes_every_answered_request_records_the_stops_and_ends_ray(se
     for path in Path(session).rglob("*"):
         if path.is_file() and not path.is_symlink():
             assert TOKEN.encode() not in path.read_bytes(), path
+
+
+def test_a_cluster_address_nobody_answers_is_one_line_exit_9(cli, bench):
+    result = cli("serve", "bench", "--engine", "ray", "--ray-address", "127.0.0.1:1", "--port", "0",
+                 timeout=120)  # fmt: skip
+    assert result.code == 9, result.err
+    lines = result.err.strip().splitlines()
+    assert lines == ["mlops-nb: error: no Ray cluster answers at 127.0.0.1:1: Connection refused"]
+    assert bench.deploys("bench") == []

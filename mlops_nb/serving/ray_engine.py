@@ -217,8 +217,11 @@ def _connect(ray: Any, options: ServeOptions, local: bool) -> None:
                     logging_level=logging.WARNING,
                 )
             else:
+                _check_reachable(str(options.ray_address))
                 ray.init(address=options.ray_address, logging_level=logging.WARNING)
             break
+        except UnavailableError:
+            raise
         except Exception as exc:  # Ray raises plain Exception for a start that timed out
             ray.shutdown()  # whatever the failed start left running
             if attempt == attempts:
@@ -226,6 +229,25 @@ def _connect(ray: Any, options: ServeOptions, local: bool) -> None:
                 raise UnavailableError(f"could not {where}: {_first_line(exc)}") from None
     # The driver's own Serve messages (each start, deploy, delete) are not the user's concern.
     logging.getLogger("ray.serve").setLevel(logging.WARNING)
+
+
+def _check_reachable(address: str) -> None:
+    """Fail fast when nothing listens at a ``HOST:PORT`` cluster address.
+
+    Ray itself retries a silent address for minutes; other forms (``auto``,
+    ``ray://…``) are left to Ray.
+    """
+    import re
+    import socket
+
+    found = re.fullmatch(r"\[?([\w.:-]+?)\]?:(\d{1,5})", address)
+    if found is None:
+        return
+    try:
+        socket.create_connection((found.group(1), int(found.group(2))), timeout=10).close()
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise UnavailableError(f"no Ray cluster answers at {address}: {reason}") from None
 
 
 def _deployment(
