@@ -77,7 +77,7 @@ class Replica:
         self, location: StoreLocation, options: ServeOptions, address: str, server: str
     ) -> None:
         from ..store import Store
-        from .server import new_runtime
+        from .worker import new_runtime
 
         self.options = options
         self.store: Store = Store(location, create=False)
