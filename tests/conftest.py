@@ -262,16 +262,9 @@ def churn_versions(store, fitted, churn_data):
 @pytest.fixture
 def bench(store):
     """Model ``bench``: version 1 (C=1) and 2 (C=0.01) on five float columns, production at 1."""
-    from models import numeric_data, numeric_model
+    from models import add_bench
 
-    from mlops_nb import registry, tracking
-
-    X, y = numeric_data()
-    for C in (1.0, 0.01):
-        with tracking.track(store, "bench", model=numeric_model(C), data=X, target=y):
-            pass
-    registry.promote(store, "bench", 1)
-    return store
+    return add_bench(store)
 
 
 @pytest.fixture

@@ -54,3 +54,16 @@ def numeric_rows(start: int = 0, count: int = 1) -> list[dict[str, float]]:
         {name: float(value) for name, value in row.items()}
         for row in frame.iloc[start : start + count].to_dict("records")
     ]
+
+
+def add_bench(store: Any) -> Any:
+    """Model ``bench`` in ``store``: version 1 (C=1) and 2 (C=0.01) on :func:`numeric_data`,
+    production at 1. Returns ``store``."""
+    from mlops_nb import registry, tracking
+
+    X, y = numeric_data()
+    for C in (1.0, 0.01):
+        with tracking.track(store, "bench", model=numeric_model(C), data=X, target=y):
+            pass
+    registry.promote(store, "bench", 1)
+    return store

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import sys
 import textwrap
 from pathlib import Path
 
@@ -393,3 +394,20 @@ def test_the_console_script_gives_one_line(cli, seeded, db_rows, args, code, fra
     lines = result.err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("mlops-nb") and fragment in lines[0], result.err
     assert db_rows() == before
+
+
+# -- serve --engine ray: what is refused before a cluster is started -------------
+
+
+def test_the_ray_engine_without_ray_installed_is_one_line_exit_2(
+    capsys, bench, db_rows, monkeypatch
+):
+    # None in sys.modules makes `import ray` raise ImportError, as when it is not installed.
+    monkeypatch.setitem(sys.modules, "ray", None)
+    argv = ["serve", "bench", "--engine", "ray", "--port", "0"]
+    assert_refused(capsys, argv, 2, "pip install 'mlops-nb[ray]'", db_rows)
+
+
+def test_a_ray_address_goes_only_with_the_ray_engine(capsys, bench, db_rows):
+    argv = ["serve", "bench", "--ray-address", "127.0.0.1:6379", "--port", "0"]
+    assert_refused(capsys, argv, 2, "--ray-address goes with --engine ray", db_rows)

@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 
 import pytest
-from models import numeric_data, numeric_model
+from models import add_bench, numeric_data, numeric_model
 from models import numeric_rows as rows
 
 import mlops_nb
@@ -37,6 +37,8 @@ START_TIMEOUT_S = 120.0
 
 class Served:
     """One ``mlops-nb serve`` process, started and stopped by the test."""
+
+    start_timeout = START_TIMEOUT_S
 
     def __init__(self, home: Path, ref: str, *options: str, env: dict | None = None) -> None:
         self.log_path = home.parent / f"serve-{time.monotonic_ns()}.log"
@@ -56,7 +58,7 @@ class Served:
 
     def _ready(self) -> dict:
         assert self.proc.stdout is not None
-        deadline = time.monotonic() + START_TIMEOUT_S
+        deadline = time.monotonic() + self.start_timeout
         while time.monotonic() < deadline:
             readable, _, _ = select.select([self.proc.stdout], [], [], 0.5)
             if readable:
@@ -299,12 +301,7 @@ def test_workers_share_the_port_follow_the_alias_and_are_replaced_when_killed(be
 def test_two_replicas_on_one_postgresql_store(tmp_path, pg_url, servers, monkeypatch):
     monkeypatch.setenv("MLOPS_NB_DB_URL", pg_url)
     home = tmp_path / "team"
-    store = Store(home)
-    X, y = numeric_data()
-    for C in (1.0, 0.01):
-        with tracking.track(store, "bench", model=numeric_model(C), data=X, target=y):
-            pass
-    registry.promote(store, "bench", 1)
+    store = add_bench(Store(home))
     a = servers(home, "bench", "--poll", "0.2", "--log-flush", "0.5")
     b = servers(home, "bench", "--poll", "0.2", "--log-flush", "0.5")
     answered_by_b = b.call("POST", "/predict", {"rows": rows()})[2]["request_id"]

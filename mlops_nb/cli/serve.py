@@ -69,6 +69,15 @@ def add_commands(
         "--max-body", type=whole(64, 1 << 30), default=1 << 20, metavar="BYTES",
         help="largest request body accepted (default 1 MiB)",
     )  # fmt: skip
+    p.add_argument(
+        "--engine", choices=["uvicorn", "ray"], default="uvicorn",
+        help="uvicorn (default): this process and --workers forks of it; ray: a Ray Serve "
+        "deployment of --workers replicas (pip install 'mlops-nb[ray]')",
+    )  # fmt: skip
+    p.add_argument(
+        "--ray-address", metavar="ADDRESS",
+        help="with --engine ray: the Ray cluster to join (default: start a local one)",
+    )  # fmt: skip
     trust_options(p)
 
     p = cmd(
@@ -225,6 +234,8 @@ def _cmd_serve(args: argparse.Namespace) -> None:
         max_body=args.max_body,
         trusted=tuple(args.trust),
         allow_pickle=args.allow_pickle,
+        engine=args.engine,
+        ray_address=args.ray_address,
     ).check()
     if token is None and args.host not in ("127.0.0.1", "::1", "localhost"):
         print(
@@ -239,6 +250,8 @@ def _cmd_serve(args: argparse.Namespace) -> None:
             sys.stdout.flush()
         held = f"@{info['alias']}" if info["alias"] else ""
         workers = f", {info['workers']} workers" if info["workers"] > 1 else ""
+        if info["engine"] != "uvicorn":
+            workers = f", {info['workers']} {info['engine']} replicas"
         print(
             f"mlops-nb serve: {info['model']}{held} (version {info['version']}) at "
             f"{info['url']}{workers}; SIGTERM or Ctrl-C stops it",

@@ -8,6 +8,8 @@
 - :mod:`~mlops_nb.serving.app`: the HTTP routes (Starlette), bearer token, error mapping;
 - :mod:`~mlops_nb.serving.openapi`: the OpenAPI document of the served version;
 - :mod:`~mlops_nb.serving.server`: ``mlops-nb serve`` on uvicorn, one process or several;
+- :mod:`~mlops_nb.serving.worker`: one serving process on uvicorn;
+- :mod:`~mlops_nb.serving.ray_engine`: ``mlops-nb serve --engine ray``, replicas on Ray Serve;
 - :mod:`~mlops_nb.serving.scoring`: a table scored and logged as one batch;
 - :mod:`~mlops_nb.serving.privacy`: retention, masked and hashed columns, audited erasure;
 - :mod:`~mlops_nb.serving.export`: a version as an MLflow model directory;

@@ -4,8 +4,12 @@ The listening socket is bound once, before anything is loaded (``port=0``
 picks a free port). With one worker the server runs in this process; with
 several, this process forks them after binding (they share the socket and
 the kernel spreads connections), forwards SIGTERM and SIGINT to them, and
-starts a new one if one dies. Each worker is a serving process of its own:
-its runtime (model holder, prediction log, request ids), its deploy events.
+starts a new one if one dies. Each worker is a serving process of its own
+(:mod:`mlops_nb.serving.worker`): its runtime (model holder, prediction log,
+request ids), its deploy events.
+
+With ``engine="ray"`` the same app runs as a Ray Serve deployment instead
+(:mod:`mlops_nb.serving.ray_engine`).
 
 Stopping (SIGTERM or Ctrl-C): each worker stops taking connections, finishes
 the requests in flight, writes its whole prediction log, records its stop,
@@ -27,6 +31,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import InvalidInputError, MlopsError, NotFoundError
 from .holder import POLL_S
 from .log import BATCH_ROWS, FLUSH_EVERY_S
+from .worker import run_worker
 
 if TYPE_CHECKING:
     from ..store.location import StoreLocation
@@ -39,6 +44,8 @@ CRASH_WINDOW_S = 10.0
 MAX_QUICK_CRASHES = 3
 #: How long stopping workers may take (finish requests, write the log) before they are killed.
 STOP_GRACE_S = 120.0
+#: What may run the app: uvicorn here, or a Ray Serve deployment.
+ENGINES = ("uvicorn", "ray")
 
 
 @dataclass(frozen=True)
@@ -57,6 +64,10 @@ class ServeOptions:
     max_body: int = 1 << 20
     trusted: tuple[str, ...] = ()
     allow_pickle: bool = False
+    #: ``uvicorn`` (this process and its forks) or ``ray`` (a Ray Serve deployment).
+    engine: str = "uvicorn"
+    #: The Ray cluster to join; ``None``: start a local one (``engine="ray"`` only).
+    ray_address: str | None = None
 
     def check(self) -> ServeOptions:
         from .. import limits
@@ -70,6 +81,10 @@ class ServeOptions:
         # 0 (no log) only for measuring what the log costs; the CLI refuses it.
         if not (isinstance(self.sample, (int, float)) and 0 <= self.sample <= 1):
             raise InvalidInputError(f"--log-sample must be from 0 to 1, not {self.sample}")
+        if self.engine not in ENGINES:
+            raise InvalidInputError(f"--engine must be one of {', '.join(ENGINES)}")
+        if self.ray_address is not None and self.engine != "ray":
+            raise InvalidInputError("--ray-address goes with --engine ray")
         token = self.token
         if token is not None and (
             not token or any(c.isspace() or not c.isprintable() for c in token)
@@ -108,7 +123,7 @@ def serve(
     and what is served. Returns the exit status (0 after a clean stop).
     """
     from ..store import Store
-    from .runtime import new_id, serving_ref
+    from .runtime import serving_ref
 
     options.check()
     name, alias, fixed = serving_ref(options.ref)
@@ -122,23 +137,16 @@ def serve(
             if held is None:
                 raise NotFoundError(f"nobody holds {name}@{alias}: promote a version first")
             version = held
+    if options.engine == "ray":
+        from .ray_engine import free_port, serve_on_ray
+
+        port = options.port or free_port(options.host)
+        info = _describe(options, name, alias, version, port)
+        return serve_on_ray(location, options, info, ready)
     sock = bind(options.host, options.port)
     port = sock.getsockname()[1]
-    shown_host = f"[{options.host}]" if ":" in options.host else options.host
-    info = {
-        "url": f"http://{shown_host}:{port}",
-        "host": options.host,
-        "port": port,
-        "model": name,
-        "alias": alias,
-        "version": version,
-        "workers": options.workers,
-        "pid": os.getpid(),
-        "server": new_id(),
-        "auth": "bearer token" if options.token else "none",
-        "log_sample": options.sample,
-    }
-    address = f"{shown_host}:{port}"
+    info = _describe(options, name, alias, version, port)
+    address = f"{_shown(options.host)}:{port}"
     if options.workers == 1:
 
         def one_ready() -> None:
@@ -149,85 +157,30 @@ def serve(
     return _supervise(location, options, sock, address, info, ready)
 
 
-def run_worker(
-    location: StoreLocation,
-    options: ServeOptions,
-    sock: socket.socket,
-    address: str,
-    server_id: str,
-    on_ready: Callable[[], None] | None = None,
-) -> int:
-    """One serving process: open the store, load the model, serve on ``sock`` until stopped."""
-    import uvicorn
-
-    from ..store import Store
-    from .app import create_app
-    from .runtime import Runtime
-
-    stopped_by: list[int] = []
-
-    def remember(signum: int, frame: Any) -> None:
-        stopped_by.append(signum)
-
-    # uvicorn restores these after its own graceful stop and re-raises the
-    # signal into them: so the stop ends with exit 0, not with the signal.
-    previous = {sig: signal.signal(sig, remember) for sig in (signal.SIGTERM, signal.SIGINT)}
-    store = Store(location, create=False)
-    runtime = Runtime(
-        store,
-        options.ref,
-        address=address,
-        server=server_id,
-        sample=options.sample,
-        poll=options.poll,
-        flush_every=options.flush_every,
-        batch_rows=options.batch_rows,
-        trusted=options.trusted,
-        allow_pickle=options.allow_pickle,
-    )
-    try:
-        runtime.start()
-        app = create_app(runtime, token=options.token, max_body=options.max_body)
-        config = uvicorn.Config(
-            app,
-            loop=_best("uvloop", "asyncio"),
-            http=_best("httptools", "h11"),
-            lifespan="off",
-            access_log=False,
-            log_level="warning",
-            server_header=False,
-            timeout_graceful_shutdown=30,
-        )
-        server = _uvicorn_server(config, on_ready)
-        server.run(sockets=[sock])
-    finally:
-        reason = f"signal {signal.Signals(stopped_by[0]).name}" if stopped_by else None
-        try:
-            runtime.stop(reason)
-        finally:
-            store.close()
-            for sig, handler in previous.items():
-                signal.signal(sig, handler)
-    return 0
+def _shown(host: str) -> str:
+    return f"[{host}]" if ":" in host else host
 
 
-def _best(preferred: str, fallback: str) -> str:
-    import importlib.util
+def _describe(
+    options: ServeOptions, name: str, alias: str | None, version: int, port: int
+) -> dict[str, Any]:
+    """What ``ready`` reports (and ``--json`` prints) about a server."""
+    from .runtime import new_id
 
-    return preferred if importlib.util.find_spec(preferred) is not None else fallback
-
-
-def _uvicorn_server(config: Any, on_ready: Callable[[], None] | None) -> Any:
-    """uvicorn's server, calling ``on_ready`` once it listens."""
-    import uvicorn
-
-    class Server(uvicorn.Server):
-        async def startup(self, sockets: Any = None) -> None:
-            await super().startup(sockets=sockets)
-            if self.started and on_ready is not None:
-                on_ready()
-
-    return Server(config)
+    return {
+        "url": f"http://{_shown(options.host)}:{port}",
+        "host": options.host,
+        "port": port,
+        "model": name,
+        "alias": alias,
+        "version": version,
+        "workers": options.workers,
+        "engine": options.engine,
+        "pid": os.getpid(),
+        "server": new_id(),
+        "auth": "bearer token" if options.token else "none",
+        "log_sample": options.sample,
+    }
 
 
 # -- several workers ----------------------------------------------------------------------
