@@ -10,6 +10,7 @@ Firing the slots is :mod:`mlops_nb.schedules.scheduler`'s job.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import environment, limits
 from ..errors import InvalidInputError
-from ..jsonutil import format_time, jsonable
+from ..jsonutil import format_time
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -248,8 +249,12 @@ def add(
     alert_on: str = "failure",
     alert_model: str = "*",
     now: dt.datetime | str | None = None,
+    actor: str | None = None,
 ) -> dict[str, Any]:
-    """Define a schedule; its first slot is the first cron time after ``now``."""
+    """Define a schedule; its first slot is the first cron time after ``now``.
+
+    ``actor`` is who the audit log names (default: this process's user).
+    """
     fields = validated(
         name,
         cron,
@@ -272,13 +277,13 @@ def add(
             "kind": kind,
             "target": path,
             "snapshot_sha256": sha,
-            "alert_model": alert_model,
+            "alert_model": checked_alert_model(alert_model),
             "enabled": 1,
             "created_at": moment,
             "updated_at": moment,
             "cursor": moment,
         },
-        environment.actor(),
+        actor or environment.actor(),
     )
 
 
@@ -288,9 +293,13 @@ def update(
     *,
     target: str | None = None,
     now: dt.datetime | str | None = None,
+    actor: str | None = None,
     **changes: Any,
 ) -> dict[str, Any]:
-    """Change a schedule and take a new snapshot of what it runs."""
+    """Change a schedule and take a new snapshot of what it runs.
+
+    A change left out or ``None`` keeps the current setting.
+    """
     current = store.get_schedule(name)
     merged = {
         "cron": current["cron"],
@@ -316,7 +325,11 @@ def update(
         kind, path, sha = current["kind"], current["target"], current["snapshot_sha256"]
     else:
         kind, path, sha = snapshot(store, target or current["target"])
-    extra = {"alert_model": changes["alert_model"]} if changes.get("alert_model") else {}
+    extra = (
+        {"alert_model": checked_alert_model(changes["alert_model"])}
+        if changes.get("alert_model") is not None
+        else {}
+    )
     return store.update_schedule(
         name,
         {
@@ -327,8 +340,19 @@ def update(
             "snapshot_sha256": sha,
             "updated_at": format_time(to_utc(now)),
         },
-        environment.actor(),
+        actor or environment.actor(),
     )
+
+
+@contextlib.contextmanager
+def about(field: str) -> Iterator[None]:
+    """Name ``field`` on an :class:`InvalidInputError` raised in the block (if none is named)."""
+    try:
+        yield
+    except InvalidInputError as exc:
+        if exc.field is None:
+            exc.field = field
+        raise
 
 
 def validated(
@@ -344,27 +368,43 @@ def validated(
     overlap: str,
     alert_on: str,
 ) -> dict[str, Any]:
-    """A schedule's settings checked and in their stored form (every kind shares them)."""
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise InvalidInputError(f"schedule name {name!r}: use letters, digits, '.', '_', '-'")
-    if catchup not in CATCHUP:
-        raise InvalidInputError(f"catch-up must be one of {CATCHUP}, not {catchup!r}")
-    if overlap not in OVERLAP:
-        raise InvalidInputError(f"overlap must be one of {OVERLAP}, not {overlap!r}")
-    if alert_on not in ("failure", "always", "never"):
-        raise InvalidInputError("alert_on must be failure, always or never")
-    try:
-        params = {str(k): jsonable(v) for k, v in (parameters or {}).items()}
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"bad schedule option: {exc}") from None
+    """A schedule's settings checked and in their stored form (every kind shares them).
+
+    Each :class:`InvalidInputError` names the argument it is about in ``field``.
+    """
+    from ..execution.runner import check_parameters
+
+    with about("name"):
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise InvalidInputError(f"schedule name {name!r}: use letters, digits, '.', '_', '-'")
+    with about("catchup"):
+        if catchup not in CATCHUP:
+            raise InvalidInputError(f"catch-up must be one of {CATCHUP}, not {catchup!r}")
+    with about("overlap"):
+        if overlap not in OVERLAP:
+            raise InvalidInputError(f"overlap must be one of {OVERLAP}, not {overlap!r}")
+    with about("alert_on"):
+        if alert_on not in ("failure", "always", "never"):
+            raise InvalidInputError("alert_on must be failure, always or never")
+    with about("parameters"):
+        # papermill assigns each one to a variable: names must be identifiers
+        params = check_parameters(parameters)
     # Bounded here, before the snapshot is stored: each lands in an integer
     # column or a timer.
-    timeout_s = None if timeout in (None, 0) else limits.seconds(timeout, "timeout")
-    retries_n = limits.whole_number(retries, "retries", maximum=limits.MAX_RETRIES)
-    backoff_s = limits.seconds(backoff, "backoff", allow_zero=True)
-    limit = limits.whole_number(max_concurrent, "max_concurrent", minimum=1)
+    with about("timeout"):
+        timeout_s = None if timeout in (None, 0) else limits.seconds(timeout, "timeout")
+    with about("retries"):
+        retries_n = limits.whole_number(retries, "retries", maximum=limits.MAX_RETRIES)
+    with about("backoff"):
+        backoff_s = limits.seconds(backoff, "backoff", allow_zero=True)
+    with about("max_concurrent"):
+        limit = limits.whole_number(max_concurrent, "max_concurrent", minimum=1)
+    with about("tz"):
+        zone(tz)
+    with about("cron"):
+        text = check_cron(cron, tz)
     return {
-        "cron": check_cron(cron, tz),
+        "cron": text,
         "tz": tz,
         "catchup": catchup,
         "parameters": params,
@@ -377,8 +417,22 @@ def validated(
     }
 
 
+def checked_alert_model(value: Any) -> str:
+    """Whose alert channels a schedule uses: a model's name, or ``*`` for every model's."""
+    with about("alert_model"):
+        if not isinstance(value, str) or not 1 <= len(value.strip()) <= 200:
+            raise InvalidInputError(
+                "alert_model must be a model's name or '*' (channels for every model)"
+            )
+    return value.strip()
+
+
 def set_enabled(
-    store: Store, name: str, enabled: bool, now: dt.datetime | str | None = None
+    store: Store,
+    name: str,
+    enabled: bool,
+    now: dt.datetime | str | None = None,
+    actor: str | None = None,
 ) -> dict[str, Any]:
     """Pause or resume. Resuming moves the cursor to now: paused slots are not owed."""
     changes: dict[str, Any] = {"enabled": int(enabled)}
@@ -387,14 +441,22 @@ def set_enabled(
     return store.update_schedule(
         name,
         changes,
-        environment.actor(),
+        actor or environment.actor(),
         kind="schedule.resumed" if enabled else "schedule.paused",
     )
 
 
-def remove(store: Store, name: str) -> None:
-    """Disable a schedule for good (its history stays)."""
-    store.update_schedule(name, {"enabled": 0}, environment.actor(), kind="schedule.removed")
+def remove(
+    store: Store, name: str, now: dt.datetime | str | None = None, actor: str | None = None
+) -> dict[str, Any]:
+    """Delete a schedule: it never fires again and its name is free; return what it was.
+
+    Its slots and every event stay (the audit log records the removal); a
+    slot still queued is recorded as skipped. Refused with
+    :class:`~mlops_nb.errors.ConflictError` while a slot runs: cancel it or
+    let it end first.
+    """
+    return store.delete_schedule(name, actor or environment.actor(), format_time(to_utc(now)))
 
 
 def listing(store: Store, now: dt.datetime | None = None) -> list[dict[str, Any]]:
