@@ -54,7 +54,8 @@ def zone(name: str) -> Any:
 
     try:
         return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
+    # a name too long for a file name, or not encodable as one, is no zone either
+    except (ZoneInfoNotFoundError, ValueError, TypeError, OSError):
         raise InvalidInputError(
             f"unknown time zone {name!r} (use an IANA name such as "
             "Europe/Berlin or America/New_York)"
@@ -268,6 +269,7 @@ def add(
         overlap,
         alert_on,
     )
+    watcher = checked_alert_model(alert_model)
     kind, path, sha = snapshot(store, target)
     moment = format_time(to_utc(now))
     return store.add_schedule(
@@ -277,7 +279,7 @@ def add(
             "kind": kind,
             "target": path,
             "snapshot_sha256": sha,
-            "alert_model": checked_alert_model(alert_model),
+            "alert_model": watcher,
             "enabled": 1,
             "created_at": moment,
             "updated_at": moment,
@@ -315,6 +317,11 @@ def update(
     }
     merged.update({k: v for k, v in changes.items() if v is not None and k in merged})
     fields = validated(name, **merged)
+    extra = (
+        {"alert_model": checked_alert_model(changes["alert_model"])}
+        if changes.get("alert_model") is not None
+        else {}
+    )
     if current["kind"] == "monitor":
         # a monitor checks a model's log: there is no file to snapshot again
         if target is not None:
@@ -325,11 +332,6 @@ def update(
         kind, path, sha = current["kind"], current["target"], current["snapshot_sha256"]
     else:
         kind, path, sha = snapshot(store, target or current["target"])
-    extra = (
-        {"alert_model": checked_alert_model(changes["alert_model"])}
-        if changes.get("alert_model") is not None
-        else {}
-    )
     return store.update_schedule(
         name,
         {
@@ -392,7 +394,9 @@ def validated(
     # Bounded here, before the snapshot is stored: each lands in an integer
     # column or a timer.
     with about("timeout"):
-        timeout_s = None if timeout in (None, 0) else limits.seconds(timeout, "timeout")
+        # 0 is "no limit"; False == 0 in Python, but a bool is no number of seconds
+        none = timeout is None or (type(timeout) in (int, float) and timeout == 0)
+        timeout_s = None if none else limits.seconds(timeout, "timeout")
     with about("retries"):
         retries_n = limits.whole_number(retries, "retries", maximum=limits.MAX_RETRIES)
     with about("backoff"):
@@ -419,12 +423,10 @@ def validated(
 
 def checked_alert_model(value: Any) -> str:
     """Whose alert channels a schedule uses: a model's name, or ``*`` for every model's."""
+    from ..registry.names import check_model_name
+
     with about("alert_model"):
-        if not isinstance(value, str) or not 1 <= len(value.strip()) <= 200:
-            raise InvalidInputError(
-                "alert_model must be a model's name or '*' (channels for every model)"
-            )
-    return value.strip()
+        return "*" if value == "*" else check_model_name(value)
 
 
 def set_enabled(
