@@ -335,6 +335,8 @@ async def test_cron_is_read_by_the_server(jp_fetch, store):
         ({"expr": ""}, "cron", "exactly five fields"),
         ({"expr": "0 6 30 2 *"}, "cron", "on a day the months named have"),
         ({"expr": "0 6 * * *", "tz": "Nowhere/Town"}, "tz", "unknown time zone"),
+        # longer than a file name may be: was an OSError, a 500
+        ({"expr": "0 6 * * *", "tz": "Europe/" + "x" * 300}, "tz", "unknown time zone"),
     ],
 )
 async def test_a_cron_the_server_cannot_read_says_why(jp_fetch, store, params, field, fragment):
