@@ -20,7 +20,6 @@ from typing import Any
 import tornado
 
 from ..errors import InvalidInputError, NotFoundError
-from ..jsonutil import format_time
 from ..schedules import schedule as sch
 from .routes import BaseHandler
 
@@ -160,15 +159,7 @@ class CronHandler(BaseHandler):
             sch.zone(tz)
         with sch.about("cron"):
             text = sch.check_cron(expr, tz)
-        moment = sch.to_utc(None)
-        reading = {"enabled": 1, "cron": text, "tz": tz, "cursor": format_time(moment)}
-        upcoming: list[str] = []
-        while len(upcoming) < UPCOMING:
-            slot = sch.next_run(reading, moment)
-            if slot is None:  # past year 9999
-                break
-            upcoming.append(slot)
-            moment = sch.to_utc(slot)
+        upcoming = sch.upcoming(text, tz, sch.to_utc(None), UPCOMING)
         self.reply({"cron": text, "tz": tz, "text": sch.describe_cron(text, tz), "next": upcoming})
 
 
