@@ -63,10 +63,16 @@ class MlopsError(Exception):
 
 
 class InvalidInputError(MlopsError, ValueError):
-    """A name, value, file or expression given by the user is not acceptable."""
+    """A name, value, file or expression given by the user is not acceptable.
+
+    ``field`` names the input that was wrong (``"cron"``, ``"timeout"``) when
+    the code that checked it knows, so a form can point at it; REST answers
+    it beside the message.
+    """
 
     exit_code = 2
     http_status = 400
+    field: str | None = None
 
 
 class GateExpressionError(InvalidInputError):

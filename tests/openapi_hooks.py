@@ -99,3 +99,29 @@ run_ids = (
 )
 
 schemathesis.openapi.format("run-ids", run_ids)
+
+
+# Schedules: `format: notebook-path` is a notebook the server's folder holds (the test
+# names them in MLOPS_NB_FUZZ_NOTEBOOKS), `format: cron` an expression the scheduler
+# reads and `format: time-zone` an IANA zone, so a valid schedule is valid to the
+# server too; paths out of the folder and broken crons come from the negative cases.
+_notebooks = [p for p in os.environ.get("MLOPS_NB_FUZZ_NOTEBOOKS", "").split(",") if p]
+schemathesis.openapi.format("notebook-path", st.sampled_from(_notebooks or ["tiny_tracked.ipynb"]))
+_cron_field = {
+    "minute": st.one_of(st.just("*"), st.integers(0, 59).map(str), st.just("*/15")),
+    "hour": st.one_of(st.just("*"), st.integers(0, 23).map(str), st.just("9-17")),
+    "day": st.one_of(st.just("*"), st.integers(1, 28).map(str), st.just("L")),
+    "month": st.one_of(st.just("*"), st.integers(1, 12).map(str), st.just("JAN,JUL")),
+    "weekday": st.one_of(st.just("*"), st.integers(0, 7).map(str), st.just("MON-FRI")),
+}
+crons = st.one_of(
+    st.tuples(*_cron_field.values()).map(" ".join),
+    st.sampled_from(["@hourly", "@daily", "@weekly", "@monthly", "@yearly", "0 9 * * 1#2"]),
+)
+schemathesis.openapi.format("cron", crons)
+schemathesis.openapi.format(
+    "time-zone",
+    st.sampled_from(
+        ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"]
+    ),
+)

@@ -1110,3 +1110,155 @@ def test_a_failing_tracked_cell_shows_the_users_traceback(lab, browser):
     finally:
         context.close()
         _stop_kernels(url, token)
+
+
+# -- schedules made in the panel -------------------------------------------------------------
+
+
+def _cron_reading(url: str, token: str, expr: str, tz: str) -> str:
+    from urllib.parse import urlencode
+
+    return _server_get(url, token, "cron?" + urlencode({"expr": expr, "tz": tz}))["text"]
+
+
+def _wait_text(page, selector: str, text: str, exact: bool = True) -> None:
+    page.wait_for_function(
+        """([selector, text, exact]) => {
+            const found = document.querySelector(selector)?.textContent ?? '';
+            return exact ? found === text : found.includes(text);
+        }""",
+        arg=[selector, text, exact],
+        timeout=30_000,
+    )
+
+
+def test_schedule_a_notebook_from_its_toolbar_then_edit_and_remove_it(lab, browser):
+    url, token, ids = lab
+    shutil.copyfile(TINY, Path(ids["root"]) / "weekly report.ipynb")
+    context, page = _open_notebook(browser, url, token, "weekly report.ipynb")
+    try:
+        page.locator(".jp-NotebookPanel").wait_for(timeout=60_000)
+        page.locator('.jp-NotebookPanel [data-testid="mlops-schedule-notebook"]').click()
+        dialog = page.locator('[data-testid="mlops-schedule-dialog"]')
+        dialog.wait_for()
+        # the notebook and a name from it are filled in; every field has its label
+        assert dialog.get_by_label("Notebook", exact=True).input_value() == "weekly report.ipynb"
+        assert dialog.get_by_label("Name", exact=True).input_value() == "weekly-report"
+        for label in ("Cron expression", "Time zone", "After downtime", "Alert"):
+            assert dialog.get_by_label(label, exact=True).count() == 1, label
+        # the server reads the cron while it is typed, and says what it refuses
+        cron, zone = (
+            dialog.get_by_label("Cron expression", exact=True),
+            dialog.get_by_label("Time zone", exact=True),
+        )
+        cron.fill("61 * * * *")
+        _wait_text(page, '[data-testid="mlops-cron-reading"]', "'61' is not a valid minute", False)
+        cron.fill("0 6 1 * *")
+        zone.fill("Europe/Berlin")
+        words = _cron_reading(url, token, "0 6 1 * *", "Europe/Berlin")
+        _wait_text(page, '[data-testid="mlops-cron-words"]', words)
+        dialog.get_by_label("After downtime", exact=True).select_option("all")
+        dialog.get_by_role("button", name="Add parameter").click()
+        dialog.locator('[name="parameter-key"]').first.fill("x")
+        dialog.locator('[name="parameter-value"]').first.fill("3")
+        dialog.get_by_label("Retries after a failure", exact=True).fill("2")
+        dialog.get_by_label("Timeout per attempt (seconds)", exact=True).fill("600")
+        dialog.get_by_label("Alert", exact=True).select_option("always")
+        page.screenshot(path=str(_shot("schedule-new-dialog")))
+        page.locator(".jp-Dialog").get_by_role("button", name="Create", exact=True).click()
+
+        row = page.locator('[data-testid="mlops-schedule"][data-schedule-name="weekly-report"]')
+        row.wait_for(timeout=30_000)
+        saved = _server_schedule(url, token, "weekly-report")
+        assert (saved["cron"], saved["tz"], saved["catchup"]) == (
+            "0 6 1 * *",
+            "Europe/Berlin",
+            "all",
+        )
+        assert saved["parameters"] == {"x": 3} and saved["retries"] == 2
+        assert saved["timeout_s"] == 600 and saved["alert_on"] == "always"
+        assert saved["target"] == str((Path(ids["root"]) / "weekly report.ipynb").resolve())
+        assert row.locator('[data-testid="mlops-cron-text"]').inner_text() == words
+        page.screenshot(path=str(_shot("schedule-created")))
+
+        # edit: a refused cron comes back beside its field and changes nothing
+        row.locator('[data-testid="mlops-edit-schedule"]').click()
+        dialog.wait_for()
+        assert dialog.get_by_label("Name", exact=True).get_attribute("readonly") is not None
+        assert dialog.get_by_label("Cron expression", exact=True).input_value() == "0 6 1 * *"
+        dialog.get_by_label("Cron expression", exact=True).fill("0 25 * * *")
+        page.locator(".jp-Dialog").get_by_role("button", name="Save", exact=True).click()
+        _wait_text(page, '[data-testid="mlops-error-cron"]', "'25' is not a valid hour", False)
+        page.screenshot(path=str(_shot("schedule-edit-refused")))
+        assert _server_schedule(url, token, "weekly-report")["cron"] == "0 6 1 * *"
+        dialog.get_by_label("Cron expression", exact=True).fill("30 7 * * 1-5")
+        dialog.get_by_label("Retries after a failure", exact=True).fill("0")
+        page.locator(".jp-Dialog").get_by_role("button", name="Save", exact=True).click()
+        edited = _cron_reading(url, token, "30 7 * * 1-5", "Europe/Berlin")
+        _wait_text(
+            page, '[data-schedule-name="weekly-report"] [data-testid="mlops-cron-text"]', edited
+        )
+        saved = _server_schedule(url, token, "weekly-report")
+        assert (saved["cron"], saved["retries"], saved["parameters"]) == (
+            "30 7 * * 1-5",
+            0,
+            {"x": 3},
+        )
+
+        # remove, after a confirmation
+        row.locator('[data-testid="mlops-remove-schedule"]').click()
+        confirm = page.locator(".jp-Dialog")
+        confirm.filter(has_text="Remove schedule weekly-report?").wait_for()
+        page.screenshot(path=str(_shot("schedule-remove-confirm")))
+        confirm.get_by_role("button", name="Remove").click()
+        row.wait_for(state="detached", timeout=30_000)
+        assert "weekly-report" not in [s["name"] for s in _server_get(url, token, "schedules")]
+        assert page.errors == [] and page.alerts == []
+    finally:
+        page.screenshot(path=str(_shot("schedule-toolbar-edit-remove")))
+        context.close()
+        _stop_kernels(url, token)
+
+
+def test_schedule_a_notebook_from_the_file_browser(lab, browser):
+    url, token, ids = lab
+    shutil.copyfile(TINY, Path(ids["root"]) / "from-browser.ipynb")
+    context, page = _open_lab(browser, url, token, f"lab/workspaces/{secrets.token_hex(4)}")
+    try:
+        # activate, not a click on its tab: a click on the open tab would close it
+        page.wait_for_function("() => window.jupyterapp?.shell", timeout=30_000)
+        page.evaluate(
+            """async () => {
+                await window.jupyterapp.restored;
+                window.jupyterapp.shell.activateById('filebrowser');
+            }"""
+        )
+        item = page.locator('.jp-DirListing-item[data-file-type="notebook"]').filter(
+            has_text="from-browser.ipynb"
+        )
+        from playwright.sync_api import TimeoutError as NotYet
+
+        entry = page.locator(".lm-Menu-item", has_text="New Schedule…")
+        # The context menu takes its entries from the plugins' settings, which may
+        # still be loading right after the page: open it again until ours is there.
+        for _ in range(10):
+            item.click(button="right", timeout=30_000)
+            try:
+                entry.wait_for(timeout=3_000)
+                break
+            except NotYet:
+                page.keyboard.press("Escape")
+        page.screenshot(path=str(_shot("schedule-file-browser-menu")))
+        entry.click()
+        dialog = page.locator('[data-testid="mlops-schedule-dialog"]')
+        dialog.wait_for()
+        assert dialog.get_by_label("Notebook", exact=True).input_value() == "from-browser.ipynb"
+        assert dialog.get_by_label("Name", exact=True).input_value() == "from-browser"
+        page.screenshot(path=str(_shot("schedule-from-file-browser")))
+        page.locator(".jp-Dialog").get_by_role("button", name="Create", exact=True).click()
+        row = page.locator('[data-testid="mlops-schedule"][data-schedule-name="from-browser"]')
+        row.wait_for(timeout=30_000)
+        assert _server_schedule(url, token, "from-browser")["target"].endswith("from-browser.ipynb")
+        assert page.errors == []
+    finally:
+        context.close()

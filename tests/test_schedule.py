@@ -302,7 +302,21 @@ def test_pause_resume_remove(store):
     firing.tick(store, at(2026, 11, 1, 6, 0, 10), run=False)
     assert slots(store, "p") == [("06:00", "queued")]  # paused hours are not owed
     sch.remove(store, "p")
-    assert store.get_schedule("p")["enabled"] == 0
+    with pytest.raises(NotFoundError):
+        store.get_schedule("p")
+    assert [s["name"] for s in sch.listing(store)] == []
+    # its slot, queued when it was removed, is skipped with the reason; nothing runs it
+    assert [(s["status"], s["error"]) for s in store.slots("p")] == [
+        ("skipped", "schedule removed")
+    ]
+    assert firing.tick(store, at(2026, 11, 1, 9, 0, 10), run=False) == []
+    # the removal is in the audit log and verify holds; the name can be used again
+    (removed,) = store.iter_events(kind="schedule.removed")
+    assert removed.subject == "schedules:p"
+    assert audit.verify(store).ok
+    sch.add(store, "p", str(TINY), "30 * * * *", now=at(2026, 11, 1, 10))
+    assert store.get_schedule("p")["cron"] == "30 * * * *"
+    assert audit.verify(store).ok
 
 
 @pytest.mark.parametrize(

@@ -19,6 +19,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -178,6 +179,8 @@ def assert_error_object(doc, kind: str) -> None:
         (("models", "churn", "promote"), "GET", "POST, OPTIONS"),
         (("runs",), "PUT", "GET, OPTIONS"),
         (("schedules", "churn", "run-now"), "PATCH", "POST, OPTIONS"),
+        (("schedules", "churn"), "GET", "DELETE, PATCH, OPTIONS"),
+        (("cron",), "POST", "GET, OPTIONS"),
     ],
 )
 async def test_a_405_names_the_allowed_methods_in_the_error_object(
@@ -270,7 +273,9 @@ def seed(home: Path) -> None:
     delivered; a notebook run has an executed
     notebook; schedule ``churn`` runs a notebook that sleeps, so a *run now*
     keeps its slot running (and the next one is refused) until it is
-    cancelled; schedule ``busy`` holds a running slot nobody runs.
+    cancelled; schedule ``busy`` holds a running slot nobody runs (so removing
+    it is refused); schedule ``old-report`` is there to be removed. The
+    notebook new schedules may name is copied into the server's folder.
     """
     from models import churn_pipeline
 
@@ -304,6 +309,8 @@ def seed(home: Path) -> None:
         schedule.add(store, "churn", tiny, "0 3 * * *", parameters={"sleep": 600})
         schedule.add(store, "busy", tiny, "0 4 * * *")
         claim_now(store, "busy")
+        schedule.add(store, "old-report", tiny, "0 5 * * 1")
+        shutil.copyfile(tiny, home.parent / "tiny_tracked.ipynb")
     finally:
         store.close()
 
@@ -414,9 +421,10 @@ def run_schemathesis(server: JupyterServer, reports: Path) -> subprocess.Complet
     env = {
         **os.environ,
         # The hooks give the document's formats (model-name, run-filter, run-sort,
-        # run-ids) their generators.
+        # run-ids, notebook-path, cron, time-zone) their generators.
         "SCHEMATHESIS_HOOKS": "openapi_hooks",
         "MLOPS_NB_FUZZ_RUN_IDS": ",".join(run_ids),
+        "MLOPS_NB_FUZZ_NOTEBOOKS": "tiny_tracked.ipynb",
         "PYTHONPATH": os.pathsep.join(
             [str(Path(__file__).parent), *filter(None, [os.environ.get("PYTHONPATH")])]
         ),

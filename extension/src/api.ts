@@ -10,6 +10,7 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import type {
   IAliasChange,
+  ICronReading,
   IDriftHistory,
   IErrorBody,
   IModelDetail,
@@ -21,6 +22,7 @@ import type {
   IRunComparison,
   IRunPage,
   ISchedule,
+  IScheduleRequest,
   IScheduleSlot
 } from './types';
 
@@ -35,18 +37,22 @@ export class ApiError extends Error {
   readonly type: string | null;
   /** the failing gate conditions of a 409 */
   readonly failures: string[];
+  /** the request field a 400 is about (`cron`, `notebook`, …), when the server names one */
+  readonly field: string | null;
 
   constructor(
     message: string,
     status: number,
     type: string | null = null,
-    failures: string[] = []
+    failures: string[] = [],
+    field: string | null = null
   ) {
     super(message);
     this.name = 'ApiError';
     this.status = status;
     this.type = type;
     this.failures = failures;
+    this.field = field;
     // Keep `instanceof` working when compiled to ES5-style classes.
     Object.setPrototypeOf(this, ApiError.prototype);
   }
@@ -72,7 +78,8 @@ export class ApiError extends Error {
       body.message ||
       body.reason ||
       `${response.status} ${response.statusText || 'request failed'}`.trim();
-    return new ApiError(String(message), response.status, body.type ?? null, failures);
+    const field = typeof body.field === 'string' ? body.field : null;
+    return new ApiError(String(message), response.status, body.type ?? null, failures, field);
   }
 }
 
@@ -221,6 +228,32 @@ export class MlopsClient {
 
   listSchedules(): Promise<ISchedule[]> {
     return this.json(this.url(['schedules']));
+  }
+
+  /** Define a schedule of a notebook (its path under the server's folder). */
+  createSchedule(request: IScheduleRequest & { name: string }): Promise<ISchedule> {
+    return this.json(this.url(['schedules']), {
+      method: 'POST',
+      body: JSON.stringify(request)
+    });
+  }
+
+  /** Change a schedule; fields left out keep their value. */
+  updateSchedule(name: string, request: IScheduleRequest): Promise<ISchedule> {
+    return this.json(this.url(['schedules', name]), {
+      method: 'PATCH',
+      body: JSON.stringify(request)
+    });
+  }
+
+  /** Remove a schedule (its slots and audit events stay). */
+  removeSchedule(name: string): Promise<{ name: string; removed: boolean }> {
+    return this.json(this.url(['schedules', name]), { method: 'DELETE' });
+  }
+
+  /** A cron expression as the server reads it: in words, and its next slots. */
+  readCron(expr: string, tz: string): Promise<ICronReading> {
+    return this.json(this.url(['cron'], { expr, tz }));
   }
 
   /** Pause or resume a schedule; for `run-now`, the slot claimed (it runs on in the server). */

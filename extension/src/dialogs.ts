@@ -9,6 +9,8 @@ import { Widget } from '@lumino/widgets';
 import type { IPromoteRequest, IRollbackRequest } from './api';
 import { h } from './dom';
 import { runNowWarning } from './logic';
+import { editSchedule, type IScheduleClient, type ScheduleBody } from './scheduleDialog';
+import type { IScheduleForm } from './scheduleForm';
 import type { IAliasHolder, ISchedule } from './types';
 
 function field(label: string, input: HTMLInputElement, hint?: string): HTMLElement {
@@ -177,6 +179,65 @@ export async function askRunNow(schedule: ISchedule): Promise<boolean> {
       )
     }),
     buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Run now' })]
+  });
+  return result.button.accept;
+}
+
+/** The schedule form as a dialog body. */
+class ScheduleBodyWidget extends Widget implements Dialog.IBodyWidget<IScheduleForm> {
+  constructor(private form: ScheduleBody) {
+    super({ node: form.node });
+  }
+
+  getValue(): IScheduleForm {
+    return this.form.getValue();
+  }
+
+  protected onAfterAttach(): void {
+    this.form.focus();
+  }
+}
+
+/**
+ * Define a schedule (`editing` null) or change `editing`, starting from
+ * `form`; the schedule as the server saved it, or null when cancelled.
+ */
+export function askSchedule(
+  client: IScheduleClient,
+  form: IScheduleForm,
+  editing: ISchedule | null
+): Promise<ISchedule | null> {
+  return editSchedule(client, form, editing, async (title: string, body: ScheduleBody, accept: string) => {
+    const result = await showDialog<IScheduleForm>({
+      title,
+      body: new ScheduleBodyWidget(body),
+      buttons: [Dialog.cancelButton(), Dialog.okButton({ label: accept })]
+    });
+    return { accept: result.button.accept, form: result.value };
+  });
+}
+
+/** Confirm removing `schedule`; true to remove it. */
+export async function askRemoveSchedule(schedule: ISchedule): Promise<boolean> {
+  const running = (schedule.running ?? []).length;
+  const result = await showDialog({
+    title: `Remove schedule ${schedule.name}?`,
+    body: new Widget({
+      node: h(
+        'div',
+        { class: 'mlops-Dialog' },
+        h('p', null, `${schedule.name} will never run again, and its name is free for a new schedule.`),
+        h(
+          'p',
+          { class: 'mlops-muted mlops-small' },
+          'Its past slots, runs and executed notebooks stay, and the audit log records who removed it.'
+        ),
+        running
+          ? h('p', { class: 'mlops-error' }, 'It is running now: cancel the run first, or the server refuses.')
+          : null
+      )
+    }),
+    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Remove' })]
   });
   return result.button.accept;
 }

@@ -3,12 +3,15 @@
  * and its settings.
  */
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
-import { ICommandPalette } from '@jupyterlab/apputils';
+import { ICommandPalette, ToolbarButton } from '@jupyterlab/apputils';
+import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { IRenderMimeRegistry } from '@jupyterlab/rendermime';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
+import type { Toolbar } from '@jupyterlab/ui-components';
 
 import { MlopsClient } from './api';
 import { FALLBACK_RANK, fallbackFactory } from './fallback';
+import { mlopsIcon } from './icon';
 import { MlopsPanel, TABS, type TabName } from './panel';
 
 export { ApiError, MlopsClient } from './api';
@@ -21,6 +24,7 @@ export namespace CommandIDs {
   export const open = 'mlops-nb:open';
   export const refresh = 'mlops-nb:refresh';
   export const openNotebook = 'mlops-nb:open-notebook';
+  export const newSchedule = 'mlops-nb:new-schedule';
 }
 
 const CATEGORY = 'MLOps';
@@ -33,12 +37,13 @@ const plugin: JupyterFrontEndPlugin<void> = {
   // No ILayoutRestorer: the panel keeps its own state in the browser's local
   // storage (panel.ts), so a page reload brings back what this browser had
   // open, and a fresh browser (each browser test) starts from the defaults.
-  optional: [ICommandPalette, ISettingRegistry, IRenderMimeRegistry],
+  optional: [ICommandPalette, ISettingRegistry, IRenderMimeRegistry, IDefaultFileBrowser],
   activate: (
     app: JupyterFrontEnd,
     palette: ICommandPalette | null,
     settingRegistry: ISettingRegistry | null,
-    rendermime: IRenderMimeRegistry | null
+    rendermime: IRenderMimeRegistry | null,
+    fileBrowser: IDefaultFileBrowser | null
   ) => {
     // mlops-nb's notebook widgets: their stored HTML when the widget model is gone.
     rendermime?.addFactory(fallbackFactory, FALLBACK_RANK);
@@ -83,6 +88,37 @@ const plugin: JupyterFrontEndPlugin<void> = {
         if (/^[0-9a-fA-F]+$/.test(runId)) {
           void panel.openNotebook(runId, String(args.name ?? 'notebook'));
         }
+      }
+    });
+    app.commands.addCommand(CommandIDs.newSchedule, {
+      label: 'New Schedule…',
+      caption: 'Run this notebook on a schedule (cron, time zone, parameters, retries, timeout, alerts)',
+      icon: args => (args.isPalette ? undefined : panel.title.icon),
+      execute: args => {
+        // From the toolbar: the notebook's own path; from the file browser's
+        // context menu: the notebook selected there.
+        let path = typeof args.path === 'string' ? args.path : '';
+        if (!path && fileBrowser) {
+          const chosen = [...fileBrowser.selectedItems()].find(item => item.path.endsWith('.ipynb'));
+          path = chosen?.path ?? '';
+        }
+        app.shell.activateById(panel.id);
+        return panel.defineSchedule(path);
+      }
+    });
+    // A clock button on every notebook's toolbar.
+    app.docRegistry.addWidgetExtension('Notebook', {
+      createNew: (widget, context) => {
+        const button = new ToolbarButton({
+          icon: mlopsIcon,
+          label: 'Schedule',
+          tooltip: 'Run this notebook on a schedule (MLOps)',
+          onClick: () => void app.commands.execute(CommandIDs.newSchedule, { path: context.path })
+        });
+        button.node.setAttribute('data-testid', 'mlops-schedule-notebook');
+        // A notebook panel is a DocumentWidget: it has a toolbar.
+        (widget as unknown as { toolbar: Toolbar }).toolbar.insertItem(10, 'mlops-schedule', button);
+        return button;
       }
     });
     if (palette) {

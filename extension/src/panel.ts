@@ -16,13 +16,14 @@ import { type Message } from '@lumino/messaging';
 import { SplitPanel, Widget } from '@lumino/widgets';
 
 import { ApiError, MlopsClient } from './api';
-import { askPromote, askRollback, askRunNow } from './dialogs';
+import { askPromote, askRemoveSchedule, askRollback, askRunNow, askSchedule } from './dialogs';
 import { h, replaceChildren } from './dom';
 import { mlopsIcon } from './icon';
 import { CompareView } from './compare';
 import { DriftColumnView } from './driftcolumn';
 import { NotebookView } from './notebook';
 import { formatDateTime, nextSort, shortId, type RunColumn } from './logic';
+import { editForm, newForm } from './scheduleForm';
 import { loadState, STATE_KEY, TABS, type IPanelState, type TabName } from './state';
 import type { IAliasChange, IAliasHolder, IRun, ISchedule, IScheduleSlot } from './types';
 import { renderDrift, type IDriftActions, type IDriftEntry } from './views/drift';
@@ -581,6 +582,8 @@ export class MlopsPanel extends Widget {
         {
           runNow: schedule => void this.runNow(schedule),
           setPaused: (name, paused) => void this.scheduleAction(name, paused ? 'pause' : 'resume'),
+          edit: schedule => void this.defineSchedule(null, schedule),
+          remove: schedule => void this.removeSchedule(schedule),
           cancel: (name, slotId) => void this.cancelSlot(name, slotId),
           openRun: runId => this.showRun(runId),
           openNotebook: (runId, title) => void this.openNotebook(runId, title)
@@ -680,6 +683,42 @@ export class MlopsPanel extends Widget {
       this.shown.delete('schedules');
       await this.refresh();
     }
+  }
+
+  /**
+   * Define a schedule of `notebook` (its path under the server's folder), or
+   * change `editing`, in the schedule dialog; then show it on the Schedules tab.
+   */
+  async defineSchedule(notebook: string | null, editing: ISchedule | null = null): Promise<void> {
+    const form = editing ? editForm(editing) : newForm(notebook ?? '');
+    let saved: ISchedule | null;
+    try {
+      saved = await askSchedule(this.client, form, editing);
+    } catch (reason) {
+      this.showMessage('error', `Could not save the schedule: ${errorText(reason)}`);
+      return;
+    }
+    if (!saved) {
+      return;
+    }
+    this.showMessage('success', `Schedule ${saved.name} ${editing ? 'saved' : 'created'}: ${saved.cron_text ?? saved.cron}`);
+    this.selectTab('schedules');
+    this.shown.delete('schedules');
+    await this.refresh();
+  }
+
+  private async removeSchedule(schedule: ISchedule): Promise<void> {
+    if (!(await askRemoveSchedule(schedule))) {
+      return;
+    }
+    try {
+      await this.client.removeSchedule(schedule.name);
+      this.showMessage('info', `Schedule ${schedule.name} removed; its past runs stay.`);
+    } catch (reason) {
+      this.showMessage('error', `Could not remove ${schedule.name}: ${errorText(reason)}`);
+    }
+    this.shown.delete('schedules');
+    await this.refresh();
   }
 
   private async cancelSlot(name: string, slotId: number): Promise<void> {

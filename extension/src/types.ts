@@ -384,6 +384,35 @@ export interface ISchedule {
   recent?: IScheduleSlot[];
   /** the cron expression in words, with the time zone */
   cron_text?: string;
+  /** seconds per attempt; null: no limit */
+  timeout_s?: number | null;
+  retries?: number;
+  alert_on?: string;
+}
+
+/** What creating (with `name`) or editing a schedule sends; left out: default or unchanged. */
+export interface IScheduleRequest {
+  name?: string;
+  /** a .ipynb path relative to the folder Jupyter shows */
+  notebook?: string;
+  cron?: string;
+  tz?: string;
+  catchup?: string;
+  parameters?: Record<string, JsonValue>;
+  /** seconds; 0 for no limit */
+  timeout?: number | string;
+  retries?: number | string;
+  alert_on?: string;
+}
+
+/** `GET cron`: an expression as the server reads it. */
+export interface ICronReading {
+  cron: string;
+  tz: string;
+  /** in words, with the zone */
+  text: string;
+  /** the next slots, UTC ISO */
+  next: string[];
 }
 
 /** How far a running slot has got; counts are null until known. */
@@ -417,6 +446,8 @@ export interface IErrorBody {
   error?: string;
   type?: string;
   failures?: string[];
+  /** the request field a 400 is about */
+  field?: string;
   /** jupyter_server's own errors (403, 404 of unknown routes) */
   message?: string;
   reason?: string | null;

@@ -791,7 +791,15 @@ describe('charts', () => {
 });
 
 function scheduleActions(): ISchedulesActions {
-  return { runNow: jest.fn(), setPaused: jest.fn(), cancel: jest.fn(), openRun: jest.fn(), openNotebook: jest.fn() };
+  return {
+    runNow: jest.fn(),
+    setPaused: jest.fn(),
+    edit: jest.fn(),
+    remove: jest.fn(),
+    cancel: jest.fn(),
+    openRun: jest.fn(),
+    openNotebook: jest.fn()
+  };
 }
 
 function schedule(name: string, fields: Partial<ISchedule> = {}): ISchedule {
@@ -852,6 +860,33 @@ describe('schedules tab', () => {
     expect(actions.cancel).toHaveBeenCalledWith('nightly', 4);
     (node.querySelector('[data-testid="mlops-slot-run"]') as HTMLElement).click();
     expect(actions.openRun).toHaveBeenCalledWith('abcdef0123456789');
+  });
+
+  it('edits and removes a schedule; no remove while it runs', () => {
+    const actions = scheduleActions();
+    const running = { id: 5, schedule: 'busy', slot: '2026-11-24T18:00:00Z', status: 'running', run_id: null, cancellable: false };
+    const node = render(
+      renderSchedules(
+        [schedule('nightly'), schedule('busy', { running: [running] })],
+        actions,
+        new Set(),
+        'UTC'
+      )
+    );
+    const [idle, busy] = Array.from(node.querySelectorAll('[data-testid="mlops-schedule"]')) as HTMLElement[];
+    (idle.querySelector('[data-testid="mlops-edit-schedule"]') as HTMLElement).click();
+    expect(actions.edit).toHaveBeenCalledWith(expect.objectContaining({ name: 'nightly' }));
+    (idle.querySelector('[data-testid="mlops-remove-schedule"]') as HTMLElement).click();
+    expect(actions.remove).toHaveBeenCalledWith(expect.objectContaining({ name: 'nightly' }));
+    const remove = busy.querySelector('[data-testid="mlops-remove-schedule"]') as HTMLButtonElement;
+    expect(remove.disabled).toBe(true);
+    expect(remove.title).toContain('running now');
+    expect((busy.querySelector('[data-testid="mlops-edit-schedule"]') as HTMLButtonElement).disabled).toBe(false);
+  });
+
+  it('says where a schedule is created when there is none', () => {
+    const node = render(renderSchedules([], scheduleActions(), new Set(), 'UTC'));
+    expect(node.textContent).toContain("Schedule button of a notebook's toolbar");
   });
 
   it('offers no cancel for a slot another process runs', () => {

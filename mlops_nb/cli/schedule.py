@@ -82,7 +82,7 @@ def add_commands(
     for name, text in (
         ("pause", "stop firing (slots while paused are not owed)"),
         ("resume", "fire again from now on"),
-        ("remove", "disable for good (history stays)"),
+        ("remove", "delete (its slots and audit events stay; the name is free again)"),
     ):
         p = actions.add_parser(name, parents=[parent], help=text)
         p.add_argument("name")

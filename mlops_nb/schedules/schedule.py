@@ -2,14 +2,14 @@
 
 A schedule keeps an immutable snapshot (by SHA-256) of its notebook, or of
 its pipeline file and every notebook the pipeline names, taken when it is
-added or updated: what runs is what was approved. Cron expressions are read
-in the schedule's IANA time zone; on a DST change a slot in the skipped hour
-runs once, right after the change, and a slot in the repeated hour runs once.
-Firing the slots is :mod:`mlops_nb.schedules.scheduler`'s job.
+added or updated: what runs is what was approved. Its cron is read in its
+IANA time zone by :mod:`mlops_nb.schedules.cron`; firing the slots is
+:mod:`mlops_nb.schedules.scheduler`'s job.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
@@ -20,7 +20,15 @@ from typing import TYPE_CHECKING, Any
 
 from .. import environment, limits
 from ..errors import InvalidInputError
-from ..jsonutil import format_time, jsonable
+from ..jsonutil import format_time
+from .cron import (  # noqa: F401  (names callers take from the schedule module)
+    check_cron,
+    describe_cron,
+    fire_times,
+    to_utc,
+    upcoming,
+    zone,
+)
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -29,175 +37,16 @@ CATCHUP = ("none", "latest", "all")
 OVERLAP = ("queue", "skip")
 #: A slot at most this old still counts as on time (catch-up "none" runs it).
 GRACE_S = 300.0
-#: At most this many slots are considered per schedule and tick.
-MAX_SLOTS = 1000
 _NAME = re.compile(r"^[A-Za-z0-9][\w.-]{0,63}$")
-
-
-def to_utc(now: dt.datetime | dt.date | str | None) -> dt.datetime:
-    """An aware UTC datetime from ``None`` (now), an ISO string, a date or a datetime.
-
-    Strings, dates and naive datetimes are read by
-    :func:`~mlops_nb.jsonutil.parse_time`: a bare date is the end of that
-    day, a time without an offset is UTC.
-    """
-    if now is None:
-        return dt.datetime.now(dt.timezone.utc)
-    from ..jsonutil import parse_time
-
-    return dt.datetime.fromisoformat(parse_time(now))
-
-
-def zone(name: str) -> Any:
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
-
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, TypeError):
-        raise InvalidInputError(
-            f"unknown time zone {name!r} (use an IANA name such as "
-            "Europe/Berlin or America/New_York)"
-        ) from None
-
-
-#: The standard nicknames and the five fields each stands for.
-NICKNAMES = {
-    "@yearly": "0 0 1 1 *",
-    "@annually": "0 0 1 1 *",
-    "@monthly": "0 0 1 * *",
-    "@weekly": "0 0 * * 0",
-    "@daily": "0 0 * * *",
-    "@midnight": "0 0 * * *",
-    "@hourly": "0 * * * *",
-}
-_FIELDS = "minute hour day-of-month month day-of-week"
-_RANGES = {
-    "minute": "0-59",
-    "hour": "0-23",
-    "day-of-month": "1-31, L or LW, on a day the months named have",
-    "month": "1-12 or JAN-DEC",
-    "day-of-week": "0-7 or SUN-SAT, 5L for the last Friday, 1#2 for the second Monday",
-}
-
-
-def check_cron(expr: str, tz: str = "UTC") -> str:
-    """Validate a cron expression; return it as five space-separated fields.
-
-    Five fields, ``minute hour day-of-month month day-of-week``, as in
-    crontab(5): numbers, ``*``, ranges ``a-b``, steps ``*/n`` or ``a-b/n``,
-    lists, and month and day names (``JAN``, ``MON``); when both day fields
-    are restricted a day matching either runs. Also accepted: ``L`` (last
-    day of the month) and ``LW`` (its last weekday) as the day of month,
-    ``5L`` (the month's last Friday) and ``1#2`` (its second Monday) as the
-    day of week, and the nicknames ``@hourly``, ``@daily`` (``@midnight``),
-    ``@weekly``, ``@monthly`` and ``@yearly`` (``@annually``), stored as
-    their five fields. Refused: a sixth (seconds) or seventh (years) field,
-    ``@reboot``, ``W`` other than in ``LW``, a step on ``L``, values out of
-    range, and days no month has (``30 2``), each with exit code 2.
-    """
-    from cronsim import CronSim, CronSimError
-
-    text = " ".join(str(expr).split())
-    if text.startswith("@"):
-        if text.lower() not in NICKNAMES:
-            why = "runs at no time" if text.lower() == "@reboot" else "is not a nickname"
-            raise InvalidInputError(
-                f"bad cron expression {expr!r}: {text} {why} (use five fields or one of "
-                f"{', '.join(NICKNAMES)})"
-            )
-        text = NICKNAMES[text.lower()]
-    fields = text.split(" ") if text else []
-    if len(fields) != 5:
-        raise InvalidInputError(
-            f"bad cron expression {expr!r}: it needs exactly five fields ({_FIELDS}), "
-            f"not {len(fields)}" + (" (no seconds or years field)" if len(fields) > 5 else "")
-        )
-    # cronsim reads "L/2" as plain "L" in the day of month: the step would be
-    # dropped silently.
-    if any(
-        item.split("/")[0].upper() in ("L", "LW") for item in fields[2].split(",") if "/" in item
-    ):
-        raise InvalidInputError(f"bad cron expression {expr!r}: no step on L in the day-of-month")
-    try:
-        nxt = next(iter(CronSim(text, dt.datetime.now(zone(tz)))), None)
-    except CronSimError as exc:
-        # cronsim says "Bad <field>"; name the field's text and what it takes.
-        for i, (name, hint) in enumerate(_RANGES.items()):
-            if str(exc) == f"Bad {name}":
-                raise InvalidInputError(
-                    f"bad cron expression {expr!r}: {fields[i]!r} is not a valid {name} ({hint})"
-                ) from None
-        raise InvalidInputError(f"bad cron expression {expr!r}: {exc}") from None
-    if nxt is None:
-        raise InvalidInputError(f"bad cron expression {expr!r}: it never fires")
-    return text
-
-
-def _slots(cron: str, tz: str, after: dt.datetime) -> Iterator[dt.datetime]:
-    """The cron's slots after ``after``, in UTC, for as long as dates go (year 9999)."""
-    from cronsim import CronSim
-
-    where = zone(tz)
-    try:
-        start = after.astimezone(where)
-    except OverflowError:
-        if after.year > 1:
-            return  # the zone's local time passes year 9999: no slot after this
-        # West of UTC, local time begins (1 January of year 1) after ``after``;
-        # CronSim yields only times after its start, so check the first second.
-        start = dt.datetime.min.replace(tzinfo=where)
-        try:
-            first = next(CronSim(cron, start + dt.timedelta(seconds=1), reverse=True))
-            if first == start:
-                yield first.astimezone(dt.timezone.utc)
-        except (StopIteration, OverflowError):
-            pass
-    moments = iter(CronSim(cron, start))
-    while True:
-        try:
-            # Near year 9999 the next slot, or its UTC time, is not a datetime.
-            yield next(moments).astimezone(dt.timezone.utc)
-        except (StopIteration, OverflowError):
-            return
-
-
-def fire_times(
-    cron: str, tz: str, after: dt.datetime, until: dt.datetime, limit: int = MAX_SLOTS
-) -> list[dt.datetime]:
-    """Slots in (after, until], in UTC, at most ``limit`` (the newest ones)."""
-    times: list[dt.datetime] = []
-    for utc in _slots(cron, tz, after):
-        if utc > until:
-            break
-        if utc > after:
-            times.append(utc)
-            if len(times) > limit:
-                times.pop(0)
-    return times
-
-
-def describe_cron(expr: str, tz: str = "UTC") -> str:
-    """A valid cron expression in words, with its time zone.
-
-    ``"0 6 1 * *"`` in ``Europe/Berlin`` reads "At 06:00 on the first day of
-    every month (Europe/Berlin)".
-    """
-    from cronsim import CronSim
-
-    text = check_cron(expr, tz)
-    return f"{CronSim(text, dt.datetime(2000, 1, 1)).explain()} ({tz})"
 
 
 def next_run(schedule: dict[str, Any], now: dt.datetime | None = None) -> str | None:
     """The next slot after ``now`` (UTC ISO); ``None`` when paused or past year 9999."""
     if not schedule["enabled"]:
         return None
-    moment = to_utc(now)
-    after = max(moment, dt.datetime.fromisoformat(schedule["cursor"]))
-    for utc in _slots(schedule["cron"], schedule["tz"], after):
-        if utc > after:
-            return format_time(utc)
-    return None
+    after = max(to_utc(now), dt.datetime.fromisoformat(schedule["cursor"]))
+    found = upcoming(schedule["cron"], schedule["tz"], after, 1)
+    return found[0] if found else None
 
 
 # -- definitions ------------------------------------------------------------------
@@ -248,8 +97,12 @@ def add(
     alert_on: str = "failure",
     alert_model: str = "*",
     now: dt.datetime | str | None = None,
+    actor: str | None = None,
 ) -> dict[str, Any]:
-    """Define a schedule; its first slot is the first cron time after ``now``."""
+    """Define a schedule; its first slot is the first cron time after ``now``.
+
+    ``actor`` is who the audit log names (default: this process's user).
+    """
     fields = validated(
         name,
         cron,
@@ -263,6 +116,7 @@ def add(
         overlap,
         alert_on,
     )
+    watcher = checked_alert_model(alert_model)
     kind, path, sha = snapshot(store, target)
     moment = format_time(to_utc(now))
     return store.add_schedule(
@@ -272,13 +126,13 @@ def add(
             "kind": kind,
             "target": path,
             "snapshot_sha256": sha,
-            "alert_model": alert_model,
+            "alert_model": watcher,
             "enabled": 1,
             "created_at": moment,
             "updated_at": moment,
             "cursor": moment,
         },
-        environment.actor(),
+        actor or environment.actor(),
     )
 
 
@@ -288,9 +142,13 @@ def update(
     *,
     target: str | None = None,
     now: dt.datetime | str | None = None,
+    actor: str | None = None,
     **changes: Any,
 ) -> dict[str, Any]:
-    """Change a schedule and take a new snapshot of what it runs."""
+    """Change a schedule and take a new snapshot of what it runs.
+
+    A change left out or ``None`` keeps the current setting.
+    """
     current = store.get_schedule(name)
     merged = {
         "cron": current["cron"],
@@ -306,6 +164,11 @@ def update(
     }
     merged.update({k: v for k, v in changes.items() if v is not None and k in merged})
     fields = validated(name, **merged)
+    extra = (
+        {"alert_model": checked_alert_model(changes["alert_model"])}
+        if changes.get("alert_model") is not None
+        else {}
+    )
     if current["kind"] == "monitor":
         # a monitor checks a model's log: there is no file to snapshot again
         if target is not None:
@@ -316,7 +179,6 @@ def update(
         kind, path, sha = current["kind"], current["target"], current["snapshot_sha256"]
     else:
         kind, path, sha = snapshot(store, target or current["target"])
-    extra = {"alert_model": changes["alert_model"]} if changes.get("alert_model") else {}
     return store.update_schedule(
         name,
         {
@@ -327,8 +189,19 @@ def update(
             "snapshot_sha256": sha,
             "updated_at": format_time(to_utc(now)),
         },
-        environment.actor(),
+        actor or environment.actor(),
     )
+
+
+@contextlib.contextmanager
+def about(field: str) -> Iterator[None]:
+    """Name ``field`` on an :class:`InvalidInputError` raised in the block (if none is named)."""
+    try:
+        yield
+    except InvalidInputError as exc:
+        if exc.field is None:
+            exc.field = field
+        raise
 
 
 def validated(
@@ -344,27 +217,45 @@ def validated(
     overlap: str,
     alert_on: str,
 ) -> dict[str, Any]:
-    """A schedule's settings checked and in their stored form (every kind shares them)."""
-    if not isinstance(name, str) or not _NAME.match(name):
-        raise InvalidInputError(f"schedule name {name!r}: use letters, digits, '.', '_', '-'")
-    if catchup not in CATCHUP:
-        raise InvalidInputError(f"catch-up must be one of {CATCHUP}, not {catchup!r}")
-    if overlap not in OVERLAP:
-        raise InvalidInputError(f"overlap must be one of {OVERLAP}, not {overlap!r}")
-    if alert_on not in ("failure", "always", "never"):
-        raise InvalidInputError("alert_on must be failure, always or never")
-    try:
-        params = {str(k): jsonable(v) for k, v in (parameters or {}).items()}
-    except (TypeError, ValueError) as exc:
-        raise InvalidInputError(f"bad schedule option: {exc}") from None
+    """A schedule's settings checked and in their stored form (every kind shares them).
+
+    Each :class:`InvalidInputError` names the argument it is about in ``field``.
+    """
+    from ..execution.runner import check_parameters
+
+    with about("name"):
+        if not isinstance(name, str) or not _NAME.match(name):
+            raise InvalidInputError(f"schedule name {name!r}: use letters, digits, '.', '_', '-'")
+    with about("catchup"):
+        if catchup not in CATCHUP:
+            raise InvalidInputError(f"catch-up must be one of {CATCHUP}, not {catchup!r}")
+    with about("overlap"):
+        if overlap not in OVERLAP:
+            raise InvalidInputError(f"overlap must be one of {OVERLAP}, not {overlap!r}")
+    with about("alert_on"):
+        if alert_on not in ("failure", "always", "never"):
+            raise InvalidInputError("alert_on must be failure, always or never")
+    with about("parameters"):
+        # papermill assigns each one to a variable: names must be identifiers
+        params = check_parameters(parameters)
     # Bounded here, before the snapshot is stored: each lands in an integer
     # column or a timer.
-    timeout_s = None if timeout in (None, 0) else limits.seconds(timeout, "timeout")
-    retries_n = limits.whole_number(retries, "retries", maximum=limits.MAX_RETRIES)
-    backoff_s = limits.seconds(backoff, "backoff", allow_zero=True)
-    limit = limits.whole_number(max_concurrent, "max_concurrent", minimum=1)
+    with about("timeout"):
+        # 0 is "no limit"; False == 0 in Python, but a bool is no number of seconds
+        none = timeout is None or (type(timeout) in (int, float) and timeout == 0)
+        timeout_s = None if none else limits.seconds(timeout, "timeout")
+    with about("retries"):
+        retries_n = limits.whole_number(retries, "retries", maximum=limits.MAX_RETRIES)
+    with about("backoff"):
+        backoff_s = limits.seconds(backoff, "backoff", allow_zero=True)
+    with about("max_concurrent"):
+        limit = limits.whole_number(max_concurrent, "max_concurrent", minimum=1)
+    with about("tz"):
+        zone(tz)
+    with about("cron"):
+        text = check_cron(cron, tz)
     return {
-        "cron": check_cron(cron, tz),
+        "cron": text,
         "tz": tz,
         "catchup": catchup,
         "parameters": params,
@@ -377,8 +268,20 @@ def validated(
     }
 
 
+def checked_alert_model(value: Any) -> str:
+    """Whose alert channels a schedule uses: a model's name, or ``*`` for every model's."""
+    from ..registry.names import check_model_name
+
+    with about("alert_model"):
+        return "*" if value == "*" else check_model_name(value)
+
+
 def set_enabled(
-    store: Store, name: str, enabled: bool, now: dt.datetime | str | None = None
+    store: Store,
+    name: str,
+    enabled: bool,
+    now: dt.datetime | str | None = None,
+    actor: str | None = None,
 ) -> dict[str, Any]:
     """Pause or resume. Resuming moves the cursor to now: paused slots are not owed."""
     changes: dict[str, Any] = {"enabled": int(enabled)}
@@ -387,14 +290,22 @@ def set_enabled(
     return store.update_schedule(
         name,
         changes,
-        environment.actor(),
+        actor or environment.actor(),
         kind="schedule.resumed" if enabled else "schedule.paused",
     )
 
 
-def remove(store: Store, name: str) -> None:
-    """Disable a schedule for good (its history stays)."""
-    store.update_schedule(name, {"enabled": 0}, environment.actor(), kind="schedule.removed")
+def remove(
+    store: Store, name: str, now: dt.datetime | str | None = None, actor: str | None = None
+) -> dict[str, Any]:
+    """Delete a schedule: it never fires again and its name is free; return what it was.
+
+    Its slots and every event stay (the audit log records the removal); a
+    slot still queued is recorded as skipped. Refused with
+    :class:`~mlops_nb.errors.ConflictError` while a slot runs: cancel it or
+    let it end first.
+    """
+    return store.delete_schedule(name, actor or environment.actor(), format_time(to_utc(now)))
 
 
 def listing(store: Store, now: dt.datetime | None = None) -> list[dict[str, Any]]:

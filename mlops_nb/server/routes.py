@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 import re
 import time
@@ -24,7 +23,6 @@ if TYPE_CHECKING:
 PREFIX = "mlops-nb/api"
 # jupyter_server names a user who logged in with the token by a random hex id.
 _ANONYMOUS_ID = re.compile(r"[0-9a-f]{32}")
-_INT32_MAX = 2**31 - 1
 
 
 class BaseHandler(APIHandler):
@@ -86,7 +84,13 @@ class BaseHandler(APIHandler):
             raise InvalidInputError(
                 f"the request body must be a JSON object, not {_json_type(doc)}"
             )
-        return doc
+        # JSON has one kind of number: 2.0 is the whole number 2 (JSON Schema's
+        # integer says so too), though Python reads it as a float. Only the
+        # fields themselves: a parameter 1.0 inside them stays a float.
+        return {
+            key: int(value) if isinstance(value, float) and value.is_integer() else value
+            for key, value in doc.items()
+        }
 
     def reply(self, document: Any, status: int = 200) -> None:
         from .panel import encode
@@ -124,6 +128,9 @@ class BaseHandler(APIHandler):
             failures = getattr(exc, "failures", None)
             if failures:
                 doc["failures"] = failures
+            field = getattr(exc, "field", None)
+            if field:
+                doc["field"] = field
         elif isinstance(exc, tornado.web.HTTPError) and status_code < 500:
             message = (
                 exc.log_message % exc.args if exc.log_message and exc.args else exc.log_message
@@ -349,61 +356,6 @@ class DriftHandler(BaseHandler):
         self.reply(drift_view(self.store, name))
 
 
-class SchedulesHandler(BaseHandler):
-    @tornado.web.authenticated
-    def get(self) -> None:
-        from .views import schedules_view
-
-        self.reply(schedules_view(self.store, self.jobs.running))
-
-
-class ScheduleActionHandler(BaseHandler):
-    @tornado.web.authenticated
-    async def post(self, name: str, action: str) -> None:
-        from ..schedules import schedule
-
-        if action in ("pause", "resume"):
-            self.reply(schedule.set_enabled(self.store, name, action == "resume"))
-            return
-        from .views import slot_view
-
-        # Claimed here, run in a thread of the server's own: the reply names the
-        # slot and its run at once; GET …/slots/{id} follows it, …/cancel stops it.
-        parameters = self.body().get("parameters")
-        slot = await asyncio.to_thread(self.jobs.start, self.store, name, parameters)
-        self.reply(slot_view(self.store, slot, self.jobs.running), status=202)
-
-
-class _SlotBase(BaseHandler):
-    def slot(self, name: str, slot_id: str) -> dict[str, Any]:
-        """Slot ``slot_id`` of schedule ``name`` (404 when it belongs to another one)."""
-        slot = self.store.get_slot(_slot_number(slot_id))
-        if slot["schedule"] != name:
-            raise NotFoundError(f"schedule {name} has no slot {slot_id}")
-        return slot
-
-
-class SlotHandler(_SlotBase):
-    @tornado.web.authenticated
-    def get(self, name: str, slot_id: str) -> None:
-        from .views import slot_view
-
-        self.reply(slot_view(self.store, self.slot(name, slot_id), self.jobs.running))
-
-
-# Not a SlotHandler: its GET would answer on …/cancel too.
-class SlotCancelHandler(_SlotBase):
-    @tornado.web.authenticated
-    def post(self, name: str, slot_id: str) -> None:
-        from .views import slot_view
-
-        slot = self.slot(name, slot_id)
-        cancellation = self.jobs.cancel(slot["id"], self.actor())
-        # The kernels are gone; the run records itself as cancelled a moment later.
-        doc = slot_view(self.store, self.store.get_slot(slot["id"]), self.jobs.running)
-        self.reply({**doc, "cancelled_by": cancellation.by, "cancelled_at": cancellation.at}, 202)
-
-
 def server_location(settings: dict[str, Any]) -> StoreLocation:
     """The store this server shows, resolved once (from its root folder, as a kernel would)."""
     location = settings.get("mlops_nb_location")
@@ -413,14 +365,6 @@ def server_location(settings: dict[str, Any]) -> StoreLocation:
         location = StoreLocation.resolve(cwd=settings.get("mlops_nb_root"))
         settings["mlops_nb_location"] = location
     return location
-
-
-def _slot_number(slot_id: str) -> int:
-    # Slot ids are 32-bit database keys: a larger number would overflow PostgreSQL's
-    # integer, so it is bad input here rather than an error deep in the driver.
-    if not (slot_id.isascii() and slot_id.isdigit()) or not 1 <= int(slot_id) <= _INT32_MAX:
-        raise InvalidInputError(f"slot id must be a whole number from 1 to {_INT32_MAX}")
-    return int(slot_id)
 
 
 def allowed_methods(handler: type[tornado.web.RequestHandler]) -> list[str]:
@@ -459,6 +403,8 @@ def setup_handlers(web_app: Any, root_dir: str | None = None) -> list[str]:
     name = r"(?P<name>[^/]+)"
     run = r"(?P<run_id>[^/]+)"
     slot = r"(?P<slot_id>[^/]+)"
+    from . import schedules as sched
+
     routes = [
         ("models", ModelsHandler),
         (f"models/{name}", ModelHandler),
@@ -475,10 +421,12 @@ def setup_handlers(web_app: Any, root_dir: str | None = None) -> list[str]:
         (f"runs/{run}/artifacts/(?P<kind>[^/]+)", RunArtifactHandler),
         (f"drift/{name}", DriftHandler),
         (f"drift/{name}/checks/(?P<check_id>[^/]+)/report", DriftReportHandler),
-        ("schedules", SchedulesHandler),
-        (f"schedules/{name}/(?P<action>run-now|pause|resume)", ScheduleActionHandler),
-        (f"schedules/{name}/slots/{slot}", SlotHandler),
-        (f"schedules/{name}/slots/{slot}/cancel", SlotCancelHandler),
+        ("schedules", sched.SchedulesHandler),
+        (f"schedules/{name}", sched.ScheduleHandler),
+        (f"schedules/{name}/(?P<action>run-now|pause|resume)", sched.ScheduleActionHandler),
+        (f"schedules/{name}/slots/{slot}", sched.SlotHandler),
+        (f"schedules/{name}/slots/{slot}/cancel", sched.SlotCancelHandler),
+        ("cron", sched.CronHandler),
     ]
     web_app.add_handlers(
         ".*$", [(url_path_join(base, PREFIX, path), handler) for path, handler in routes]

@@ -57,6 +57,37 @@ class ScheduleSQL(StoreBase):
                 raise NotFoundError(f"no schedule named {name!r}")
             return _decode(self._update(conn, t.schedules, {"name": name}, changes, kind, actor))
 
+    def delete_schedule(self, name: str, actor: str, now: str) -> dict[str, Any]:
+        """Delete a schedule's row with a ``schedule.removed`` event; return the row.
+
+        Its slots stay; one still queued becomes skipped, since nothing would
+        start it. A running slot refuses the deletion, so no run outlives its
+        schedule's row.
+        """
+        with self.write() as conn:
+            row = self._schedule_row(conn, name)
+            if row is None:
+                raise NotFoundError(f"no schedule named {name!r}")
+            slots = t.schedule_slots
+            waiting = conn.execute(
+                sa.select(slots.c.id, slots.c.status)
+                .where((slots.c.schedule == name) & slots.c.status.in_(["running", "queued"]))
+                .order_by(slots.c.id)
+            ).all()
+            running = [s.id for s in waiting if s.status == "running"]
+            if running:
+                raise ConflictError(
+                    f"schedule {name} is running (slot {running[0]}): cancel it or let it end, "
+                    "then remove the schedule"
+                )
+            for slot in waiting:
+                changes = {"status": "skipped", "error": "schedule removed", "ended_at": now}
+                self._update(conn, slots, {"id": slot.id}, changes, "schedule.slot.skipped", actor)
+            payload = {"name": name, "_deleted": True}
+            self.append_event(conn, "schedule.removed", f"schedules:{name}", payload, actor)
+            conn.execute(t.schedules.delete().where(t.schedules.c.name == name))
+            return _decode(row)
+
     def get_schedule(self, name: str) -> dict[str, Any]:
         with self.read() as conn:
             row = self._schedule_row(conn, name)

@@ -1,8 +1,8 @@
 /**
  * The Schedules tab: per schedule its next run in the user's time zone, the
  * last slot (with its run and why it failed), the slots running now with
- * their progress and a cancel button, and buttons to run it now and to pause
- * or resume it.
+ * their progress and a cancel button, and buttons to run it now, to pause
+ * or resume it, to edit it and to remove it.
  */
 import { h } from '../dom';
 import { describeProgress, formatDateTime, formatNextRun, shortId } from '../logic';
@@ -13,6 +13,10 @@ import { statusBadge } from './runs';
 export interface ISchedulesActions {
   runNow(schedule: ISchedule): void;
   setPaused(name: string, paused: boolean): void;
+  /** change its cron, zone, parameters, … in the schedule dialog */
+  edit(schedule: ISchedule): void;
+  /** remove it, after asking */
+  remove(schedule: ISchedule): void;
   cancel(name: string, slotId: number): void;
   openRun(runId: string): void;
   /** open a slot's executed notebook in the main area */
@@ -50,7 +54,11 @@ export function renderSchedules(
       'div',
       { class: 'mlops-Empty' },
       h('p', null, 'No schedules yet.'),
-      h('p', { class: 'mlops-muted' }, 'Add one with: mlops-nb schedule add NAME NOTEBOOK --cron "0 6 1 * *"')
+      h(
+        'p',
+        { class: 'mlops-muted' },
+        "Create one with the Schedule button of a notebook's toolbar, or New Schedule… on a notebook in the file browser."
+      )
     );
   }
   return h(
@@ -162,7 +170,31 @@ function renderSchedule(
               onclick: () => actions.setPaused(schedule.name, false)
             },
             'Resume'
-          )
+          ),
+      h(
+        'button',
+        {
+          class: 'mlops-button',
+          'data-testid': 'mlops-edit-schedule',
+          disabled: busy,
+          title: 'Change its cron, time zone, parameters, retries, timeout or alerts',
+          onclick: () => actions.edit(schedule)
+        },
+        'Edit'
+      ),
+      h(
+        'button',
+        {
+          class: 'mlops-button',
+          'data-testid': 'mlops-remove-schedule',
+          disabled: busy || running.length > 0,
+          title: running.length
+            ? 'It is running now: cancel it or let it end first'
+            : 'Remove it (asks first; its past runs stay)',
+          onclick: () => actions.remove(schedule)
+        },
+        'Remove'
+      )
     )
   );
 }
