@@ -324,6 +324,14 @@ class SlotCancelHandler(_SlotBase):
         self.reply({**doc, "cancelled_by": cancellation.by, "cancelled_at": cancellation.at}, 202)
 
 
+class ServingHandler(BaseHandler):
+    @tornado.web.authenticated
+    def get(self) -> None:
+        from .views import serving_view
+
+        self.reply(serving_view(self.store))
+
+
 def server_location(settings: dict[str, Any]) -> StoreLocation:
     """The store this server shows, resolved once (from its root folder, as a kernel would)."""
     location = settings.get("mlops_nb_location")
@@ -383,6 +391,7 @@ def setup_handlers(web_app: Any, root_dir: str | None = None) -> list[str]:
         (f"schedules/{name}/(?P<action>run-now|pause|resume)", ScheduleActionHandler),
         (f"schedules/{name}/slots/{slot}", SlotHandler),
         (f"schedules/{name}/slots/{slot}/cancel", SlotCancelHandler),
+        ("serving", ServingHandler),
     ]
     web_app.add_handlers(
         ".*$", [(url_path_join(base, PREFIX, path), handler) for path, handler in routes]

@@ -395,3 +395,15 @@ def _notebook_promotes(store: Store, sha: str) -> bool:
         )
         _promotes_cache[sha] = any(_PROMOTES.search(text) for text in sources)
     return _promotes_cache[sha]
+
+
+# -- serving ------------------------------------------------------------------------------
+
+
+def serving_view(store: Store) -> dict[str, Any]:
+    """``GET /serving``: every serving process running now, the version it answers with,
+    its last swap and its live numbers, and whether those numbers are stale (see
+    :func:`mlops_nb.serving.stats.servers_now`)."""
+    from ..serving.stats import servers_now
+
+    return {"servers": servers_now(store)}
