@@ -6,8 +6,9 @@ pipeline and schedule produced a version, how loud each drift verdict is
 (:func:`mlops_nb.display.severity_level`), which version a drift check was
 against and whether the current holder was ever checked, the alerts a check
 raised, whether a run has an executed notebook, whether a schedule can move
-an alias, and how far a running slot has got. The panel adds no rule of its
-own; the widgets in the kernel call the same core.
+an alias, how far a running slot has got, and which prediction servers run
+now and whether their numbers are stale. The panel adds no rule of its own;
+the widgets in the kernel call the same core.
 """
 
 from __future__ import annotations
