@@ -130,6 +130,19 @@ def _seed(home: Path) -> dict[str, str]:
         store.close()
 
 
+def _stop_process(proc: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM (a server then stops cleanly), a kill when it hangs; its stdout pipe closed."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -245,12 +258,7 @@ def lab(tmp_path_factory):
         _check_served_build(url, token, labextensions / "mlops-nb")
         yield url, token, ids
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop_process(proc, timeout=20)
         SHOTS.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(log, SHOTS / "jupyter-lab.log")
 
@@ -1047,21 +1055,8 @@ def _serve(home: Path, ref: str, log: Path) -> tuple[subprocess.Popen, dict]:
             line = proc.stdout.readline()
             if line:
                 return proc, json.loads(line)
-    _stop_server(proc)
+    _stop_process(proc, timeout=60)
     raise AssertionError(f"mlops-nb serve did not start:\n{log.read_text()[-3000:]}")
-
-
-def _stop_server(proc: subprocess.Popen) -> None:
-    """SIGTERM (the server writes its log and records its stop), then a kill if it hangs."""
-    if proc.poll() is None:
-        proc.terminate()
-    try:
-        proc.wait(timeout=60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    if proc.stdout is not None:
-        proc.stdout.close()
 
 
 def _predict(port: int, body: dict) -> int:
@@ -1117,7 +1112,7 @@ def test_serving_tab_shows_a_running_server_its_version_and_numbers(panel, lab):
         assert listed["instance"] == server.get_attribute("data-instance")
         page.screenshot(path=str(_shot("serving-tab")))
     finally:
-        _stop_server(proc)
+        _stop_process(proc, timeout=60)  # it writes its log and records its stop
     assert proc.returncode == 0, (SHOTS / "serve.log").read_text()[-3000:]
     assert _server_get(url, token, "serving") == {"servers": []}  # it recorded its stop
     page.locator('[data-testid="mlops-refresh"]').click()
