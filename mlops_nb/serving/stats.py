@@ -44,11 +44,14 @@ _LOWEST_OCTAVE = -10  # 2**-10 ms, about 1 µs
 _BINS = 38 * _PER_OCTAVE
 
 
-def _bin(latency_ms: float) -> int:
-    if latency_ms <= 0 or latency_ms != latency_ms:  # 0, negative or NaN: the lowest bin
+def _bin(latency_ms: float, log2: Callable[[float], float] = math.log2) -> int:
+    # On the request path: plain comparisons, not min/max calls.
+    if not latency_ms > 0:  # 0, negative or NaN: the lowest bin
         return 0
-    found = int((math.log2(latency_ms) - _LOWEST_OCTAVE) * _PER_OCTAVE)
-    return min(max(found, 0), _BINS - 1)
+    found = int((log2(latency_ms) - _LOWEST_OCTAVE) * _PER_OCTAVE)
+    if found < 0:
+        return 0
+    return found if found < _BINS else _BINS - 1
 
 
 def _bin_value(index: int) -> float:
