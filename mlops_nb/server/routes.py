@@ -327,9 +327,11 @@ class SlotCancelHandler(_SlotBase):
 class ServingHandler(BaseHandler):
     @tornado.web.authenticated
     def get(self) -> None:
-        from .views import serving_view
+        """The serving processes running now, each with its version, last swap and
+        live numbers; the core says whether they are stale."""
+        from ..serving.stats import servers_now
 
-        self.reply(serving_view(self.store))
+        self.reply({"servers": servers_now(self.store)})
 
 
 def server_location(settings: dict[str, Any]) -> StoreLocation:

@@ -6,9 +6,8 @@ pipeline and schedule produced a version, how loud each drift verdict is
 (:func:`mlops_nb.display.severity_level`), which version a drift check was
 against and whether the current holder was ever checked, the alerts a check
 raised, whether a run has an executed notebook, whether a schedule can move
-an alias, how far a running slot has got, and which prediction servers run
-now and whether their numbers are stale. The panel adds no rule of its own;
-the widgets in the kernel call the same core.
+an alias, and how far a running slot has got. The panel adds no rule of its
+own; the widgets in the kernel call the same core.
 """
 
 from __future__ import annotations
@@ -396,15 +395,3 @@ def _notebook_promotes(store: Store, sha: str) -> bool:
         )
         _promotes_cache[sha] = any(_PROMOTES.search(text) for text in sources)
     return _promotes_cache[sha]
-
-
-# -- serving ------------------------------------------------------------------------------
-
-
-def serving_view(store: Store) -> dict[str, Any]:
-    """``GET /serving``: every serving process running now, the version it answers with,
-    its last swap and its live numbers, and whether those numbers are stale (see
-    :func:`mlops_nb.serving.stats.servers_now`)."""
-    from ..serving.stats import servers_now
-
-    return {"servers": servers_now(store)}
