@@ -133,6 +133,19 @@ def _seed(home: Path) -> dict[str, str]:
         store.close()
 
 
+def _stop_process(proc: subprocess.Popen, timeout: float) -> None:
+    """SIGTERM (a server then stops cleanly), a kill when it hangs; its stdout pipe closed."""
+    if proc.poll() is None:
+        proc.terminate()
+    try:
+        proc.wait(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait()
+    if proc.stdout is not None:
+        proc.stdout.close()
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
@@ -248,12 +261,7 @@ def lab(tmp_path_factory):
         _check_served_build(url, token, labextensions / "mlops-nb")
         yield url, token, ids
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        _stop_process(proc, timeout=20)
         SHOTS.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(log, SHOTS / "jupyter-lab.log")
 
@@ -1262,3 +1270,88 @@ def test_schedule_a_notebook_from_the_file_browser(lab, browser):
         assert page.errors == []
     finally:
         context.close()
+
+
+# -- serving: a real prediction server on the lab's store ----------------------------------
+
+
+def _serve(home: Path, ref: str, log: Path) -> tuple[subprocess.Popen, dict]:
+    """``mlops-nb serve ref`` on a loopback port the kernel picks; (process, what it reports)."""
+    import json
+    import select
+
+    with open(log, "wb") as err:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "mlops_nb", "--home", str(home), "serve", ref,
+             "--host", "127.0.0.1", "--port", "0", "--json"],
+            stdout=subprocess.PIPE, stderr=err,
+        )  # fmt: skip
+    assert proc.stdout is not None
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        if select.select([proc.stdout], [], [], 0.5)[0]:
+            line = proc.stdout.readline()
+            if line:
+                return proc, json.loads(line)
+    _stop_process(proc, timeout=60)
+    raise AssertionError(f"mlops-nb serve did not start:\n{log.read_text()[-3000:]}")
+
+
+def _predict(port: int, body: dict) -> int:
+    import http.client
+    import json
+
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    try:
+        conn.request("POST", "/predict", json.dumps(body), {"Content-Type": "application/json"})
+        response = conn.getresponse()
+        response.read()
+        return response.status
+    finally:
+        conn.close()
+
+
+def test_serving_tab_shows_a_running_server_its_version_and_numbers(panel, lab):
+    import json
+
+    from mlops_nb.datasets import make_churn, split
+
+    url, token, ids = lab
+    page = panel
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    proc, info = _serve(Path(ids["root"]) / ".mlops", "churn", SHOTS / "serve.log")
+    try:
+        _, X_test, _, _ = split(make_churn(800, seed=5), seed=5)
+        rows = json.loads(X_test.head(3).to_json(orient="records"))
+        assert [_predict(info["port"], {"rows": rows}) for _ in range(20)] == [200] * 20
+        assert _predict(info["port"], {"rows": [{}]}) == 422  # one refused request
+        page.locator('[data-testid="mlops-tab-serving"]').click()
+        group = page.locator('[data-testid="mlops-serving-model"][data-model-name="churn"]')
+        server = group.locator('[data-testid="mlops-server"]')
+        server.wait_for(timeout=30_000)  # listed from its start, before any numbers
+        assert server.get_attribute("data-version") == str(info["version"])
+        address = server.locator('[data-testid="mlops-server-address"]').inner_text()
+        assert address == f"127.0.0.1:{info['port']}"
+        assert "production" in server.inner_text()
+        # Its numbers arrive with the process's next write (every 10 s): refresh until then.
+        rate = server.locator('[data-testid="mlops-server-rate"]')
+        deadline = time.monotonic() + 60
+        while not (rate.get_attribute("title") or "").startswith("21 since"):
+            assert time.monotonic() < deadline, rate.get_attribute("title")
+            page.locator('[data-testid="mlops-refresh"]').click()
+            time.sleep(1)
+        assert server.get_attribute("data-stale") == "false"
+        assert re.fullmatch(r"[\d.]+/min", rate.inner_text()) and rate.inner_text() != "0/min"
+        latency = server.locator('[data-testid="mlops-server-latency"]').inner_text()
+        assert re.fullmatch(r"p50 [\d.]+ ms · p99 [\d.]+ ms", latency), latency
+        errors = server.locator('[data-testid="mlops-server-errors"]').inner_text()
+        assert errors.endswith("%") and errors != "0 %", errors  # 1 of 21 failed
+        (listed,) = _server_get(url, token, "serving")["servers"]  # the page shows the API's
+        assert listed["instance"] == server.get_attribute("data-instance")
+        page.screenshot(path=str(_shot("serving-tab")))
+    finally:
+        _stop_process(proc, timeout=60)  # it writes its log and records its stop
+    assert proc.returncode == 0, (SHOTS / "serve.log").read_text()[-3000:]
+    assert _server_get(url, token, "serving") == {"servers": []}  # it recorded its stop
+    page.locator('[data-testid="mlops-refresh"]').click()
+    page.locator('[data-testid="mlops-serving-empty"]').wait_for(timeout=30_000)

@@ -415,3 +415,25 @@ def test_a_worker_that_will_not_stop_is_killed_after_the_grace(monkeypatch):
     assert time.monotonic() - began < 5
     with pytest.raises(ChildProcessError):  # reaped, not left a zombie
         os.waitpid(pid, os.WNOHANG)
+
+
+def test_each_worker_writes_its_own_numbers_and_removes_them_when_it_stops(bench, home, servers):
+    from mlops_nb.serving.stats import servers_now
+
+    served = servers(home, "bench", "--workers", "2", "--log-flush", "0.5")
+    mine = {d["instance"] for d in bench.deploys("bench") if d["server"] == served.info["server"]}
+    assert len(mine) == 2 and set(bench.serving_stats()) == mine  # a row each, from the start
+    for i in range(30):  # a connection each: the kernel spreads them over the workers
+        assert served.call("POST", "/predict", {"rows": rows(i)})[0] == 200
+    assert served.call("POST", "/predict", {"rows": [{}]})[0] == 422
+
+    def counted():
+        return sum(s["requests_total"] or 0 for s in servers_now(bench))
+
+    wait_for(lambda: counted() == 31, within=60, what="both workers' next numbers")
+    listed = servers_now(bench)
+    assert {s["instance"] for s in listed} == mine
+    assert sum(s["errors_total"] for s in listed) == 1
+    assert not any(s["stale"] for s in listed) and {s["version"] for s in listed} == {1}
+    assert served.stop() == 0, served.stderr()
+    assert servers_now(bench) == [] and bench.serving_stats() == {}

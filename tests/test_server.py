@@ -857,3 +857,65 @@ async def test_runs_compare_needs_two_different_runs(jp_fetch, seeded):
     run_id = seeded.list_runs()[0].run_id
     code, error = await call(jp_fetch, "runs", "compare", ids=f"{run_id},{run_id[:10]}")
     assert code == 400 and "two different runs" in error["error"]
+
+
+# --- serving: the servers running now and their live numbers ----------------------------
+
+
+async def test_serving_lists_each_running_process_its_version_swap_and_numbers(jp_fetch, bench):
+    from models import numeric_rows
+
+    from mlops_nb.serving.runtime import Runtime
+
+    code, doc = await call(jp_fetch, "serving")
+    assert (code, doc) == (200, {"servers": []})
+    served = Runtime(bench, "bench", poll=3600.0, flush_every=3600.0)
+    with served:
+        for i in range(5):
+            served.predict({"rows": numeric_rows(i)})
+        mlops_nb.promote("bench", 2, store=bench)
+        assert served.holder.check_now()  # the swap a watcher would make
+        served.predict({"rows": numeric_rows()})
+        with pytest.raises(mlops_nb.SchemaMismatchError):
+            served.predict({"rows": [{}]})
+        served.beat.write()
+        code, doc = await call(jp_fetch, "serving")
+        assert code == 200
+        (server,) = doc["servers"]
+        assert server["instance"] == served.instance and server["model"] == "bench"
+        assert (server["alias"], server["version"]) == ("production", 2)
+        assert server["last_swap"]["from_version"] == 1 and server["last_swap"]["to_version"] == 2
+        assert server["since"] == server["last_swap"]["at"]
+        assert (server["requests_total"], server["errors_total"]) == (7, 1)
+        assert server["error_rate"] == pytest.approx(1 / 7)
+        assert 0 < server["p50_ms"] <= server["p99_ms"]
+        assert server["stale"] is False and server["address"] == "in-process"
+    code, doc = await call(jp_fetch, "serving")
+    assert (code, doc) == (200, {"servers": []})  # stopped: no longer listed
+
+
+async def test_serving_marks_a_silent_process_stale_and_keeps_names_text(jp_fetch, store, fitted):
+    from mlops_nb.jsonutil import utcnow
+
+    name = "<img src=x onerror=alert(1)>"
+    with tracking.track(store, name, model=fitted[0]):
+        pass
+    store.record_deploy(
+        {"instance": "dead00000001", "server": "dead00000000", "model": name, "alias": None,
+         "action": "started", "from_version": None, "to_version": 1,
+         "at": "2026-11-30T08:00:00.000000+00:00", "host": "elsewhere", "address": "[::1]:8000",
+         "pid": 1, "reason": None},
+        "test",
+    )  # fmt: skip
+    store.put_serving_stats(
+        {"instance": "dead00000001", "model": name, "at": "2026-11-30T08:00:05.000000+00:00",
+         "every_s": 10.0, "requests_per_min": 0.0, "errors_per_min": 0.0, "p50_ms": None,
+         "p99_ms": None, "requests_total": 0, "errors_total": 0}
+    )  # fmt: skip
+    assert utcnow() > "2026-11-30T08:00:35"
+    code, doc = await call(jp_fetch, "serving")
+    assert code == 200
+    (server,) = doc["servers"]
+    assert server["model"] == name  # JSON text; clients render it as text
+    assert server["stale"] is True and server["silent_s"] > 30
+    assert server["error_rate"] is None and server["last_swap"] is None

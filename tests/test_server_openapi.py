@@ -311,8 +311,33 @@ def seed(home: Path) -> None:
         claim_now(store, "busy")
         schedule.add(store, "old-report", tiny, "0 5 * * 1")
         shutil.copyfile(tiny, home.parent / "tiny_tracked.ipynb")
+        seed_servers(store)
     finally:
         store.close()
+
+
+def seed_servers(store) -> None:
+    """Two serving processes of churn as ``mlops-nb serve`` records them: one that swapped
+    from v1 to v2 and writes its numbers, one that never wrote any (shown stale)."""
+    from mlops_nb.jsonutil import utcnow
+
+    def step(instance, action, old, new):
+        store.record_deploy(
+            {"instance": instance, "server": "5e4fe4000001", "model": "churn",
+             "alias": "production", "action": action, "from_version": old, "to_version": new,
+             "at": utcnow(), "host": "fuzz-host", "address": "127.0.0.1:9", "pid": 2**22 + 1,
+             "reason": None},
+            "seed",
+        )  # fmt: skip
+
+    step("a1b2c3d4e5f6", "started", None, 1)
+    step("a1b2c3d4e5f6", "swapped", 1, 2)
+    step("0f0e0d0c0b0a", "started", None, 2)
+    store.put_serving_stats(
+        {"instance": "a1b2c3d4e5f6", "model": "churn", "at": utcnow(), "every_s": 10.0,
+         "requests_per_min": 120.0, "errors_per_min": 6.0, "p50_ms": 0.4, "p99_ms": 2.5,
+         "requests_total": 900, "errors_total": 12}
+    )  # fmt: skip
 
 
 class JupyterServer:

@@ -23,7 +23,8 @@ import type {
   IRunPage,
   ISchedule,
   IScheduleRequest,
-  IScheduleSlot
+  IScheduleSlot,
+  IServingView
 } from './types';
 
 /** The route prefix below the server's base URL. */
@@ -280,6 +281,11 @@ export class MlopsClient {
       method: 'POST',
       body: '{}'
     });
+  }
+
+  /** The prediction servers running now, with their live numbers. */
+  listServing(): Promise<IServingView> {
+    return this.json(this.url(['serving']));
   }
 
   private async json<T>(url: string, init: RequestInit = {}): Promise<T> {

@@ -1,5 +1,5 @@
 /**
- * The "MLOps" side panel: four tabs over the REST API, a message line for
+ * The "MLOps" side panel: five tabs over the REST API, a message line for
  * the result of the last action, and a refresh loop.
  *
  * A refresh of a tab is one request, whose answer holds everything the tab
@@ -30,6 +30,7 @@ import { renderDrift, type IDriftActions, type IDriftEntry } from './views/drift
 import { renderModels, type IModelEntry } from './views/models';
 import { renderRunDetail, renderRunList, type IRunsPage, type IRunsState } from './views/runs';
 import { renderSchedules } from './views/schedules';
+import { renderServing } from './views/serving';
 
 export const PANEL_ID = 'mlops-nb-panel';
 export { TABS, type TabName } from './state';
@@ -38,7 +39,8 @@ const TAB_LABELS: Record<TabName, string> = {
   models: 'Models',
   runs: 'Runs',
   drift: 'Drift',
-  schedules: 'Schedules'
+  schedules: 'Schedules',
+  serving: 'Serving'
 };
 
 /** How many runs a page of the list shows. */
@@ -391,6 +393,9 @@ export class MlopsPanel extends Widget {
         case 'schedules':
           await this.loadSchedules(view);
           break;
+        case 'serving':
+          await this.loadServing(view);
+          break;
       }
       const now = new Date();
       this.status.textContent = `updated ${now.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit', second: '2-digit', hourCycle: 'h23' })}`;
@@ -558,6 +563,14 @@ export class MlopsPanel extends Widget {
     this.schedules = await this.client.listSchedules();
     this.renderScheduleView(view);
     this.followRunning();
+  }
+
+  /** One request per refresh: the server sends every process with its numbers. */
+  private async loadServing(view: HTMLElement): Promise<void> {
+    const { servers } = await this.client.listServing();
+    // Each process's silent_s changes at every refresh, so its relative times
+    // ("2 min ago") are drawn afresh with it.
+    this.paint('serving', view, servers, () => renderServing(servers));
   }
 
   /** While a schedule runs, refresh the tab every few seconds to show its progress. */

@@ -441,6 +441,52 @@ export interface IScheduleSlot {
   cancelled_by?: string;
 }
 
+/** A serving process's latest swap from one version to another. */
+export interface IServerSwap {
+  at: string;
+  from_version: number | null;
+  to_version: number | null;
+}
+
+/**
+ * `GET /serving`: one serving process (a worker of `mlops-nb serve`) that has
+ * not recorded its stop, with its live numbers over the last minute. The
+ * server computes `error_rate`, `silent_s` and `stale`.
+ */
+export interface IServer {
+  instance: string;
+  server: string;
+  model: string;
+  /** the alias it follows; null for a fixed version */
+  alias: string | null;
+  version: number | null;
+  host: string;
+  /** host:port it listens on */
+  address: string;
+  pid: number;
+  /** when it began answering with `version` */
+  since: string;
+  last_swap: IServerSwap | null;
+  requests_per_min: number | null;
+  errors_per_min: number | null;
+  /** failed requests per request over the last minute; null without requests */
+  error_rate: number | null;
+  p50_ms: number | null;
+  p99_ms: number | null;
+  requests_total: number | null;
+  errors_total: number | null;
+  stats_at: string | null;
+  /** seconds since its numbers were taken */
+  silent_s: number;
+  /** its numbers are older than three of its write intervals (killed, hung, or cut off) */
+  stale: boolean;
+}
+
+/** `GET /serving`. */
+export interface IServingView {
+  servers: IServer[];
+}
+
 /** The body of an error reply. */
 export interface IErrorBody {
   error?: string;

@@ -61,6 +61,14 @@ describe('MlopsClient URLs', () => {
     expect(mockMakeRequest.mock.calls[0][0]).toBe('http://h/base/mlops-nb/api/runs/compare?ids=abcdef12%2C0123abcd');
   });
 
+  it('asks for the servers running now in one GET', async () => {
+    mockMakeRequest.mockResolvedValue(reply(200, { servers: [] }));
+    expect(await new MlopsClient(settings).listServing()).toEqual({ servers: [] });
+    const [url, init] = mockMakeRequest.mock.calls[0];
+    expect(url).toBe('http://h/base/mlops-nb/api/serving');
+    expect(init.method).toBeUndefined();
+  });
+
   it('sends a run search with its filter encoded, and leaves out what is blank', async () => {
     mockMakeRequest.mockResolvedValue(reply(200, { runs: [], total: 0, limit: 50, offset: 0, sort: 'started', order: 'desc' }));
     const client = new MlopsClient(settings);

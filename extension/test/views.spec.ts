@@ -16,7 +16,8 @@ import {
 import { LARGE, renderDriftColumnDetail } from '../src/views/driftcolumn';
 import { diffLineKind, renderCodeDiffs, renderComparison } from '../src/views/compare';
 import { renderSchedules, type ISchedulesActions } from '../src/views/schedules';
-import type { IDriftHistory, IModelDetail, IModelSummary, IRun, ISchedule } from '../src/types';
+import { formatErrorRate, formatMs, formatRate, renderServing } from '../src/views/serving';
+import type { IDriftHistory, IModelDetail, IModelSummary, IRun, ISchedule, IServer } from '../src/types';
 
 const EVIL = '<img src=x onerror=alert(1)>';
 
@@ -1056,5 +1057,116 @@ describe('comparing runs', () => {
     ['', 'context']
   ])('reads %j as a %s line', (line, kind) => {
     expect(diffLineKind(line)).toBe(kind);
+  });
+});
+
+describe('serving tab', () => {
+  const NOW = new Date('2026-11-30T12:00:00Z');
+
+  function server(overrides: Partial<IServer> = {}): IServer {
+    return {
+      instance: 'a1b2c3d4e5f6',
+      server: '5e4fe4000001',
+      model: 'churn',
+      alias: 'production',
+      version: 2,
+      host: 'web-1',
+      address: '127.0.0.1:8000',
+      pid: 4242,
+      since: '2026-11-30T11:57:00.000000+00:00',
+      last_swap: { at: '2026-11-30T11:57:00.000000+00:00', from_version: 1, to_version: 2 },
+      requests_per_min: 722.4,
+      errors_per_min: 7.2,
+      error_rate: 0.00997,
+      p50_ms: 0.4123,
+      p99_ms: 2.514,
+      requests_total: 9000,
+      errors_total: 12,
+      stats_at: '2026-11-30T11:59:58.000000+00:00',
+      silent_s: 2.1,
+      stale: false,
+      ...overrides
+    };
+  }
+
+  it('groups processes by model and follows the DOM contract', () => {
+    const node = render(
+      renderServing(
+        [
+          server(),
+          server({ instance: 'b1b2c3d4e5f6', address: '127.0.0.1:8000', last_swap: null, version: 1 }),
+          server({ instance: 'c1b2c3d4e5f6', model: 'pricing', alias: null, version: 7 })
+        ],
+        NOW
+      )
+    );
+    const models = Array.from(node.querySelectorAll('[data-testid="mlops-serving-model"]'));
+    expect(models.map(m => m.getAttribute('data-model-name'))).toEqual(['churn', 'pricing']);
+    expect(models[0].querySelectorAll('[data-testid="mlops-server"]')).toHaveLength(2);
+    expect(models[0].textContent).toContain('2 processes');
+    const first = node.querySelector('[data-testid="mlops-server"][data-instance="a1b2c3d4e5f6"]') as HTMLElement;
+    expect(first.getAttribute('data-version')).toBe('2');
+    expect(first.getAttribute('data-stale')).toBe('false');
+    expect(first.querySelector('[data-testid="mlops-server-version"]')?.textContent).toBe('v2');
+    expect(first.textContent).toContain('production');
+    expect(first.querySelector('[data-testid="mlops-server-address"]')?.textContent).toBe('127.0.0.1:8000');
+    expect(first.querySelector('[data-testid="mlops-server-rate"]')?.textContent).toBe('722.4/min');
+    expect(first.querySelector('[data-testid="mlops-server-latency"]')?.textContent).toBe('p50 0.41 ms · p99 2.5 ms');
+    expect(first.querySelector('[data-testid="mlops-server-errors"]')?.textContent).toBe('1 %');
+    expect(first.querySelector('[data-testid="mlops-server-swap"]')?.textContent).toBe('v1 → v2, 3 min ago');
+    expect(first.querySelector('[data-testid="mlops-server-stale"]')).toBeNull();
+    const unswapped = node.querySelector('[data-instance="b1b2c3d4e5f6"] [data-testid="mlops-server-swap"]');
+    expect(unswapped?.textContent).toBe('none (started 3 min ago)');
+    const fixed = node.querySelector('[data-instance="c1b2c3d4e5f6"]') as HTMLElement;
+    expect(fixed.textContent).toContain('fixed');
+  });
+
+  it('says how long a stale process has been silent instead of showing live numbers', () => {
+    const node = render(renderServing([server({ stale: true, silent_s: 95 })], NOW));
+    const row = node.querySelector('[data-testid="mlops-server"]') as HTMLElement;
+    expect(row.getAttribute('data-stale')).toBe('true');
+    expect(row.classList.contains('mlops-stale')).toBe(true);
+    const note = row.querySelector('[data-testid="mlops-server-stale"]') as HTMLElement;
+    expect(note.textContent).toMatch(/^no numbers for 2 min \(last at /);
+    expect(note.classList.contains('mlops-muted')).toBe(true);
+    const silent = render(renderServing([server({ stale: true, silent_s: 42, stats_at: null })], NOW));
+    expect(silent.querySelector('[data-testid="mlops-server-stale"]')?.textContent).toBe('no numbers for 42 s');
+  });
+
+  it('formats rates, latencies and error rates', () => {
+    expect(formatRate(null)).toBe('–');
+    expect(formatRate(0)).toBe('0');
+    expect(formatRate(3.04)).toBe('3');
+    expect(formatRate(12345.67)).toBe('12346');
+    expect(formatMs(null)).toBe('–');
+    expect(formatMs(0.0712)).toBe('0.071 ms');
+    expect(formatMs(37.4)).toBe('37 ms');
+    expect(formatMs(1234.5)).toBe('1235 ms');
+    expect(formatErrorRate(null)).toBe('–');
+    expect(formatErrorRate(0)).toBe('0 %');
+    expect(formatErrorRate(0.0004)).toBe('<0.1 %');
+    expect(formatErrorRate(0.125)).toBe('12.5 %');
+    expect(formatErrorRate(1)).toBe('100 %');
+    const node = render(renderServing([server({ requests_per_min: null, error_rate: null, p50_ms: null, p99_ms: null })], NOW));
+    expect(node.querySelector('[data-testid="mlops-server-latency"]')?.textContent).toBe('p50 – · p99 –');
+    expect(node.querySelector('[data-testid="mlops-server-errors"]')?.classList.contains('mlops-error')).toBe(false);
+  });
+
+  it('says how to start a server when none runs', () => {
+    const node = render(renderServing([], NOW));
+    expect(node.getAttribute('data-testid')).toBe('mlops-serving-empty');
+    expect(node.textContent).toContain('No prediction server is running');
+    expect(node.querySelector('code')?.textContent).toBe('mlops-nb serve NAME');
+  });
+
+  it('keeps hostile names, hosts and addresses as text', () => {
+    const node = render(renderServing([server({ model: EVIL, host: EVIL, address: EVIL, alias: EVIL })], NOW));
+    expect(document.querySelector('img')).toBeNull();
+    const model = node.querySelector('[data-testid="mlops-serving-model"]') as HTMLElement;
+    expect(model.getAttribute('data-model-name')).toBe(EVIL);
+    expect(model.querySelector('.mlops-Model-name')?.textContent).toBe(EVIL);
+    const address = node.querySelector('[data-testid="mlops-server-address"]') as HTMLElement;
+    expect(address.textContent).toBe(EVIL);
+    expect(address.getAttribute('title')).toContain(EVIL);
   });
 });

@@ -356,6 +356,16 @@ class DriftHandler(BaseHandler):
         self.reply(drift_view(self.store, name))
 
 
+class ServingHandler(BaseHandler):
+    @tornado.web.authenticated
+    def get(self) -> None:
+        """The serving processes running now, each with its version, last swap and
+        live numbers; the core says whether they are stale."""
+        from ..serving.stats import servers_now
+
+        self.reply({"servers": servers_now(self.store)})
+
+
 def server_location(settings: dict[str, Any]) -> StoreLocation:
     """The store this server shows, resolved once (from its root folder, as a kernel would)."""
     location = settings.get("mlops_nb_location")
@@ -427,6 +437,7 @@ def setup_handlers(web_app: Any, root_dir: str | None = None) -> list[str]:
         (f"schedules/{name}/slots/{slot}", sched.SlotHandler),
         (f"schedules/{name}/slots/{slot}/cancel", sched.SlotCancelHandler),
         ("cron", sched.CronHandler),
+        ("serving", ServingHandler),
     ]
     web_app.add_handlers(
         ".*$", [(url_path_join(base, PREFIX, path), handler) for path, handler in routes]

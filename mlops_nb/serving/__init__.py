@@ -5,6 +5,7 @@
 - :mod:`~mlops_nb.serving.holder`: the version answering now, swapped when its alias moves;
 - :mod:`~mlops_nb.serving.log`: the prediction log, Parquet batches written off the request path;
 - :mod:`~mlops_nb.serving.runtime`: one serving process (holder, log, request ids, feedback);
+- :mod:`~mlops_nb.serving.stats`: its live numbers (requests, errors, latency) for the panel;
 - :mod:`~mlops_nb.serving.app`: the HTTP routes (Starlette), bearer token, error mapping;
 - :mod:`~mlops_nb.serving.openapi`: the OpenAPI document of the served version;
 - :mod:`~mlops_nb.serving.server`: ``mlops-nb serve`` on uvicorn, one process or several;

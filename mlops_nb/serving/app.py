@@ -171,7 +171,11 @@ def create_app(
 
     async def predict(request: Request) -> Response:
         started = time.perf_counter()
-        body = await read_json(request, max_body)
+        try:
+            body = await read_json(request, max_body)
+        except Exception as exc:  # the runtime counts what fails after this point itself
+            runtime.count_failure(exc)
+            raise
         if int(request.headers.get("content-length") or INLINE_BODY + 1) <= INLINE_BODY:
             data, version, request_id = runtime.predict(body, started)
         else:

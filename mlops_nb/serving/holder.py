@@ -285,5 +285,6 @@ def record_lost_instances(store: Store, host: str, actor: str) -> list[str]:
             },
             actor,
         )
+        store.delete_serving_stats(str(row["instance"]))  # its numbers stopped with it
         closed.append(str(row["instance"]))
     return closed

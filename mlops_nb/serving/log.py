@@ -29,6 +29,7 @@ import json
 import sys
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -89,6 +90,10 @@ class PredictionLog:
         The share of requests logged (recorded with each batch).
     flush_every, batch_rows, max_pending_rows
         When batches are written and how much may wait; see the module docstring.
+    tick
+        Called by the writer thread after each wake-up, off the request path
+        (the serving numbers' heartbeat, :class:`~mlops_nb.serving.stats.StatsBeat`);
+        it must not raise.
     """
 
     def __init__(
@@ -102,9 +107,11 @@ class PredictionLog:
         batch_rows: int = BATCH_ROWS,
         max_pending_rows: int | None = None,
         actor: str | None = None,
+        tick: Callable[[], None] | None = None,
     ) -> None:
         self.store = store
         self.model = model
+        self.tick = tick
         self.instance = instance
         self.sample = sample
         self.flush_every = flush_every
@@ -177,6 +184,8 @@ class PredictionLog:
             if self._stop.is_set():
                 break
             self.flush(raise_errors=False)
+            if self.tick is not None:
+                self.tick()
 
     def flush(self, raise_errors: bool = True) -> int:
         """Write every waiting record now; return how many rows were written.

@@ -10,6 +10,7 @@ names the process that answered and its place in that process's log.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -20,11 +21,12 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from .. import environment
-from ..errors import InvalidInputError, NotFoundError, SchemaMismatchError
+from ..errors import InvalidInputError, MlopsError, NotFoundError, SchemaMismatchError
 from .holder import POLL_S, Identity, ModelHolder, record_lost_instances
 from .inputs import finite_number
 from .log import BATCH_ROWS, FLUSH_EVERY_S, Feedback, Prediction, PredictionLog
 from .predictor import Predictor, quiet_names_warning
+from .stats import STATS_EVERY_S, RequestStats, StatsBeat
 
 if TYPE_CHECKING:
     from ..store import Store
@@ -59,6 +61,9 @@ class Runtime:
         none (only for measuring what the log costs: the CLI does not offer it).
     poll, flush_every, batch_rows
         How often the alias is looked up; when log batches are written.
+    stats_every
+        How often the live numbers (requests, errors, latency) are written to
+        the store; at least ``flush_every``, since the log's writer writes them.
     trusted, allow_pickle
         As for :func:`mlops_nb.load_model`.
     """
@@ -74,6 +79,7 @@ class Runtime:
         poll: float = POLL_S,
         flush_every: float = FLUSH_EVERY_S,
         batch_rows: int = BATCH_ROWS,
+        stats_every: float = STATS_EVERY_S,
         trusted: tuple[str, ...] = (),
         allow_pickle: bool = False,
     ) -> None:
@@ -102,6 +108,10 @@ class Runtime:
             allow_pickle=allow_pickle,
             actor=self.actor,
         )
+        self.stats = RequestStats()
+        self.beat = StatsBeat(
+            store, self.identity.instance, name, self.stats, max(stats_every, flush_every)
+        )
         self.log = PredictionLog(
             store,
             name,
@@ -110,6 +120,7 @@ class Runtime:
             flush_every=flush_every,
             batch_rows=batch_rows,
             actor=self.actor,
+            tick=self.beat.tick,
         )
         self._seq = 0
         self._seq_lock = threading.Lock()
@@ -128,6 +139,7 @@ class Runtime:
         record_lost_instances(self.store, self.identity.host, self.actor)
         self.holder.start()
         self.log.start()
+        self.beat.tick()  # a row at once: a server just started shows, with no requests yet
         self.started = True
         return self
 
@@ -140,6 +152,10 @@ class Runtime:
             self.log.close()
         finally:
             self.holder.stop(reason)
+            # A row left behind by a store error is harmless: only open
+            # instances are shown, and this one has recorded its stop.
+            with contextlib.suppress(MlopsError):
+                self.beat.forget()
 
     def __enter__(self) -> Runtime:
         return self.start()
@@ -180,9 +196,13 @@ class Runtime:
             The rows do not fit the version's schema, or its model refused them.
         """
         begun = time.perf_counter() if started is None else started
-        predictor = self.predictor  # read once: this request uses this version only
-        rows = predictor.schema.parse(body)
-        output = predictor.predict(rows)
+        try:
+            predictor = self.predictor  # read once: this request uses this version only
+            rows = predictor.schema.parse(body)
+            output = predictor.predict(rows)
+        except Exception as exc:
+            self.count_failure(exc)
+            raise
         with self._seq_lock:
             self._seq += 1
             seq = self._seq
@@ -195,10 +215,15 @@ class Runtime:
         }
         data = json.dumps(doc, separators=(",", ":"), allow_nan=False).encode()
         self.holder.last_rows = (predictor, rows)
+        latency = (time.perf_counter() - begun) * 1000.0
+        self.stats.answered(latency)
         if self.sample >= 1.0 or (self.sample and self._random.random() < self.sample):
-            latency = (time.perf_counter() - begun) * 1000.0
             self.log.add(Prediction(seq, request_id, time.time(), predictor, rows, output, latency))
         return data, predictor.number, request_id
+
+    def count_failure(self, exc: BaseException) -> None:
+        """Count a prediction request that failed with ``exc`` (as its HTTP status)."""
+        self.stats.failed(exc.http_status if isinstance(exc, MlopsError) else 500)
 
     def feedback(self, body: Any) -> dict[str, Any]:
         """Record a label and/or a business value for a logged request.

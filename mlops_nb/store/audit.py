@@ -9,7 +9,9 @@ checks every table: audited rows must be exactly what their latest event
 says (and absent when that event deleted them: an erased log batch, an
 artifact erased for privacy or retention, whose file then need not
 exist), derived tables (``models``, ``aliases``) what their source says (see
-:mod:`mlops_nb.store.schema`), so editing the tables directly (an alias
+:mod:`mlops_nb.store.schema`; ``serving_stats``, the live numbers each serving
+process overwrites every few seconds, is derived too but not chained or
+checked: heartbeats are not history), so editing the tables directly (an alias
 moved by SQL, a model file swapped, a run's metrics rewritten, a model
 inserted) is caught as well.
 

@@ -393,6 +393,26 @@ model_tests = sa.Table(
     sa.Column("event_seq", sa.Integer, nullable=False),
 )
 sa.Index("ix_model_tests_version", model_tests.c.model, model_tests.c.version, model_tests.c.id)
+# -- added by migration 11: live numbers of serving processes ------------------------
+
+#: One row per serving process: its requests, errors and latency over the last
+#: minute, overwritten every few seconds by the process itself (see
+#: :mod:`mlops_nb.serving.stats`) and removed when it stops. Operational
+#: heartbeats, not history: no event is written for them (see DERIVED below).
+serving_stats = sa.Table(
+    "serving_stats",
+    metadata,
+    sa.Column("instance", TEXT, primary_key=True),  # the process, as in ``deploys``
+    sa.Column("model", TEXT, nullable=False),
+    sa.Column("at", TEXT, nullable=False),  # when the numbers were taken
+    sa.Column("every_s", sa.Float, nullable=False),  # how often the process writes them
+    sa.Column("requests_per_min", sa.Float, nullable=False),
+    sa.Column("errors_per_min", sa.Float, nullable=False),
+    sa.Column("p50_ms", sa.Float, nullable=True),  # None: nothing answered in the window
+    sa.Column("p99_ms", sa.Float, nullable=True),
+    sa.Column("requests_total", BIGINT, nullable=False),
+    sa.Column("errors_total", BIGINT, nullable=False),
+)
 
 # How ``audit verify`` covers every table (a test holds every table to one of these):
 #
@@ -438,7 +458,19 @@ AUDITED: dict[str, tuple[str, ...]] = {
 IDENTITY: tuple[str, ...] = ("store_info",)
 
 #: Tables that are a function of another table, and the table they derive from.
-DERIVED: dict[str, str] = {"models": "model_versions", "aliases": "alias_changes"}
+#: ``serving_stats`` is derived from the running processes ``deploys`` names
+#: rather than from a table: operational heartbeats, overwritten every few
+#: seconds and deleted at each stop, so chaining them would grow the audit log
+#: by a row per process every few seconds and prove nothing about history.
+#: Verify reads it but checks nothing in it (:data:`HEARTBEATS`).
+DERIVED: dict[str, str] = {
+    "models": "model_versions",
+    "aliases": "alias_changes",
+    "serving_stats": "deploys",
+}
+#: Derived tables that are no evidence of anything: rows come, change and go
+#: with the processes that write them, so verify checks nothing in them.
+HEARTBEATS: tuple[str, ...] = ("serving_stats",)
 
 
 def _migration_1(conn: sa.Connection) -> None:
@@ -523,6 +555,11 @@ def _migration_10(conn: sa.Connection) -> None:
     ix_model_versions_run.create(conn, checkfirst=True)
 
 
+def _migration_11(conn: sa.Connection) -> None:
+    """Live numbers of serving processes (requests, errors, latency), one row each."""
+    metadata.create_all(conn, tables=[serving_stats])
+
+
 #: Ordered migrations; index + 1 is the schema version each one produces.
 MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _migration_1,
@@ -535,6 +572,7 @@ MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _migration_8,
     _migration_9,
     _migration_10,
+    _migration_11,
 ]
 
 LATEST = len(MIGRATIONS)

@@ -221,3 +221,44 @@ class ServingSQL(StoreBase):
                 )
             ).scalar()
         return None if found is None else int(found)
+
+    # -- live numbers of serving processes (not audited: see schema.DERIVED) ---------
+
+    def put_serving_stats(self, fields: dict[str, Any]) -> None:
+        """Write a serving process's numbers over its previous ones (one row per process).
+
+        Only that process writes its row, so update-then-insert under the
+        store's write lock cannot race with another writer of the same row.
+        """
+        c = t.serving_stats.c
+        row = {col.name: fields[col.name] for col in t.serving_stats.columns}
+        with self.write() as conn:
+            changed = conn.execute(
+                t.serving_stats.update().where(c.instance == row["instance"]).values(**row)
+            ).rowcount
+            if not changed:
+                conn.execute(t.serving_stats.insert().values(**row))
+
+    def serving_stats(self, instances: list[str] | None = None) -> dict[str, dict[str, Any]]:
+        """The latest numbers of serving processes, by instance (those of ``instances``)."""
+        query = sa.select(t.serving_stats)
+        if instances is not None:
+            if not instances:
+                return {}
+            query = query.where(t.serving_stats.c.instance.in_(instances))
+        with self.read() as conn:
+            return {r.instance: dict(r._mapping) for r in conn.execute(query)}
+
+    def delete_serving_stats(self, instance: str) -> None:
+        """Remove a stopped process's numbers."""
+        with self.write() as conn:
+            conn.execute(t.serving_stats.delete().where(t.serving_stats.c.instance == instance))
+
+    def deploys_of(self, instances: list[str]) -> list[dict[str, Any]]:
+        """Every deploy row of the given serving processes, oldest first (one query)."""
+        if not instances:
+            return []
+        c = t.deploys.c
+        query = sa.select(t.deploys).where(c.instance.in_(instances)).order_by(c.id)
+        with self.read() as conn:
+            return [_plain(r) for r in conn.execute(query)]
