@@ -657,19 +657,19 @@ def test_quality_issue_texts():
             "x", "infinite", "3 infinite values (2 +inf, 1 -inf) where the reference had none"
         )
     ]
-    assert quality(x, ["n.a.", 1.0]) == [
+    assert quality(x, ["n.a.", 1.0, "12,5"]) == [
         QualityIssue(
             "x",
             "type_change",
-            "1 of 2 values are not numbers (e.g. 'n.a.'); the reference's type is float64",
+            "2 of 3 values are not numbers (e.g. 'n.a.', '12,5'); the reference's type is float64",
         )
     ]
-    unseen = ["a"] * 90 + ["new"] * 6 + ["other"] * 4
+    unseen = ["a"] * 90 + ["zeta"] * 6 + ["alpha"] * 4  # the most frequent named first
     assert quality(k, unseen) == [
         QualityIssue(
             "k",
             "unseen_categories",
-            "10.0% of rows hold values never seen in training (2 distinct: 'new', 'other')",
+            "10.0% of rows hold values never seen in training (2 distinct: 'zeta', 'alpha')",
         )
     ]
     assert quality(k, ["a"] * 95 + ["new"] * 5) == []  # 5 % is the bar, not above it
@@ -829,3 +829,17 @@ def test_too_few_rows_is_said_when_every_bar_is_out_of_reach():
     assert note.replace("(1)", "(2000)") in at_one.notes
     below = check_frame(profile(data), data, checks=[Verdict(threshold=0.999)])
     assert not [n for n in below.notes if n.startswith("too few")]
+
+
+def test_a_failing_check_is_left_out_with_its_error_named():
+    class Broken(Verdict):
+        def score(self, current):
+            raise ValueError("no luck")
+
+    data = numbers()
+    report = check_frame(profile(data), data, checks=[Broken("broken"), Verdict("works")])
+    assert report.notes[0] == (
+        "the check 'broken' (Broken) failed on column 'x' and is left out: ValueError: no luck"
+    )
+    (column,) = report.columns
+    assert list(column.checks) == ["works"] and column.method == "works"
