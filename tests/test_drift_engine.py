@@ -673,6 +673,9 @@ def test_quality_issue_texts():
         )
     ]
     assert quality(k, ["a"] * 95 + ["new"] * 5) == []  # 5 % is the bar, not above it
+    many = ["a"] * 80 + [f"n{i}" for i in range(7) for _ in range(7 - i)]  # n0 7 times ... n6 once
+    (issue,) = quality(k, many)
+    assert issue.detail.endswith("(7 distinct: 'n0', 'n1', 'n2', 'n3', 'n4')")  # the top five
     assert quality(k, [None, None]) == [
         QualityIssue(
             "k", "all_missing", "all 2 values are missing (the reference had 0.0% missing)"
@@ -781,7 +784,15 @@ def test_a_reference_without_values_or_spread_runs_only_the_findings():
     data = pd.DataFrame(
         {"flat": [2.0] * 500, "one": ["a"] * 500, "gone": [np.nan] * 500, "x": rng.normal(size=500)}
     )
-    checks = [Verdict("decider", drift=True), Verdict("finder", drift=True, decides=False)]
+
+    class Anyway(Verdict):
+        requires_values = False  # like the missing-share check
+
+    checks = [
+        Verdict("decider", drift=True),
+        Verdict("finder", drift=True, decides=False),
+        Anyway("anyway", decides=False),
+    ]
     report = check_frame(profile(data), data.assign(x=np.nan), checks=checks)
     result = {c.column: c for c in report.columns}
     assert result["flat"].reason == (
@@ -793,10 +804,10 @@ def test_a_reference_without_values_or_spread_runs_only_the_findings():
     assert result["gone"].reason == "no values in the reference"
     assert result["x"].reason == "no values in this batch"
     assert {c: sorted(r.checks) for c, r in result.items()} == {
-        "flat": ["finder"],
-        "one": ["finder"],
+        "flat": ["anyway", "finder"],
+        "one": ["anyway", "finder"],
         "gone": [],  # nothing was known at training time: nothing to run
-        "x": [],  # both need values
+        "x": ["anyway"],  # the others need values
     }
     assert not any(r.testable or r.drift for r in result.values())
     assert {f["column"] for f in report.findings if f["check"] == "finder"} == {"flat", "one"}
@@ -843,3 +854,19 @@ def test_a_failing_check_is_left_out_with_its_error_named():
     )
     (column,) = report.columns
     assert list(column.checks) == ["works"] and column.method == "works"
+
+
+def test_text_in_a_datetime_column_is_named_as_not_dates():
+    from mlops_nb.monitoring.drift.engine import _quality
+    from mlops_nb.monitoring.drift.report import QualityIssue
+
+    when = pd.Series(pd.date_range("2026-01-01", periods=100, freq="h"))
+    ref = profile(pd.DataFrame({"when": when, "x": np.arange(100.0)})).columns["when"]
+    batch = when.astype(str).where(when.index > 0, "soon")
+    assert _quality(ref, summarize(ref, batch)) == [
+        QualityIssue(
+            "when",
+            "type_change",
+            f"1 of 100 values are not dates (e.g. 'soon'); the reference's type is {ref.dtype}",
+        )
+    ]
