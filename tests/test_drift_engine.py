@@ -811,6 +811,8 @@ def test_a_reference_without_values_or_spread_runs_only_the_findings():
     }
     assert not any(r.testable or r.drift for r in result.values())
     assert {f["column"] for f in report.findings if f["check"] == "finder"} == {"flat", "one"}
+    assert report.drift_share == 0.0 and not report.drift
+    assert "feature weights from training: no (equal weights)" in report.notes  # none counted
 
 
 def test_a_constant_batch_is_a_finding_unless_it_has_one_row_or_the_reference_was_constant():
@@ -870,3 +872,22 @@ def test_text_in_a_datetime_column_is_named_as_not_dates():
             f"1 of 100 values are not dates (e.g. 'soon'); the reference's type is {ref.dtype}",
         )
     ]
+
+
+def test_the_report_carries_what_it_was_asked_and_the_share_to_six_places():
+    from datetime import datetime, timedelta, timezone
+
+    data = five_features().iloc[:, :3]
+    batch = data.assign(f0=data["f0"] + 3)
+    weights = {"f0": 0.1234567, "f1": 0.5, "f2": 0.3765433}
+    report = check_frame(
+        profile(data, importance=weights), batch, model="churn", version=3, batch="week 7"
+    )
+    assert (report.model, report.version, report.batch) == ("churn", 3, "week 7")
+    assert (report.rows, report.share_threshold) == (2_000, 0.3)
+    at = datetime.fromisoformat(report.at.replace("Z", "+00:00"))
+    assert abs(at - datetime.now(timezone.utc)) < timedelta(minutes=5)
+    assert report.drift_share == 0.123457 and not report.drift  # rounded to six places
+    assert {c.column: c.weight for c in report.columns}["f0"] == 0.123457
+    plain = check_frame(profile(data), batch)
+    assert plain.drift_share == 0.333333 and plain.drift
