@@ -216,7 +216,14 @@ def test_benjamini_hochberg_known_values_and_gaps():
 
 @pytest.mark.parametrize(
     ("n", "m", "expected"),
-    [(8000, 4000, 8000 * 4000 / 12000), (1, 1, 0.5), (3, 6, 2.0), (0, 5, 0.0), (5, 0, 0.0)],
+    [
+        (8000, 4000, 8000 * 4000 / 12000),
+        (1, 1, 0.5),
+        (3, 6, 2.0),
+        (0, 5, 0.0),
+        (5, 0, 0.0),
+        (0, 0, 0.0),
+    ],
 )
 def test_effective_n(n, m, expected):
     assert effective_n(n, m) == pytest.approx(expected, rel=1e-12)
@@ -226,6 +233,7 @@ def test_ks_distance_is_the_largest_gap_either_way():
     assert ks_distance(np.array([0.1, 0.5, 1.0]), np.array([0.3, 0.4, 1.0])) == pytest.approx(0.2)
     assert ks_distance(np.array([0.3, 0.4, 1.0]), np.array([0.1, 0.7, 1.0])) == pytest.approx(0.3)
     assert ks_distance(np.zeros(0), np.zeros(0)) == 0.0
+    assert ks_distance(np.array([0.3]), np.array([0.5])) == pytest.approx(0.2)  # a one-point grid
 
 
 @pytest.mark.parametrize(("n", "m"), [(8000, 4000), (200, 200_000), (10, 7), (1, 1)])
@@ -293,6 +301,9 @@ def test_psi_by_hand():
         sum((c - r) * np.log(c / r) for c, r in shares)
     )
     assert psi(np.zeros(3), np.zeros(3)) == 0.0
+    # one row on each side: shares of 1, not 1/2
+    one = (1 - 1e-4) * np.log(1e4) * 2
+    assert psi(np.array([1.0, 0]), np.array([0.0, 1])) == pytest.approx(one)
 
 
 # edges 0, 1, 3, 4 (cells 1, 2, 1 wide); CDF gaps 1/8, 1/8, 2/8, 0
@@ -307,6 +318,11 @@ def test_wasserstein_binned_by_hand():
     assert wasserstein_binned(W_EDGES, W_CUR, W_REF, 0.0, 0.0) == pytest.approx(0.625)
     assert wasserstein_binned(W_EDGES, W_REF, W_CUR, 0.25, 0.5) == pytest.approx(1.375)
     assert wasserstein_binned(W_EDGES, W_REF, W_REF, 0.0, 0.0) == 0.0
+    # two grid points: one trapezoid
+    two = wasserstein_binned(
+        np.array([0.0, 2.0]), np.array([0.5, 1]), np.array([0.25, 1]), 0.0, 0.0
+    )
+    assert two == pytest.approx(0.25)
     # a one-point grid has only the tails
     assert wasserstein_binned(np.array([2.0]), np.ones(1), np.ones(1), 0.125, 0.25) == 0.375
     assert wasserstein_binned(np.zeros(0), np.zeros(0), np.zeros(0), 0.5, 0.0) == 0.5
@@ -341,6 +357,8 @@ def test_js_distance_by_hand():
         ([50, 20, 10], [49, 22, 9]),
         ([1, 1], [1, 0]),
         ([7, 0, 3], [2, 0, 8]),
+        ([1, 0], [3, 4]),  # one row on a side is still a sample
+        ([3, 4], [0, 1]),
     ],
 )
 def test_chi2_homogeneity_matches_scipy(ref, cur):
