@@ -365,6 +365,14 @@ KS_REF = ((1000, 2000, 7000, 8000), (0, 1000, 2000, 7000))
             id="one-row",
         ),
         pytest.param(
+            # one row exactly at 3: the left limits see it as 0 of 1 below 3, not 0 of 2
+            numeric_reference(*KS_REF),
+            numeric_current((0, 0, 1, 1), (0, 0, 0, 1)),
+            {},
+            (0.25, N_REF, 1),
+            id="one-row-on-a-grid-point",
+        ),
+        pytest.param(
             numeric_reference(*KS_REF),
             numeric_current((0, 0, 2000, 4000), (0, 0, 0, 3000)),
             {"threshold": 0.375},
@@ -651,6 +659,7 @@ def test_chi_square_with_one_category_has_nothing_to_test():
         (0, 1000, 30, {"threshold": 0.01}, True),  # none before: the floor is ~0
         (100, 10, 3, {}, False),  # +20 % on ten rows is within noise (floor 0.31)
         (100, 50, 50, {}, True),  # every value missing now
+        (100, 1, 1, {}, False),  # one row, missing: a share of 1 but within noise (floor 0.99)
     ],
 )
 def test_missing_share_reports(ref_missing, cur_rows, cur_missing, params, drift):
@@ -719,6 +728,22 @@ def test_out_of_range_reports(n_ref, counts, params, drift):
     assert_result(OutOfRange(**params).fit(reference).score(current), want)
 
 
+def test_out_of_range_of_a_single_value():
+    reference = numeric_reference(KS_REF[0])
+    expected = 2 / 8001
+    one = numeric_current((0, 0, 0, 0), present=1, above=1)
+    want = CheckResult(
+        "out_of_range",
+        1.0,
+        True,  # the floor for one value is 0.05
+        0.01,
+        expected + 3.3 * math.sqrt(expected),
+        decides=False,
+        detail={"below": 0, "above": 1, "infinite": 0},
+    )
+    assert_result(OutOfRange().fit(reference).score(one), want)
+
+
 def test_out_of_range_without_a_finite_value():
     reference = numeric_reference(KS_REF[0])
     expected = 2 / 8001
@@ -759,6 +784,7 @@ UNSEEN = {f"new{i}": 13 - i for i in range(1, 13)}  # new1: 12 rows ... new12: 1
         ({"a": 999, "z": 1}, {"threshold": 0.0009}, 0.001, ["z"], True),
         ({"a": 99, "z": 1}, {}, 0.01, ["z"], False),  # at the threshold, not above it
         ({"z": 3, "y": 5}, {}, 1.0, ["y", "z"], True),
+        ({"z": 1}, {}, 1.0, ["z"], True),  # one row: all of it
         ({}, {}, 0.0, [], False),  # every value missing
         ({"a": 10}, {"threshold": -1.0}, 0.0, [], False),  # nothing new is never drift
     ],
