@@ -443,9 +443,8 @@ def _chart(ref: ColumnProfile, cur: CurrentColumn) -> dict[str, Any]:
     if edges.size < 2:
         return {}
     bounds = np.linspace(edges[0], edges[-1], CHART_BINS + 1)
-    ref_cdf = np.interp(bounds, edges, np.asarray(ref.cdf, float) / max(ref.present, 1))
-    cur_frac = np.asarray(cur.cdf, float) / max(cur.present, 1)
-    cur_cdf = np.interp(bounds, edges, cur_frac, left=cur.below / max(cur.present, 1))
+    ref_cdf = _interp(bounds, edges, np.asarray(ref.cdf, float) / max(ref.present, 1))
+    cur_cdf = _interp(bounds, edges, np.asarray(cur.cdf, float) / max(cur.present, 1))
     ref_cdf[0], cur_cdf[0] = 0.0, cur.below / max(cur.present, 1)
     return {
         "type": "hist",
@@ -456,6 +455,18 @@ def _chart(ref: ColumnProfile, cur: CurrentColumn) -> dict[str, Any]:
         "current": np.round(np.diff(cur_cdf), 6).tolist(),
         "outside": round((cur.below + cur.above) / max(cur.present, 1), 6),
     }
+
+
+def _interp(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
+    """``np.interp`` for ``x`` within ``xp``'s range, without its overflow on tiny gaps.
+
+    numpy divides the rise by the run first: a grid with gaps below ~1e-308
+    (subnormal numbers) makes that slope infinite and the chart NaN. The
+    position inside the cell is divided out first here, and stays in [0, 1].
+    """
+    j = np.clip(np.searchsorted(xp, x, side="right") - 1, 0, xp.size - 2)
+    t = np.clip((x - xp[j]) / (xp[j + 1] - xp[j]), 0.0, 1.0)
+    return fp[j] + t * (fp[j + 1] - fp[j])
 
 
 def _adjust_pvalues(results: list[ColumnResult]) -> None:
