@@ -603,8 +603,14 @@ def test_drifted_predictions_are_drift_on_their_own():
         check_frame(prof, data, predictions=[0.1, 0.2])
     with pytest.raises(InvalidInputError, match="^target has 2 rows, the batch 3000$"):
         check_frame(profile(data, target=rng.random(3_000)), data, target=[0.1, 0.2])
-    # labels without a target in the profile are ignored, not an error
+    # labels without a target in the profile are ignored, not an error, and the
+    # predictions beside them are still checked
     assert check_frame(prof, data, target=[0.1, 0.2]).prediction is None
+    both = check_frame(prof, data, target=[0.1, 0.2], predictions=rng.random(3_000) + 0.5)
+    assert both.prediction.drift and both.drift
+    # predictions are not features: a model that answered nothing is not a data-quality issue
+    blank = check_frame(prof, data, predictions=[np.nan] * 3_000)
+    assert blank.quality.ok and blank.prediction.reason == "no values in this batch"
 
 
 def test_schema_lists_are_exact_and_the_findings_say_so():
@@ -699,7 +705,7 @@ def test_quality_issues_depend_on_what_training_had():
     ref = profile(many).columns["k"]
     assert ref.other and _quality(ref, summarize(ref, pd.Series(["new"] * 10))) == []
     empty = profile(pd.DataFrame({"e": [np.nan] * 10, "x": np.arange(10.0)})).columns["e"]
-    assert empty.kind == "empty" and _quality(empty, summarize(empty, pd.Series([np.inf]))) == []
+    assert empty.kind == "empty" and _quality(empty, summarize(empty, pd.Series([None] * 3))) == []
 
 
 def test_a_column_reports_its_deciding_check_and_every_check_summary():
@@ -810,6 +816,7 @@ def test_a_reference_without_values_or_spread_runs_only_the_findings():
         "x": ["anyway"],  # the others need values
     }
     assert not any(r.testable or r.drift for r in result.values())
+    assert all(r.chart == {} for r in result.values())  # nothing to draw a comparison of
     assert {f["column"] for f in report.findings if f["check"] == "finder"} == {"flat", "one"}
     assert report.drift_share == 0.0 and not report.drift
     assert "feature weights from training: no (equal weights)" in report.notes  # none counted
@@ -842,6 +849,8 @@ def test_too_few_rows_is_said_when_every_bar_is_out_of_reach():
     assert note.replace("(1)", "(2000)") in at_one.notes
     below = check_frame(profile(data), data, checks=[Verdict(threshold=0.999)])
     assert not [n for n in below.notes if n.startswith("too few")]
+    unset = check_frame(profile(data), data, checks=[Verdict(threshold=0.0)])
+    assert not [n for n in unset.notes if n.startswith("too few")]  # no bar is not a high bar
 
 
 def test_a_failing_check_is_left_out_with_its_error_named():
