@@ -7,9 +7,9 @@ import pandas as pd
 import pytest
 
 from mlops_nb.errors import InvalidInputError
-from mlops_nb.monitoring.drift import check_frame, profile
+from mlops_nb.monitoring.drift import CheckResult, DriftCheck, check_frame, profile
 from mlops_nb.monitoring.drift.charts import column_figure
-from mlops_nb.monitoring.drift.current import CHART_BINS
+from mlops_nb.monitoring.drift.current import CHART_BINS, summarize
 
 
 def frame(n, seed, shift=0.0, p_first=0.25):
@@ -511,3 +511,451 @@ def test_chart_categories_of_numbers_and_booleans_come_in_natural_order():
     assert charts["kind"]["x"] == ["x", "y", "w"]  # words: the most common first, as before
     shares = dict(zip(charts["calls"]["x"], charts["calls"]["reference"], strict=True))
     assert shares["4"] == pytest.approx(0.4, abs=0.02)  # each share moved with its label
+
+
+# -- the engine's rules, one at a time, on small frames -------------------------
+
+
+@pytest.mark.parametrize(
+    ("dtype", "values", "family"),
+    [
+        ("int64", None, "number"),
+        ("Int64", None, "number"),
+        ("uint8", None, "number"),
+        ("float32", None, "number"),
+        ("bool", None, "bool"),
+        ("boolean", None, "bool"),
+        ("datetime64[ns]", None, "datetime"),
+        ("datetime64[ns, UTC]", None, "datetime"),
+        ("timedelta64[ns]", None, "timedelta"),
+        ("category", None, "text"),
+        ("str", None, "text"),
+        ("string", None, "text"),
+        ("object", None, "text"),  # nothing to look at
+        ("object", [1, 2, None], "number"),
+        ("object", [1.5, 2], "number"),
+        ("object", [True, False], "bool"),
+        ("object", [pd.Timestamp("2026-01-01")], "datetime"),
+        ("object", [pd.Timestamp("2026-01-01").date()], "datetime"),
+        ("object", [pd.Timedelta("1h")], "timedelta"),
+        ("object", ["a", "b"], "text"),
+        ("object", ["a", 1], "text"),
+    ],
+)
+def test_the_family_of_a_dtype(dtype, values, family):
+    from decimal import Decimal
+
+    from mlops_nb.monitoring.drift.engine import _family
+
+    series = None if values is None else pd.Series(values, dtype=object)
+    assert _family(dtype, series) == family
+    assert _family("object", pd.Series([Decimal("1.5")], dtype=object)) == "number"
+
+
+def test_a_batch_is_made_a_plain_frame_before_anything_is_compared():
+    from mlops_nb.monitoring.drift.engine import _validate
+
+    frame_ = _validate(pd.Series([1.0, 2.0], index=[7, 9], name="x"))
+    assert list(frame_.columns) == ["x"] and list(frame_.index) == [0, 1]
+    numbered = _validate(pd.DataFrame({0: [1.0], 1: [2.0]}))
+    assert list(numbered.columns) == ["0", "1"]
+    with pytest.raises(InvalidInputError, match="not list"):
+        _validate([1.0])
+    with pytest.raises(InvalidInputError, match=r"duplicate column names: a, b$"):
+        _validate(pd.DataFrame([[1, 2, 3, 4]], columns=["b", "a", "b", "a"]))
+    with pytest.raises(InvalidInputError, match=r"^the batch has no rows: nothing to compare$"):
+        _validate(pd.DataFrame({"x": []}))
+
+
+def test_a_batch_with_number_column_names_is_compared_by_their_text():
+    rng = np.random.default_rng(1)
+    data = pd.DataFrame({"0": rng.normal(size=500), "1": rng.normal(size=500)})
+    report = check_frame(profile(data), pd.DataFrame(data.to_numpy()))
+    assert report.schema == {"missing": [], "extra": [], "dtype_changes": []}
+    assert [c.column for c in report.columns if c.testable] == ["0", "1"]
+
+
+@pytest.mark.parametrize("share_threshold", [0, -0.1, 1.01])
+def test_share_threshold_must_be_a_share(share_threshold):
+    data = pd.DataFrame({"x": np.arange(100.0)})
+    with pytest.raises(InvalidInputError, match=r"share_threshold must be in \(0, 1\]"):
+        check_frame(profile(data), data, share_threshold=share_threshold)
+
+
+def five_features(n=2_000, seed=6):
+    rng = np.random.default_rng(seed)
+    return pd.DataFrame({f"f{i}": rng.normal(size=n) for i in range(5)})
+
+
+def test_the_dataset_verdict_is_the_share_of_drifted_features_at_or_above_the_bar():
+    prof = profile(five_features())
+    batch = five_features(seed=7).assign(f0=lambda d: d["f0"] + 2, f1=lambda d: d["f1"] + 2)
+    report = check_frame(prof, batch, share_threshold=0.4)
+    assert sorted(report.drifted) == ["f0", "f1"] and report.drift_share == 0.4 and report.drift
+    # drifted first, then by severity, ties by name
+    order = [(not c.drift, -c.severity, c.column) for c in report.columns]
+    assert order == sorted(order) and order[0][1] < order[1][1] < 0
+    assert not check_frame(prof, batch, share_threshold=0.41).drift
+    assert check_frame(prof, batch, share_threshold=1.0).drift is False
+    assert [c.weight for c in report.columns] == [1.0] * 5
+    assert "feature weights from training: no (equal weights)" in report.notes
+
+
+def test_feature_weights_count_only_when_every_counted_feature_has_one():
+    data = five_features()
+    batch = five_features(seed=7).assign(f0=lambda d: d["f0"] + 2)
+    weights = {"f0": 0.5, "f1": 0.2, "f2": 0.1, "f3": 0.1, "f4": 0.1}
+    report = check_frame(profile(data, importance=weights), batch)
+    assert report.drift_share == 0.5 and report.drift
+    assert {c.column: c.weight for c in report.columns} == weights
+    assert "feature weights from training: yes" in report.notes
+    partial = check_frame(profile(data, importance={"f0": 0.9, "f1": 0.1}), batch)
+    assert partial.drift_share == 0.2 and not partial.drift  # equal weights instead
+    assert "feature weights from training: no (equal weights)" in partial.notes
+    # weights of zero leave nothing to share out: no verdict rather than 0/0
+    zero = check_frame(profile(data, importance=dict.fromkeys(weights, 0.0)), batch)
+    assert zero.drift_share == 0.0 and not zero.drift
+    assert "feature weights from training: yes" in zero.notes
+
+
+def test_only_testable_non_datetime_features_count_towards_the_verdict():
+    rng = np.random.default_rng(8)
+    data = pd.DataFrame(
+        {
+            "x": rng.normal(size=1_000),
+            "flat": np.ones(1_000),
+            "when": pd.date_range("2026-01-01", periods=1_000, freq="h"),
+        }
+    )
+    batch = data.assign(
+        x=data["x"] + 3, flat=rng.normal(size=1_000), when=data["when"] + pd.Timedelta(days=90)
+    )
+    report = check_frame(profile(data), batch, share_threshold=1.0)
+    weights = {c.column: c.weight for c in report.columns}
+    assert weights == {"x": 1.0, "flat": None, "when": None}
+    assert report.drift_share == 1.0 and report.drift
+    assert set(report.drifted) == {"x", "when"}
+
+
+def test_drifted_predictions_are_drift_on_their_own():
+    rng = np.random.default_rng(9)
+    data = pd.DataFrame({"x": rng.normal(size=3_000), "y": rng.normal(size=3_000)})
+    prof = profile(data, predictions=rng.random(3_000))
+    report = check_frame(prof, data, predictions=rng.random(3_000) + 0.5)
+    assert report.prediction.drift and report.drift and report.drift_share == 0.0
+    assert [c.column for c in report.columns] == ["x", "y"]  # predictions are apart
+    calm = check_frame(prof, data, predictions=pd.Series(rng.random(3_000), index=range(5, 3_005)))
+    assert calm.prediction.testable and not calm.prediction.drift and not calm.drift
+    with pytest.raises(InvalidInputError, match="^prediction has 2 rows, the batch 3000$"):
+        check_frame(prof, data, predictions=[0.1, 0.2])
+    with pytest.raises(InvalidInputError, match="^target has 2 rows, the batch 3000$"):
+        check_frame(profile(data, target=rng.random(3_000)), data, target=[0.1, 0.2])
+    # labels without a target in the profile are ignored, not an error, and the
+    # predictions beside them are still checked
+    assert check_frame(prof, data, target=[0.1, 0.2]).prediction is None
+    both = check_frame(prof, data, target=[0.1, 0.2], predictions=rng.random(3_000) + 0.5)
+    assert both.prediction.drift and both.drift
+    # predictions are not features: a model that answered nothing is not a data-quality issue
+    blank = check_frame(prof, data, predictions=[np.nan] * 3_000)
+    assert blank.quality.ok and blank.prediction.reason == "no values in this batch"
+
+
+def test_schema_lists_are_exact_and_the_findings_say_so():
+    rng = np.random.default_rng(10)
+    data = pd.DataFrame(
+        {"a": rng.normal(size=500), "b": rng.normal(size=500), "c": rng.normal(size=500)}
+    )
+    prof = profile(data, target=pd.Series(rng.integers(0, 2, 500), name="label"))
+    batch = data.drop(columns=["a"]).assign(c=data["c"].astype(str), z=1, label=0, y=2)
+    report = check_frame(prof, batch)
+    assert report.schema == {
+        "missing": ["a"],
+        "extra": ["z", "y"],  # the target's own column is not extra
+        "dtype_changes": [{"column": "c", "reference": "float64", "current": "str"}],
+    }
+    schema = [f for f in report.findings if f["check"] == "schema"]
+    assert schema == [
+        {"column": "a", "check": "schema", "message": "missing from this batch"},
+        {"column": "z", "check": "schema", "message": "not in the reference"},
+        {"column": "y", "check": "schema", "message": "not in the reference"},
+        {"column": "c", "check": "schema", "message": "dtype changed from float64 to str"},
+    ]
+    assert report.findings[-len(schema) :] == schema  # after the columns' own findings
+
+
+def numbers(n=2_000, seed=11):
+    return pd.DataFrame({"x": np.random.default_rng(seed).normal(size=n)})
+
+
+def test_quality_issue_texts():
+    from mlops_nb.monitoring.drift.engine import _quality
+    from mlops_nb.monitoring.drift.report import QualityIssue
+
+    rng = np.random.default_rng(12)
+    data = pd.DataFrame({"x": rng.normal(size=1_000), "k": rng.choice(["a", "b"], 1_000)})
+    data.loc[:99, "x"] = np.nan
+    prof = profile(data)
+    x, k = prof.columns["x"], prof.columns["k"]
+
+    def quality(ref, values):
+        return _quality(ref, summarize(ref, pd.Series(values)))
+
+    assert quality(x, [np.nan] * 4) == [
+        QualityIssue(
+            "x", "all_missing", "all 4 values are missing (the reference had 10.0% missing)"
+        )
+    ]
+    assert quality(x, [np.inf, -np.inf, np.inf]) == [
+        QualityIssue(
+            "x", "infinite", "3 infinite values (2 +inf, 1 -inf) where the reference had none"
+        )
+    ]
+    assert quality(x, ["n.a.", 1.0, "12,5"]) == [
+        QualityIssue(
+            "x",
+            "type_change",
+            "2 of 3 values are not numbers (e.g. 'n.a.', '12,5'); the reference's type is float64",
+        )
+    ]
+    unseen = ["a"] * 90 + ["zeta"] * 6 + ["alpha"] * 4  # the most frequent named first
+    assert quality(k, unseen) == [
+        QualityIssue(
+            "k",
+            "unseen_categories",
+            "10.0% of rows hold values never seen in training (2 distinct: 'zeta', 'alpha')",
+        )
+    ]
+    assert quality(k, ["a"] * 95 + ["new"] * 5) == []  # 5 % is the bar, not above it
+    many = ["a"] * 80 + [f"n{i}" for i in range(7) for _ in range(7 - i)]  # n0 7 times ... n6 once
+    (issue,) = quality(k, many)
+    assert issue.detail.endswith("(7 distinct: 'n0', 'n1', 'n2', 'n3', 'n4')")  # the top five
+    assert quality(k, [None, None]) == [
+        QualityIssue(
+            "k", "all_missing", "all 2 values are missing (the reference had 0.0% missing)"
+        )
+    ]
+    assert quality(x, [1.0, 2.0]) == [] and quality(k, ["a", "b"]) == []
+
+
+def test_quality_issues_depend_on_what_training_had():
+    from mlops_nb.monitoring.drift.engine import _quality
+
+    rng = np.random.default_rng(13)
+    with_neginf = pd.DataFrame({"x": np.append(rng.normal(size=999), -np.inf)})
+    ref = profile(with_neginf).columns["x"]
+    assert _quality(ref, summarize(ref, pd.Series([np.inf, 1.0]))) == []
+    with_posinf = pd.DataFrame({"x": np.append(rng.normal(size=999), np.inf)})
+    ref = profile(with_posinf).columns["x"]
+    assert _quality(ref, summarize(ref, pd.Series([-np.inf, 1.0]))) == []
+    # a reference that kept only its top values cannot tell new from rare
+    many = pd.DataFrame({"k": [f"v{i}" for i in range(150)] * 4})
+    ref = profile(many).columns["k"]
+    assert ref.other and _quality(ref, summarize(ref, pd.Series(["new"] * 10))) == []
+    empty = profile(pd.DataFrame({"e": [np.nan] * 10, "x": np.arange(10.0)})).columns["e"]
+    assert empty.kind == "empty" and _quality(empty, summarize(empty, pd.Series([None] * 3))) == []
+
+
+def test_a_column_reports_its_deciding_check_and_every_check_summary():
+    from mlops_nb.monitoring.drift import KolmogorovSmirnov, OutOfRange
+    from mlops_nb.monitoring.drift.report import rounded
+
+    data = numbers()
+    batch = numbers(seed=12).assign(x=lambda d: d["x"] * 0.5 + 0.4)
+    ref = profile(data).columns["x"]
+    report = check_frame(profile(data), batch, checks=[OutOfRange(), KolmogorovSmirnov()])
+    (column,) = report.columns
+    ks = KolmogorovSmirnov().fit(ref).score(summarize(ref, batch["x"]))
+    out = OutOfRange().fit(ref).score(summarize(ref, batch["x"]))
+    assert (column.method, column.drift, column.testable, column.reason) == ("ks", True, True, None)
+    assert (column.statistic, column.threshold) == (ks.statistic, ks.threshold)
+    assert (column.noise_floor, column.p_value) == (ks.noise_floor, ks.p_value)
+    assert column.severity == ks.severity > 1
+    shown = ("statistic", "p_value", "threshold", "noise_floor", "drift", "decides")
+    assert column.checks == {
+        name: rounded({key: getattr(o, key) for key in shown})
+        for name, o in (("out_of_range", out), ("ks", ks))
+    }
+    assert column.reference == rounded(
+        {
+            "rows": 2_000,
+            "missing": 0,
+            "min": ref.min,
+            "max": ref.max,
+            "mean": ref.mean,
+            "std": ref.std,
+        }
+    )
+    assert column.current["rows"] == 2_000 and column.current["missing"] == 0
+
+
+class Verdict(DriftCheck):
+    """A check whose verdict is fixed, to see how the engine combines verdicts."""
+
+    kinds = ("numeric", "categorical")
+
+    def __init__(
+        self,
+        name: str = "fixed",
+        drift: bool = False,
+        decides: bool = True,
+        threshold: float = 0.25,
+    ) -> None:
+        self.name = name
+        self.drift = drift
+        self.decides = decides
+        self.threshold = threshold
+
+    def score(self, current):
+        return CheckResult(self.name, 0.5, self.drift, self.threshold, decides=self.decides)
+
+
+def test_a_column_drifts_when_any_deciding_check_says_so_and_only_then():
+    data = numbers()
+
+    def column(*checks):
+        (result,) = check_frame(profile(data), data, checks=list(checks)).columns
+        return result
+
+    first = column(Verdict("one"), Verdict("two", drift=True))
+    assert first.drift and first.method == "one" and first.statistic == 0.5
+    assert first.severity == 2.0 and first.threshold == 0.25
+    assert not column(Verdict("one"), Verdict("two")).drift
+    finding_only = column(Verdict("one"), Verdict("two", drift=True, decides=False))
+    assert not finding_only.drift and finding_only.testable
+    report = check_frame(profile(data), data, checks=[Verdict("seen", drift=True, decides=False)])
+    (none,) = report.columns
+    assert not none.drift and not none.testable and none.method is None
+    assert (none.statistic, none.threshold, none.severity) == (None, None, 0.0)
+    assert report.findings == [
+        {"column": "x", "check": "seen", "message": "seen = 0.5 (above 0.25)"}
+    ]
+    assert not report.drift and report.drift_share == 0.0
+
+
+def test_a_reference_without_values_or_spread_runs_only_the_findings():
+    rng = np.random.default_rng(14)
+    data = pd.DataFrame(
+        {"flat": [2.0] * 500, "one": ["a"] * 500, "gone": [np.nan] * 500, "x": rng.normal(size=500)}
+    )
+
+    class Anyway(Verdict):
+        requires_values = False  # like the missing-share check
+
+    checks = [
+        Verdict("decider", drift=True),
+        Verdict("finder", drift=True, decides=False),
+        Anyway("anyway", decides=False),
+    ]
+    report = check_frame(profile(data), data.assign(x=np.nan), checks=checks)
+    result = {c.column: c for c in report.columns}
+    assert result["flat"].reason == (
+        "constant in the reference (every value was 2.0): nothing to compare"
+    )
+    assert (
+        result["one"].reason == "constant in the reference (every value was a): nothing to compare"
+    )
+    assert result["gone"].reason == "no values in the reference"
+    assert result["x"].reason == "no values in this batch"
+    assert {c: sorted(r.checks) for c, r in result.items()} == {
+        "flat": ["anyway", "finder"],
+        "one": ["anyway", "finder"],
+        "gone": [],  # nothing was known at training time: nothing to run
+        "x": ["anyway"],  # the others need values
+    }
+    assert not any(r.testable or r.drift for r in result.values())
+    assert all(r.chart == {} for r in result.values())  # nothing to draw a comparison of
+    assert {f["column"] for f in report.findings if f["check"] == "finder"} == {"flat", "one"}
+    assert report.drift_share == 0.0 and not report.drift
+    assert "feature weights from training: no (equal weights)" in report.notes  # none counted
+
+
+def test_a_constant_batch_is_a_finding_unless_it_has_one_row_or_the_reference_was_constant():
+    data = numbers().assign(flat=1.0)
+
+    def constant(batch):
+        return [f for f in check_frame(profile(data), batch).findings if f["check"] == "constant"]
+
+    assert constant(data.assign(x=0.25)) == [
+        {"column": "x", "check": "constant", "message": "constant in this batch (every value 0.25)"}
+    ]
+    assert constant(data.head(1)) == []
+    assert constant(data.head(2).assign(x=[0.5, np.nan])) == []  # one value is not a pattern
+    assert constant(data.head(2).assign(x=[0.5, 0.5]))[0]["column"] == "x"
+
+
+def test_too_few_rows_is_said_when_every_bar_is_out_of_reach():
+    data = five_features()
+    note = (
+        "too few rows (1) for any column to show drift: every noise floor is above the "
+        "largest possible distance; the data-quality checks still apply"
+    )
+    assert note in check_frame(profile(data), data.head(1)).notes
+    assert not [n for n in check_frame(profile(data), data).notes if n.startswith("too few")]
+    # a bar of exactly 1 cannot be crossed by a distance of at most 1
+    at_one = check_frame(profile(data), data, checks=[Verdict(threshold=1.0)])
+    assert note.replace("(1)", "(2000)") in at_one.notes
+    below = check_frame(profile(data), data, checks=[Verdict(threshold=0.999)])
+    assert not [n for n in below.notes if n.startswith("too few")]
+    unset = check_frame(profile(data), data, checks=[Verdict(threshold=0.0)])
+    assert not [n for n in unset.notes if n.startswith("too few")]  # no bar is not a high bar
+
+
+def test_a_failing_check_is_left_out_with_its_error_named():
+    class Broken(Verdict):
+        def score(self, current):
+            raise ValueError("no luck")
+
+    data = numbers()
+    report = check_frame(profile(data), data, checks=[Broken("broken"), Verdict("works")])
+    assert report.notes[0] == (
+        "the check 'broken' (Broken) failed on column 'x' and is left out: ValueError: no luck"
+    )
+    (column,) = report.columns
+    assert list(column.checks) == ["works"] and column.method == "works"
+
+
+def test_text_in_a_datetime_column_is_named_as_not_dates():
+    from mlops_nb.monitoring.drift.engine import _quality
+    from mlops_nb.monitoring.drift.report import QualityIssue
+
+    when = pd.Series(pd.date_range("2026-01-01", periods=100, freq="h"))
+    ref = profile(pd.DataFrame({"when": when, "x": np.arange(100.0)})).columns["when"]
+    batch = when.astype(str).where(when.index > 0, "soon")
+    assert _quality(ref, summarize(ref, batch)) == [
+        QualityIssue(
+            "when",
+            "type_change",
+            f"1 of 100 values are not dates (e.g. 'soon'); the reference's type is {ref.dtype}",
+        )
+    ]
+
+
+def test_the_report_carries_what_it_was_asked_and_the_share_to_six_places():
+    from datetime import datetime, timedelta, timezone
+
+    data = five_features().iloc[:, :3]
+    batch = data.assign(f0=data["f0"] + 3)
+    weights = {"f0": 0.1234567, "f1": 0.5, "f2": 0.3765433}
+    report = check_frame(
+        profile(data, importance=weights), batch, model="churn", version=3, batch="week 7"
+    )
+    assert (report.model, report.version, report.batch) == ("churn", 3, "week 7")
+    assert (report.rows, report.share_threshold) == (2_000, 0.3)
+    at = datetime.fromisoformat(report.at.replace("Z", "+00:00"))
+    assert abs(at - datetime.now(timezone.utc)) < timedelta(minutes=5)
+    assert report.drift_share == 0.123457 and not report.drift  # rounded to six places
+    assert {c.column: c.weight for c in report.columns}["f0"] == 0.123457
+    plain = check_frame(profile(data), batch)
+    assert plain.drift_share == 0.333333 and plain.drift
+
+
+def test_a_reference_grid_of_subnormal_numbers_still_charts():
+    """np.interp's slope overflows on gaps below 1e-308: the chart came out NaN (found by
+    hypothesis in the KS test while mutation testing)."""
+    ref = pd.DataFrame({"x": [1e-310, 2e-310, 0.0, 0.0, 0.0]})
+    report = check_frame(profile(ref), pd.DataFrame({"x": [0.0, 1e-310, 3e-310, 0.0, 0.0]}))
+    chart = report.columns[0].chart
+    assert all(np.isfinite(chart["reference"])) and all(np.isfinite(chart["current"]))
+    assert sum(chart["reference"]) == pytest.approx(1.0, abs=1e-5)
+    assert sum(chart["current"]) + chart["outside"] == pytest.approx(1.0, abs=1e-5)
+    json.dumps(report.to_json(), allow_nan=False)

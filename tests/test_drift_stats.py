@@ -8,10 +8,23 @@ import pytest
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 from scipy.spatial.distance import jensenshannon
-from scipy.stats import ks_2samp
+from scipy.stats import chi2, chi2_contingency, ks_2samp, kstwobign, wasserstein_distance
 
 from mlops_nb.monitoring.drift import check_frame, profile
-from mlops_nb.monitoring.drift.stats import benjamini_hochberg, js_distance, psi
+from mlops_nb.monitoring.drift.stats import (
+    benjamini_hochberg,
+    chi2_homogeneity,
+    chi2_isf,
+    effective_n,
+    js_distance,
+    js_noise_floor,
+    ks_distance,
+    ks_noise_floor,
+    ks_pvalue,
+    psi,
+    psi_noise_floor,
+    wasserstein_binned,
+)
 from mlops_nb.monitoring.drift.values import bin_values, category_counts
 
 samples = st.lists(st.floats(-1e6, 1e6, allow_nan=False), min_size=5, max_size=400)
@@ -193,3 +206,175 @@ def test_benjamini_hochberg_bounds_and_order(pvals):
 
 def test_benjamini_hochberg_known_values_and_gaps():
     assert benjamini_hochberg([0.01, 0.04, 0.03, None]) == pytest.approx([0.03, 0.04, 0.04, None])
+
+
+# ---------------------------------------------------------------------------
+# Each statistic and noise floor pinned on hand-worked values and against
+# scipy's own distributions, including the degenerate inputs the checks hand
+# over (no values, one category, a one-point grid).
+
+
+@pytest.mark.parametrize(
+    ("n", "m", "expected"),
+    [
+        (8000, 4000, 8000 * 4000 / 12000),
+        (1, 1, 0.5),
+        (3, 6, 2.0),
+        (0, 5, 0.0),
+        (5, 0, 0.0),
+        (0, 0, 0.0),
+    ],
+)
+def test_effective_n(n, m, expected):
+    assert effective_n(n, m) == pytest.approx(expected, rel=1e-12)
+
+
+def test_ks_distance_is_the_largest_gap_either_way():
+    assert ks_distance(np.array([0.1, 0.5, 1.0]), np.array([0.3, 0.4, 1.0])) == pytest.approx(0.2)
+    assert ks_distance(np.array([0.3, 0.4, 1.0]), np.array([0.1, 0.7, 1.0])) == pytest.approx(0.3)
+    assert ks_distance(np.zeros(0), np.zeros(0)) == 0.0
+    assert ks_distance(np.array([0.3]), np.array([0.5])) == pytest.approx(0.2)  # a one-point grid
+
+
+@pytest.mark.parametrize(("n", "m"), [(8000, 4000), (200, 200_000), (10, 7), (1, 1)])
+@pytest.mark.parametrize("alpha", [0.001, 0.01, 0.2])
+def test_noise_floors_are_scipys_quantiles_over_the_effective_size(n, m, alpha):
+    ne = n * m / (n + m)
+    assert ks_noise_floor(n, m, alpha) == pytest.approx(kstwobign.isf(alpha) / ne**0.5, rel=1e-9)
+    for bins in (2, 5, 10):
+        assert psi_noise_floor(bins, n, m, alpha) == pytest.approx(
+            chi2.isf(alpha, bins - 1) / ne, rel=1e-9
+        )
+    for k in (2, 3, 102):
+        assert js_noise_floor(k, n, m, alpha) == pytest.approx(
+            (chi2.isf(alpha, k - 1) / (8 * ne * np.log(2))) ** 0.5, rel=1e-9
+        )
+    assert chi2_isf(alpha, 3) == pytest.approx(chi2.isf(alpha, 3), rel=1e-12)
+
+
+def test_noise_floors_default_to_alpha_one_in_a_thousand():
+    assert ks_noise_floor(100, 100) == ks_noise_floor(100, 100, 0.001)
+    assert psi_noise_floor(10, 100, 100) == psi_noise_floor(10, 100, 100, 0.001)
+    assert js_noise_floor(4, 100, 100) == js_noise_floor(4, 100, 100, 0.001)
+
+
+def test_noise_floors_of_degenerate_inputs():
+    # no rows on one side: nothing can be told apart from noise
+    assert ks_noise_floor(0, 100) == 1.0 and ks_noise_floor(100, 0) == 1.0
+    assert psi_noise_floor(10, 0, 100) == np.inf and psi_noise_floor(10, 100, 0) == np.inf
+    assert js_noise_floor(4, 0, 100) == 1.0 and js_noise_floor(4, 100, 0) == 1.0
+    # one bin or one category: one degree of freedom, not zero
+    assert psi_noise_floor(1, 8000, 4000) == pytest.approx(chi2.isf(0.001, 1) / (8000 / 3))
+    one = js_noise_floor(1, 8000, 4000)
+    assert one == pytest.approx((chi2.isf(0.001, 1) / (8 * 8000 / 3 * np.log(2))) ** 0.5)
+
+
+def test_noise_floors_hold_their_alpha_on_same_distribution_samples():
+    """The point of a floor: same-distribution samples exceed it about alpha of the time
+    (a little less at these sizes: the asymptotic quantile is conservative; 3.3 % here)."""
+    rng = np.random.default_rng(21)
+    n, m, trials, alpha = 400, 300, 1000, 0.05
+    floor = ks_noise_floor(n, m, alpha)
+    exceeded = sum(
+        ks_2samp(rng.normal(size=n), rng.normal(size=m), method="asymp").statistic > floor
+        for _ in range(trials)
+    )
+    assert 0.02 < exceeded / trials < 0.08
+
+
+def test_ks_pvalue_is_the_kolmogorov_tail():
+    assert ks_pvalue(0.1, 8000, 4000) == pytest.approx(kstwobign.sf(0.1 * (8000 / 3) ** 0.5))
+    assert ks_pvalue(0.0, 10, 10) == 1.0
+    assert ks_pvalue(0.5, 0, 10) == 1.0
+
+
+def test_psi_by_hand():
+    ref, cur = np.array([2000.0, 5000, 1000]), np.array([500.0, 2000, 1500])
+    hand = 0.125 * np.log(2) + 0.125 * np.log(1.25) + 0.25 * np.log(3)
+    assert psi(ref, cur) == pytest.approx(hand, rel=1e-12)
+    # an empty bin counts as a share of 1e-4 (or of eps)
+    empty = np.array([0.0, 3000, 1000])
+    shares = [(1e-4, 0.25), (0.75, 0.625), (0.25, 0.125)]
+    assert psi(ref, empty) == pytest.approx(sum((c - r) * np.log(c / r) for c, r in shares))
+    shares[0] = (0.01, 0.25)
+    assert psi(ref, empty, eps=0.01) == pytest.approx(
+        sum((c - r) * np.log(c / r) for c, r in shares)
+    )
+    assert psi(np.zeros(3), np.zeros(3)) == 0.0
+    # one row on each side: shares of 1, not 1/2
+    one = (1 - 1e-4) * np.log(1e4) * 2
+    assert psi(np.array([1.0, 0]), np.array([0.0, 1])) == pytest.approx(one)
+
+
+# edges 0, 1, 3, 4 (cells 1, 2, 1 wide); CDF gaps 1/8, 1/8, 2/8, 0
+W_EDGES = np.array([0.0, 1.0, 3.0, 4.0])
+W_REF = np.array([1, 2, 7, 8]) / 8
+W_CUR = np.array([0, 1, 5, 8]) / 8
+
+
+def test_wasserstein_binned_by_hand():
+    # trapezoids: 1 * (1/8 + 1/8)/2 + 2 * (1/8 + 2/8)/2 + 1 * (2/8 + 0)/2
+    assert wasserstein_binned(W_EDGES, W_REF, W_CUR, 0.0, 0.0) == pytest.approx(0.625)
+    assert wasserstein_binned(W_EDGES, W_CUR, W_REF, 0.0, 0.0) == pytest.approx(0.625)
+    assert wasserstein_binned(W_EDGES, W_REF, W_CUR, 0.25, 0.5) == pytest.approx(1.375)
+    assert wasserstein_binned(W_EDGES, W_REF, W_REF, 0.0, 0.0) == 0.0
+    # two grid points: one trapezoid
+    two = wasserstein_binned(
+        np.array([0.0, 2.0]), np.array([0.5, 1]), np.array([0.25, 1]), 0.0, 0.0
+    )
+    assert two == pytest.approx(0.25)
+    # a one-point grid has only the tails
+    assert wasserstein_binned(np.array([2.0]), np.ones(1), np.ones(1), 0.125, 0.25) == 0.375
+    assert wasserstein_binned(np.zeros(0), np.zeros(0), np.zeros(0), 0.5, 0.0) == 0.5
+
+
+def test_wasserstein_binned_is_exact_for_a_shift_by_one_cell():
+    """Uniform on [0, 4] against uniform on [1, 5]: both CDFs are straight inside
+    every cell, so the trapezoids are exact and the distance is the shift, 1."""
+    edges = np.array([0.0, 1, 2, 3, 4])
+    ref = edges / 4
+    cur = np.clip(edges - 1, 0, None) / 4
+    above = 0.25 * 0.5  # a quarter of the batch above 4, half a unit on average
+    assert wasserstein_binned(edges, ref, cur, 0.0, above) == pytest.approx(1.0)
+    rng = np.random.default_rng(2)
+    exact = wasserstein_distance(rng.uniform(0, 4, 100_000), rng.uniform(1, 5, 100_000))
+    assert exact == pytest.approx(1.0, abs=0.02)
+
+
+def test_js_distance_by_hand():
+    assert js_distance(np.array([1.0, 0]), np.array([0.0, 1])) == 1.0  # disjoint
+    assert js_distance(np.array([3.0, 1]), np.array([6.0, 2])) == 0.0  # same shares
+    # p = (1, 0), q = (1/2, 1/2): m = (3/4, 1/4); KL(p|m) = log2(4/3), KL(q|m) = (log2(2/3) + 1)/2
+    kl = (np.log2(4 / 3) + (np.log2(2 / 3) + 1) / 2) / 2
+    assert js_distance(np.array([2.0, 0]), np.array([5.0, 5])) == pytest.approx(kl**0.5)
+    assert js_distance(np.zeros(2), np.zeros(2)) == 0.0
+
+
+@pytest.mark.parametrize(
+    ("ref", "cur"),
+    [
+        ([5000, 2000, 1000, 0, 0], [1000, 1000, 0, 0, 2000]),
+        ([50, 20, 10], [49, 22, 9]),
+        ([1, 1], [1, 0]),
+        ([7, 0, 3], [2, 0, 8]),
+        ([1, 0], [3, 4]),  # one row on a side is still a sample
+        ([3, 4], [0, 1]),
+    ],
+)
+def test_chi2_homogeneity_matches_scipy(ref, cur):
+    table = np.array([ref, cur], dtype=float)
+    table = table[:, table.sum(axis=0) > 0]
+    expected = chi2_contingency(table, correction=False)
+    statistic, dof, p_value = chi2_homogeneity(np.array(ref, float), np.array(cur, float))
+    assert statistic == pytest.approx(expected.statistic, rel=1e-12)
+    assert dof == expected.dof and isinstance(dof, int)
+    assert p_value == pytest.approx(expected.pvalue, rel=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("ref", "cur"),
+    [([10, 0], [5, 0]), ([0, 0], [3, 4]), ([3, 4], [0, 0]), ([], [])],
+    ids=["one-category", "empty-reference", "empty-batch", "nothing"],
+)
+def test_chi2_homogeneity_with_nothing_to_compare(ref, cur):
+    assert chi2_homogeneity(np.array(ref, float), np.array(cur, float)) == (0.0, 0, 1.0)

@@ -305,6 +305,9 @@ def everything_seeded(seeded):
     tiny = Path(__file__).parent / "notebooks" / "tiny_tracked.ipynb"
     schedule.add(seeded, "churn", str(tiny), "0 2 * * *")
     claim_now(seeded, "churn")  # a slot, so the slot routes reach their handlers with data
+    from mlops_nb.datasets import make_churn
+
+    mlops_nb.check_drift("churn", make_churn(300, seed=3), store=seeded)  # a report to ask for
     return seeded
 
 
@@ -328,6 +331,8 @@ async def test_every_route_and_verb_refuses_requests_without_credentials(
         "name": "churn",
         "run_id": everything_seeded.list_runs()[0].run_id,
         "slot_id": str(everything_seeded.slots("churn")[0]["id"]),
+        "kind": "model",
+        "check_id": str(everything_seeded.drift_checks()[0]["id"]),
     }
     body = json.dumps({"version": 1, "alias": "production", "parameters": {"x": 2}})
 

@@ -80,9 +80,11 @@ def chart_grid(lo: float, hi: float, ordered: np.ndarray) -> tuple[np.ndarray, n
     width = (hi - lo) / CHART_BINS
     reach = CHART_REACH * (hi - lo)
     low = high = 0
-    if ordered.size and ordered[0] < lo:
+    if not width > 0:  # a range too narrow to divide (subnormal numbers): the range only
+        reach = 0.0
+    if reach and ordered.size and ordered[0] < lo:
         low = int(np.ceil((lo - max(float(ordered[0]), lo - reach)) / width))
-    if ordered.size and ordered[-1] > hi:
+    if reach and ordered.size and ordered[-1] > hi:
         high = int(np.ceil((min(float(ordered[-1]), hi + reach) - hi) / width))
     bounds = np.concatenate(
         [

@@ -451,8 +451,8 @@ def _chart(ref: ColumnProfile, cur: CurrentColumn) -> dict[str, Any]:
     # by interpolation, counted as chart_grid counts the current values (up to
     # the top of the range, and everything from there on).
     total = max(ref.present, 1)
-    ref_lt = np.interp(bounds, edges, np.asarray(ref.cdf_lt or ref.cdf, float) / total)
-    ref_le = np.interp(bounds, edges, np.asarray(ref.cdf, float) / total)
+    ref_lt = _interp(bounds, edges, np.asarray(ref.cdf_lt or ref.cdf, float) / total)
+    ref_le = _interp(bounds, edges, np.asarray(ref.cdf, float) / total)
     ref_below = np.where(bounds >= edges[-1], ref_le, ref_lt)
     ref_below[bounds < edges[0]] = 0.0
     clipped = cur_below[0] + (cur.present - cur_below[-1])
@@ -470,6 +470,19 @@ def _chart(ref: ColumnProfile, cur: CurrentColumn) -> dict[str, Any]:
         "outside": round((cur.below + cur.above) / present, 6),
         "clipped": round(float(clipped) / present, 6),
     }
+
+
+def _interp(x: np.ndarray, xp: np.ndarray, fp: np.ndarray) -> np.ndarray:
+    """``np.interp`` without its overflow on tiny gaps (``x`` past ``xp``'s ends takes
+    the end values, as there).
+
+    numpy divides the rise by the run first: a grid with gaps below ~1e-308
+    (subnormal numbers) makes that slope infinite and the chart NaN. The
+    position inside the cell is divided out first here, and stays in [0, 1].
+    """
+    j = np.clip(np.searchsorted(xp, x, side="right") - 1, 0, xp.size - 2)
+    t = np.clip((x - xp[j]) / (xp[j + 1] - xp[j]), 0.0, 1.0)
+    return fp[j] + t * (fp[j + 1] - fp[j])
 
 
 def _adjust_pvalues(results: list[ColumnResult]) -> None:
