@@ -957,5 +957,5 @@ def test_a_reference_grid_of_subnormal_numbers_still_charts():
     chart = report.columns[0].chart
     assert all(np.isfinite(chart["reference"])) and all(np.isfinite(chart["current"]))
     assert sum(chart["reference"]) == pytest.approx(1.0, abs=1e-5)
-    assert sum(chart["current"]) + chart["outside"] == pytest.approx(1.0, abs=1e-5)
+    assert sum(chart["current"]) + chart["clipped"] == pytest.approx(1.0, abs=1e-5)
     json.dumps(report.to_json(), allow_nan=False)
