@@ -224,6 +224,25 @@ def test_a_name_the_user_trusts_is_built_only_if_it_is_a_class():
     assert refused(missing, ["no_such_module_here.Thing"])[1] == ["no_such_module_here.Thing"]
 
 
+def test_a_class_the_user_trusts_is_found_by_importing_it():
+    # not a default name: whether it is a class is learnt by importing its module
+    assert trust.audit(_file(node("fractions.Fraction")), ["fractions.Fraction"]) == [
+        "fractions.Fraction"
+    ]
+    # a default class built in a kind skops never writes it with is still a class
+    assert trust.audit(_file(node("collections.OrderedDict")), ["collections.OrderedDict"])
+    # a default function the user trusts is still a function: never built
+    score = "sklearn.metrics._classification.accuracy_score"
+    message, names = refused(node(score), [score])
+    assert names == [score] and f"{score} (not a class, and loading would call it)" in message
+
+
+def test_trust_names_itself_when_refusing_a_name():
+    with pytest.raises(InvalidInputError, match=r"^mlops_nb\.trust: 'pkg\.' is a prefix"):
+        trust.trust("pkg.")
+    assert trust.trusted_names() == set()  # nothing of a refused call is kept
+
+
 def test_a_name_the_user_trusts_may_be_referenced_whatever_it_is():
     assert trust.audit(_file(node("os.getcwd", "FunctionNode")), ["os.getcwd"]) == ["os.getcwd"]
     assert refused(node("os.getcwd", "FunctionNode"))[1] == ["os.getcwd"]
