@@ -957,6 +957,10 @@ def test_write_checkpoint_is_all_or_nothing(tmp_path, monkeypatch):
         audit.write_checkpoint(taken, folder)
     assert str(caught.value) == f"cannot write checkpoint {folder}: Is a directory"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-folder", "head.json"]
+    nowhere = tmp_path / "no-such-folder" / "head.json"
+    with pytest.raises(InvalidInputError) as caught:
+        audit.write_checkpoint(taken, nowhere)
+    assert str(caught.value) == f"cannot write checkpoint {nowhere}: No such file or directory"
 
 
 def test_read_checkpoint_names_a_missing_or_unreadable_file(tmp_path):
