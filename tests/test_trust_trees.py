@@ -658,3 +658,11 @@ def test_trees_are_found_wherever_a_model_keeps_them():
     loop = []
     loop.append(loop)
     trees.check(loop)  # a cycle is walked once
+
+
+def test_key_types_without_ids_are_each_checked_on_their_own():
+    # verdicts are remembered per id; nodes without one must not share a verdict
+    good = _dict(_types(node("builtins.str", "TypeNode")))
+    bad = _dict(_types(node("os.getcwd", "TypeNode")))
+    assert refused({"content": [good, bad]}, ["os.getcwd"])[1] == ["os.getcwd"]
+    assert refused({"content": [bad, good]}, ["os.getcwd"])[1] == ["os.getcwd"]
