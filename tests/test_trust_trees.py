@@ -666,3 +666,16 @@ def test_key_types_without_ids_are_each_checked_on_their_own():
     bad = _dict(_types(node("os.getcwd", "TypeNode")))
     assert refused({"content": [good, bad]}, ["os.getcwd"])[1] == ["os.getcwd"]
     assert refused({"content": [bad, good]}, ["os.getcwd"])[1] == ["os.getcwd"]
+
+
+def test_a_key_type_that_is_no_default_is_a_class_only_if_the_user_trusts_it():
+    fraction = _dict(_types(node("fractions.Fraction", "TypeNode")))
+    assert "fractions.Fraction" in trust.audit(_file(fraction), ["fractions.Fraction"])
+    message, names = refused(fraction)
+    assert names == ["fractions.Fraction"]
+    assert "fractions.Fraction (not a class, and loading would call it)" in message
+
+
+def test_names_passed_for_one_call_are_refused_as_trusted():
+    with pytest.raises(InvalidInputError, match=r"^trusted: 'pkg\.' is a prefix"):
+        trust.trusted_names(["pkg."])
