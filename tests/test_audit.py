@@ -788,6 +788,10 @@ def test_a_changed_row_is_named_by_its_event(populated, raw_sql):
         f"model_versions row churn/2 differs from what event {seq} recorded: it was changed "
         "outside mlops-nb",
     )
+    # a failed verify still says how much it read
+    result, events = audit.verify(populated), populated.raw_events()
+    assert (result.events, result.head) == (len(events), events[-1].hash)
+    assert result.artifacts == sum(ev.kind == "artifact.stored" for ev in events) == 4
 
 
 def test_a_removed_row_is_named_by_the_event_that_recorded_it(populated, raw_sql):
