@@ -682,3 +682,450 @@ def test_checkpoint_in_python(populated, tmp_path):
     made = mlops_nb.checkpoint(path, store=populated)
     assert mlops_nb.verify(checkpoint=path, store=populated).checkpoint == made.seq
     assert mlops_nb.verify(checkpoint=made, store=populated).ok
+
+
+# -- what verify reports, word for word -------------------------------------------
+# The tests above prove each tampering is caught; these pin what the report says
+# (the first broken record, its sequence number, the words a person acts on) and
+# each rule of the checkpoint format, so a changed message or rule fails here.
+
+
+def _rehash_from(tamper, seq):
+    """Recompute the hash chain from event ``seq`` on, as a forger with the code would."""
+    from mlops_nb.store.chain import event_hash
+
+    prev = None
+    for ev in tamper("select * from events where seq >= :s order by seq", s=seq):
+        prev_hash = ev.prev_hash if prev is None else prev
+        prev = event_hash(ev.seq, ev.at, ev.actor, ev.kind, ev.subject, ev.payload, prev_hash)
+        tamper(
+            "update events set prev_hash = :ph, hash = :h where seq = :s",
+            ph=prev_hash,
+            h=prev,
+            s=ev.seq,
+        )
+
+
+def _problem(store):
+    result = audit.verify(store)
+    assert not result.ok
+    return result.seq, result.problem
+
+
+@pytest.mark.parametrize(
+    "kind, table",
+    [
+        ("run.value", "run_values"),  # an exact kind before the "run." prefix
+        ("run.started", "runs"),
+        ("alias.refused", "alias_refusals"),
+        ("alias.changed", "alias_changes"),
+        ("schedule.slot.queued", "schedule_slots"),
+        ("schedule.advanced", "schedules"),
+        ("artifact.erased", "artifacts"),
+        ("feedback.deleted", "log_batches"),
+        ("run", None),
+        ("runs.started", None),
+        ("erasure.done", None),
+    ],
+)
+def test_each_event_kind_names_the_table_it_describes(kind, table):
+    assert audit.table_for(kind) == table
+
+
+def test_the_head_of_an_empty_chain_is_the_genesis_value(store):
+    assert audit.head(store) == "0" * 64
+    result = audit.verify(store)
+    assert (result.ok, result.events, result.artifacts, result.head) == (True, 0, 0, "0" * 64)
+    assert result.checkpoint is None
+    store.put_artifact(b"x", "test", "me")
+    assert audit.head(store) == store.raw_events()[-1].hash == audit.verify(store).head
+
+
+def test_a_cut_log_names_the_first_missing_event(populated, raw_sql):
+    raw_sql("delete from events where seq in (4, 5)")
+    assert _problem(populated) == (4, "event 4 is missing (next is 6): the log was cut")
+
+
+def test_a_moved_event_names_where_the_chain_breaks(populated, raw_sql):
+    ev = populated.raw_events()[5]
+    raw_sql("update events set prev_hash = :h where seq = 6", h="1" * 64)
+    assert _problem(populated) == (
+        6,
+        f"event 6 ({ev.kind} {ev.subject}) does not follow event 5: events were removed, "
+        "inserted or reordered",
+    )
+
+
+def test_an_altered_event_is_named_with_its_kind_and_subject(populated, raw_sql):
+    ev = populated.raw_events()[2]
+    raw_sql("update events set actor = 'mallory' where seq = 3")
+    assert _problem(populated) == (
+        3,
+        f"event 3 ({ev.kind} {ev.subject}) was altered: its hash no longer matches",
+    )
+
+
+def test_an_event_whose_payload_is_not_json_is_named(populated, tamper):
+    head = populated.raw_events()[-1]
+    tamper("update events set payload = '{not json' where seq = :s", s=head.seq)
+    _rehash_from(tamper, head.seq)
+    assert _problem(populated) == (
+        head.seq,
+        f"event {head.seq} ({head.kind} {head.subject}) has an unreadable payload",
+    )
+
+
+def test_a_damaged_artifact_is_named_by_the_event_that_stored_it(populated):
+    stored = [ev for ev in populated.raw_events() if ev.kind == "artifact.stored"]
+    assert audit.verify(populated).artifacts == len(stored) == 4
+    ev = stored[1]
+    populated.artifacts.path(ev.subject).unlink()
+    seq, problem = _problem(populated)
+    assert seq == ev.seq
+    label = f"event {ev.seq} (artifact.stored {ev.subject}): "
+    assert problem == label + populated.artifacts.check(ev.subject)
+
+
+def test_the_earliest_problem_is_reported_whatever_found_it_first(populated):
+    # the artifact check runs first and finds event 7; the checkpoint check finds event 3
+    stored = [ev for ev in populated.raw_events() if ev.kind == "artifact.stored"]
+    populated.artifacts.path(stored[-1].subject).unlink()
+    events = populated.raw_events()
+    wrong = audit.Checkpoint(seq=3, hash="1" * 64, at=events[2].at, taken_at=events[2].at)
+    result = audit.verify(populated, checkpoint=wrong)
+    assert stored[-1].seq > 3 and result.seq == 3 and "rewritten" in result.problem
+    assert result.checkpoint == 3
+
+
+def test_an_erased_artifact_may_be_gone_but_not_come_back(store, tamper):
+    sha = store.put_artifact(b"kept for a while", "test", "me")
+    row = tamper("select * from artifacts where sha256 = :s", s=sha)[0]._mapping
+    store.forget_artifact(sha, "retention", "me")
+    store.artifacts.path(sha).unlink()
+    result = audit.verify(store)
+    assert result.ok, result.problem
+    assert result.artifacts == 1  # stored once; its erasure does not uncount it
+    names = ", ".join(f'"{k}"' for k in row)
+    tamper(f"insert into artifacts ({names}) values ({', '.join(':' + k for k in row)})", **row)
+    erased = store.raw_events()[-1]
+    assert _problem(store) == (
+        erased.seq,
+        f"artifacts row {sha} was deleted by event {erased.seq} but is there: it was put back "
+        "outside mlops-nb",
+    )
+
+
+def test_a_row_without_an_event_is_named_by_the_event_it_claims(populated, tamper):
+    run_id = populated.list_runs()[0].run_id
+    tamper(
+        'insert into run_values (run_id, "key", value, recorded_at, event_seq) '
+        "values (:r, 'forged', '1', 'then', 4)",
+        r=run_id,
+    )
+    assert _problem(populated) == (
+        4,
+        f"run_values row {run_id}/forged has no audit event: it was added outside mlops-nb",
+    )
+
+
+def test_a_changed_row_is_named_by_its_event(populated, raw_sql):
+    raw_sql("update model_versions set estimator = 'Forged' where version = 2")
+    seq = next(ev.seq for ev in populated.raw_events() if ev.subject == "churn:2")
+    assert _problem(populated) == (
+        seq,
+        f"model_versions row churn/2 differs from what event {seq} recorded: it was changed "
+        "outside mlops-nb",
+    )
+    # a failed verify still says how much it read
+    result, events = audit.verify(populated), populated.raw_events()
+    assert (result.events, result.head) == (len(events), events[-1].hash)
+    assert result.artifacts == sum(ev.kind == "artifact.stored" for ev in events) == 4
+
+
+def test_a_removed_row_is_named_by_the_event_that_recorded_it(populated, raw_sql):
+    run_id = populated.list_runs()[-1].run_id
+    raw_sql("delete from run_values where run_id = :r", r=run_id)
+    seq = next(ev.seq for ev in populated.raw_events() if ev.kind == "run.value")
+    assert _problem(populated) == (
+        seq,
+        f"run_values row {run_id}/note recorded by event {seq} is missing",
+    )
+
+
+def test_a_column_its_event_does_not_name_must_be_empty(populated, tamper):
+    # a column added by a later migration is absent from older events: fine while unset
+    head = populated.raw_events()[-1]
+    payload = json.loads(head.payload)
+    assert head.kind == "alias.changed" and payload["gate"] is None
+    assert payload["from_version"] == 1
+    without_gate = {k: v for k, v in payload.items() if k != "gate"}
+    tamper("update events set payload = :p where seq = :s", p=json.dumps(without_gate), s=head.seq)
+    _rehash_from(tamper, head.seq)
+    assert audit.verify(populated).ok
+    without_from = {k: v for k, v in payload.items() if k != "from_version"}
+    tamper("update events set payload = :p where seq = :s", p=json.dumps(without_from), s=head.seq)
+    _rehash_from(tamper, head.seq)
+    seq, problem = _problem(populated)
+    assert seq == head.seq and "differs from what event" in problem
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "update store_info set \"key\" = 'store'",
+        "update store_info set text_value = substr(text_value, 2)",  # 31 digits
+        "update store_info set text_value = text_value || '0'",  # 33 digits
+        "update store_info set text_value = upper(text_value) || 'A'",
+        "update store_info set text_value = 'g' || substr(text_value, 2)",
+        "insert into store_info (\"key\", text_value) values ('other', '0')",
+        "delete from store_info",
+    ],
+)
+def test_the_store_id_row_must_keep_its_shape(store, tamper, statement):
+    sha = store.put_artifact(b"x", "test", "me")
+    tamper("update store_info set text_value = :v", v=sha[:31] + "a")
+    assert audit.verify(store).ok  # any 32 lowercase hex digits are an id
+    tamper(statement)
+    result = audit.verify(store)
+    assert (result.ok, result.seq) == (False, None)  # about no event
+    assert result.problem == (
+        "store_info no longer holds just the store's id: changed outside mlops-nb"
+    )
+
+
+def test_an_alias_set_by_sql_is_named_with_what_its_history_says(populated, raw_sql):
+    first, second = raw_sql("select id, at from alias_changes order by id")
+    raw_sql("update aliases set change_id = :c, set_at = :a", c=first.id, a=first.at)
+    assert _problem(populated) == (
+        None,
+        f"alias churn@production says it was set by change {first.id} at {first.at} "
+        f"but its history says change {second.id} at {second.at}: changed outside mlops-nb",
+    )
+    raw_sql("update aliases set version = 1")
+    assert _problem(populated)[1] == (
+        "alias churn@production points to 1 but its history says 2: changed outside mlops-nb"
+    )
+    raw_sql("delete from aliases")
+    assert _problem(populated)[1] == (
+        "alias churn@production points to None but its history says 2: changed outside mlops-nb"
+    )
+
+
+def test_an_alias_without_history_is_named_first_in_alias_order(populated, raw_sql):
+    raw_sql(
+        "insert into aliases (model, alias, version, set_at, change_id) "
+        "values ('churn', 'zz', 2, 'then', 1), ('churn', 'aa', 1, 'then', 1)"
+    )
+    assert _problem(populated)[1] == (
+        "alias churn@aa points to 1 but its history says None: changed outside mlops-nb"
+    )
+
+
+def test_a_models_row_must_be_the_first_version_of_its_model(populated, raw_sql):
+    first, second = (v.created_at for v in populated.list_versions("churn"))
+    raw_sql("update models set created_at = :c", c=second)
+    assert _problem(populated) == (
+        None,
+        f"models row churn says created at {second} but its first version was created at "
+        f"{first}: changed outside mlops-nb",
+    )
+    raw_sql("delete from models")
+    assert _problem(populated)[1] == (
+        "model churn has versions but no models row: it was removed outside mlops-nb"
+    )
+    raw_sql("insert into models (name, created_at) values ('ghost', 'then')")
+    assert _problem(populated)[1] == (
+        "model churn has versions but no models row: it was removed outside mlops-nb"
+    )
+
+
+def test_the_migrations_listed_must_be_every_one(store, raw_sql):
+    raw_sql("delete from schema_version where version = 2")
+    rest = [1, *range(3, t.LATEST + 1)]
+    assert _problem(store) == (
+        None,
+        f"schema_version lists migrations {rest}, not 1 to {t.LATEST}: changed outside mlops-nb",
+    )
+
+
+# -- checkpoints, rule by rule ---------------------------------------------------------
+
+
+def test_a_checkpoint_signature_is_hmac_sha256_of_its_canonical_content():
+    import hmac
+
+    taken = audit.Checkpoint(seq=3, hash="a" * 64, at="then", taken_at="now")
+    assert taken.to_json() == {
+        "kind": "mlops-nb audit checkpoint",
+        "seq": 3,
+        "hash": "a" * 64,
+        "at": "then",
+        "taken_at": "now",
+        "signature": None,
+    }
+    # what an outside tool recomputes: the fields but the signature, as sorted compact JSON
+    content = (
+        '{"at":"then","hash":"' + "a" * 64 + '","kind":"mlops-nb audit checkpoint",'
+        '"seq":3,"taken_at":"now"}'
+    )
+    mac = hmac.new(b"k\xc3\xa9y", content.encode(), hashlib.sha256).hexdigest()
+    assert taken.signed("kéy") == audit.Checkpoint(3, "a" * 64, "then", "now", mac)
+
+
+def test_checkpoint_signs_when_a_key_is_set_and_skips_the_check_when_told(
+    populated, raw_sql, monkeypatch, tmp_path
+):
+    from mlops_nb.errors import IntegrityError
+
+    monkeypatch.setenv(audit.ENV_CHECKPOINT_KEY, "k")
+    signed = audit.checkpoint(populated, tmp_path / "head.json")
+    assert signed.signature == signed.signed("k").signature
+    assert audit.read_checkpoint(tmp_path / "head.json") == signed
+    monkeypatch.delenv(audit.ENV_CHECKPOINT_KEY)
+    raw_sql("update events set actor = 'mallory' where seq = 3")
+    problem = audit.verify(populated).problem
+    with pytest.raises(IntegrityError) as caught:
+        audit.checkpoint(populated)
+    assert str(caught.value) == (
+        f"the audit chain fails verification, so it gets no checkpoint: {problem}"
+    )
+    unchecked = audit.checkpoint(populated, check=False)
+    assert (unchecked.seq, unchecked.hash) == (signed.seq, signed.hash)
+    assert unchecked.signature is None
+
+
+def test_write_checkpoint_is_all_or_nothing(tmp_path, monkeypatch):
+    from mlops_nb.errors import InvalidInputError
+
+    taken = audit.Checkpoint(seq=0, hash="0" * 64, at=None, taken_at="now")
+    monkeypatch.setenv("HOME", str(tmp_path))
+    written = audit.write_checkpoint(taken, "~/head.json")
+    assert written == tmp_path / "head.json"
+    assert written.read_text(encoding="utf-8") == json.dumps(taken.to_json(), indent=2) + "\n"
+    assert audit.read_checkpoint("~/head.json") == taken
+    folder = tmp_path / "a-folder"
+    folder.mkdir()
+    with pytest.raises(InvalidInputError) as caught:
+        audit.write_checkpoint(taken, folder)
+    assert str(caught.value) == f"cannot write checkpoint {folder}: Is a directory"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-folder", "head.json"]
+    nowhere = tmp_path / "no-such-folder" / "head.json"
+    with pytest.raises(InvalidInputError) as caught:
+        audit.write_checkpoint(taken, nowhere)
+    assert str(caught.value) == f"cannot write checkpoint {nowhere}: No such file or directory"
+
+
+def test_read_checkpoint_names_a_missing_or_unreadable_file(tmp_path):
+    from mlops_nb.errors import InvalidInputError, NotFoundError
+
+    with pytest.raises(NotFoundError) as missing:
+        audit.read_checkpoint(tmp_path / "nope.json")
+    assert str(missing.value) == f"checkpoint file {tmp_path / 'nope.json'} does not exist"
+    with pytest.raises(InvalidInputError, match=f"^cannot read checkpoint {tmp_path}: "):
+        audit.read_checkpoint(tmp_path)
+    latin = tmp_path / "latin.json"
+    latin.write_bytes(b'{"kind": "\xe9"}')
+    with pytest.raises(InvalidInputError, match=f"^cannot read checkpoint {latin}: .*utf-8"):
+        audit.read_checkpoint(latin)
+
+
+GOOD = {"kind": audit.CHECKPOINT_KIND, "seq": 2, "hash": "a" * 64, "at": "t", "taken_at": "t"}
+
+
+@pytest.mark.parametrize(
+    "changes, why",
+    [
+        ({"kind": "other"}, "expected a JSON object with kind 'mlops-nb audit checkpoint'"),
+        ({"seq": True}, "seq must be a whole number, 0 or more"),
+        ({"seq": -1}, "seq must be a whole number, 0 or more"),
+        ({"seq": "2"}, "seq must be a whole number, 0 or more"),
+        ({"seq": None}, "seq must be a whole number, 0 or more"),
+        ({"hash": "A" * 64}, "hash must be 64 hexadecimal digits"),
+        ({"hash": "a" * 63}, "hash must be 64 hexadecimal digits"),
+        ({"hash": "a" * 65}, "hash must be 64 hexadecimal digits"),
+        ({"hash": None}, "hash must be 64 hexadecimal digits"),
+        ({"at": 5}, "at and taken_at must be times"),
+        ({"taken_at": None}, "at and taken_at must be times"),
+        ({"signature": "a" * 63}, "signature must be 64 hexadecimal digits"),
+        ({"signature": 5}, "signature must be 64 hexadecimal digits"),
+    ],
+)
+def test_a_checkpoint_file_is_refused_field_by_field(tmp_path, changes, why):
+    from mlops_nb.errors import InvalidInputError
+
+    path = tmp_path / "head.json"
+    path.write_text(json.dumps({**GOOD, **changes}))
+    with pytest.raises(InvalidInputError) as caught:
+        audit.read_checkpoint(path)
+    assert str(caught.value) == f"{path} is not an mlops-nb audit checkpoint: {why}"
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{}, {"seq": 0}, {"at": None}, {"signature": None}, {"signature": "b" * 64}],
+)
+def test_a_checkpoint_file_with_every_field_right_is_read(tmp_path, changes):
+    path = tmp_path / "head.json"
+    doc = {**GOOD, **changes}
+    path.write_text(json.dumps(doc))
+    taken = audit.read_checkpoint(path)
+    assert (taken.seq, taken.hash, taken.at, taken.taken_at) == (
+        doc["seq"],
+        doc["hash"],
+        doc["at"],
+        doc["taken_at"],
+    )
+    assert taken.signature == doc.get("signature")
+
+
+def test_a_checkpoint_is_checked_against_the_chain_word_for_word(populated, monkeypatch):
+    from dataclasses import replace
+
+    from mlops_nb.errors import InvalidInputError
+
+    monkeypatch.delenv(audit.ENV_CHECKPOINT_KEY, raising=False)
+    events = populated.raw_events()
+    good = audit.checkpoint(populated)
+    empty = audit.Checkpoint(seq=0, hash="1" * 64, at=None, taken_at="then")
+    result = audit.verify(populated, checkpoint=empty)
+    assert (result.ok, result.seq, result.checkpoint) == (False, None, 0)
+    assert result.problem == (
+        "the checkpoint of an empty chain names a hash: it is not one we wrote"
+    )
+    ahead = replace(good, seq=len(events) + 1)
+    assert _verify_problem(populated, ahead) == (
+        len(events) + 1,
+        f"the chain has {len(events)} events but the checkpoint taken at {good.taken_at} "
+        f"has event {len(events) + 1} ({good.hash[:12]}…) as its head: the newest events "
+        "were removed",
+    )
+    other = replace(good, hash="1" * 64)
+    assert _verify_problem(populated, other) == (
+        good.seq,
+        f"event {good.seq} has hash {good.hash[:12]}… but the checkpoint taken at "
+        f"{good.taken_at} recorded {'1' * 12}…: the history up to it was rewritten",
+    )
+    monkeypatch.setenv(audit.ENV_CHECKPOINT_KEY, "k")
+    assert _verify_problem(populated, good) == (
+        good.seq,
+        f"the checkpoint is not signed but {audit.ENV_CHECKPOINT_KEY} is set: anyone who "
+        "could write the file could have made it",
+    )
+    assert _verify_problem(populated, good.signed("other key")) == (
+        good.seq,
+        f"the checkpoint's signature does not match {audit.ENV_CHECKPOINT_KEY}: the "
+        "checkpoint was altered or signed with another key",
+    )
+    assert audit.verify(populated, checkpoint=good.signed("k")).ok
+    monkeypatch.delenv(audit.ENV_CHECKPOINT_KEY)
+    with pytest.raises(InvalidInputError) as caught:
+        audit.verify(populated, checkpoint=good.signed("k"))
+    assert str(caught.value) == (
+        f"the checkpoint is signed: set {audit.ENV_CHECKPOINT_KEY} to the key it was signed with"
+    )
+
+
+def _verify_problem(store, checkpoint):
+    result = audit.verify(store, checkpoint=checkpoint)
+    assert not result.ok and result.checkpoint == checkpoint.seq
+    return result.seq, result.problem

@@ -583,3 +583,300 @@ def test_describe_cron_refuses_what_check_cron_refuses():
 
     with pytest.raises(InvalidInputError, match="exactly five fields"):
         describe_cron("0 6 1 *")
+
+
+# -- slot claiming, decision by decision ----------------------------------------
+# The tests above run whole ticks; these pin each decision of plan, tick,
+# start_queued and the two claiming transactions on their own, so that a
+# changed comparison or a dropped field fails here and not only by luck.
+
+
+def _schedule(catchup="none", overlap="skip", max_concurrent=1, **extra):
+    """A schedule row as ``plan`` sees it, with its cursor at midnight."""
+    return {
+        "cron": "0 * * * *",
+        "tz": "UTC",
+        "cursor": format_time(at(2026, 11, 1)),
+        "catchup": catchup,
+        "overlap": overlap,
+        "max_concurrent": max_concurrent,
+        **extra,
+    }
+
+
+MISSED = "missed while the scheduler was not running (catch-up none)"
+SUPERSEDED = "superseded by a newer slot (catch-up latest)"
+STILL_RUNNING = "previous run still running (overlap skip)"
+
+
+def test_plan_with_nothing_due_keeps_the_cursor():
+    row = _schedule()
+    assert firing.plan(row, at(2026, 11, 1, 0, 59, 59)) == ([], row["cursor"])
+
+
+@pytest.mark.parametrize(
+    "catchup, decided",
+    [
+        ("none", [("skipped", MISSED), ("skipped", MISSED), ("skipped", MISSED)]),
+        ("latest", [("skipped", SUPERSEDED), ("skipped", SUPERSEDED), ("queued", None)]),
+        ("all", [("queued", None), ("queued", None), ("queued", None)]),
+    ],
+)
+def test_plan_applies_the_catch_up_policy_to_late_slots(catchup, decided):
+    planned, cursor = firing.plan(_schedule(catchup, active=0), at(2026, 11, 1, 3, 20))
+    assert [slot[11:16] for slot, _, _ in planned] == ["01:00", "02:00", "03:00"]
+    assert [(status, why) for _, status, why in planned] == decided
+    assert cursor == format_time(at(2026, 11, 1, 3))  # the newest slot decided
+
+
+@pytest.mark.parametrize(
+    "seconds_late, status", [(sch.GRACE_S, "queued"), (sch.GRACE_S + 1, "skipped")]
+)
+def test_a_slot_is_on_time_up_to_the_grace_period_and_no_later(seconds_late, status):
+    # catch-up none still runs the newest slot while it is on time; older ones are missed
+    now = at(2026, 11, 1, 2) + dt.timedelta(seconds=seconds_late)
+    planned, _ = firing.plan(_schedule("none", active=0), now)
+    assert [(slot[11:16], s) for slot, s, _ in planned] == [("01:00", "skipped"), ("02:00", status)]
+
+
+@pytest.mark.parametrize(
+    "active, max_concurrent, overlap, status, why",
+    [
+        (0, 1, "skip", "queued", None),
+        (1, 2, "skip", "queued", None),
+        (2, 2, "skip", "skipped", STILL_RUNNING),  # the limit itself is busy
+        (3, 2, "skip", "skipped", STILL_RUNNING),
+        (2, 2, "queue", "queued", None),
+    ],
+)
+def test_plan_skips_a_slot_only_when_earlier_runs_fill_the_limit_and_overlap_is_skip(
+    active, max_concurrent, overlap, status, why
+):
+    row = _schedule("none", overlap, max_concurrent, active=active)
+    planned, _ = firing.plan(row, at(2026, 11, 1, 1, 0, 5))
+    assert planned == [(format_time(at(2026, 11, 1, 1)), status, why)]
+
+
+def test_plan_counts_no_earlier_run_when_it_is_not_told_of_any():
+    # "active" is what claim_slots counted; a planner without it assumes an idle schedule
+    planned, _ = firing.plan(_schedule("none"), at(2026, 11, 1, 1, 0, 5))
+    assert [status for _, status, _ in planned] == ["queued"]
+
+
+def test_fire_times_keeps_the_newest_slots_up_to_its_limit():
+    after, until = at(2026, 11, 1), at(2026, 11, 1, 5)
+    every = sch.fire_times("0 * * * *", "UTC", after, until)
+    assert [t.hour for t in every] == [1, 2, 3, 4, 5]  # after itself is excluded, until is not
+    assert sch.fire_times("0 * * * *", "UTC", after, until, limit=2) == every[-2:]
+    assert sch.fire_times("0 * * * *", "UTC", after, until, limit=5) == every
+    assert sch.fire_times("0 * * * *", "UTC", after, at(2026, 11, 1, 0, 59)) == []
+
+
+def test_slots_are_utc_times_whatever_zone_the_machine_is_in(monkeypatch):
+    # a machine set to New York must not turn slots into its local times
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        first = sch.fire_times("0 * * * *", "Etc/GMT+5", at(1, 1, 1), at(1, 1, 1, 6))
+        later = sch.fire_times("0 * * * *", "Europe/Berlin", at(2026, 11, 1), at(2026, 11, 1, 2))
+    finally:
+        monkeypatch.undo()
+        time.tzset()
+    assert first == [at(1, 1, 1, 5), at(1, 1, 1, 6)]
+    assert later == [at(2026, 11, 1, 1), at(2026, 11, 1, 2)]
+    assert {t.tzinfo for t in first + later} == {UTC}
+
+
+def _events(store, kind_prefix):
+    return [
+        (ev.kind, ev.subject, ev.actor)
+        for ev in store.raw_events()
+        if ev.kind.startswith(kind_prefix)
+    ]
+
+
+def test_pause_and_resume_are_audited_and_resume_moves_the_cursor(store, monkeypatch):
+    monkeypatch.setenv("MLOPS_NB_ACTOR", "ops")
+    sch.add(store, "p", str(TINY), "0 * * * *", now=at(2026, 11, 1))
+    paused = sch.set_enabled(store, "p", False, now=at(2026, 11, 1, 3))
+    assert paused["enabled"] == 0
+    assert paused["cursor"] == format_time(at(2026, 11, 1))  # pausing leaves the cursor
+    resumed = sch.set_enabled(store, "p", True, now=at(2026, 11, 1, 5, 30))
+    assert resumed["enabled"] == 1 and resumed["cursor"] == format_time(at(2026, 11, 1, 5, 30))
+    kinds = [kind for kind, _, actor in _events(store, "schedule.") if actor == "ops"]
+    assert kinds == ["schedule.added", "schedule.paused", "schedule.resumed"]
+
+
+def _add_slot(store, name, slot, status):
+    """Record a slot by hand, as run-now does."""
+    fields = {"claimed_at": slot, "claimed_by": "test"}
+    return store.add_slot({"schedule": name, "slot": slot, "status": status, **fields}, "test")
+
+
+def _claim(store, name, planned, cursor, seen=None):
+    """Claim with a fixed plan, keeping the schedule row the planner was shown."""
+
+    def planner(row):
+        if seen is not None:
+            seen.append(dict(row))
+        return planned, cursor
+
+    return store.claim_slots(name, planner, "host:1", "2026-11-01T03:20:00Z", "claimer")
+
+
+def test_claim_records_each_planned_slot_with_who_when_and_why(store):
+    sch.add(store, "c", str(TINY), "0 * * * *", parameters={"k": 1}, now=at(2026, 11, 1))
+    one, two = format_time(at(2026, 11, 1, 1)), format_time(at(2026, 11, 1, 2))
+    recorded = _claim(store, "c", [(one, "skipped", "why not"), (two, "queued", None)], two)
+    assert [(s["slot"], s["status"], s["error"]) for s in recorded] == [
+        (one, "skipped", "why not"),
+        (two, "queued", None),
+    ]
+    for slot in recorded:
+        assert slot["schedule"] == "c" and slot["parameters"] == {"k": 1}
+        assert slot["claimed_at"] == "2026-11-01T03:20:00Z" and slot["claimed_by"] == "host:1"
+    # a skipped slot is over the moment it is claimed; a queued one has not begun
+    assert [s["ended_at"] for s in recorded] == ["2026-11-01T03:20:00Z", None]
+    assert [s["id"] for s in store.slots("c")] == [s["id"] for s in reversed(recorded)]
+    assert store.get_schedule("c")["cursor"] == two
+    assert _events(store, "schedule.")[1:] == [
+        ("schedule.slot.skipped", f"schedule_slots:{recorded[0]['id']}", "claimer"),
+        ("schedule.slot.queued", f"schedule_slots:{recorded[1]['id']}", "claimer"),
+        ("schedule.advanced", "schedules:c", "claimer"),
+    ]
+    assert audit.verify(store).ok
+
+
+def test_claim_leaves_slots_already_recorded_and_an_unmoved_cursor_alone(store):
+    sch.add(store, "c", str(TINY), "0 * * * *", now=at(2026, 11, 1))
+    cursor = store.get_schedule("c")["cursor"]
+    one, two = format_time(at(2026, 11, 1, 1)), format_time(at(2026, 11, 1, 2))
+    (first,) = _claim(store, "c", [(one, "queued", None)], cursor)
+    events = len(store.raw_events())
+    assert _claim(store, "c", [(one, "skipped", "again")], cursor) == []
+    assert len(store.raw_events()) == events  # nothing recorded, the cursor not "advanced"
+    (second,) = _claim(store, "c", [(one, "skipped", "again"), (two, "queued", None)], cursor)
+    assert second["slot"] == two
+    assert store.get_slot(first["id"]) == first  # the first claim stands as it was
+
+
+def test_claim_counts_running_and_queued_slots_of_that_schedule_only(store):
+    for name in ("c", "other"):
+        sch.add(store, name, str(TINY), "0 * * * *", now=at(2026, 11, 1))
+    seen: list[dict] = []
+    _claim(store, "c", [], store.get_schedule("c")["cursor"], seen)
+    hours = [format_time(at(2026, 11, 1, h)) for h in range(1, 6)]
+    _claim(store, "other", [(hours[0], "queued", None)], hours[0])
+    for slot, status in zip(hours, ["queued", "queued", "skipped", "finished"], strict=False):
+        _add_slot(store, "c", slot, status)
+    store.update_slot(store.slots("c", "queued")[-1]["id"], {"status": "running"}, "test")
+    _claim(store, "c", [], store.get_schedule("c")["cursor"], seen)
+    assert [row["active"] for row in seen] == [0, 2]
+    assert seen[0]["name"] == "c" and seen[0]["cursor"] == format_time(at(2026, 11, 1))
+
+
+def test_a_paused_or_unknown_schedule_claims_nothing(store):
+    sch.add(store, "c", str(TINY), "0 * * * *", now=at(2026, 11, 1))
+    sch.set_enabled(store, "c", False)
+    slot = format_time(at(2026, 11, 1, 1))
+    assert _claim(store, "c", [(slot, "queued", None)], slot) == []
+    assert store.slots("c") == [] and store.get_schedule("c")["cursor"] != slot
+    assert _claim(store, "nope", [(slot, "queued", None)], slot) == []
+
+
+def test_the_claim_crash_point_comes_after_the_slots_before_the_commit(home, store, monkeypatch):
+    from mlops_nb.store import Store, faults
+
+    sch.add(store, "c", str(TINY), "0 * * * *", now=at(2026, 11, 1))
+    reached = []
+
+    def point(path, step):
+        # another connection must not see the slot yet: this step is before the commit
+        other = Store(home)
+        try:
+            reached.append((path, step, len(other.slots("c"))))
+        finally:
+            other.close()
+
+    monkeypatch.setattr(faults, "point", point)
+    cursor = store.get_schedule("c")["cursor"]
+    assert _claim(store, "c", [], cursor) == []
+    assert reached == []  # no slot recorded: no step reached
+    slot = format_time(at(2026, 11, 1, 1))
+    _claim(store, "c", [(slot, "queued", None)], slot)
+    assert reached == [("slot", 1, 0)]
+
+
+def test_start_queued_slot_starts_the_earliest_slot_within_the_limit(store):
+    sch.add(store, "c", str(TINY), "0 * * * *", now=at(2026, 11, 1))
+    # recorded out of slot order (a run-now, then a backlog): the slot time decides
+    for hour in (3, 1, 2):
+        _add_slot(store, "c", format_time(at(2026, 11, 1, hour)), "queued")
+    started = {"run_id": "r1", "pid": 7, "host": "h"}
+    first = store.start_queued_slot("c", 2, "starter", started)
+    assert first["slot"][11:13] == "01"
+    assert (first["status"], first["run_id"], first["pid"], first["host"]) == (
+        "running",
+        "r1",
+        7,
+        "h",
+    )
+    second = store.start_queued_slot("c", 2, "starter", {**started, "run_id": "r2"})
+    assert second["slot"][11:13] == "02"
+    assert store.start_queued_slot("c", 2, "starter", started) is None  # two running: full
+    assert _events(store, "schedule.slot.running") == [
+        ("schedule.slot.running", f"schedule_slots:{first['id']}", "starter"),
+        ("schedule.slot.running", f"schedule_slots:{second['id']}", "starter"),
+    ]
+    store.update_slot(first["id"], {"status": "finished"}, "test")
+    third = store.start_queued_slot("c", 2, "starter", {**started, "run_id": "r3"})
+    assert third["slot"][11:13] == "03"
+    assert store.start_queued_slot("other", 1, "starter", started) is None
+
+
+def test_start_queued_slot_with_room_and_nothing_queued_starts_nothing(store):
+    sch.add(store, "c", str(TINY), "0 * * * *", now=at(2026, 11, 1))
+    _add_slot(store, "c", format_time(at(2026, 11, 1, 1)), "finished")
+    assert store.start_queued_slot("c", 1, "starter", {"run_id": "r"}) is None
+    _add_slot(store, "c", format_time(at(2026, 11, 1, 2)), "queued")
+    assert store.start_queued_slot("c", 1, "starter", {"run_id": "r"})["status"] == "running"
+
+
+def test_start_queued_starts_every_enabled_schedule_as_its_limit_allows(store, monkeypatch):
+    import socket
+
+    monkeypatch.setenv("MLOPS_NB_ACTOR", "ops")
+    # "a" has nothing queued and is listed first; "b" may run two; "p" is paused
+    for name, limit in (("a", 1), ("b", 2), ("p", 1)):
+        sch.add(store, name, str(TINY), "0 * * * *", max_concurrent=limit, now=at(2026, 11, 1))
+    for name in ("b", "b", "b", "p"):
+        _add_slot(store, name, format_time(at(2026, 11, 1, len(store.slots()))), "queued")
+    sch.set_enabled(store, "p", False)
+    started = firing.start_queued(store)
+    assert [(s["schedule"], s["slot"][11:13]) for s in started] == [("b", "00"), ("b", "01")]
+    assert len({s["run_id"] for s in started}) == 2
+    for slot in started:
+        assert slot["status"] == "running" and len(slot["run_id"]) == 32
+        assert slot["pid"] == os.getpid() and slot["host"] == socket.gethostname()
+    assert {actor for _, _, actor in _events(store, "schedule.slot.running")} == {"ops"}
+    assert firing.start_queued(store) == []  # "b" is full, "p" paused
+
+
+def test_tick_claims_as_this_process_at_the_tick_time(store, monkeypatch):
+    import socket
+
+    monkeypatch.setenv("MLOPS_NB_ACTOR", "ops")
+    sch.add(store, "t", str(TINY), "0 * * * *", catchup="all", now=at(2026, 11, 1))
+    sch.add(store, "later", str(TINY), "0 6 * * *", now=at(2026, 11, 1))
+    recorded = firing.tick(store, at(2026, 11, 1, 2, 0, 30), run=False)
+    assert [(s["schedule"], s["slot"][11:16], s["status"]) for s in recorded] == [
+        ("t", "01:00", "queued"),
+        ("t", "02:00", "queued"),
+    ]
+    for slot in recorded:
+        assert slot["claimed_by"] == f"{socket.gethostname()}:{os.getpid()}"
+        assert slot["claimed_at"] == format_time(at(2026, 11, 1, 2, 0, 30))
+    assert {a for _, _, a in _events(store, "schedule.slot.")} == {"ops"}
+    assert store.get_schedule("t")["cursor"] == format_time(at(2026, 11, 1, 2))
+    assert store.get_schedule("later")["cursor"] == format_time(at(2026, 11, 1))
+    assert store.slots(status="running") == []  # run=False claims, and starts nothing
