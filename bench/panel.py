@@ -43,10 +43,6 @@ import http.client
 import json
 import os
 import platform
-import secrets
-import signal
-import socket
-import subprocess
 import sys
 import tempfile
 import time
@@ -54,6 +50,8 @@ import urllib.parse
 from pathlib import Path
 from typing import Any
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests"))
+import jupyter_process
 from benchkit import add_json_option, layout, log, summary, write_json
 
 MODELS = 200
@@ -243,47 +241,13 @@ def counts(store: Any) -> dict[str, int]:
 # -- the server ----------------------------------------------------------------------------
 
 
-class JupyterServer:
-    """``jupyter server`` on 127.0.0.1 with a token, over the store at ``home``; stopped by
-    its pid (and its process group, where kernels would live)."""
+class JupyterServer(jupyter_process.JupyterServer):
+    """The tests' ``jupyter server`` (tests/jupyter_process.py), with one kept-alive
+    connection for the timed requests."""
 
     def __init__(self, home: Path, root: Path) -> None:
-        with socket.socket() as probe:
-            probe.bind(("127.0.0.1", 0))
-            self.port = probe.getsockname()[1]
-        self.token = secrets.token_hex(16)
-        self.log = root / "jupyter-server.log"
-        env = {
-            **os.environ,
-            "MLOPS_NB_HOME": str(home),
-            "JUPYTER_CONFIG_DIR": str(root / "config"),  # no user settings leak in
-            "JUPYTER_RUNTIME_DIR": str(root / "runtime"),
-        }
-        with open(self.log, "wb") as out:
-            self.proc = subprocess.Popen(
-                [
-                    str(Path(sys.executable).parent / "jupyter"), "server", "--allow-root",
-                    "--no-browser", "--ip=127.0.0.1", f"--port={self.port}",
-                    f"--ServerApp.root_dir={root}", f"--IdentityProvider.token={self.token}",
-                    "--ServerApp.jpserver_extensions=mlops_nb=True",
-                ],
-                stdout=out, stderr=subprocess.STDOUT, env=env, start_new_session=True,
-            )  # fmt: skip
-        deadline = time.monotonic() + 120
-        while not self._answers():
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                self.stop()
-                raise RuntimeError(f"jupyter server did not start:\n{self.log.read_text()[-3000:]}")
-            time.sleep(0.2)
+        super().__init__(root, home)
         self.conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=300)
-
-    def _answers(self) -> bool:
-        try:
-            probe = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
-            probe.request("GET", "/api/status", headers={"Authorization": f"token {self.token}"})
-            return probe.getresponse().status == 200
-        except OSError:
-            return False
 
     def get(self, path: str, query: dict[str, str]) -> tuple[float, float, float, int, Any]:
         """One request on the kept-alive connection: (end-to-end ms, server ms, server
@@ -300,18 +264,6 @@ class JupyterServer:
         timing = response.getheader("Server-Timing") or ""
         server = dict(entry.split(";dur=") for entry in timing.split(", ") if ";dur=" in entry)
         return total, float(server["app"]), float(server["cpu"]), len(raw), doc
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            self.proc.send_signal(signal.SIGINT)  # jupyter asks for a confirmation
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(self.proc.pid, signal.SIGKILL)
 
 
 # -- measuring -------------------------------------------------------------------------------

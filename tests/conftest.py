@@ -187,6 +187,47 @@ def raw_sql(home, backend):
 
 
 @pytest.fixture
+def tamper(home, backend):
+    """Change the store's database behind mlops-nb's back, foreign keys off.
+
+    An intruder with a SQLite shell has foreign keys off by default; a
+    PostgreSQL superuser can switch them off too. Verify must not rely on them.
+    """
+    import sqlalchemy as sa
+
+    engine = _side_engine(home, backend)
+
+    def run(statement: str, **params):
+        with engine.begin() as conn:
+            if backend == "postgresql":
+                conn.exec_driver_sql("SET LOCAL session_replication_role = replica")
+            result = conn.execute(sa.text(statement), params)
+            return result.all() if result.returns_rows else []
+
+    yield run
+    engine.dispose()
+
+
+@pytest.fixture
+def populated(store, churn_data, fitted):
+    """Two tracked churn versions, both promoted in turn: a store with a history to tamper with."""
+    from mlops_nb import registry, tracking
+    from mlops_nb.store import audit
+
+    X_train, _, y_train, _ = churn_data
+    model, acc = fitted
+    for c in (1.0, 0.5):
+        with tracking.track(store, "churn", data=X_train, target=y_train, params={"C": c}) as run:
+            run.set_model(model)
+            run.log_metric("accuracy", acc)
+            run.record("note", "hello")
+    registry.promote(store, "churn", 1)
+    registry.promote(store, "churn", 2)
+    assert audit.verify(store).ok
+    return store
+
+
+@pytest.fixture
 def db_rows(home, backend):
     """Every row of every table of the test store, read behind mlops-nb's back.
 

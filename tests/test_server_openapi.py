@@ -18,20 +18,16 @@ from __future__ import annotations
 import json
 import os
 import re
-import secrets
 import shutil
-import signal
 import subprocess
 import sys
-import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
-from postgres import _free_port as free_port
+from jupyter_process import JupyterServer
 
 import mlops_nb
-from conftest import wait_for
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
@@ -338,76 +334,6 @@ def seed_servers(store) -> None:
          "requests_per_min": 120.0, "errors_per_min": 6.0, "p50_ms": 0.4, "p99_ms": 2.5,
          "requests_total": 900, "errors_total": 12}
     )  # fmt: skip
-
-
-class JupyterServer:
-    """``jupyter server`` on loopback with token authentication, stopped by its pid."""
-
-    def __init__(self, root: Path, home: Path) -> None:
-        self.port, self.token = free_port(), secrets.token_hex(16)
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = root / "jupyter-server.log"
-        env = {
-            **os.environ,
-            "MLOPS_NB_HOME": str(home),
-            "JUPYTER_CONFIG_DIR": str(root / "config"),  # no user settings leak in
-            "JUPYTER_RUNTIME_DIR": str(root / "runtime"),
-        }
-        with open(self.log, "wb") as out:
-            self.proc = subprocess.Popen(
-                [
-                    str(Path(sys.executable).parent / "jupyter"),
-                    "server",
-                    "--allow-root",
-                    "--no-browser",
-                    "--ip=127.0.0.1",
-                    f"--port={self.port}",
-                    f"--ServerApp.root_dir={root}",
-                    f"--IdentityProvider.token={self.token}",
-                    "--ServerApp.jpserver_extensions=mlops_nb=True",
-                ],
-                stdout=out,
-                stderr=subprocess.STDOUT,
-                env=env,
-                start_new_session=True,  # its kernels too are stopped with the group
-            )
-        self._wait_ready()
-
-    def _wait_ready(self) -> None:
-        try:
-            wait_for(self._answers, within=120, what="jupyter server to answer")
-        except AssertionError as exc:
-            raise AssertionError(f"{exc}:\n{self.output()}") from None
-
-    def _answers(self) -> bool:
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"jupyter server exited early:\n{self.output()}")
-        try:
-            with urllib.request.urlopen(self.request("api/status"), timeout=2) as response:
-                return response.status == 200
-        except OSError:
-            return False
-
-    def request(self, path: str, **kwargs) -> urllib.request.Request:
-        headers = {"Authorization": f"token {self.token}", **kwargs.pop("headers", {})}
-        return urllib.request.Request(f"{self.url}/{path}", headers=headers, **kwargs)
-
-    def output(self) -> str:
-        return self.log.read_text(errors="replace")[-6000:]
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGINT)
-            self.proc.send_signal(signal.SIGINT)  # jupyter asks for a confirmation
-            try:
-                self.proc.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait()
-        try:  # kernels the server left behind share its process group
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
 
 
 @pytest.fixture(scope="module")
