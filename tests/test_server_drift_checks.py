@@ -4,9 +4,9 @@ Through a real Jupyter server with token authentication over a SQLite store.
 """
 
 import pytest
+from test_server import call
 
 import mlops_nb
-from test_server import call
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
