@@ -11,6 +11,8 @@ import { ServerConnection } from '@jupyterlab/services';
 import type {
   IAliasChange,
   ICronReading,
+  IDriftCheckDetail,
+  IDriftChecksPage,
   IDriftHistory,
   IErrorBody,
   IModelDetail,
@@ -225,6 +227,20 @@ export class MlopsClient {
 
   getDrift(name: string): Promise<IDriftHistory> {
     return this.json(this.url(['drift', name]));
+  }
+
+  /** A page of a model's checks older than check `before` (the newest without it). */
+  driftChecks(name: string, before: number | null, limit: number): Promise<IDriftChecksPage> {
+    const query: Record<string, string> = { limit: String(limit) };
+    if (before !== null) {
+      query.before = String(before);
+    }
+    return this.json(this.url(['drift', name, 'checks'], query));
+  }
+
+  /** One recorded check, as the Drift tab shows the latest. */
+  getDriftCheck(name: string, checkId: number): Promise<IDriftCheckDetail> {
+    return this.json(this.url(['drift', name, 'checks', String(checkId)]));
   }
 
   listSchedules(): Promise<ISchedule[]> {

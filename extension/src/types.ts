@@ -357,6 +357,33 @@ export interface IDriftHistory {
   latest: IDriftReport | null;
   holder?: IDriftHolder | null;
   alerts?: IDriftAlert[];
+  /** the default alias's moves, oldest first (the timeline marks them) */
+  alias_moves?: IAliasMove[];
+}
+
+/** One move of the default alias. */
+export interface IAliasMove {
+  at: string;
+  alias: string;
+  action: string;
+  from_version: number | null;
+  to_version: number;
+}
+
+/** `GET /drift/{name}/checks/{id}`: one recorded check as the tab shows the latest. */
+export interface IDriftCheckDetail extends IDriftReport {
+  check_id: number;
+  alerts: IDriftAlert[];
+  /** the model's newest check */
+  latest_id: number;
+}
+
+/** `GET /drift/{name}/checks?limit=&before=`: a page of checks, oldest first. */
+export interface IDriftChecksPage {
+  model: string;
+  checks: IDriftCheck[];
+  /** older checks exist */
+  more: boolean;
 }
 
 /** `GET /schedules`: one entry per schedule. */
