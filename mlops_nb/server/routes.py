@@ -415,6 +415,7 @@ def setup_handlers(web_app: Any, root_dir: str | None = None) -> list[str]:
     slot = r"(?P<slot_id>[^/]+)"
     from . import drift_checks as checks
     from . import schedules as sched
+    from .pipelines import PipelineStepsHandler
 
     routes = [
         ("models", ModelsHandler),
@@ -440,6 +441,7 @@ def setup_handlers(web_app: Any, root_dir: str | None = None) -> list[str]:
         (f"schedules/{name}/slots/{slot}", sched.SlotHandler),
         (f"schedules/{name}/slots/{slot}/cancel", sched.SlotCancelHandler),
         ("cron", sched.CronHandler),
+        ("pipelines/steps", PipelineStepsHandler),
         ("serving", ServingHandler),
     ]
     web_app.add_handlers(

@@ -474,8 +474,10 @@ def schedules_view(store: Store, cancellable: set[int]) -> list[dict[str, Any]]:
     """``GET /schedules``: each schedule with ``promotes`` (the notebooks in it that can
     move an alias, so the panel asks before *Run now*), its running slots with their
     progress, its last finished slot, its ``recent`` slots (newest first: ran, queued,
-    skipped and why) and its cron expression in words (``cron_text``)."""
+    skipped and why), its cron expression in words (``cron_text``) and, for a pipeline,
+    the ``steps`` of its approved snapshot (``None`` for a notebook)."""
     from ..schedules.schedule import describe_cron, listing
+    from .pipelines import snapshot_steps
 
     out = []
     for schedule in listing(store):
@@ -491,6 +493,7 @@ def schedules_view(store: Store, cancellable: set[int]) -> list[dict[str, Any]]:
                 "last_slot": ended[0] if ended else None,
                 "recent": slots[:RECENT_SLOTS],
                 "cron_text": describe_cron(schedule["cron"], schedule["tz"]),
+                "steps": snapshot_steps(store, schedule),
             }
         )
     return out
