@@ -20,6 +20,7 @@ import type {
   IPanelDrift,
   IPanelModels,
   IPanelRuns,
+  IPipelineReading,
   IRun,
   IRunComparison,
   IRunPage,
@@ -266,6 +267,11 @@ export class MlopsClient {
   /** Remove a schedule (its slots and audit events stay). */
   removeSchedule(name: string): Promise<{ name: string; removed: boolean }> {
     return this.json(this.url(['schedules', name]), { method: 'DELETE' });
+  }
+
+  /** A pipeline file under the server's folder, checked, with its steps. */
+  readPipeline(path: string): Promise<IPipelineReading> {
+    return this.json(this.url(['pipelines', 'steps'], { path }));
   }
 
   /** A cron expression as the server reads it: in words, and its next slots. */

@@ -642,6 +642,7 @@ export class MlopsPanel extends Widget {
         {
           runNow: schedule => void this.runNow(schedule),
           setPaused: (name, paused) => void this.scheduleAction(name, paused ? 'pause' : 'resume'),
+          create: () => void this.defineSchedule(''),
           edit: schedule => void this.defineSchedule(null, schedule),
           remove: schedule => void this.removeSchedule(schedule),
           cancel: (name, slotId) => void this.cancelSlot(name, slotId),

@@ -864,6 +864,34 @@ function schedule(name: string, fields: Partial<ISchedule> = {}): ISchedule {
 }
 
 describe('schedules tab', () => {
+  it("lists a pipeline's steps and offers a new schedule", () => {
+    const actions = { ...scheduleActions(), create: jest.fn() };
+    const steps = [
+      { name: 'prepare', notebook: 'notebooks/prepare.ipynb', depends_on: [], gate: null },
+      { name: EVIL, notebook: 'notebooks/train.ipynb', depends_on: ['prepare'], gate: 'auc >= 0.8' }
+    ];
+    const node = render(
+      renderSchedules(
+        [schedule('retrain', { kind: 'pipeline', target: '/srv/retrain.yaml', steps }), schedule('nightly', { steps: null })],
+        actions,
+        new Set(),
+        'UTC'
+      )
+    );
+    const retrain = node.querySelector('[data-schedule-name="retrain"]') as HTMLElement;
+    const shown = [...retrain.querySelectorAll('[data-testid="mlops-schedule-step"]')];
+    expect(shown.map(s => s.getAttribute('data-step'))).toEqual(['prepare', EVIL]);
+    expect(shown[1].textContent).toBe(`${EVIL} · train.ipynb · gate auc >= 0.8`);
+    expect(shown[1].getAttribute('title')).toBe('notebooks/train.ipynb after prepare');
+    expect(retrain.querySelector('img')).toBeNull();
+    const nightly = node.querySelector('[data-schedule-name="nightly"]') as HTMLElement;
+    expect(nightly.querySelector('[data-testid="mlops-schedule-steps"]')).toBeNull();
+    (node.querySelector('[data-testid="mlops-new-schedule"]') as HTMLElement).click();
+    expect(actions.create).toHaveBeenCalledTimes(1);
+    const empty = render(renderSchedules([], actions, new Set(), 'UTC'));
+    expect(empty.querySelector('[data-testid="mlops-new-schedule"]')).not.toBeNull();
+  });
+
   it('shows the next run in the user zone and toggles pause/resume', () => {
     const actions = scheduleActions();
     const now = new Date('2026-11-24T18:00:00Z');
