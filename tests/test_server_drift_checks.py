@@ -1,12 +1,15 @@
 """The drift check timeline over REST: pages of checks, one older check, the alias moves.
 
-Through a real Jupyter server with token authentication over a SQLite store.
+Through a real Jupyter server with token authentication, on SQLite and on PostgreSQL.
 """
 
 import pytest
 from test_server import call
 
 import mlops_nb
+
+# Every store-using test here runs on SQLite and on PostgreSQL.
+pytestmark = pytest.mark.backends
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
 
