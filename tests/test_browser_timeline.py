@@ -162,3 +162,44 @@ def test_schedule_a_pipeline_file_from_the_panel(panel, lab):  # noqa: F811
     assert saved["target"] == str((root / "pipelines" / "tiny_twice.yaml").resolve())
     page.screenshot(path=str(_shot("schedule-pipeline-listed")))
     assert page.errors == [] and page.alerts == []
+
+
+def test_earlier_checks_page_in_from_the_server(panel, lab):  # noqa: F811
+    import mlops_nb
+    from mlops_nb.datasets import make_churn
+    from mlops_nb.store import Store
+
+    url, token, ids = lab
+    page = panel
+    store = Store(Path(ids["root"]) / ".mlops")
+    try:
+        clean = make_churn(300, seed=7)
+        for _ in range(41):  # more than the timeline shows at once (40)
+            mlops_nb.check_drift("churn@production", clean, store=store)
+        checks = [c["id"] for c in store.drift_checks("churn")]
+    finally:
+        store.close()
+    page.locator('[data-testid="mlops-tab-drift"]').click()
+    churn = page.locator('[data-testid="mlops-drift-model"][data-model-name="churn"]')
+    timeline = churn.locator('[data-testid="mlops-drift-timeline"]')
+    timeline.wait_for(timeout=30_000)
+    points = timeline.locator('[data-testid="mlops-timeline-check"]')
+    assert points.count() == 40
+    assert points.first.get_attribute("data-check-id") == str(checks[-40])
+
+    timeline.locator('[data-testid="mlops-timeline-earlier"]').click()
+    timeline.locator('[data-testid="mlops-timeline-newest"]').wait_for(timeout=15_000)
+    shown = [points.nth(i).get_attribute("data-check-id") for i in range(points.count())]
+    assert shown == [str(c) for c in checks[:-40]]
+    # the seed's drifted check is the oldest: open it from the earlier page
+    timeline.locator(f'[data-check-id="{checks[0]}"]').click()
+    chosen = churn.locator('[data-testid="mlops-drift-chosen"]')
+    chosen.wait_for(timeout=15_000)
+    assert chosen.get_attribute("data-check-id") == str(checks[0])
+    page.screenshot(path=str(_shot("drift-timeline-earlier-page")))
+
+    timeline.locator('[data-testid="mlops-timeline-newest"]').click()
+    timeline.locator('[data-testid="mlops-timeline-newest"]').wait_for(state="detached")
+    assert points.count() == 40
+    assert _server_get(url, token, "drift/churn/checks?limit=40")["more"] is True
+    assert page.errors == []

@@ -195,7 +195,7 @@ export function renderDriftModel(
           {
             class: 'mlops-link mlops-small',
             'data-testid': 'mlops-drift-latest',
-            onclick: () => actions?.openCheck(entry, chosen.latest_id)
+            onclick: () => actions?.openCheck(entry, latest?.check_id ?? chosen.latest_id)
           },
           'back to the latest'
         )
