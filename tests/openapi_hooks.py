@@ -102,11 +102,14 @@ schemathesis.openapi.format("run-ids", run_ids)
 
 
 # Schedules: `format: notebook-path` is a notebook the server's folder holds (the test
-# names them in MLOPS_NB_FUZZ_NOTEBOOKS), `format: cron` an expression the scheduler
+# names them in MLOPS_NB_FUZZ_NOTEBOOKS; `pipeline-path` a pipeline file, in
+# MLOPS_NB_FUZZ_PIPELINES), `format: cron` an expression the scheduler
 # reads and `format: time-zone` an IANA zone, so a valid schedule is valid to the
 # server too; paths out of the folder and broken crons come from the negative cases.
 _notebooks = [p for p in os.environ.get("MLOPS_NB_FUZZ_NOTEBOOKS", "").split(",") if p]
 schemathesis.openapi.format("notebook-path", st.sampled_from(_notebooks or ["tiny_tracked.ipynb"]))
+_pipelines = [p for p in os.environ.get("MLOPS_NB_FUZZ_PIPELINES", "").split(",") if p]
+schemathesis.openapi.format("pipeline-path", st.sampled_from(_pipelines or ["tiny_pipeline.yaml"]))
 _cron_field = {
     "minute": st.one_of(st.just("*"), st.integers(0, 59).map(str), st.just("*/15")),
     "hour": st.one_of(st.just("*"), st.integers(0, 23).map(str), st.just("9-17")),

@@ -1150,7 +1150,10 @@ def test_schedule_a_notebook_from_its_toolbar_then_edit_and_remove_it(lab, brows
         dialog = page.locator('[data-testid="mlops-schedule-dialog"]')
         dialog.wait_for()
         # the notebook and a name from it are filled in; every field has its label
-        assert dialog.get_by_label("Notebook", exact=True).input_value() == "weekly report.ipynb"
+        assert (
+            dialog.get_by_label("Notebook or pipeline file", exact=True).input_value()
+            == "weekly report.ipynb"
+        )
         assert dialog.get_by_label("Name", exact=True).input_value() == "weekly-report"
         for label in ("Cron expression", "Time zone", "After downtime", "Alert"):
             assert dialog.get_by_label(label, exact=True).count() == 1, label
@@ -1260,7 +1263,10 @@ def test_schedule_a_notebook_from_the_file_browser(lab, browser):
         entry.click()
         dialog = page.locator('[data-testid="mlops-schedule-dialog"]')
         dialog.wait_for()
-        assert dialog.get_by_label("Notebook", exact=True).input_value() == "from-browser.ipynb"
+        assert (
+            dialog.get_by_label("Notebook or pipeline file", exact=True).input_value()
+            == "from-browser.ipynb"
+        )
         assert dialog.get_by_label("Name", exact=True).input_value() == "from-browser"
         page.screenshot(path=str(_shot("schedule-from-file-browser")))
         page.locator(".jp-Dialog").get_by_role("button", name="Create", exact=True).click()

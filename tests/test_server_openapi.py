@@ -271,7 +271,8 @@ def seed(home: Path) -> None:
     keeps its slot running (and the next one is refused) until it is
     cancelled; schedule ``busy`` holds a running slot nobody runs (so removing
     it is refused); schedule ``old-report`` is there to be removed. The
-    notebook new schedules may name is copied into the server's folder.
+    notebook new schedules may name is copied into the server's folder, with a
+    pipeline file running it.
     """
     from models import churn_pipeline
 
@@ -307,6 +308,9 @@ def seed(home: Path) -> None:
         claim_now(store, "busy")
         schedule.add(store, "old-report", tiny, "0 5 * * 1")
         shutil.copyfile(tiny, home.parent / "tiny_tracked.ipynb")
+        (home.parent / "tiny_pipeline.yaml").write_text(
+            "name: tiny\nsteps:\n  - name: only\n    notebook: tiny_tracked.ipynb\n"
+        )
         seed_servers(store)
     finally:
         store.close()
@@ -372,10 +376,11 @@ def run_schemathesis(server: JupyterServer, reports: Path) -> subprocess.Complet
     env = {
         **os.environ,
         # The hooks give the document's formats (model-name, run-filter, run-sort,
-        # run-ids, notebook-path, cron, time-zone) their generators.
+        # run-ids, notebook-path, pipeline-path, cron, time-zone) their generators.
         "SCHEMATHESIS_HOOKS": "openapi_hooks",
         "MLOPS_NB_FUZZ_RUN_IDS": ",".join(run_ids),
         "MLOPS_NB_FUZZ_NOTEBOOKS": "tiny_tracked.ipynb",
+        "MLOPS_NB_FUZZ_PIPELINES": "tiny_pipeline.yaml",
         "PYTHONPATH": os.pathsep.join(
             [str(Path(__file__).parent), *filter(None, [os.environ.get("PYTHONPATH")])]
         ),

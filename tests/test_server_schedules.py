@@ -142,7 +142,7 @@ async def test_a_taken_name_is_409_and_changes_nothing(jp_fetch, folder, store, 
         ({"alert_model": "a/b"}, "alert_model", "model name"),
         ({"alert_model": ["churn"]}, "alert_model", "model name"),
         ({"cronn": "0 6 * * *"}, "cronn", "unknown schedule field 'cronn'"),
-        ({"notebook": None}, "notebook", "a schedule needs 'notebook'"),
+        ({"notebook": None}, "notebook", "a schedule needs a 'notebook' or a 'pipeline'"),
         ({"notebook": 5}, "notebook", "path of a .ipynb file"),
     ],
 )

@@ -11,6 +11,8 @@ import { ServerConnection } from '@jupyterlab/services';
 import type {
   IAliasChange,
   ICronReading,
+  IDriftCheckDetail,
+  IDriftChecksPage,
   IDriftHistory,
   IErrorBody,
   IModelDetail,
@@ -18,6 +20,7 @@ import type {
   IPanelDrift,
   IPanelModels,
   IPanelRuns,
+  IPipelineReading,
   IRun,
   IRunComparison,
   IRunPage,
@@ -227,6 +230,20 @@ export class MlopsClient {
     return this.json(this.url(['drift', name]));
   }
 
+  /** A page of a model's checks older than check `before` (the newest without it). */
+  driftChecks(name: string, before: number | null, limit: number): Promise<IDriftChecksPage> {
+    const query: Record<string, string> = { limit: String(limit) };
+    if (before !== null) {
+      query.before = String(before);
+    }
+    return this.json(this.url(['drift', name, 'checks'], query));
+  }
+
+  /** One recorded check, as the Drift tab shows the latest. */
+  getDriftCheck(name: string, checkId: number): Promise<IDriftCheckDetail> {
+    return this.json(this.url(['drift', name, 'checks', String(checkId)]));
+  }
+
   listSchedules(): Promise<ISchedule[]> {
     return this.json(this.url(['schedules']));
   }
@@ -250,6 +267,11 @@ export class MlopsClient {
   /** Remove a schedule (its slots and audit events stay). */
   removeSchedule(name: string): Promise<{ name: string; removed: boolean }> {
     return this.json(this.url(['schedules', name]), { method: 'DELETE' });
+  }
+
+  /** A pipeline file under the server's folder, checked, with its steps. */
+  readPipeline(path: string): Promise<IPipelineReading> {
+    return this.json(this.url(['pipelines', 'steps'], { path }));
   }
 
   /** A cron expression as the server reads it: in words, and its next slots. */

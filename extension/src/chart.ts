@@ -4,7 +4,7 @@
  * one, on the shared bins or categories the API returns.
  */
 import { s } from './dom';
-import { formatDateTime, formatNumber, type Severity } from './logic';
+import { formatNumber, type Severity } from './logic';
 import type { IDriftChart } from './types';
 
 /** The size a chart is drawn at in the panel; the larger view passes its own. */
@@ -201,48 +201,5 @@ export function driftChart(
     chart.outside ? ` · ${percent(chart.outside)} outside the reference range` : ''
   }${chart.clipped ? ` · ${percent(chart.clipped)} too far out to draw` : ''}`;
   svg.appendChild(s('text', { class: 'mlops-Chart-label', x: PAD_LEFT, y: 10 }, legend));
-  return svg;
-}
-
-/**
- * A strip of small squares, one per past check (oldest left), coloured by
- * whether it found drift; the title of each tells when and how much.
- */
-export function historyStrip(
-  checks: { at: string; drift: boolean | number; drift_share: number }[],
-  limit = 30
-): SVGSVGElement {
-  const recent = checks.slice(-limit);
-  const size = 10;
-  const width = Math.max(1, recent.length) * (size + 2);
-  const svg = s('svg', {
-    class: 'mlops-History',
-    'data-testid': 'mlops-drift-history',
-    viewBox: `0 0 ${width} ${size}`,
-    width: width,
-    height: size,
-    role: 'img',
-    'aria-label': `${recent.length} drift checks, oldest first`
-  });
-  recent.forEach((check, i) => {
-    svg.appendChild(
-      s(
-        'rect',
-        {
-          class: check.drift ? 'mlops-History-drift' : 'mlops-History-ok',
-          x: i * (size + 2),
-          y: 0,
-          width: size,
-          height: size,
-          rx: 2
-        },
-        s(
-          'title',
-          null,
-          `${formatDateTime(check.at)}: ${check.drift ? 'drift' : 'no drift'}, ${percent(check.drift_share)} of columns`
-        )
-      )
-    );
-  });
   return svg;
 }

@@ -92,14 +92,14 @@ const plugin: JupyterFrontEndPlugin<void> = {
     });
     app.commands.addCommand(CommandIDs.newSchedule, {
       label: 'New Schedule…',
-      caption: 'Run this notebook on a schedule (cron, time zone, parameters, retries, timeout, alerts)',
+      caption: 'Run this notebook or pipeline file on a schedule (cron, time zone, parameters, retries, timeout, alerts)',
       icon: args => (args.isPalette ? undefined : panel.title.icon),
       execute: args => {
         // From the toolbar: the notebook's own path; from the file browser's
-        // context menu: the notebook selected there.
+        // context menu: the notebook or pipeline file selected there.
         let path = typeof args.path === 'string' ? args.path : '';
         if (!path && fileBrowser) {
-          const chosen = [...fileBrowser.selectedItems()].find(item => item.path.endsWith('.ipynb'));
+          const chosen = [...fileBrowser.selectedItems()].find(item => /\.(ipynb|ya?ml)$/i.test(item.path));
           path = chosen?.path ?? '';
         }
         app.shell.activateById(panel.id);

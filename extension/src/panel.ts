@@ -25,7 +25,16 @@ import { NotebookView } from './notebook';
 import { formatDateTime, nextSort, shortId, type RunColumn } from './logic';
 import { editForm, newForm } from './scheduleForm';
 import { loadState, STATE_KEY, TABS, type IPanelState, type TabName } from './state';
-import type { IAliasChange, IAliasHolder, IRun, ISchedule, IScheduleSlot } from './types';
+import { TIMELINE_CHECKS } from './timeline';
+import type {
+  IAliasChange,
+  IAliasHolder,
+  IDriftCheckDetail,
+  IDriftChecksPage,
+  IRun,
+  ISchedule,
+  IScheduleSlot
+} from './types';
 import { renderDrift, type IDriftActions, type IDriftEntry } from './views/drift';
 import { renderModels, type IModelEntry } from './views/models';
 import { renderRunDetail, renderRunList, type IRunsPage, type IRunsState } from './views/runs';
@@ -544,19 +553,57 @@ export class MlopsPanel extends Widget {
   private async loadDrift(view: HTMLElement): Promise<void> {
     const entries: IDriftEntry[] = (await this.client.panelDrift()).models.map(drift => ({
       model: drift.model,
-      drift
+      drift,
+      chosen: this.driftChosen.get(drift.model) ?? null,
+      page: this.driftPages.get(drift.model) ?? null
     }));
     const actions: IDriftActions = {
       reportUrl: (model, checkId) => this.client.url(['drift', model, 'checks', String(checkId), 'report']),
-      openColumn: (entry, column) => {
-        const latest = entry.drift?.latest;
-        this.showInMain(
-          new DriftColumnView(entry.model, column, { version: latest?.version ?? null, at: latest?.at ?? '' })
-        );
-      }
+      openColumn: (entry, column, report) => {
+        this.showInMain(new DriftColumnView(entry.model, column, { version: report.version ?? null, at: report.at }));
+      },
+      openCheck: (entry, checkId) => void this.openDriftCheck(entry, checkId),
+      pageChecks: (entry, before) => void this.pageDriftChecks(entry, before)
     };
     this.paint('drift', view, entries, () => renderDrift(entries, this.driftUnfolded, actions));
     this.saveState();
+  }
+
+  /** Show one check of a model in place of its latest (the latest's id: the latest again). */
+  private async openDriftCheck(entry: IDriftEntry, checkId: number): Promise<void> {
+    try {
+      if (checkId === entry.drift?.latest?.check_id) {
+        this.driftChosen.delete(entry.model);
+      } else {
+        this.driftChosen.set(entry.model, await this.client.getDriftCheck(entry.model, checkId));
+      }
+    } catch (reason) {
+      this.showMessage('error', `Could not open drift check #${checkId}: ${errorText(reason)}`);
+      return;
+    }
+    await this.load('drift');
+    this.focusIn('drift', `[data-model-name="${CSS.escape(entry.model)}"] [data-check-id="${checkId}"]`);
+  }
+
+  /** Page a model's timeline to the checks before `before` (`null`: back to the newest). */
+  private async pageDriftChecks(entry: IDriftEntry, before: number | null): Promise<void> {
+    try {
+      if (before === null) {
+        this.driftPages.delete(entry.model);
+      } else {
+        this.driftPages.set(entry.model, await this.client.driftChecks(entry.model, before, TIMELINE_CHECKS));
+      }
+    } catch (reason) {
+      this.showMessage('error', `Could not load earlier drift checks: ${errorText(reason)}`);
+      return;
+    }
+    await this.load('drift');
+  }
+
+  /** Give the keyboard back to what was used, once a view was drawn again. */
+  private focusIn(tab: TabName, selector: string): void {
+    const found = this.views.get(tab)?.querySelector(selector) as HTMLElement | null;
+    found?.focus();
   }
 
   private async loadSchedules(view: HTMLElement): Promise<void> {
@@ -595,6 +642,7 @@ export class MlopsPanel extends Widget {
         {
           runNow: schedule => void this.runNow(schedule),
           setPaused: (name, paused) => void this.scheduleAction(name, paused ? 'pause' : 'resume'),
+          create: () => void this.defineSchedule(''),
           edit: schedule => void this.defineSchedule(null, schedule),
           remove: schedule => void this.removeSchedule(schedule),
           cancel: (name, slotId) => void this.cancelSlot(name, slotId),
@@ -773,6 +821,10 @@ export class MlopsPanel extends Widget {
   private readonly runsState: IRunsState;
   private readonly modelsState: { foldedHistory: Set<string> };
   private readonly driftUnfolded: Set<string>;
+  /** per model, the older check opened from its timeline */
+  private readonly driftChosen = new Map<string, IDriftCheckDetail>();
+  /** per model, the page of older checks its timeline shows */
+  private readonly driftPages = new Map<string, IDriftChecksPage>();
   private readonly busy = new Set<string>();
   /** schedules whose recent slots are unfolded */
   private readonly openSlots = new Set<string>();

@@ -1,10 +1,13 @@
 /**
- * The schedule dialog: define a schedule of a notebook, or change one.
+ * The schedule dialog: define a schedule of a notebook or a pipeline file,
+ * or change one.
  *
  * Every field has its label. While the cron expression or the zone is typed
  * the server reads them (`GET cron`) and the dialog shows its reading in
  * words with the next runs, or what it refused: the panel never reads a
- * cron itself. Saving sends the form; when the server refuses a field the
+ * cron itself. A pipeline file's path is read by the server too (`GET
+ * pipelines/steps`): the dialog lists its steps, or says what is wrong with
+ * it, before anything is saved. Saving sends the form; when the server refuses a field the
  * dialog opens again with the message beside that field and nothing lost.
  */
 import { ApiError } from './api';
@@ -13,11 +16,12 @@ import { formatDateTime } from './format';
 import {
   errorField,
   formRequest,
+  isPipelinePath,
   type FormField,
   type IParameterRow,
   type IScheduleForm
 } from './scheduleForm';
-import type { ICronReading, ISchedule, IScheduleRequest } from './types';
+import type { ICronReading, IPipelineReading, ISchedule, IScheduleRequest } from './types';
 
 /** How long typing pauses before the server is asked to read the cron, in ms. */
 export const READ_DELAY = 250;
@@ -31,6 +35,7 @@ export interface IFormError {
 /** What the dialog needs of the REST client. */
 export interface IScheduleClient {
   readCron(expr: string, tz: string): Promise<ICronReading>;
+  readPipeline(path: string): Promise<IPipelineReading>;
   createSchedule(request: IScheduleRequest & { name: string }): Promise<ISchedule>;
   updateSchedule(name: string, request: IScheduleRequest): Promise<ISchedule>;
 }
@@ -47,15 +52,16 @@ export class ScheduleBody {
   constructor(
     form: IScheduleForm,
     private editing: ISchedule | null,
-    private client: Pick<IScheduleClient, 'readCron'>,
+    private client: Pick<IScheduleClient, 'readCron' | 'readPipeline'>,
     error: IFormError | null = null
   ) {
     this.node = h('div', { class: 'mlops-Dialog mlops-ScheduleDialog', 'data-testid': 'mlops-schedule-dialog' });
     const input = (name: string, value: string, extra: Record<string, string> = {}) =>
       h('input', { class: 'jp-mod-styled', name, 'data-testid': `mlops-schedule-${name}`, value, ...extra });
     this.notebook = input('notebook', form.notebook, {
-      placeholder: editing ? 'the same notebook, snapshot again' : 'path/to/notebook.ipynb'
+      placeholder: editing ? 'the same file, snapshot again' : 'path/to/notebook.ipynb or pipeline.yaml'
     });
+    this.steps = h('div', { class: 'mlops-small', 'data-testid': 'mlops-pipeline-reading', 'aria-live': 'polite' });
     this.name = input('name', form.name, editing ? { readonly: 'true' } : {});
     this.cron = input('cron', form.cron, { placeholder: 'minute hour day month weekday, or @daily' });
     this.tz = input('tz', form.tz, { placeholder: 'e.g. Europe/Berlin' });
@@ -106,7 +112,12 @@ export class ScheduleBody {
         error && error.field === null
           ? h('p', { class: 'mlops-error', 'data-testid': 'mlops-schedule-error' }, error.message)
           : null,
-        this.field('notebook', editing ? 'Notebook (empty: the same one)' : 'Notebook', this.notebook),
+        this.field(
+          'notebook',
+          editing ? 'Notebook or pipeline file (empty: the same one)' : 'Notebook or pipeline file',
+          this.notebook,
+          this.steps
+        ),
         this.field('name', 'Name', this.name),
         this.field('cron', 'Cron expression', this.cron, this.reading),
         this.field('tz', 'Time zone', this.tz),
@@ -123,6 +134,10 @@ export class ScheduleBody {
     for (const node of [this.cron, this.tz]) {
       node.addEventListener('input', () => this.scheduleRead());
     }
+    this.notebook.addEventListener('input', () => {
+      window.clearTimeout(this.pipelineTimer);
+      this.pipelineTimer = window.setTimeout(() => void this.readPipeline(), READ_DELAY);
+    });
     // A refusal is about what was sent: once the field changes, it is stale.
     this.node.addEventListener('input', event => {
       const slot = (event.target as HTMLElement).closest('.mlops-Field')?.querySelector('[data-error-for]');
@@ -132,6 +147,47 @@ export class ScheduleBody {
       }
     });
     void this.read();
+    void this.readPipeline();
+  }
+
+  /**
+   * Ask the server to read the pipeline file named now (nothing for a
+   * notebook); resolves once its steps, or its refusal, are shown.
+   */
+  async readPipeline(): Promise<void> {
+    const asked = ++this.pipelineAsked;
+    const path = this.notebook.value.trim();
+    let shown: HTMLElement | null = null;
+    if (isPipelinePath(path)) {
+      try {
+        const reading = await this.client.readPipeline(path);
+        shown = h(
+          'div',
+          { 'data-state': 'ok' },
+          h('span', { class: 'mlops-muted' }, `pipeline ${reading.name}, ${reading.steps.length} step${reading.steps.length === 1 ? '' : 's'}:`),
+          h(
+            'ol',
+            { class: 'mlops-PipelineSteps', 'data-testid': 'mlops-pipeline-steps' },
+            ...reading.steps.map(step =>
+              h(
+                'li',
+                { 'data-testid': 'mlops-pipeline-step', 'data-step': step.name, title: step.notebook },
+                step.name,
+                h('span', { class: 'mlops-muted' }, ` · ${step.notebook}`),
+                step.gate ? h('span', { class: 'mlops-muted' }, ` · gate ${step.gate}`) : null
+              )
+            )
+          )
+        );
+      } catch (reason) {
+        const message = reason instanceof Error ? reason.message : String(reason);
+        const beside = this.node.querySelector('[data-error-for="notebook"]')?.textContent;
+        shown = h('span', { class: 'mlops-error', 'data-state': 'error' }, beside === message ? '' : message);
+      }
+    }
+    if (asked === this.pipelineAsked) {
+      replaceChildren(this.steps, shown);
+    }
   }
 
   /** What the fields hold now. */
@@ -260,8 +316,11 @@ export class ScheduleBody {
   private readonly alertOn: HTMLSelectElement;
   private readonly rows: HTMLElement;
   private readonly reading: HTMLElement;
+  private readonly steps: HTMLElement;
   private asked = 0;
   private timer: number | undefined = undefined;
+  private pipelineAsked = 0;
+  private pipelineTimer: number | undefined = undefined;
 }
 
 /** Show a body; whether it was accepted, and the form it held then. */

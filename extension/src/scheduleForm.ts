@@ -17,7 +17,7 @@ export interface IParameterRow {
 
 /** Everything the dialog's fields hold, as text. */
 export interface IScheduleForm {
-  /** the notebook's path under the folder Jupyter shows */
+  /** what runs: a notebook or a pipeline file (.yaml, .yml), by its path under the folder Jupyter shows */
   notebook: string;
   name: string;
   cron: string;
@@ -44,13 +44,18 @@ export const FORM_FIELDS = [
 ] as const;
 export type FormField = (typeof FORM_FIELDS)[number];
 
+/** Whether a path names a pipeline file (scheduled as `pipeline`, not `notebook`). */
+export function isPipelinePath(path: string): boolean {
+  return /\.ya?ml$/i.test(path.trim());
+}
+
 /**
- * A schedule name suggested by a notebook's file name: `train churn.ipynb`
- * gives `train-churn` (letters, digits, `.`, `_`, `-`; at most 64).
+ * A schedule name suggested by a notebook's or pipeline's file name:
+ * `train churn.ipynb` gives `train-churn` (letters, digits, `.`, `_`, `-`; at most 64).
  */
 export function suggestName(notebook: string): string {
   const file = notebook.split('/').pop() ?? '';
-  const stem = file.replace(/\.ipynb$/i, '');
+  const stem = file.replace(/\.(ipynb|ya?ml)$/i, '');
   const name = stem
     .replace(/[^A-Za-z0-9_.-]+/g, '-')
     .replace(/^[^A-Za-z0-9]+/, '')
@@ -141,7 +146,8 @@ export type FormResult =
 
 /**
  * The request for the form: `editing` leaves out the name (a schedule keeps
- * it) and an empty notebook (the same notebook, snapshot again). Rows with
+ * it) and an empty path (the same file, snapshot again). A path ending in
+ * `.yaml` or `.yml` is sent as `pipeline`, any other as `notebook`. Rows with
  * an empty key and value are ignored; the same key twice is refused here,
  * since a JSON object cannot carry both.
  */
@@ -169,9 +175,12 @@ export function formRequest(form: IScheduleForm, editing: boolean): FormResult {
   };
   if (!editing) {
     request.name = form.name.trim();
-    request.notebook = form.notebook.trim();
-  } else if (form.notebook.trim()) {
-    request.notebook = form.notebook.trim();
+  }
+  const path = form.notebook.trim();
+  if (path && isPipelinePath(path)) {
+    request.pipeline = path;
+  } else if (path || !editing) {
+    request.notebook = path;
   }
   return { request };
 }
@@ -180,6 +189,9 @@ export function formRequest(form: IScheduleForm, editing: boolean): FormResult {
 export function errorField(field: string | null | undefined): FormField | null {
   if (field === 'alert_model' || !field) {
     return null;
+  }
+  if (field === 'pipeline') {
+    return 'notebook'; // one path field names either
   }
   return (FORM_FIELDS as readonly string[]).includes(field) ? (field as FormField) : null;
 }

@@ -357,6 +357,33 @@ export interface IDriftHistory {
   latest: IDriftReport | null;
   holder?: IDriftHolder | null;
   alerts?: IDriftAlert[];
+  /** the default alias's moves, oldest first (the timeline marks them) */
+  alias_moves?: IAliasMove[];
+}
+
+/** One move of the default alias. */
+export interface IAliasMove {
+  at: string;
+  alias: string;
+  action: string;
+  from_version: number | null;
+  to_version: number;
+}
+
+/** `GET /drift/{name}/checks/{id}`: one recorded check as the tab shows the latest. */
+export interface IDriftCheckDetail extends IDriftReport {
+  check_id: number;
+  alerts: IDriftAlert[];
+  /** the model's newest check */
+  latest_id: number;
+}
+
+/** `GET /drift/{name}/checks?limit=&before=`: a page of checks, oldest first. */
+export interface IDriftChecksPage {
+  model: string;
+  checks: IDriftCheck[];
+  /** older checks exist */
+  more: boolean;
 }
 
 /** `GET /schedules`: one entry per schedule. */
@@ -388,6 +415,26 @@ export interface ISchedule {
   timeout_s?: number | null;
   retries?: number;
   alert_on?: string;
+  /** a pipeline's steps as its approved snapshot lists them; null for a notebook */
+  steps?: IPipelineStep[] | null;
+}
+
+/** One step of a pipeline file. */
+export interface IPipelineStep {
+  name: string;
+  /** the notebook it runs */
+  notebook: string;
+  depends_on: string[];
+  gate: string | null;
+}
+
+/** `GET pipelines/steps`: a pipeline file as the server reads it. */
+export interface IPipelineReading {
+  path: string;
+  name: string;
+  description: string;
+  model: string | null;
+  steps: IPipelineStep[];
 }
 
 /** What creating (with `name`) or editing a schedule sends; left out: default or unchanged. */
@@ -395,6 +442,8 @@ export interface IScheduleRequest {
   name?: string;
   /** a .ipynb path relative to the folder Jupyter shows */
   notebook?: string;
+  /** instead of a notebook, a pipeline file (.yaml, .yml) relative to the folder Jupyter shows */
+  pipeline?: string;
   cron?: string;
   tz?: string;
   catchup?: string;

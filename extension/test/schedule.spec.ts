@@ -8,15 +8,29 @@ import {
   formRequest,
   newForm,
   parseValue,
+  isPipelinePath,
   suggestName,
   type IScheduleForm
 } from '../src/scheduleForm';
-import type { ICronReading, ISchedule } from '../src/types';
+import type { ICronReading, IPipelineReading, ISchedule } from '../src/types';
 
 const EVIL = '<img src=x onerror=alert(1)>';
 
 function reading(expr: string, tz: string): ICronReading {
   return { cron: expr, tz, text: `read ${expr} (${tz})`, next: ['2026-12-07T05:00:00+00:00'] };
+}
+
+function pipeline(path: string): IPipelineReading {
+  return {
+    path,
+    name: 'nightly',
+    description: '',
+    model: null,
+    steps: [
+      { name: 'prepare', notebook: 'prepare.ipynb', depends_on: [], gate: null },
+      { name: 'train', notebook: 'train.ipynb', depends_on: ['prepare'], gate: 'auc >= 0.8' }
+    ]
+  };
 }
 
 function schedule(overrides: Partial<ISchedule> = {}): ISchedule {
@@ -39,6 +53,7 @@ function schedule(overrides: Partial<ISchedule> = {}): ISchedule {
 function client(overrides: Partial<IScheduleClient> = {}): IScheduleClient {
   return {
     readCron: jest.fn(async (expr: string, tz: string) => reading(expr, tz)),
+    readPipeline: jest.fn(async (path: string) => pipeline(path)),
     createSchedule: jest.fn(async request => schedule({ name: request.name })),
     updateSchedule: jest.fn(async name => schedule({ name })),
     ...overrides
@@ -161,6 +176,64 @@ describe('the form', () => {
   });
 });
 
+describe('a pipeline file', () => {
+  afterEach(() => jest.useRealTimers());
+
+  it('is sent as pipeline, a notebook as notebook', () => {
+    expect(isPipelinePath('pipelines/retrain.yaml')).toBe(true);
+    expect(isPipelinePath(' a.YML ')).toBe(true);
+    expect(isPipelinePath('a.ipynb')).toBe(false);
+    expect(isPipelinePath('yaml.ipynb')).toBe(false);
+    const made = formRequest(newForm('pipelines/retrain.yaml', 'UTC'), false);
+    expect(made.request?.pipeline).toBe('pipelines/retrain.yaml');
+    expect(made.request).not.toHaveProperty('notebook');
+    expect(made.request?.name).toBe('retrain');
+    // editing: a new pipeline file, or the same one (nothing sent)
+    const edited = formRequest({ ...editForm(schedule()), notebook: 'p.yml' }, true);
+    expect(edited.request?.pipeline).toBe('p.yml');
+    const same = formRequest(editForm(schedule()), true);
+    expect(same.request).not.toHaveProperty('pipeline');
+    expect(same.request).not.toHaveProperty('notebook');
+  });
+
+  it("puts the server's refusal of a pipeline beside the path field", () => {
+    expect(errorField('pipeline')).toBe('notebook');
+  });
+
+  it('lists the steps the server read, and follows what is typed', async () => {
+    jest.useFakeTimers();
+    const api = client();
+    const body = new ScheduleBody(newForm('pipelines/nightly.yaml', 'UTC'), null, api);
+    await settle();
+    const steps = () =>
+      [...body.node.querySelectorAll('[data-testid="mlops-pipeline-step"]')].map(s => s.getAttribute('data-step'));
+    expect(api.readPipeline).toHaveBeenCalledWith('pipelines/nightly.yaml');
+    expect(steps()).toEqual(['prepare', 'train']);
+    expect(body.node.querySelector('[data-testid="mlops-pipeline-reading"]')?.textContent).toContain('gate auc >= 0.8');
+    // a notebook has no steps: nothing is asked, nothing shown
+    const path = body.node.querySelector('[name="notebook"]') as HTMLInputElement;
+    path.value = 'train.ipynb';
+    path.dispatchEvent(new Event('input', { bubbles: true }));
+    jest.advanceTimersByTime(READ_DELAY);
+    await settle();
+    expect(steps()).toEqual([]);
+    expect(api.readPipeline).toHaveBeenCalledTimes(1);
+  });
+
+  it('says what the server found wrong with the file, as text', async () => {
+    const refused = new ApiError(`bad.yaml is not valid YAML: ${EVIL}`, 400, 'InvalidInputError', [], 'pipeline');
+    const body = new ScheduleBody(
+      newForm('bad.yaml', 'UTC'),
+      null,
+      client({ readPipeline: jest.fn(async () => Promise.reject(refused)) })
+    );
+    await settle();
+    const shown = body.node.querySelector('[data-testid="mlops-pipeline-reading"]') as HTMLElement;
+    expect(shown.textContent).toBe(`bad.yaml is not valid YAML: ${EVIL}`);
+    expect(shown.querySelector('img')).toBeNull();
+  });
+});
+
 describe('the dialog body', () => {
   afterEach(() => jest.useRealTimers());
 
@@ -179,7 +252,7 @@ describe('the dialog body', () => {
     }
     const labels = [...body.node.querySelectorAll('label')].map(l => l.textContent);
     expect(labels).toEqual([
-      'Notebook',
+      'Notebook or pipeline file',
       'Name',
       'Cron expression',
       'Time zone',

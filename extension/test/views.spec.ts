@@ -607,7 +607,12 @@ describe('drift tab', () => {
   it('links the full report and opens a column large on click or Enter', () => {
     const history = drift();
     history.latest!.check_id = 42;
-    const actions = { reportUrl: (model: string, id: number) => `/api/drift/${model}/checks/${id}/report`, openColumn: jest.fn() };
+    const actions = {
+      reportUrl: (model: string, id: number) => `/api/drift/${model}/checks/${id}/report`,
+      openColumn: jest.fn(),
+      openCheck: jest.fn(),
+      pageChecks: jest.fn()
+    };
     const node = render(renderDrift([{ model: 'churn', drift: history }], new Set(), actions));
     const link = node.querySelector('[data-testid="mlops-drift-report-link"]') as HTMLAnchorElement;
     expect(link.getAttribute('href')).toBe('/api/drift/churn/checks/42/report');
@@ -615,15 +620,54 @@ describe('drift tab', () => {
     expect(link.getAttribute('rel')).toBe('noopener noreferrer');
     const figure = node.querySelector('figure[data-column="contract"]') as HTMLElement;
     figure.click();
-    expect(actions.openColumn).toHaveBeenCalledWith(expect.objectContaining({ model: 'churn' }), expect.objectContaining({ column: 'contract' }));
+    expect(actions.openColumn).toHaveBeenCalledWith(
+      expect.objectContaining({ model: 'churn' }),
+      expect.objectContaining({ column: 'contract' }),
+      expect.objectContaining({ check_id: 42 })
+    );
     const senior = node.querySelector('figure[data-column="senior"]') as HTMLElement;
     senior.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter' }));
-    expect(actions.openColumn).toHaveBeenLastCalledWith(expect.anything(), expect.objectContaining({ column: 'senior' }));
+    expect(actions.openColumn).toHaveBeenLastCalledWith(expect.anything(), expect.objectContaining({ column: 'senior' }), expect.anything());
     expect(senior.getAttribute('role')).toBe('button');
     // without actions (no panel around it) nothing is clickable and no link is made
     const bare = render(renderDrift([{ model: 'churn', drift: history }], new Set()));
     expect(bare.querySelector('[data-testid="mlops-drift-report-link"]')).toBeNull();
     expect(bare.querySelector('figure[role="button"]')).toBeNull();
+  });
+
+  it('opens an older check from the timeline in place of the latest', () => {
+    const history = drift();
+    history.latest!.check_id = 2;
+    history.alias_moves = [];
+    const actions = { reportUrl: () => '#', openColumn: jest.fn(), openCheck: jest.fn(), pageChecks: jest.fn() };
+    const node = render(renderDrift([{ model: 'churn', drift: history }], new Set(), actions));
+    const points = node.querySelectorAll('[data-testid="mlops-timeline-check"]');
+    expect([...points].map(p => p.getAttribute('aria-pressed'))).toEqual(['false', 'true']);
+    (points[0] as HTMLButtonElement).click();
+    expect(actions.openCheck).toHaveBeenCalledWith(expect.objectContaining({ model: 'churn' }), 1);
+    expect(node.querySelector('[data-testid="mlops-drift-chosen"]')).toBeNull();
+    // the panel brings the check's detail: it replaces the latest, with the way back
+    const older = {
+      ...history.latest!,
+      check_id: 1,
+      version: 1,
+      drift: false,
+      drift_share: 0.1,
+      level: 'ok' as const,
+      columns: history.latest!.columns.map(c => ({ ...c, drift: false, level: 'ok' as const })),
+      alerts: [],
+      latest_id: 2
+    };
+    const shown = render(renderDrift([{ model: 'churn', drift: history, chosen: older }], new Set(), actions));
+    const chosen = shown.querySelector('[data-testid="mlops-drift-chosen"]') as HTMLElement;
+    expect(chosen.dataset.checkId).toBe('1');
+    expect(chosen.textContent).toContain('Showing check #1');
+    expect(shown.querySelector('[data-testid="mlops-drift-report-link"]')).not.toBeNull();
+    const pressed = shown.querySelector('[data-testid="mlops-timeline-check"][aria-pressed="true"]') as HTMLElement;
+    expect(pressed.dataset.checkId).toBe('1');
+    expect(shown.querySelector('[data-testid="mlops-drift-alert"]')).toBeNull();
+    (shown.querySelector('[data-testid="mlops-drift-latest"]') as HTMLButtonElement).click();
+    expect(actions.openCheck).toHaveBeenLastCalledWith(expect.anything(), 2);
   });
 
   it('shows one column large: the chart, every check, both sides', () => {
@@ -820,6 +864,34 @@ function schedule(name: string, fields: Partial<ISchedule> = {}): ISchedule {
 }
 
 describe('schedules tab', () => {
+  it("lists a pipeline's steps and offers a new schedule", () => {
+    const actions = { ...scheduleActions(), create: jest.fn() };
+    const steps = [
+      { name: 'prepare', notebook: 'notebooks/prepare.ipynb', depends_on: [], gate: null },
+      { name: EVIL, notebook: 'notebooks/train.ipynb', depends_on: ['prepare'], gate: 'auc >= 0.8' }
+    ];
+    const node = render(
+      renderSchedules(
+        [schedule('retrain', { kind: 'pipeline', target: '/srv/retrain.yaml', steps }), schedule('nightly', { steps: null })],
+        actions,
+        new Set(),
+        'UTC'
+      )
+    );
+    const retrain = node.querySelector('[data-schedule-name="retrain"]') as HTMLElement;
+    const shown = [...retrain.querySelectorAll('[data-testid="mlops-schedule-step"]')];
+    expect(shown.map(s => s.getAttribute('data-step'))).toEqual(['prepare', EVIL]);
+    expect(shown[1].textContent).toBe(`${EVIL} · train.ipynb · gate auc >= 0.8`);
+    expect(shown[1].getAttribute('title')).toBe('notebooks/train.ipynb after prepare');
+    expect(retrain.querySelector('img')).toBeNull();
+    const nightly = node.querySelector('[data-schedule-name="nightly"]') as HTMLElement;
+    expect(nightly.querySelector('[data-testid="mlops-schedule-steps"]')).toBeNull();
+    (node.querySelector('[data-testid="mlops-new-schedule"]') as HTMLElement).click();
+    expect(actions.create).toHaveBeenCalledTimes(1);
+    const empty = render(renderSchedules([], actions, new Set(), 'UTC'));
+    expect(empty.querySelector('[data-testid="mlops-new-schedule"]')).not.toBeNull();
+  });
+
   it('shows the next run in the user zone and toggles pause/resume', () => {
     const actions = scheduleActions();
     const now = new Date('2026-11-24T18:00:00Z');

@@ -180,6 +180,7 @@ def drift_tab(store: Store) -> dict[str, Any]:
     for alert in store.list_alerts(subjects=latest) if latest else []:
         alerts.setdefault(alert["subject"], []).append(alert)
     reports = load_reports(store, [rows[-1] for rows in checks.values()])
+    histories = alias_histories(store)
     out = []
     for summary in summaries:
         name = summary["name"]
@@ -187,5 +188,5 @@ def drift_tab(store: Store) -> dict[str, Any]:
         report = reports[rows[-1]["id"]] if rows else None
         about = alerts.get(f"drift_check:{rows[-1]['id']}", []) if rows else []
         holder = summary["aliases"].get(DEFAULT_ALIAS)
-        out.append(drift_doc(name, rows, report, about, holder))
+        out.append(drift_doc(name, rows, report, about, holder, histories.get(name, [])))
     return {"models": out}

@@ -413,7 +413,9 @@ def setup_handlers(web_app: Any, root_dir: str | None = None) -> list[str]:
     name = r"(?P<name>[^/]+)"
     run = r"(?P<run_id>[^/]+)"
     slot = r"(?P<slot_id>[^/]+)"
+    from . import drift_checks as checks
     from . import schedules as sched
+    from .pipelines import PipelineStepsHandler
 
     routes = [
         ("models", ModelsHandler),
@@ -430,6 +432,8 @@ def setup_handlers(web_app: Any, root_dir: str | None = None) -> list[str]:
         (f"runs/{run}/notebook", RunNotebookHandler),
         (f"runs/{run}/artifacts/(?P<kind>[^/]+)", RunArtifactHandler),
         (f"drift/{name}", DriftHandler),
+        (f"drift/{name}/checks", checks.DriftChecksHandler),
+        (f"drift/{name}/checks/(?P<check_id>[^/]+)", checks.DriftCheckHandler),
         (f"drift/{name}/checks/(?P<check_id>[^/]+)/report", DriftReportHandler),
         ("schedules", sched.SchedulesHandler),
         (f"schedules/{name}", sched.ScheduleHandler),
@@ -437,6 +441,7 @@ def setup_handlers(web_app: Any, root_dir: str | None = None) -> list[str]:
         (f"schedules/{name}/slots/{slot}", sched.SlotHandler),
         (f"schedules/{name}/slots/{slot}/cancel", sched.SlotCancelHandler),
         ("cron", sched.CronHandler),
+        ("pipelines/steps", PipelineStepsHandler),
         ("serving", ServingHandler),
     ]
     web_app.add_handlers(

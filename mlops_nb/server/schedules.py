@@ -2,9 +2,10 @@
 
 Each handler parses the request and calls :mod:`mlops_nb.schedules.schedule`,
 the core the CLI's ``schedule add|update|remove`` calls, with the Jupyter
-user as the actor in the audit log. A notebook is named by its path under
-the folder the Jupyter server shows (as the file browser names it) and must
-stay inside it: no ``..`` or symlink out, no absolute path elsewhere. A bad
+user as the actor in the audit log. A notebook, or a pipeline file
+(:mod:`.pipelines`), is named by its path under the folder the Jupyter
+server shows (as the file browser names it) and must stay inside it: no
+``..`` or symlink out, no absolute path elsewhere. A bad
 field answers 400 with the error object's ``field`` naming it; the cron
 expression is read by the server (``GET cron``), so the panel shows the
 server's reading of it, never one of its own.
@@ -109,33 +110,54 @@ class SchedulesHandler(BaseHandler):
 
     @tornado.web.authenticated
     def post(self) -> None:
-        """Define a schedule of a notebook under the server's folder (``schedule add``)."""
+        """Define a schedule of a notebook or a pipeline file under the server's folder
+        (``schedule add``)."""
         doc = self.body()
-        settings = settings_from(doc, {"name", "notebook", "cron", *DEFAULTS})
-        for key in ("name", "notebook", "cron"):
+        settings = settings_from(doc, {"name", "notebook", "pipeline", "cron", *DEFAULTS})
+        for key in ("name", "cron"):
             if doc.get(key) is None:
-                error = InvalidInputError(f"a schedule needs {key!r}")
-                error.field = key
-                raise error
-        target = notebook_under(self.settings.get("mlops_nb_root"), doc["notebook"])
-        with sch.about("notebook"):  # all else was checked above: the file is what is left
+                raise field_error(key, f"a schedule needs {key!r}")
+        if doc.get("notebook") is None and doc.get("pipeline") is None:
+            raise field_error("notebook", "a schedule needs a 'notebook' or a 'pipeline'")
+        field, target = target_of(self.settings.get("mlops_nb_root"), doc)
+        with sch.about(field):  # all else was checked above: the file is what is left
             done = sch.add(
-                self.store, doc["name"], target, doc["cron"], **settings, actor=self.actor()
+                self.store, doc["name"], str(target), doc["cron"], **settings, actor=self.actor()
             )
         self.reply(saved_view(done), status=201)
+
+
+def field_error(field: str, message: str) -> InvalidInputError:
+    """A refusal of one field of the request."""
+    error = InvalidInputError(message)
+    error.field = field
+    return error
+
+
+def target_of(root: str | None, doc: dict[str, Any]) -> tuple[str, str | None]:
+    """The file a request names to run: a notebook, or a pipeline file checked as one
+    (field, absolute path); ``("notebook", None)`` when it names neither."""
+    from .pipelines import pipeline_under
+
+    if doc.get("notebook") is not None and doc.get("pipeline") is not None:
+        raise field_error("pipeline", "give a notebook or a pipeline, not both")
+    if doc.get("pipeline") is not None:
+        return "pipeline", str(pipeline_under(root, doc["pipeline"]).path)
+    if doc.get("notebook") is not None:
+        return "notebook", notebook_under(root, doc["notebook"])
+    return "notebook", None
 
 
 class ScheduleHandler(BaseHandler):
     @tornado.web.authenticated
     def patch(self, name: str) -> None:
-        """Change a schedule (``schedule update``); its files are snapshot again."""
+        """Change a schedule (``schedule update``); its files are snapshot again, or
+        those of the notebook or pipeline file the request names instead."""
         doc = self.body()
-        settings = settings_from(doc, {"notebook", "cron", *DEFAULTS})
+        settings = settings_from(doc, {"notebook", "pipeline", "cron", *DEFAULTS})
         self.store.get_schedule(name)  # 404 before any field is judged
-        target = None
-        if doc.get("notebook") is not None:
-            target = notebook_under(self.settings.get("mlops_nb_root"), doc["notebook"])
-        with sch.about("notebook"):
+        field, target = target_of(self.settings.get("mlops_nb_root"), doc)
+        with sch.about(field):
             done = sch.update(
                 self.store, name, target=target, cron=doc.get("cron"), **settings,
                 actor=self.actor(),

@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import json
 import re
+from collections.abc import Sequence
 from pathlib import PurePath
 from typing import TYPE_CHECKING, Any
 
@@ -354,7 +355,7 @@ def report_level(report: dict[str, Any]) -> str:
     return "ok"
 
 
-def _with_levels(report: dict[str, Any]) -> dict[str, Any]:
+def with_levels(report: dict[str, Any]) -> dict[str, Any]:
     def level(column: dict[str, Any]) -> dict[str, Any]:
         shown = severity_level(column.get("drift"), column.get("severity"), column.get("testable"))
         return {**column, "level": shown}
@@ -366,7 +367,7 @@ def _with_levels(report: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _check_level(row: dict[str, Any]) -> str:
+def check_level(row: dict[str, Any]) -> str:
     if row.get("drift"):
         return "drift"
     summary = row.get("summary") or {}
@@ -377,7 +378,8 @@ def _check_level(row: dict[str, Any]) -> str:
 def drift_view(store: Store, name: str) -> dict[str, Any]:
     """``GET /drift/{name}``: the checks, the latest report with a level per column,
     which version it checked, who holds the default alias now and when that version
-    was last checked, and the alerts the latest check raised."""
+    was last checked, the alerts the latest check raised, and the default alias's
+    moves."""
     from ..monitoring.monitor import history, load_report
 
     name = check_model_name(name)
@@ -387,7 +389,8 @@ def drift_view(store: Store, name: str) -> dict[str, Any]:
         alerts = store.list_alerts(model=name, subjects=[f"drift_check:{checks[-1]['id']}"])
     holder = store.alias_holder(name, DEFAULT_ALIAS)
     report = load_report(store, checks[-1]["id"]) if checks else None
-    return drift_doc(name, checks, report, alerts, None if holder is None else holder.version)
+    version = None if holder is None else holder.version
+    return drift_doc(name, checks, report, alerts, version, alias_history(store, name))
 
 
 def drift_doc(
@@ -396,29 +399,19 @@ def drift_doc(
     report: dict[str, Any] | None,
     alerts: list[dict[str, Any]],
     holder: int | None,
+    moves: Sequence[AliasChange | AliasRefusal] = (),
 ) -> dict[str, Any]:
     """:func:`drift_view` from what was read already: the model's checks (oldest first),
-    the full report of the latest, the alerts about it, and the version holding the
-    default alias."""
-    rows = [{**r, "level": _check_level(r)} for r in checks]
+    the full report of the latest, the alerts about it, the version holding the
+    default alias, and the model's alias history (``alias_moves``: the default
+    alias's moves, which the check timeline marks)."""
+    rows = [{**r, "level": check_level(r)} for r in checks]
     latest = None
     raised: list[dict[str, Any]] = []
     if rows:
         last = rows[-1]
-        latest = {**_with_levels(report or {}), "check_id": last["id"]}
-        subject = f"drift_check:{last['id']}"
-        raised = [
-            {
-                "id": a["id"],
-                "at": a["at"],
-                "kind": a["kind"],
-                "message": a["message"],
-                "delivered": sum(1 for d in a.get("deliveries") or [] if d.get("ok")),
-                "channels": len(a.get("deliveries") or []),
-            }
-            for a in alerts
-            if a["subject"] == subject
-        ]
+        latest = {**with_levels(report or {}), "check_id": last["id"]}
+        raised = raised_alerts(alerts, f"drift_check:{last['id']}")
     current = None
     if holder is not None:
         held = [r for r in rows if r["version"] == holder]
@@ -428,7 +421,46 @@ def drift_doc(
             "last_checked_at": held[-1]["at"] if held else None,
             "checks": len(held),
         }
-    return {"model": name, "history": rows, "latest": latest, "holder": current, "alerts": raised}
+    return {
+        "model": name,
+        "history": rows,
+        "latest": latest,
+        "holder": current,
+        "alerts": raised,
+        "alias_moves": alias_moves(moves),
+    }
+
+
+def alias_moves(history: Sequence[AliasChange | AliasRefusal]) -> list[dict[str, Any]]:
+    """The moves of the default alias (refusals left out), oldest first: where the
+    check timeline marks that another version began to serve."""
+    return [
+        {
+            "at": h.at,
+            "alias": h.alias,
+            "action": h.action,
+            "from_version": h.from_version,
+            "to_version": h.to_version,
+        }
+        for h in history
+        if h.alias == DEFAULT_ALIAS and h.action != "refused"
+    ]
+
+
+def raised_alerts(alerts: list[dict[str, Any]], subject: str) -> list[dict[str, Any]]:
+    """The alerts about ``subject`` (a check), each with how many channels took it."""
+    return [
+        {
+            "id": a["id"],
+            "at": a["at"],
+            "kind": a["kind"],
+            "message": a["message"],
+            "delivered": sum(1 for d in a.get("deliveries") or [] if d.get("ok")),
+            "channels": len(a.get("deliveries") or []),
+        }
+        for a in alerts
+        if a["subject"] == subject
+    ]
 
 
 # -- schedules ---------------------------------------------------------------------------
@@ -442,8 +474,10 @@ def schedules_view(store: Store, cancellable: set[int]) -> list[dict[str, Any]]:
     """``GET /schedules``: each schedule with ``promotes`` (the notebooks in it that can
     move an alias, so the panel asks before *Run now*), its running slots with their
     progress, its last finished slot, its ``recent`` slots (newest first: ran, queued,
-    skipped and why) and its cron expression in words (``cron_text``)."""
+    skipped and why), its cron expression in words (``cron_text``) and, for a pipeline,
+    the ``steps`` of its approved snapshot (``None`` for a notebook)."""
     from ..schedules.schedule import describe_cron, listing
+    from .pipelines import snapshot_steps
 
     out = []
     for schedule in listing(store):
@@ -459,6 +493,7 @@ def schedules_view(store: Store, cancellable: set[int]) -> list[dict[str, Any]]:
                 "last_slot": ended[0] if ended else None,
                 "recent": slots[:RECENT_SLOTS],
                 "cron_text": describe_cron(schedule["cron"], schedule["tz"]),
+                "steps": snapshot_steps(store, schedule),
             }
         )
     return out

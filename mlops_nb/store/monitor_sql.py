@@ -35,12 +35,15 @@ class MonitorSQL(StoreBase):
             self._update(conn, t.drift_checks, {"id": check_id}, changes, "drift.updated", actor)
 
     def drift_checks(
-        self, model: str | None = None, limit: int | None = None
+        self, model: str | None = None, limit: int | None = None, before: int | None = None
     ) -> list[dict[str, Any]]:
-        """Recorded checks, oldest first (the last ``limit`` of them)."""
+        """Recorded checks, oldest first (the last ``limit`` of them, older than
+        check ``before`` when given)."""
         query = sa.select(t.drift_checks).order_by(t.drift_checks.c.id.desc())
         if model is not None:
             query = query.where(t.drift_checks.c.model == model)
+        if before is not None:
+            query = query.where(t.drift_checks.c.id < before)
         query = limited(query, limit)
         with self.read() as conn:
             rows = [_decode(r) for r in conn.execute(query)]

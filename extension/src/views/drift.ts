@@ -2,9 +2,10 @@
  * The Drift tab: per model the verdict of its latest check at the level the
  * server rated it, which version it checked and whether the current holder
  * ever was, its notes (schema, performance with numbers, alerts raised), a
- * strip of past checks, and a chart per column.
+ * timeline of its checks (click one to see it in place of the latest), and
+ * a chart per column.
  */
-import { driftChart, historyStrip } from '../chart';
+import { driftChart } from '../chart';
 import { h } from '../dom';
 import {
   columnLevel,
@@ -18,13 +19,19 @@ import {
   reportLevel,
   type Severity
 } from '../logic';
-import type { IDriftColumn, IDriftHistory, IDriftReport } from '../types';
+import { TIMELINE_CHECKS } from '../timeline';
+import type { IDriftAlert, IDriftCheckDetail, IDriftChecksPage, IDriftColumn, IDriftHistory, IDriftReport } from '../types';
+import { renderTimeline } from './drifttimeline';
 
 /** One model on the tab. */
 export interface IDriftEntry {
   model: string;
   drift: IDriftHistory | null;
   error?: string;
+  /** an older check the user opened from the timeline, shown in place of the latest */
+  chosen?: IDriftCheckDetail | null;
+  /** older checks the user paged to on the timeline */
+  page?: IDriftChecksPage | null;
 }
 
 const VERDICT: Record<Severity, string> = {
@@ -38,8 +45,12 @@ const VERDICT: Record<Severity, string> = {
 export interface IDriftActions {
   /** where a recorded check's standalone HTML report is served */
   reportUrl(model: string, checkId: number): string;
-  /** open one column of the latest check large, in the main area */
-  openColumn(entry: IDriftEntry, column: IDriftColumn): void;
+  /** open one column of the check on show large, in the main area */
+  openColumn(entry: IDriftEntry, column: IDriftColumn, report: IDriftReport): void;
+  /** show check `checkId` in place of the latest (the latest's id: back to it) */
+  openCheck(entry: IDriftEntry, checkId: number): void;
+  /** page the timeline to the checks before `before` (`null`: the newest) */
+  pageChecks(entry: IDriftEntry, before: number | null): void;
 }
 
 /** The whole tab: checked models worst first, then those never checked. */
@@ -128,7 +139,9 @@ export function renderDriftModel(
   unfolded: Set<string>,
   actions: IDriftActions | null = null
 ): HTMLElement {
-  const report = entry.drift?.latest ?? null;
+  const latest = entry.drift?.latest ?? null;
+  const chosen = entry.chosen && entry.chosen.check_id !== latest?.check_id ? entry.chosen : null;
+  const report: IDriftReport | null = chosen ?? latest;
   const block = h(
     'section',
     {
@@ -152,6 +165,43 @@ export function renderDriftModel(
   }
   const share = `${formatNumber(Math.round(report.drift_share * 1000) / 10)}% drift share`;
   const limit = report.share_threshold ? ` (limit ${formatNumber(report.share_threshold * 100)}%)` : '';
+  const history = entry.drift?.history ?? [];
+  if (history.length > 1 || entry.page) {
+    const shown = entry.page?.checks ?? history.slice(-TIMELINE_CHECKS);
+    block.appendChild(
+      renderTimeline(
+        shown,
+        entry.drift?.alias_moves ?? [],
+        report.check_id ?? null,
+        {
+          open: id => actions?.openCheck(entry, id),
+          page: before => actions?.pageChecks(entry, before)
+        },
+        entry.page ? entry.page.more : history.length > TIMELINE_CHECKS,
+        Boolean(entry.page)
+      )
+    );
+  }
+  if (chosen) {
+    const level = reportLevel(chosen);
+    block.appendChild(
+      h(
+        'div',
+        { class: `mlops-Chosen mlops-small mlops-severity-${level}`, 'data-testid': 'mlops-drift-chosen', 'data-check-id': chosen.check_id },
+        h('span', { class: `mlops-verdict mlops-severity-${level}` }, VERDICT[level]),
+        ` Showing check #${chosen.check_id} of ${formatDateTime(chosen.at)}, not the latest · `,
+        h(
+          'button',
+          {
+            class: 'mlops-link mlops-small',
+            'data-testid': 'mlops-drift-latest',
+            onclick: () => actions?.openCheck(entry, latest?.check_id ?? chosen.latest_id)
+          },
+          'back to the latest'
+        )
+      )
+    );
+  }
   block.appendChild(
     h(
       'div',
@@ -179,13 +229,7 @@ export function renderDriftModel(
   if (holderNote) {
     block.appendChild(holderNote);
   }
-  const history = entry.drift?.history ?? [];
-  if (history.length > 1) {
-    block.appendChild(
-      h('div', { class: 'mlops-HistoryRow' }, h('span', { class: 'mlops-muted mlops-small' }, 'checks '), historyStrip(history))
-    );
-  }
-  const notes = renderNotes(entry, report);
+  const notes = renderNotes(chosen ? chosen.alerts : (entry.drift?.alerts ?? []), report);
   if (notes) {
     block.appendChild(notes);
   }
@@ -198,7 +242,7 @@ export function renderDriftModel(
     )
   );
   const columns = orderColumns([...(report.columns ?? []), ...(report.prediction ? [report.prediction] : [])]);
-  const open = actions ? (column: IDriftColumn) => actions.openColumn(entry, column) : null;
+  const open = actions ? (column: IDriftColumn) => actions.openColumn(entry, column, report) : null;
   const figure = (column: IDriftColumn) => columnFigure(column, open);
   const loud = columns.filter(c => ['drift', 'warning'].includes(columnLevel(c)));
   const quiet = columns.filter(c => !['drift', 'warning'].includes(columnLevel(c)));
@@ -243,7 +287,7 @@ function renderHolder(entry: IDriftEntry, report: IDriftReport): HTMLElement | n
 }
 
 /** Schema changes, performance with its numbers, and the alerts the check raised. */
-function renderNotes(entry: IDriftEntry, report: IDriftReport): HTMLElement | null {
+function renderNotes(alerts: IDriftAlert[], report: IDriftReport): HTMLElement | null {
   const schema = report.schema ?? {};
   const items: HTMLElement[] = [];
   if (schema.missing?.length) {
@@ -268,7 +312,7 @@ function renderNotes(entry: IDriftEntry, report: IDriftReport): HTMLElement | nu
   } else if (report.performance?.degraded) {
     items.push(h('li', null, 'model performance degraded'));
   }
-  for (const alert of entry.drift?.alerts ?? []) {
+  for (const alert of alerts) {
     const delivered = alert.channels
       ? `delivered to ${alert.delivered} of ${alert.channels} channel${alert.channels === 1 ? '' : 's'}`
       : 'no alert channel configured';

@@ -11,6 +11,8 @@ import { statusBadge } from './runs';
 
 /** What the buttons do. */
 export interface ISchedulesActions {
+  /** define a new schedule of a notebook or pipeline file, in the schedule dialog */
+  create?(): void;
   runNow(schedule: ISchedule): void;
   setPaused(name: string, paused: boolean): void;
   /** change its cron, zone, parameters, … in the schedule dialog */
@@ -49,6 +51,22 @@ export function renderSchedules(
   now?: Date,
   openSlots: Set<string> = new Set()
 ): HTMLElement {
+  const create = actions.create
+    ? h(
+        'div',
+        { class: 'mlops-Actions' },
+        h(
+          'button',
+          {
+            class: 'mlops-button',
+            'data-testid': 'mlops-new-schedule',
+            title: 'Run a notebook or a pipeline file on a schedule',
+            onclick: () => actions.create?.()
+          },
+          'New schedule…'
+        )
+      )
+    : null;
   if (schedules.length === 0) {
     return h(
       'div',
@@ -57,13 +75,15 @@ export function renderSchedules(
       h(
         'p',
         { class: 'mlops-muted' },
-        "Create one with the Schedule button of a notebook's toolbar, or New Schedule… on a notebook in the file browser."
-      )
+        "Create one with the Schedule button of a notebook's toolbar, New Schedule… on a notebook or pipeline file in the file browser, or here."
+      ),
+      create
     );
   }
   return h(
     'div',
     { class: 'mlops-Schedules' },
+    create,
     ...schedules.map(schedule =>
       renderSchedule(schedule, actions, busy.has(schedule.name), userTimeZone, now, openSlots)
     )
@@ -113,6 +133,7 @@ function renderSchedule(
       { class: 'mlops-Pairs' },
       h('dt', null, 'runs'),
       h('dd', { title: schedule.target }, basename(schedule.target)),
+      ...renderSteps(schedule),
       h('dt', null, 'when'),
       h(
         'dd',
@@ -197,6 +218,38 @@ function renderSchedule(
       )
     )
   );
+}
+
+/** A pipeline's steps, in the order its file lists them (nothing for a notebook). */
+function renderSteps(schedule: ISchedule): HTMLElement[] {
+  const steps = schedule.steps ?? [];
+  if (!steps.length) {
+    return [];
+  }
+  return [
+    h('dt', null, 'steps'),
+    h(
+      'dd',
+      null,
+      h(
+        'ol',
+        { class: 'mlops-PipelineSteps', 'data-testid': 'mlops-schedule-steps' },
+        ...steps.map(step =>
+          h(
+            'li',
+            {
+              'data-testid': 'mlops-schedule-step',
+              'data-step': step.name,
+              title: `${step.notebook}${step.depends_on.length ? ` after ${step.depends_on.join(', ')}` : ''}`
+            },
+            step.name,
+            h('span', { class: 'mlops-muted mlops-small' }, ` · ${basename(step.notebook)}`),
+            step.gate ? h('span', { class: 'mlops-muted mlops-small' }, ` · gate ${step.gate}`) : null
+          )
+        )
+      )
+    )
+  ];
 }
 
 /** A button that opens a run on the Runs tab. */
