@@ -1,7 +1,8 @@
 """``mlops-nb test``: YAML suites of built-in checks and test notebooks, recorded, used by gates.
 
-Real models trained on the built-in churn data, real SQLite stores, a real
-notebook suite executed by papermill in a kernel.
+Real models trained on the built-in churn data, real stores (SQLite and
+PostgreSQL, each test on both), a real notebook suite executed by papermill
+in a kernel.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ from mlops_nb.errors import DeadlineError, InvalidInputError, NotFoundError
 from mlops_nb.execution.report import render
 from mlops_nb.store import audit
 from mlops_nb.testing import run_suite
+
+pytestmark = pytest.mark.backends
 
 TEST_NOTEBOOK = NOTEBOOKS / "churn_test.ipynb"
 #: The rows the suites below test on, as ``{dataset: churn, ...}`` names them.
