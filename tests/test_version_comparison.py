@@ -232,3 +232,25 @@ def test_a_version_without_a_profile_says_why_drift_was_not_compared(store, trai
     # A markdown rendering needs nothing but the comparison itself.
     empty = dataclasses.replace(found, metrics=[], params=[])
     assert "No metrics recorded for either version." in empty.to_markdown()
+
+
+def test_the_test_report_markdown_keeps_a_hostile_check_name_as_text(versions, tmp_path):
+    from mlops_nb.cli.testing import to_markdown
+
+    suite = tmp_path / "hostile.yaml"
+    suite.write_text(
+        "data: {dataset: churn, rows: 300, seed: 11}\n"
+        "checks:\n"
+        "  - {name: 'a|b <img src=x onerror=alert(1)> `x` [l](http://e.example)', size_mb: 5}\n",
+        encoding="utf-8",
+    )
+    result = run_suite(versions, "churn:2", suite)
+    runs = [versions.get_run(result.run_id)]  # its id is the one code span, ours
+    tokens = _rendered(to_markdown(result))
+    cells = [t for t in tokens if t.type == "td_open"]
+    assert len(cells) == 3  # one row: check, result, detail
+    children = [c for t in tokens if t.children for c in t.children]
+    assert not [c for c in children if c.type in ("html_inline", "link_open")]
+    assert [c.content for c in children if c.type == "code_inline"] == [runs[0].run_id[:12]]
+    plain = "".join(c.content for c in children if c.type == "text")
+    assert "a|b <img src=x onerror=alert(1)> `x` [l](http://e.example)" in plain
