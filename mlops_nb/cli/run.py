@@ -140,7 +140,11 @@ def _cmd_run(args: argparse.Namespace) -> None:
             run_id=args.run_id,
             tags=tags,
         )
-    emit(args, run_json(run), str(run))
+    doc = run_json(run)
+    # The versions the notebook registered, so a script (a CI job) can name the new one.
+    children = open_store(args).list_runs(parent_run_id=run.run_id)
+    doc["registered"] = [f"{c.name}:{c.model_version}" for c in children if c.model_version]
+    emit(args, doc, str(run))
     if timed_out(run):
         raise DeadlineError(f"notebook run {run.run_id[:12]} {run.error}")
     if run.status != "finished":

@@ -100,18 +100,19 @@ def _title(result: ModelTest) -> str:
 
 
 def to_markdown(result: ModelTest) -> str:
-    """The result as a markdown section, for a pull request or a job summary."""
+    """The result as a markdown section, for a pull request or a job summary.
 
-    def cell(text: str) -> str:
-        # A "|" would end the cell and a newline the row.
-        return printable(text).replace("|", "\\|")
+    Names and details come from the suite's author: escaped by
+    :func:`mlops_nb.markdown.text`, so none of them is read as markup.
+    """
+    from ..markdown import text
 
     against = ""
     if result.against:
         held = f" (v{result.against_version})" if result.against_version else " (nobody)"
-        against = f", against `{result.against}`{held}"
+        against = f", against {text(result.against)}{text(held)}"
     lines = [
-        f"### {'✅' if result.passed else '❌'} {cell(_title(result))}",
+        f"### {'✅' if result.passed else '❌'} {text(_title(result))}",
         "",
         f"{len(result.checks) - len(result.failed)} of {len(result.checks)} checks passed"
         f"{against}; run `{result.run_id[:12]}`.",
@@ -121,7 +122,7 @@ def to_markdown(result: ModelTest) -> str:
     ]
     for check in result.checks:
         verdict = "pass" if check.passed else "**FAIL**"
-        lines.append(f"| {cell(check.name)} | {verdict} | {cell(check.detail)} |")
+        lines.append(f"| {text(check.name)} | {verdict} | {text(check.detail)} |")
     return "\n".join(lines) + "\n"
 
 
