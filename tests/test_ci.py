@@ -23,7 +23,8 @@ from conftest import REPO
 from mlops_nb.store import Store
 from mlops_nb.store.location import ENV_DB_URL, StoreLocation
 
-pytestmark = pytest.mark.backends
+# The GitHub job runs on both stores (its team variant takes the database from a secret);
+# the GitLab job, the same commands in another file, on the embedded store only.
 
 PASSING = """\
 data: {dataset: churn, rows: 800, seed: 11}
@@ -84,6 +85,7 @@ def _init(cli, repo, env, *flags):
     return cli("ci", "init", "--model", "churn", "--gate", GATE, *flags, cwd=repo, env=env)
 
 
+@pytest.mark.backends
 def test_init_writes_valid_files_and_refuses_to_overwrite_them(cli, project):
     repo, _, env, _ = project
     done = _init(cli, repo, env, "--github", "--gitlab", "--json")
@@ -128,6 +130,7 @@ def test_init_refuses_values_that_would_break_or_inject(cli, tmp_path, flags, me
 
 
 @pytest.mark.slow
+@pytest.mark.backends
 def test_the_github_workflow_reports_on_pull_requests_and_promotes_behind_the_gate(
     cli, project, tmp_path
 ):
