@@ -10,11 +10,13 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import type {
   IAliasChange,
+  IAnnotateRequest,
   ICronReading,
   IDriftHistory,
   IErrorBody,
   IModelDetail,
   IModelSummary,
+  IModelVersion,
   IPanelDrift,
   IPanelModels,
   IPanelRuns,
@@ -175,6 +177,19 @@ export class MlopsClient {
 
   getModel(name: string): Promise<IModelDetail> {
     return this.json(this.url(['models', name]));
+  }
+
+  /** One version in full: its input columns, the hashes of its files, what produced it. */
+  getVersion(name: string, version: number): Promise<IModelVersion> {
+    return this.json(this.url(['models', name, 'versions', String(version)]));
+  }
+
+  /** Edit a version's description and tags (audited); the version as it now is. */
+  annotateVersion(name: string, version: number, request: IAnnotateRequest): Promise<IModelVersion> {
+    return this.json(this.url(['models', name, 'versions', String(version)]), {
+      method: 'PATCH',
+      body: JSON.stringify(request)
+    });
   }
 
   promote(name: string, request: IPromoteRequest): Promise<IAliasChange> {
