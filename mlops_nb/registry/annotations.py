@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 from ..environment import actor as default_actor
 from ..errors import InvalidInputError
 from ..records import ModelVersion
-from ..text import check_label, check_text, quote
+from ..text import check_label, check_tags, check_text, quote
 from .names import check_model_name, parse_version
 
 if TYPE_CHECKING:
@@ -45,18 +45,9 @@ def check_tag_key(key: Any) -> str:
 
 
 def check_version_tags(tags: Any) -> dict[str, str]:
-    """Tags to set: a mapping of tag key to text of at most :data:`TAG_VALUE_LIMIT`."""
-    if tags is None:
-        return {}
-    if not isinstance(tags, Mapping):
-        raise InvalidInputError(
-            f"tags must be a mapping of tag key to text, not {type(tags).__name__}"
-        )
-    checked: dict[str, str] = {}
-    for key, value in tags.items():
-        key = check_tag_key(key)
-        checked[key] = check_text(value, f"tag {quote(key)}", limit=TAG_VALUE_LIMIT)
-    return checked
+    """Tags to set: a mapping of tag key (:func:`check_tag_key`) to text of at most
+    :data:`TAG_VALUE_LIMIT` characters."""
+    return check_tags(tags, check_key=check_tag_key, value_limit=TAG_VALUE_LIMIT)
 
 
 def check_untag(keys: Any) -> list[str]:

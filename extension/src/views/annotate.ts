@@ -189,30 +189,20 @@ export function renderAnnotations(
       h(
         'div',
         { class: 'mlops-TagAdd' },
-        h('input', {
-          class: 'mlops-input',
-          'data-testid': 'mlops-annotate-key',
-          'aria-label': `New tag key for ${label}`,
-          placeholder: 'tag',
-          value: draft.newKey,
-          disabled: draft.saving,
-          oninput: (event: Event) => {
-            draft.newKey = (event.target as HTMLInputElement).value;
-          },
-          onkeydown: enter
-        }),
-        h('input', {
-          class: 'mlops-input',
-          'data-testid': 'mlops-annotate-value',
-          'aria-label': `New tag value for ${label}`,
-          placeholder: 'value',
-          value: draft.newValue,
-          disabled: draft.saving,
-          oninput: (event: Event) => {
-            draft.newValue = (event.target as HTMLInputElement).value;
-          },
-          onkeydown: enter
-        }),
+        ...(['newKey', 'newValue'] as const).map(field =>
+          h('input', {
+            class: 'mlops-input',
+            'data-testid': field === 'newKey' ? 'mlops-annotate-key' : 'mlops-annotate-value',
+            'aria-label': `New tag ${field === 'newKey' ? 'key' : 'value'} for ${label}`,
+            placeholder: field === 'newKey' ? 'tag' : 'value',
+            value: draft[field],
+            disabled: draft.saving,
+            oninput: (event: Event) => {
+              draft[field] = (event.target as HTMLInputElement).value;
+            },
+            onkeydown: enter
+          })
+        ),
         h(
           'button',
           {
