@@ -196,6 +196,27 @@ def rollback(
     return registry.rollback(get_store(home, store), name, alias, reason=reason)
 
 
+def annotate(
+    name: str,
+    version: int | str,
+    *,
+    description: str | None = None,
+    tags: dict[str, str] | None = None,
+    untag: list[str] | None = None,
+    home: str | None = None,
+    store: Store | None = None,
+) -> ModelVersion:
+    """Edit a version's description and tags (audited); return the version as it now is.
+
+    ``description=""`` removes the description, ``tags`` sets (adds or replaces)
+    tags, ``untag`` removes tags by key; what is not named stays. See
+    :func:`mlops_nb.registry.annotations.annotate` for the limits.
+    """
+    return registry.annotate(
+        get_store(home, store), name, version, description=description, tags=tags, untag=untag
+    )
+
+
 def which(
     ref: str, at: str | None = None, *, home: str | None = None, store: Store | None = None
 ) -> Lineage:

@@ -115,6 +115,9 @@ class ModelVersion(_Record):
     data_sha256: str | None = None
     aliases: list[str] = field(default_factory=list)
     profile_sha256: str | None = None
+    #: what people wrote about it, edited after registration (:func:`mlops_nb.annotate`)
+    description: str | None = None
+    tags: dict[str, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)

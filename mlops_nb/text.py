@@ -24,6 +24,7 @@ move a terminal's cursor, recolour it or draw a line of its own.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from typing import Any
 
 from .errors import InvalidInputError
@@ -96,8 +97,14 @@ def check_label(value: Any, what: str, *, limit: int = LABEL_LIMIT) -> str:
     return value
 
 
-def check_tags(tags: Any) -> dict[str, str]:
-    """Tags checked: keys are labels (:func:`check_label`), values free text."""
+def check_tags(
+    tags: Any,
+    *,
+    check_key: Callable[[Any], str] | None = None,
+    value_limit: int = TEXT_LIMIT,
+) -> dict[str, str]:
+    """Tags checked: keys are labels (:func:`check_label`, or ``check_key``), values
+    free text of at most ``value_limit`` characters."""
     if tags is None:
         return {}
     if not isinstance(tags, dict):
@@ -106,8 +113,8 @@ def check_tags(tags: Any) -> dict[str, str]:
         )
     checked: dict[str, str] = {}
     for key, value in tags.items():
-        key = check_label(key, "tag key")
-        checked[key] = check_text(value, f"tag {quote(key)}")
+        key = check_key(key) if check_key else check_label(key, "tag key")
+        checked[key] = check_text(value, f"tag {quote(key)}", limit=value_limit)
     return checked
 
 

@@ -46,6 +46,21 @@ model_names = (
 
 schemathesis.openapi.format("model-name", model_names)
 
+# `format: tag-key` (a version's tags): visible text without "=" or ",", drawn from the
+# same alphabets (mlops_nb.registry.annotations.check_tag_key).
+tag_keys = (
+    st.sampled_from(_SCRIPTS)
+    .flatmap(
+        lambda letters: st.text(
+            alphabet=letters + _NO_SCRIPT.replace(",", "").replace("=", "") + ":/@",
+            min_size=1,
+            max_size=40,
+        )
+    )
+    .filter(_valid)
+)
+schemathesis.openapi.format("tag-key", tag_keys)
+
 
 # `format: run-filter` and `format: run-sort` name the runs search language
 # (mlops_nb/tracking/search.py), which no pattern states: what the fuzzer sends

@@ -225,6 +225,10 @@ def _every_table(store):
     )
     store.change_alias("churn", "production", 2, action="promote", actor="bob", reason="better")
     store.change_alias("churn", "staging", 1, action="promote", actor="bob")
+    # an edited description and tags: the version's row as the latest event recorded it
+    registry.annotate(
+        store, "churn", 1, description="first cut", tags={"team": "growth"}, actor="dan"
+    )
     # v1 (0.8125) cannot beat production v2 (0.9): an audited refusal, nothing moves
     with pytest.raises(GateFailedError):
         registry.promote(store, "churn", 1, require="accuracy>=production", actor="erin")
@@ -514,6 +518,7 @@ def _problem(store):
         ("run.started", "runs"),
         ("alias.refused", "alias_refusals"),
         ("alias.changed", "alias_changes"),
+        ("version.annotated", "model_versions"),
         ("schedule.slot.queued", "schedule_slots"),
         ("schedule.advanced", "schedules"),
         ("artifact.erased", "artifacts"),

@@ -362,7 +362,7 @@ def test_a_version_shows_its_input_schema_and_two_versions_compare(panel):
     schema = v2.locator('[data-testid="mlops-version-schema"]')
     schema.locator("summary").click()
     columns = schema.locator('[data-testid="mlops-schema-column"]')
-    assert columns.count() > 0
+    columns.first.wait_for(timeout=15_000)  # loaded on unfolding (GET …/versions/2)
     assert "contract" in [c.get_attribute("data-column") for c in columns.all()]
     button = churn.locator('[data-testid="mlops-compare-versions"]')
     assert button.is_disabled()

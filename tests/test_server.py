@@ -329,6 +329,7 @@ async def test_every_route_and_verb_refuses_requests_without_credentials(
 
     plausible = {
         "name": "churn",
+        "version": "1",
         "run_id": everything_seeded.list_runs()[0].run_id,
         "slot_id": str(everything_seeded.slots("churn")[0]["id"]),
         "kind": "model",

@@ -83,15 +83,27 @@ async def test_models_is_every_models_summary_and_detail_in_one_answer(jp_fetch,
     _, summaries, _ = await call(jp_fetch, "models")
     assert [m["summary"] for m in tab["models"]] == summaries
     for entry in tab["models"]:
-        _, detail, _ = await call(jp_fetch, "models", entry["summary"]["name"])
-        assert entry["detail"] == detail
+        name = entry["summary"]["name"]
+        _, detail, _ = await call(jp_fetch, "models", name)
+        shown = entry["detail"]
+        assert {**shown, "versions": None} == {**detail, "versions": None}
+        assert len(shown["versions"]) == len(detail["versions"])
+        for version, full in zip(shown["versions"], detail["versions"], strict=True):
+            # each version is its full document less what the tab does not show
+            assert version == panel_part(full)
+            _, alone, _ = await call(jp_fetch, "models", name, "versions", str(full["version"]))
+            assert alone == full
     churn = next(m["detail"] for m in tab["models"] if m["summary"]["name"] == "churn")
     made = churn["versions"][-1]["produced_by"]  # v3: track run ← notebook ← pipeline
-    assert (made["notebook"], made["pipeline"], made["step"], made["schedule"]) == (
-        "train.ipynb",
-        "retrain",
-        "train",
-        "monthly",
+    assert made == {
+        "notebook": "train.ipynb",
+        "pipeline": "retrain",
+        "step": "train",
+        "schedule": "monthly",
+    }
+    assert churn["versions"][0]["produced_by"] == {}  # tracked outside any notebook
+    assert not {"artifact_sha256", "data_sha256", "profile_sha256", "signature"} & set(
+        churn["versions"][0]
     )
     assert [h["action"] for h in churn["history"]] == ["promote", "promote", "rollback", "refused"]
     assert churn["aliases"] == [{"alias": "production", "version": 1, "rollback_to": None}]
@@ -99,6 +111,29 @@ async def test_models_is_every_models_summary_and_detail_in_one_answer(jp_fetch,
     assert EVIL in [m["summary"]["name"] for m in tab["models"]]
     timings = dict(t.split(";dur=") for t in headers["Server-Timing"].split(", "))
     assert set(timings) == {"app", "cpu"} and all(float(v) >= 0 for v in timings.values())
+
+
+def panel_part(full: dict) -> dict:
+    """What the Models tab carries of a version, from its full document (GET …/versions/V)."""
+    keep = ("version", "run_id", "created_at", "created_by", "estimator", "metrics", "aliases")
+    part = {k: full[k] for k in keep}
+    part["estimator_name"] = full["estimator_name"]
+    part["schema_columns"] = len(full["signature"])
+    if full["description"] is not None:
+        part["description"] = full["description"]
+    if full["tags"]:
+        part["tags"] = full["tags"]
+    producer = full["produced_by"]
+    part["produced_by"] = (
+        None
+        if producer is None
+        else {
+            k: producer[k]
+            for k in ("notebook", "pipeline", "step", "schedule")
+            if producer[k] is not None
+        }
+    )
+    return part
 
 
 async def test_drift_is_every_models_drift_view_in_one_answer(jp_fetch, registry):

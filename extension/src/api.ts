@@ -10,6 +10,7 @@ import { ServerConnection } from '@jupyterlab/services';
 
 import type {
   IAliasChange,
+  IAnnotateRequest,
   ICronReading,
   IDriftCheckDetail,
   IDriftChecksPage,
@@ -17,6 +18,7 @@ import type {
   IErrorBody,
   IModelDetail,
   IModelSummary,
+  IModelVersion,
   IPanelDrift,
   IPanelModels,
   IPanelRuns,
@@ -178,6 +180,19 @@ export class MlopsClient {
 
   getModel(name: string): Promise<IModelDetail> {
     return this.json(this.url(['models', name]));
+  }
+
+  /** One version in full: its input columns, the hashes of its files, what produced it. */
+  getVersion(name: string, version: number): Promise<IModelVersion> {
+    return this.json(this.url(['models', name, 'versions', String(version)]));
+  }
+
+  /** Edit a version's description and tags (audited); the version as it now is. */
+  annotateVersion(name: string, version: number, request: IAnnotateRequest): Promise<IModelVersion> {
+    return this.json(this.url(['models', name, 'versions', String(version)]), {
+      method: 'PATCH',
+      body: JSON.stringify(request)
+    });
   }
 
   promote(name: string, request: IPromoteRequest): Promise<IAliasChange> {

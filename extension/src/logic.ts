@@ -5,6 +5,7 @@
 import { browserTimeZone, formatDateTime, formatNumber, parseTime } from './format';
 import type {
   IAliasChange,
+  IAnnotateRequest,
   IDriftColumn,
   IDriftReport,
   IPerformanceMetric,
@@ -324,4 +325,50 @@ export function runNowWarning(schedule: ISchedule): string | null {
     `${notebooks.join(', ')} ${notebooks.length === 1 ? 'calls' : 'call'} promote: ` +
     `this run can move ${alias} (and any alias its notebooks name).`
   );
+}
+
+// ---------------------------------------------------------------- annotations
+
+/** A version's description and tags as the editor holds them. */
+export interface IAnnotationDraft {
+  description: string;
+  /** key → value, in the order the user sees them */
+  tags: [string, string][];
+}
+
+/** The draft to start editing a version from: what it has now. */
+export function draftOf(version: { description?: string | null; tags?: Record<string, string> }): IAnnotationDraft {
+  return { description: version.description ?? '', tags: Object.entries(version.tags ?? {}) };
+}
+
+/**
+ * What to send to save `draft` over `version`: the description if it changed,
+ * the tags added or changed, the keys removed; null when nothing changed.
+ * The server checks every value and keeps the audit record.
+ */
+export function annotationRequest(
+  version: { description?: string | null; tags?: Record<string, string> },
+  draft: IAnnotationDraft
+): IAnnotateRequest | null {
+  const request: IAnnotateRequest = {};
+  if (draft.description !== (version.description ?? '')) {
+    request.description = draft.description;
+  }
+  const before = version.tags ?? {};
+  const after = new Map(draft.tags);
+  // No prototype: a tag may be called "__proto__" or "constructor" like any other.
+  const set: Record<string, string> = Object.create(null);
+  for (const [key, value] of after) {
+    if (!(Object.prototype.hasOwnProperty.call(before, key) && before[key] === value)) {
+      set[key] = value;
+    }
+  }
+  const untag = Object.keys(before).filter(key => !after.has(key));
+  if (Object.keys(set).length) {
+    request.tags = set;
+  }
+  if (untag.length) {
+    request.untag = untag;
+  }
+  return Object.keys(request).length ? request : null;
 }

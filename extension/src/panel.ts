@@ -29,6 +29,7 @@ import { TIMELINE_CHECKS } from './timeline';
 import type {
   IAliasChange,
   IAliasHolder,
+  IAnnotateRequest,
   IDriftCheckDetail,
   IDriftChecksPage,
   IRun,
@@ -437,7 +438,15 @@ export class MlopsPanel extends Widget {
           promote: (model, version) => void this.promote(model, version),
           rollback: (model, holder) => void this.rollback(model, holder),
           openRun: runId => this.showRun(runId),
-          compareVersions: (_model, runIds) => void this.compareRuns(runIds)
+          compareVersions: (_model, runIds) => void this.compareRuns(runIds),
+          loadSchema: (model, version) =>
+            this.client.getVersion(model, version).then(
+              full => full.signature ?? [],
+              (reason: unknown) => {
+                throw new Error(errorText(reason));
+              }
+            ),
+          annotate: (model, version, request) => this.annotate(model, version, request)
         },
         this.modelsState
       )
@@ -699,6 +708,19 @@ export class MlopsPanel extends Widget {
       this.showMessage('error', `Could not roll back ${model}@${holder.alias}: ${errorText(reason)}`);
     }
     await this.reloadModels();
+  }
+
+  /** Save a version's description and tags; the server's refusal is shown in the editor. */
+  private async annotate(model: string, version: number, request: IAnnotateRequest): Promise<string | null> {
+    try {
+      await this.client.annotateVersion(model, version, request);
+    } catch (reason) {
+      return errorText(reason);
+    }
+    this.showMessage('success', `Saved the description and tags of ${model} v${version} (recorded in the audit log).`);
+    // Not awaited: the editor closes first, then the tab shows what the server kept.
+    void this.reloadModels();
+    return null;
   }
 
   private describe(model: string, change: IAliasChange): string {

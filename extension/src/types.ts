@@ -31,34 +31,58 @@ export interface IModelSummary {
 
 /** A registered version (`ModelVersion.to_json()`). */
 export interface IModelVersion {
-  model: string;
   version: number;
   run_id: string | null;
   created_at: string;
   created_by: string | null;
-  artifact_sha256: string;
-  format: string;
   estimator: string | null;
   metrics: Metrics;
-  data_sha256: string | null;
   aliases: string[];
-  signature?: { name: string; dtype: string }[] | null;
-  profile_sha256?: string | null;
   /** the estimator's class alone, e.g. `Pipeline` (the server's reading of `estimator`) */
   estimator_name?: string | null;
-  /** the run that registered the version and what it ran in */
+  /** the notebook, pipeline and schedule that produced it (the run is `run_id`) */
   produced_by?: IProducedBy | null;
+  /** how many input columns (the Models tab's document; the columns come with the version) */
+  schema_columns?: number;
+  /** what people wrote about it; absent or null when nothing */
+  description?: string | null;
+  /** its tags, key → value, A to Z; absent when none */
+  tags?: Record<string, string>;
+  // The rest comes with the version in full (GET /models/{name}/versions/{version}),
+  // not in the Models tab's document.
+  model?: string;
+  signature?: ISchemaColumn[] | null;
+  artifact_sha256?: string;
+  format?: string;
+  data_sha256?: string | null;
+  profile_sha256?: string | null;
 }
 
-/** Which run made a version, and the notebook, pipeline and schedule it ran in. */
+/** One input column of a version: its name and dtype. */
+export interface ISchemaColumn {
+  name: string;
+  dtype: string;
+}
+
+/** What PATCH /models/{name}/versions/{version} changes; what is left out stays. */
+export interface IAnnotateRequest {
+  /** the new description; '' removes it */
+  description?: string;
+  /** tags to set (added or replaced) */
+  tags?: Record<string, string>;
+  /** keys of tags to remove */
+  untag?: string[];
+}
+
+/** Which run made a version: the notebook, pipeline and schedule it ran in, where they apply. */
 export interface IProducedBy {
-  run_id: string;
-  notebook: string | null;
-  notebook_run_id: string | null;
-  pipeline: string | null;
-  pipeline_run_id: string | null;
-  step: string | null;
-  schedule: string | null;
+  run_id?: string;
+  notebook?: string | null;
+  notebook_run_id?: string | null;
+  pipeline?: string | null;
+  pipeline_run_id?: string | null;
+  step?: string | null;
+  schedule?: string | null;
 }
 
 /** Who holds an alias now and where a rollback would take it (the server's holder stack). */

@@ -1,5 +1,7 @@
 // Pure view logic: sorting, time formatting, severities, alias history.
 import {
+  annotationRequest,
+  draftOf,
   columnChoices,
   columnLabel,
   columnLevel,
@@ -301,5 +303,27 @@ describe('severity', () => {
       column({ column: 'moved-more', drift: true, severity: 2.5 })
     ]);
     expect(ordered.map(c => c.column)).toEqual(['moved-more', 'moved', 'close', 'calm']);
+  });
+});
+
+describe('annotationRequest', () => {
+  const version = { description: 'old', tags: { a: '1', b: '2' } };
+
+  it('sends nothing when nothing changed', () => {
+    expect(annotationRequest(version, draftOf(version))).toBeNull();
+    expect(annotationRequest({}, draftOf({}))).toBeNull();
+    expect(annotationRequest({ description: null }, { description: '', tags: [] })).toBeNull();
+  });
+
+  it('sends the description changed, the tags set or changed and the keys removed', () => {
+    const draft = { description: 'new', tags: [['b', '3'], ['c', '']] as [string, string][] };
+    expect(annotationRequest(version, draft)).toEqual({ description: 'new', tags: { b: '3', c: '' }, untag: ['a'] });
+    expect(annotationRequest(version, { description: '', tags: [] })).toEqual({ description: '', untag: ['a', 'b'] });
+  });
+
+  it('treats a key named like an object property as any other key', () => {
+    const request = annotationRequest({ tags: {} }, { description: '', tags: [['__proto__', 'x'], ['constructor', 'y']] });
+    expect(JSON.parse(JSON.stringify(request))).toEqual(JSON.parse('{"tags":{"__proto__":"x","constructor":"y"}}'));
+    expect(annotationRequest(JSON.parse('{"tags":{"__proto__":"x"}}'), { description: '', tags: [['__proto__', 'x']] })).toBeNull();
   });
 });

@@ -21,7 +21,7 @@ import type { IDriftHistory, IModelDetail, IModelSummary, IRun, ISchedule, IServ
 
 const EVIL = '<img src=x onerror=alert(1)>';
 
-const noModelActions: IModelsActions = { promote: jest.fn(), rollback: jest.fn(), openRun: jest.fn(), compareVersions: jest.fn() };
+const noModelActions: IModelsActions = { promote: jest.fn(), rollback: jest.fn(), openRun: jest.fn(), compareVersions: jest.fn(), loadSchema: jest.fn(), annotate: jest.fn() };
 
 function summary(name: string, aliases: Record<string, number> = {}): IModelSummary {
   return { name, created_at: '2026-11-24T17:35:13Z', updated_at: null, versions: 2, latest_version: 2, aliases };
@@ -132,7 +132,7 @@ describe('models tab', () => {
   });
 
   it('wires promote and rollback to the actions', () => {
-    const actions: IModelsActions = { promote: jest.fn(), rollback: jest.fn(), openRun: jest.fn(), compareVersions: jest.fn() };
+    const actions: IModelsActions = { promote: jest.fn(), rollback: jest.fn(), openRun: jest.fn(), compareVersions: jest.fn(), loadSchema: jest.fn(), annotate: jest.fn() };
     const node = render(renderModels(entries, actions, { foldedHistory: new Set() }));
     (node.querySelector('[data-version="2"] [data-testid="mlops-promote"]') as HTMLElement).click();
     expect(actions.promote).toHaveBeenCalledWith('churn', 2);
@@ -143,7 +143,7 @@ describe('models tab', () => {
   });
 
   it('rolls back to the version the server names', () => {
-    const actions: IModelsActions = { promote: jest.fn(), rollback: jest.fn(), openRun: jest.fn(), compareVersions: jest.fn() };
+    const actions: IModelsActions = { promote: jest.fn(), rollback: jest.fn(), openRun: jest.fn(), compareVersions: jest.fn(), loadSchema: jest.fn(), annotate: jest.fn() };
     const held = {
       ...detail('churn'),
       aliases: [{ alias: 'production', version: 3, rollback_to: 1 }]
@@ -161,15 +161,8 @@ describe('models tab', () => {
     made.versions[0] = {
       ...made.versions[0],
       estimator_name: 'Pipeline',
-      produced_by: {
-        run_id: 'a'.repeat(32),
-        notebook: 'train_churn.ipynb',
-        notebook_run_id: 'b'.repeat(32),
-        pipeline: null,
-        pipeline_run_id: null,
-        step: null,
-        schedule: 'monthly'
-      }
+      // as the tab's document has it: the parts that apply, the run is the version's
+      produced_by: { notebook: 'train_churn.ipynb', schedule: 'monthly' }
     };
     made.history.push({
       id: 2,
@@ -185,14 +178,14 @@ describe('models tab', () => {
       gate: 'accuracy>=0.95',
       failures: ['accuracy>=0.95: 0.86 is not >= 0.95']
     });
-    const actions: IModelsActions = { promote: jest.fn(), rollback: jest.fn(), openRun: jest.fn(), compareVersions: jest.fn() };
+    const actions: IModelsActions = { promote: jest.fn(), rollback: jest.fn(), openRun: jest.fn(), compareVersions: jest.fn(), loadSchema: jest.fn(), annotate: jest.fn() };
     const node = render(renderModels([{ summary: summary('churn', { production: 1 }), detail: made }], actions, { foldedHistory: new Set() }));
     const v1 = node.querySelector('[data-testid="mlops-version"][data-version="1"]') as HTMLElement;
     expect(v1.querySelector('[data-testid="mlops-estimator"]')?.textContent).toBe(' · estimator Pipeline');
     const producer = v1.querySelector('[data-testid="mlops-produced-by"]') as HTMLElement;
     expect(producer.textContent).toContain('from train_churn.ipynb, schedule monthly');
     (producer.querySelector('button') as HTMLElement).click();
-    expect(actions.openRun).toHaveBeenCalledWith('a'.repeat(32));
+    expect(actions.openRun).toHaveBeenCalledWith('1'.repeat(32));
     const refused = node.querySelector('[data-testid="mlops-alias-event"][data-action="refused"]') as HTMLElement;
     expect(refused.textContent).toContain('production: v1 ↛ v2');
     expect(refused.textContent).toContain('0.86 is not >= 0.95');
@@ -224,7 +217,7 @@ describe('models tab', () => {
   });
 
   it('compares the versions ticked, oldest first, once two are ticked', () => {
-    const actions: IModelsActions = { promote: jest.fn(), rollback: jest.fn(), openRun: jest.fn(), compareVersions: jest.fn() };
+    const actions: IModelsActions = { promote: jest.fn(), rollback: jest.fn(), openRun: jest.fn(), compareVersions: jest.fn(), loadSchema: jest.fn(), annotate: jest.fn() };
     const state = { foldedHistory: new Set<string>() };
     const node = render(renderModels(entries, actions, state));
     const button = () => node.querySelector('[data-testid="mlops-compare-versions"]') as HTMLButtonElement;
@@ -270,6 +263,111 @@ describe('models tab', () => {
     expect(rows).toEqual([[EVIL, 'float64'], ['plan', 'category']]);
     expect(node.querySelector('[data-version="1"] [data-testid="mlops-version-schema"]')).toBeNull();
     expect(document.querySelector('img')).toBeNull();
+  });
+});
+
+describe('version description and tags', () => {
+  const flush = () => new Promise(resolve => setTimeout(resolve, 0));
+  const tagged = () => {
+    const made = detail('churn');
+    made.versions[1] = { ...made.versions[1], description: `retrained ${EVIL}`, tags: { reviewed: 'yes', [EVIL]: EVIL } };
+    return [{ summary: summary('churn'), detail: made }];
+  };
+  const input = (node: HTMLElement, testid: string, value: string) => {
+    const field = node.querySelector(`[data-testid="${testid}"]`) as HTMLInputElement;
+    field.value = value;
+    field.dispatchEvent(new Event('input'));
+  };
+  const click = (node: HTMLElement, testid: string) => (node.querySelector(`[data-testid="${testid}"]`) as HTMLElement).click();
+
+  it('shows them as text under the version', () => {
+    const node = render(renderModels(tagged(), noModelActions, { foldedHistory: new Set() }));
+    const v2 = node.querySelector('[data-testid="mlops-version"][data-version="2"]') as HTMLElement;
+    expect(v2.querySelector('[data-testid="mlops-version-description"]')?.textContent).toBe(`retrained ${EVIL}`);
+    const tags = Array.from(v2.querySelectorAll('[data-testid="mlops-version-tag"]')).map(t => t.getAttribute('data-tag-key'));
+    expect(tags).toEqual(['reviewed', EVIL]);
+    expect(node.querySelector('[data-version="1"] [data-testid="mlops-version-description"]')).toBeNull();
+    expect(document.querySelector('img')).toBeNull();
+  });
+
+  it('edits in place and sends only what changed', async () => {
+    const annotate = jest.fn().mockResolvedValue(null);
+    const state = { foldedHistory: new Set<string>() };
+    const node = render(renderModels(tagged(), { ...noModelActions, annotate }, state));
+    const v2 = () => node.querySelector('[data-testid="mlops-version"][data-version="2"]') as HTMLElement;
+    click(v2(), 'mlops-annotate-edit');
+    expect((v2().querySelector('[data-testid="mlops-annotate-description"]') as HTMLTextAreaElement).value).toBe(`retrained ${EVIL}`);
+    input(v2(), 'mlops-annotate-description', 'March retrain');
+    click(v2().querySelector('[data-tag-key="reviewed"]') as HTMLElement, 'mlops-annotate-untag');
+    input(v2(), 'mlops-annotate-key', 'ticket');
+    input(v2(), 'mlops-annotate-value', 'ML-1');
+    click(v2(), 'mlops-annotate-add');
+    expect(Array.from(v2().querySelectorAll('[data-testid="mlops-annotate-tag"]')).map(t => t.getAttribute('data-tag-key'))).toEqual([EVIL, 'ticket']);
+    click(v2(), 'mlops-annotate-save');
+    await flush();
+    expect(annotate).toHaveBeenCalledWith('churn', 2, { description: 'March retrain', tags: { ticket: 'ML-1' }, untag: ['reviewed'] });
+    expect(v2().querySelector('[data-testid="mlops-annotate-editor"]')).toBeNull();
+  });
+
+  it('keeps the draft and shows the server\'s refusal', async () => {
+    const annotate = jest.fn().mockResolvedValue('tag key \'a=b\' may not contain =');
+    const state = { foldedHistory: new Set<string>() };
+    const entries = tagged();
+    const node = render(renderModels(entries, { ...noModelActions, annotate }, state));
+    const v2 = () => document.querySelector('[data-testid="mlops-version"][data-version="2"]') as HTMLElement;
+    click(v2(), 'mlops-annotate-edit');
+    input(v2(), 'mlops-annotate-key', 'a=b');
+    click(v2(), 'mlops-annotate-save');
+    await flush();
+    expect(v2().querySelector('[data-testid="mlops-annotate-error"]')?.textContent).toContain('may not contain =');
+    // a refresh of the tab keeps the editor and its draft
+    render(renderModels(entries, { ...noModelActions, annotate }, state));
+    expect(v2().querySelector('[data-tag-key="a=b"]')).not.toBeNull();
+    click(v2(), 'mlops-annotate-cancel');
+    expect(v2().querySelector('[data-testid="mlops-annotate-editor"]')).toBeNull();
+    expect(node).toBeDefined();
+  });
+
+  it('sends nothing when nothing changed', async () => {
+    const annotate = jest.fn();
+    const node = render(renderModels(tagged(), { ...noModelActions, annotate }, { foldedHistory: new Set() }));
+    click(node.querySelector('[data-version="2"]') as HTMLElement, 'mlops-annotate-edit');
+    click(node.querySelector('[data-version="2"]') as HTMLElement, 'mlops-annotate-save');
+    await flush();
+    expect(annotate).not.toHaveBeenCalled();
+  });
+
+  it('loads the input columns when the schema is unfolded', async () => {
+    const made = detail('churn');
+    made.versions[1] = { ...made.versions[1], schema_columns: 2 };
+    const loadSchema = jest.fn().mockResolvedValue([{ name: EVIL, dtype: 'float64' }, { name: 'plan', dtype: 'category' }]);
+    const state = { foldedHistory: new Set<string>() };
+    const node = render(renderModels([{ summary: summary('churn'), detail: made }], { ...noModelActions, loadSchema }, state));
+    const schema = node.querySelector('[data-version="2"] [data-testid="mlops-version-schema"]') as HTMLDetailsElement;
+    expect(schema.querySelector('summary')?.textContent).toBe('Input schema (2 columns)');
+    expect(loadSchema).not.toHaveBeenCalled();
+    schema.open = true;
+    schema.dispatchEvent(new Event('toggle'));
+    await flush();
+    expect(loadSchema).toHaveBeenCalledWith('churn', 2);
+    expect(Array.from(schema.querySelectorAll('[data-testid="mlops-schema-column"]')).map(r => r.getAttribute('data-column'))).toEqual([EVIL, 'plan']);
+    // loaded once: a re-render shows them without asking again
+    const again = render(renderModels([{ summary: summary('churn'), detail: made }], { ...noModelActions, loadSchema }, state));
+    expect(again.querySelectorAll('[data-version="2"] [data-testid="mlops-schema-column"]')).toHaveLength(2);
+    expect(loadSchema).toHaveBeenCalledTimes(1);
+    expect(document.querySelector('img')).toBeNull();
+  });
+
+  it('says why the input columns did not load', async () => {
+    const made = detail('churn');
+    made.versions[1] = { ...made.versions[1], schema_columns: 1 };
+    const loadSchema = jest.fn().mockRejectedValue(new Error('model \'churn\' has no version 2'));
+    const node = render(renderModels([{ summary: summary('churn'), detail: made }], { ...noModelActions, loadSchema }, { foldedHistory: new Set() }));
+    const schema = node.querySelector('[data-version="2"] [data-testid="mlops-version-schema"]') as HTMLDetailsElement;
+    schema.open = true;
+    schema.dispatchEvent(new Event('toggle'));
+    await flush();
+    expect(schema.querySelector('.mlops-error')?.textContent).toContain('has no version 2');
   });
 });
 

@@ -1,4 +1,5 @@
-"""``mlops-nb models``, ``versions``, ``promote``, ``rollback``, ``which``: the registry."""
+"""``mlops-nb models``, ``versions``, ``annotate``, ``promote``, ``rollback``, ``which``: the
+registry."""
 
 from __future__ import annotations
 
@@ -15,6 +16,15 @@ def add_commands(
     cmd("models", "list models")
     p = cmd("versions", "list the versions of a model")
     p.add_argument("name")
+    p = cmd("annotate", "edit the description and tags of NAME:VERSION (audited)")
+    p.add_argument("ref", metavar="NAME:VERSION")
+    p.add_argument("--description", metavar="TEXT", help="the new description ('' removes it)")
+    p.add_argument(
+        "--tag", action="append", default=[], metavar="KEY=VALUE", help="set a tag (repeatable)"
+    )
+    p.add_argument(
+        "--untag", action="append", default=[], metavar="KEY", help="remove a tag (repeatable)"
+    )
     p = cmd("promote", "point an alias at a version, if the gate allows")
     p.add_argument("name")
     p.add_argument("version", help="version number or 'latest'")
@@ -49,8 +59,30 @@ def _cmd_versions(args: argparse.Namespace) -> None:
     emit(
         args,
         versions,
-        table_text(versions, ["version", "created_at", "aliases", "metrics", "run_id", "format"]),
+        table_text(
+            versions,
+            ["version", "created_at", "aliases", "metrics", "run_id", "format", "tags"],
+        ),
     )
+
+
+def _cmd_annotate(args: argparse.Namespace) -> None:
+    from ..errors import InvalidInputError
+    from ..registry import annotate, parse_ref
+
+    name, _alias, number = parse_ref(args.ref)
+    if number is None:
+        raise InvalidInputError(f"annotate takes NAME:VERSION, e.g. {name}:3, not {args.ref!r:.60}")
+    tags = {}
+    for item in args.tag:
+        key, sep, value = item.partition("=")
+        if not sep:
+            raise InvalidInputError(f"--tag takes KEY=VALUE, not {item!r:.60}")
+        tags[key] = value
+    version = annotate(
+        open_store(args), name, number, description=args.description, tags=tags, untag=args.untag
+    )
+    emit(args, version.to_json(), str(version))
 
 
 def _cmd_promote(args: argparse.Namespace) -> None:
@@ -84,6 +116,7 @@ def _cmd_which(args: argparse.Namespace) -> None:
 COMMANDS = {
     "models": _cmd_models,
     "versions": _cmd_versions,
+    "annotate": _cmd_annotate,
     "promote": _cmd_promote,
     "rollback": _cmd_rollback,
     "which": _cmd_which,

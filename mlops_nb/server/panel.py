@@ -7,7 +7,8 @@ the whole registry's versions, alias histories, drift checks and the runs
 that produced the versions are each read at once, never once per model.
 Each model's part is the same document as its own route's
 (:func:`~.views.model_detail`, :func:`~.views.drift_view`), built by the
-same functions from what was read. The server keeps the Models and Drift
+same functions from what was read; the Models tab's versions carry only what
+the tab shows (the hashes of their files are a request away). The server keeps the Models and Drift
 documents until the store changes (:class:`TabCache`), so the panel's
 periodic refresh of an unchanged registry costs one query.
 """
@@ -21,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..errors import InvalidInputError, NotFoundError
 from ..registry import DEFAULT_ALIAS, alias_histories
-from .views import drift_doc, model_doc, run_docs
+from .views import drift_doc, model_doc, panel_version_doc, run_docs
 
 if TYPE_CHECKING:
     from ..records import Run, RunLink
@@ -63,7 +64,8 @@ def models_tab(store: Store) -> dict[str, Any]:
     """``GET /panel/models``: every model's summary and detail, A to Z.
 
     ``{"models": [{"summary": ..., "detail": ...}]}``, each part as
-    ``GET /models`` and ``GET /models/{name}`` give it.
+    ``GET /models`` and ``GET /models/{name}`` give it, but each version with
+    only what the tab shows (:func:`~.views.panel_version_doc`).
     """
     summaries = store.list_models()
     versions = store.versions_by_model()
@@ -79,6 +81,7 @@ def models_tab(store: Store) -> dict[str, Any]:
                     versions.get(summary["name"], []),
                     histories.get(summary["name"], []),
                     runs,
+                    panel_version_doc,
                 ),
             }
             for summary in summaries

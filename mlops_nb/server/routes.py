@@ -165,6 +165,41 @@ class ModelHandler(BaseHandler):
         self.reply(model_detail(self.store, name))
 
 
+class VersionHandler(BaseHandler):
+    @tornado.web.authenticated
+    def get(self, name: str, version: str) -> None:
+        """One version in full, as ``GET /models/{name}`` lists it (hashes included)."""
+        from ..registry import check_model_name, parse_version
+        from .views import version_doc
+
+        found = self.store.get_version(check_model_name(name), parse_version(version))
+        self.reply(version_doc(self.store, found, {}))
+
+    @tornado.web.authenticated
+    def patch(self, name: str, version: str) -> None:
+        """Edit the version's description and tags (audited); answer the version as it is."""
+        from ..registry import annotate, parse_version
+        from .views import version_doc
+
+        doc = self.body()
+        unknown = sorted(set(doc) - {"description", "tags", "untag"})
+        if unknown:
+            raise InvalidInputError(
+                f"unknown field {unknown[0]!r:.60}: a version takes description, tags, untag"
+            )
+        number = parse_version(version)
+        updated = annotate(
+            self.store,
+            name,
+            number,
+            description=doc.get("description"),
+            tags=doc.get("tags"),
+            untag=doc.get("untag"),
+            actor=self.actor(),
+        )
+        self.reply(version_doc(self.store, updated, {}))
+
+
 class PromoteHandler(BaseHandler):
     @tornado.web.authenticated
     def post(self, name: str) -> None:
@@ -420,6 +455,7 @@ def setup_handlers(web_app: Any, root_dir: str | None = None) -> list[str]:
     routes = [
         ("models", ModelsHandler),
         (f"models/{name}", ModelHandler),
+        (f"models/{name}/versions/(?P<version>[^/]+)", VersionHandler),
         (f"models/{name}/promote", PromoteHandler),
         (f"models/{name}/rollback", RollbackHandler),
         ("panel/models", PanelModelsHandler),

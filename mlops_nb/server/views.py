@@ -24,8 +24,13 @@ from ..errors import NotFoundError
 from ..registry import DEFAULT_ALIAS, alias_history, check_model_name, holder_stack
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from ..records import AliasChange, AliasRefusal, ModelVersion, Run, RunLink
     from ..store import Store
+
+    #: How one version appears in a model's document.
+    VersionDoc = Callable[[Store, ModelVersion, dict[str, Run | RunLink | None]], dict[str, Any]]
 
 #: A notebook that can move an alias: the magic, or a call of ``promote``.
 _PROMOTES = re.compile(r"%mlops_promote\b|\bpromote\s*\(")
@@ -59,9 +64,14 @@ def model_doc(
     versions: list[ModelVersion],
     history: list[AliasChange | AliasRefusal],
     runs: dict[str, Run | RunLink | None],
+    shown: VersionDoc | None = None,
 ) -> dict[str, Any]:
     """:func:`model_detail` from what was read already: the model's versions, its alias
-    history, and the runs known so far (``runs``, filled in as they are read)."""
+    history, and the runs known so far (``runs``, filled in as they are read).
+
+    ``shown`` makes each version's part (:func:`version_doc`, the default; the
+    panel's Models tab uses :func:`panel_version_doc`)."""
+    shown = shown or version_doc
     holders = {alias: v.version for v in versions for alias in v.aliases}
     aliases = []
     for alias in sorted(holders, key=alias_order):
@@ -77,7 +87,7 @@ def model_doc(
         "name": name,
         "default_alias": DEFAULT_ALIAS,
         "aliases": aliases,
-        "versions": [version_doc(store, v, runs) for v in versions],
+        "versions": [shown(store, v, runs) for v in versions],
         "history": [h.to_json() for h in history],
     }
 
@@ -94,6 +104,49 @@ def version_doc(
     doc = dict(vars(version))
     doc["estimator_name"] = (version.estimator or "").rsplit(".", 1)[-1] or None
     doc["produced_by"] = produced_by(store, version.run_id, runs)
+    return doc
+
+
+#: The fields of a version the Models tab shows (and the estimator's full name, its
+#: title). The rest is left to ``GET /models/{name}/versions/{version}``, which the
+#: tab asks when a version's input schema is unfolded: the model's name, the hashes
+#: of its model file, data and profile, the file format, the input columns
+#: themselves and the ids of the notebook and pipeline runs that produced it. On a
+#: registry of thousands of versions those were more than half the tab's document.
+PANEL_VERSION_FIELDS = (
+    "version",
+    "run_id",
+    "created_at",
+    "created_by",
+    "estimator",
+    "metrics",
+    "aliases",
+)
+#: The parts of ``produced_by`` the tab names (its link is the version's ``run_id``).
+PANEL_PRODUCER_FIELDS = ("notebook", "pipeline", "step", "schedule")
+
+
+def panel_version_doc(
+    store: Store, version: ModelVersion, runs: dict[str, Run | RunLink | None]
+) -> dict[str, Any]:
+    """A version as the Models tab shows it: :data:`PANEL_VERSION_FIELDS`, the
+    ``estimator_name``, ``schema_columns`` (how many input columns; the columns come
+    from ``GET /models/{name}/versions/{version}``), ``description`` and ``tags`` when
+    it has them, and in ``produced_by`` the :data:`PANEL_PRODUCER_FIELDS` that apply
+    (``produced_by`` is ``None`` for a version registered outside a run)."""
+    doc = {key: getattr(version, key) for key in PANEL_VERSION_FIELDS}
+    doc["estimator_name"] = (version.estimator or "").rsplit(".", 1)[-1] or None
+    doc["schema_columns"] = len(version.signature)
+    if version.description is not None:
+        doc["description"] = version.description
+    if version.tags:
+        doc["tags"] = version.tags
+    producer = produced_by(store, version.run_id, runs)
+    doc["produced_by"] = (
+        None
+        if producer is None
+        else {k: producer[k] for k in PANEL_PRODUCER_FIELDS if producer[k] is not None}
+    )
     return doc
 
 

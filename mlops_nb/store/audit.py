@@ -427,9 +427,12 @@ def _check_tables(
                     )
                 )
                 continue
-            # Columns added by later migrations are absent from older events.
-            added = [v for k, v in row.items() if k not in payload]
-            same = {k: v for k, v in row.items() if k in payload} == payload
+            # Columns added by later migrations are absent from older events. Keys
+            # starting with "_" are about the event, not columns (``_changes``: what
+            # an edit changed, old and new).
+            columns = {k: v for k, v in payload.items() if not k.startswith("_")}
+            added = [v for k, v in row.items() if k not in columns]
+            same = {k: v for k, v in row.items() if k in columns} == columns
             if row_seq != seq or not same or any(v is not None for v in added):
                 problems.append(
                     (

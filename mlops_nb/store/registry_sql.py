@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import sqlalchemy as sa
@@ -50,6 +51,48 @@ class RegistrySQL(StoreBase):
             )
             conn.execute(t.model_versions.insert().values(**row, event_seq=seq))
             return self._version(conn, model, row["version"])
+
+    def annotate_version(
+        self,
+        model: str,
+        version: int,
+        change: Callable[[ModelVersion], tuple[str | None, dict[str, str]]],
+        actor: str,
+    ) -> tuple[ModelVersion, dict[str, Any]]:
+        """Set a version's description and tags to what ``change`` makes of the version.
+
+        ``change`` is called under the write lock with the version as stored and
+        returns its new description and tags (``None`` and ``{}`` for none); it
+        may raise to refuse. The event ``version.annotated`` records the whole row
+        as the other version events do, and under ``_changes`` each field that
+        changed, ``{"from": old, "to": new}`` (tags key by key). Returns the
+        version as it now is, and those changes (empty: nothing changed, no
+        event written).
+        """
+        from .base import row_snapshot
+
+        with self.write() as conn:
+            before = self._version(conn, model, version)
+            description, tags = change(before)
+            changes: dict[str, Any] = {}
+            if description != before.description:
+                changes["description"] = {"from": before.description, "to": description}
+            moved = {
+                key: {"from": before.tags.get(key), "to": tags.get(key)}
+                for key in sorted(set(before.tags) | set(tags))
+                if before.tags.get(key) != tags.get(key)
+            }
+            if moved:
+                changes["tags"] = moved
+            if not changes:
+                return before, {}
+            where = (t.model_versions.c.model == model) & (t.model_versions.c.version == version)
+            values = {"description": description, "tags": canonical(tags) if tags else None}
+            row = conn.execute(sa.select(t.model_versions).where(where)).one()
+            payload = {**row_snapshot(row), **row_snapshot(values), "_changes": changes}
+            seq = self.append_event(conn, "version.annotated", f"{model}:{version}", payload, actor)
+            conn.execute(t.model_versions.update().where(where).values(**values, event_seq=seq))
+            return self._version(conn, model, version), changes
 
     def get_version(self, model: str, version: int) -> ModelVersion:
         with self.read() as conn:
@@ -330,6 +373,8 @@ def _to_version(row: Any, aliases: list[str], seen: dict[str, Any] | None = None
         data_sha256=row.data_sha256,
         aliases=list(aliases),
         profile_sha256=row.profile_sha256,
+        description=row.description,
+        tags=decoded(row.tags, {}) if row.tags else {},
     )
 
 

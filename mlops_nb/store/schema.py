@@ -120,6 +120,11 @@ model_versions = sa.Table(
     sa.Column("data_sha256", TEXT, nullable=True),
     sa.Column("event_seq", sa.Integer, nullable=False),
     sa.Column("profile_sha256", TEXT, nullable=True),  # migration 2
+    # Migration 12: what people say about a version, edited after it was registered
+    # (``version.annotated`` events). NULL when never set: the events of versions
+    # registered before carry neither column, and audit verify accepts only NULL there.
+    sa.Column("description", TEXT, nullable=True),
+    sa.Column("tags", TEXT, nullable=True),  # JSON object, key → value
 )
 #: Migration 9: which version a run registered (every page of runs asks), and the runs
 #: search's ``model = NAME`` (a lookup per run without it).
@@ -560,6 +565,14 @@ def _migration_11(conn: sa.Connection) -> None:
     metadata.create_all(conn, tables=[serving_stats])
 
 
+def _migration_12(conn: sa.Connection) -> None:
+    """A description and tags on each version (a store made since migration 1 has them)."""
+    existing = {c["name"] for c in sa.inspect(conn).get_columns("model_versions")}
+    for column in ("description", "tags"):
+        if column not in existing:
+            conn.execute(sa.text(f"ALTER TABLE model_versions ADD COLUMN {column} TEXT"))
+
+
 #: Ordered migrations; index + 1 is the schema version each one produces.
 MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _migration_1,
@@ -573,6 +586,7 @@ MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _migration_9,
     _migration_10,
     _migration_11,
+    _migration_12,
 ]
 
 LATEST = len(MIGRATIONS)

@@ -3,6 +3,7 @@
  * holds each alias (with a roll-back button), and the alias history.
  */
 import { h } from '../dom';
+import { renderAnnotations, type AnnotateAction, type IEditDraft } from './annotate';
 import {
   describeAliasChange,
   describeProducer,
@@ -18,7 +19,8 @@ import type {
   IAliasHolder,
   IModelDetail,
   IModelSummary,
-  IModelVersion
+  IModelVersion,
+  ISchemaColumn
 } from '../types';
 
 /** One model as the tab shows it: the summary, and its detail once loaded. */
@@ -36,6 +38,10 @@ export interface IModelsActions {
   openRun(runId: string): void;
   /** open the runs that registered these versions side by side (oldest version first) */
   compareVersions(model: string, runIds: string[]): void;
+  /** a version's input columns (the tab's document has only their number); rejects with the reason */
+  loadSchema(model: string, version: number): Promise<ISchemaColumn[]>;
+  /** save a version's description and tags; resolves to the server's refusal, or null */
+  annotate: AnnotateAction;
 }
 
 /** State that survives re-rendering. */
@@ -44,6 +50,10 @@ export interface IModelsState {
   foldedHistory: Set<string>;
   /** versions ticked for comparison, per model */
   compareVersions?: Map<string, Set<number>>;
+  /** descriptions and tags being edited, by version */
+  editing?: Map<string, IEditDraft>;
+  /** input columns loaded so far, by version (they never change) */
+  schemas?: Map<string, ISchemaColumn[]>;
 }
 
 /** How many versions can be compared at once (as GET /runs/compare takes runs). */
@@ -205,29 +215,66 @@ function renderCompareBar(
   );
 }
 
-/** A version's input columns and their types, folded away until asked for. */
-function renderSchema(version: IModelVersion): HTMLElement | null {
-  const columns = version.signature ?? [];
-  if (!columns.length) {
+/**
+ * A version's input columns and their types, folded away until asked for: the
+ * tab's document says how many there are, the columns are loaded on unfolding.
+ */
+function renderSchema(
+  model: string,
+  version: IModelVersion,
+  actions: IModelsActions,
+  state: IModelsState
+): HTMLElement | null {
+  const count = version.signature?.length ?? version.schema_columns ?? 0;
+  if (!count) {
     return null;
   }
-  return h(
+  const schemas = (state.schemas ??= new Map());
+  const key = `${model}\u0000${version.version}`;
+  const details = h(
     'details',
     { class: 'mlops-Schema mlops-small', 'data-testid': 'mlops-version-schema' },
-    h('summary', null, `Input schema (${columns.length} column${columns.length === 1 ? '' : 's'})`),
+    h('summary', null, `Input schema (${count} column${count === 1 ? '' : 's'})`)
+  );
+  const known = version.signature ?? schemas.get(key);
+  if (known) {
+    details.appendChild(schemaTable(known));
+    return details;
+  }
+  details.addEventListener('toggle', () => {
+    if (!details.open || details.querySelector('table, [data-testid="mlops-schema-loading"]')) {
+      return;
+    }
+    const note = h('p', { class: 'mlops-muted', 'data-testid': 'mlops-schema-loading' }, 'Loading…');
+    details.appendChild(note);
+    actions.loadSchema(model, version.version).then(
+      columns => {
+        schemas.set(key, columns);
+        note.replaceWith(schemaTable(columns));
+      },
+      (reason: unknown) => {
+        note.replaceWith(
+          h('p', { class: 'mlops-error' }, `Could not load the input schema: ${reason instanceof Error ? reason.message : String(reason)}`)
+        );
+      }
+    );
+  });
+  return details;
+}
+
+function schemaTable(columns: ISchemaColumn[]): HTMLElement {
+  return h(
+    'table',
+    { class: 'mlops-Schema-table' },
     h(
-      'table',
-      { class: 'mlops-Schema-table' },
-      h(
-        'tbody',
-        null,
-        ...columns.map(c =>
-          h(
-            'tr',
-            { 'data-testid': 'mlops-schema-column', 'data-column': c.name },
-            h('td', { class: 'mlops-Schema-name', title: c.name }, c.name),
-            h('td', { class: 'mlops-muted' }, c.dtype)
-          )
+      'tbody',
+      null,
+      ...columns.map(c =>
+        h(
+          'tr',
+          { 'data-testid': 'mlops-schema-column', 'data-column': c.name },
+          h('td', { class: 'mlops-Schema-name', title: c.name }, c.name),
+          h('td', { class: 'mlops-muted' }, c.dtype)
         )
       )
     )
@@ -334,8 +381,9 @@ function renderVersions(
               )
             : null
         ),
+        renderAnnotations(model, v, actions.annotate, (state.editing ??= new Map())),
         renderProducer(v, actions),
-        renderSchema(v)
+        renderSchema(model, v, actions, state)
       )
     );
   });
@@ -346,7 +394,8 @@ function renderVersions(
 function renderProducer(version: IModelVersion, actions: IModelsActions): HTMLElement | null {
   const producer = version.produced_by;
   const text = describeProducer(producer);
-  if (!producer || !text) {
+  const runId = version.run_id ?? producer?.run_id;
+  if (!producer || !text || !runId) {
     return null;
   }
   return h(
@@ -357,10 +406,10 @@ function renderProducer(version: IModelVersion, actions: IModelsActions): HTMLEl
       'button',
       {
         class: 'mlops-link',
-        title: `Show run ${producer.run_id}`,
-        onclick: () => actions.openRun(producer.run_id)
+        title: `Show run ${runId}`,
+        onclick: () => actions.openRun(runId)
       },
-      `run ${shortId(producer.run_id)}`
+      `run ${shortId(runId)}`
     )
   );
 }
