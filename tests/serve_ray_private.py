@@ -15,6 +15,7 @@ Ray process behind. Skipped when Ray Serve is absent, a failure under CI.
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -154,6 +155,18 @@ def test_it_reports_the_ray_engine_and_answers_like_the_uvicorn_server(server):
     assert len(doc["predictions"]) == 2
     feedback = served.call("POST", "/feedback", {"request_id": doc["request_id"], "label": 1})
     assert feedback[0] == 202, feedback
+    # Ray's proxy adds its own X-Request-ID: the response carries one, the log's.
+    conn = served.connection()
+    try:
+        headers = {"Content-Type": "application/json", **served.headers}
+        conn.request("POST", "/predict", json.dumps({"rows": rows(0, 1)}), headers)
+        response = conn.getresponse()
+        body = json.loads(response.read())
+        assert response.status == 200
+        assert response.msg.get_all("X-Request-ID") == [body["request_id"]]
+        server.answered[body["request_id"]] = body["version"]  # the log must hold it too
+    finally:
+        conn.close()
     # The same error objects and status codes as under uvicorn.
     unknown = served.call("POST", "/feedback", {"request_id": "0123456789ab-7", "label": 1})
     assert unknown[0] == 404 and unknown[2]["type"] == "not_found"

@@ -120,6 +120,22 @@ def test_copy_keeps_rows_ids_and_the_chain(seeded, target, churn_data):
     assert audit.verify(target).ok
 
 
+def test_live_serving_numbers_of_the_source_are_not_copied(seeded, target):
+    """``serving_stats`` are heartbeats of the source's processes: meaningless in a copy."""
+    seeded.put_serving_stats(
+        {"instance": "live00000001", "model": "churn", "at": "2026-02-01T06:00:00Z",
+         "every_s": 10.0, "requests_per_min": 12.0, "errors_per_min": 0.0, "p50_ms": 0.4,
+         "p99_ms": 1.5, "requests_total": 120, "errors_total": 0}
+    )  # fmt: skip
+    assert set(seeded.serving_stats()) == {"live00000001"}
+    result = copy_store(seeded, target)
+    assert result.verified
+    assert target.serving_stats() == {}
+    assert "serving_stats" not in result.rows
+    assert set(seeded.serving_stats()) == {"live00000001"}  # the source keeps its own
+    assert "serving_stats" not in {table.name for table in copied_tables()}
+
+
 def test_tampered_artifact_in_the_copy_is_caught(seeded, target):
     copy_store(seeded, target)
     sha = target.get_version("churn", 1).artifact_sha256

@@ -19,6 +19,13 @@ the local Ray it started. On a cluster it was given it deletes only its own
 application. Ray's own processes listen on every interface whatever
 ``--host`` says (Ray resolves a loopback node address to a reachable one);
 Ray's token authentication guards them.
+
+Ray's HTTP proxy adds an ``X-Request-ID`` of its own to every response,
+after the app's. :func:`proxy_middlewares` (Ray's proxy callback, which a
+local Ray started here is given) keeps the first, so a prediction's response
+carries exactly one: the prediction log's request id. A cluster joined with
+``--ray-address`` does the same when its nodes run with
+``RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH=mlops_nb.serving.ray_engine.proxy_middlewares``.
 """
 
 from __future__ import annotations
@@ -47,6 +54,48 @@ MAX_ONGOING = 256
 LOCAL_OBJECT_STORE_BYTES = 128 << 20
 #: How many times a local Ray is started before the command gives up.
 LOCAL_START_ATTEMPTS = 2
+#: Where Ray's HTTP proxy looks for the callback that returns its extra middlewares.
+ENV_PROXY_CALLBACK = "RAY_SERVE_HTTP_PROXY_CALLBACK_IMPORT_PATH"
+PROXY_CALLBACK = "mlops_nb.serving.ray_engine.proxy_middlewares"
+_REQUEST_ID = b"x-request-id"
+
+
+class OneRequestId:
+    """ASGI middleware for Ray's proxy: a response keeps only its first ``X-Request-ID``.
+
+    Ray's own request-id middleware, inside this one, appends its id after
+    the headers the replica answered with; the first is the app's (the
+    prediction log's id) when the app set one, else Ray's.
+    """
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def send_one(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                headers, seen = [], False
+                for key, value in message.get("headers") or ():
+                    if key.lower() == _REQUEST_ID:
+                        if seen:
+                            continue
+                        seen = True
+                    headers.append((key, value))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, send_one)
+
+
+def proxy_middlewares() -> list[Any]:
+    """Ray's HTTP proxy callback (:data:`ENV_PROXY_CALLBACK`): :class:`OneRequestId`."""
+    from starlette.middleware import Middleware
+
+    return [Middleware(OneRequestId)]
 
 
 def app_name(model: str) -> str:
@@ -204,6 +253,8 @@ def _connect(ray: Any, options: ServeOptions, local: bool) -> None:
         # anywhere, no joining a cluster named in the environment.
         os.environ["RAY_USAGE_STATS_ENABLED"] = "0"
         os.environ.pop("RAY_ADDRESS", None)
+        # Its HTTP proxy leaves one X-Request-ID per response (a callback set by the user stays).
+        os.environ.setdefault(ENV_PROXY_CALLBACK, PROXY_CALLBACK)
     # Ray gives its raylet a fixed 30 s to register at start, which a busy
     # two-core machine can exceed: a local start is tried once more.
     attempts = LOCAL_START_ATTEMPTS if local else 1

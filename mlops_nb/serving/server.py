@@ -198,9 +198,11 @@ def _supervise(
     import select
 
     # Imported here, so every fork starts with them loaded.
-    import pandas  # noqa: F401
-    import sklearn  # noqa: F401
     import uvicorn  # noqa: F401
+
+    from .warm import import_for_loading
+
+    import_for_loading()
 
     from .app import create_app  # noqa: F401
 

@@ -34,6 +34,7 @@ def run_worker(
 
     from ..store import Store
     from .app import create_app
+    from .warm import import_for_loading
 
     stopped_by: list[int] = []
 
@@ -46,6 +47,7 @@ def run_worker(
     store = Store(location, create=False)
     runtime = new_runtime(store, options, address, server_id)
     try:
+        import_for_loading()  # before any thread of the runtime starts
         runtime.start()
         app = create_app(runtime, token=options.token, max_body=options.max_body)
         config = uvicorn.Config(

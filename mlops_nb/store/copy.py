@@ -75,8 +75,11 @@ def copied_tables() -> list[sa.Table]:
 
     ``schema_version`` and ``store_info`` are left out: the target's own
     migrations wrote them, and a copy is a store of its own with its own id.
+    So are the heartbeat tables (:data:`~mlops_nb.store.schema.HEARTBEATS`):
+    ``serving_stats`` holds the live numbers of the source's serving
+    processes, which serve the source, not the copy.
     """
-    own = {"schema_version", "store_info"}
+    own = {"schema_version", "store_info", *t.HEARTBEATS}
     return [table for table in t.metadata.sorted_tables if table.name not in own]
 
 
