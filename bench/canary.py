@@ -9,6 +9,14 @@ were stopped the wrong way, and the median requests to a decision, next to
 the expected number from :func:`~mlops_nb.serving.sequential.expected_samples`.
 
     .venv/bin/python bench/canary.py [--runs 200] [--horizon 200000] [--seed 12] [--json FILE]
+    .venv/bin/python bench/canary.py --serve [--rounds 6] [--requests 2000]
+
+``--serve`` measures instead what routing and the guards' bookkeeping cost a
+real ``mlops-nb serve`` (bench/serve.py's server and client): one server,
+rounds of one-row predictions on one keep-alive connection, in pairs: one
+round with a canary running (share 0.1, two technical guards and the
+feedback metric, so every request is routed, counted and remembered), one
+without, in alternating order; the cost is the median over pairs.
 """
 
 from __future__ import annotations
@@ -80,13 +88,74 @@ SCENARIOS = [
 ]
 
 
+def measure_routing(rounds: int, count: int) -> dict[str, object]:
+    import tempfile
+
+    import serve as served  # bench/serve.py
+
+    import mlops_nb
+
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / "store"
+        served.make_store(home)
+        store = mlops_nb.Store(home)
+        server = served.mlops_server(home, served.free_port(), 1.0, poll=0.2)
+        try:
+            server.wait_ready()
+            frame, _ = served.make_data()
+            rows = [{c: float(v) for c, v in r.items()} for r in frame.head(200).to_dict("records")]
+            served.sequential(server, rows, 500)
+            pairs = []
+            for i in range(rounds * 2):
+                rps = {}
+                for label in ("on", "off") if i % 2 == 0 else ("off", "on"):
+                    if label == "on":
+                        mlops_nb.deploy_canary(
+                            "bench", 2, 0.1, guards=["error_rate<=0.05", "p99_ms<=1000"],
+                            metric="value", store=store,
+                        )  # fmt: skip
+                        time.sleep(1.0)  # the server's next poll loads the canary
+                    rps[label] = served.sequential(server, rows, count)["rps"]
+                    if label == "on":
+                        status = mlops_nb.deploy_status("bench", store=store)
+                        assert status["arms"][1]["requests"] > 0, status
+                        mlops_nb.deploy_abort("bench", "bench round over", store=store)
+                        time.sleep(1.0)
+                pairs.append((rps["on"], rps["off"]))
+        finally:
+            server.stop()
+            store.close()
+    ratios = [on / off for on, off in pairs]
+    return {
+        "cost": 1 - statistics.median(ratios),
+        "rps_on": statistics.median(p[0] for p in pairs),
+        "rps_off": statistics.median(p[1] for p in pairs),
+        "pairs": pairs,
+    }
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=200)
     parser.add_argument("--horizon", type=int, default=200_000)
     parser.add_argument("--seed", type=int, default=12)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--serve", action="store_true", help="measure routing's serving cost")
+    parser.add_argument("--rounds", type=int, default=6)
+    parser.add_argument("--requests", type=int, default=2000)
     args = parser.parse_args()
+    if args.serve:
+        sys.path.insert(0, str(Path(__file__).resolve().parent))
+        found = measure_routing(args.rounds, args.requests)
+        print(
+            f"one-row predictions, one keep-alive client, {args.rounds * 2} pairs of "
+            f"{args.requests} requests:\n"
+            f"  without a canary {found['rps_off']:,.0f} req/s, with a routed canary "
+            f"{found['rps_on']:,.0f} req/s: routing costs {found['cost']:.1%} (target <= 5 %)"
+        )
+        if args.json:
+            args.json.write_text(json.dumps(found, indent=1))
+        return
     rows = []
     started = time.perf_counter()
     for i, (kind, effect, share) in enumerate(SCENARIOS):

@@ -32,6 +32,22 @@ def test_bad_deploys_are_refused_with_clear_errors(bench, capsys):
     assert "running already" in capsys.readouterr().err
     assert main(["deploy", "canary", "bench", "2", "--share", "2"]) != 0
     api.deploy_abort("bench", "test", store=bench)
+    assert main(["deploy", "status", "bench", "--json"]) == 0
+    import json
+
+    doc = json.loads(capsys.readouterr().out)
+    assert set(doc) >= {"model", "production", "canary", "arms"}
+    assert doc["production"] == {"version": 1}
+    assert {k: doc["canary"][k] for k in ("version", "share", "state", "reason")} == {
+        "version": 2,
+        "share": 0.2,
+        "state": "aborted",
+        "reason": "test",
+    }
+    arm_keys = {"version", "requests", "errors", "p50_ms", "p99_ms", "metric_mean", "feedback"}
+    assert [a["version"] for a in doc["arms"]] == [1, 2] and arm_keys <= set(doc["arms"][0])
+    assert main(["deploy", "status", "bench"]) == 0
+    assert "canary version 2 (20%) aborted: test" in capsys.readouterr().out
     with pytest.raises(NotFoundError, match="no canary"):
         api.deploy_abort("bench", store=bench)
     assert audit.verify(bench).ok
@@ -155,3 +171,67 @@ def test_a_guard_on_feedback_rolls_the_canary_back_by_itself(bench, home, server
     versions = {served.call("POST", "/predict", {"rows": rows(0)})[2]["version"] for _ in range(30)}
     assert versions == {1}
     assert audit.verify(bench).ok
+
+
+def _traffic(served, count: int) -> list[int]:
+    conn = served.connection()
+    try:
+        return [
+            served.call("POST", "/predict", {"rows": rows(i % 50)}, conn)[2]["version"]
+            for i in range(count)
+        ]
+    finally:
+        conn.close()
+
+
+def test_two_replicas_take_a_failed_technical_guard_decision_once(bench, home, servers):  # noqa: F811
+    # No answer is ever that fast: the latency guard fails as soon as it is judged.
+    first = servers(home, "bench", "--poll", "0.2", "--log-flush", "0.3")
+    second = servers(home, "bench", "--poll", "0.2", "--log-flush", "0.3")
+    api.deploy_canary(
+        "bench", 2, 0.5, guards=["p99_ms<=0.000001", "error_rate<=0.5"], auto_rollback=True,
+        store=bench,
+    )  # fmt: skip
+    wait_for(lambda: 2 in _traffic(first, 20) and 2 in _traffic(second, 20), what="routing")
+    for _ in range(3):
+        _traffic(first, 60)
+        _traffic(second, 60)
+    wait_for(
+        lambda: api.deploy_status("bench", store=bench)["canary"]["state"] == "aborted",
+        what="the automatic rollback",
+    )
+    status = api.deploy_status("bench", store=bench)
+    assert "p99_ms<=1e-06" in status["canary"]["reason"]
+    passed = {g["guard"]: g["passed"] for g in status["decision"]["guards"]}
+    assert passed == {"p99_ms<=1e-06": False, "error_rate<=0.5": True}
+    import time
+
+    time.sleep(1.0)  # both replicas' next polls
+    assert set(_traffic(first, 30)) == {1} and set(_traffic(second, 30)) == {1}
+    ended = [e for e in bench.iter_events() if e.kind == "deployment.aborted"]
+    assert len(ended) == 1  # both replicas judged it; one decision is recorded
+    assert audit.verify(bench).ok
+
+
+def test_a_failed_guard_without_auto_rollback_alerts_once_and_keeps_routing(
+    bench,
+    home,
+    servers,  # noqa: F811
+):
+    served = servers(home, "bench", "--poll", "0.2", "--log-flush", "0.3")
+    api.deploy_canary("bench", 2, 0.5, guards=["p99_ms<=0.000001"], store=bench)
+    wait_for(lambda: 2 in _traffic(served, 20), what="routing")
+    _traffic(served, 150)
+    wait_for(lambda: api.alerts("bench", store=bench), what="the alert")
+    _traffic(served, 100)
+    import time
+
+    time.sleep(1.0)
+    alerts = api.alerts("bench", store=bench)
+    assert len(alerts) == 1 and "deploy abort bench" in alerts[0].message
+    status = api.deploy_status("bench", store=bench)
+    assert status["canary"]["state"] == "running"
+    assert 2 in _traffic(served, 30)  # a person decides; routing goes on
+    assert [e.kind for e in bench.iter_events() if e.kind == "deployment.alerted"] == [
+        "deployment.alerted"
+    ]

@@ -100,6 +100,7 @@ class Router:
             SHADOW_QUEUE
         )
         self._complained = False
+        self._refused: int | None = None
 
     # -- life cycle ----------------------------------------------------------------
 
@@ -136,7 +137,21 @@ class Router:
         if route is not None and route.id == running["id"]:
             route.deployment = running
             return
-        predictor = self.holder._load(int(running["version"]))  # off the request path
+        if running["id"] == self._refused:
+            return
+        try:
+            predictor = self.holder._load(int(running["version"]))  # off the request path
+        except Exception as exc:
+            # Not tried again for this deploy: production keeps answering everything here.
+            self._refused = int(running["id"])
+            print(
+                f"mlops-nb serve: cannot load version {running['version']} of {self.name} for "
+                f"its {running['kind']}; production answers every request here: "
+                f"{type(exc).__name__}: {exc}",
+                file=sys.stderr,
+                flush=True,
+            )
+            return
         roles = ("production", running["kind"])
         self.current = Route(running, predictor, {role: ArmCounter() for role in roles})
 
