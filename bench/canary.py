@@ -88,6 +88,79 @@ SCENARIOS = [
 ]
 
 
+def measure_in_process(rounds: int, count: int) -> dict[str, object]:
+    """Microseconds per ``Runtime.predict`` (no HTTP) with and without a routed canary."""
+    import tempfile
+
+    import serve as served  # bench/serve.py
+
+    import mlops_nb
+    from mlops_nb.serving.runtime import Runtime
+
+    with tempfile.TemporaryDirectory() as tmp:
+        home = Path(tmp) / "store"
+        served.make_store(home)
+        store = mlops_nb.Store(home)
+        frame, _ = served.make_data()
+        bodies = [
+            {"rows": [{c: float(v) for c, v in r.items()}]}
+            for r in frame.head(200).to_dict("records")
+        ]
+        runtime = Runtime(store, "bench", poll=0.1)
+        runtime.start()
+        try:
+            pairs = []
+            for i in range(rounds * 2):
+                us = {}
+                for label in ("on", "off") if i % 2 == 0 else ("off", "on"):
+                    if label == "on":
+                        mlops_nb.deploy_canary(
+                            "bench", 2, 0.1, guards=["error_rate<=0.05", "p99_ms<=1000"],
+                            metric="value", store=store,
+                        )  # fmt: skip
+                        runtime.router.check_now()
+                        assert runtime.router.current is not None
+                    started = time.perf_counter()
+                    for n in range(count):
+                        runtime.predict(bodies[n % len(bodies)])
+                    us[label] = (time.perf_counter() - started) / count * 1e6
+                    if label == "on":
+                        mlops_nb.deploy_abort("bench", "bench round over", store=store)
+                        runtime.router.check_now()
+                pairs.append((us["on"], us["off"]))
+            bookkeeping = _bookkeeping_us(runtime, store, bodies[0], count * 5)
+        finally:
+            runtime.stop()
+            store.close()
+    return {
+        "us_on": statistics.median(p[0] for p in pairs),
+        "us_off": statistics.median(p[1] for p in pairs),
+        "in_process_cost": statistics.median(on / off - 1 for on, off in pairs),
+        "bookkeeping_us": bookkeeping,
+    }
+
+
+def _bookkeeping_us(runtime: object, store: object, body: dict, count: int) -> float:
+    """What routing adds to one request, alone: pick the arm, count the answer,
+    remember the arm for feedback (the model's prediction itself excluded)."""
+    import mlops_nb
+
+    mlops_nb.deploy_canary("bench", 2, 0.1, metric="value", store=store)
+    router = runtime.router  # type: ignore[attr-defined]
+    router.check_now()
+    route = router.current
+    production = runtime.predictor  # type: ignore[attr-defined]
+    output = production.predict(production.schema.parse(body))
+    started = time.perf_counter()
+    for n in range(count):
+        _, arm = router.pick(route, production, None)
+        arm.answered(0.3, output.predictions)
+        router.remember(n, route, arm)
+    spent = (time.perf_counter() - started) / count * 1e6
+    mlops_nb.deploy_abort("bench", "bench over", store=store)
+    return spent
+
+
 def measure_routing(rounds: int, count: int) -> dict[str, object]:
     import tempfile
 
@@ -127,6 +200,7 @@ def measure_routing(rounds: int, count: int) -> dict[str, object]:
             store.close()
     ratios = [on / off for on, off in pairs]
     return {
+        **measure_in_process(rounds, count),
         "cost": 1 - statistics.median(ratios),
         "rps_on": statistics.median(p[0] for p in pairs),
         "rps_off": statistics.median(p[1] for p in pairs),
@@ -151,7 +225,11 @@ def main() -> None:
             f"one-row predictions, one keep-alive client, {args.rounds * 2} pairs of "
             f"{args.requests} requests:\n"
             f"  without a canary {found['rps_off']:,.0f} req/s, with a routed canary "
-            f"{found['rps_on']:,.0f} req/s: routing costs {found['cost']:.1%} (target <= 5 %)"
+            f"{found['rps_on']:,.0f} req/s: routing costs {found['cost']:.1%} (target <= 5 %)\n"
+            f"  in process (Runtime.predict, no HTTP): {found['us_off']:.0f} us without, "
+            f"{found['us_on']:.0f} us with: {found['in_process_cost']:+.1%}\n"
+            f"  routing's own bookkeeping per request (pick, count, remember): "
+            f"{found['bookkeeping_us']:.1f} us"
         )
         if args.json:
             args.json.write_text(json.dumps(found, indent=1))

@@ -108,6 +108,7 @@ def test_canary_start_abort_promote_under_load_fail_no_request(bench, home, serv
         "deployment.promoted",
     ]
     assert registry.which(bench, "bench@production").version == 2
+    assert served.stop() == 0, served.stderr()  # verify reads a store at rest
     assert audit.verify(bench).ok
 
 
@@ -136,6 +137,7 @@ def test_shadow_answers_are_logged_and_never_returned(bench, home, servers):  # 
     logged = api.predictions("bench", store=bench)
     assert set(logged["version"]) == {1}  # the shadow's rows are not served predictions
     api.deploy_abort("bench", store=bench)
+    assert served.stop() == 0, served.stderr()  # verify reads a store at rest
     assert audit.verify(bench).ok
 
 
@@ -166,10 +168,15 @@ def test_a_guard_on_feedback_rolls_the_canary_back_by_itself(bench, home, server
     assert status["canary"]["state"] == "aborted", status
     assert "value (mSPRT)" in status["canary"]["reason"]
     assert status["decision"]["test"]["verdict"] == "worse"
+    expected = status["expected"]
+    assert expected["feedback_per_s"] > 0 and expected["observed"]["relative"] == -1.0
+    assert expected["observed"]["feedback_needed"] <= expected["feedback_seen"]
+    assert expected["detectable"]["feedback_needed"] > expected["observed"]["feedback_needed"]
     # routing stopped: from now on only production answers
     time.sleep(1.0)
     versions = {served.call("POST", "/predict", {"rows": rows(0)})[2]["version"] for _ in range(30)}
     assert versions == {1}
+    assert served.stop() == 0, served.stderr()  # verify reads a store at rest
     assert audit.verify(bench).ok
 
 
@@ -210,6 +217,8 @@ def test_two_replicas_take_a_failed_technical_guard_decision_once(bench, home, s
     assert set(_traffic(first, 30)) == {1} and set(_traffic(second, 30)) == {1}
     ended = [e for e in bench.iter_events() if e.kind == "deployment.aborted"]
     assert len(ended) == 1  # both replicas judged it; one decision is recorded
+    assert first.stop() == 0, first.stderr()  # verify reads a store at rest
+    assert second.stop() == 0, second.stderr()  # verify reads a store at rest
     assert audit.verify(bench).ok
 
 
@@ -235,3 +244,90 @@ def test_a_failed_guard_without_auto_rollback_alerts_once_and_keeps_routing(
     assert [e.kind for e in bench.iter_events() if e.kind == "deployment.alerted"] == [
         "deployment.alerted"
     ]
+
+
+def _sell_until_decided(served, bench, canary_rate: float, production_rate: float) -> str:
+    """Predict and post a sale per answer (a deterministic pattern at each arm's rate)
+    until the deploy is no longer running or a new alert was raised; return its state."""
+    import time
+
+    conn = served.connection()
+    answered = {1: 0, 2: 0}
+    deadline = time.monotonic() + 180
+    alerted = len(api.alerts("bench", store=bench))
+    try:
+        while time.monotonic() < deadline:
+            for _ in range(50):
+                status, _, doc = served.call("POST", "/predict", {"rows": rows(0)}, conn)
+                assert status == 200
+                version = doc["version"]
+                answered[version] += 1
+                rate = canary_rate if version == 2 else production_rate
+                n = answered[version]
+                sale = float(int(n * rate) != int((n - 1) * rate))
+                fb = {"request_id": doc["request_id"], "value": sale}
+                assert served.call("POST", "/feedback", fb, conn)[0] == 202
+            found = api.deploy_status("bench", store=bench)
+            if (
+                found["canary"]["state"] != "running"
+                or len(api.alerts("bench", store=bench)) > alerted
+            ):
+                return found["canary"]["state"]
+    finally:
+        conn.close()
+    return "running"
+
+
+def test_a_clear_win_promotes_through_the_gate_by_itself(bench, home, servers):  # noqa: F811
+    from mlops_nb.errors import GateFailedError
+
+    served = servers(home, "bench", "--poll", "0.2", "--log-flush", "0.3")
+    # The gate names a metric version 2 does not have: the win is refused and alerted.
+    api.deploy_canary(
+        "bench", 2, 0.3, metric="value", auto_promote=True, require="auc>=0.5", store=bench
+    )
+    assert _sell_until_decided(served, bench, 2 / 3, 1 / 3) == "running"
+    (alert,) = api.alerts("bench", store=bench)
+    assert "better (mSPRT)" in alert.message and "gate refused" in alert.message
+    assert bench.alias_refusals("bench", "production")
+    with pytest.raises(GateFailedError):
+        api.deploy_promote("bench", store=bench)
+    api.deploy_abort("bench", "the gate refused", store=bench)
+    # Without a gate the same win promotes by itself.
+    api.deploy_canary("bench", 2, 0.3, metric="value", auto_promote=True, store=bench)
+    assert _sell_until_decided(served, bench, 2 / 3, 1 / 3) == "promoted"
+    status = api.deploy_status("bench", store=bench)
+    assert status["production"]["version"] == 2
+    assert status["decision"]["test"]["verdict"] == "better"
+    assert "better (mSPRT)" in status["canary"]["reason"]
+    assert bench.alias_changes("bench", "production")[-1].to_version == 2
+    wait_for(lambda: served.version() == 2, what="the promoted version served")
+    assert served.stop() == 0, served.stderr()  # verify reads a store at rest
+    assert audit.verify(bench).ok
+
+
+def test_feedback_sent_to_another_replica_counts_in_the_arm_that_answered(bench):
+    from mlops_nb.serving.runtime import Runtime
+
+    api.deploy_canary("bench", 2, 0.5, metric="value", store=bench)
+    first = Runtime(bench, "bench", poll=0.1, flush_every=0.2).start()
+    second = Runtime(bench, "bench", poll=0.1, flush_every=0.2).start()
+    try:
+        import json
+
+        answers = [json.loads(first.predict({"rows": rows(i)})[0]) for i in range(40)]
+        assert {a["version"] for a in answers} == {1, 2}
+        first.log.flush()
+        for a in answers:
+            value = 1.0 if a["version"] == 2 else 0.0
+            second.feedback({"request_id": a["request_id"], "value": value})
+        counters = second.router.current.counters
+        canary = sum(a["version"] == 2 for a in answers)
+        assert counters["canary"].metric == [canary, float(canary), float(canary)]
+        assert counters["production"].metric == [40 - canary, 0.0, 0.0]
+    finally:
+        first.stop()
+        second.stop()
+    status = api.deploy_status("bench", store=bench)
+    assert [a["feedback"] for a in status["arms"]] == [40 - canary, canary]
+    assert [a["metric_mean"] for a in status["arms"]] == [0.0, 1.0]

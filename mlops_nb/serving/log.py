@@ -347,15 +347,18 @@ class PredictionLog:
 
 
 def _by_version(records: list[Prediction]) -> list[tuple[int, list[Prediction]]]:
-    """Consecutive runs of one version, in order (a swap starts a new batch)."""
-    groups: list[tuple[int, list[Prediction]]] = []
+    """The records of each version, in order, versions in the order they first appear.
+
+    One batch per version and flush, not per run of consecutive records: a
+    canary interleaves two versions request by request, and a batch per run
+    would write a file per request. The request numbers of two versions'
+    batches may then overlap (``batches_holding`` returns both; the file says
+    which holds a request).
+    """
+    groups: dict[int, list[Prediction]] = {}
     for record in records:
-        number = record.predictor.number
-        if groups and groups[-1][0] == number:
-            groups[-1][1].append(record)
-        else:
-            groups.append((number, [record]))
-    return groups
+        groups.setdefault(record.predictor.number, []).append(record)
+    return list(groups.items())
 
 
 def _iso(at: float) -> str:

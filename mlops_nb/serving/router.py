@@ -199,15 +199,27 @@ class Router:
             if found is not None and found[0] == route.id:
                 role = found[1]
         else:
-            for batch in self.store.batches_holding(self.name, instance, seq):
-                if batch["first_at"] < route.deployment["started_at"]:
-                    continue
-                if batch["version"] == route.deployment["version"]:
-                    role = "canary"
-                elif batch["version"] == route.deployment["production_version"]:
-                    role = "production"
+            role = self._logged_role(route, instance, seq)
         if role is not None:
             route.counters[role].feedback(float(number))
+
+    def _logged_role(self, route: Route, instance: str, seq: int) -> str | None:
+        """The arm of a request another process answered, from the prediction log."""
+        from .runtime import request_in_file
+
+        roles = {
+            route.deployment["version"]: "canary",
+            route.deployment["production_version"]: "production",
+        }
+        for batch in self.store.batches_holding(self.name, instance, seq):
+            role = roles.get(batch["version"])
+            if role is None or batch["last_at"] < route.deployment["started_at"]:
+                continue
+            # Two versions' batches of one flush may span the same request numbers.
+            whole = batch["requests"] == batch["last_seq"] - batch["first_seq"] + 1
+            if whole or request_in_file(self.store, batch["file_sha256"], f"{instance}-{seq}"):
+                return role
+        return None
 
     # -- off the request path ------------------------------------------------------
 
