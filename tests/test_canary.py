@@ -15,6 +15,7 @@ from mlops_nb.store import audit
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.backends
 def test_bad_deploys_are_refused_with_clear_errors(bench, capsys):
     for share in (0, 1, 1.5, -0.1):
         with pytest.raises(InvalidInputError, match="strictly between 0 and 1"):
@@ -306,6 +307,7 @@ def test_a_clear_win_promotes_through_the_gate_by_itself(bench, home, servers): 
     assert audit.verify(bench).ok
 
 
+@pytest.mark.backends
 def test_feedback_sent_to_another_replica_counts_in_the_arm_that_answered(bench):
     from mlops_nb.serving.runtime import Runtime
 
