@@ -333,3 +333,29 @@ def test_feedback_sent_to_another_replica_counts_in_the_arm_that_answered(bench)
     status = api.deploy_status("bench", store=bench)
     assert [a["feedback"] for a in status["arms"]] == [40 - canary, canary]
     assert [a["metric_mean"] for a in status["arms"]] == [0.0, 1.0]
+
+
+def test_technical_guards_judge_the_last_window_and_the_arms_the_whole_deploy(bench):
+    from mlops_nb.serving import arms, deploy
+    from mlops_nb.serving.stats import _bin
+
+    row = api.deploy_canary("bench", 2, 0.5, guards=["p99_ms<=10"], store=bench)
+
+    def counts(fast: int, slow: int) -> dict:
+        latency = {str(_bin(1.0)): fast, str(_bin(100.0)): slow}
+        return {"requests": fast + slow, "errors": 0, "latency": latency,
+                "predictions": {"1": fast + slow}, "metric": [0, 0.0, 0.0]}  # fmt: skip
+
+    # A minute of fast answers, then the canary turns slow.
+    bench.put_deployment_stats(row["id"], "a" * 12, "canary", 2, counts(10000, 0))
+    bench.put_deployment_stats(row["id"], "a" * 12, "production", 1, counts(10000, 0))
+    first = deploy.evidence(bench, row)
+    assert first["guards"][0]["passed"] is True
+    bench.put_deployment_stats(row["id"], "a" * 12, "canary", 2, counts(10000, 60))
+    whole = deploy.evidence(bench, row)
+    assert whole["guards"][0]["passed"] is True  # 60 slow in 10,060: the p99 hides them
+    window = deploy.evidence(bench, row, {**first["merged"], "at": "t"})
+    assert window["guards"][0]["passed"] is False  # the last window is all slow
+    assert window["arms"][1]["requests"] == 10060  # the arms still cover the whole deploy
+    assert arms.subtract(whole["merged"]["canary"], first["merged"]["canary"])["requests"] == 60
+    api.deploy_abort("bench", store=bench)

@@ -14,8 +14,9 @@ Technical guards are ``NAME OP NUMBER`` with NAME one of ``error_rate``
 (errors per request of the canary), ``p50_ms``, ``p99_ms`` (its latency) and
 ``shift`` (total variation distance, 0 to 1, between the canary's and
 production's prediction histograms over the same traffic), OP one of
-``< <= > >=``. Each is judged on the deploy's counts so far once the canary
-has answered :data:`MIN_REQUESTS` requests.
+``< <= > >=``. Each is judged on the last window of traffic (see
+:data:`mlops_nb.serving.router.WINDOW_S`; :func:`subtract` gives a window's
+counts) once the canary has answered :data:`MIN_REQUESTS` requests in it.
 """
 
 from __future__ import annotations
@@ -148,6 +149,19 @@ def merge(rows: list[dict[str, Any]]) -> dict[str, Any]:
             for k, v in counts[key].items():
                 out[key][k] = out[key].get(k, 0) + v
         out["metric"] = [a + b for a, b in zip(out["metric"], counts["metric"], strict=True)]
+    return out
+
+
+def subtract(later: dict[str, Any], earlier: dict[str, Any]) -> dict[str, Any]:
+    """The counts between two merged snapshots of one arm (counts only grow)."""
+    out: dict[str, Any] = {
+        "requests": later["requests"] - earlier["requests"],
+        "errors": later["errors"] - earlier["errors"],
+        "metric": [a - b for a, b in zip(later["metric"], earlier["metric"], strict=True)],
+    }
+    for key in ("latency", "predictions"):
+        before = earlier[key]
+        out[key] = {k: v - before.get(k, 0) for k, v in later[key].items() if v > before.get(k, 0)}
     return out
 
 

@@ -11,7 +11,8 @@ is still running, under the store's write lock. ``deploy status`` computes
 the same numbers read-only and decides nothing.
 
 Two clocks: the technical guards (:mod:`mlops_nb.serving.arms`) are judged
-as soon as the canary has answered a few dozen requests; the business
+on the last minute of traffic of every replica, as soon as the canary
+has answered a few dozen requests in it; the business
 guard (``metric``) is the mSPRT of :mod:`mlops_nb.serving.sequential` on
 the feedback values of each arm, valid at every look. A failed guard
 aborts with ``auto_rollback`` (else raises one alert); a clear win of the
@@ -133,8 +134,16 @@ def current(store: Store, name: str) -> dict[str, Any]:
     return every[-1]
 
 
-def evidence(store: Store, deployment: dict[str, Any]) -> dict[str, Any]:
-    """Every arm's numbers summed over processes, the guards' verdicts, the test."""
+def evidence(
+    store: Store, deployment: dict[str, Any], window_start: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Every arm's numbers summed over processes, the guards' verdicts, the test.
+
+    The technical guards are judged on the counts since ``window_start``
+    (each arm's merged counts at the window's start, see :func:`judge`), or
+    since the deploy began; the arms and the test always cover the whole
+    deploy. ``merged`` holds the counts, for the next window's start.
+    """
     by_role: dict[str, list[dict[str, Any]]] = {}
     versions: dict[str, int] = {}
     for row in store.deployment_stats(deployment["id"]):
@@ -145,7 +154,17 @@ def evidence(store: Store, deployment: dict[str, Any]) -> dict[str, Any]:
     tried = "canary" if deployment["kind"] == "canary" else "shadow"
     production, candidate = merged.get("production", empty), merged.get(tried, empty)
     guards = [arms.parse_guard(g) for g in deployment["guards"]]
+    window = {"since": "start"}
+    judged = (candidate, production)
+    if window_start is not None:
+        judged = tuple(  # type: ignore[assignment]
+            arms.subtract(merged.get(role, empty), window_start.get(role, empty))
+            for role in (tried, "production")
+        )
+        window = {"since": window_start.get("at", "start")}
     out: dict[str, Any] = {
+        "merged": merged,
+        "window": window,
         "arms": [
             {
                 "role": role,
@@ -154,7 +173,7 @@ def evidence(store: Store, deployment: dict[str, Any]) -> dict[str, Any]:
             }
             for role in ("production", tried)
         ],
-        "guards": arms.judge_guards(guards, candidate, production),
+        "guards": arms.judge_guards(guards, *judged),
         "test": None,
         "expected": None,
     }
@@ -221,18 +240,35 @@ def status(store: Store, name: str) -> dict[str, Any]:
             "auto_rollback": bool(deployment["auto_rollback"]),
             "auto_promote": bool(deployment["auto_promote"]),
         },
-        **found,
+        **{k: v for k, v in found.items() if k != "merged"},
         "decision": deployment["statistics"] or None,
     }
 
 
-def judge(store: Store, deployment: dict[str, Any], actor: str) -> dict[str, Any] | None:
-    """Judge a running deploy's guards once and act; return the ended (or alerted)
-    row when this call decided something, else ``None``."""
-    found = evidence(store, deployment)
+def judge(
+    store: Store,
+    deployment: dict[str, Any],
+    actor: str,
+    window_start: dict[str, Any] | None = None,
+) -> tuple[dict[str, Any] | None, dict[str, Any]]:
+    """Judge a running deploy's guards once and act: ``(row, merged)``, the ended
+    (or alerted) row when this call decided something, else ``None``, and the
+    merged counts it judged (a later window starts from them)."""
+    found = evidence(store, deployment, window_start)
+    return _act(store, deployment, actor, found), found["merged"]
+
+
+def _act(
+    store: Store, deployment: dict[str, Any], actor: str, found: dict[str, Any]
+) -> dict[str, Any] | None:
     failed = [g for g in found["guards"] if g["passed"] is False]
     test = found["test"]
-    statistics = {"arms": found["arms"], "guards": found["guards"], "test": test}
+    statistics = {
+        "arms": found["arms"],
+        "guards": found["guards"],
+        "window": found["window"],
+        "test": test,
+    }
     if test is not None and test["verdict"] == "worse":
         failed.append({"guard": f"{deployment['metric']} (mSPRT)", "passed": False, **test})
     if failed:

@@ -30,10 +30,11 @@ import queue
 import sys
 import threading
 import time
-from collections import OrderedDict
+from collections import OrderedDict, deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
+from ..jsonutil import utcnow
 from .arms import ArmCounter
 
 if TYPE_CHECKING:
@@ -46,6 +47,8 @@ _GOLDEN = 0.6180339887498949
 #: Requests whose arm a process remembers, for feedback arriving later.
 REMEMBER = 200_000
 SHADOW_QUEUE = 10_000
+#: The technical guards are judged on this last stretch of traffic (all replicas').
+WINDOW_S = 60.0
 
 
 @dataclass
@@ -54,6 +57,8 @@ class Route:
     predictor: Predictor  # the tried version
     counters: dict[str, ArmCounter] = field(default_factory=dict)
     shadow_dropped: int = 0
+    #: (monotonic time, merged counts) at each judgment: technical guards look at the last window.
+    windows: deque[tuple[float, dict[str, Any]]] = field(default_factory=deque)
 
     @property
     def id(self) -> int:
@@ -253,11 +258,24 @@ class Router:
             if judge and route.deployment["state"] == "running":
                 from .deploy import judge as judge_guards
 
-                decided = judge_guards(self.store, route.deployment, self.actor)
+                start = self._window_start(route)
+                decided, merged = judge_guards(self.store, route.deployment, self.actor, start)
+                route.windows.append((time.monotonic(), {**merged, "at": utcnow()}))
                 if decided is not None and decided["state"] != "running":
                     self.current = None  # routing stops at once here; elsewhere at the next poll
         except Exception as exc:
             self._complain(exc)
+
+    @staticmethod
+    def _window_start(route: Route) -> dict[str, Any] | None:
+        """The merged counts of about :data:`WINDOW_S` ago (``None`` in the deploy's
+        first window: its start), dropping older ones."""
+        limit = time.monotonic() - WINDOW_S
+        while len(route.windows) > 1 and route.windows[1][0] <= limit:
+            route.windows.popleft()
+        if route.windows and route.windows[0][0] <= limit:
+            return route.windows[0][1]
+        return None
 
     def _write(self, route: Route) -> None:
         for role, counter in route.counters.items():
