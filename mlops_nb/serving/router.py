@@ -142,6 +142,9 @@ class Router:
         if route is not None and route.id == running["id"]:
             route.deployment = running
             return
+        if route is not None:  # one deploy ended and another began between two looks
+            self.current = None
+            self._write(route)
         if running["id"] == self._refused:
             return
         try:
