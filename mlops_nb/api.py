@@ -516,3 +516,89 @@ def score(
         trusted=trusted,
         allow_pickle=allow_pickle,
     )
+
+
+def deploy_canary(
+    name: str,
+    version: int | str,
+    share: float = 0.1,
+    *,
+    guards: list[str] | tuple[str, ...] = (),
+    metric: str | None = None,
+    alpha: float = 0.05,
+    auto_rollback: bool = False,
+    auto_promote: bool = False,
+    require: str | None = None,
+    home: str | None = None,
+    store: Store | None = None,
+) -> dict[str, Any]:
+    """Start a canary: every ``mlops-nb serve`` of ``name`` answers ``share`` of its
+    requests with ``version``, judged by ``guards`` and the feedback ``metric``
+    (see :mod:`mlops_nb.serving.deploy`)."""
+    from .serving import deploy
+
+    return deploy.start(
+        get_store(home, store),
+        name,
+        version,
+        kind="canary",
+        share=share,
+        guards=guards,
+        metric=metric,
+        alpha=alpha,
+        auto_rollback=auto_rollback,
+        auto_promote=auto_promote,
+        require=require,
+    )
+
+
+def deploy_shadow(
+    name: str,
+    version: int | str,
+    *,
+    guards: list[str] | tuple[str, ...] = (),
+    auto_rollback: bool = False,
+    home: str | None = None,
+    store: Store | None = None,
+) -> dict[str, Any]:
+    """Start a shadow: ``version`` answers a copy of every request; logged, never returned."""
+    from .serving import deploy
+
+    return deploy.start(
+        get_store(home, store),
+        name,
+        version,
+        kind="shadow",
+        guards=guards,
+        auto_rollback=auto_rollback,
+    )
+
+
+def deploy_status(name: str, *, home: str | None = None, store: Store | None = None) -> dict:
+    """The running (or latest) deploy of ``name``: arms, guards, test, time to a decision."""
+    from .serving import deploy
+
+    return deploy.status(get_store(home, store), name)
+
+
+def deploy_promote(
+    name: str,
+    *,
+    require: str | None = None,
+    reason: str | None = None,
+    home: str | None = None,
+    store: Store | None = None,
+) -> dict[str, Any]:
+    """Promote the running canary's version to production through the gate ``require``."""
+    from .serving import deploy
+
+    return deploy.promote(get_store(home, store), name, require=require, reason=reason)
+
+
+def deploy_abort(
+    name: str, reason: str | None = None, *, home: str | None = None, store: Store | None = None
+) -> dict[str, Any]:
+    """End the running canary or shadow of ``name``; every server stops routing to it."""
+    from .serving import deploy
+
+    return deploy.abort(get_store(home, store), name, reason)

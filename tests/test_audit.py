@@ -349,6 +349,25 @@ def _every_table(store):
             "input_sha256": suite,
         },
     )
+    deployment = store.start_deployment(
+        {
+            "model": "churn",
+            "kind": "canary",
+            "version": 1,
+            "production_version": 2,
+            "share": 0.1,
+            "guards": ["p99_ms<=50"],
+            "metric": "value",
+            "alpha": 0.05,
+            "auto_rollback": 1,
+            "auto_promote": 0,
+            "require": "tests",
+        },
+        "erin",
+    )
+    store.end_deployment(
+        deployment["id"], "aborted", "guard failed: p99_ms<=50", {"guards": []}, "server"
+    )
 
 
 def test_every_table_is_audited_derived_or_the_chain_itself():

@@ -176,10 +176,11 @@ def create_app(
         except Exception as exc:  # the runtime counts what fails after this point itself
             runtime.count_failure(exc)
             raise
+        key = request.headers.get("x-routing-key")
         if int(request.headers.get("content-length") or INLINE_BODY + 1) <= INLINE_BODY:
-            data, version, request_id = runtime.predict(body, started)
+            data, version, request_id = runtime.predict(body, started, key)
         else:
-            data, version, request_id = await run_in_threadpool(runtime.predict, body, started)
+            data, version, request_id = await run_in_threadpool(runtime.predict, body, started, key)
         headers = {"X-Model-Version": str(version), "X-Request-ID": request_id}
         return Response(data, headers=headers, media_type=_JSON)
 

@@ -123,6 +123,7 @@ class PredictionLog:
         self._pending: list[Prediction] = []
         self._pending_rows = 0
         self._feedback: list[Feedback] = []
+        self._shadow: list[Prediction] = []  # answers of a shadow version, never returned
         self._seqs: set[int] = set()  # requests accepted and not yet committed
         self._dropped = 0
         self._wake = threading.Event()
@@ -147,6 +148,14 @@ class PredictionLog:
                 self._drop_oldest()
         if full:
             self._wake.set()
+
+    def add_shadow(self, record: Prediction) -> None:
+        """Keep one answer of a shadow version (its request's id and number)."""
+        with self._lock:
+            self._shadow.append(record)
+            if len(self._shadow) > self.max_pending_rows:
+                del self._shadow[0]
+                self._dropped += 1
 
     def add_feedback(self, record: Feedback) -> None:
         with self._lock:
@@ -197,6 +206,7 @@ class PredictionLog:
             with self._lock:
                 taken, self._pending, self._pending_rows = self._pending, [], 0
                 feedback, self._feedback = self._feedback, []
+                shadow, self._shadow = self._shadow, []
                 dropped, self._dropped = self._dropped, 0
             written = 0
             try:
@@ -205,8 +215,14 @@ class PredictionLog:
                     dropped = 0
                 if feedback:
                     self._write_feedback(feedback)
+                    feedback = []
+                for version, records in _by_version(shadow):
+                    self._write_predictions(version, records, 0, kind="shadow")
+                    shadow = [r for r in shadow if r not in records]
             except Exception as exc:
                 self._keep(taken, feedback, dropped)
+                with self._lock:
+                    self._shadow = shadow + self._shadow
                 if raise_errors:
                     raise
                 self._complain(exc)
@@ -235,7 +251,9 @@ class PredictionLog:
             )
             self._complained = True
 
-    def _write_predictions(self, version: int, records: list[Prediction], dropped: int) -> int:
+    def _write_predictions(
+        self, version: int, records: list[Prediction], dropped: int, kind: str = "predictions"
+    ) -> int:
         faults.point("log", 1)
         # read at each batch: a policy set while serving applies from the next batch
         data = predictions_file(self.model, records, self.store.log_policy(self.model))
@@ -243,11 +261,11 @@ class PredictionLog:
         sha, _ = self.store.artifacts.write(data)
         faults.point("log", 2)
         with self.store.transaction():
-            self.store.record_artifact(sha, len(data), "predictions", self.actor)
+            self.store.record_artifact(sha, len(data), kind, self.actor)
             self.store.record_log_batch(
                 {
                     "model": self.model,
-                    "kind": "predictions",
+                    "kind": kind,
                     "version": version,
                     "instance": self.instance,
                     "first_seq": records[0].seq,
@@ -265,6 +283,9 @@ class PredictionLog:
             )
             faults.point("log", 3)
         faults.point("log", 4)
+        if kind == "shadow":
+            self.batches += 1
+            return 0
         with self._lock:
             self._seqs.difference_update(r.seq for r in records)
             self.committed_seq = max(self.committed_seq, records[-1].seq)
@@ -326,15 +347,18 @@ class PredictionLog:
 
 
 def _by_version(records: list[Prediction]) -> list[tuple[int, list[Prediction]]]:
-    """Consecutive runs of one version, in order (a swap starts a new batch)."""
-    groups: list[tuple[int, list[Prediction]]] = []
+    """The records of each version, in order, versions in the order they first appear.
+
+    One batch per version and flush, not per run of consecutive records: a
+    canary interleaves two versions request by request, and a batch per run
+    would write a file per request. The request numbers of two versions'
+    batches may then overlap (``batches_holding`` returns both; the file says
+    which holds a request).
+    """
+    groups: dict[int, list[Prediction]] = {}
     for record in records:
-        number = record.predictor.number
-        if groups and groups[-1][0] == number:
-            groups[-1][1].append(record)
-        else:
-            groups.append((number, [record]))
-    return groups
+        groups.setdefault(record.predictor.number, []).append(record)
+    return list(groups.items())
 
 
 def _iso(at: float) -> str:

@@ -26,6 +26,7 @@ from .holder import POLL_S, Identity, ModelHolder, record_lost_instances
 from .inputs import finite_number
 from .log import BATCH_ROWS, FLUSH_EVERY_S, Feedback, Prediction, PredictionLog
 from .predictor import Predictor, quiet_names_warning
+from .router import Router
 from .stats import STATS_EVERY_S, RequestStats, StatsBeat
 
 if TYPE_CHECKING:
@@ -120,7 +121,10 @@ class Runtime:
             flush_every=flush_every,
             batch_rows=batch_rows,
             actor=self.actor,
-            tick=self.beat.tick,
+            tick=self._tick,
+        )
+        self.router = Router(
+            store, name, self.identity.instance, self.holder, self.log, poll=poll, actor=self.actor
         )
         self._seq = 0
         self._seq_lock = threading.Lock()
@@ -139,6 +143,8 @@ class Runtime:
         record_lost_instances(self.store, self.identity.host, self.actor)
         self.holder.start()
         self.log.start()
+        if self.alias is not None:  # a fixed version serves no canary
+            self.router.start()
         self.beat.tick()  # a row at once: a server just started shows, with no requests yet
         self.started = True
         return self
@@ -149,6 +155,7 @@ class Runtime:
             return
         self.started = False
         try:
+            self.router.stop()  # copies still queued for a shadow are answered and logged
             self.log.close()
         finally:
             self.holder.stop(reason)
@@ -156,6 +163,10 @@ class Runtime:
             # instances are shown, and this one has recorded its stop.
             with contextlib.suppress(MlopsError):
                 self.beat.forget()
+
+    def _tick(self) -> None:
+        self.beat.tick()
+        self.router.tick()
 
     def __enter__(self) -> Runtime:
         return self.start()
@@ -184,7 +195,9 @@ class Runtime:
             "instance": self.instance,
         }
 
-    def predict(self, body: Any, started: float | None = None) -> tuple[bytes, int, str]:
+    def predict(
+        self, body: Any, started: float | None = None, routing_key: str | None = None
+    ) -> tuple[bytes, int, str]:
         """Answer one prediction request: ``(JSON response, version, request id)``.
 
         ``body`` is the decoded JSON; ``started`` the ``time.perf_counter()``
@@ -196,12 +209,18 @@ class Runtime:
             The rows do not fit the version's schema, or its model refused them.
         """
         begun = time.perf_counter() if started is None else started
+        route = self.router.current  # read once, like the predictor
+        arm = None
         try:
             predictor = self.predictor  # read once: this request uses this version only
+            if route is not None:
+                predictor, arm = self.router.pick(route, predictor, routing_key)
             rows = predictor.schema.parse(body)
             output = predictor.predict(rows)
         except Exception as exc:
             self.count_failure(exc)
+            if arm is not None and not isinstance(exc, SchemaMismatchError):
+                arm.failed()
             raise
         with self._seq_lock:
             self._seq += 1
@@ -217,6 +236,12 @@ class Runtime:
         self.holder.last_rows = (predictor, rows)
         latency = (time.perf_counter() - begun) * 1000.0
         self.stats.answered(latency)
+        if arm is not None and route is not None:
+            arm.answered(latency, output.predictions)
+            if route.kind == "canary" and route.deployment["metric"] is not None:
+                self.router.remember(seq, route, arm)
+            elif route.kind == "shadow":
+                self.router.copy_to_shadow(route, rows, seq, request_id)
         if self.sample >= 1.0 or (self.sample and self._random.random() < self.sample):
             self.log.add(Prediction(seq, request_id, time.time(), predictor, rows, output, latency))
         return data, predictor.number, request_id
@@ -243,6 +268,9 @@ class Runtime:
                 "answered for another model, or not sampled into the log)"
             )
         self.log.add_feedback(Feedback(request_id, time.time(), label, value))
+        found = REQUEST_ID.fullmatch(request_id)
+        if found is not None:
+            self.router.feedback(found.group(1), int(found.group(2)), label, value)
         return {"request_id": request_id, "accepted": True}
 
     def logged(self, request_id: str) -> bool:

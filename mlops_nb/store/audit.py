@@ -74,9 +74,11 @@ _EVENT_TABLES = {
     "schedule.": "schedules",
     "predictions.": "log_batches",
     "feedback.": "log_batches",
+    "shadow.": "log_batches",
     "serve.": "deploys",
     "logpolicy.": "log_policies",
     "test.": "model_tests",
+    "deployment.": "deployments",
 }
 
 

@@ -74,6 +74,8 @@ JSON_COLUMNS = frozenset(
         "checks",
         "mask_columns",
         "hash_columns",
+        "guards",
+        "statistics",
     }
 )
 

@@ -419,6 +419,56 @@ serving_stats = sa.Table(
     sa.Column("errors_total", BIGINT, nullable=False),
 )
 
+# -- added by migration 12: canary and shadow deploys -------------------------------
+
+#: One canary or shadow deploy of a model: the version tried next to
+#: production, the share of requests it answers (canary) or copies (shadow),
+#: its guards, and how it ended. At most one runs per model; every start and
+#: every end (abort, promote, stop) is a change of its row with its event.
+deployments = sa.Table(
+    "deployments",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("model", TEXT, nullable=False),
+    sa.Column("kind", TEXT, nullable=False),  # canary | shadow
+    sa.Column("version", sa.Integer, nullable=False),  # the version tried
+    sa.Column("production_version", sa.Integer, nullable=False),  # held production at start
+    sa.Column("share", sa.Float, nullable=False),  # of requests (1.0 for a shadow)
+    sa.Column("guards", TEXT, nullable=False, server_default="[]"),  # JSON list of expressions
+    sa.Column("metric", TEXT, nullable=True),  # the feedback field judged (value)
+    sa.Column("alpha", sa.Float, nullable=False),
+    sa.Column("auto_rollback", sa.Integer, nullable=False),  # 1 | 0
+    sa.Column("auto_promote", sa.Integer, nullable=False),  # 1 | 0
+    sa.Column("require", TEXT, nullable=True),  # the gate an automatic promote goes through
+    sa.Column("state", TEXT, nullable=False),  # running | aborted | promoted | stopped
+    sa.Column("reason", TEXT, nullable=True),
+    sa.Column("alerted", TEXT, nullable=True),  # the guard an alert was raised for, if any
+    sa.Column("statistics", TEXT, nullable=False, server_default="{}"),  # at the last decision
+    sa.Column("started_at", TEXT, nullable=False),
+    sa.Column("ended_at", TEXT, nullable=True),
+    sa.Column("actor", TEXT, nullable=False),
+    sa.Column("event_seq", sa.Integer, nullable=False),
+)
+sa.Index("ix_deployments_model", deployments.c.model, deployments.c.state)
+
+#: One row per serving process and arm of a deploy: what that process counted
+#: for that version since the deploy started (requests, errors, a latency
+#: histogram, a histogram of predictions, and the sufficient statistics of the
+#: feedback metric), overwritten by the process off the request path. Summed
+#: over processes they are the arms of ``deploy status``. Heartbeats like
+#: ``serving_stats`` (see DERIVED), but kept after the process stops, so the
+#: totals of a finished deploy stay readable.
+deployment_stats = sa.Table(
+    "deployment_stats",
+    metadata,
+    sa.Column("deployment", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("instance", TEXT, primary_key=True),
+    sa.Column("role", TEXT, primary_key=True),  # production | canary | shadow
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("at", TEXT, nullable=False),
+    sa.Column("counts", TEXT, nullable=False),  # JSON: see mlops_nb.serving.arms
+)
+
 # How ``audit verify`` covers every table (a test holds every table to one of these):
 #
 # - ``events`` is the hash chain itself; a checkpoint kept elsewhere also
@@ -452,6 +502,7 @@ AUDITED: dict[str, tuple[str, ...]] = {
     "deploys": ("id",),
     "log_policies": ("model",),
     "model_tests": ("id",),
+    "deployments": ("id",),
 }
 
 
@@ -472,10 +523,11 @@ DERIVED: dict[str, str] = {
     "models": "model_versions",
     "aliases": "alias_changes",
     "serving_stats": "deploys",
+    "deployment_stats": "deploys",
 }
 #: Derived tables that are no evidence of anything: rows come, change and go
 #: with the processes that write them, so verify checks nothing in them.
-HEARTBEATS: tuple[str, ...] = ("serving_stats",)
+HEARTBEATS: tuple[str, ...] = ("serving_stats", "deployment_stats")
 
 
 def _migration_1(conn: sa.Connection) -> None:
@@ -573,6 +625,11 @@ def _migration_12(conn: sa.Connection) -> None:
             conn.execute(sa.text(f"ALTER TABLE model_versions ADD COLUMN {column} TEXT"))
 
 
+def _migration_13(conn: sa.Connection) -> None:
+    """Canary and shadow deploys, and what each serving process counted for each arm."""
+    metadata.create_all(conn, tables=[deployments, deployment_stats])
+
+
 #: Ordered migrations; index + 1 is the schema version each one produces.
 MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _migration_1,
@@ -587,6 +644,7 @@ MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _migration_10,
     _migration_11,
     _migration_12,
+    _migration_13,
 ]
 
 LATEST = len(MIGRATIONS)

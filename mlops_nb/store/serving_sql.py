@@ -17,7 +17,7 @@ from .base import StoreBase, row_snapshot
 
 #: The deploy actions, in the order a serving process goes through them.
 DEPLOY_ACTIONS = ("started", "swapped", "refused", "stopped")
-LOG_KINDS = ("predictions", "feedback")
+LOG_KINDS = ("predictions", "feedback", "shadow")
 
 
 def _plain(row: Any) -> dict[str, Any]:
