@@ -413,6 +413,7 @@ def setup_handlers(web_app: Any, root_dir: str | None = None) -> list[str]:
     name = r"(?P<name>[^/]+)"
     run = r"(?P<run_id>[^/]+)"
     slot = r"(?P<slot_id>[^/]+)"
+    from . import alerts
     from . import schedules as sched
 
     routes = [
@@ -438,6 +439,9 @@ def setup_handlers(web_app: Any, root_dir: str | None = None) -> list[str]:
         (f"schedules/{name}/slots/{slot}/cancel", sched.SlotCancelHandler),
         ("cron", sched.CronHandler),
         ("serving", ServingHandler),
+        ("alerts", alerts.AlertsHandler),
+        ("alerts/(?P<alert_id>[^/]+)/ack", alerts.AlertAckHandler),
+        ("alerts/(?P<alert_id>[^/]+)/resolve", alerts.AlertResolveHandler),
     ]
     web_app.add_handlers(
         ".*$", [(url_path_join(base, PREFIX, path), handler) for path, handler in routes]

@@ -77,6 +77,7 @@ _EVENT_TABLES = {
     "serve.": "deploys",
     "logpolicy.": "log_policies",
     "test.": "model_tests",
+    "reference.": "drift_references",
 }
 
 

@@ -74,6 +74,8 @@ JSON_COLUMNS = frozenset(
         "checks",
         "mask_columns",
         "hash_columns",
+        "group_columns",
+        "decision_detail",
     }
 )
 

@@ -42,6 +42,7 @@ from .base import (
     sqlite_on_begin,
     sqlite_on_connect,
 )
+from .inbox_sql import InboxSQL
 from .location import ENV_STORE_ID, StoreLocation, mask_url
 from .monitor_sql import MonitorSQL
 from .registry_sql import RegistrySQL
@@ -54,7 +55,7 @@ if TYPE_CHECKING:
     from .objects import ObjectArtifacts
 
 
-class Store(RunsSQL, RegistrySQL, MonitorSQL, ScheduleSQL, ServingSQL, TestingSQL):
+class Store(RunsSQL, RegistrySQL, MonitorSQL, InboxSQL, ScheduleSQL, ServingSQL, TestingSQL):
     """Metadata database and artifact store of one mlops-nb home.
 
     Parameters
