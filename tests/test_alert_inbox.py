@@ -92,10 +92,11 @@ def test_ack_then_resolve_records_who_when_and_why_and_a_new_alarm_opens_anew(ch
     with pytest.raises(ConflictError, match="acknowledged already"):
         mlops_nb.ack_alert(1, store=churn)
     done = mlops_nb.resolve_alert(1, "rollback", "known", store=churn)
-    assert done["state"] == "resolved" and done["decision"] == "rollback" and done["note"] == "known"
+    assert (done["state"], done["decision"], done["note"]) == ("resolved", "rollback", "known")
     assert done["resolved"]["by"] == environment.actor() and done["resolved"]["at"]
     events = [e for e in churn.iter_events() if e.subject == "alerts:1"]
-    assert [e.kind for e in events][-3:] == ["alert.acknowledged", "alert.grouped", "alert.resolved"]
+    kinds = [e.kind for e in events][-3:]
+    assert kinds == ["alert.acknowledged", "alert.grouped", "alert.resolved"]
     assert events[-1].payload["decision"] == "rollback" and events[-1].actor == environment.actor()
     assert [line["alert_id"] for line in log_lines(log)] == [1]
     # Resolved: the next alarm is a new alert, delivered.
@@ -170,7 +171,8 @@ def test_rollback_moves_the_alias_back_through_the_registry(churn):
     assert churn.alias_holder("churn", "production").version == 1
     change = churn.alias_changes("churn", "production")[-1]
     assert change.action == "rollback" and change.actor == environment.actor()
-    assert change.reason == "alert 1: v2 hurts" and change.id == done["decision_detail"]["change_id"]
+    assert change.reason == "alert 1: v2 hurts"
+    assert change.id == done["decision_detail"]["change_id"]
     # Nothing earlier than v1 to return to: refused, and the alert stays open.
     assert mlops_nb.check_drift("churn", drifted(), store=churn).alert_ids == [2]
     with pytest.raises(ConflictError, match="nothing to roll back to"):
