@@ -83,7 +83,7 @@ class InboxSQL(StoreBase):
                     query = query.where(a.silenced_until == silence.silenced_until)
                 joined = conn.execute(query.order_by(a.id.desc()).limit(1)).first()
                 if joined is not None:
-                    changes = {**repeat, "count": (joined.count or 1) + 1}
+                    changes = {**repeat, "count": (joined[1] or 1) + 1}
                     self._update(conn, t.alerts, {"id": joined.id}, changes, "alert.grouped", actor)
                     return int(joined.id), "grouped" if silence is None else "silenced"
             row = {**fields, **repeat, "group_columns": columns, "count": 1, "state": "open"}

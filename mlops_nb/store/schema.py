@@ -14,6 +14,7 @@ is never edited once released: a change is a new, numbered migration.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -194,7 +195,7 @@ alert_channels = sa.Table(
 #: open | acknowledged | resolved | silenced), the grouping (the set of columns,
 #: how many checks it holds, the latest), who acknowledged and resolved it, when
 #: and why, the decision taken and what it did, and the silence an ``ignore`` sets.
-ALERT_INBOX_COLUMNS: tuple[tuple[str, sa.types.TypeEngine[object]], ...] = (
+ALERT_INBOX_COLUMNS: tuple[tuple[str, sa.types.TypeEngine[Any]], ...] = (
     ("state", TEXT),
     ("group_columns", TEXT),  # JSON: the sorted columns the alert is about
     ("count", sa.Integer()),
