@@ -30,7 +30,7 @@ class AlertsHandler(BaseHandler):
         if not limit.isdigit() or len(limit) > 10:
             raise InvalidInputError(f"limit must be a whole number, not {limit!r:.20}")
         state = self.get_argument("state", "open")
-        model = self.get_argument("model", None) or None
+        model = self.get_argument("model", None)
         self.reply({"alerts": inbox(self.store, model, state, int(limit) or None)})
 
 
@@ -61,6 +61,8 @@ class AlertResolveHandler(BaseHandler):
             raise InvalidInputError(
                 "resolve needs 'decision': retrain, rollback, ignore or rebaseline"
             )
+        if "alias" in doc and doc["decision"] == "ignore":
+            raise InvalidInputError("alias goes with the rollback decision, not with ignore")
         alias = doc.get("alias", "production")
         self.reply(
             resolve(
