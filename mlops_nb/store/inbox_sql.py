@@ -19,9 +19,9 @@ from .monitor_sql import _decode
 #: States a repeat joins (an alert someone is still looking at).
 LIVE = ("open", "acknowledged")
 
-#: The columns an inbox item shows (the payload and deliveries stay out: a
-#: page of 10,000 items decodes no report).
-_INBOX = (
+#: The columns an inbox item shows, in this order (the payload and deliveries
+#: stay out).
+INBOX_COLUMNS = (
     "id",
     "kind",
     "model",
@@ -97,18 +97,19 @@ class InboxSQL(StoreBase):
 
     def alert_inbox(
         self, model: str | None = None, states: tuple[str, ...] = LIVE, limit: int | None = None
-    ) -> list[dict[str, Any]]:
-        """Alerts in ``states``, newest first, without payloads. An alert raised
-        before the inbox existed has no state: it counts as open."""
+    ) -> list[Any]:
+        """Alerts in ``states``, newest first, as rows of :data:`INBOX_COLUMNS`
+        (JSON columns still text; a page of 10,000 alerts decodes no payload).
+        An alert raised before the inbox existed has no state: it counts as open."""
         a = t.alerts.c
         state = sa.func.coalesce(a.state, "open")
-        query = sa.select(*(a[name] for name in _INBOX)).order_by(a.id.desc())
+        query = sa.select(*(a[name] for name in INBOX_COLUMNS)).order_by(a.id.desc())
         if model is not None:
             query = query.where(a.model == model)
         query = query.where(state.in_(states))
         query = limited(query, limit)
         with self.read() as conn:
-            return [_decode(r) for r in conn.execute(query)]
+            return list(conn.execute(query).all())  # rows unpack as tuples
 
     def change_alert(
         self, alert_id: int, changes: dict[str, Any], kind: str, actor: str
