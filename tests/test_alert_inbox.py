@@ -272,3 +272,56 @@ def test_concurrent_checks_of_one_model_open_one_alert(churn, home, tmp_path, ba
     assert len(raised) == 1
     assert audit.verify(fresh).ok
     fresh.close()
+
+
+def test_migration_12_keeps_alerts_raised_before_the_inbox_verifiable_and_open(home):
+    """A store of schema 11 with an alert: after the upgrade the alert reads as open,
+    count 1, and the audit chain still verifies (its event knew no inbox columns)."""
+    import sqlalchemy as sa
+
+    from mlops_nb.store import schema as t
+
+    store = Store(home)
+    with store.write() as conn:
+        conn.execute(sa.text("DROP INDEX ix_alerts_group"))
+        for name, _ in t.ALERT_INBOX_COLUMNS:
+            conn.execute(sa.text(f'ALTER TABLE alerts DROP COLUMN "{name}"'))
+        conn.execute(sa.text("DROP TABLE drift_references"))
+        conn.execute(sa.text("DELETE FROM schema_version WHERE version >= 12"))
+        row = {
+            "id": 1,
+            "kind": "drift",
+            "model": "churn",
+            "subject": "drift_check:1",
+            "at": "2026-01-05T00:00:00.000000+00:00",
+            "message": "drift in churn:1",
+            "payload": {},
+            "deliveries": [],
+            "retrain_run_id": None,
+        }
+        seq = store.append_event(conn, "alert.raised", "alerts:1", row, "old")
+        conn.execute(
+            sa.text(
+                "INSERT INTO alerts (id, kind, model, subject, at, message, payload, deliveries, "
+                "event_seq) VALUES (1, 'drift', 'churn', 'drift_check:1', :at, :message, '{}', "
+                "'[]', :seq)"
+            ),
+            {"at": row["at"], "message": row["message"], "seq": seq},
+        )
+    store.close()
+    upgraded = Store(home)
+    assert upgraded.schema_version == t.LATEST
+    (item,) = inbox.inbox(upgraded)
+    assert (item["alert_id"], item["state"], item["count"], item["columns"]) == (
+        1,
+        "open",
+        1,
+        [],
+    )
+    assert audit.verify(upgraded).ok
+    # It is decided on like any other, and a later repeat does not group into it
+    # (nothing says which columns it was about).
+    done = inbox.ack(upgraded, 1, "from before the inbox")
+    assert done["state"] == "acknowledged"
+    assert audit.verify(upgraded).ok
+    upgraded.close()
