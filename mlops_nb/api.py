@@ -405,6 +405,51 @@ def alerts(
     return list_alerts(get_store(home, store), model, limit)
 
 
+def alert_inbox(
+    model: str | None = None,
+    *,
+    state: str = "open",
+    limit: int | None = None,
+    home: str | None = None,
+    store: Store | None = None,
+) -> list[dict[str, Any]]:
+    """The alert inbox: alerts in ``state`` (open, acknowledged, resolved, silenced
+    or all), newest first, each with its count of grouped repeats and latest check."""
+    from .monitoring.inbox import inbox
+
+    return inbox(get_store(home, store), model, state, limit)
+
+
+def ack_alert(
+    alert_id: int,
+    note: str | None = None,
+    *,
+    home: str | None = None,
+    store: Store | None = None,
+) -> dict[str, Any]:
+    """Acknowledge an open alert, with an optional note."""
+    from .monitoring.inbox import ack
+
+    return ack(get_store(home, store), alert_id, note)
+
+
+def resolve_alert(
+    alert_id: int,
+    decision: str,
+    note: str | None = None,
+    *,
+    until: Any = None,
+    alias: str = "production",
+    home: str | None = None,
+    store: Store | None = None,
+) -> dict[str, Any]:
+    """Resolve an alert with ``retrain``, ``rollback``, ``ignore`` (``until`` a
+    date) or ``rebaseline``, and carry the decision out."""
+    from .monitoring.inbox import resolve
+
+    return resolve(get_store(home, store), alert_id, decision, note, until=until, alias=alias)
+
+
 def set_retrain_trigger(
     model: str,
     notebook: str,

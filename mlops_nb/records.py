@@ -236,6 +236,22 @@ class Alert(_Record):
     payload: dict[str, Any] = field(default_factory=dict)
     deliveries: list[dict[str, Any]] = field(default_factory=list)
     retrain_run_id: str | None = None
+    # the inbox (see mlops_nb.monitoring.inbox); None on alerts raised before it
+    state: str | None = None
+    group_columns: list[str] | None = None
+    count: int | None = None
+    last_check_id: int | None = None
+    last_at: str | None = None
+    batch_profile_sha256: str | None = None
+    acked_by: str | None = None
+    acked_at: str | None = None
+    ack_note: str | None = None
+    resolved_by: str | None = None
+    resolved_at: str | None = None
+    resolve_note: str | None = None
+    decision: str | None = None
+    decision_detail: dict[str, Any] | None = None
+    silenced_until: str | None = None
 
 
 @dataclass(frozen=True)

@@ -143,3 +143,11 @@ schemathesis.openapi.format(
         ["UTC", "Europe/Berlin", "America/New_York", "Asia/Kolkata", "Australia/Lord_Howe"]
     ),
 )
+
+
+# The inbox: `format: future-date` is when an ignore decision ends, a date after today
+# (a past one is refused as bad input, which no JSON Schema can say).
+schemathesis.openapi.format(
+    "future-date",
+    st.dates(min_value=dt.date(2100, 1, 1), max_value=dt.date(9999, 12, 30)).map(dt.date.isoformat),
+)

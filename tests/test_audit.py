@@ -248,6 +248,36 @@ def _every_table(store):
         "carol",
     )
     store.update_alert(alert, {"deliveries": [{"channel_id": channel["id"], "ok": True}]}, "carol")
+    inbox_steps = {
+        "state": "resolved",
+        "group_columns": ["tenure"],
+        "count": 2,
+        "last_check_id": 1,
+        "last_at": "t2",
+        "batch_profile_sha256": sha,
+        "acked_by": "carol",
+        "acked_at": "t2",
+        "ack_note": "seen",
+        "resolved_by": "erin",
+        "resolved_at": "t3",
+        "resolve_note": "the new normal",
+        "decision": "rebaseline",
+        "decision_detail": {"version": 1, "check_id": 1},
+        "silenced_until": "t9",
+    }
+    store.change_alert(alert, inbox_steps, "alert.resolved", "erin")
+    store.set_drift_reference(
+        {
+            "model": "churn",
+            "version": 1,
+            "profile_sha256": sha,
+            "check_id": 1,
+            "alert_id": alert,
+            "at": "t3",
+            "actor": "erin",
+        },
+        "erin",
+    )
     store.add_schedule(
         {
             "name": "monthly",

@@ -308,6 +308,9 @@ def everything_seeded(seeded):
     from mlops_nb.datasets import make_churn
 
     mlops_nb.check_drift("churn", make_churn(300, seed=3), store=seeded)  # a report to ask for
+    # an alert to acknowledge or resolve
+    mlops_nb.check_drift("churn", make_churn(300, seed=3, drift=0.9), store=seeded)
+    assert seeded.get_alert(1)
     return seeded
 
 
@@ -334,6 +337,7 @@ async def test_every_route_and_verb_refuses_requests_without_credentials(
         "slot_id": str(everything_seeded.slots("churn")[0]["id"]),
         "kind": "model",
         "check_id": str(everything_seeded.drift_checks()[0]["id"]),
+        "alert_id": "1",
     }
     body = json.dumps({"version": 1, "alias": "production", "parameters": {"x": 2}})
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from .. import environment, limits
 from ..errors import InvalidInputError, NotFoundError
 from ..tables import read_table
+from . import inbox
 from .common import trust_options, whole
 
 
@@ -106,6 +107,7 @@ def add_commands(
     p.add_argument("--password-env", metavar="VAR", help="environment variable with the password")
     p = actions.add_parser("remove", parents=[parent], help="disable a channel")
     p.add_argument("channel_id", type=whole(1))
+    inbox.add_actions(actions, parent)
 
 
 def _drift(args: argparse.Namespace) -> None:
@@ -233,6 +235,9 @@ def _alerts(args: argparse.Namespace) -> None:
     from ..monitoring.alerting import add_channel, channels, list_alerts
     from .common import emit, open_store
 
+    if args.alerts_action in ("inbox", "ack", "resolve"):
+        inbox.run(args)
+        return
     store = open_store(args)
     if args.alerts_action == "list":
         found = [a.to_json() for a in list_alerts(store, args.name, args.limit)]

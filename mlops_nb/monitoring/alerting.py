@@ -189,9 +189,15 @@ def _shown(channel: dict[str, Any]) -> dict[str, Any]:
 def raise_alert(
     store: Store, kind: str, model: str | None, subject: str, message: str, payload: dict[str, Any]
 ) -> Alert:
-    """Record an alert, deliver it to the model's channels, record the outcomes."""
-    alert_id = record_alert(store, kind, model, subject, message, payload)
-    return deliver_alert(store, alert_id)
+    """Record an alert, deliver it to the model's channels, record the outcomes.
+
+    Not grouped (each schedule run, each refused version is its own alert),
+    but silenced like any other while an ``ignore`` decision holds.
+    """
+    alert_id, outcome = file_alert(store, kind, model, subject, message, payload, group=False)
+    if outcome == "raised":
+        return deliver_alert(store, alert_id)
+    return get_alert(store, alert_id)
 
 
 def record_alert(
@@ -204,17 +210,51 @@ def record_alert(
     retrain_run_id: str | None = None,
 ) -> int:
     """Record an alert (joins an open transaction); deliver it with :func:`deliver_alert`."""
-    return store.record_alert(
+    return file_alert(
+        store, kind, model, subject, message, payload, retrain_run_id=retrain_run_id, group=False
+    )[0]
+
+
+def file_alert(
+    store: Store,
+    kind: str,
+    model: str | None,
+    subject: str,
+    message: str,
+    payload: dict[str, Any],
+    *,
+    retrain_run_id: str | None = None,
+    columns: list[str] | tuple[str, ...] = (),
+    check_id: int | None = None,
+    batch_profile_sha256: str | None = None,
+    group: bool = True,
+) -> tuple[int, str]:
+    """Record an alert, grouped into the open one it repeats (joins an open transaction).
+
+    A repeat is an alert of the same model and kind about the same set of
+    ``columns`` while the first is open or acknowledged: its count grows and
+    its latest check moves on, and nothing new is raised. Returns the alert's
+    id and ``raised`` (deliver it with :func:`deliver_alert` once committed),
+    ``grouped`` or ``silenced`` (neither is delivered; see
+    :mod:`mlops_nb.monitoring.inbox`).
+    """
+    now = utcnow()
+    return store.file_alert(
         {
             "kind": kind,
             "model": model,
             "subject": subject,
-            "at": utcnow(),
+            "at": now,
             "message": message,
             "payload": payload,
             "retrain_run_id": retrain_run_id,
+            "group_columns": list(columns),
+            "last_check_id": check_id,
+            "batch_profile_sha256": batch_profile_sha256,
         },
+        now,
         environment.actor(),
+        group=group,
     )
 
 

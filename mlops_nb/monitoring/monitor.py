@@ -35,6 +35,7 @@ from .drift.engine import SHARE_THRESHOLD, check_frame
 from .drift.profile import Profile, model_outputs
 from .drift.report import DriftReport, QualityIssue
 from .performance import performance
+from .reference import batch_profile, reference_profile
 
 if TYPE_CHECKING:
     from ..records import ModelVersion
@@ -164,12 +165,19 @@ def check_drift(
             raise InvalidInputError(f"target column {target!r} is not in the data")
         data, target = data.drop(columns=[target]), data[target]
     version = None
+    reference: dict[str, Any] | None = None
     notes = list(notes or [])
     if isinstance(ref, Profile):
         profile = ref
     else:
         version = registry.resolve(store, ref)
-        profile = load_profile(store, version)
+        profile, reference = reference_profile(store, version)
+        if reference["kind"] == "accepted":
+            notes.append(
+                f"compared with the batch of check {reference['check_id']}, accepted as the "
+                f"new normal by {reference['accepted_by']} (alert {reference['alert_id']}); "
+                "the training profile is kept"
+            )
     if skip:
         import dataclasses
 
@@ -219,10 +227,15 @@ def check_drift(
         performance=perf,
         notes=[*report.notes, *notes],
         quality=report.quality.with_issues(*issues),
+        reference=reference,
     )
     if not record or version is None:
         return report
-    return _record(store, report, alert=alert, trigger=trigger)
+    # An alarm's batch may be accepted as the new normal later: keep its profile.
+    accepted = None
+    if alert and report.alarm and report.quality.ok and len(inputs):
+        accepted = batch_profile(profile, inputs, predictions, target)
+    return _record(store, report, alert=alert, trigger=trigger, batch_profile=accepted)
 
 
 def _target_name(profile: Profile, target: Any) -> str:
@@ -233,7 +246,14 @@ def _target_name(profile: Profile, target: Any) -> str:
     return found or "target"
 
 
-def _record(store: Store, report: DriftReport, *, alert: bool, trigger: bool) -> DriftReport:
+def _record(
+    store: Store,
+    report: DriftReport,
+    *,
+    alert: bool,
+    trigger: bool,
+    batch_profile: Profile | None = None,
+) -> DriftReport:
     """Record a check: its report file, then one transaction for the check, the
     retrain it claims and the alert it raises; the retrain starts and the alert
     is delivered only once that transaction has committed."""
@@ -245,6 +265,11 @@ def _record(store: Store, report: DriftReport, *, alert: bool, trigger: bool) ->
         text = canonical(_finite(doc))
     body = text.encode()
     report_sha, _ = store.artifacts.write(body)
+    batch_sha: str | None = None
+    batch_body: bytes | None = None
+    if batch_profile is not None:
+        batch_body = canonical(_finite(batch_profile.to_json())).encode()
+        batch_sha, _ = store.artifacts.write(batch_body)
     faults.point("drift", 1)
     broken = report.quality.by_column()
     summary: dict[str, dict[str, Any]] = {
@@ -265,8 +290,11 @@ def _record(store: Store, report: DriftReport, *, alert: bool, trigger: bool) ->
         entry["quality"] = kind
     claimed = None
     alert_id = None
+    filed = ""
     with store.transaction():
         store.record_artifact(report_sha, len(body), "drift-report", actor)
+        if batch_sha is not None and batch_body is not None:
+            store.record_artifact(batch_sha, len(batch_body), "drift-batch-profile", actor)
         check_id = store.record_drift_check(
             {
                 "model": report.model,
@@ -292,7 +320,7 @@ def _record(store: Store, report: DriftReport, *, alert: bool, trigger: bool) ->
                 store.update_drift_check(check_id, {"retrain_run_id": claimed.run_id}, actor)
         run_id = claimed.run_id if claimed is not None else None
         if report.alarm and alert:
-            alert_id = alerting.record_alert(
+            alert_id, filed = alerting.file_alert(
                 store,
                 "drift",
                 report.model,
@@ -310,12 +338,15 @@ def _record(store: Store, report: DriftReport, *, alert: bool, trigger: bool) ->
                     "performance": _finite(report.performance or {}),
                 },
                 retrain_run_id=run_id,
+                columns=_alert_columns(report),
+                check_id=check_id,
+                batch_profile_sha256=batch_sha,
             )
         faults.point("drift", 3)
     faults.point("drift", 4)
     if claimed is not None:
         retrain.start(store, claimed)
-    if alert_id is not None:
+    if alert_id is not None and filed == "raised":  # repeats and silenced ones are not sent
         alerting.deliver_alert(store, alert_id)
     report = report.with_updates(check_id=check_id)
     if not report.alarm:
@@ -323,6 +354,15 @@ def _record(store: Store, report: DriftReport, *, alert: bool, trigger: bool) ->
     return report.with_updates(
         alert_ids=[alert_id] if alert_id is not None else [], retrain_run_id=run_id
     )
+
+
+def _alert_columns(report: DriftReport) -> list[str]:
+    """What an alarm is about, for grouping its repeats: the drifted columns,
+    the columns whose data broke, and ``performance`` when it degraded."""
+    about = set(report.drifted) | {i.column or "(batch)" for i in report.quality.issues}
+    if report.degraded:
+        about.add("(performance)")
+    return sorted(about)
 
 
 def _message(report: DriftReport, run_id: str | None) -> str:

@@ -144,6 +144,30 @@ def claim(
     )
 
 
+def claim_now(
+    store: Store, model: str, check_id: int | None, alert_id: int, actor: str
+) -> ClaimedRetrain | None:
+    """Claim the model's trigger for a person's ``retrain`` decision on an alert
+    (joins an open transaction): the cool-down, which holds back automatic
+    retrains, does not hold back a decision. ``None`` without an enabled trigger."""
+    moment = dt.datetime.now(dt.timezone.utc)
+    claimed = store.claim_trigger(
+        model, format_time(moment), format_time(dt.datetime.max), check_id, actor
+    )
+    if claimed is None:
+        return None
+    return ClaimedRetrain(
+        run_id=uuid.uuid4().hex,
+        notebook=claimed["notebook"],
+        parameters={
+            **claimed["parameters"],
+            "drift_check_id": str(check_id or ""),
+            "drift_batch": "",
+        },
+        tags={"trigger": "alert", "alert": str(alert_id), "drift_check": str(check_id or "")},
+    )
+
+
 def start(store: Store, claimed: ClaimedRetrain) -> subprocess.Popen[bytes]:
     """Start a claimed retrain as ``mlops-nb run`` in its own process."""
     return spawn_run(store, claimed.notebook, claimed.parameters, claimed.run_id, claimed.tags)

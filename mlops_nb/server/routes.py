@@ -448,6 +448,7 @@ def setup_handlers(web_app: Any, root_dir: str | None = None) -> list[str]:
     name = r"(?P<name>[^/]+)"
     run = r"(?P<run_id>[^/]+)"
     slot = r"(?P<slot_id>[^/]+)"
+    from . import alerts
     from . import drift_checks as checks
     from . import schedules as sched
     from .pipelines import PipelineStepsHandler
@@ -479,6 +480,9 @@ def setup_handlers(web_app: Any, root_dir: str | None = None) -> list[str]:
         ("cron", sched.CronHandler),
         ("pipelines/steps", PipelineStepsHandler),
         ("serving", ServingHandler),
+        ("alerts", alerts.AlertsHandler),
+        ("alerts/(?P<alert_id>[^/]+)/ack", alerts.AlertAckHandler),
+        ("alerts/(?P<alert_id>[^/]+)/resolve", alerts.AlertResolveHandler),
     ]
     web_app.add_handlers(
         ".*$", [(url_path_join(base, PREFIX, path), handler) for path, handler in routes]

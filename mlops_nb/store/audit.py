@@ -79,6 +79,7 @@ _EVENT_TABLES = {
     "logpolicy.": "log_policies",
     "test.": "model_tests",
     "deployment.": "deployments",
+    "reference.": "drift_references",
 }
 
 

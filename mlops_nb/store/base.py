@@ -76,6 +76,8 @@ JSON_COLUMNS = frozenset(
         "hash_columns",
         "guards",
         "statistics",
+        "group_columns",
+        "decision_detail",
     }
 )
 

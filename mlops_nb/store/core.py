@@ -43,6 +43,7 @@ from .base import (
     sqlite_on_connect,
 )
 from .deploy_sql import DeploySQL
+from .inbox_sql import InboxSQL
 from .location import ENV_STORE_ID, StoreLocation, mask_url
 from .monitor_sql import MonitorSQL
 from .registry_sql import RegistrySQL
@@ -55,7 +56,9 @@ if TYPE_CHECKING:
     from .objects import ObjectArtifacts
 
 
-class Store(RunsSQL, RegistrySQL, MonitorSQL, ScheduleSQL, ServingSQL, TestingSQL, DeploySQL):
+class Store(
+    RunsSQL, RegistrySQL, MonitorSQL, InboxSQL, ScheduleSQL, ServingSQL, TestingSQL, DeploySQL
+):
     """Metadata database and artifact store of one mlops-nb home.
 
     Parameters

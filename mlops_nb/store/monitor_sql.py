@@ -11,7 +11,15 @@ from ..jsonutil import loads
 from . import schema as t
 from .base import StoreBase, limited
 
-_JSON = ("summary", "config", "payload", "deliveries", "parameters")  # decoded on read
+_JSON = (
+    "summary",
+    "config",
+    "payload",
+    "deliveries",
+    "parameters",
+    "group_columns",
+    "decision_detail",
+)  # decoded on read
 
 
 def _decode(row: Any) -> dict[str, Any]:

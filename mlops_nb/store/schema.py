@@ -14,6 +14,7 @@ is never edited once released: a change is a new, numbered migration.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -195,6 +196,28 @@ alert_channels = sa.Table(
     sa.Column("event_seq", sa.Integer, nullable=False),
 )
 
+#: Columns migration 14 added to ``alerts``: the inbox's lifecycle (``state``
+#: open | acknowledged | resolved | silenced), the grouping (the set of columns,
+#: how many checks it holds, the latest), who acknowledged and resolved it, when
+#: and why, the decision taken and what it did, and the silence an ``ignore`` sets.
+ALERT_INBOX_COLUMNS: tuple[tuple[str, sa.types.TypeEngine[Any]], ...] = (
+    ("state", TEXT),
+    ("group_columns", TEXT),  # JSON: the sorted columns the alert is about
+    ("count", sa.Integer()),
+    ("last_check_id", sa.Integer()),
+    ("last_at", TEXT),
+    ("batch_profile_sha256", TEXT),  # the latest checked batch's profile (rebaseline)
+    ("acked_by", TEXT),
+    ("acked_at", TEXT),
+    ("ack_note", TEXT),
+    ("resolved_by", TEXT),
+    ("resolved_at", TEXT),
+    ("resolve_note", TEXT),
+    ("decision", TEXT),  # retrain | rollback | ignore | rebaseline
+    ("decision_detail", TEXT),  # JSON: the run, the alias move, the reference set
+    ("silenced_until", TEXT),  # ignore: no alert of this kind for this model before it
+)
+
 alerts = sa.Table(
     "alerts",
     metadata,
@@ -208,7 +231,13 @@ alerts = sa.Table(
     sa.Column("deliveries", TEXT, nullable=False, server_default="[]"),
     sa.Column("retrain_run_id", TEXT, nullable=True),
     sa.Column("event_seq", sa.Integer, nullable=False),
+    # migration 14: the inbox. All nullable with no default, so an alert raised
+    # before it reads as its event recorded it (NULL state: open, count 1).
+    *(sa.Column(name, kind, nullable=True) for name, kind in ALERT_INBOX_COLUMNS),
 )
+
+#: Migration 14: the open alert a repeat joins, and the inbox by state.
+ix_alerts_group = sa.Index("ix_alerts_group", alerts.c.model, alerts.c.kind, alerts.c.state)
 
 retrain_triggers = sa.Table(
     "retrain_triggers",
@@ -419,7 +448,7 @@ serving_stats = sa.Table(
     sa.Column("errors_total", BIGINT, nullable=False),
 )
 
-# -- added by migration 12: canary and shadow deploys -------------------------------
+# -- added by migration 13: canary and shadow deploys -------------------------------
 
 #: One canary or shadow deploy of a model: the version tried next to
 #: production, the share of requests it answers (canary) or copies (shadow),
@@ -469,6 +498,25 @@ deployment_stats = sa.Table(
     sa.Column("counts", TEXT, nullable=False),  # JSON: see mlops_nb.serving.arms
 )
 
+# -- added by migration 14: references accepted in place of the training profile --
+
+#: A model version's current drift reference when a person accepted a checked
+#: batch as the new normal (an alert resolved with ``rebaseline``). The training
+#: profile stays where it was, on ``model_versions``; each later acceptance
+#: replaces this row, and the audit chain keeps every earlier one.
+drift_references = sa.Table(
+    "drift_references",
+    metadata,
+    sa.Column("model", TEXT, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("profile_sha256", TEXT, nullable=False),
+    sa.Column("check_id", sa.Integer, nullable=False),  # the check whose batch it is
+    sa.Column("alert_id", sa.Integer, nullable=False),  # the alert resolved so
+    sa.Column("at", TEXT, nullable=False),
+    sa.Column("actor", TEXT, nullable=False),
+    sa.Column("event_seq", sa.Integer, nullable=False),
+)
+
 # How ``audit verify`` covers every table (a test holds every table to one of these):
 #
 # - ``events`` is the hash chain itself; a checkpoint kept elsewhere also
@@ -503,6 +551,7 @@ AUDITED: dict[str, tuple[str, ...]] = {
     "log_policies": ("model",),
     "model_tests": ("id",),
     "deployments": ("id",),
+    "drift_references": ("model", "version"),
 }
 
 
@@ -630,6 +679,19 @@ def _migration_13(conn: sa.Connection) -> None:
     metadata.create_all(conn, tables=[deployments, deployment_stats])
 
 
+def _migration_14(conn: sa.Connection) -> None:
+    """The alert inbox (lifecycle, grouping, decisions) and accepted drift references."""
+    # Migration 2 creates ``alerts`` from the current definition: only stores made
+    # before this migration lack the columns.
+    existing = {c["name"] for c in sa.inspect(conn).get_columns("alerts")}
+    for name, kind in ALERT_INBOX_COLUMNS:
+        if name not in existing:
+            type_sql = kind.compile(dialect=conn.dialect)
+            conn.execute(sa.text(f'ALTER TABLE alerts ADD COLUMN "{name}" {type_sql}'))
+    ix_alerts_group.create(conn, checkfirst=True)
+    metadata.create_all(conn, tables=[drift_references])
+
+
 #: Ordered migrations; index + 1 is the schema version each one produces.
 MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _migration_1,
@@ -645,6 +707,7 @@ MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _migration_11,
     _migration_12,
     _migration_13,
+    _migration_14,
 ]
 
 LATEST = len(MIGRATIONS)

@@ -121,6 +121,9 @@ class DriftReport:
     retrain_run_id: str | None = None
     notes: list[str] = field(default_factory=list)
     quality: DataQuality = field(default_factory=DataQuality)
+    #: Which profile the batch was compared with: the training profile, or a
+    #: checked batch a person accepted as the new normal (``rebaseline``).
+    reference: dict[str, Any] | None = None
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> DriftReport:
