@@ -325,3 +325,26 @@ def test_migration_14_keeps_alerts_raised_before_the_inbox_verifiable_and_open(h
     assert done["state"] == "acknowledged"
     assert audit.verify(upgraded).ok
     upgraded.close()
+
+
+def test_a_large_alarming_batch_is_kept_as_a_sample_of_it():
+    """The profile kept for ``rebaseline`` is made from a fixed uniform sample of a
+    large batch: it counts the rows it was made from, is the same every time, and
+    reads the batch's distribution, not the first rows'."""
+    import numpy as np
+    import pandas as pd
+
+    from mlops_nb.monitoring.reference import batch_profile
+
+    rng = np.random.default_rng(5)
+    reference = mlops_nb.profile(pd.DataFrame({"x": rng.normal(size=2_000)}))
+    batch = pd.DataFrame({"x": np.sort(rng.normal(3.0, 1.0, size=50_000))})  # ordered
+    kept = batch_profile(reference, batch, None, None, max_rows=5_000)
+    again = batch_profile(reference, batch, None, None, max_rows=5_000)
+    column = kept.columns["x"]
+    assert kept.rows == column.rows == 5_000
+    assert column.edges == again.columns["x"].edges
+    assert abs(column.mean - 3.0) < 0.05 and abs(column.std - 1.0) < 0.05
+    assert column.min < 0.5 and column.max > 5.5  # from across the batch
+    whole = batch_profile(reference, batch.iloc[:4_000], None, None, max_rows=5_000)
+    assert whole.rows == 4_000  # a batch under the bound is profiled whole
