@@ -664,3 +664,23 @@ def test_which_falls_back_to_the_tracked_run_for_what_the_notebook_run_lacks(
     orphan = registry.which(three, "churn:5")
     assert orphan.parent_run_id == "c" * 32
     assert (orphan.notebook_sha256, orphan.notebook_path) == ("3" * 64, "/home/ann/train.ipynb")
+
+
+def test_which_answers_for_the_alias_named_and_for_the_newest_version(three):
+    registry.promote(three, "churn", 1)
+    with pytest.raises(NotFoundError, match="^nobody held churn@staging$"):
+        registry.which(three, "churn@staging")
+    refuse(three, 3, "staging")
+    registry.promote(three, "churn", 2, "staging")  # the newest move is staging's
+    refuse(three, 3, "staging")
+    now = registry.which(three, "churn@production")
+    assert (now.alias, now.version) == ("production", 1)
+    assert now.refused == []  # staging's refusals are not production's
+    assert [r["to_version"] for r in registry.which(three, "churn@staging").refused] == [3]
+    # a model without an alias or a version: its newest version, now or as it was then
+    assert registry.which(three, "churn").version == 3
+    third = three.get_version("churn", 3)
+    assert registry.which(three, "churn", at=third.created_at).version == 3
+    # a version exists from the instant it was created; the answer says when it was asked about
+    then = registry.which(three, "churn:3", at=third.created_at)
+    assert (then.version, then.at) == (3, third.created_at)
