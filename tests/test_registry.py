@@ -684,3 +684,23 @@ def test_which_answers_for_the_alias_named_and_for_the_newest_version(three):
     # a version exists from the instant it was created; the answer says when it was asked about
     then = registry.which(three, "churn:3", at=third.created_at)
     assert (then.version, then.at) == (3, third.created_at)
+
+
+def test_which_of_a_version_without_a_run_says_nothing_made_it(three):
+    # The schema lets a version name no run (a store filled by other means may hold one).
+    made = three.get_version("churn", 1)
+    three.create_version(
+        {
+            "model": "churn",
+            "run_id": None,
+            "artifact_sha256": made.artifact_sha256,
+            "format": made.format,
+            "estimator": made.estimator,
+        },
+        "ann",
+    )
+    lineage = registry.which(three, "churn:4")
+    assert (lineage.run_id, lineage.parent_run_id, lineage.set_by) == (None, None, "ann")
+    assert (lineage.notebook_sha256, lineage.notebook_path, lineage.input_sha256) == (None,) * 3
+    assert (lineage.git_commit, lineage.git_dirty) == (None, None)
+    assert (lineage.params, lineage.environment) == ({}, {})
