@@ -14,6 +14,7 @@ from mlops_nb.errors import (
     NotFoundError,
     UntrustedModelError,
 )
+from mlops_nb.records import AliasChange, AliasRefusal
 from mlops_nb.registry import names, serialization, trust
 
 pytestmark = pytest.mark.backends
@@ -430,3 +431,276 @@ def test_pickle_is_opt_in_both_ways(store):
 def test_trust_validates_names():
     with pytest.raises(InvalidInputError):
         trust.trust("")
+
+
+# -- each alias's history, the holder stack replayed from it, and what rollback reads --
+
+
+def refuse(store, version, alias="production", model="churn"):
+    with pytest.raises(GateFailedError):
+        registry.promote(store, model, version, alias, require="accuracy>0.99")
+
+
+def test_an_ungated_promotion_records_no_gate_and_a_refusal_keeps_its_run(three):
+    assert registry.promote(three, "churn", 1).gate is None
+    with pytest.raises(GateFailedError):
+        registry.promote(three, "churn", 2, require="accuracy>0.99", run_id="r-7")
+    (refusal,) = three.alias_refusals("churn")
+    assert (refusal.run_id, refusal.reason, refusal.from_version) == ("r-7", None, 1)
+
+
+def test_resolve_names_the_alias_nobody_holds(three):
+    with pytest.raises(NotFoundError, match="nobody holds churn@staging"):
+        registry.resolve(three, "churn@staging")
+    registry.promote(three, "churn", 1, "staging")
+    assert registry.resolve(three, "churn@staging").version == 1
+    assert registry.resolve(three, "churn:2").version == 2
+    assert registry.resolve(three, "churn").version == 3
+
+
+def test_rollback_and_its_target_read_only_the_alias_named(three):
+    registry.promote(three, "churn", 1)
+    registry.promote(three, "churn", 2)
+    registry.promote(three, "churn", 3, "staging")  # the newest move is another alias's
+    assert registry.rollback_target(three, "churn") == 1
+    assert registry.rollback_target(three, "churn", "staging") is None
+    assert registry.rollback(three, "churn").to_version == 1
+    assert three.alias_holder("churn", "staging").version == 3
+
+
+def test_alias_history_of_one_alias_holds_only_its_moves_and_refusals(three):
+    registry.promote(three, "churn", 1)
+    registry.promote(three, "churn", 2, "staging")
+    refuse(three, 3, "staging")
+    refuse(three, 3)
+    registry.promote(three, "churn", 3, "staging")
+    production = registry.alias_history(three, "churn", "production")
+    assert [(h.alias, h.action, h.to_version) for h in production] == [
+        ("production", "promote", 1),
+        ("production", "refused", 3),
+    ]
+    staging = registry.alias_history(three, "churn", "staging")
+    assert [(h.action, h.to_version) for h in staging] == [
+        ("promote", 2),
+        ("refused", 3),
+        ("promote", 3),
+    ]
+    every = registry.alias_history(three, "churn")
+    assert [(h.alias, h.action) for h in every] == [
+        ("production", "promote"),
+        ("staging", "promote"),
+        ("staging", "refused"),
+        ("production", "refused"),
+        ("staging", "promote"),
+    ]
+    with pytest.raises(InvalidInputError, match="alias"):
+        registry.alias_history(three, "churn", "Prod")
+
+
+def test_alias_histories_answer_for_every_model_as_alias_history_does(three, fitted):
+    with tracking.track(three, "pricing", model=fitted[0], metrics={"accuracy": 0.9}):
+        pass
+    with tracking.track(three, "quiet", model=fitted[0], metrics={"accuracy": 0.9}):
+        pass  # a model whose aliases never moved has no history
+    registry.promote(three, "churn", 1)
+    registry.promote(three, "pricing", 1, "staging")
+    refuse(three, 3)
+    refuse(three, 1, model="pricing")
+    registry.promote(three, "churn", 2)
+    histories = registry.alias_histories(three)
+    assert histories == {
+        "churn": registry.alias_history(three, "churn"),
+        "pricing": registry.alias_history(three, "pricing"),
+    }
+    assert [(h.action, h.to_version) for h in histories["churn"]] == [
+        ("promote", 1),
+        ("refused", 3),
+        ("promote", 2),
+    ]
+    assert [(h.alias, h.action) for h in histories["pricing"]] == [
+        ("staging", "promote"),
+        ("production", "refused"),
+    ]
+
+
+def test_at_the_same_instant_a_move_comes_before_a_refusal_as_which_reads_them(three, monkeypatch):
+    # Two records can carry the same time (a coarse or stepped clock): the
+    # history lists the move first, and `which` counts the refusal against
+    # the version that move put in place, so the two agree.
+    import mlops_nb.store.registry_sql as registry_sql
+
+    monkeypatch.setattr(registry_sql, "utcnow", lambda: "2026-07-15T12:00:00.000000+00:00")
+    registry.promote(three, "churn", 1)
+    refuse(three, 3)
+    history = registry.alias_history(three, "churn", "production")
+    assert [(h.action, h.to_version) for h in history] == [("promote", 1), ("refused", 3)]
+    assert registry.alias_histories(three)["churn"] == history
+    assert [r["to_version"] for r in registry.which(three, "churn@production").refused] == [3]
+
+
+def move(n, action, to_version):
+    return AliasChange(n, "churn", "production", action, None, to_version, f"t{n}", "ann")
+
+
+def refusal(n, to_version):
+    return AliasRefusal(n, "churn", "production", None, to_version, f"t{n}", "ann", "auc>0.9")
+
+
+@pytest.mark.parametrize(
+    "history, stack",
+    [
+        # a refusal moves nothing, wherever it stands
+        ([move(1, "promote", 1), refusal(2, 3), move(3, "promote", 2)], [1, 2]),
+        ([refusal(1, 3), move(2, "promote", 1)], [1]),
+        # a rollback pops the holder; the version it names is the holder after it,
+        # also when a history (a copied or older store) names one not on the stack
+        ([move(1, "promote", 1), move(2, "promote", 2), move(3, "rollback", 1)], [1]),
+        (
+            [
+                move(1, "promote", 1),
+                move(2, "promote", 2),
+                move(3, "promote", 3),
+                move(4, "rollback", 1),
+            ],
+            [1, 2, 1],
+        ),
+        ([move(1, "rollback", 4)], [4]),
+        ([move(1, "promote", 1), move(2, "rollback", 1)], [1]),
+    ],
+)
+def test_the_holder_stack_ends_with_the_version_the_last_move_put_in_place(history, stack):
+    assert registry.holder_stack(history) == stack
+
+
+# -- which: what made a version, read from its run and the notebook run above it --
+
+
+def notebook_run(store, run_id, **fields):
+    store.insert_run(
+        {
+            "run_id": run_id,
+            "kind": "notebook",
+            "name": "train_churn.ipynb",
+            "status": "succeeded",
+            "started_at": "2026-11-01T06:00:00.000000+00:00",
+            "notebook_path": "/project/train_churn.ipynb",
+            "input_sha256": "1" * 64,
+            **fields,
+        },
+        "cron",
+    )
+
+
+@pytest.fixture
+def in_git_repo(tmp_path, monkeypatch):
+    import subprocess
+
+    repo = tmp_path / "repo"
+    repo.mkdir()
+    for args in (["init", "-q"], ["commit", "-q", "--allow-empty", "-m", "start"]):
+        subprocess.run(
+            ["git", "-c", "user.name=a", "-c", "user.email=a@b", *args], cwd=repo, check=True
+        )
+    monkeypatch.chdir(repo)
+    return repo
+
+
+def test_which_names_the_notebook_run_that_trained_a_version(
+    three, fitted, monkeypatch, in_git_repo
+):
+    from mlops_nb.tracking import context
+
+    notebook_run(three, "a" * 32, output_sha256="2" * 64)
+    monkeypatch.setenv(context.ENV_RUN_ID, "a" * 32)
+    with tracking.track(three, "churn", model=fitted[0], params={"C": 3}) as run:
+        run.log_metric("accuracy", 0.9)
+    monkeypatch.delenv(context.ENV_RUN_ID)
+    made = three.get_run(run.run_id)
+    assert made.git_commit and made.git_dirty is not None and made.environment
+    lineage = registry.which(three, "churn:4")
+    version = three.get_version("churn", 4)
+    assert (lineage.model, lineage.alias, lineage.version, lineage.at) == ("churn", None, 4, None)
+    assert (lineage.set_at, lineage.set_by, lineage.reason) == (
+        version.created_at,
+        version.created_by,
+        None,
+    )
+    assert lineage.run_id == run.run_id and lineage.parent_run_id == "a" * 32
+    # the notebook as executed (its output), the path and the input of the notebook run
+    assert lineage.notebook_sha256 == "2" * 64
+    assert lineage.notebook_path == "/project/train_churn.ipynb"
+    assert lineage.input_sha256 == "1" * 64
+    assert (lineage.git_commit, lineage.git_dirty) == (made.git_commit, made.git_dirty)
+    assert lineage.params == {"C": 3} and lineage.metrics == {"accuracy": 0.9}
+    assert lineage.environment == made.environment
+    assert lineage.artifact_sha256 == version.artifact_sha256
+    assert lineage.estimator == version.estimator
+    assert lineage.refused == [] and lineage.servers == []
+
+
+def test_which_falls_back_to_the_tracked_run_for_what_the_notebook_run_lacks(
+    three, fitted, monkeypatch
+):
+    from mlops_nb.tracking import context
+
+    # the notebook run has not finished (no executed copy yet) and names no path
+    notebook_run(three, "b" * 32, notebook_path=None, input_sha256=None, status="running")
+    monkeypatch.setenv(context.ENV_RUN_ID, "b" * 32)
+    monkeypatch.setenv(context.ENV_NOTEBOOK, "/home/ann/train.ipynb")
+    monkeypatch.setenv(context.ENV_NOTEBOOK_SHA, "3" * 64)
+    with tracking.track(three, "churn", model=fitted[0]):
+        pass
+    lineage = registry.which(three, "churn:4")
+    assert lineage.parent_run_id == "b" * 32
+    assert (lineage.notebook_sha256, lineage.notebook_path, lineage.input_sha256) == (
+        "3" * 64,
+        "/home/ann/train.ipynb",
+        "3" * 64,
+    )
+    # a parent run that is gone (a copied store that left it out) is no parent
+    monkeypatch.setenv(context.ENV_RUN_ID, "c" * 32)
+    with tracking.track(three, "churn", model=fitted[0]):
+        pass
+    orphan = registry.which(three, "churn:5")
+    assert orphan.parent_run_id == "c" * 32
+    assert (orphan.notebook_sha256, orphan.notebook_path) == ("3" * 64, "/home/ann/train.ipynb")
+
+
+def test_which_answers_for_the_alias_named_and_for_the_newest_version(three):
+    registry.promote(three, "churn", 1)
+    with pytest.raises(NotFoundError, match="^nobody held churn@staging$"):
+        registry.which(three, "churn@staging")
+    refuse(three, 3, "staging")
+    registry.promote(three, "churn", 2, "staging")  # the newest move is staging's
+    refuse(three, 3, "staging")
+    now = registry.which(three, "churn@production")
+    assert (now.alias, now.version) == ("production", 1)
+    assert now.refused == []  # staging's refusals are not production's
+    assert [r["to_version"] for r in registry.which(three, "churn@staging").refused] == [3]
+    # a model without an alias or a version: its newest version, now or as it was then
+    assert registry.which(three, "churn").version == 3
+    third = three.get_version("churn", 3)
+    assert registry.which(three, "churn", at=third.created_at).version == 3
+    # a version exists from the instant it was created; the answer says when it was asked about
+    then = registry.which(three, "churn:3", at=third.created_at)
+    assert (then.version, then.at) == (3, third.created_at)
+
+
+def test_which_of_a_version_without_a_run_says_nothing_made_it(three):
+    # The schema lets a version name no run (a store filled by other means may hold one).
+    made = three.get_version("churn", 1)
+    three.create_version(
+        {
+            "model": "churn",
+            "run_id": None,
+            "artifact_sha256": made.artifact_sha256,
+            "format": made.format,
+            "estimator": made.estimator,
+        },
+        "ann",
+    )
+    lineage = registry.which(three, "churn:4")
+    assert (lineage.run_id, lineage.parent_run_id, lineage.set_by) == (None, None, "ann")
+    assert (lineage.notebook_sha256, lineage.notebook_path, lineage.input_sha256) == (None,) * 3
+    assert (lineage.git_commit, lineage.git_dirty) == (None, None)
+    assert (lineage.params, lineage.environment) == ({}, {})
