@@ -1358,6 +1358,6 @@ def test_serving_tab_shows_a_running_server_its_version_and_numbers(panel, lab):
     finally:
         _stop_process(proc, timeout=60)  # it writes its log and records its stop
     assert proc.returncode == 0, (SHOTS / "serve.log").read_text()[-3000:]
-    assert _server_get(url, token, "serving") == {"servers": []}  # it recorded its stop
+    assert _server_get(url, token, "serving") == {"servers": [], "deploys": []}  # it stopped
     page.locator('[data-testid="mlops-refresh"]').click()
     page.locator('[data-testid="mlops-serving-empty"]').wait_for(timeout=30_000)

@@ -878,7 +878,7 @@ async def test_serving_lists_each_running_process_its_version_swap_and_numbers(j
     from mlops_nb.serving.runtime import Runtime
 
     code, doc = await call(jp_fetch, "serving")
-    assert (code, doc) == (200, {"servers": []})
+    assert (code, doc) == (200, {"servers": [], "deploys": []})
     served = Runtime(bench, "bench", poll=3600.0, flush_every=3600.0)
     with served:
         for i in range(5):
@@ -901,7 +901,7 @@ async def test_serving_lists_each_running_process_its_version_swap_and_numbers(j
         assert 0 < server["p50_ms"] <= server["p99_ms"]
         assert server["stale"] is False and server["address"] == "in-process"
     code, doc = await call(jp_fetch, "serving")
-    assert (code, doc) == (200, {"servers": []})  # stopped: no longer listed
+    assert (code, doc) == (200, {"servers": [], "deploys": []})  # stopped: no longer listed
 
 
 async def test_serving_marks_a_silent_process_stale_and_keeps_names_text(jp_fetch, store, fitted):

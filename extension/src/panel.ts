@@ -623,10 +623,10 @@ export class MlopsPanel extends Widget {
 
   /** One request per refresh: the server sends every process with its numbers. */
   private async loadServing(view: HTMLElement): Promise<void> {
-    const { servers } = await this.client.listServing();
+    const { servers, deploys = [] } = await this.client.listServing();
     // Each process's silent_s changes at every refresh, so its relative times
-    // ("2 min ago") are drawn afresh with it.
-    this.paint('serving', view, servers, () => renderServing(servers));
+    // ("2 min ago") are drawn afresh with it; so do a deploy's numbers.
+    this.paint('serving', view, { servers, deploys }, () => renderServing(servers, new Date(), deploys));
   }
 
   /** While a schedule runs, refresh the tab every few seconds to show its progress. */

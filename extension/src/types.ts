@@ -555,9 +555,109 @@ export interface IServer {
   stale: boolean;
 }
 
+/** One arm of a deploy, summed over every serving process. */
+export interface IDeployArm {
+  role: 'production' | 'canary' | 'shadow';
+  version: number;
+  requests: number;
+  errors: number;
+  error_rate?: number | null;
+  p50_ms: number | null;
+  p99_ms: number | null;
+  /** mean of the feedback metric (a sale: 1, none: 0) */
+  metric_mean: number | null;
+  /** feedback values received */
+  feedback: number;
+}
+
+/** A technical guard's verdict over the last window; `passed` null until judged. */
+export interface IDeployGuard {
+  guard: string;
+  passed: boolean | null;
+  value?: number | null;
+}
+
+/** The always-valid sequential test (mSPRT) of the feedback metric. */
+export interface IDeployTest {
+  metric: string;
+  verdict: 'continue' | 'worse' | 'better';
+  difference: number | null;
+  relative: number | null;
+  p_value: number;
+  n_production: number;
+  n_canary: number;
+  alpha: number;
+}
+
+/** Feedback values and seconds a decision still needs, for one effect size. */
+export interface IDeployEta {
+  effect: number;
+  relative: number | null;
+  feedback_needed: number | null;
+  seconds_left: number | null;
+}
+
+/** `deploy status --json`, computed by the server. */
+export interface IDeployStatus {
+  model: string;
+  production: { version: number | null };
+  canary: {
+    id: number;
+    kind: 'canary' | 'shadow';
+    version: number;
+    share: number;
+    state: 'running' | 'aborted' | 'promoted' | 'stopped';
+    reason: string | null;
+    started_at: string;
+    ended_at: string | null;
+    guards: string[];
+    metric: string | null;
+    auto_rollback?: boolean;
+    auto_promote?: boolean;
+  };
+  arms: IDeployArm[];
+  guards: IDeployGuard[];
+  test: IDeployTest | null;
+  expected: {
+    feedback_per_s: number;
+    feedback_seen: number;
+    observed: IDeployEta | null;
+    detectable: IDeployEta | null;
+  } | null;
+  decision: Record<string, unknown> | null;
+}
+
+/** One audit event of a model's deploys: a start, an alert or a decision. */
+export interface IDeployEvent {
+  seq: number;
+  at: string;
+  actor: string;
+  event: 'started' | 'alerted' | 'aborted' | 'promoted' | 'stopped';
+  deployment: number;
+  kind: 'canary' | 'shadow';
+  version: number;
+  production_version?: number | null;
+  share?: number;
+  state: string;
+  reason: string | null;
+  alerted?: string | null;
+  test: IDeployTest | null;
+  failed_guards: IDeployGuard[];
+}
+
+/** `GET /deploys/{name}`, and each item of `GET /serving`'s `deploys`. */
+export interface IDeployView {
+  model: string;
+  deploy: IDeployStatus | null;
+  /** newest first */
+  history: IDeployEvent[];
+}
+
 /** `GET /serving`. */
 export interface IServingView {
   servers: IServer[];
+  /** every model served now or with a running deploy, that ever had one */
+  deploys?: IDeployView[];
 }
 
 /** The body of an error reply. */

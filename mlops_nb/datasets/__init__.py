@@ -4,7 +4,10 @@
 business (an ISP, a law firm's retainer clients) with a learnable churn signal.
 :func:`make_repair_jobs` builds one week of an auto repair shop's jobs with the
 price charged, for a pricing model whose inputs drift as parts get dearer.
-Both are deterministic: the same arguments give a byte-identical frame in any
+:func:`make_dish_orders` builds a month of a restaurant app's visits (a customer
+shown a dish, ordered or not), and :func:`order_probability` the true chance of
+an order, for simulating live traffic in a canary.
+All are deterministic: the same arguments give a byte-identical frame in any
 process, so notebooks, tests and benchmarks can regenerate "the November data"
 instead of shipping files. :func:`split` cuts a churn extract into a stratified
 holdout.
@@ -22,14 +25,30 @@ Examples
 """
 
 from .churn import TARGET, feature_columns, make_churn, split
+from .dishes import (
+    DISH_TARGET,
+    DISHES,
+    dish_feature_columns,
+    make_customers,
+    make_dish_orders,
+    order_probability,
+    with_dishes,
+)
 from .pricing import PRICING_TARGET, make_repair_jobs, pricing_feature_columns
 
 __all__ = [
+    "DISHES",
+    "DISH_TARGET",
     "PRICING_TARGET",
     "TARGET",
+    "dish_feature_columns",
     "feature_columns",
     "make_churn",
+    "make_customers",
+    "make_dish_orders",
     "make_repair_jobs",
+    "order_probability",
     "pricing_feature_columns",
     "split",
+    "with_dishes",
 ]

@@ -396,9 +396,21 @@ class ServingHandler(BaseHandler):
     def get(self) -> None:
         """The serving processes running now, each with its version, last swap and
         live numbers; the core says whether they are stale."""
+        from ..serving.deploy_view import deploys_now
         from ..serving.stats import servers_now
 
-        self.reply({"servers": servers_now(self.store)})
+        servers = servers_now(self.store)
+        deploys = deploys_now(self.store, [s["model"] for s in servers])
+        self.reply({"servers": servers, "deploys": deploys})
+
+
+class DeployHandler(BaseHandler):
+    @tornado.web.authenticated
+    def get(self, name: str) -> None:
+        """A model's running (or latest) canary or shadow and its decisions' history."""
+        from ..serving.deploy_view import deploy_view
+
+        self.reply(deploy_view(self.store, name))
 
 
 def server_location(settings: dict[str, Any]) -> StoreLocation:
@@ -483,6 +495,7 @@ def setup_handlers(web_app: Any, root_dir: str | None = None) -> list[str]:
         ("alerts", alerts.AlertsHandler),
         ("alerts/(?P<alert_id>[^/]+)/ack", alerts.AlertAckHandler),
         ("alerts/(?P<alert_id>[^/]+)/resolve", alerts.AlertResolveHandler),
+        (f"deploys/{name}", DeployHandler),
     ]
     web_app.add_handlers(
         ".*$", [(url_path_join(base, PREFIX, path), handler) for path, handler in routes]

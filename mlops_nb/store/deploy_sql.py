@@ -115,6 +115,40 @@ class DeploySQL(StoreBase):
             rows = conn.execute(sa.select(t.deployments).where(c.model == model).order_by(c.id))
             return [row_snapshot(r) for r in rows]
 
+    def running_deployments(self) -> list[dict[str, Any]]:
+        """Every deploy running now, of any model, by model."""
+        c = t.deployments.c
+        with self.read() as conn:
+            rows = conn.execute(
+                sa.select(t.deployments).where(c.state == "running").order_by(c.model)
+            )
+            return [row_snapshot(r) for r in rows]
+
+    def deployment_events(self, deployment_ids: list[int], limit: int) -> list[dict[str, Any]]:
+        """The newest ``limit`` audit events of these deploys (start, alert, end),
+        newest first: ``{seq, at, actor, kind, payload}``."""
+        if not deployment_ids:
+            return []
+        c = t.events.c
+        subjects = [f"deployments:{i}" for i in deployment_ids]
+        with self.read() as conn:
+            rows = conn.execute(
+                sa.select(c.seq, c.at, c.actor, c.kind, c.payload)
+                .where(c.subject.in_(subjects))
+                .order_by(c.seq.desc())
+                .limit(limit)
+            ).all()
+        return [
+            {
+                "seq": r.seq,
+                "at": r.at,
+                "actor": r.actor,
+                "kind": r.kind,
+                "payload": loads(r.payload, {}),
+            }
+            for r in rows
+        ]
+
     def get_deployment(self, deployment_id: int) -> dict[str, Any]:
         with self.read() as conn:
             found = conn.execute(

@@ -6,10 +6,13 @@
  * last minute, and its last swap. The server decides when a process's
  * numbers are stale (a killed or hung process); the tab then says for how
  * long it has been silent instead of showing old numbers as live ones.
+ * A model's running (or latest) canary or shadow is drawn above its
+ * processes (see ./deploys.ts).
  */
 import { h } from '../dom';
 import { formatDateTime, formatDuration, formatNumber, relativeTime } from '../logic';
-import type { IServer } from '../types';
+import type { IDeployView, IServer } from '../types';
+import { renderDeploy } from './deploys';
 
 /** Requests or errors per minute: one decimal, whole numbers from 1000 on. */
 export function formatRate(perMinute: number | null): string {
@@ -44,19 +47,24 @@ function ago(iso: string, now: Date): string {
   return text === 'now' ? 'just now' : text;
 }
 
-function groupByModel(servers: IServer[]): [string, IServer[]][] {
+function groupByModel(servers: IServer[], deploys: IDeployView[]): [string, IServer[]][] {
   const groups = new Map<string, IServer[]>();
   for (const server of servers) {
     const group = groups.get(server.model) ?? [];
     group.push(server);
     groups.set(server.model, group);
   }
+  for (const view of deploys) {
+    if (!groups.has(view.model)) {
+      groups.set(view.model, []);
+    }
+  }
   return [...groups];
 }
 
 /** The whole tab; `now` exists for tests. */
-export function renderServing(servers: IServer[], now: Date = new Date()): HTMLElement {
-  if (servers.length === 0) {
+export function renderServing(servers: IServer[], now: Date = new Date(), deploys: IDeployView[] = []): HTMLElement {
+  if (servers.length === 0 && deploys.length === 0) {
     return h(
       'div',
       { class: 'mlops-Empty', 'data-testid': 'mlops-serving-empty' },
@@ -70,11 +78,13 @@ export function renderServing(servers: IServer[], now: Date = new Date()): HTMLE
       )
     );
   }
+  const deployOf = new Map(deploys.map(view => [view.model, view]));
   return h(
     'div',
     { class: 'mlops-Serving' },
-    ...groupByModel(servers).map(([model, group]) =>
-      h(
+    ...groupByModel(servers, deploys).map(([model, group]) => {
+      const deploy = deployOf.get(model);
+      return h(
         'section',
         { class: 'mlops-card', 'data-testid': 'mlops-serving-model', 'data-model-name': model },
         h(
@@ -83,9 +93,10 @@ export function renderServing(servers: IServer[], now: Date = new Date()): HTMLE
           h('span', { class: 'mlops-Model-name', title: model }, model),
           h('span', { class: 'mlops-tag' }, `${group.length} process${group.length === 1 ? '' : 'es'}`)
         ),
+        deploy ? renderDeploy(deploy, now) : null,
         ...group.map(server => renderServer(server, now))
-      )
-    )
+      );
+    })
   );
 }
 
