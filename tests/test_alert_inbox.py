@@ -83,8 +83,11 @@ def test_ack_then_resolve_records_who_when_and_why_and_a_new_alarm_opens_anew(ch
     mlops_nb.add_alert_channel("churn", "log", path=str(log), store=churn)
     batch = drifted()
     mlops_nb.check_drift("churn", batch, store=churn)
+    assert mlops_nb.alert_inbox(store=churn)[0]["actions"] == ["ack", "resolve"]
     acked = mlops_nb.ack_alert(1, "looking at the supplier feed", store=churn)
     assert acked["state"] == "acknowledged" and acked["ack_note"] == "looking at the supplier feed"
+    assert acked["actions"] == ["resolve"]  # what the panel may offer now
+    assert mlops_nb.alert_inbox(state="acknowledged", store=churn)[0]["actions"] == ["resolve"]
     assert acked["acknowledged"]["by"] == environment.actor()  # as a promotion records it
     mlops_nb.check_drift("churn", batch, store=churn)  # still groups while acknowledged
     assert mlops_nb.alert_inbox(state="acknowledged", store=churn)[0]["count"] == 2
@@ -93,6 +96,7 @@ def test_ack_then_resolve_records_who_when_and_why_and_a_new_alarm_opens_anew(ch
         mlops_nb.ack_alert(1, store=churn)
     done = mlops_nb.resolve_alert(1, "rollback", "known", store=churn)
     assert (done["state"], done["decision"], done["note"]) == ("resolved", "rollback", "known")
+    assert done["actions"] == []
     assert done["resolved"]["by"] == environment.actor() and done["resolved"]["at"]
     events = [e for e in churn.iter_events() if e.subject == "alerts:1"]
     kinds = [e.kind for e in events][-3:]

@@ -16,6 +16,7 @@ import type {
   IDriftChecksPage,
   IDriftHistory,
   IErrorBody,
+  IInboxItem,
   IModelDetail,
   IModelSummary,
   IModelVersion,
@@ -23,6 +24,7 @@ import type {
   IPanelModels,
   IPanelRuns,
   IPipelineReading,
+  IResolveRequest,
   IRun,
   IRunComparison,
   IRunPage,
@@ -255,6 +257,30 @@ export class MlopsClient {
   }
 
   /** One recorded check, as the Drift tab shows the latest. */
+  /** The alert inbox in one state (`all` for every state), optionally of one model. */
+  async alerts(state: string, model?: string): Promise<IInboxItem[]> {
+    const answer: { alerts: IInboxItem[] } = await this.json(
+      this.url(['alerts'], { state, model: model?.trim() || undefined })
+    );
+    return answer.alerts;
+  }
+
+  /** Acknowledge an alert (409 when it is no longer open). */
+  ackAlert(alertId: number, note?: string): Promise<IInboxItem> {
+    return this.json(this.url(['alerts', String(alertId), 'ack']), {
+      method: 'POST',
+      body: JSON.stringify(dropEmpty({ note }))
+    });
+  }
+
+  /** Resolve an alert with a decision, which the server carries out. */
+  resolveAlert(alertId: number, request: IResolveRequest): Promise<IInboxItem> {
+    return this.json(this.url(['alerts', String(alertId), 'resolve']), {
+      method: 'POST',
+      body: JSON.stringify(dropEmpty(request))
+    });
+  }
+
   getDriftCheck(name: string, checkId: number): Promise<IDriftCheckDetail> {
     return this.json(this.url(['drift', name, 'checks', String(checkId)]));
   }

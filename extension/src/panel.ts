@@ -1,9 +1,9 @@
 /**
- * The "MLOps" side panel: five tabs over the REST API, a message line for
+ * The "MLOps" side panel: six tabs over the REST API, a message line for
  * the result of the last action, and a refresh loop.
  *
  * A refresh of a tab is one request, whose answer holds everything the tab
- * shows (`GET /panel/models`, `/panel/runs`, `/panel/drift`, `/schedules`):
+ * shows (`GET /panel/models`, `/panel/runs`, `/panel/drift`, `/schedules`, `/alerts`):
  * a registry of 200 models is one round trip, not 201.
  *
  * Each tab re-renders only when the JSON it loaded changed, so the
@@ -36,6 +36,7 @@ import type {
   ISchedule,
   IScheduleSlot
 } from './types';
+import { renderAlerts, type AlertFilterState, type IAlertsActions } from './views/alerts';
 import { renderDrift, type IDriftActions, type IDriftEntry } from './views/drift';
 import { renderModels, type IModelEntry } from './views/models';
 import { renderRunDetail, renderRunList, type IRunsPage, type IRunsState } from './views/runs';
@@ -49,6 +50,7 @@ const TAB_LABELS: Record<TabName, string> = {
   models: 'Models',
   runs: 'Runs',
   drift: 'Drift',
+  alerts: 'Alerts',
   schedules: 'Schedules',
   serving: 'Serving'
 };
@@ -400,6 +402,9 @@ export class MlopsPanel extends Widget {
         case 'drift':
           await this.loadDrift(view);
           break;
+        case 'alerts':
+          await this.loadAlerts(view);
+          break;
         case 'schedules':
           await this.loadSchedules(view);
           break;
@@ -592,6 +597,46 @@ export class MlopsPanel extends Widget {
     }
     await this.load('drift');
     this.focusIn('drift', `[data-model-name="${CSS.escape(entry.model)}"] [data-check-id="${checkId}"]`);
+  }
+
+  private async loadAlerts(view: HTMLElement): Promise<void> {
+    const filter = { state: this.state.alertState as AlertFilterState, model: this.state.alertModel };
+    const alerts = await this.client.alerts(filter.state, filter.model);
+    const actions: IAlertsActions = {
+      filter: chosen => {
+        this.state.alertState = chosen.state;
+        this.state.alertModel = chosen.model;
+        this.saveState();
+        void this.load('alerts');
+      },
+      ack: async (alert, note) => {
+        await this.client.ackAlert(alert.alert_id, note);
+        this.showMessage('success', `Alert #${alert.alert_id} acknowledged.`);
+        void this.load('alerts');
+      },
+      resolve: async (alert, request) => {
+        const done = await this.client.resolveAlert(alert.alert_id, request);
+        this.showMessage('success', `Alert #${alert.alert_id} resolved: ${done.decision}.`);
+        void this.load('alerts');
+      },
+      reportUrl: (model, checkId) => this.client.url(['drift', model, 'checks', String(checkId), 'report']),
+      openCheck: (model, checkId) => void this.showDriftCheck(model, checkId),
+      openRun: runId => this.showRun(runId)
+    };
+    this.paint('alerts', view, [filter, alerts], () => renderAlerts(alerts, filter, actions));
+  }
+
+  /** Switch to the Drift tab with check `checkId` of `model` shown and its charts unfolded. */
+  private async showDriftCheck(model: string, checkId: number): Promise<void> {
+    try {
+      this.driftChosen.set(model, await this.client.getDriftCheck(model, checkId));
+    } catch (reason) {
+      this.showMessage('error', `Could not open drift check #${checkId}: ${errorText(reason)}`);
+      return;
+    }
+    this.driftUnfolded.add(model);
+    this.shown.delete('drift');
+    this.selectTab('drift');
   }
 
   /** Page a model's timeline to the checks before `before` (`null`: back to the newest). */

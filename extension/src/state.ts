@@ -5,7 +5,7 @@
 import { isRunColumn, type RunColumn, type SortDirection } from './logic';
 
 /** The panel's tabs, in the order they are shown. */
-export const TABS = ['models', 'runs', 'drift', 'schedules', 'serving'] as const;
+export const TABS = ['models', 'runs', 'drift', 'alerts', 'schedules', 'serving'] as const;
 export type TabName = (typeof TABS)[number];
 
 /** The local-storage key of the panel's state. */
@@ -25,6 +25,9 @@ export interface IPanelState {
   columns: string[];
   foldedHistory: string[];
   driftUnfolded: string[];
+  /** the Alerts tab's filter: a state (open, …, all) and a model ('' for all) */
+  alertState: string;
+  alertModel: string;
 }
 
 /** The state saved in `storage`, with defaults for anything missing or unreadable. */
@@ -39,7 +42,9 @@ export function loadState(storage: Storage | null): IPanelState {
     query: '',
     columns: [],
     foldedHistory: [],
-    driftUnfolded: []
+    driftUnfolded: [],
+    alertState: 'open',
+    alertModel: ''
   };
   let saved: Partial<IPanelState> = {};
   try {
@@ -62,6 +67,10 @@ export function loadState(storage: Storage | null): IPanelState {
     query: typeof saved.query === 'string' ? saved.query : '',
     columns: strings(saved.columns).filter(c => c.includes('.') && isRunColumn(c)),
     foldedHistory: strings(saved.foldedHistory),
-    driftUnfolded: strings(saved.driftUnfolded)
+    driftUnfolded: strings(saved.driftUnfolded),
+    alertState: ['open', 'acknowledged', 'resolved', 'silenced', 'all'].includes(saved.alertState as string)
+      ? (saved.alertState as string)
+      : 'open',
+    alertModel: typeof saved.alertModel === 'string' ? saved.alertModel : ''
   };
 }

@@ -671,3 +671,51 @@ export interface IErrorBody {
   message?: string;
   reason?: string | null;
 }
+
+/** A state of an alert in the inbox. */
+export type AlertState = 'open' | 'acknowledged' | 'resolved' | 'silenced';
+
+/** What a person decides when resolving an alert. */
+export type AlertDecision = 'retrain' | 'rollback' | 'ignore' | 'rebaseline';
+
+/** Who took a step of an alert's lifecycle, and when. */
+export interface IAlertStep {
+  by: string;
+  at: string;
+}
+
+/** One alert of the inbox (`GET /alerts`), repeats grouped into `count`. */
+export interface IInboxItem {
+  alert_id: number;
+  model: string | null;
+  kind: string;
+  state: AlertState;
+  opened_at: string;
+  count: number;
+  columns: string[];
+  last_check_id: number | null;
+  last_at: string;
+  subject: string;
+  message: string;
+  acknowledged: IAlertStep | null;
+  ack_note: string | null;
+  resolved: IAlertStep | null;
+  decision: AlertDecision | null;
+  /** what the decision did: {run_id, notebook}, {alias, from_version, to_version, change_id}, {until}, … */
+  decision_detail: Record<string, unknown> | null;
+  note: string | null;
+  silenced_until: string | null;
+  retrain_run_id: string | null;
+  /** what the server allows now: `ack`, `resolve` */
+  actions: ('ack' | 'resolve')[];
+}
+
+/** What resolving an alert sends. */
+export interface IResolveRequest {
+  decision: AlertDecision;
+  note?: string;
+  /** ignore: until when (ISO date or time) */
+  until?: string;
+  /** rollback: which alias (production by default) */
+  alias?: string;
+}

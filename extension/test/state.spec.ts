@@ -29,7 +29,9 @@ describe('panel state', () => {
     query: '',
     columns: [],
     foldedHistory: [],
-    driftUnfolded: []
+    driftUnfolded: [],
+    alertState: 'open',
+    alertModel: ''
   };
 
   it('starts from the defaults in a fresh browser or without storage', () => {
@@ -48,7 +50,9 @@ describe('panel state', () => {
       query: 'auc > 0.8 and C = 1',
       columns: ['metrics.auc', 'params.C'],
       foldedHistory: ['churn'],
-      driftUnfolded: ['fraud']
+      driftUnfolded: ['fraud'],
+      alertState: 'silenced',
+      alertModel: 'churn'
     };
     expect(loadState(storage(JSON.stringify(saved)))).toEqual(saved);
   });

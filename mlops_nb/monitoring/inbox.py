@@ -43,6 +43,16 @@ if TYPE_CHECKING:
 STATES = ("open", "acknowledged", "resolved", "silenced")
 DECISIONS = ("retrain", "rollback", "ignore", "rebaseline")
 
+#: What can still be done to an alert in each state (an item's ``actions``):
+#: ``ack`` and ``resolve`` while open, ``resolve`` once acknowledged, nothing
+#: once resolved or silenced. The panel offers these and no others.
+ACTIONS: dict[str, list[str]] = {
+    "open": ["ack", "resolve"],
+    "acknowledged": ["resolve"],
+    "resolved": [],
+    "silenced": [],
+}
+
 
 def _states(state: str | None) -> tuple[str, ...]:
     if state is None or state == "open":
@@ -81,6 +91,7 @@ def item(row: dict[str, Any]) -> dict[str, Any]:
         "note": row.get("resolve_note"),
         "silenced_until": row.get("silenced_until"),
         "retrain_run_id": row.get("retrain_run_id"),
+        "actions": ACTIONS.get(row.get("state") or "open", []),
     }
 
 
@@ -132,6 +143,7 @@ def _items(rows: list[Any]) -> list[dict[str, Any]]:
                 "note": resolve_note,
                 "silenced_until": silenced_until,
                 "retrain_run_id": run_id,
+                "actions": ACTIONS.get(state or "open", []),
             }
         )
     return out

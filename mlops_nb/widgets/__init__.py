@@ -2,11 +2,12 @@
 
 ::
 
-    from mlops_nb.widgets import DriftDashboard, RegistryBrowser, RunComparison
+    from mlops_nb.widgets import AlertInbox, DriftDashboard, RegistryBrowser, RunComparison
 
     RegistryBrowser()              # models, versions, aliases; promote and roll back
     DriftDashboard("churn")        # the latest check per column, its charts, the history
     RunComparison([run_a, run_b])  # parameters and metrics side by side
+    AlertInbox("churn")            # the alert inbox; acknowledge, resolve with a decision
 
 Each is an ordinary object that IPython displays. Shown by a live notebook
 frontend, its display bundle holds the ipywidgets view and, as a fallback,
@@ -23,10 +24,12 @@ from .base import VIEW_MIME, WIDGET_VIEW, View, live_frontend
 from .browser import RegistryBrowser
 from .comparison import RunComparison
 from .dashboard import DriftDashboard
+from .inbox import AlertInbox
 
 __all__ = [
     "VIEW_MIME",
     "WIDGET_VIEW",
+    "AlertInbox",
     "DriftDashboard",
     "RegistryBrowser",
     "RunComparison",
