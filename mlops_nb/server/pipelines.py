@@ -21,6 +21,7 @@ import tornado
 from ..errors import InvalidInputError, NotFoundError
 from ..schedules import schedule as sch
 from .routes import BaseHandler
+from .schedules import file_under
 
 if TYPE_CHECKING:
     from ..execution.pipeline import Pipeline
@@ -43,25 +44,7 @@ def pipeline_under(root: str | None, given: Any) -> Pipeline:
     from ..execution import pipeline as pipelines
 
     with sch.about("pipeline"):
-        if not isinstance(given, str) or not given.strip() or "\x00" in given:
-            raise InvalidInputError(
-                "pipeline must be the path of a .yaml file in the folder Jupyter shows"
-            )
-        try:
-            base = Path(root or os.getcwd()).resolve()
-            path = (base / given).resolve()
-            inside = path.is_relative_to(base)
-            is_file = inside and path.is_file()
-        except (OSError, ValueError, RuntimeError):  # too long, a symlink loop
-            raise InvalidInputError(f"pipeline {given!r:.200} is not a usable path") from None
-        if not inside:
-            raise InvalidInputError(
-                f"pipeline {given!r:.200} is outside the folder this Jupyter server shows"
-            )
-        if path.suffix not in (".yaml", ".yml"):
-            raise InvalidInputError(f"pipeline {given!r:.200} is not a .yaml or .yml file")
-        if not is_file:
-            raise InvalidInputError(f"no pipeline file {given!r:.200} in the folder Jupyter shows")
+        base, path = file_under(root, given, "pipeline", (".yaml", ".yml"), "pipeline file")
         try:
             spec = pipelines.load(path)
         except (InvalidInputError, NotFoundError) as exc:

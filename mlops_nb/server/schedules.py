@@ -42,11 +42,41 @@ UPCOMING = 3
 _INT32_MAX = 2**31 - 1
 
 
-def notebook_under(root: str | None, given: Any) -> str:
-    """The absolute path of notebook ``given`` (relative to ``root``), which must stay in it.
+def file_under(
+    root: str | None, given: Any, field: str, suffixes: tuple[str, ...], noun: str
+) -> tuple[Path, Path]:
+    """The folder Jupyter shows and the absolute path of ``given`` (relative to it),
+    which must stay in it, end in one of ``suffixes`` and exist.
 
     Symlinks are followed before the check, so a link pointing out of the
     folder is refused like ``../``; an absolute path is accepted only inside.
+    Errors name ``field`` and read "no {noun} …" for a missing file.
+    """
+    kind = " or ".join(suffixes)
+    if not isinstance(given, str) or not given.strip() or "\x00" in given:
+        raise InvalidInputError(
+            f"{field} must be the path of a {suffixes[0]} file in the folder Jupyter shows"
+        )
+    try:
+        base = Path(root or os.getcwd()).resolve()
+        path = (base / given).resolve()
+        inside = path.is_relative_to(base)
+        is_file = inside and path.is_file()
+    except (OSError, ValueError, RuntimeError):  # too long, a symlink loop
+        raise InvalidInputError(f"{field} {given!r:.200} is not a usable path") from None
+    if not inside:
+        raise InvalidInputError(
+            f"{field} {given!r:.200} is outside the folder this Jupyter server shows"
+        )
+    if path.suffix not in suffixes:
+        raise InvalidInputError(f"{field} {given!r:.200} is not a {kind} file")
+    if not is_file:
+        raise InvalidInputError(f"no {noun} {given!r:.200} in the folder Jupyter shows")
+    return base, path
+
+
+def notebook_under(root: str | None, given: Any) -> str:
+    """The absolute path of notebook ``given`` (relative to ``root``), which must stay in it.
 
     Raises
     ------
@@ -55,25 +85,7 @@ def notebook_under(root: str | None, given: Any) -> str:
         file, or no such file.
     """
     with sch.about("notebook"):
-        if not isinstance(given, str) or not given.strip() or "\x00" in given:
-            raise InvalidInputError(
-                "notebook must be the path of a .ipynb file in the folder Jupyter shows"
-            )
-        try:
-            base = Path(root or os.getcwd()).resolve()
-            path = (base / given).resolve()
-            inside = path.is_relative_to(base)
-            is_file = inside and path.is_file()
-        except (OSError, ValueError, RuntimeError):  # too long, a symlink loop
-            raise InvalidInputError(f"notebook {given!r:.200} is not a usable path") from None
-        if not inside:
-            raise InvalidInputError(
-                f"notebook {given!r:.200} is outside the folder this Jupyter server shows"
-            )
-        if path.suffix != ".ipynb":
-            raise InvalidInputError(f"notebook {given!r:.200} is not a .ipynb file")
-        if not is_file:
-            raise InvalidInputError(f"no notebook {given!r:.200} in the folder Jupyter shows")
+        _, path = file_under(root, given, "notebook", (".ipynb",), "notebook")
     return str(path)
 
 
