@@ -75,6 +75,26 @@ export function replaceChildren(parent: Element, ...children: Child[]): void {
   append(parent, ...children);
 }
 
+/**
+ * A selector that finds `el` again after its view is drawn anew: its tag and
+ * `data-*` attributes, under the nearest enclosing element that names a model.
+ * `null` when `el` carries no `data-*` attribute (nothing stable to find it by).
+ */
+export function focusSelector(el: Element): string | null {
+  const own = (node: Element): string => {
+    const parts = Array.from(node.attributes)
+      .filter(a => a.name.startsWith('data-') && a.name !== 'data-severity')
+      .map(a => `[${a.name}="${a.value.replace(/["\\]/g, '\\$&')}"]`);
+    return parts.length ? node.tagName.toLowerCase() + parts.join('') : '';
+  };
+  const self = own(el);
+  if (!self) {
+    return null;
+  }
+  const scope = el.parentElement?.closest('[data-model-name]');
+  return scope ? `${own(scope)} ${self}` : self;
+}
+
 function applyProps(node: Element, props: IProps | null): void {
   if (!props) {
     return;

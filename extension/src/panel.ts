@@ -17,7 +17,7 @@ import { SplitPanel, Widget } from '@lumino/widgets';
 
 import { ApiError, MlopsClient } from './api';
 import { askPromote, askRemoveSchedule, askRollback, askRunNow, askSchedule } from './dialogs';
-import { h, replaceChildren } from './dom';
+import { focusSelector, h, replaceChildren } from './dom';
 import { mlopsIcon } from './icon';
 import { CompareView } from './compare';
 import { DriftColumnView } from './driftcolumn';
@@ -428,9 +428,15 @@ export class MlopsPanel extends Widget {
       return;
     }
     const scroll = this.body.scrollTop;
+    // A refresh must not take the keyboard away: find what had the focus again.
+    const active = document.activeElement;
+    const refocus = active && view.contains(active) ? focusSelector(active) : null;
     replaceChildren(view, make());
     this.shown.set(tab, key);
     this.body.scrollTop = scroll;
+    if (refocus) {
+      (view.querySelector(refocus) as HTMLElement | null)?.focus();
+    }
   }
 
   private async loadModels(view: HTMLElement): Promise<void> {
