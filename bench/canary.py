@@ -190,7 +190,13 @@ def measure_routing(rounds: int, count: int) -> dict[str, object]:
                         time.sleep(1.0)  # the server's next poll loads the canary
                     rps[label] = served.sequential(server, rows, count)["rps"]
                     if label == "on":
-                        status = mlops_nb.deploy_status("bench", store=store)
+                        # the arms' counts reach the store at the server's next log flush
+                        deadline = time.monotonic() + 15.0
+                        while True:
+                            status = mlops_nb.deploy_status("bench", store=store)
+                            if status["arms"][1]["requests"] > 0 or time.monotonic() > deadline:
+                                break
+                            time.sleep(0.2)
                         assert status["arms"][1]["requests"] > 0, status
                         mlops_nb.deploy_abort("bench", "bench round over", store=store)
                         time.sleep(1.0)
