@@ -262,13 +262,13 @@ def _record(
     try:
         text = canonical(doc)
     except ValueError:  # a NaN somewhere (a metric of one row): walk it only then
-        text = canonical(_finite(doc))
+        text = _canonical_finite(doc)
     body = text.encode()
     report_sha, _ = store.artifacts.write(body)
     batch_sha: str | None = None
     batch_body: bytes | None = None
     if batch_profile is not None:
-        batch_body = canonical(_finite(batch_profile.to_json())).encode()
+        batch_body = _canonical_finite(batch_profile.to_json()).encode()
         batch_sha, _ = store.artifacts.write(batch_body)
     faults.point("drift", 1)
     broken = report.quality.by_column()
@@ -399,6 +399,15 @@ def _message(report: DriftReport, run_id: str | None) -> str:
     if run_id:
         parts.append(f"retrain started as run {run_id[:12]}")
     return "mlops-nb: " + "; ".join(parts)
+
+
+def _canonical_finite(doc: Any) -> str:
+    """``canonical(_finite(doc))``, without walking ``doc`` in Python when it is
+    finite already (the common case: the JSON encoder finds a NaN itself)."""
+    try:
+        return canonical(doc)
+    except ValueError:
+        return canonical(_finite(doc))
 
 
 def _finite(value: Any) -> Any:
