@@ -88,6 +88,22 @@ SCENARIOS = [
 ]
 
 
+def _start_canary(store) -> None:
+    """The canary every routing round runs: version 2 on a tenth of the requests, two
+    technical guards and the feedback metric, so each request is routed, counted and
+    remembered for its feedback."""
+    import mlops_nb
+
+    mlops_nb.deploy_canary(
+        "bench", 2, 0.1, guards=["error_rate<=0.05", "p99_ms<=1000"], metric="value", store=store
+    )
+
+
+def _order(i: int) -> tuple[str, str]:
+    """Pair ``i``'s rounds, with and without a canary, the first alternating."""
+    return ("on", "off") if i % 2 == 0 else ("off", "on")
+
+
 def measure_in_process(rounds: int, count: int) -> dict[str, object]:
     """Microseconds per ``Runtime.predict`` (no HTTP) with and without a routed canary."""
     import tempfile
@@ -112,12 +128,9 @@ def measure_in_process(rounds: int, count: int) -> dict[str, object]:
             pairs = []
             for i in range(rounds * 2):
                 us = {}
-                for label in ("on", "off") if i % 2 == 0 else ("off", "on"):
+                for label in _order(i):
                     if label == "on":
-                        mlops_nb.deploy_canary(
-                            "bench", 2, 0.1, guards=["error_rate<=0.05", "p99_ms<=1000"],
-                            metric="value", store=store,
-                        )  # fmt: skip
+                        _start_canary(store)
                         runtime.router.check_now()
                         assert runtime.router.current is not None
                     started = time.perf_counter()
@@ -181,12 +194,9 @@ def measure_routing(rounds: int, count: int) -> dict[str, object]:
             pairs = []
             for i in range(rounds * 2):
                 rps = {}
-                for label in ("on", "off") if i % 2 == 0 else ("off", "on"):
+                for label in _order(i):
                     if label == "on":
-                        mlops_nb.deploy_canary(
-                            "bench", 2, 0.1, guards=["error_rate<=0.05", "p99_ms<=1000"],
-                            metric="value", store=store,
-                        )  # fmt: skip
+                        _start_canary(store)
                         time.sleep(1.0)  # the server's next poll loads the canary
                     rps[label] = served.sequential(server, rows, count)["rps"]
                     if label == "on":
