@@ -20,6 +20,9 @@ from .registry.trust import check_names, require_flag
 from .tracking import context
 
 if TYPE_CHECKING:  # the store pulls in SQLAlchemy; %load_ext must stay cheap
+    from collections.abc import Mapping
+
+    from .evidence import EvidencePack
     from .store import Store
     from .store.audit import Checkpoint
 
@@ -263,6 +266,30 @@ def verify(
     from .store import audit
 
     return audit.verify(get_store(home, store), checkpoint=checkpoint)
+
+
+def audit_report(
+    name: str,
+    start: Any,
+    end: Any,
+    *,
+    sections: Mapping[str, Any] | None = None,
+    home: str | None = None,
+    store: Store | None = None,
+) -> EvidencePack:
+    """The compliance evidence pack of model ``name`` from ``start`` to ``end``.
+
+    Who held each alias when, each version's lineage, promotions accepted
+    and refused, drift checks, alerts and decisions, serving events, and the
+    audit chain's head with a verification run now. A bare date means the
+    start of that day for ``start`` and its end for ``end``. ``sections``
+    adds sections by key: ``{key: provider(store, model, start, end)}``.
+    ``.to_json()`` gives the data, ``.to_html()`` / ``.save(path)`` the
+    self-contained page; in a notebook it shows as HTML.
+    """
+    from . import evidence
+
+    return evidence.report(get_store(home, store), name, start, end, sections=sections)
 
 
 def checkpoint(

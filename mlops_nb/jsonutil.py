@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import math
 import re
+import threading
+from collections.abc import Iterator
 from typing import Any
 
 GENESIS = "0" * 64
@@ -58,8 +61,88 @@ def jsonable(value: Any) -> Any:
 
 
 def utcnow() -> str:
-    """Now, as an ISO-8601 UTC string with microseconds (sorts as text)."""
+    """Now, as an ISO-8601 UTC string with microseconds (sorts as text).
+
+    Inside :func:`simulated_clock`, the simulated time instead.
+    """
+    if _simulated is not None:
+        return format_time(_simulated.read())
     return format_time(dt.datetime.now(dt.timezone.utc))
+
+
+class SimulatedClock:
+    """The time every record gets inside :func:`simulated_clock`.
+
+    Each reading returns the clock's moment and then moves it one
+    millisecond on, so records made one after another keep their order.
+    """
+
+    def __init__(self, start: dt.datetime) -> None:
+        self._now = start
+        self._lock = threading.Lock()
+
+    def read(self) -> dt.datetime:
+        with self._lock:
+            moment, self._now = self._now, self._now + dt.timedelta(milliseconds=1)
+            return moment
+
+    def now(self) -> str:
+        """The moment the next record will get (the clock does not move)."""
+        return format_time(self._now)
+
+    def set(self, moment: str | dt.date) -> None:
+        """Move the clock to ``moment`` (a bare date: the start of that day); never back."""
+        from .errors import InvalidInputError
+
+        target = _moment(parse_start(moment))
+        with self._lock:
+            if target < self._now:
+                raise InvalidInputError(
+                    f"the simulated clock is at {format_time(self._now)}: it does not go back "
+                    f"to {format_time(target)}"
+                )
+            self._now = target
+
+    def advance(self, **delta: float) -> None:
+        """Move the clock on by ``datetime.timedelta(**delta)``, e.g. ``days=7``."""
+        step = dt.timedelta(**delta)
+        if step < dt.timedelta(0):
+            from .errors import InvalidInputError
+
+            raise InvalidInputError("the simulated clock does not go back")
+        with self._lock:
+            self._now += step
+
+
+_simulated: SimulatedClock | None = None
+
+
+@contextlib.contextmanager
+def simulated_clock(start: str | dt.date) -> Iterator[SimulatedClock]:
+    """Record everything in this block at simulated times, from ``start`` on.
+
+    For demonstrations and tests that tell a story over months (a model
+    trained, promoted and checked "last summer") in seconds. Every time
+    mlops-nb records in this process, in every record and audit event, comes
+    from the returned clock; move it with ``clock.set(...)`` or
+    ``clock.advance(days=7)``. It proves nothing about real time: the audit
+    chain proves order and integrity, and a checkpoint kept elsewhere
+    (``mlops-nb audit checkpoint``) proves when. Not for a real store.
+    """
+    global _simulated
+    from .errors import ConflictError
+
+    if _simulated is not None:
+        raise ConflictError("a simulated clock is already running in this process")
+    _simulated = SimulatedClock(_moment(parse_start(start)))
+    try:
+        yield _simulated
+    finally:
+        _simulated = None
+
+
+def _moment(text: str) -> dt.datetime:
+    return dt.datetime.fromisoformat(text)
 
 
 def format_time(moment: dt.datetime) -> str:
@@ -127,6 +210,22 @@ def parse_time(value: str | dt.date) -> str:
         raise InvalidInputError(
             f"{shown!r} is out of range: times must lie within the years 1 to 9999 in UTC"
         ) from None
+
+
+def parse_start(value: str | dt.date) -> str:
+    """Like :func:`parse_time`, but a bare date means the **start** of that day, UTC.
+
+    For the first moment of a period (``--from 2026-06-01``), where
+    :func:`parse_time`'s end of the day would leave the day itself out.
+    """
+    if isinstance(value, dt.date) and not isinstance(value, dt.datetime):
+        return format_time(dt.datetime.combine(value, dt.time.min, tzinfo=dt.timezone.utc))
+    if isinstance(value, str):
+        found = _MOMENT.fullmatch(value.strip())
+        if found is not None and found["hour"] is None:
+            end = dt.datetime.fromisoformat(parse_time(value))
+            return format_time(end.replace(hour=0, minute=0, second=0, microsecond=0))
+    return parse_time(value)
 
 
 def _parse(text: str) -> dt.datetime:

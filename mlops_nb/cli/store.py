@@ -25,8 +25,23 @@ def add_commands(
         help="keep artifacts in object storage (s3://bucket/prefix, gs://, az://, file://); "
         "with --db-url or this, the store's config.yaml records where the team store lives",
     )
-    p = cmd("audit", "the tamper-evident audit log")
-    p.add_argument("action", choices=["log", "verify", "checkpoint"])
+    p = cmd("audit", "the tamper-evident audit log, and the evidence pack of a model")
+    p.add_argument("action", choices=["log", "verify", "checkpoint", "report"])
+    p.add_argument(
+        "name", nargs="?", metavar="NAME", help="report: the model whose evidence pack to build"
+    )
+    p.add_argument(
+        "--from",
+        dest="start",
+        metavar="DATE",
+        help="report: the period's first day or moment (a date: from its start, UTC)",
+    )
+    p.add_argument(
+        "--to",
+        dest="end",
+        metavar="DATE",
+        help="report: the period's last day or moment (a date: to its end, UTC)",
+    )
     p.add_argument(
         "--since", type=whole(), default=0, help="log: events after this sequence number"
     )
@@ -37,7 +52,8 @@ def add_commands(
         "-o",
         "--output",
         metavar="FILE",
-        help="checkpoint: write the chain's head to FILE (JSON), to keep outside the store",
+        help="checkpoint: write the chain's head to FILE (JSON), to keep outside the store; "
+        "report: write the evidence pack to FILE (self-contained HTML)",
     )
     p.add_argument(
         "--checkpoint",
@@ -104,14 +120,20 @@ def _cmd_init(args: argparse.Namespace) -> None:
 def _cmd_audit(args: argparse.Namespace) -> None:
     from ..store import audit
 
-    for option, value, action in (
-        ("-o", args.output, "checkpoint"),
-        ("--checkpoint", args.checkpoint, "verify"),
+    for option, value, actions in (
+        ("-o", args.output, ("checkpoint", "report")),
+        ("--checkpoint", args.checkpoint, ("verify",)),
+        ("NAME", args.name, ("report",)),
+        ("--from", args.start, ("report",)),
+        ("--to", args.end, ("report",)),
     ):
-        if value is not None and args.action != action:
+        if value is not None and args.action not in actions:
             raise InvalidInputError(
-                f"{option} goes with `audit {action}`, not `audit {args.action}`"
+                f"{option} goes with `audit {' or '.join(actions)}`, not `audit {args.action}`"
             )
+    if args.action == "report":
+        _report(args)
+        return
     store = open_store(args)
     if args.action == "checkpoint":
         _checkpoint(args, store)
@@ -133,6 +155,45 @@ def _cmd_audit(args: argparse.Namespace) -> None:
     emit(args, result.to_json(), str(result))
     if not result.ok:
         raise IntegrityError(f"audit verify failed: {result.problem}")
+
+
+def _report(args: argparse.Namespace) -> None:
+    from ..evidence import period, report
+
+    missing = [
+        o for o, v in (("NAME", args.name), ("--from", args.start), ("--to", args.end)) if v is None
+    ]
+    if missing:
+        raise InvalidInputError(f"audit report needs {', '.join(missing)}")
+    period(args.start, args.end)  # bad dates refused before the store is opened
+    pack = report(open_store(args), args.name, args.start, args.end)
+    if args.output:
+        pack.save(args.output)
+    data = pack.to_json()
+    stamp = data["audit"]["verification"]
+    lines = [
+        f"evidence pack of {printable(data['model'])} from {data['period']['from']} to "
+        f"{data['period']['to']}",
+        f"{len(data['holders'])} alias holders, {len(data['versions'])} versions, "
+        f"{len(data['promotions']['accepted'])} promotions accepted and "
+        f"{len(data['promotions']['refused'])} refused, {len(data['drift_checks'])} drift "
+        f"checks, {len(data['alerts'])} alerts",
+    ]
+    lines += [
+        f"  {printable(h['alias'])}: version {h['version']} from {h['from']} to {h['to']} "
+        f"(set by {printable(h['set_by'])})"
+        for h in data["holders"]
+    ]
+    lines.append(
+        f"audit verify {'passed' if stamp['ok'] else 'FAILED'} at {stamp['verified_at']}, "
+        f"chain head {stamp['head']}"
+    )
+    if args.output:
+        lines.append(f"written to {args.output}")
+    emit(args, data, "\n".join(lines))
+    if not stamp["ok"]:
+        # The pack is written and says so; the exit code says so to a script.
+        raise IntegrityError(f"audit verify failed: {stamp['problem']}")
 
 
 def _checkpoint(args: argparse.Namespace, store: Any) -> None:

@@ -6,7 +6,9 @@ business (an ISP, a law firm's retainer clients) with a learnable churn signal.
 price charged, for a pricing model whose inputs drift as parts get dearer.
 :func:`make_dish_orders` builds a month of a restaurant app's visits (a customer
 shown a dish, ordered or not), and :func:`order_probability` the true chance of
-an order, for simulating live traffic in a canary.
+an order, for simulating live traffic in a canary. :func:`make_pool_visits`
+builds a week of a pool-service company's visits and how long each took, for
+the route model that schedules technicians.
 All are deterministic: the same arguments give a byte-identical frame in any
 process, so notebooks, tests and benchmarks can regenerate "the November data"
 instead of shipping files. :func:`split` cuts a churn extract into a stratified
@@ -35,20 +37,24 @@ from .dishes import (
     with_dishes,
 )
 from .pricing import PRICING_TARGET, make_repair_jobs, pricing_feature_columns
+from .routes import ROUTE_TARGET, make_pool_visits, route_feature_columns
 
 __all__ = [
     "DISHES",
     "DISH_TARGET",
     "PRICING_TARGET",
+    "ROUTE_TARGET",
     "TARGET",
     "dish_feature_columns",
     "feature_columns",
     "make_churn",
     "make_customers",
     "make_dish_orders",
+    "make_pool_visits",
     "make_repair_jobs",
     "order_probability",
     "pricing_feature_columns",
+    "route_feature_columns",
     "split",
     "with_dishes",
 ]
