@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(PY) bench/pipeline.py
 	$(PY) bench/concurrency.py
 	$(PY) bench/model_trust.py
+	$(PY) bench/evidence_pack.py
 	$(PY) bench/serve.py $(if $(wildcard $(MLFLOW_PY)),--mlflow-python $(MLFLOW_PY))
 
 # Mutation testing of the code that decides correctness: a measure of the tests,
