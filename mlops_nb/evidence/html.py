@@ -10,6 +10,7 @@ store is escaped: names, reasons and notes are user text.
 from __future__ import annotations
 
 import json
+import re
 from html import escape
 from typing import Any
 
@@ -21,12 +22,13 @@ max-width:70em}
 h1{font-size:1.6em;margin:0 0 .2em}h2{font-size:1.2em;margin:1.6em 0 .4em;
 border-bottom:1px solid #999}h3{font-size:1.05em;margin:1.1em 0 .3em}
 table{border-collapse:collapse;width:100%;margin:.3em 0 1em}
-th,td{border:1px solid #bbb;padding:.25em .45em;text-align:left;vertical-align:top}
+th,td{border:1px solid #bbb;padding:.25em .45em;text-align:left;vertical-align:top;
+overflow-wrap:anywhere}
 th{background:#eee}code,pre{font:12px ui-monospace,Menlo,Consolas,monospace;word-break:break-all}
 pre{white-space:pre-wrap;background:#f6f6f6;padding:.5em;border:1px solid #ddd}
 .ok{color:#11602a;font-weight:bold}.bad{color:#a40000;font-weight:bold}
 .stamp{border:2px solid;padding:.6em 1em;margin:1em 0}.stamp.ok{border-color:#11602a}
-.stamp.bad{border-color:#a40000}.muted{color:#666}
+.stamp.bad{border-color:#a40000}.muted{color:#666}.time{white-space:nowrap}
 @media print{body{margin:0;max-width:none;font-size:10.5px}h2{break-after:avoid}
 tr,.stamp,section.version{break-inside:avoid}th{background:#eee !important;
 -webkit-print-color-adjust:exact;print-color-adjust:exact}}
@@ -34,7 +36,14 @@ tr,.stamp,section.version{break-inside:avoid}th{background:#eee !important;
 """
 
 
+_STORE_TIME = re.compile(r"(\d{4}-\d{2}-\d{2})T(\d{2}:\d{2}:\d{2}\.\d{6})\+00:00")
+
+
 def _e(value: Any) -> str:
+    found = _STORE_TIME.fullmatch(value) if isinstance(value, str) else None
+    if found is not None:
+        # a time as the store writes it (always UTC): kept exact, on one line
+        return f'<span class="time">{found[1]} {found[2]} UTC</span>'
     if value is None:
         return '<span class="muted">—</span>'
     if isinstance(value, bool):
@@ -101,9 +110,10 @@ def _version(v: dict[str, Any]) -> str:
         for t in v["tests"]
     ]
     schema = data["schema"]
+    schema_columns = ["name", *sorted({k for c in schema for k in c} - {"name"})]
     return (
         f'<section class="version"><h3>Version {_e(v["version"])}</h3>{_pairs(facts)}'
-        f"<h4>Training data schema</h4>{_table(schema) if schema else _e(None)}"
+        f"<h4>Training data schema</h4>{_table(schema, schema_columns) if schema else _e(None)}"
         f"<h4>Environment</h4>{_pairs(env)}<h4>Tests</h4>{_table(tests)}</section>"
     )
 
