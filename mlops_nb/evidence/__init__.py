@@ -8,7 +8,6 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -66,14 +65,7 @@ class EvidencePack:
         )
 
 
-def report(
-    store: Store,
-    name: str,
-    start: Any,
-    end: Any,
-    *,
-    sections: Mapping[str, Provider] | None = None,
-    actor: str | None = None,
-) -> EvidencePack:
-    """The evidence pack of ``name`` from ``start`` to ``end`` (see :func:`~.pack.build`)."""
-    return EvidencePack(build(store, name, start, end, sections=sections, actor=actor))
+def report(store: Store, name: str, start: Any, end: Any, **options: Any) -> EvidencePack:
+    """The evidence pack of ``name`` from ``start`` to ``end``; ``options`` as :func:`~.pack.build`
+    takes them (``sections``, ``actor``)."""
+    return EvidencePack(build(store, name, start, end, **options))

@@ -118,6 +118,11 @@ def _version(v: dict[str, Any]) -> str:
     )
 
 
+def _step(step: dict[str, Any] | None) -> str | None:
+    """An alert's acknowledgement or resolution: when, and by whom."""
+    return None if step is None else f"{step['at']} by {step['by']}"
+
+
 def _alerts(alerts: list[dict[str, Any]]) -> str:
     rows = [
         {
@@ -127,13 +132,9 @@ def _alerts(alerts: list[dict[str, Any]]) -> str:
             "repeats": a["count"],
             "message": a["message"],
             "state": a["state"],
-            "acknowledged": None
-            if a["acknowledged"] is None
-            else f"{a['acknowledged']['at']} by {a['acknowledged']['by']}",
+            "acknowledged": _step(a["acknowledged"]),
             "ack note": a["ack_note"],
-            "resolved": None
-            if a["resolved"] is None
-            else f"{a['resolved']['at']} by {a['resolved']['by']}",
+            "resolved": _step(a["resolved"]),
             "decision": a["decision"],
             "note": a["note"],
         }

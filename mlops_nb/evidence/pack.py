@@ -228,23 +228,7 @@ def _lineage(store: Store, version: ModelVersion) -> dict[str, Any]:
             "dirty": run.git_dirty if run is not None else None,
         },
         "environment": run.environment if run is not None else {},
-        "tests": [_test(t) for t in reversed(tests)],
-    }
-
-
-def _test(test: Any) -> dict[str, Any]:
-    return {
-        "id": test.id,
-        "at": test.at,
-        "actor": test.actor,
-        "suite": test.suite,
-        "suite_kind": test.suite_kind,
-        "suite_sha256": test.suite_sha256,
-        "passed": test.passed,
-        "against": test.against,
-        "against_version": test.against_version,
-        "run_id": test.run_id,
-        "checks": [{"name": c.name, "passed": c.passed, "detail": c.detail} for c in test.checks],
+        "tests": [t.to_json() for t in reversed(tests)],  # oldest first
     }
 
 
