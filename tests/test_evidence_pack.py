@@ -115,6 +115,11 @@ def test_holders_are_every_version_with_exact_intervals_clipped_to_the_period(su
         ("production", 2, "2026-07-01T00:00:00.000000+00:00", "2026-07-31T12:00:00.000000+00:00"),
         ("staging", 2, "2026-07-01T00:00:00.000000+00:00", "2026-07-31T12:00:00.000000+00:00"),
     ]
+    # a period reaching past now: a holder that holds still is shown up to now, not beyond
+    later = report(store, "routes", "2026-09-01", "2099-12-31").to_json()
+    still = [h for h in later["holders"] if h["until"] is None]
+    assert [(h["alias"], h["version"]) for h in still] == [("production", 1), ("staging", 2)]
+    assert all(h["to"] == later["generated_at"] for h in still)
     # before anything held an alias: no holders, and nothing else either
     early = report(store, "routes", "2026-01-01", "2026-03-31").to_json()
     assert early["holders"] == [] and early["versions"] == [] and early["drift_checks"] == []
