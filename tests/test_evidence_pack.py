@@ -320,3 +320,28 @@ def test_the_simulated_clock_moves_only_forward(store):
         first, second = utcnow(), utcnow()
         assert first == "2026-06-01T00:00:00.000000+00:00" < second
     assert utcnow() > "2026-11-01"  # the real clock again
+
+
+def test_a_version_trained_by_an_executed_notebook_names_it(store, tmp_path):
+    """Lineage of a version made by ``mlops-nb run``: the executed notebook and its hash."""
+    from pathlib import Path
+
+    from mlops_nb.execution.runner import run_notebook
+    from mlops_nb.jsonutil import utcnow
+
+    tiny = Path(__file__).parent / "notebooks" / "tiny_tracked.ipynb"
+    began = utcnow()
+    parent = run_notebook(tiny, {"x": 2}, store=store, cwd=tmp_path)
+    assert parent.status == "finished", parent.error
+    registry.promote(store, "tiny", 1, reason="from the executed notebook")
+    pack = report(store, "tiny", began, utcnow()).to_json()
+    (version,) = pack["versions"]
+    assert version["notebook"]["run_id"] == parent.run_id
+    assert version["notebook"]["executed_sha256"] == parent.output_sha256
+    assert version["notebook"]["input_sha256"] == parent.input_sha256
+    assert version["notebook"]["path"].endswith("tiny_tracked.ipynb")
+    assert version["params"]["x"] == 2
+    lineage = registry.which(store, "tiny@production")
+    assert lineage.notebook_sha256 == parent.output_sha256 == version["notebook"]["executed_sha256"]
+    assert pack["holders"][0]["reason"] == "from the executed notebook"
+    assert store.get_artifact(parent.output_sha256)  # the notebook itself is in the store
