@@ -77,7 +77,8 @@ def _pairs(pairs: dict[str, Any]) -> str:
 def _version(v: dict[str, Any]) -> str:
     data, nb, git = v["data"], v["notebook"], v["git"]
     facts = {
-        "created": f"{v['created_at']} by {v['created_by']}",
+        "created at": v["created_at"],
+        "created by": v["created_by"],
         "estimator": v["estimator"],
         "model file SHA-256": v["artifact_sha256"],
         "run": v["run_id"],
