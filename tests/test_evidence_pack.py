@@ -345,3 +345,34 @@ def test_a_version_trained_by_an_executed_notebook_names_it(store, tmp_path):
     assert lineage.notebook_sha256 == parent.output_sha256 == version["notebook"]["executed_sha256"]
     assert pack["holders"][0]["reason"] == "from the executed notebook"
     assert store.get_artifact(parent.output_sha256)  # the notebook itself is in the store
+
+
+def test_holder_intervals_at_the_edges_of_the_period():
+    """A move at the very first or last moment: as ``which --at`` answers at those moments."""
+    from mlops_nb.evidence.pack import _holders
+    from mlops_nb.records import AliasChange
+
+    def at(day: str) -> str:
+        return f"2026-{day}.000000+00:00"
+
+    def move(n: int, when: str, version: int) -> AliasChange:
+        return AliasChange(n, "routes", "production", "promote", None, version, at(when), "ana")
+
+    first, last, now = at("06-01T00:00:00"), at("08-31T23:59:59"), at("11-30T12:00:00")
+    moves = [
+        move(1, "05-01T00:00:00", 1),  # before the period, replaced at its first moment
+        move(2, "06-01T00:00:00", 2),  # at the first moment
+        move(3, "07-01T00:00:00", 3),
+        move(4, "07-01T00:00:00", 4),  # the same instant: the later change wins, 3 held no time
+        move(5, "08-31T23:59:59", 5),  # at the last moment
+        move(6, "09-01T00:00:00", 6),  # after the period
+    ]
+    got = [(h["version"], h["from"], h["to"]) for h in _holders(moves, first, last, now)]
+    assert got == [
+        (2, first, at("07-01T00:00:00")),
+        (4, at("07-01T00:00:00"), last),
+        (5, last, last),
+    ]
+    assert _holders(moves[:1], first, last, now)[0]["to"] == last  # holds still: to the end
+    assert _holders(moves[:1], first, at("12-31T00:00:00"), now)[0]["to"] == now
+    assert _holders([], first, last, now) == []

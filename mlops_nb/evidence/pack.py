@@ -164,8 +164,8 @@ def _holders(changes: list[AliasChange], first: str, last: str, now: str) -> lis
             until = moves[i + 1].at if i + 1 < len(moves) else None
             begins = max(change.at, first)
             ends = min(until or now, last)
-            if begins > last or (until is not None and until <= first) or ends < begins:
-                continue
+            if begins > last or (until is not None and until <= begins) or ends < begins:
+                continue  # held it outside the period, or for no time (replaced at once)
             out.append(
                 {
                     "alias": alias,
