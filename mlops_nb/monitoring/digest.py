@@ -52,23 +52,25 @@ PERIODS = {"day": dt.timedelta(days=1), "week": dt.timedelta(days=7)}
 RETRY_S = 900.0
 
 
-def digest_config(mode: str) -> dict[str, Any]:
-    """The channel settings for a digest ``mode`` (``daily`` or ``weekly``), from now on."""
+def digest_config(mode: str, now: dt.datetime | str | None = None) -> dict[str, Any]:
+    """The channel settings for a digest ``mode`` (``daily`` or ``weekly``) from ``now`` on."""
     if mode not in MODES:
         raise InvalidInputError(f"digest must be one of {tuple(MODES)}, not {mode!r:.40}")
-    return {"digest": mode, "digest_since": utcnow()}
+    return {"digest": mode, "digest_since": format_time(_moment(now))}
 
 
-def set_digest(store: Store, channel_id: Any, mode: str | None) -> dict[str, Any]:
-    """Put a channel in digest mode (``daily``, ``weekly``) or back to a message per
-    alert (``off`` or None); return the channel as shown."""
+def set_digest(
+    store: Store, channel_id: Any, mode: str | None, *, now: dt.datetime | str | None = None
+) -> dict[str, Any]:
+    """Put a channel in digest mode (``daily``, ``weekly``) from ``now`` on, or back
+    to a message per alert (``off`` or None); return the channel as shown."""
     from .alerting import _shown
 
     channel_id = whole_number(channel_id, "channel id", minimum=1)
     channel = store.get_alert_channel(channel_id)
     config = {k: v for k, v in (channel["config"] or {}).items() if not k.startswith("digest")}
     if mode not in (None, "off"):
-        config.update(digest_config(str(mode)))
+        config.update(digest_config(str(mode), now))
     return _shown(store.set_channel_config(channel_id, config, environment.actor()))
 
 
@@ -244,7 +246,7 @@ def alert_digest(
     end = format_time(moment)
     out = []
     for row in _digest_channels(store, channel_id):
-        chosen = period or MODES.get((row["config"] or {}).get("digest"), "day")
+        chosen = period or MODES.get(str((row["config"] or {}).get("digest")), "day")
         start = format_time(moment - PERIODS[chosen])
         digest = build(store, row, start, end, chosen, end)
         entry: dict[str, Any] = {"channel_id": row["id"], "digest": digest}

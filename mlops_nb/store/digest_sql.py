@@ -203,13 +203,15 @@ class DigestSQL(StoreBase):
                 .order_by(t.models.c.name)
             ).all()
             s = t.schedule_slots.c
-            failed = []
+            failed: list[Any] = []
             if model == "*":
-                failed = conn.execute(
-                    sa.select(s.schedule, s.slot, s.ended_at, s.error, s.run_id)
-                    .where(s.status == "failed", s.ended_at >= start, s.ended_at < end)
-                    .order_by(s.ended_at)
-                ).all()
+                failed = list(
+                    conn.execute(
+                        sa.select(s.schedule, s.slot, s.ended_at, s.error, s.run_id)
+                        .where(s.status == "failed", s.ended_at >= start, s.ended_at < end)
+                        .order_by(s.ended_at)
+                    ).all()
+                )
             p = t.deployments.c
             deployments = conn.execute(
                 sa.select(p.id, p.model, p.kind, p.version, p.share, p.started_at)
