@@ -3,7 +3,7 @@ and the facts a digest reports (mixed into Store).
 
 A scheduled digest is claimed by inserting its row (channel, ``scheduled``,
 end of period) under the store's write lock, after checking that no row for
-that period exists; the unique index on that key would abort a duplicate
+that period exists; the unique key on it would abort a duplicate
 rather than store it. So any number of ticks, in threads, processes or on
 several machines sharing a PostgreSQL store, claim each period once.
 """

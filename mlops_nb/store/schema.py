@@ -541,14 +541,8 @@ digests = sa.Table(
     sa.Column("summary", TEXT, nullable=False, server_default="{}"),  # JSON: the counts
     sa.Column("deliveries", TEXT, nullable=False, server_default="[]"),
     sa.Column("event_seq", sa.Integer, nullable=False),
-)
-#: A channel's scheduled digests by the end of their period: one row per period.
-ix_digests_period = sa.Index(
-    "ix_digests_period",
-    digests.c.channel_id,
-    digests.c.trigger,
-    digests.c.period_end,
-    unique=True,
+    # A channel's scheduled digests by the end of their period: one row per period.
+    sa.UniqueConstraint("channel_id", "trigger", "period_end", name="uq_digests_period"),
 )
 
 # How ``audit verify`` covers every table (a test holds every table to one of these):
