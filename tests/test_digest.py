@@ -254,6 +254,50 @@ def test_webhook_digest_reaches_a_real_receiver_and_a_failure_is_retried(store, 
     assert audit.verify(store).ok
 
 
+@pytest.fixture
+def smtp_inbox():
+    """A real SMTP server on 127.0.0.1 keeping what it receives."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+    from aiosmtpd.handlers import Message
+
+    class Inbox(Message):
+        def __init__(self):
+            super().__init__()
+            self.messages = []
+
+        def handle_message(self, message):
+            self.messages.append(message)
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox_ = Inbox()
+    controller = Controller(inbox_, hostname="127.0.0.1", port=port)
+    controller.start()
+    yield controller.hostname, controller.port, inbox_
+    controller.stop()
+
+
+def test_an_email_digest_is_the_text_with_the_data_attached(store, smtp_inbox):
+    host, port, received = smtp_inbox
+    channel = alerting.add_channel(
+        store, "*", "email", to="me@example.com", smtp_host=host, smtp_port=port
+    )
+    digest.set_digest(store, channel["id"], "weekly", now=MONDAY)
+    alerting.raise_alert(store, "pipeline", None, "nightly", "nightly failed", {})
+    assert received.messages == []  # no message per alert in digest mode
+    (row,) = digest.send_due(store, "2030-01-14T00:00:00Z")
+    assert row["status"] == "sent", row["deliveries"]
+    (mail,) = received.messages
+    assert mail["Subject"].startswith("[mlops-nb] weekly digest (all models) 2030-01-07")
+    parts = {part.get_content_type(): part for part in mail.walk() if not part.is_multipart()}
+    assert "Open alerts (1)" in parts["text/plain"].get_payload(decode=True).decode()
+    attached = json.loads(parts["application/json"].get_payload(decode=True))
+    assert attached["open_alerts"]["groups"][0]["kind"] == "pipeline"
+
+
 def test_a_crashed_claim_is_taken_over_later_and_never_sent_twice(store, tmp_path):
     log = tmp_path / "digest.log"
     channel_id = digest_channel(store, log)

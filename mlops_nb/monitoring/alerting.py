@@ -354,7 +354,12 @@ def _mail(config: dict[str, Any], body: dict[str, Any]) -> None:
     message["Subject"] = f"[mlops-nb] {(body.get('mail_subject') or body['text'])[:120]}"
     message["From"] = config["sender"]
     message["To"] = ", ".join(config["to"])
-    message.set_content(body["text"] + "\n\n" + json.dumps(body, indent=2, default=str))
+    if body.get("kind") == "digest":  # the text to read; the data attached, for tools
+        message.set_content(body["text"])
+        data = json.dumps(body["digest"], indent=2, default=str).encode("utf-8")
+        message.add_attachment(data, maintype="application", subtype="json", filename="digest.json")
+    else:
+        message.set_content(body["text"] + "\n\n" + json.dumps(body, indent=2, default=str))
     with smtplib.SMTP(config["smtp_host"], config["smtp_port"], timeout=TIMEOUT_S) as smtp:
         if config.get("starttls"):
             smtp.starttls()
