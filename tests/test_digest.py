@@ -17,7 +17,7 @@ import pytest
 
 import mlops_nb
 from mlops_nb import tracking
-from mlops_nb.errors import InvalidInputError, NotFoundError
+from mlops_nb.errors import ConflictError, InvalidInputError, NotFoundError
 from mlops_nb.jsonutil import utcnow
 from mlops_nb.monitoring import alerting, digest, inbox
 from mlops_nb.schedules import scheduler
@@ -367,6 +367,9 @@ def test_bad_input_is_refused(store, tmp_path):
     channel = alerting.add_channel(store, "*", "log", path=str(tmp_path / "d.log"))
     with pytest.raises(InvalidInputError, match="digest must be one of"):
         digest.set_digest(store, channel["id"], "hourly")
+    store.disable_alert_channel(channel["id"], "test")
+    with pytest.raises(ConflictError, match="was removed"):
+        mlops_nb.alert_digest(channel["id"], store=store)
 
 
 def test_cli(cli, store, tmp_path):

@@ -38,7 +38,7 @@ import socket
 from typing import TYPE_CHECKING, Any
 
 from .. import environment
-from ..errors import InvalidInputError
+from ..errors import ConflictError, InvalidInputError
 from ..jsonutil import format_time, loads, utcnow
 from ..limits import whole_number
 from . import digest_render
@@ -209,7 +209,10 @@ def message(digest: dict[str, Any], digest_id: int | None) -> dict[str, Any]:
 
 def _digest_channels(store: Store, channel_id: int | None = None) -> list[dict[str, Any]]:
     if channel_id is not None:
-        return [store.get_alert_channel(channel_id)]
+        channel = store.get_alert_channel(channel_id)
+        if not channel["enabled"]:
+            raise ConflictError(f"alert channel {channel_id} was removed: nothing is sent to it")
+        return [channel]
     return [c for c in store.alert_channels(None) if (c["config"] or {}).get("digest")]
 
 
@@ -320,6 +323,8 @@ def send_due(store: Store, now: dt.datetime | str | None = None) -> list[dict[st
     for channel in _digest_channels(store):
         window = due(channel, moment)
         if window is None:
+            continue
+        if not store.digest_pending(channel["id"], window[1], retry_before):
             continue
         period = MODES[channel["config"]["digest"]]
         for _ in range(64):  # the retries left over, then this period; bounded

@@ -118,6 +118,22 @@ class DigestSQL(StoreBase):
             }
             return _decode(self._insert(conn, t.digests, fields, "digest.claimed", actor))
 
+    def digest_pending(self, channel_id: int, end: str, retry_before: str) -> bool:
+        """Whether :meth:`claim_digest` may find something: a cheap read first, so a
+        tick with nothing due takes no write lock."""
+        d = t.digests.c
+        mine = (d.channel_id == channel_id) & (d.trigger == "scheduled")
+        with self.read() as conn:
+            newest = conn.execute(sa.select(sa.func.max(d.period_end)).where(mine)).scalar()
+            if newest is None or newest < end:
+                return True
+            again = conn.execute(
+                sa.select(d.id)
+                .where(mine, d.status.in_(["failed", "claimed"]), d.claimed_at < retry_before)
+                .limit(1)
+            ).first()
+        return again is not None
+
     def record_digest(self, fields: dict[str, Any], actor: str) -> dict[str, Any]:
         """Record a digest sent on request (``trigger`` ``manual``), whole."""
         with self.write() as conn:
