@@ -9,6 +9,9 @@ the same period.
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -372,7 +375,7 @@ def test_bad_input_is_refused(store, tmp_path):
         mlops_nb.alert_digest(channel["id"], store=store)
 
 
-def test_cli(cli, store, tmp_path):
+def test_cli(cli, store, home, tmp_path):
     log = tmp_path / "d.log"
     added = cli("alerts", "add", "*", "--log", str(log), "--digest", "weekly", "--json")
     assert added.code == 0, added.err
@@ -392,3 +395,25 @@ def test_cli(cli, store, tmp_path):
     assert hook.code == 0, hook.err
     failed = cli("alerts", "digest", "--channel", "2")
     assert failed.code == 9 and "recorded as failed" in failed.err
+    # Two `mlops-nb tick` processes at once: the period is sent once.
+    assert cli("alerts", "set-digest", "1", "daily").code == 0
+    assert cli("alerts", "remove", "2").code == 0
+    exe = Path(sys.executable).parent / "mlops-nb"
+    env = {**os.environ, "MLOPS_NB_HOME": str(home)}
+    ticks = [
+        subprocess.Popen(
+            [str(exe), "tick", "--now", "2099-01-01T00:00:01Z", "--no-run"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
+    for tick in ticks:
+        _, err = tick.communicate(timeout=120)
+        assert tick.returncode == 0, err
+    lines = log_lines(log)
+    assert len(lines) == 2 and lines[1]["digest"]["to"].startswith("2099-01-01T00:00:00")
+    (row,) = scheduled(store)
+    assert row["status"] == "sent" and row["attempts"] == 1
