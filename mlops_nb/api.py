@@ -413,7 +413,8 @@ def drift_history(
 def add_alert_channel(
     model: str, kind: str, *, home: str | None = None, store: Store | None = None, **config: Any
 ) -> dict[str, Any]:
-    """Deliver ``model``'s alerts (``"*"``: every model's) by webhook, email or log file."""
+    """Deliver ``model``'s alerts (``"*"``: every model's) by webhook, email or log file;
+    with ``digest="daily"`` or ``"weekly"``, one digest a day or week instead."""
     from .monitoring.alerting import add_channel
 
     return add_channel(get_store(home, store), model, kind, **config)
@@ -445,6 +446,27 @@ def alert_inbox(
     from .monitoring.inbox import inbox
 
     return inbox(get_store(home, store), model, state, limit)
+
+
+def alert_digest(
+    channel: int | None = None,
+    period: str | None = None,
+    *,
+    dry_run: bool = False,
+    home: str | None = None,
+    store: Store | None = None,
+) -> list[dict[str, Any]]:
+    """Build, and unless ``dry_run`` send, the digest of the last day or week to
+    ``channel`` (an alert channel's id; every channel in digest mode if None).
+
+    Returns one entry per channel with ``digest`` (JSON-able data), ``text``
+    and ``markdown``, and, when sent, ``digest_id`` and ``deliveries``. The
+    scheduler sends each channel's daily or weekly digest by itself; see
+    :mod:`mlops_nb.monitoring.digest`.
+    """
+    from .monitoring.digest import alert_digest as build_and_send
+
+    return build_and_send(get_store(home, store), channel, period, dry_run=dry_run)
 
 
 def ack_alert(

@@ -278,6 +278,16 @@ def _every_table(store):
         },
         "erin",
     )
+    # a channel moved to daily digests, one digest claimed then sent
+    store.set_channel_config(
+        channel["id"], {"path": "/tmp/a.log", "digest": "daily", "digest_since": "t1"}, "carol"
+    )
+    claimed = store.claim_digest(channel["id"], "day", "t4", "t3", "t4", "t0", "host:1", "carol")
+    store.finish_digest(
+        claimed["id"],
+        {"status": "sent", "sent_at": "t4", "summary": {"open_alerts": 1}, "deliveries": [{}]},
+        "carol",
+    )
     store.add_schedule(
         {
             "name": "monthly",

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from .. import environment, limits
-from ..errors import InvalidInputError, NotFoundError
+from ..errors import InvalidInputError, NotFoundError, UnavailableError
 from ..tables import read_table
 from . import inbox
 from .common import trust_options, whole
@@ -105,8 +105,27 @@ def add_commands(
     p.add_argument("--starttls", action="store_true")
     p.add_argument("--username")
     p.add_argument("--password-env", metavar="VAR", help="environment variable with the password")
+    p.add_argument(
+        "--digest",
+        choices=["daily", "weekly"],
+        help="one digest a day or week instead of a message per alert",
+    )
     p = actions.add_parser("remove", parents=[parent], help="disable a channel")
     p.add_argument("channel_id", type=whole(1))
+    p = actions.add_parser(
+        "set-digest", parents=[parent], help="daily or weekly digests for a channel, or off"
+    )
+    p.add_argument("channel_id", type=whole(1))
+    p.add_argument("mode", choices=["daily", "weekly", "off"])
+    p = actions.add_parser(
+        "digest",
+        parents=[parent],
+        help="build and send the digest of the last day or week now (--dry-run: only show it)",
+    )
+    p.add_argument("--channel", type=whole(1), metavar="ID", help="this channel (default: all "
+                   "channels in digest mode)")  # fmt: skip
+    p.add_argument("--period", choices=["day", "week"], help="default: the channel's own")
+    p.add_argument("--dry-run", action="store_true", help="show it, send nothing")
     inbox.add_actions(actions, parent)
 
 
@@ -255,17 +274,21 @@ def _alerts(args: argparse.Namespace) -> None:
         shown = channels(store, args.name)
         emit(args, shown, table_text(shown, ["id", "model", "kind", "config", "enabled"]))
     elif args.alerts_action == "add":
+        mode = args.digest
         if args.webhook:
-            channel = add_channel(store, args.name, "webhook", url=args.webhook)
+            channel = add_channel(store, args.name, "webhook", url=args.webhook, digest=mode)
         elif args.webhook_env:
-            channel = add_channel(store, args.name, "webhook", url_env=args.webhook_env)
+            channel = add_channel(
+                store, args.name, "webhook", url_env=args.webhook_env, digest=mode
+            )
         elif args.log:
-            channel = add_channel(store, args.name, "log", path=args.log)
+            channel = add_channel(store, args.name, "log", path=args.log, digest=mode)
         else:
             channel = add_channel(
                 store,
                 args.name,
                 "email",
+                digest=mode,
                 to=args.email,
                 smtp_host=args.smtp_host,
                 smtp_port=args.smtp_port,
@@ -275,12 +298,42 @@ def _alerts(args: argparse.Namespace) -> None:
                 password_env=args.password_env,
             )
         emit(args, channel, f"channel {channel['id']} added ({channel['kind']})")
+    elif args.alerts_action == "set-digest":
+        from ..monitoring.digest import set_digest
+
+        channel = set_digest(store, args.channel_id, args.mode)
+        emit(args, channel, f"channel {channel['id']}: digest {args.mode}")
+    elif args.alerts_action == "digest":
+        from ..monitoring.digest import alert_digest
+
+        done = alert_digest(store, args.channel, args.period, dry_run=args.dry_run)
+        if not done:
+            text = "no channel in digest mode (add one with --digest, or name one with --channel)"
+        else:
+            text = "\n".join(_digest_line(entry, args.dry_run) for entry in done)
+        emit(args, done, text)
+        failed = [
+            e["channel_id"] for e in done if not all(d["ok"] for d in e.get("deliveries", []))
+        ]
+        if failed:
+            raise UnavailableError(
+                f"the digest could not be delivered to channel(s) {failed}: recorded as failed"
+            )
     else:
         known = {c["id"] for c in store.alert_channels(None, enabled_only=False)}
         if args.channel_id not in known:
             raise NotFoundError(f"no alert channel {args.channel_id}")
         store.disable_alert_channel(args.channel_id, environment.actor())
         emit(args, {"id": args.channel_id, "enabled": False}, f"channel {args.channel_id} disabled")
+
+
+def _digest_line(entry: dict, dry_run: bool) -> str:
+    if dry_run:
+        return f"channel {entry['channel_id']} (not sent):\n{entry['text']}"
+    ok = all(d.get("ok") for d in entry["deliveries"])
+    errors = "; ".join(str(d.get("error")) for d in entry["deliveries"] if not d.get("ok"))
+    state = "sent" if ok else f"FAILED: {errors}"
+    return f"channel {entry['channel_id']}: digest {entry['digest_id']} {state}\n{entry['text']}"
 
 
 COMMANDS = {"drift": _drift, "monitor": _monitor, "alerts": _alerts}

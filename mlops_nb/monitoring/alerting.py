@@ -47,8 +47,13 @@ TIMEOUT_S = 10.0
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
-def add_channel(store: Store, model: str, kind: str, **config: Any) -> dict[str, Any]:
+def add_channel(
+    store: Store, model: str, kind: str, *, digest: str | None = None, **config: Any
+) -> dict[str, Any]:
     """Configure a channel for ``model`` (``"*"`` for every model) and return it.
+
+    ``digest``: ``daily`` or ``weekly`` sends the channel one digest a day or
+    a week instead of a message per alert (see :mod:`mlops_nb.monitoring.digest`).
 
     ``webhook``: ``url`` without credentials, or ``url_env``, the name of
     an environment variable holding the URL (credentials in it are sent as
@@ -68,6 +73,10 @@ def add_channel(store: Store, model: str, kind: str, **config: Any) -> dict[str,
     if model != "*":
         check_model_name(model)
     clean = _validate(store, kind, config)
+    if digest is not None:
+        from .digest import digest_config
+
+        clean.update(digest_config(digest))
     return store.add_alert_channel(
         {"model": model, "kind": kind, "config": clean, "created_at": utcnow(), "enabled": 1},
         environment.actor(),
@@ -267,6 +276,8 @@ def deliver_alert(store: Store, alert_id: int) -> Alert:
     row = store.get_alert(alert_id)
     model = row["model"]
     channels = store.alert_channels(model) if model is not None else store.alert_channels("*")
+    # A channel in digest mode hears of the alert in its next digest instead.
+    channels = [c for c in channels if not (c["config"] or {}).get("digest")]
     if not channels and not row.get("deliveries"):  # common: nothing to send or mask
         return _alert(row, {})
     alert = _alert(row, _channel_secrets(store))
@@ -340,10 +351,15 @@ def _post(url: str, body: dict[str, Any]) -> int:
 
 def _mail(config: dict[str, Any], body: dict[str, Any]) -> None:
     message = EmailMessage()
-    message["Subject"] = f"[mlops-nb] {body['text'][:120]}"
+    message["Subject"] = f"[mlops-nb] {(body.get('mail_subject') or body['text'])[:120]}"
     message["From"] = config["sender"]
     message["To"] = ", ".join(config["to"])
-    message.set_content(body["text"] + "\n\n" + json.dumps(body, indent=2, default=str))
+    if body.get("kind") == "digest":  # the text to read; the data attached, for tools
+        message.set_content(body["text"])
+        data = json.dumps(body["digest"], indent=2, default=str).encode("utf-8")
+        message.add_attachment(data, maintype="application", subtype="json", filename="digest.json")
+    else:
+        message.set_content(body["text"] + "\n\n" + json.dumps(body, indent=2, default=str))
     with smtplib.SMTP(config["smtp_host"], config["smtp_port"], timeout=TIMEOUT_S) as smtp:
         if config.get("starttls"):
             smtp.starttls()

@@ -93,6 +93,7 @@ def tick(
     moment = to_utc(now)
     recover(store)
     _expire_logs(store, moment)
+    _send_digests(store, moment)
     who = f"{socket.gethostname()}:{os.getpid()}"
     recorded: list[dict[str, Any]] = []
     for schedule in store.list_schedules(enabled_only=True):
@@ -134,6 +135,20 @@ def _expire_logs(store: Store, moment: dt.datetime) -> None:
 
         message = f"mlops-nb: prediction log retention failed: {type(exc).__name__}: {exc}"
         raise_alert(store, "retention", None, "retention", message[:1000], {})
+
+
+def _send_digests(store: Store, moment: dt.datetime) -> None:
+    """Send the alert channels' digests now due (see :mod:`mlops_nb.monitoring.digest`);
+    a failure alerts and the tick goes on (the next tick tries again)."""
+    from ..monitoring.digest import send_due
+
+    try:
+        send_due(store, moment)
+    except Exception as exc:
+        from ..monitoring.alerting import raise_alert
+
+        message = f"mlops-nb: sending digests failed: {type(exc).__name__}: {exc}"
+        raise_alert(store, "digest", None, "digest", message[:1000], {})
 
 
 def drain(

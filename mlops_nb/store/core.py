@@ -43,6 +43,7 @@ from .base import (
     sqlite_on_connect,
 )
 from .deploy_sql import DeploySQL
+from .digest_sql import DigestSQL
 from .inbox_sql import InboxSQL
 from .location import ENV_STORE_ID, StoreLocation, mask_url
 from .monitor_sql import MonitorSQL
@@ -57,7 +58,15 @@ if TYPE_CHECKING:
 
 
 class Store(
-    RunsSQL, RegistrySQL, MonitorSQL, InboxSQL, ScheduleSQL, ServingSQL, TestingSQL, DeploySQL
+    RunsSQL,
+    RegistrySQL,
+    MonitorSQL,
+    InboxSQL,
+    ScheduleSQL,
+    ServingSQL,
+    TestingSQL,
+    DeploySQL,
+    DigestSQL,
 ):
     """Metadata database and artifact store of one mlops-nb home.
 

@@ -517,6 +517,34 @@ drift_references = sa.Table(
     sa.Column("event_seq", sa.Integer, nullable=False),
 )
 
+# -- added by migration 15: digests of each alert channel ----------------------------
+
+#: One digest of an alert channel: the period it covers, how it was sent and
+#: what it said (counts only; the message is rebuilt from the store). A
+#: scheduled digest is claimed (``claimed``) before it is sent and then marked
+#: ``sent`` or ``failed`` in its own transaction, so concurrent ticks never
+#: send one period twice (see :mod:`mlops_nb.monitoring.digest`).
+digests = sa.Table(
+    "digests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("channel_id", sa.Integer, nullable=False),
+    sa.Column("period", TEXT, nullable=False),  # day | week
+    sa.Column("trigger", TEXT, nullable=False),  # scheduled | manual
+    sa.Column("period_start", TEXT, nullable=False),
+    sa.Column("period_end", TEXT, nullable=False),
+    sa.Column("status", TEXT, nullable=False),  # claimed | sent | failed
+    sa.Column("claimed_at", TEXT, nullable=False),
+    sa.Column("claimed_by", TEXT, nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("sent_at", TEXT, nullable=True),
+    sa.Column("summary", TEXT, nullable=False, server_default="{}"),  # JSON: the counts
+    sa.Column("deliveries", TEXT, nullable=False, server_default="[]"),
+    sa.Column("event_seq", sa.Integer, nullable=False),
+    # A channel's scheduled digests by the end of their period: one row per period.
+    sa.UniqueConstraint("channel_id", "trigger", "period_end", name="uq_digests_period"),
+)
+
 # How ``audit verify`` covers every table (a test holds every table to one of these):
 #
 # - ``events`` is the hash chain itself; a checkpoint kept elsewhere also
@@ -552,6 +580,7 @@ AUDITED: dict[str, tuple[str, ...]] = {
     "model_tests": ("id",),
     "deployments": ("id",),
     "drift_references": ("model", "version"),
+    "digests": ("id",),
 }
 
 
@@ -692,6 +721,11 @@ def _migration_14(conn: sa.Connection) -> None:
     metadata.create_all(conn, tables=[drift_references])
 
 
+def _migration_15(conn: sa.Connection) -> None:
+    """Digests of alert channels: which period each covered and how its sending went."""
+    metadata.create_all(conn, tables=[digests])
+
+
 #: Ordered migrations; index + 1 is the schema version each one produces.
 MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _migration_1,
@@ -708,6 +742,7 @@ MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _migration_12,
     _migration_13,
     _migration_14,
+    _migration_15,
 ]
 
 LATEST = len(MIGRATIONS)
