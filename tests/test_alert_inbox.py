@@ -331,10 +331,10 @@ def test_migration_14_keeps_alerts_raised_before_the_inbox_verifiable_and_open(h
     upgraded.close()
 
 
-def test_a_large_alarming_batch_is_kept_as_a_sample_of_it():
-    """The profile kept for ``rebaseline`` is made from a fixed uniform sample of a
-    large batch: it counts the rows it was made from, is the same every time, and
-    reads the batch's distribution, not the first rows'."""
+def test_without_a_checks_sketches_a_large_batch_is_profiled_from_a_sample():
+    """Without the sketches a check makes, a large batch's profile comes from a
+    fixed uniform sample of it: it counts the rows it was made from, is the same
+    every time, and reads the batch's distribution, not the first rows'."""
     import numpy as np
     import pandas as pd
 
@@ -352,3 +352,41 @@ def test_a_large_alarming_batch_is_kept_as_a_sample_of_it():
     assert column.min < 0.5 and column.max > 5.5  # from across the batch
     whole = batch_profile(reference, batch.iloc[:4_000], None, None, max_rows=5_000)
     assert whole.rows == 4_000  # a batch under the bound is profiled whole
+
+
+def test_an_alarming_check_keeps_the_whole_batch_profiled_as_the_reference_is(churn):
+    """The profile kept for ``rebaseline`` describes every row of the checked
+    batch, features and the model's own predictions, as profiling them with the
+    reference's roles and kinds would; it is stored before the alert commits."""
+    import pandas as pd
+
+    from mlops_nb.jsonutil import loads
+    from mlops_nb.monitoring.drift.profile import Profile, model_outputs, profile_column
+    from mlops_nb.monitoring.monitor import _load_model, load_profile
+
+    batch = drifted(n=25_000)  # more rows than a sample would keep
+    report = mlops_nb.check_drift("churn", batch, store=churn)
+    (item,) = mlops_nb.alert_inbox("churn", store=churn)
+    assert item["last_check_id"] == report.check_id
+    sha = churn.get_alert(item["alert_id"])["batch_profile_sha256"]
+    kept = Profile.from_json(loads(churn.get_artifact(sha).decode()))
+    version = churn.get_version("churn", 2)
+    reference = load_profile(churn, version)
+    features = [c.name for c in reference.features() if c.name in batch.columns]
+    predictions, _ = model_outputs(_load_model(churn, version), batch[features])
+    assert kept.rows == len(batch) == 25_000
+    assert list(kept.columns) == list(reference.columns)
+    for name, ref in reference.columns.items():
+        values = batch[name] if ref.role == "feature" else None
+        if ref.role == "prediction":
+            values = pd.Series(predictions)
+        if values is None:  # no labels were given: the reference's sketch stays
+            assert kept.columns[name] == ref
+            continue
+        whole = profile_column(values, name, ref.role, ref.kind)
+        got = {k: v for k, v in kept.columns[name].__dict__.items() if k not in ("mean", "std")}
+        want = {k: v for k, v in whole.__dict__.items() if k not in ("mean", "std")}
+        assert got == want, name
+        if whole.mean is not None:
+            assert kept.columns[name].mean == pytest.approx(whole.mean, rel=1e-9)
+            assert kept.columns[name].std == pytest.approx(whole.std, rel=1e-6)

@@ -959,3 +959,55 @@ def test_a_reference_grid_of_subnormal_numbers_still_charts():
     assert sum(chart["reference"]) == pytest.approx(1.0, abs=1e-5)
     assert sum(chart["current"]) + chart["clipped"] == pytest.approx(1.0, abs=1e-5)
     json.dumps(report.to_json(), allow_nan=False)
+
+
+def _without_moments(column):
+    fields = dict(column.__dict__)
+    return fields, fields.pop("mean"), fields.pop("std")
+
+
+def test_the_check_sketches_the_batch_as_profile_column_would():
+    """A check's own sketches of the batch (kept for ``rebaseline``) are what
+    profiling each column with the reference's role and kind gives: counts,
+    grids, categories and notes alike, mean and std to rounding; a datetime
+    column is left to ``profile_column``."""
+    from mlops_nb.monitoring.drift.profile import profile_column
+
+    rng = np.random.default_rng(8)
+    n = 3_000
+
+    def frame(shift):
+        x = rng.normal(shift, 1.0, n)
+        x[:40] = np.nan
+        x[40:45] = np.inf
+        x[45:47] = -np.inf
+        return pd.DataFrame(
+            {
+                "x": x,
+                "big": 1e9 + rng.normal(shift, 1e-3, n),  # a mean that dwarfs the spread
+                "level": rng.integers(0, 5 + int(shift), n),
+                "city": rng.choice(["a", "b", "c", None], n).astype(object),
+                "mixed": pd.Series([1, "1", 2.5, None] * (n // 4), dtype=object),
+                "flag": rng.random(n) < 0.3 + 0.2 * shift,
+                "when": pd.Timestamp("2026-01-01") + pd.to_timedelta(rng.integers(0, 99, n), "D"),
+            }
+        )
+
+    batch = frame(1)
+    sketches: dict = {}
+    report = check_frame(profile(frame(0)), batch, sketches=sketches)
+    assert report.drift
+    assert sorted(sketches) == ["big", "city", "flag", "level", "mixed", "x"]
+    for name, sketch in sketches.items():
+        ref = report.columns[[c.column for c in report.columns].index(name)]
+        whole = profile_column(batch[name], name, "feature", ref.kind)
+        fields, mean, std = _without_moments(sketch)
+        expected, whole_mean, whole_std = _without_moments(whole)
+        assert fields == expected, name
+        if whole_mean is not None:
+            assert mean == pytest.approx(whole_mean, rel=1e-12)
+            assert std == pytest.approx(whole_std, rel=1e-6), name
+    assert sketches["mixed"].notes  # the mixed-types note survives
+    assert sketches["big"].std == pytest.approx(batch["big"].std(ddof=0), rel=1e-6)
+    # nothing is sketched unless asked: an ordinary check keeps no profile
+    assert summarize(profile(frame(0)).columns["x"], batch["x"]).sketch is None

@@ -22,6 +22,7 @@ from __future__ import annotations
 import math
 import threading
 from collections import OrderedDict
+from concurrent.futures import ThreadPoolExecutor
 from typing import TYPE_CHECKING, Any
 
 from .. import environment, registry
@@ -206,6 +207,9 @@ def check_drift(
             if any(c.role == "prediction" for c in profile.columns.values()):
                 # it scored the training data, so the batch is what broke it
                 issues.append(QualityIssue(None, "model_error", one_line(exc)))
+    # An alarm's batch may be accepted as the new normal later (rebaseline): the
+    # check sketches its columns from the sorts and counts it makes anyway.
+    sketches: dict[str, Any] | None = {} if record and alert and version is not None else None
     report = check_frame(
         profile,
         data,
@@ -216,6 +220,7 @@ def check_drift(
         model=version.model if version else None,
         version=version.version if version else None,
         batch=batch,
+        sketches=sketches,
     )
     perf = None
     if target is not None and model is not None:
@@ -234,7 +239,7 @@ def check_drift(
     # An alarm's batch may be accepted as the new normal later: keep its profile.
     accepted = None
     if alert and report.alarm and report.quality.ok and len(inputs):
-        accepted = batch_profile(profile, inputs, predictions, target)
+        accepted = batch_profile(profile, inputs, predictions, target, sketches=sketches)
     return _record(store, report, alert=alert, trigger=trigger, batch_profile=accepted)
 
 
@@ -258,18 +263,20 @@ def _record(
     retrain it claims and the alert it raises; the retrain starts and the alert
     is delivered only once that transaction has committed."""
     actor = environment.actor()
-    doc = report.to_json()
+    # The batch's profile is written beside the report, not after it: most of
+    # either write is waiting for the disk to confirm it (fsync), and the two
+    # waits overlap. Both are stored before the check that names them commits.
+    kept = None if batch_profile is None else _writer().submit(_store_profile, store, batch_profile)
     try:
-        text = canonical(doc)
-    except ValueError:  # a NaN somewhere (a metric of one row): walk it only then
-        text = _canonical_finite(doc)
-    body = text.encode()
-    report_sha, _ = store.artifacts.write(body)
-    batch_sha: str | None = None
-    batch_body: bytes | None = None
-    if batch_profile is not None:
-        batch_body = _canonical_finite(batch_profile.to_json()).encode()
-        batch_sha, _ = store.artifacts.write(batch_body)
+        doc = report.to_json()
+        try:
+            text = canonical(doc)
+        except ValueError:  # a NaN somewhere (a metric of one row): walk it only then
+            text = _canonical_finite(doc)
+        body = text.encode()
+        report_sha, _ = store.artifacts.write(body)
+    finally:
+        batch_sha, batch_size = (None, 0) if kept is None else kept.result()
     faults.point("drift", 1)
     broken = report.quality.by_column()
     summary: dict[str, dict[str, Any]] = {
@@ -293,8 +300,8 @@ def _record(
     filed = ""
     with store.transaction():
         store.record_artifact(report_sha, len(body), "drift-report", actor)
-        if batch_sha is not None and batch_body is not None:
-            store.record_artifact(batch_sha, len(batch_body), "drift-batch-profile", actor)
+        if batch_sha is not None:
+            store.record_artifact(batch_sha, batch_size, "drift-batch-profile", actor)
         check_id = store.record_drift_check(
             {
                 "model": report.model,
@@ -354,6 +361,27 @@ def _record(
     return report.with_updates(
         alert_ids=[alert_id] if alert_id is not None else [], retrain_run_id=run_id
     )
+
+
+def _store_profile(store: Store, profile: Profile) -> tuple[str, int]:
+    """Write a profile as an artifact; its hash and size."""
+    body = _canonical_finite(profile.to_json()).encode()
+    sha, _ = store.artifacts.write(body)
+    return sha, len(body)
+
+
+_WRITER: ThreadPoolExecutor | None = None
+_WRITER_LOCK = threading.Lock()
+
+
+def _writer() -> ThreadPoolExecutor:
+    """One thread, started on first use, that writes a batch profile while the
+    report is written (threads of a kernel or server record checks at once)."""
+    global _WRITER
+    with _WRITER_LOCK:
+        if _WRITER is None:
+            _WRITER = ThreadPoolExecutor(1, thread_name_prefix="mlops-nb-drift-write")
+        return _WRITER
 
 
 def _alert_columns(report: DriftReport) -> list[str]:

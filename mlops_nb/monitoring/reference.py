@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from ..jsonutil import loads, utcnow
-from .drift.profile import Profile, profile_column
+from .drift.profile import ColumnProfile, Profile, profile_column
 
 if TYPE_CHECKING:
     from ..records import ModelVersion
@@ -52,10 +52,9 @@ def reference_profile(store: Store, version: ModelVersion) -> tuple[Profile, dic
     }
 
 
-#: Rows of an alarming batch profiled for a possible ``rebaseline``. Profiling sorts
-#: each column; a uniform sample of this many rows gives the 256-point sketch to
-#: within about a third of a percentile and costs a fifth of the whole batch's
-#: profile at 100,000 rows, on the path of every alarming check.
+#: Rows of a batch profiled for a possible ``rebaseline`` when the check's own
+#: sketches are not at hand. Profiling sorts each column; a uniform sample of this
+#: many rows gives the 256-point sketch to within about a third of a percentile.
 BATCH_PROFILE_ROWS = 20_000
 
 
@@ -65,19 +64,27 @@ def batch_profile(
     predictions: Any,
     target: Any,
     max_rows: int = BATCH_PROFILE_ROWS,
+    sketches: dict[str, ColumnProfile] | None = None,
 ) -> Profile:
     """The checked batch profiled as the reference is (same columns, kinds and
     weights), so it can become the reference itself. A column the batch lacks
-    (labels not given yet) keeps its reference sketch. A batch of more than
-    ``max_rows`` rows is profiled from a uniform sample of that many (a fixed
-    seed, rows kept in order), and the profile counts the rows it was made from."""
+    (labels not given yet) keeps its reference sketch.
+
+    ``sketches`` are the batch's own column sketches a drift check made from
+    its sorts and counts (:func:`~mlops_nb.monitoring.drift.engine.check_frame`):
+    then the whole batch is described, at the cost of profiling only the
+    columns the check left without one (datetimes, a reference column with
+    no values). Without them, a batch of more than ``max_rows`` rows is
+    profiled from a uniform sample of that many (a fixed seed, rows kept in
+    order). The profile counts the rows it was made from."""
     import pandas as pd
 
-    if len(inputs) > max_rows:
+    if sketches is None and len(inputs) > max_rows:
         keep = np.sort(np.random.default_rng(0).choice(len(inputs), max_rows, replace=False))
         inputs = inputs.iloc[keep]
         predictions = None if predictions is None else np.asarray(predictions)[keep]
         target = None if target is None else np.asarray(target)[keep]
+    sketches = sketches or {}
     columns = {}
     for name, ref in reference.columns.items():
         values: Any = None
@@ -89,8 +96,10 @@ def batch_profile(
             values = pd.Series(np.asarray(target))
         if values is None or len(values) == 0:
             columns[name] = ref
-            continue
-        columns[name] = profile_column(values.reset_index(drop=True), name, ref.role, ref.kind)
+        elif name in sketches:
+            columns[name] = sketches[name]
+        else:
+            columns[name] = profile_column(values.reset_index(drop=True), name, ref.role, ref.kind)
     return Profile(
         rows=len(inputs),
         columns=columns,

@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from .profile import ColumnProfile
+from .profile import ColumnProfile, sketch_counts, sketch_sorted
 from .values import bin_sorted, category_counts, read_datetimes, read_numbers
 
 # Spellings of a boolean that files and databases hand back for a bool column.
@@ -51,6 +51,8 @@ class CurrentColumn:
     # categorical
     counts: dict[str, int] = field(default_factory=dict)
     dtype: str = ""
+    #: the batch's own sketch, as the reference column was profiled (on request)
+    sketch: ColumnProfile | None = None
 
     @property
     def constant(self) -> bool:
@@ -101,11 +103,17 @@ def chart_grid(lo: float, hi: float, ordered: np.ndarray) -> tuple[np.ndarray, n
     return bounds, below
 
 
-def summarize(reference: ColumnProfile, series: Any, keep_values: bool = False) -> CurrentColumn:
+def summarize(
+    reference: ColumnProfile, series: Any, keep_values: bool = False, sketch: bool = False
+) -> CurrentColumn:
     """Summarise ``series`` the way ``reference`` was profiled.
 
     A column without a single usable value still gets count arrays of the
     reference grid's size (all zero), so every check sees the same shapes.
+    ``sketch`` also keeps the column's own profile, the one
+    :func:`~mlops_nb.monitoring.drift.profile.profile_column` gives it with the
+    reference's role and kind, from the sort and counts made here anyway (a
+    datetime column is left to ``profile_column``: it reads text differently).
     """
     kind = reference.kind
     if kind in ("numeric", "datetime"):
@@ -134,19 +142,29 @@ def summarize(reference: ColumnProfile, series: Any, keep_values: bool = False) 
             cdf_lt=np.zeros(edges.size, dtype=np.int64),
             dtype=str(series.dtype),
         )
+        ordered = np.sort(finite) if finite.size and (edges.size or sketch) else finite
         if finite.size and edges.size:
-            ordered = np.sort(finite)
             binned = bin_sorted(edges, ordered)
             if edges.size >= 2:
                 out.chart_bounds, out.chart_below = chart_grid(edges[0], edges[-1], ordered)
             out.cdf, out.cdf_lt = binned.cdf, binned.cdf_lt
             out.below, out.above = binned.below, binned.above
             out.below_mass, out.above_mass = binned.below_mass, binned.above_mass
-            mean = float(finite.mean())
-            # one BLAS pass for the variance; fine for display precision
-            var = max(float(np.dot(finite, finite)) / finite.size - mean * mean, 0.0)
-            out.mean, out.std = mean, var**0.5
             out.min, out.max = binned.lowest, binned.highest
+        if finite.size:
+            out.mean, out.std = _mean_std(finite)
+        if sketch and kind == "numeric":
+            base = {
+                "name": reference.name,
+                "kind": kind,
+                "role": reference.role,
+                "dtype": out.dtype,
+                "rows": out.rows,
+                "missing": nan,  # unreadable values included, as profile_column counts them
+                "posinf": posinf,
+                "neginf": neginf,
+            }
+            out.sketch = sketch_sorted(base, ordered, out.mean, out.std)
         if keep_values:
             out.values = finite
         return out
@@ -159,7 +177,21 @@ def summarize(reference: ColumnProfile, series: Any, keep_values: bool = False) 
         counts=_as_reference_booleans(reference, counts),
         present=len(series) - missing,
         dtype=str(series.dtype),
+        sketch=sketch_counts(reference.name, reference.role, series, counts, missing)
+        if sketch
+        else None,
     )
+
+
+def _mean_std(finite: np.ndarray) -> tuple[float, float]:
+    """Mean and standard deviation: one BLAS pass for the variance, and a second,
+    exact one only when the mean dwarfs the spread (the one-pass form would lose
+    the variance to rounding there)."""
+    mean = float(finite.mean())
+    var = float(np.dot(finite, finite)) / finite.size - mean * mean
+    if var <= 1e-6 * mean * mean:
+        return mean, float(finite.std())
+    return mean, var**0.5
 
 
 def _as_reference_booleans(reference: ColumnProfile, counts: dict[str, int]) -> dict[str, int]:

@@ -54,8 +54,15 @@ def check_frame(
     version: int | None = None,
     batch: str | None = None,
     workers: int = 2,
+    sketches: dict[str, ColumnProfile] | None = None,
 ) -> DriftReport:
-    """Check ``data`` (and optionally predictions and labels) against ``profile``."""
+    """Check ``data`` (and optionally predictions and labels) against ``profile``.
+
+    ``sketches``, when given, is filled with the batch's own sketch of each
+    numeric and categorical column checked, keyed by column name: the profile
+    :func:`~mlops_nb.monitoring.drift.profile.profile_column` would give it,
+    made from the sorts and counts of the check itself.
+    """
     import pandas as pd
 
     frame = _validate(data)
@@ -83,13 +90,14 @@ def check_frame(
             jobs.append((ref, frame[ref.name]))
         elif ref.role != "feature" and ref.name in extras:
             jobs.append((ref, extras[ref.name]))
+    keep = sketches is not None
     # Columns are independent and numpy releases the GIL: use both cores, but
     # only when there is enough work per column to pay for the threads.
     if workers > 1 and len(frame) >= PARALLEL_ROWS and len(jobs) > 1:
         with ThreadPoolExecutor(workers) as pool:
-            done = list(pool.map(lambda job: _check_column(job[0], job[1], checks), jobs))
+            done = list(pool.map(lambda job: _check_column(job[0], job[1], checks, keep), jobs))
     else:
-        done = [_check_column(ref, series, checks) for ref, series in jobs]
+        done = [_check_column(ref, series, checks, keep) for ref, series in jobs]
     results: list[ColumnResult] = []
     issues = [
         QualityIssue(name, "missing_column", "missing from this batch")
@@ -101,6 +109,8 @@ def check_frame(
         notes.extend(failures)
         if ref.role == "feature" and current is not None:
             issues.extend(_quality(ref, current))
+        if sketches is not None and current is not None and current.sketch is not None:
+            sketches[ref.name] = current.sketch
         if ref.role == "prediction":
             prediction = result
         else:
@@ -270,7 +280,7 @@ def _family(dtype: str, series: Any = None) -> str:
 
 
 def _check_column(
-    ref: ColumnProfile, series: Any, checks: list[DriftCheck]
+    ref: ColumnProfile, series: Any, checks: list[DriftCheck], sketch: bool = False
 ) -> tuple[ColumnResult, list[dict[str, Any]], list[str], CurrentColumn | None]:
     """Every check of one column: its result, findings, failed-check notes, summary."""
     findings: list[dict[str, Any]] = []
@@ -282,7 +292,7 @@ def _check_column(
     elif ref.constant:
         value = ref.min if ref.kind != "categorical" else ref.values[0]
         reason = f"constant in the reference (every value was {value}): nothing to compare"
-    current = summarize(ref, series) if ref.kind != "empty" else None
+    current = summarize(ref, series, sketch=sketch) if ref.kind != "empty" else None
     if current is not None and reason is None and current.present == 0:
         reason = "no values in this batch"
     run = [] if current is None else [c for c in checks if ref.kind in c.kinds]

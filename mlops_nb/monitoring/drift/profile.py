@@ -148,23 +148,36 @@ def _numeric(name: str, role: str, series: Any, kind: str) -> ColumnProfile:
         "neginf": neginf,
     }
     if finite.size == 0:
+        return sketch_sorted(base, finite, None, None)
+    # One sort gives the extremes, the grid and the counts at it.
+    return sketch_sorted(base, np.sort(finite), float(finite.mean()), float(finite.std()))
+
+
+def sketch_sorted(
+    base: dict[str, Any], ordered: np.ndarray, mean: float | None, std: float | None
+) -> ColumnProfile:
+    """A numeric column's sketch from its finite values, sorted.
+
+    ``base`` holds the counts (name, kind, role, dtype, rows, missing, posinf,
+    neginf). A drift check sorts each column anyway, so it sketches the
+    checked batch from the same sorted values (see
+    :func:`~mlops_nb.monitoring.drift.current.summarize`).
+    """
+    if ordered.size == 0:
         return ColumnProfile(
             **{**base, "kind": "empty"}, notes=["no finite values: nothing to compare against"]
         )
-    # One sort gives the extremes, the grid and the counts at it.
-    ordered = np.sort(finite)
-    low, high = float(ordered[0]), float(ordered[-1])
     edges = np.unique(_grid(ordered))
     binned = bin_sorted(edges, ordered)
     return ColumnProfile(
         **base,
-        min=low,
-        max=high,
-        mean=float(finite.mean()),
-        std=float(finite.std()),
-        edges=[float(e) for e in edges],
-        cdf=[int(c) for c in binned.cdf],
-        cdf_lt=[int(c) for c in binned.cdf_lt],
+        min=float(ordered[0]),
+        max=float(ordered[-1]),
+        mean=mean,
+        std=std,
+        edges=edges.tolist(),
+        cdf=binned.cdf.tolist(),
+        cdf_lt=binned.cdf_lt.tolist(),
     )
 
 
@@ -180,11 +193,14 @@ def _grid(ordered: np.ndarray) -> np.ndarray:
 
 def _categorical(name: str, role: str, series: Any) -> ColumnProfile:
     counts, missing = category_counts(series)
-    notes = []
-    if series.dtype == object:
-        kinds = {type(v).__name__ for v in series.dropna().head(1000)}
-        if len(kinds) > 1:
-            notes.append(f"mixed value types ({', '.join(sorted(kinds))}) compared as text")
+    return sketch_counts(name, role, series, counts, missing)
+
+
+def sketch_counts(
+    name: str, role: str, series: Any, counts: dict[str, int], missing: int
+) -> ColumnProfile:
+    """A categorical column's sketch from its counts (most frequent first)."""
+    notes = mixed_types(series)
     keys = list(counts)
     top = keys[:MAX_CATEGORIES]
     other = sum(counts[k] for k in keys[MAX_CATEGORIES:])
@@ -208,6 +224,16 @@ def _categorical(name: str, role: str, series: Any) -> ColumnProfile:
         distinct=len(keys),
         notes=notes,
     )
+
+
+def mixed_types(series: Any) -> list[str]:
+    """A note when a text column's first 1,000 present values are of several types."""
+    if series.dtype != object:
+        return []
+    kinds = {type(v).__name__ for v in series.dropna().head(1000)}
+    if len(kinds) > 1:
+        return [f"mixed value types ({', '.join(sorted(kinds))}) compared as text"]
+    return []
 
 
 def profile_column(
