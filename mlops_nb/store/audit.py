@@ -80,6 +80,8 @@ _EVENT_TABLES = {
     "test.": "model_tests",
     "deployment.": "deployments",
     "reference.": "drift_references",
+    "protection.": "alias_protections",
+    "request.": "promotion_requests",
 }
 
 
