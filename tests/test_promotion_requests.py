@@ -88,9 +88,7 @@ def test_someone_else_approves_and_the_alias_moves_once(guarded):
     assert audit.verify(guarded).ok
 
 
-@pytest.mark.parametrize(
-    "approver", [ALICE, "alice@other-host", "Alice@laptop (jupyter)", "alice"]
-)
+@pytest.mark.parametrize("approver", [ALICE, "alice@other-host", "Alice@laptop (jupyter)", "alice"])
 def test_the_requester_may_not_approve_under_any_of_their_names(guarded, approver):
     rid = ask(guarded)["request_id"]
     with pytest.raises(ForbiddenError, match="may not approve"):

@@ -77,9 +77,7 @@ class RequestsSQL(StoreBase):
     ) -> dict[str, Any]:
         """Record a step of a request (an approval, a refusal, the decision)."""
         with self.write() as conn:
-            row = self._update(
-                conn, t.promotion_requests, {"id": request_id}, changes, kind, actor
-            )
+            row = self._update(conn, t.promotion_requests, {"id": request_id}, changes, kind, actor)
         return row_snapshot(row)
 
     def get_request(self, request_id: int) -> dict[str, Any]:
