@@ -2,7 +2,7 @@
 // the server allows and no others, and the approve/reject form with the
 // server's refusals (400, 403, 409) shown in it.
 import { ApiError } from '../src/api';
-import { renderDecisionForm, renderRequests, requestRefusal, type IRequestsActions } from '../src/views/requests';
+import { person, renderDecisionForm, renderRequests, requestRefusal, type IRequestsActions } from '../src/views/requests';
 import type { IPromotionRequest, IRequestsView } from '../src/types';
 
 const EVIL = '<img src=x onerror=alert(1)>';
@@ -97,8 +97,8 @@ describe('the requests list', () => {
       );
     expect(buttons(request())).toEqual(['mlops-request-approve', 'mlops-request-reject']);
     expect(buttons(request({ state: 'approved', actions: [] }))).toEqual([]);
-    const mine = renderRequests(view([request({ requested_by: 'bob (jupyter)' })]), 'pending', actions());
-    expect(mine.textContent).toContain('asked by bob (jupyter) (you)');
+    const mine = renderRequests(view([request({ requested_by: 'Bob@desk' })]), 'pending', actions());
+    expect(mine.textContent).toContain('asked by Bob@desk (you)');
     expect(mine.querySelector('[data-testid="mlops-request-approve"]')?.getAttribute('title')).toContain('You asked');
   });
 
@@ -158,6 +158,11 @@ describe('the approve and reject form', () => {
     expect(close).not.toHaveBeenCalled();
     expect((form.querySelector('[data-testid="mlops-request-note"]') as HTMLInputElement).value).toBe('my note');
     expect((form.querySelector('[data-testid="mlops-request-submit"]') as HTMLButtonElement).disabled).toBe(false);
+  });
+
+  it('names people as the server compares them', () => {
+    expect(['alice@laptop', 'Alice@server (jupyter)', 'alice', ' alice '].map(person)).toEqual(['alice', 'alice', 'alice', 'alice']);
+    expect(person('bob (jupyter)')).toBe('bob');
   });
 
   it('words other failures plainly', () => {

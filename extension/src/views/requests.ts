@@ -44,6 +44,19 @@ export function requestRefusal(reason: unknown): string {
   return reason instanceof Error ? reason.message : String(reason);
 }
 
+/**
+ * The person an actor names, as the server compares them for self-approval
+ * (mlops_nb.registry.requests.person): `alice@laptop`, `Alice@server (jupyter)`
+ * and `alice` are all `alice`.
+ */
+export function person(actor: string): string {
+  let name = actor.trim();
+  if (name.endsWith(' (jupyter)')) {
+    name = name.slice(0, -' (jupyter)'.length);
+  }
+  return name.split('@', 1)[0].trim().toLowerCase();
+}
+
 function when(iso: string | null | undefined): HTMLElement {
   return h('span', { title: relativeTime(iso) }, formatDateTime(iso));
 }
@@ -120,7 +133,7 @@ export function renderRequest(request: IPromotionRequest, actions: IRequestsActi
     replaceChildren(formSlot, renderDecisionForm(request, kind, actions, () => replaceChildren(formSlot)));
     (formSlot.querySelector('input') as HTMLElement | null)?.focus();
   };
-  const mine = me !== '' && me === request.requested_by;
+  const mine = me !== '' && person(me) === person(request.requested_by);
   const buttons = request.actions.map(action =>
     h(
       'button',
