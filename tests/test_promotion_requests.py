@@ -347,3 +347,28 @@ async def test_rest_promote_list_approve_reject(jp_fetch, guarded, db_rows):
     code, doc = await call(jp_fetch, "promotion-requests", state="nope")
     assert code == 400
     assert audit.verify(guarded).ok
+
+
+def test_migration_15_upgrades_a_store_made_before_it(home, churn_versions):
+    """A store of schema 14 gains the two tables; its history still verifies."""
+    import sqlalchemy as sa
+
+    from mlops_nb.store import schema as t
+
+    promote(churn_versions, "churn", 1, actor=ALICE)
+    with churn_versions.write() as conn:
+        conn.execute(sa.text("DROP TABLE promotion_requests"))
+        conn.execute(sa.text("DROP TABLE alias_protections"))
+        conn.execute(sa.text("DELETE FROM schema_version WHERE version >= 15"))
+    churn_versions.close()
+    upgraded = Store(home)
+    try:
+        with upgraded.read() as conn:
+            versions = {r.version for r in conn.execute(sa.select(t.schema_version.c.version))}
+        assert max(versions) == t.LATEST >= 15
+        assert audit.verify(upgraded).ok
+        requests.protect(upgraded, "churn", "production", actor="admin@ops")
+        assert ask(upgraded)["state"] == "pending"
+        assert audit.verify(upgraded).ok
+    finally:
+        upgraded.close()
