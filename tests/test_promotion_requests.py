@@ -218,6 +218,8 @@ def test_promotion_requests_for_the_evidence_pack(guarded):
     assert [r["request_id"] for r in everything] == [first, second]  # oldest first
     json.dumps(everything)  # JSON-able as it is
     assert requests.promotion_requests(guarded, "churn", "2000-01-01", "2000-12-31") == []
+    today = everything[0]["requested_at"][:10]  # a bare date: the whole day, both ends
+    assert len(requests.promotion_requests(guarded, "churn", today, today)) == 2
     decided_at = everything[0]["decided_at"]
     later = requests.promotion_requests(guarded, "churn", decided_at, "2100-01-01")
     assert [r["request_id"] for r in later] == [first, second]

@@ -26,6 +26,8 @@ README ("Protected aliases").
 
 from __future__ import annotations
 
+import datetime as dt
+import re
 from typing import TYPE_CHECKING, Any
 
 from .. import environment
@@ -227,10 +229,14 @@ def requests(
 
 def promotion_requests(store: Store, name: str, start: Any, end: Any) -> list[dict[str, Any]]:
     """Every request of model ``name`` asked for, open or decided between
-    ``start`` and ``end`` (ISO dates or times as ``which --at`` reads them),
+    ``start`` and ``end`` (ISO dates or times as ``which --at`` reads them; a
+    bare ``start`` date is the beginning of that day, a bare ``end`` its end),
     oldest first, as :func:`item` shows them: for the compliance evidence pack."""
     model = check_model_name(name)
     first, last = parse_time(start), parse_time(end)
+    bare = isinstance(start, dt.date) and not isinstance(start, dt.datetime)
+    if bare or (isinstance(start, str) and re.fullmatch(r"\d{4}-?\d{2}-?\d{2}", start.strip())):
+        first = first[:10] + "T00:00:00.000000+00:00"
     if first > last:
         raise InvalidInputError(f"the period starts ({first}) after it ends ({last})")
     rows = store.list_requests(model, None, start=first, end=last)
