@@ -24,9 +24,15 @@ the REST handlers and the magics each map errors in exactly one place::
     ├── UnavailableError                         (exit 9, HTTP 503)
     │                                            the database or the Dask scheduler
     │                                            cannot be reached, or stayed locked
-    └── AuthenticationError         PermissionError (exit 10, HTTP 401)
-                                                 a request to the prediction server
-                                                 without the right bearer token
+    ├── AuthenticationError         PermissionError (exit 10, HTTP 401)
+    │                                            a request to the prediction server
+    │                                            without the right bearer token
+    ├── ApprovalRequiredError                    (exit 11, HTTP 202) a promotion to a
+    │                                            protected alias was filed as a request:
+    │                                            nothing moved yet
+    └── ForbiddenError              PermissionError (exit 12, HTTP 403)
+                                                 the actor may not do this (approve a
+                                                 request they made themselves)
 
 The root class
 itself (exit 1, HTTP 500) is never raised for something a user can act on:
@@ -37,11 +43,13 @@ each cause has its own class, so scripts can tell "fix your input" (2) from
 from __future__ import annotations
 
 __all__ = [
+    "ApprovalRequiredError",
     "AuthenticationError",
     "ChecksFailedError",
     "ConflictError",
     "DeadlineError",
     "ExecutionError",
+    "ForbiddenError",
     "GateExpressionError",
     "GateFailedError",
     "IntegrityError",
@@ -198,3 +206,28 @@ class AuthenticationError(MlopsError, PermissionError):
 
     exit_code = 10
     http_status = 401
+
+
+class ApprovalRequiredError(MlopsError):
+    """The alias is protected: the promotion became a pending request, nothing moved.
+
+    Not a failure of the input or of the store: the request was recorded
+    (``request`` is it, as :func:`mlops_nb.registry.requests.item` shows it)
+    and waits for its approvers (``mlops-nb requests approve ID``). Scripts
+    tell it from a move by its exit code.
+    """
+
+    exit_code = 11
+    http_status = 202
+
+    def __init__(self, message: str, request: dict[str, object] | None = None) -> None:
+        super().__init__(message)
+        self.request = dict(request or {})
+
+
+class ForbiddenError(MlopsError, PermissionError):
+    """The one acting may not do this: approve a promotion they asked for
+    themselves, unless the alias's protection allows it."""
+
+    exit_code = 12
+    http_status = 403

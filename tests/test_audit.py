@@ -288,6 +288,32 @@ def _every_table(store):
         {"status": "sent", "sent_at": "t4", "summary": {"open_alerts": 1}, "deliveries": [{}]},
         "carol",
     )
+    protection = {"model": "churn", "alias": "production", "approvers": 2, "at": "t3"}
+    store.set_protection({**protection, "allow_self_approval": 0, "actor": "erin"}, "erin")
+    store.open_request(
+        {
+            "model": "churn",
+            "alias": "production",
+            "version": 2,
+            "from_version": 1,
+            "require": "accuracy>=production",
+            "gate": "accuracy>=production [ok]",
+            "reason": "better",
+            "run_id": "r1",
+            "requested_by": "alice",
+            "requested_at": "t3",
+            "approvers": 2,
+            "allow_self_approval": 0,
+            "state": "approved",
+            "approvals": [{"by": "bob", "at": "t3", "note": "ok"}],
+            "refusals": [{"by": "carol", "at": "t3", "note": None, "failures": ["x"]}],
+            "decided_by": "bob",
+            "decided_at": "t3",
+            "note": "ok",
+            "change_id": 1,
+        },
+        "alice",
+    )
     store.add_schedule(
         {
             "name": "monthly",

@@ -111,6 +111,8 @@ def test_error_tree_maps_to_builtins_codes_and_statuses():
         errors.DeadlineError: (8, 504),
         errors.UnavailableError: (9, 503),
         errors.AuthenticationError: (10, 401),
+        errors.ApprovalRequiredError: (11, 202),
+        errors.ForbiddenError: (12, 403),
     }
     # The prediction server's input errors are bad input, with their own statuses.
     assert (errors.SchemaMismatchError.exit_code, errors.SchemaMismatchError.http_status) == (
@@ -120,6 +122,7 @@ def test_error_tree_maps_to_builtins_codes_and_statuses():
     assert issubclass(errors.PayloadTooLargeError, errors.InvalidInputError)
     assert errors.PayloadTooLargeError.http_status == 413
     assert issubclass(errors.AuthenticationError, PermissionError)
+    assert issubclass(errors.ForbiddenError, PermissionError)
     assert (errors.MlopsError.exit_code, errors.MlopsError.http_status) == (1, 500)
     # Every class is drawn in the module's tree and exported, here and at the top.
     for name in errors.__all__:

@@ -311,6 +311,13 @@ def everything_seeded(seeded):
     # an alert to acknowledge or resolve
     mlops_nb.check_drift("churn", make_churn(300, seed=3, drift=0.9), store=seeded)
     assert seeded.get_alert(1)
+    # a pending promotion request someone else asked for, to approve or reject
+    from mlops_nb.registry import promote, requests
+
+    requests.protect(seeded, "churn", "staging", actor="admin@seed")
+    with pytest.raises(mlops_nb.ApprovalRequiredError):
+        promote(seeded, "churn", 1, "staging", actor="alice@seed")
+    assert seeded.get_request(1)["state"] == "pending"
     return seeded
 
 
@@ -338,6 +345,7 @@ async def test_every_route_and_verb_refuses_requests_without_credentials(
         "kind": "model",
         "check_id": str(everything_seeded.drift_checks()[0]["id"]),
         "alert_id": "1",
+        "request_id": "1",
     }
     body = json.dumps({"version": 1, "alias": "production", "parameters": {"x": 2}})
 

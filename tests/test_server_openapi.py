@@ -265,8 +265,8 @@ def seed(home: Path) -> None:
     """A store worth fuzzing, so that every operation can succeed as well as fail.
 
     ``churn`` has two versions, production moved twice (so a rollback has
-    somewhere to go), a refused promotion and a drift check whose alert was
-    delivered; a notebook run has an executed
+    somewhere to go), a refused promotion, pending promotion requests of
+    protected aliases and a drift check whose alert was delivered; a notebook run has an executed
     notebook; schedule ``churn`` runs a notebook that sleeps, so a *run now*
     keeps its slot running (and the next one is refused) until it is
     cancelled; schedule ``busy`` holds a running slot nobody runs (so removing
@@ -297,6 +297,13 @@ def seed(home: Path) -> None:
         mlops_nb.promote("churn", 2, store=store, reason="better")
         with pytest.raises(mlops_nb.GateFailedError):  # a refusal in the history too
             mlops_nb.promote("churn", 1, store=store, require="accuracy>=production")
+        # Pending promotion requests asked for by someone else, to approve (1) and reject (2).
+        from mlops_nb.registry import promote, requests
+
+        for alias in ("staging", "shadow", "eu", "us"):
+            requests.protect(store, "churn", alias, actor="admin@seed")
+            with pytest.raises(mlops_nb.ApprovalRequiredError):
+                promote(store, "churn", 1, alias, actor="alice@seed")
         mlops_nb.add_alert_channel("*", "log", path=str(home.parent / "alerts.log"), store=store)
         shifted = make_churn(600, seed=9, month="2027-03", drift=0.9)
         mlops_nb.check_drift("churn@production", shifted, store=store, target="churned")

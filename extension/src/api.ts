@@ -24,6 +24,8 @@ import type {
   IPanelModels,
   IPanelRuns,
   IPipelineReading,
+  IPromotionRequest,
+  IRequestsView,
   IResolveRequest,
   IRun,
   IRunComparison,
@@ -197,10 +199,27 @@ export class MlopsClient {
     });
   }
 
-  promote(name: string, request: IPromoteRequest): Promise<IAliasChange> {
+  /** Move an alias; for a protected alias the answer is the request opened (202). */
+  promote(
+    name: string,
+    request: IPromoteRequest
+  ): Promise<IAliasChange | { request: IPromotionRequest; message: string }> {
     return this.json(this.url(['models', name, 'promote']), {
       method: 'POST',
       body: JSON.stringify(dropEmpty(request))
+    });
+  }
+
+  /** Promotion requests in one state (`all` for every state), and the protected aliases. */
+  promotionRequests(state: string): Promise<IRequestsView> {
+    return this.json(this.url(['promotion-requests'], { state }));
+  }
+
+  /** Approve (403 your own, 409 decided already or the gate fails now) or reject (a note is required). */
+  decideRequest(requestId: number, decision: 'approve' | 'reject', note?: string): Promise<IPromotionRequest> {
+    return this.json(this.url(['promotion-requests', String(requestId), decision]), {
+      method: 'POST',
+      body: JSON.stringify(dropEmpty({ note }))
     });
   }
 

@@ -65,7 +65,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
 
     app.commands.addCommand(CommandIDs.open, {
       label: args => (args.tab ? `Open MLOps Panel: ${String(args.tab)}` : 'Open MLOps Panel'),
-      caption: 'Show the MLOps side panel (models, runs, drift, alerts, schedules, serving)',
+      caption: 'Show the MLOps side panel (models, runs, drift, alerts, promotion requests, schedules, serving)',
       icon: args => (args.isPalette ? undefined : panel.title.icon),
       execute: args => {
         const tab = args.tab as TabName | undefined;

@@ -37,6 +37,7 @@ import type {
   IScheduleSlot
 } from './types';
 import { renderAlerts, type AlertFilterState, type IAlertsActions } from './views/alerts';
+import { renderRequests, type IRequestsActions, type RequestFilterState } from './views/requests';
 import { renderDrift, type IDriftActions, type IDriftEntry } from './views/drift';
 import { renderModels, type IModelEntry } from './views/models';
 import { renderRunDetail, renderRunList, type IRunsPage, type IRunsState } from './views/runs';
@@ -51,6 +52,7 @@ const TAB_LABELS: Record<TabName, string> = {
   runs: 'Runs',
   drift: 'Drift',
   alerts: 'Alerts',
+  requests: 'Requests',
   schedules: 'Schedules',
   serving: 'Serving'
 };
@@ -405,6 +407,9 @@ export class MlopsPanel extends Widget {
         case 'alerts':
           await this.loadAlerts(view);
           break;
+        case 'requests':
+          await this.loadRequests(view);
+          break;
         case 'schedules':
           await this.loadSchedules(view);
           break;
@@ -632,6 +637,32 @@ export class MlopsPanel extends Widget {
     this.paint('alerts', view, [filter, alerts], () => renderAlerts(alerts, filter, actions));
   }
 
+  /** The promotion requests in the chosen state (pending first time), kept for this page. */
+  private requestState: RequestFilterState = 'pending';
+
+  private async loadRequests(view: HTMLElement): Promise<void> {
+    const state = this.requestState;
+    const answer = await this.client.promotionRequests(state);
+    const decided = (request: { request_id: number }, what: string) => {
+      this.showMessage('success', `Promotion request #${request.request_id} ${what}.`);
+      void this.load('requests');
+    };
+    const actions: IRequestsActions = {
+      filter: chosen => {
+        this.requestState = chosen;
+        void this.load('requests');
+      },
+      approve: async (request, note) => {
+        const done = await this.client.decideRequest(request.request_id, 'approve', note);
+        decided(done, done.state === 'approved' ? `approved: ${done.model}@${done.alias} now holds v${done.version}` : `approved (${done.approvals.length} of ${done.approvers})`);
+      },
+      reject: async (request, note) => {
+        decided(await this.client.decideRequest(request.request_id, 'reject', note), 'rejected');
+      }
+    };
+    this.paint('requests', view, [state, answer], () => renderRequests(answer, state, actions));
+  }
+
   /** Switch to the Drift tab with check `checkId` of `model` shown and its charts unfolded. */
   private async showDriftCheck(model: string, checkId: number): Promise<void> {
     try {
@@ -731,7 +762,15 @@ export class MlopsPanel extends Widget {
     }
     try {
       const change = await this.client.promote(model, request);
-      this.showMessage('success', this.describe(model, change));
+      if ('request' in change) {
+        this.showMessage(
+          'info',
+          `${model}@${change.request.alias} is protected: promotion request #${change.request.request_id} ` +
+            'was opened and waits for approval on the Requests tab; nothing moved yet.'
+        );
+      } else {
+        this.showMessage('success', this.describe(model, change));
+      }
     } catch (reason) {
       if (reason instanceof ApiError && reason.status === 409 && reason.failures.length) {
         this.showMessage(

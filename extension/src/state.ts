@@ -5,7 +5,7 @@
 import { isRunColumn, type RunColumn, type SortDirection } from './logic';
 
 /** The panel's tabs, in the order they are shown. */
-export const TABS = ['models', 'runs', 'drift', 'alerts', 'schedules', 'serving'] as const;
+export const TABS = ['models', 'runs', 'drift', 'alerts', 'requests', 'schedules', 'serving'] as const;
 export type TabName = (typeof TABS)[number];
 
 /** The local-storage key of the panel's state. */

@@ -719,3 +719,53 @@ export interface IResolveRequest {
   /** rollback: which alias (production by default) */
   alias?: string;
 }
+
+/** One approval of a promotion request (or one a gate refused, with `failures`). */
+export interface IRequestStep {
+  by: string;
+  at: string;
+  note: string | null;
+}
+
+/** A promotion to a protected alias waiting for, or decided by, its approvers. */
+export interface IPromotionRequest {
+  request_id: number;
+  model: string;
+  alias: string;
+  version: number;
+  from_version: number | null;
+  require: string | null;
+  gate: string | null;
+  reason: string | null;
+  run_id: string | null;
+  requested_by: string;
+  requested_at: string;
+  state: 'pending' | 'approved' | 'rejected';
+  approvers: number;
+  allow_self_approval: boolean;
+  approvals: IRequestStep[];
+  refusals: (IRequestStep & { failures: string[] })[];
+  decided_by: string | null;
+  decided_at: string | null;
+  note: string | null;
+  change_id: number | null;
+  /** what the server allows now: `approve`, `reject` */
+  actions: ('approve' | 'reject')[];
+}
+
+/** A protected alias and its rule. */
+export interface IProtection {
+  model: string;
+  alias: string;
+  approvers: number;
+  allow_self_approval: boolean;
+  at: string;
+  by: string;
+}
+
+/** `GET /promotion-requests`: the requests, the protections, and who you are to the server. */
+export interface IRequestsView {
+  requests: IPromotionRequest[];
+  protections: IProtection[];
+  actor: string;
+}

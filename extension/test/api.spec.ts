@@ -14,6 +14,7 @@ jest.mock('@jupyterlab/services', () => ({
 }));
 
 import { ApiError, MlopsClient } from '../src/api';
+import type { IAliasChange } from '../src/types';
 
 function reply(status: number, body: unknown, contentType = 'application/json'): Response {
   const text = typeof body === 'string' ? body : JSON.stringify(body);
@@ -97,9 +98,30 @@ describe('MlopsClient requests', () => {
     expect(init.method).toBe('POST');
     expect(JSON.parse(init.body)).toEqual({ version: 'latest', alias: 'production' });
     expect(init.headers['Content-Type']).toBe('application/json');
-    expect(result.to_version).toBe(3);
-    expect(result.from_version).toBe(1);
-    expect(result.actor).toBe('ana@box (jupyter)');
+    expect('request' in result).toBe(false);
+    const change = result as IAliasChange;
+    expect(change.to_version).toBe(3);
+    expect(change.from_version).toBe(1);
+    expect(change.actor).toBe('ana@box (jupyter)');
+  });
+
+  it('reads a 202 of a protected alias as the request opened', async () => {
+    mockMakeRequest.mockResolvedValue(reply(202, { request: { request_id: 4, alias: 'production' }, message: 'protected' }));
+    const result = await new MlopsClient(settings).promote('churn', { version: 2, alias: 'production' });
+    expect('request' in result && result.request.request_id).toBe(4);
+  });
+
+  it('lists promotion requests and POSTs a decision with its note', async () => {
+    mockMakeRequest.mockResolvedValue(reply(200, { requests: [], protections: [], actor: 'me' }));
+    const client = new MlopsClient(settings);
+    await client.promotionRequests('all');
+    expect(mockMakeRequest.mock.calls[0][0]).toBe('http://h/base/mlops-nb/api/promotion-requests?state=all');
+    mockMakeRequest.mockResolvedValue(reply(200, { request_id: 4, state: 'rejected' }));
+    await client.decideRequest(4, 'reject', 'too early');
+    const [url, init] = mockMakeRequest.mock.calls[1];
+    expect(url).toBe('http://h/base/mlops-nb/api/promotion-requests/4/reject');
+    expect(init.method).toBe('POST');
+    expect(JSON.parse(init.body)).toEqual({ note: 'too early' });
   });
 
   it('POSTs a rollback', async () => {

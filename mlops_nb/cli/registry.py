@@ -86,16 +86,28 @@ def _cmd_annotate(args: argparse.Namespace) -> None:
 
 
 def _cmd_promote(args: argparse.Namespace) -> None:
+    from ..errors import ApprovalRequiredError
     from ..registry import promote
 
-    change = promote(
-        open_store(args),
-        args.name,
-        args.version,
-        args.alias,
-        require=args.require,
-        reason=args.reason,
-    )
+    try:
+        change = promote(
+            open_store(args),
+            args.name,
+            args.version,
+            args.alias,
+            require=args.require,
+            reason=args.reason,
+        )
+    except ApprovalRequiredError as exc:
+        # The request is the outcome: shown on stdout, then exit 11 (nothing moved).
+        request = exc.request
+        emit(
+            args,
+            {"request": request},
+            f"promotion request {request['request_id']} opened: {request['model']}@"
+            f"{request['alias']} stays at version {request['from_version']} until approved",
+        )
+        raise
     emit(args, change.to_json(), str(change))
 
 

@@ -33,8 +33,8 @@ if TYPE_CHECKING:
 PACK_KIND = "mlops-nb evidence pack"
 #: A section provider: ``(store, model, start, end) -> JSON-able data``.
 Provider = Callable[["Store", str, str, str], Any]
-#: Sections every pack gets, by key (the order they render in): empty until a
-#: feature registers one, e.g. ``SECTIONS["requests"] = promotion_requests``.
+#: Sections added to every pack on top of the built-in ones (:func:`builtin_sections`),
+#: by key, in the order they render.
 SECTIONS: dict[str, Provider] = {}
 #: Keys a section may not take: they are the pack's own.
 RESERVED = frozenset(
@@ -74,6 +74,13 @@ def period(start: Any, end: Any) -> tuple[str, str]:
     return first, last
 
 
+def builtin_sections() -> dict[str, Provider]:
+    """The sections of other features every pack carries: promotion requests."""
+    from ..registry.requests import promotion_requests
+
+    return {"requests": promotion_requests}
+
+
 def build(
     store: Store,
     name: str,
@@ -107,7 +114,7 @@ def build(
     """
     name = check_model_name(name)
     first, last = period(start, end)
-    providers = {**SECTIONS, **(sections or {})}
+    providers = {**builtin_sections(), **SECTIONS, **(sections or {})}
     clash = sorted(set(providers) & RESERVED)
     if clash:
         raise InvalidInputError(f"section keys {clash} are the pack's own")

@@ -2,6 +2,7 @@
 
 - :mod:`~mlops_nb.registry.names`: model names, aliases and ``NAME@ALIAS`` references;
 - :mod:`~mlops_nb.registry.versions`: resolve, promote, roll back, lineage, load;
+- :mod:`~mlops_nb.registry.requests`: protected aliases, promotion requests and their approvals;
 - :mod:`~mlops_nb.registry.annotations`: a version's description and tags, edited and audited;
 - :mod:`~mlops_nb.registry.gates`: promotion conditions such as ``auc>=production``;
 - :mod:`~mlops_nb.registry.serialization`: model files, saved and loaded;

@@ -13,7 +13,7 @@ from ..errors import ConflictError, GateFailedError, NotFoundError
 from ..jsonutil import parse_time
 from ..records import AliasChange, AliasRefusal, Lineage, ModelVersion
 from ..text import check_label, check_text
-from . import gates, serialization
+from . import gates, requests, serialization
 from .names import DEFAULT_ALIAS, check_alias, check_model_name, parse_ref, parse_version
 from .trust import check_names, require_flag
 
@@ -55,11 +55,17 @@ def promote(
     :class:`~mlops_nb.errors.GateFailedError` naming each failed condition.
     Promoting the version that already holds the alias changes nothing and
     returns the change that put it there.
+
+    A protected alias (:func:`~mlops_nb.registry.requests.protect`) does not
+    move: once the gate passes, a pending promotion request is recorded (or
+    the same pending one found) and
+    :class:`~mlops_nb.errors.ApprovalRequiredError` raised, carrying it.
     """
     name, alias = check_model_name(name), check_alias(alias)
     reason, who = _why_and_who(reason, actor)
-    conditions = gates.parse(require) if require is not None else []
-    failed: list[str] = []
+    if require is not None:
+        gates.parse(require)  # bad input is refused before anything is read
+    request = None
     with store.transaction():
         target = (
             store.latest_version(name).version
@@ -70,22 +76,21 @@ def promote(
         current = store.alias_holder(name, alias)
         if current is not None and current.version == candidate.version:
             return store.alias_changes(name, alias)[-1]
-        gate = None
-        if conditions:
-
-            def holder_metrics(other: str) -> tuple[int, dict[str, float]] | None:
-                held = current if other == alias else store.alias_holder(name, other)
-                return None if held is None else (held.version, held.metrics)
-
-            passed, failed = gates.evaluate(
-                conditions,
-                candidate.metrics,
-                holder_metrics,
-                f"version {candidate.version}",
-                lambda: store.latest_model_test(name, candidate.version),
+        gate, failed = evaluate_gate(store, require, candidate, alias, current)
+        protection = None if failed else store.get_protection(name, alias)
+        if protection is not None:
+            request = requests.file_request(
+                store,
+                protection,
+                candidate,
+                current,
+                require=require,
+                gate=gate,
+                reason=reason,
+                run_id=run_id,
+                actor=who,
             )
-            gate = f"{require} [" + "; ".join(passed) + "]"
-        if not failed:
+        elif not failed:
             return store.change_alias(
                 name,
                 alias,
@@ -96,22 +101,57 @@ def promote(
                 run_id=run_id,
                 gate=gate,
             )
-        # Recorded in the transaction that read the holders the gate compared
-        # against, and committed: the refusal is history even though nothing moved.
-        store.record_refusal(
-            {
-                "model": name,
-                "alias": alias,
-                "from_version": None if current is None else current.version,
-                "to_version": target,
-                "gate": str(require),
-                "failures": failed,
-                "reason": reason,
-                "run_id": run_id,
-            },
-            who,
-        )
+        else:
+            # Recorded in the transaction that read the holders the gate compared
+            # against, and committed: the refusal is history even though nothing moved.
+            store.record_refusal(
+                {
+                    "model": name,
+                    "alias": alias,
+                    "from_version": None if current is None else current.version,
+                    "to_version": target,
+                    "gate": str(require),
+                    "failures": failed,
+                    "reason": reason,
+                    "run_id": run_id,
+                },
+                who,
+            )
+    if request is not None:
+        raise requests.approval_required(request)
     raise GateFailedError(f"gate refused {name}:{target} for {alias}: " + "; ".join(failed), failed)
+
+
+def evaluate_gate(
+    store: Store,
+    require: str | None,
+    candidate: ModelVersion,
+    alias: str,
+    current: ModelVersion | None,
+) -> tuple[str | None, list[str]]:
+    """Evaluate the gate ``require`` for moving ``alias`` from ``current`` to ``candidate``.
+
+    Returns the gate as recorded on the move (the expression and the
+    conditions that passed; ``None`` without a gate) and the sentences of the
+    conditions that failed. Call it inside the transaction that moves the alias.
+    """
+    if require is None:
+        return None, []
+    conditions = gates.parse(require)
+    name = candidate.model
+
+    def holder_metrics(other: str) -> tuple[int, dict[str, float]] | None:
+        held = current if other == alias else store.alias_holder(name, other)
+        return None if held is None else (held.version, held.metrics)
+
+    passed, failed = gates.evaluate(
+        conditions,
+        candidate.metrics,
+        holder_metrics,
+        f"version {candidate.version}",
+        lambda: store.latest_model_test(name, candidate.version),
+    )
+    return f"{require} [" + "; ".join(passed) + "]", failed
 
 
 def rollback(

@@ -203,20 +203,25 @@ class VersionHandler(BaseHandler):
 class PromoteHandler(BaseHandler):
     @tornado.web.authenticated
     def post(self, name: str) -> None:
+        from ..errors import ApprovalRequiredError
         from ..registry import promote
 
         doc = self.body()
         if "version" not in doc:
             raise InvalidInputError("promote needs 'version'")
-        change = promote(
-            self.store,
-            name,
-            doc["version"],
-            doc.get("alias", "production"),
-            require=doc.get("require"),
-            reason=doc.get("reason"),
-            actor=self.actor(),
-        )
+        try:
+            change = promote(
+                self.store,
+                name,
+                doc["version"],
+                doc.get("alias", "production"),
+                require=doc.get("require"),
+                reason=doc.get("reason"),
+                actor=self.actor(),
+            )
+        except ApprovalRequiredError as exc:  # a protected alias: the request, not a move
+            self.reply({"request": exc.request, "message": str(exc)}, 202)
+            return
         self.reply(change.to_json())
 
 
@@ -460,7 +465,7 @@ def setup_handlers(web_app: Any, root_dir: str | None = None) -> list[str]:
     name = r"(?P<name>[^/]+)"
     run = r"(?P<run_id>[^/]+)"
     slot = r"(?P<slot_id>[^/]+)"
-    from . import alerts
+    from . import alerts, requests
     from . import drift_checks as checks
     from . import schedules as sched
     from .pipelines import PipelineStepsHandler
@@ -495,6 +500,11 @@ def setup_handlers(web_app: Any, root_dir: str | None = None) -> list[str]:
         ("alerts", alerts.AlertsHandler),
         ("alerts/(?P<alert_id>[^/]+)/ack", alerts.AlertAckHandler),
         ("alerts/(?P<alert_id>[^/]+)/resolve", alerts.AlertResolveHandler),
+        ("promotion-requests", requests.RequestsHandler),
+        (
+            "promotion-requests/(?P<request_id>[^/]+)/(?P<decision>approve|reject)",
+            requests.RequestDecisionHandler,
+        ),
         (f"deploys/{name}", DeployHandler),
     ]
     web_app.add_handlers(

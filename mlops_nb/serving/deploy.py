@@ -27,7 +27,13 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from ..environment import actor as default_actor
-from ..errors import ConflictError, GateFailedError, InvalidInputError, NotFoundError
+from ..errors import (
+    ApprovalRequiredError,
+    ConflictError,
+    GateFailedError,
+    InvalidInputError,
+    NotFoundError,
+)
 from ..registry.names import DEFAULT_ALIAS, check_model_name, parse_version
 from . import arms, sequential
 
@@ -285,6 +291,8 @@ def _act(
                 )
             except GateFailedError as exc:
                 return _alert(store, deployment, "gate", f"{why}; but {exc}", statistics, actor)
+            except ApprovalRequiredError as exc:  # production is protected: a person decides
+                return _alert(store, deployment, "approval", f"{why}; {exc}", statistics, actor)
         return _alert(store, deployment, "win", why, statistics, actor)
     return None
 
@@ -349,6 +357,9 @@ def promote(
         No deploy of ``name`` is running.
     GateFailedError
         The gate refused (recorded as a refusal); the canary keeps running.
+    ApprovalRequiredError
+        Production is protected: a promotion request was opened; the canary keeps
+        running until someone approves it and stops the deploy.
     """
     from ..registry import versions
 
@@ -367,8 +378,9 @@ def promote(
             versions.promote(
                 store, name, running["version"], DEFAULT_ALIAS, require=gate, reason=why, actor=who
             )
-    except GateFailedError:
-        # The refusal was rolled back with the transaction: record it again on its own.
+    except (GateFailedError, ApprovalRequiredError):
+        # The refusal (or the promotion request of a protected alias) was rolled back
+        # with the transaction: record it again on its own; the deploy keeps running.
         versions.promote(
             store, name, running["version"], DEFAULT_ALIAS, require=gate, reason=why, actor=who
         )

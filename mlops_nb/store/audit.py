@@ -81,6 +81,8 @@ _EVENT_TABLES = {
     "deployment.": "deployments",
     "reference.": "drift_references",
     "digest.": "digests",
+    "protection.": "alias_protections",
+    "request.": "promotion_requests",
 }
 
 

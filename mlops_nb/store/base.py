@@ -78,6 +78,8 @@ JSON_COLUMNS = frozenset(
         "statistics",
         "group_columns",
         "decision_detail",
+        "approvals",
+        "refusals",
     }
 )
 

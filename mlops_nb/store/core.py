@@ -48,6 +48,7 @@ from .inbox_sql import InboxSQL
 from .location import ENV_STORE_ID, StoreLocation, mask_url
 from .monitor_sql import MonitorSQL
 from .registry_sql import RegistrySQL
+from .requests_sql import RequestsSQL
 from .runs_sql import RunsSQL
 from .schedule_sql import ScheduleSQL
 from .serving_sql import ServingSQL
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
 class Store(
     RunsSQL,
     RegistrySQL,
+    RequestsSQL,
     MonitorSQL,
     InboxSQL,
     ScheduleSQL,

@@ -545,6 +545,61 @@ digests = sa.Table(
     sa.UniqueConstraint("channel_id", "trigger", "period_end", name="uq_digests_period"),
 )
 
+# -- added by migration 16: protected aliases and promotion requests ----------------
+
+#: An alias whose promotions wait for approval: how many distinct people must
+#: approve, and whether the one who asked may be one of them. Removing the
+#: protection deletes the row (its event says so); the chain keeps every state.
+alias_protections = sa.Table(
+    "alias_protections",
+    metadata,
+    sa.Column("model", TEXT, primary_key=True),
+    sa.Column("alias", TEXT, primary_key=True),
+    sa.Column("approvers", sa.Integer, nullable=False),
+    sa.Column("allow_self_approval", sa.Integer, nullable=False),  # 1 | 0
+    sa.Column("at", TEXT, nullable=False),
+    sa.Column("actor", TEXT, nullable=False),
+    sa.Column("event_seq", sa.Integer, nullable=False),
+)
+
+#: A promotion to a protected alias, waiting for (or decided by) its approvers.
+#: ``state``: pending | approved | rejected. The rule it was opened under
+#: (``approvers``, ``allow_self_approval``) is copied, so a later change of the
+#: protection does not change what an open request needs. ``approvals`` and
+#: ``refusals`` (approvals a gate refused) are JSON lists of ``{by, at, note}``
+#: (refusals with ``failures``); ``change_id`` is the alias move an approval made.
+promotion_requests = sa.Table(
+    "promotion_requests",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("model", TEXT, nullable=False),
+    sa.Column("alias", TEXT, nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("from_version", sa.Integer, nullable=True),  # the holder when asked
+    sa.Column("require", TEXT, nullable=True),  # the gate, evaluated again at approval
+    sa.Column("gate", TEXT, nullable=True),  # the conditions that passed when asked
+    sa.Column("reason", TEXT, nullable=True),
+    sa.Column("run_id", TEXT, nullable=True),
+    sa.Column("requested_by", TEXT, nullable=False),
+    sa.Column("requested_at", TEXT, nullable=False),
+    sa.Column("approvers", sa.Integer, nullable=False),
+    sa.Column("allow_self_approval", sa.Integer, nullable=False),
+    sa.Column("state", TEXT, nullable=False),
+    sa.Column("approvals", TEXT, nullable=False, server_default="[]"),
+    sa.Column("refusals", TEXT, nullable=False, server_default="[]"),
+    sa.Column("decided_by", TEXT, nullable=True),
+    sa.Column("decided_at", TEXT, nullable=True),
+    sa.Column("note", TEXT, nullable=True),  # the deciding approval's or rejection's note
+    sa.Column("change_id", sa.Integer, nullable=True),
+    sa.Column("event_seq", sa.Integer, nullable=False),
+)
+sa.Index(
+    "ix_promotion_requests_lookup",
+    promotion_requests.c.model,
+    promotion_requests.c.alias,
+    promotion_requests.c.state,
+)
+
 # How ``audit verify`` covers every table (a test holds every table to one of these):
 #
 # - ``events`` is the hash chain itself; a checkpoint kept elsewhere also
@@ -581,6 +636,8 @@ AUDITED: dict[str, tuple[str, ...]] = {
     "deployments": ("id",),
     "drift_references": ("model", "version"),
     "digests": ("id",),
+    "alias_protections": ("model", "alias"),
+    "promotion_requests": ("id",),
 }
 
 
@@ -726,6 +783,11 @@ def _migration_15(conn: sa.Connection) -> None:
     metadata.create_all(conn, tables=[digests])
 
 
+def _migration_16(conn: sa.Connection) -> None:
+    """Protected aliases and the promotion requests that wait for their approvers."""
+    metadata.create_all(conn, tables=[alias_protections, promotion_requests])
+
+
 #: Ordered migrations; index + 1 is the schema version each one produces.
 MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _migration_1,
@@ -743,6 +805,7 @@ MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _migration_13,
     _migration_14,
     _migration_15,
+    _migration_16,
 ]
 
 LATEST = len(MIGRATIONS)

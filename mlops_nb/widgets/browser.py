@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 from .. import registry
 from ..display import Table, format_time, table_text
-from ..errors import GateFailedError, InvalidInputError, MlopsError
+from ..errors import ApprovalRequiredError, GateFailedError, InvalidInputError, MlopsError
 from .base import View, count, html_table, page, text
 
 if TYPE_CHECKING:
@@ -396,6 +396,9 @@ class RegistryBrowser(View):
                 details=exc.failures,
             )
             self.refresh_display()
+            return
+        except ApprovalRequiredError as exc:  # a protected alias: a request, nothing moved
+            self._say(str(exc), ok=True)
             return
         except MlopsError as exc:
             self._say(str(exc), ok=False)
