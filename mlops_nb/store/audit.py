@@ -80,6 +80,7 @@ _EVENT_TABLES = {
     "test.": "model_tests",
     "deployment.": "deployments",
     "reference.": "drift_references",
+    "card.": "model_cards",
 }
 
 

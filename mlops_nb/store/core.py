@@ -42,6 +42,7 @@ from .base import (
     sqlite_on_begin,
     sqlite_on_connect,
 )
+from .cards_sql import CardsSQL
 from .deploy_sql import DeploySQL
 from .inbox_sql import InboxSQL
 from .location import ENV_STORE_ID, StoreLocation, mask_url
@@ -57,7 +58,15 @@ if TYPE_CHECKING:
 
 
 class Store(
-    RunsSQL, RegistrySQL, MonitorSQL, InboxSQL, ScheduleSQL, ServingSQL, TestingSQL, DeploySQL
+    RunsSQL,
+    CardsSQL,
+    RegistrySQL,
+    MonitorSQL,
+    InboxSQL,
+    ScheduleSQL,
+    ServingSQL,
+    TestingSQL,
+    DeploySQL,
 ):
     """Metadata database and artifact store of one mlops-nb home.
 

@@ -517,6 +517,26 @@ drift_references = sa.Table(
     sa.Column("event_seq", sa.Integer, nullable=False),
 )
 
+# -- added by migration 15: the human part of a model card ----------------------
+
+#: What people write on a version's model card (``card.edited`` events): its
+#: intended use, its limitations, ethical considerations and notes on how it
+#: was trained. Everything else on a card is read from what the store already
+#: holds, so only these fields are kept. NULL is a field never written.
+model_cards = sa.Table(
+    "model_cards",
+    metadata,
+    sa.Column("model", TEXT, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("intended_use", TEXT, nullable=True),
+    sa.Column("limitations", TEXT, nullable=True),
+    sa.Column("ethical_considerations", TEXT, nullable=True),
+    sa.Column("training_procedure", TEXT, nullable=True),
+    sa.Column("at", TEXT, nullable=False),  # the latest edit
+    sa.Column("actor", TEXT, nullable=False),
+    sa.Column("event_seq", sa.Integer, nullable=False),
+)
+
 # How ``audit verify`` covers every table (a test holds every table to one of these):
 #
 # - ``events`` is the hash chain itself; a checkpoint kept elsewhere also
@@ -552,6 +572,7 @@ AUDITED: dict[str, tuple[str, ...]] = {
     "model_tests": ("id",),
     "deployments": ("id",),
     "drift_references": ("model", "version"),
+    "model_cards": ("model", "version"),
 }
 
 
@@ -692,6 +713,11 @@ def _migration_14(conn: sa.Connection) -> None:
     metadata.create_all(conn, tables=[drift_references])
 
 
+def _migration_15(conn: sa.Connection) -> None:
+    """The human-written fields of model cards (intended use, limitations, ...)."""
+    metadata.create_all(conn, tables=[model_cards])
+
+
 #: Ordered migrations; index + 1 is the schema version each one produces.
 MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _migration_1,
@@ -708,6 +734,7 @@ MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _migration_12,
     _migration_13,
     _migration_14,
+    _migration_15,
 ]
 
 LATEST = len(MIGRATIONS)
