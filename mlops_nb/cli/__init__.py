@@ -17,12 +17,12 @@ from collections.abc import Sequence
 from .. import __version__
 from ..errors import MlopsError
 from ..text import printable
-from . import compare, deploy, monitor, registry, run, schedule, serve, store, testing
+from . import cards, compare, deploy, monitor, registry, run, schedule, serve, store, testing
 from .common import Parser, add_common, parse_value
 
 __all__ = ["build_parser", "main", "parse_value"]
 
-_MODULES = (store, run, registry, monitor, schedule, serve, testing, compare, deploy)
+_MODULES = (store, run, registry, cards, monitor, schedule, serve, testing, compare, deploy)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -460,7 +460,7 @@ def setup_handlers(web_app: Any, root_dir: str | None = None) -> list[str]:
     name = r"(?P<name>[^/]+)"
     run = r"(?P<run_id>[^/]+)"
     slot = r"(?P<slot_id>[^/]+)"
-    from . import alerts
+    from . import alerts, cards
     from . import drift_checks as checks
     from . import schedules as sched
     from .pipelines import PipelineStepsHandler
@@ -469,6 +469,7 @@ def setup_handlers(web_app: Any, root_dir: str | None = None) -> list[str]:
         ("models", ModelsHandler),
         (f"models/{name}", ModelHandler),
         (f"models/{name}/versions/(?P<version>[^/]+)", VersionHandler),
+        (f"models/{name}/versions/(?P<version>[^/]+)/card", cards.CardHandler),
         (f"models/{name}/promote", PromoteHandler),
         (f"models/{name}/rollback", RollbackHandler),
         ("panel/models", PanelModelsHandler),
