@@ -57,6 +57,8 @@ def to_markdown(card: dict[str, Any]) -> str:
         text(card["written_by"]) if card["written_by"] else "Nobody has written on this card yet.",
         "## Model Card Contact",
         f"Registered by {text(card['created_by'])}.",
+        "## Citation",
+        f"Cite the model file by its SHA-256, {text(card['lineage'].get('artifact_sha256'))}.",
     ]
     return "\n\n".join(p for p in parts if p) + "\n"
 
