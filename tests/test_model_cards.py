@@ -212,7 +212,7 @@ def test_markdown_has_skops_metadata_and_every_section_of_skops_template(lived):
     skops_sections = [k for k in SKOPS_TEMPLATE if not k.endswith("Model Plot")]
     paths, stack = set(), []
     for level, title in shown:
-        stack = stack[: level - 2] + [title] if level >= 2 else []
+        stack = [*stack[: level - 2], title] if level >= 2 else []
         paths.add("/".join(stack))
     missing = [s for s in skops_sections if s not in paths]
     assert missing == [], (missing, shown)
@@ -243,8 +243,8 @@ def test_the_card_of_a_model_with_odd_names_keeps_valid_yaml(store, fitted):
 
     with tracking.track(store, "churn \"eu\" #1 - 'x'", model=fitted[0]):
         pass
-    meta, _ = front_matter(cards.to_markdown(cards.card(store, 'churn "eu" #1 - \'x\'', 1)))
-    assert meta["model_name"] == 'churn "eu" #1 - \'x\'' and meta["model_version"] == 1
+    meta, _ = front_matter(cards.to_markdown(cards.card(store, "churn \"eu\" #1 - 'x'", 1)))
+    assert meta["model_name"] == "churn \"eu\" #1 - 'x'" and meta["model_version"] == 1
 
 
 # -- command line ------------------------------------------------------------------------
