@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 import re
+from pathlib import Path
 
 import pytest
 import yaml
@@ -212,15 +214,51 @@ def test_markdown_has_skops_metadata_and_every_section_of_skops_template(lived):
     skops_sections = [k for k in SKOPS_TEMPLATE if not k.endswith("Model Plot")]
     paths, stack = set(), []
     for level, title in shown:
-        stack = [*stack[: level - 2], title] if level >= 2 else []
+        stack = [*stack[: level - 1], title]
         paths.add("/".join(stack))
     missing = [s for s in skops_sections if s not in paths]
     assert missing == [], (missing, shown)
-    assert shown[0] == (1, "Model card for churn version 2")
+    assert shown[0] == (1, "Model description") and "Version 2 of the model churn." in body
     for fact in ("rank customers", "not B2B", "accuracy&gt;=production", "0\\.86"):
         assert fact in body, fact
     assert "0 of 1 test runs passed" in body and "| accuracy &gt;= 0\\.999 |" in body
     assert 'mlops_nb.load_model("churn:2")' in body
+
+
+def test_skops_reads_the_card_back_section_by_section(lived, tmp_path, monkeypatch):
+    """``skops.card.parse_modelcard`` (through pandoc, from the test extra's
+    pypandoc-binary) finds each section where skops' own cards keep it."""
+    import pypandoc
+    from skops.card import parse_modelcard
+
+    monkeypatch.setenv(
+        "PATH", f"{Path(pypandoc.get_pandoc_path()).parent}{os.pathsep}{os.environ['PATH']}"
+    )
+    store = lived
+    cards.edit_card(store, "churn", 2, intended_use=f"rank customers {EVIL}", limitations="not B2B")
+    path = tmp_path / "README.md"
+    path.write_text(cards.to_markdown(cards.card(store, "churn", 2)), encoding="utf-8")
+    parsed = parse_modelcard(path)
+
+    def section(name):
+        return parsed.select(name).content
+
+    intended = section("Model description/Intended uses & limitations/Intended use")
+    assert intended.startswith("rank customers") and "onerror" in intended
+    assert section("Model description/Intended uses & limitations/Limitations") == "not B2B"
+    assert "accuracy" in section("Model description/Evaluation Results")
+    assert "churn:2" in section("How to Get Started with the Model")
+    hyper = section("Model description/Training Procedure/Hyperparameters")
+    assert "Hyperparameter" in hyper or "No hyperparameters" in hyper
+    # and what skops writes back out keeps the sections, in skops' order
+    rendered = headings(parsed.render())
+    assert [t for level, t in rendered if level == 1] == [
+        "Model description",
+        "How to Get Started with the Model",
+        "Model Card Authors",
+        "Model Card Contact",
+        "Citation",
+    ]
 
 
 def test_user_text_is_never_read_as_markup(churn_versions):

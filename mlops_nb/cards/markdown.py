@@ -5,9 +5,11 @@ skops writes a card as a YAML metadata block (``library_name``, ``tags``,
 "Intended uses & limitations", "Training Procedure" (and its
 "Hyperparameters") and "Evaluation Results" under it, then "How to Get
 Started with the Model", "Model Card Authors", "Model Card Contact" and
-"Citation". The card here uses the same metadata keys and section titles,
-so it reads as one of theirs (``skops.card.parse_modelcard`` loads it), with
-what mlops-nb knows filled in. The metadata is written as JSON values,
+"Citation", each top-level section a level-1 heading (no title above them:
+skops' parser makes every heading a section). The card here uses the same
+metadata keys and section titles, so it reads as one of theirs
+(``skops.card.parse_modelcard`` finds each section where skops keeps it),
+with what mlops-nb knows filled in. The metadata is written as JSON values,
 which YAML reads unchanged, and every piece of user text passes
 :func:`~mlops_nb.markdown.text` or :func:`~mlops_nb.markdown.paragraphs`, so
 nothing a user wrote is read as markup.
@@ -41,23 +43,22 @@ def to_markdown(card: dict[str, Any]) -> str:
     """``card`` (:func:`mlops_nb.cards.card`) as a Markdown document."""
     parts = [
         _metadata(card),
-        f"# Model card for {text(card['model'])} version {card['version']}",
         _description(card),
         _intended(card),
         _training(card),
         _evaluation(card),
         _promotions(card),
-        "## How to Get Started with the Model",
+        "# How to Get Started with the Model",
         "Load this exact version from the registry:",
         fenced(
             f"import mlops_nb\n\nmodel = mlops_nb.load_model({_ref(card)})",
             "python",
         ),
-        "## Model Card Authors",
+        "# Model Card Authors",
         text(card["written_by"]) if card["written_by"] else "Nobody has written on this card yet.",
-        "## Model Card Contact",
+        "# Model Card Contact",
         f"Registered by {text(card['created_by'])}.",
-        "## Citation",
+        "# Citation",
         f"Cite the model file by its SHA-256, {text(card['lineage'].get('artifact_sha256'))}.",
     ]
     return "\n\n".join(p for p in parts if p) + "\n"
@@ -108,17 +109,20 @@ def _description(card: dict[str, Any]) -> str:
     ]
     facts += [(f"Tag {k}", v) for k, v in sorted(card["tags"].items())]
     about = paragraphs(card["description"]) if card["description"] else "No description written."
-    return "## Model description\n\n" + about + "\n\n" + _table(["", "Value"], facts)
+    title = f"Version {card['version']} of the model {text(card['model'])}."
+    return (
+        "# Model description\n\n" + title + "\n\n" + about + "\n\n" + _table(["", "Value"], facts)
+    )
 
 
 def _intended(card: dict[str, Any]) -> str:
     sections = [
-        "### Intended uses & limitations",
-        f"#### {TITLES['intended_use']}",
+        "## Intended uses & limitations",
+        f"### {TITLES['intended_use']}",
         _written(card, "intended_use"),
-        f"#### {TITLES['limitations']}",
+        f"### {TITLES['limitations']}",
         _written(card, "limitations"),
-        f"#### {TITLES['ethical_considerations']}",
+        f"### {TITLES['ethical_considerations']}",
         _written(card, "ethical_considerations"),
     ]
     return "\n\n".join(sections)
@@ -139,16 +143,16 @@ def _training(card: dict[str, Any]) -> str:
     if isinstance(packages, dict):
         facts += [(f"Package: {k}", v) for k, v in sorted(packages.items()) if _scalar(v)]
     out = [
-        "### Training Procedure",
+        "## Training Procedure",
         _written(card, "training_procedure"),
         _table(["", "Value"], facts),
-        "#### Training data schema",
+        "### Training data schema",
         _table(
             ["Column", "Type"], [(c.get("name"), c.get("dtype")) for c in card["data"]["schema"]]
         )
         if card["data"]["schema"]
         else "No schema recorded.",
-        "#### Hyperparameters",
+        "### Hyperparameters",
         _table(["Hyperparameter", "Value"], sorted(lin.get("params", {}).items()))
         if lin.get("params")
         else "No hyperparameters recorded.",
@@ -168,13 +172,13 @@ def _scalar(value: Any) -> bool:
 
 
 def _evaluation(card: dict[str, Any]) -> str:
-    out = ["### Evaluation Results"]
+    out = ["## Evaluation Results"]
     if card["metrics"]:
         out.append(_table(["Metric", "Value"], sorted(card["metrics"].items())))
     else:
         out.append("No metrics recorded.")
     tests = card["tests"]
-    out.append("#### Model tests")
+    out.append("### Model tests")
     if tests["runs"]:
         out.append(f"{tests['passed']} of {tests['runs']} test runs passed; the newest:")
         out.append(
@@ -195,7 +199,7 @@ def _evaluation(card: dict[str, Any]) -> str:
     else:
         out.append("Never tested (`mlops-nb test`).")
     drift = card["drift"]
-    out.append("#### Drift history")
+    out.append("### Drift history")
     if drift["checks"]:
         out.append(
             f"{drift['checks']} drift checks from {text(drift['first_at'])} to "
@@ -226,7 +230,7 @@ def _promotions(card: dict[str, Any]) -> str:
         for r in card["refusals"]
     ]
     if not rows:
-        return "### Promotions and gates\n\nNever promoted, never refused."
+        return "## Promotions and gates\n\nNever promoted, never refused."
     rows.sort(key=lambda r: r[0])
     head = ["At", "Action", "Alias", "By", "Gate", "Reason or failures"]
-    return "### Promotions and gates\n\n" + _table(head, rows)
+    return "## Promotions and gates\n\n" + _table(head, rows)
