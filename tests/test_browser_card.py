@@ -12,21 +12,12 @@ import json
 from pathlib import Path
 
 import pytest
-from test_browser import SHOTS, _model, _reload, browser, lab, panel  # noqa: F401 (fixtures)
+from test_browser import SHOTS, _reload, browser, lab, panel  # noqa: F401 (fixtures)
+from test_browser_annotate import _store, _version
 
 pytestmark = pytest.mark.slow
 
 EVIL = "<img src=x onerror=alert(1)>"
-
-
-def _version(page, model: str, version: int):
-    return _model(page, model).locator(f'[data-testid="mlops-version"][data-version="{version}"]')
-
-
-def _store(lab):  # noqa: F811 (the fixture's value)
-    from mlops_nb.store import Store
-
-    return Store(Path(lab[2]["root"]) / ".mlops")
 
 
 def test_a_card_is_shown_edited_kept_after_reload_audited_and_downloaded(panel, lab):  # noqa: F811
