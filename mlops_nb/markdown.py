@@ -15,7 +15,7 @@ import re
 
 from .text import printable
 
-__all__ = ["fenced", "text"]
+__all__ = ["fenced", "paragraphs", "text"]
 
 #: Characters with a meaning somewhere in CommonMark or GitHub's extensions.
 _PUNCTUATION = set("\\`*_{}[]()#+-.!|~:")
@@ -45,3 +45,19 @@ def fenced(code: str, language: str = "") -> str:
     longest = max((len(m) for m in _BACKTICKS.findall(code)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}{language}\n{code.rstrip(chr(10))}\n{fence}"
+
+
+def paragraphs(value: str) -> str:
+    """Several lines of user text as markdown that shows them literally.
+
+    Each line is escaped as :func:`text` does and loses its leading spaces (four
+    would start a code block); blank lines still separate paragraphs, and each
+    line break is kept (a hard break), so prose reads as it was written.
+    """
+    lines = [text(line.strip()) for line in str(value).replace("\r\n", "\n").split("\n")]
+    out: list[str] = []
+    for line in lines:
+        if line and out and out[-1]:
+            out[-1] += "\\"  # a backslash at the end of a line: a hard line break
+        out.append(line)
+    return "\n".join(out).strip("\n")

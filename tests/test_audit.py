@@ -7,7 +7,7 @@ import os
 import pytest
 import sqlalchemy as sa
 
-from mlops_nb import registry
+from mlops_nb import cards, registry
 from mlops_nb.errors import GateFailedError
 from mlops_nb.store import audit
 from mlops_nb.store import schema as t
@@ -228,6 +228,17 @@ def _every_table(store):
     # an edited description and tags: the version's row as the latest event recorded it
     registry.annotate(
         store, "churn", 1, description="first cut", tags={"team": "growth"}, actor="dan"
+    )
+    # the written fields of its model card, each one set
+    cards.edit_card(
+        store,
+        "churn",
+        1,
+        intended_use="rank customers",
+        limitations="not B2B",
+        ethical_considerations="no protected attributes",
+        training_procedure="5-fold CV",
+        actor="dan",
     )
     # v1 (0.8125) cannot beat production v2 (0.9): an audited refusal, nothing moves
     with pytest.raises(GateFailedError):

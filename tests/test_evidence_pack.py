@@ -261,6 +261,27 @@ def test_extra_sections_render_and_keys_are_checked(summer):
         report(store, "routes", *SUMMER, sections={"holders": requests})
 
 
+def test_the_pack_carries_each_described_versions_model_card(summer):
+    from mlops_nb import cards
+
+    store, _ = summer
+    cards.edit_card(
+        store, "routes", 2, intended_use="Schedule <pool> visits", limitations="Not winter"
+    )
+    data = report(store, "routes", *SUMMER).to_json()
+    assert data["sections"] == ["requests", "cards"]
+    assert [c["version"] for c in data["cards"]] == [v["version"] for v in data["versions"]]
+    card = next(c for c in data["cards"] if c["version"] == 2)
+    assert card["written"]["intended_use"] == "Schedule <pool> visits"
+    assert (
+        card["data"]["sha256"]
+        == next(v for v in data["versions"] if v["version"] == 2)["data"]["sha256"]
+    )
+    html = report(store, "routes", *SUMMER).to_html()
+    assert "<h2>Model cards</h2>" in html and "<h3>Version 2</h3>" in html
+    assert "Not winter" in html and "<pool>" not in html
+
+
 def test_bad_input_in_python(summer):
     store, made = summer
     with pytest.raises(InvalidInputError, match="after it ends"):

@@ -8,6 +8,7 @@
  */
 import { ServerConnection } from '@jupyterlab/services';
 
+import type { ICardEdit, IModelCard } from './views/card';
 import type {
   IAliasChange,
   IAnnotateRequest,
@@ -196,6 +197,19 @@ export class MlopsClient {
     return this.json(this.url(['models', name, 'versions', String(version)]), {
       method: 'PATCH',
       body: JSON.stringify(request)
+    });
+  }
+
+  /** A version's model card, with its Markdown (GET …/versions/{version}/card). */
+  getCard(name: string, version: number): Promise<IModelCard> {
+    return this.json(this.url(['models', name, 'versions', String(version), 'card']));
+  }
+
+  /** Write a card's fields (audited); the card as it now is. */
+  editCard(name: string, version: number, edit: ICardEdit): Promise<IModelCard> {
+    return this.json(this.url(['models', name, 'versions', String(version), 'card']), {
+      method: 'PATCH',
+      body: JSON.stringify(edit)
     });
   }
 

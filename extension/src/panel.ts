@@ -462,7 +462,15 @@ export class MlopsPanel extends Widget {
                 throw new Error(errorText(reason));
               }
             ),
-          annotate: (model, version, request) => this.annotate(model, version, request)
+          annotate: (model, version, request) => this.annotate(model, version, request),
+          card: {
+            load: (model, version) => this.client.getCard(model, version).catch(rethrow),
+            save: (model, version, edit) =>
+              this.client.editCard(model, version, edit).then(card => {
+                this.showMessage('success', `Saved the model card of ${model} v${version} (recorded in the audit log).`);
+                return card;
+              }, rethrow)
+          }
         },
         this.modelsState
       )
@@ -948,4 +956,9 @@ export class MlopsPanel extends Widget {
   private revealDetail = false;
   /** the faster refresh while a schedule runs */
   private follow: number | null = null;
+}
+
+/** A rejection again, as an Error whose message is the server's reason. */
+function rethrow(reason: unknown): never {
+  throw new Error(errorText(reason));
 }

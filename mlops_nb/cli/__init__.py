@@ -18,6 +18,7 @@ from .. import __version__
 from ..errors import MlopsError
 from ..text import printable
 from . import (
+    cards,
     compare,
     deploy,
     monitor,
@@ -33,7 +34,19 @@ from .common import Parser, add_common, parse_value
 
 __all__ = ["build_parser", "main", "parse_value"]
 
-_MODULES = (store, run, registry, requests, monitor, schedule, serve, testing, compare, deploy)
+_MODULES = (
+    store,
+    run,
+    registry,
+    requests,
+    cards,
+    monitor,
+    schedule,
+    serve,
+    testing,
+    compare,
+    deploy,
+)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -144,11 +144,22 @@ def _alerts(alerts: list[dict[str, Any]]) -> str:
     return _table(rows)
 
 
+def _is_card(value: Any) -> bool:
+    return isinstance(value, dict) and {"version", "written"} <= set(value)
+
+
 def _section(key: str, value: Any) -> str:
     title = {"requests": "Promotion requests", "cards": "Model cards"}.get(
         key, key.replace("_", " ").capitalize()
     )
-    if isinstance(value, list) and all(isinstance(r, dict) for r in value):
+    if key == "cards" and isinstance(value, list) and all(_is_card(c) for c in value):
+        from ..cards import to_markdown
+
+        body = "".join(
+            f"<h3>Version {escape(str(c['version']))}</h3><pre>{escape(to_markdown(c))}</pre>"
+            for c in value
+        )
+    elif isinstance(value, list) and all(isinstance(r, dict) for r in value):
         body = _table(value)
     elif isinstance(value, dict):
         body = _pairs(value)

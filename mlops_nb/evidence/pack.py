@@ -75,7 +75,11 @@ def period(start: Any, end: Any) -> tuple[str, str]:
 
 
 def builtin_sections() -> dict[str, Provider]:
-    """The sections of other features every pack carries: promotion requests."""
+    """The sections of other features every pack carries: promotion requests.
+
+    Model cards (``cards``) are the pack's too: :func:`build` adds the card of
+    every version it describes, unless ``sections`` gives its own ``cards``.
+    """
     from ..registry.requests import promotion_requests
 
     return {"requests": promotion_requests}
@@ -151,6 +155,11 @@ def build(
     }
     for key, provider in providers.items():
         pack[key] = provider(store, name, first, last)
+    if "cards" not in providers:
+        from ..cards import card_for_pack
+
+        pack["cards"] = [card_for_pack(store, name, v["version"]) for v in pack["versions"]]
+        pack["sections"].append("cards")
     return pack
 
 

@@ -465,7 +465,7 @@ def setup_handlers(web_app: Any, root_dir: str | None = None) -> list[str]:
     name = r"(?P<name>[^/]+)"
     run = r"(?P<run_id>[^/]+)"
     slot = r"(?P<slot_id>[^/]+)"
-    from . import alerts, requests
+    from . import alerts, cards, requests
     from . import drift_checks as checks
     from . import schedules as sched
     from .pipelines import PipelineStepsHandler
@@ -474,6 +474,7 @@ def setup_handlers(web_app: Any, root_dir: str | None = None) -> list[str]:
         ("models", ModelsHandler),
         (f"models/{name}", ModelHandler),
         (f"models/{name}/versions/(?P<version>[^/]+)", VersionHandler),
+        (f"models/{name}/versions/(?P<version>[^/]+)/card", cards.CardHandler),
         (f"models/{name}/promote", PromoteHandler),
         (f"models/{name}/rollback", RollbackHandler),
         ("panel/models", PanelModelsHandler),

@@ -83,6 +83,7 @@ _EVENT_TABLES = {
     "digest.": "digests",
     "protection.": "alias_protections",
     "request.": "promotion_requests",
+    "card.": "model_cards",
 }
 
 

@@ -42,6 +42,7 @@ from .base import (
     sqlite_on_begin,
     sqlite_on_connect,
 )
+from .cards_sql import CardsSQL
 from .deploy_sql import DeploySQL
 from .digest_sql import DigestSQL
 from .inbox_sql import InboxSQL
@@ -60,6 +61,7 @@ if TYPE_CHECKING:
 
 class Store(
     RunsSQL,
+    CardsSQL,
     RegistrySQL,
     RequestsSQL,
     MonitorSQL,

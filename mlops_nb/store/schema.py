@@ -600,6 +600,27 @@ sa.Index(
     promotion_requests.c.state,
 )
 
+# -- added by migration 17: the human part of a model card ----------------------
+
+#: What people write on a version's model card (``card.edited`` events): its
+#: intended use, its limitations, ethical considerations and notes on how it
+#: was trained. Everything else on a card is read from what the store already
+#: holds, so only these fields are kept. NULL is a field never written.
+model_cards = sa.Table(
+    "model_cards",
+    metadata,
+    sa.Column("model", TEXT, primary_key=True),
+    sa.Column("version", sa.Integer, primary_key=True, autoincrement=False),
+    sa.Column("intended_use", TEXT, nullable=True),
+    sa.Column("limitations", TEXT, nullable=True),
+    sa.Column("ethical_considerations", TEXT, nullable=True),
+    sa.Column("training_procedure", TEXT, nullable=True),
+    sa.Column("at", TEXT, nullable=False),  # the latest edit
+    sa.Column("actor", TEXT, nullable=False),
+    sa.Column("event_seq", sa.Integer, nullable=False),
+)
+
+
 # How ``audit verify`` covers every table (a test holds every table to one of these):
 #
 # - ``events`` is the hash chain itself; a checkpoint kept elsewhere also
@@ -638,6 +659,7 @@ AUDITED: dict[str, tuple[str, ...]] = {
     "digests": ("id",),
     "alias_protections": ("model", "alias"),
     "promotion_requests": ("id",),
+    "model_cards": ("model", "version"),
 }
 
 
@@ -788,6 +810,11 @@ def _migration_16(conn: sa.Connection) -> None:
     metadata.create_all(conn, tables=[alias_protections, promotion_requests])
 
 
+def _migration_17(conn: sa.Connection) -> None:
+    """The human-written fields of model cards (intended use, limitations, ...)."""
+    metadata.create_all(conn, tables=[model_cards])
+
+
 #: Ordered migrations; index + 1 is the schema version each one produces.
 MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _migration_1,
@@ -806,6 +833,7 @@ MIGRATIONS: list[Callable[[sa.Connection], None]] = [
     _migration_14,
     _migration_15,
     _migration_16,
+    _migration_17,
 ]
 
 LATEST = len(MIGRATIONS)

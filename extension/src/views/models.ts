@@ -4,6 +4,7 @@
  */
 import { h } from '../dom';
 import { renderAnnotations, type AnnotateAction, type IEditDraft } from './annotate';
+import { renderCard, type ICardActions, type ICardState } from './card';
 import {
   describeAliasChange,
   describeProducer,
@@ -42,6 +43,8 @@ export interface IModelsActions {
   loadSchema(model: string, version: number): Promise<ISchemaColumn[]>;
   /** save a version's description and tags; resolves to the server's refusal, or null */
   annotate: AnnotateAction;
+  /** read and edit model cards (no "Model card" link without it) */
+  card?: ICardActions;
 }
 
 /** State that survives re-rendering. */
@@ -52,6 +55,8 @@ export interface IModelsState {
   compareVersions?: Map<string, Set<number>>;
   /** descriptions and tags being edited, by version */
   editing?: Map<string, IEditDraft>;
+  /** model cards opened, by version */
+  cards?: Map<string, ICardState>;
   /** input columns loaded so far, by version (they never change) */
   schemas?: Map<string, ISchemaColumn[]>;
 }
@@ -382,6 +387,7 @@ function renderVersions(
             : null
         ),
         renderAnnotations(model, v, actions.annotate, (state.editing ??= new Map())),
+        actions.card ? renderCard(model, v.version, actions.card, (state.cards ??= new Map())) : null,
         renderProducer(v, actions),
         renderSchema(model, v, actions, state)
       )
