@@ -30,7 +30,7 @@ from ..jsonutil import canonical, loads
 from ..registry.trust import check_names, require_flag
 from ..store import faults
 from ..text import LABEL_LIMIT, check_text, one_line
-from . import alerting, retrain
+from . import alerting, estimate, retrain
 from .drift.engine import SHARE_THRESHOLD, check_frame
 from .drift.profile import Profile, model_outputs
 from .drift.report import DriftReport, QualityIssue
@@ -88,6 +88,26 @@ def _load_model(
     return found
 
 
+def load_calibration(store: Store, version: ModelVersion) -> tuple[dict[str, Any] | None, str]:
+    """The holdout calibration map stored with a version (parsed once per process),
+    or ``None`` and why it has none."""
+    key = (str(store.home), store.artifacts_url, version.model, version.version, version.run_id)
+    found = _CALIBRATIONS.get(key)
+    if found is None:
+        data = store.get_run(version.run_id).data if version.run_id else {}
+        sha = data.get("calibration_sha256")
+        if sha:
+            found = (dict(loads(store.get_artifact(sha).decode())), "")
+        else:
+            found = (
+                None,
+                f"{version.model}:{version.version} has no holdout calibration: track it with "
+                "holdout=(X_test, y_test) to estimate its performance without labels",
+            )
+        _CALIBRATIONS.put(key, found)
+    return found
+
+
 class _Recent:
     """A small thread-safe least-recently-used map for immutable, hash-addressed things."""
 
@@ -117,6 +137,7 @@ class _Recent:
 
 
 _PROFILES = _Recent(16)
+_CALIBRATIONS = _Recent(16)
 _MODELS = _Recent(4)  # models can be large; a kernel rarely checks more than a few
 
 
@@ -190,6 +211,7 @@ def check_drift(
     # the batch itself when it is exactly the features, in order: no copy
     inputs = data if features == list(data.columns) else data[features]
     model = None
+    calibrated, no_calibration = (None, "") if version is None else load_calibration(store, version)
     if version is not None and (predictions is None or target is not None):
         try:
             model = _load_model(store, version, trusted, allow_pickle)
@@ -197,10 +219,19 @@ def check_drift(
             raise
         except MlopsError as exc:
             notes.append(f"model not loaded, no prediction or performance check: {exc}")
+    elif version is not None and calibrated is not None:
+        # scores given (a prediction log) and no labels: the model is needed only for
+        # the estimate, and a model that cannot be loaded only leaves it out
+        try:
+            model = _load_model(store, version, trusted, allow_pickle)
+        except MlopsError as exc:
+            no_calibration = f"the model was not loaded: {one_line(exc)}"
     issues: list[QualityIssue] = []
+    scored = None  # the model's own outputs on this batch, when this check computed them
     if predictions is None and model is not None and len(data):
         try:
-            predictions, _ = model_outputs(model, inputs)
+            scored, _ = model_outputs(model, inputs)
+            predictions = scored
         except Exception as exc:  # the model's own complaint about this batch
             notes.append(f"the model could not predict this batch: {one_line(exc)}")
             if any(c.role == "prediction" for c in profile.columns.values()):
@@ -223,7 +254,20 @@ def check_drift(
         if perf.get("labels_unusable"):
             label = _target_name(profile, target)
             issues.append(QualityIssue(label, "type_change", perf["note"]))
+    estimated = None
+    if version is not None:
+        region = (
+            load_profile(store, version)
+            if reference and reference["kind"] == "accepted"
+            else profile
+        )
+        estimated = _estimate(
+            model, inputs, calibrated, no_calibration, region, scored, report, issues
+        )
+        if estimated.get("available") and perf:
+            estimated.update(estimate.compare(estimated, perf))
     report = report.with_updates(
+        estimated_performance=estimated,
         performance=perf,
         notes=[*report.notes, *notes],
         quality=report.quality.with_issues(*issues),
@@ -236,6 +280,35 @@ def check_drift(
     if alert and report.alarm and report.quality.ok and len(inputs):
         accepted = batch_profile(profile, inputs, predictions, target)
     return _record(store, report, alert=alert, trigger=trigger, batch_profile=accepted)
+
+
+def _estimate(
+    model: Any,
+    inputs: Any,
+    calibrated: dict[str, Any] | None,
+    no_calibration: str,
+    profile: Profile,
+    scored: Any,
+    report: DriftReport,
+    issues: list[QualityIssue],
+) -> dict[str, Any]:
+    """The check's ``estimated_performance`` block (never raises)."""
+    if model is None:
+        return {"available": False, "reason": no_calibration or "the model was not loaded"}
+    reason = estimate.unavailable_for(model) or no_calibration or None
+    scores = (
+        scored if getattr(scored, "dtype", None) is not None and scored.dtype.kind == "f" else None
+    )
+    return estimate.estimate(
+        model,
+        inputs,
+        None if reason else calibrated,
+        profile=profile,
+        scores=scores,
+        drift_share=report.drift_share,
+        quality_ok=report.quality.ok and not issues,
+        reason=reason,
+    )
 
 
 def _target_name(profile: Profile, target: Any) -> str:
@@ -342,17 +415,50 @@ def _record(
                 check_id=check_id,
                 batch_profile_sha256=batch_sha,
             )
+        estimated_id, estimated_filed = None, ""
+        if report.estimated_degraded and alert:
+            estimated_id, estimated_filed = _file_estimated(store, report, check_id)
         faults.point("drift", 3)
     faults.point("drift", 4)
     if claimed is not None:
         retrain.start(store, claimed)
     if alert_id is not None and filed == "raised":  # repeats and silenced ones are not sent
         alerting.deliver_alert(store, alert_id)
+    if estimated_id is not None and estimated_filed == "raised":
+        alerting.deliver_alert(store, estimated_id)
     report = report.with_updates(check_id=check_id)
+    ids = [i for i in (alert_id, estimated_id) if i is not None]
     if not report.alarm:
-        return report
-    return report.with_updates(
-        alert_ids=[alert_id] if alert_id is not None else [], retrain_run_id=run_id
+        return report.with_updates(alert_ids=ids) if ids else report
+    return report.with_updates(alert_ids=ids, retrain_run_id=run_id)
+
+
+def _file_estimated(store: Store, report: DriftReport, check_id: int) -> tuple[int, str]:
+    """The ``estimated_performance`` alert of a check (its own kind, grouped like the rest)."""
+    est = report.estimated_performance or {}
+    interval = est["interval"]
+    message = (
+        f"mlops-nb: estimated performance degraded in {report.model}:{report.version}"
+        f"{' batch ' + repr(report.batch) if report.batch else ''}: accuracy "
+        f"{est['holdout_accuracy']:.4g} on the holdout, estimated {est['accuracy']:.4g} "
+        f"[{interval['low']:.4g}, {interval['high']:.4g}] on {est['rows']} rows without labels"
+    )
+    if not est["trust"]["ok"]:
+        message += "; the estimate may not be trusted: " + "; ".join(est["trust"]["warnings"])
+    return alerting.file_alert(
+        store,
+        "estimated_performance",
+        report.model,
+        f"drift_check:{check_id}",
+        message[:2000],
+        {
+            "check_id": check_id,
+            "version": report.version,
+            "batch": report.batch,
+            "estimated_performance": _finite(est),
+        },
+        columns=["(estimated performance)"],
+        check_id=check_id,
     )
 
 
