@@ -30,10 +30,17 @@ from ..jsonutil import canonical, loads
 from ..registry.trust import check_names, require_flag
 from ..store import faults
 from ..text import LABEL_LIMIT, check_text, one_line
-from . import alerting, estimate, retrain
+from . import alerting, retrain
 from .drift.engine import SHARE_THRESHOLD, check_frame
 from .drift.profile import Profile, model_outputs
 from .drift.report import DriftReport, QualityIssue
+from .estimate_check import (
+    estimate_block,
+    file_estimated,
+    given_scores,
+    load_calibration,
+    with_realised,
+)
 from .performance import performance
 from .reference import batch_profile, reference_profile
 
@@ -88,26 +95,6 @@ def _load_model(
     return found
 
 
-def load_calibration(store: Store, version: ModelVersion) -> tuple[dict[str, Any] | None, str]:
-    """The holdout calibration map stored with a version (parsed once per process),
-    or ``None`` and why it has none."""
-    key = (str(store.home), store.artifacts_url, version.model, version.version, version.run_id)
-    found = _CALIBRATIONS.get(key)
-    if found is None:
-        data = store.get_run(version.run_id).data if version.run_id else {}
-        sha = data.get("calibration_sha256")
-        if sha:
-            found = (dict(loads(store.get_artifact(sha).decode())), "")
-        else:
-            found = (
-                None,
-                f"{version.model}:{version.version} has no holdout calibration: track it with "
-                "holdout=(X_test, y_test) to estimate its performance without labels",
-            )
-        _CALIBRATIONS.put(key, found)
-    return found
-
-
 class _Recent:
     """A small thread-safe least-recently-used map for immutable, hash-addressed things."""
 
@@ -137,7 +124,6 @@ class _Recent:
 
 
 _PROFILES = _Recent(16)
-_CALIBRATIONS = _Recent(16)
 _MODELS = _Recent(4)  # models can be large; a kernel rarely checks more than a few
 
 
@@ -219,7 +205,8 @@ def check_drift(
             raise
         except MlopsError as exc:
             notes.append(f"model not loaded, no prediction or performance check: {exc}")
-    elif version is not None and calibrated is not None:
+    scored = given_scores(calibrated, predictions, len(data))
+    if model is None and version is not None and calibrated is not None and scored is None:
         # scores given (a prediction log) and no labels: the model is needed only for
         # the estimate, and a model that cannot be loaded only leaves it out
         try:
@@ -227,7 +214,6 @@ def check_drift(
         except MlopsError as exc:
             no_calibration = f"the model was not loaded: {one_line(exc)}"
     issues: list[QualityIssue] = []
-    scored = None  # the model's own outputs on this batch, when this check computed them
     if predictions is None and model is not None and len(data):
         try:
             scored, _ = model_outputs(model, inputs)
@@ -261,11 +247,11 @@ def check_drift(
             if reference and reference["kind"] == "accepted"
             else profile
         )
-        estimated = _estimate(
+        estimated = estimate_block(
             model, inputs, calibrated, no_calibration, region, scored, report, issues
         )
-        if estimated.get("available") and perf:
-            estimated.update(estimate.compare(estimated, perf))
+        if estimated.get("available"):
+            estimated = with_realised(store, version, batch, estimated, perf)
     report = report.with_updates(
         estimated_performance=estimated,
         performance=perf,
@@ -280,35 +266,6 @@ def check_drift(
     if alert and report.alarm and report.quality.ok and len(inputs):
         accepted = batch_profile(profile, inputs, predictions, target)
     return _record(store, report, alert=alert, trigger=trigger, batch_profile=accepted)
-
-
-def _estimate(
-    model: Any,
-    inputs: Any,
-    calibrated: dict[str, Any] | None,
-    no_calibration: str,
-    profile: Profile,
-    scored: Any,
-    report: DriftReport,
-    issues: list[QualityIssue],
-) -> dict[str, Any]:
-    """The check's ``estimated_performance`` block (never raises)."""
-    if model is None:
-        return {"available": False, "reason": no_calibration or "the model was not loaded"}
-    reason = estimate.unavailable_for(model) or no_calibration or None
-    scores = (
-        scored if getattr(scored, "dtype", None) is not None and scored.dtype.kind == "f" else None
-    )
-    return estimate.estimate(
-        model,
-        inputs,
-        None if reason else calibrated,
-        profile=profile,
-        scores=scores,
-        drift_share=report.drift_share,
-        quality_ok=report.quality.ok and not issues,
-        reason=reason,
-    )
 
 
 def _target_name(profile: Profile, target: Any) -> str:
@@ -417,7 +374,7 @@ def _record(
             )
         estimated_id, estimated_filed = None, ""
         if report.estimated_degraded and alert:
-            estimated_id, estimated_filed = _file_estimated(store, report, check_id)
+            estimated_id, estimated_filed = file_estimated(store, report, check_id)
         faults.point("drift", 3)
     faults.point("drift", 4)
     if claimed is not None:
@@ -431,35 +388,6 @@ def _record(
     if not report.alarm:
         return report.with_updates(alert_ids=ids) if ids else report
     return report.with_updates(alert_ids=ids, retrain_run_id=run_id)
-
-
-def _file_estimated(store: Store, report: DriftReport, check_id: int) -> tuple[int, str]:
-    """The ``estimated_performance`` alert of a check (its own kind, grouped like the rest)."""
-    est = report.estimated_performance or {}
-    interval = est["interval"]
-    message = (
-        f"mlops-nb: estimated performance degraded in {report.model}:{report.version}"
-        f"{' batch ' + repr(report.batch) if report.batch else ''}: accuracy "
-        f"{est['holdout_accuracy']:.4g} on the holdout, estimated {est['accuracy']:.4g} "
-        f"[{interval['low']:.4g}, {interval['high']:.4g}] on {est['rows']} rows without labels"
-    )
-    if not est["trust"]["ok"]:
-        message += "; the estimate may not be trusted: " + "; ".join(est["trust"]["warnings"])
-    return alerting.file_alert(
-        store,
-        "estimated_performance",
-        report.model,
-        f"drift_check:{check_id}",
-        message[:2000],
-        {
-            "check_id": check_id,
-            "version": report.version,
-            "batch": report.batch,
-            "estimated_performance": _finite(est),
-        },
-        columns=["(estimated performance)"],
-        check_id=check_id,
-    )
 
 
 def _alert_columns(report: DriftReport) -> list[str]:

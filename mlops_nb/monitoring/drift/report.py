@@ -162,7 +162,7 @@ class DriftReport:
     def estimated_degraded(self) -> bool:
         """The estimate says performance dropped, and no realised performance was measured."""
         est = self.estimated_performance
-        realised = bool(self.performance and self.performance.get("metrics"))
+        realised = bool(self.performance and self.performance.get("current"))
         return bool(est and est.get("degraded")) and not realised
 
     @property
