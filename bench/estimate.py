@@ -141,7 +141,18 @@ def timing(reps: int) -> dict[str, Any]:
     ):
         pass
     scores = model.predict_proba(cur)[:, 1]
-    out: dict[str, Any] = {}
+    from mlops_nb.monitoring.estimate import estimate
+    from mlops_nb.monitoring.estimate_check import load_calibration
+    from mlops_nb.monitoring.monitor import load_profile
+
+    version = mlops_nb.registry.resolve(store, "calibrated")
+    doc, _ = load_calibration(store, version)
+    profile = load_profile(store, version)
+    out: dict[str, Any] = {
+        "estimate alone": summary(
+            timed(lambda: estimate(model, cur, doc, profile=profile, scores=scores), reps * 3, 1)
+        )
+    }
     for row, extra in (("model scores", {}), ("scores given", {"predictions": scores})):
         samples: dict[str, list[float]] = {"plain": [], "calibrated": []}
         for name in samples:  # first calls: model and profile loads, untimed
@@ -169,7 +180,7 @@ def main() -> None:
     add_json_option(parser)
     opts = parser.parse_args()
     started = time.perf_counter()
-    rows = accuracy_rows(opts.seeds)
+    rows = accuracy_rows(opts.seeds) if opts.seeds else []
     out = sys.stderr if opts.json == "-" else sys.stdout
     print(
         f"estimated vs realised accuracy, median over {opts.seeds} seeds, {BATCH:,} rows a batch",
@@ -186,7 +197,7 @@ def main() -> None:
             f"{r['realised']:>9.4f} {r['abs_error']:>8.4f} {r['max_abs_error']:>7.4f}",
             file=out,
         )
-    covariate = [r["abs_error"] for r in rows if r["shift"] != "concept"]
+    covariate = [r["abs_error"] for r in rows if r["shift"] != "concept"] or [0.0]
     print(
         f"covariate shift: median |error| {statistics.median(covariate):.4f}, "
         f"largest median |error| {max(covariate):.4f}",
@@ -196,6 +207,12 @@ def main() -> None:
     if not opts.skip_timing:
         log(f"timing: {opts.timing_reps} interleaved checks of 100k x 20 rows per version")
         result["timing"] = timing(opts.timing_reps)
+        result["estimate_alone_ms"] = result["timing"]["estimate alone"]
+        alone = result["timing"].pop("estimate alone")
+        print(
+            f"estimate() alone on 100k rows (scores given): {alone['median']:.1f} ms median",
+            file=out,
+        )
         for row, t in result["timing"].items():
             print(
                 f"100k x 20 check, {row}: {t['plain']['median']:.1f} ms without calibration, "

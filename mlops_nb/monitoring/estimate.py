@@ -103,7 +103,10 @@ def calibration(model: Any, features: Any, target: Any) -> tuple[dict[str, Any] 
     }
     predicted = proba.argmax(axis=1)
     doc["holdout"] = _realised(predicted, truth, len(classes))
-    estimated = _expected(_calibrated(doc, proba), predicted, len(classes))
+    if len(classes) == 2:
+        estimated = _expected(_calibrated(doc, proba[:, 1]), proba[:, 1] > 0.5, 2)
+    else:
+        estimated = _expected(_calibrated(doc, proba), predicted, len(classes))
     doc["holdout"]["estimated_accuracy"] = estimated["accuracy"]
     return doc, ""
 
@@ -138,13 +141,13 @@ def _realised(predicted: Any, truth: Any, n_classes: int) -> dict[str, float]:
 
 
 def _calibrated(doc: dict[str, Any], proba: Any) -> Any:
-    """Calibrated class probabilities (rows sum to 1)."""
+    """Calibrated probabilities: of the positive class for a binary model (one column of
+    scores in, one out), else of each class (rows sum to 1)."""
     import numpy as np
 
     if doc["task"] == "binary":
         m = doc["maps"][0]
-        q1 = np.interp(proba[:, 1], m["x"], m["y"])
-        return np.column_stack([1.0 - q1, q1])
+        return np.interp(proba, m["x"], m["y"])
     q = np.column_stack([np.interp(proba[:, k], m["x"], m["y"]) for k, m in enumerate(doc["maps"])])
     total = q.sum(axis=1, keepdims=True)
     flat = total[:, 0] <= 0
@@ -185,24 +188,29 @@ def _figures(matrix: Any, rows: int) -> dict[str, float]:
 
 
 def _expected(q: Any, predicted: Any, n_classes: int) -> dict[str, Any]:
-    """The expected confusion matrix of calibrated probabilities, and what follows from it."""
+    """The expected confusion matrix of calibrated probabilities, and what follows from it.
+
+    Binary: ``q`` holds the positive class's calibrated probability and ``predicted``
+    whether each row is predicted positive (three sums over the rows, no matrix of them).
+    """
     import numpy as np
 
     rows = len(predicted)
-    if n_classes == 2:  # two masked sums instead of a scatter-add: the common case, fast
-        positive = predicted == 1
-        q1 = q[:, 1]
-        tp, fn = float(q1[positive].sum()), float(q1[~positive].sum())
-        predicted_positive = int(positive.sum())
+    if n_classes == 2:
+        total, tp = float(q.sum()), float(q[predicted].sum())
+        predicted_positive = int(np.count_nonzero(predicted))
+        fn = total - tp
         matrix = np.array([[rows - predicted_positive - fn, fn], [predicted_positive - tp, tp]])
-        confidence = np.where(positive, q1, 1.0 - q1)
+        # c(1 - c) of the confidence in the predicted class is q(1 - q) either way
+        variance = float(total - np.dot(q, q))
     else:
         matrix = np.zeros((n_classes, n_classes))
         for j in range(n_classes):
             matrix[j] = q[predicted == j].sum(axis=0)
         confidence = q[np.arange(rows), predicted]
+        variance = float((confidence * (1.0 - confidence)).sum())
     figures = _figures(matrix, rows)
-    figures["variance"] = float((confidence * (1.0 - confidence)).sum())
+    figures["variance"] = variance
     figures["matrix"] = matrix
     return figures
 
@@ -231,25 +239,29 @@ def estimate(
     if not len(inputs):
         return {"available": False, "reason": "the batch has no rows"}
     classes = doc["classes"]
+    binary = doc["task"] == "binary"
     try:
-        if doc["task"] == "binary" and scores is not None and len(scores) == len(inputs):
-            p1 = np.asarray(scores, dtype=float)
-            proba = np.column_stack([1.0 - p1, p1])
+        if binary and scores is not None and len(scores) == len(inputs):
+            proba = np.asarray(scores, dtype=float)
         else:
             proba = np.asarray(model.predict_proba(inputs), dtype=float)
+            if binary and proba.ndim == 2 and proba.shape[1] == 2:
+                proba = proba[:, 1]
     except Exception as exc:
         return {
             "available": False,
             "reason": f"the model could not score the batch: {one_line(exc)}",
         }
-    if proba.shape[1] != len(classes) or not np.isfinite(proba).all():
+    width = 1 if proba.ndim == 1 else proba.shape[1]
+    if width != (1 if binary else len(classes)) or not np.isfinite(proba).all():
         return {
             "available": False,
             "reason": "the model's probabilities do not match its calibration "
             "(other classes, or not finite)",
         }
     rows = len(proba)
-    predicted = proba.argmax(axis=1)
+    # argmax of (1 - p, p) picks the positive class only above 0.5
+    predicted = proba > 0.5 if binary else proba.argmax(axis=1)
     expected = _expected(_calibrated(doc, proba), predicted, len(classes))
     holdout = doc["holdout"]
     accuracy = expected["accuracy"]
