@@ -209,9 +209,7 @@ def _expected(q: Any, predicted: Any, n_classes: int) -> dict[str, Any]:
             matrix[j] = q[predicted == j].sum(axis=0)
         confidence = q[np.arange(rows), predicted]
         variance = float((confidence * (1.0 - confidence)).sum())
-    figures = _figures(matrix, rows)
-    figures["variance"] = variance
-    figures["matrix"] = matrix
+    figures: dict[str, Any] = {**_figures(matrix, rows), "variance": variance, "matrix": matrix}
     return figures
 
 
