@@ -257,3 +257,19 @@ def test_magic_end_to_end_on_a_sqlite_store(store, shell):
     assert recorded["estimated_performance"]["accuracy"] == est["accuracy"]
     kinds = sorted(i["kind"] for i in inbox.inbox(store, "magic"))
     assert kinds == ["drift", "estimated_performance"]  # two kinds, side by side
+
+
+def test_track_magic_takes_a_holdout(store, shell):
+    rng = np.random.default_rng(15)
+    x, xh = features(rng, 2_000), features(rng, 1_000)
+    shell.user_ns.update(X=x, y=labels(rng, x), X_test=xh, y_test=labels(rng, xh))
+    shell.user_ns["LogisticRegression"] = LogisticRegression
+    result = shell.run_cell(
+        "%%mlops_track cellmodel --data X --target y --holdout X_test,y_test\n"
+        "model = LogisticRegression().fit(X, y)\n"
+    )
+    assert result.success, result.error_in_exec
+    version = registry.resolve(store, "cellmodel")
+    assert load_calibration(store, version)[0]["rows"] == 1_000
+    bad = shell.run_cell("%%mlops_track cellmodel --holdout X_test\nmodel = 1\n")
+    assert not bad.success and "two variables" in str(bad.error_in_exec)
