@@ -122,6 +122,8 @@ def test_check_without_labels_reports_the_block(store):
     recorded = load_report(store, report.check_id)
     assert recorded["estimated_performance"]["accuracy"] == est["accuracy"]
     assert "est   accuracy" in str(report)
+    html = report._repr_html_()
+    assert "Estimated performance without labels" in html and "concept drift" in html
 
 
 def test_estimated_degradation_raises_its_own_alert_kind_grouped(store):
@@ -273,3 +275,34 @@ def test_track_magic_takes_a_holdout(store, shell):
     assert load_calibration(store, version)[0]["rows"] == 1_000
     bad = shell.run_cell("%%mlops_track cellmodel --holdout X_test\nmodel = 1\n")
     assert not bad.success and "two variables" in str(bad.error_in_exec)
+
+
+def test_prediction_log_check_estimates_then_shows_the_realised_value(store):
+    import json
+
+    from mlops_nb.monitoring.served import check_log
+    from mlops_nb.serving.runtime import Runtime
+
+    model, _ = tracked(store, "served")
+    rng = np.random.default_rng(16)
+    x = features(rng, 400, squeeze=1.0)
+    y = labels(rng, x)
+    with Runtime(store, "served", poll=3600.0, flush_every=3600.0) as runtime:
+        ids = [
+            json.loads(runtime.predict({"rows": [row]})[0])["request_id"]
+            for row in x.to_dict("records")
+        ]
+    before = check_log(store, "served@production", trigger=False)
+    est = before.estimated_performance
+    assert est["available"] and est["rows"] == 400 and before.performance is None
+    with Runtime(store, "served", poll=3600.0, flush_every=3600.0) as runtime:
+        for request_id, label in zip(ids, y, strict=True):
+            runtime.feedback({"request_id": request_id, "label": int(label)})
+    after = check_log(store, "served@production", trigger=False).to_json()
+    assert after["batch"] == before.batch  # the same window of the log
+    realised = float((model.predict(x) == y).mean())
+    assert after["performance"]["current"]["accuracy"] == pytest.approx(realised)
+    beside = after["estimated_performance"]
+    assert beside["realised_accuracy"] == pytest.approx(realised)
+    assert beside["earlier"]["check_id"] == before.check_id
+    assert abs(beside["earlier"]["accuracy"] - realised) < 0.08  # 400 rows: sd about 0.02

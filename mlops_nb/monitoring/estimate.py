@@ -370,3 +370,30 @@ def unavailable_for(model: Any) -> str | None:
     if not hasattr(model, "predict_proba"):
         return "the classifier has no predict_proba: no confidence to estimate from"
     return None
+
+
+def estimate_html(block: dict[str, Any]) -> str:
+    """The block as a few lines of HTML for a report (every text escaped)."""
+    from html import escape
+
+    if not block.get("available"):
+        return f"<p>Estimated performance: unavailable ({escape(str(block.get('reason')))})</p>"
+    interval = block["interval"]
+    items = "".join(
+        f"<li>{escape(name)}: {m['holdout']:.4g} (holdout) → {m['estimated']:.4g}</li>"
+        for name, m in block["metrics"].items()
+    )
+    flag = " <b class='bad'>degraded</b>" if block["degraded"] else ""
+    realised = (
+        f"; realised {block['realised_accuracy']:.4g} on {block['realised_rows']} labelled rows"
+        if "realised_accuracy" in block
+        else ""
+    )
+    warnings = "".join(
+        f"<li><b class='bad'>not trusted</b>: {escape(w)}</li>" for w in block["trust"]["warnings"]
+    )
+    return (
+        f"<p>Estimated performance without labels{flag}: accuracy {block['accuracy']:.4g} "
+        f"[{interval['low']:.4g}, {interval['high']:.4g}]{realised}</p>"
+        f"<ul>{items}{warnings}<li>{escape(CONCEPT_DRIFT)}</li></ul>"
+    )

@@ -337,6 +337,10 @@ def report_html(report: DriftReport) -> str:
             for name, m in report.performance.get("metrics", {}).items()
         )
         perf = f"<p>Performance on labelled rows:</p><ul>{items}</ul>"
+    if report.estimated_performance:
+        from ..estimate import estimate_html
+
+        perf += estimate_html(report.estimated_performance)
     notes = "".join(f"<li>{escape(n)}</li>" for n in report.notes)
     quality = ""
     if report.quality.issues:
