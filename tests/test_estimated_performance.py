@@ -306,3 +306,21 @@ def test_prediction_log_check_estimates_then_shows_the_realised_value(store):
     assert beside["realised_accuracy"] == pytest.approx(realised)
     assert beside["earlier"]["check_id"] == before.check_id
     assert abs(beside["earlier"]["accuracy"] - realised) < 0.08  # 400 rows: sd about 0.02
+
+
+def test_a_holdout_the_model_cannot_score_leaves_a_note_not_a_lost_run(store):
+    rng = np.random.default_rng(17)
+    x = features(rng, 500)
+    y = labels(rng, x)
+    with mlops_nb.track(
+        "odd",
+        model=LogisticRegression().fit(x, y),
+        data=x,
+        target=y,
+        store=store,
+        holdout=(x[["f0", "f1"]], y),
+    ) as run:
+        pass
+    assert run.run.status == "finished" and run.version is not None
+    assert "calibration_sha256" not in run.run.data
+    assert any("could not score" in n for n in run.notes)

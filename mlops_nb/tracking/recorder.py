@@ -413,7 +413,10 @@ class ActiveRun:
         from ..monitoring.estimate import calibration
 
         assert self.holdout is not None
-        doc, why = calibration(self.model, *self.holdout)
+        try:
+            doc, why = calibration(self.model, *self.holdout)
+        except Exception as exc:  # odd labels or outputs: never let the calibration lose the run
+            doc, why = None, f"no holdout calibration: {type(exc).__name__}: {exc}"
         if doc is None:
             self.notes.append(why)
             return None
