@@ -84,6 +84,10 @@ def track(
         block with ``run.set_model`` / ``run.set_data``).
     params, metrics, tags
         Explicit values; papermill-injected parameters are added for you.
+    holdout
+        ``(X_test, y_test)``: a classifier's probabilities are calibrated on
+        these rows and the map kept with the version, so drift checks without
+        labels estimate its accuracy (``report.estimated_performance``).
     register
         Set ``False`` to record the run without registering a version.
     serializer

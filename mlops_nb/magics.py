@@ -92,6 +92,12 @@ class MlopsMagics(Magics):
     @argument("--data", help="Variable holding the training features.")
     @argument("--target", help="Variable holding the training target.")
     @argument(
+        "--holdout",
+        metavar="X,Y",
+        help="Holdout features and labels (two variables): a classifier is calibrated on them "
+        "so drift checks estimate its accuracy without labels.",
+    )
+    @argument(
         "--metrics",
         help="Comma-separated variables to record as metrics (default: "
         "every number the cell assigns).",
@@ -125,6 +131,10 @@ class MlopsMagics(Magics):
         args = _parse(self.mlops_track, line)
         if cell is None and not args.model:
             raise UsageError("%mlops_track needs --model VAR (or use %%mlops_track on a cell)")
+        if args.holdout:  # the names are checked before a run opens; the values once it ran
+            args.holdout = [n.strip() for n in args.holdout.split(",")]
+            if len(args.holdout) != 2 or not all(args.holdout):
+                raise UsageError("--holdout takes two variables: --holdout X_test,y_test")
         options = {
             "params": _pairs(args.param, "--param"),
             "tags": _pairs(args.tag, "--tag"),
@@ -234,6 +244,8 @@ class MlopsMagics(Magics):
 
     def _collect(self, run: tracking.ActiveRun, args: Any, assigned: list[str]) -> None:
         ns = self.shell.user_ns
+        if args.holdout:
+            run.set_holdout(*(self._lookup(n, "--holdout") for n in args.holdout))
         if args.metrics:
             wanted = [m.strip() for m in args.metrics.split(",") if m.strip()]
             run.log_metrics({m: self._lookup(m, "--metrics") for m in wanted})

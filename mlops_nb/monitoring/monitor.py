@@ -35,6 +35,13 @@ from . import alerting, retrain
 from .drift.engine import SHARE_THRESHOLD, check_frame
 from .drift.profile import Profile, model_outputs
 from .drift.report import DriftReport, QualityIssue
+from .estimate_check import (
+    estimate_block,
+    file_estimated,
+    given_scores,
+    load_calibration,
+    with_realised,
+)
 from .performance import performance
 from .reference import batch_profile, reference_profile
 
@@ -191,6 +198,7 @@ def check_drift(
     # the batch itself when it is exactly the features, in order: no copy
     inputs = data if features == list(data.columns) else data[features]
     model = None
+    calibrated, no_calibration = (None, "") if version is None else load_calibration(store, version)
     if version is not None and (predictions is None or target is not None):
         try:
             model = _load_model(store, version, trusted, allow_pickle)
@@ -198,10 +206,19 @@ def check_drift(
             raise
         except MlopsError as exc:
             notes.append(f"model not loaded, no prediction or performance check: {exc}")
+    scored = given_scores(calibrated, predictions, len(data))
+    if model is None and version is not None and calibrated is not None and scored is None:
+        # scores given (a prediction log) and no labels: the model is needed only for
+        # the estimate, and a model that cannot be loaded only leaves it out
+        try:
+            model = _load_model(store, version, trusted, allow_pickle)
+        except MlopsError as exc:
+            no_calibration = f"the model was not loaded: {one_line(exc)}"
     issues: list[QualityIssue] = []
     if predictions is None and model is not None and len(data):
         try:
-            predictions, _ = model_outputs(model, inputs)
+            scored, _ = model_outputs(model, inputs)
+            predictions = scored
         except Exception as exc:  # the model's own complaint about this batch
             notes.append(f"the model could not predict this batch: {one_line(exc)}")
             if any(c.role == "prediction" for c in profile.columns.values()):
@@ -228,7 +245,20 @@ def check_drift(
         if perf.get("labels_unusable"):
             label = _target_name(profile, target)
             issues.append(QualityIssue(label, "type_change", perf["note"]))
+    estimated = None
+    if version is not None:
+        region = (
+            load_profile(store, version)
+            if reference and reference["kind"] == "accepted"
+            else profile
+        )
+        estimated = estimate_block(
+            model, inputs, calibrated, no_calibration, region, scored, report, issues
+        )
+        if estimated.get("available"):
+            estimated = with_realised(store, version, batch, estimated, perf)
     report = report.with_updates(
+        estimated_performance=estimated,
         performance=perf,
         notes=[*report.notes, *notes],
         quality=report.quality.with_issues(*issues),
@@ -349,18 +379,22 @@ def _record(
                 check_id=check_id,
                 batch_profile_sha256=batch_sha,
             )
+        estimated_id, estimated_filed = None, ""
+        if report.estimated_degraded and alert:
+            estimated_id, estimated_filed = file_estimated(store, report, check_id)
         faults.point("drift", 3)
     faults.point("drift", 4)
     if claimed is not None:
         retrain.start(store, claimed)
     if alert_id is not None and filed == "raised":  # repeats and silenced ones are not sent
         alerting.deliver_alert(store, alert_id)
+    if estimated_id is not None and estimated_filed == "raised":
+        alerting.deliver_alert(store, estimated_id)
     report = report.with_updates(check_id=check_id)
+    ids = [i for i in (alert_id, estimated_id) if i is not None]
     if not report.alarm:
-        return report
-    return report.with_updates(
-        alert_ids=[alert_id] if alert_id is not None else [], retrain_run_id=run_id
-    )
+        return report.with_updates(alert_ids=ids) if ids else report
+    return report.with_updates(alert_ids=ids, retrain_run_id=run_id)
 
 
 def _store_profile(store: Store, profile: Profile) -> tuple[str, int]:

@@ -392,7 +392,7 @@ def drift_report_html(store: Store, name: str, check_id: str) -> str:
 
 def report_level(report: dict[str, Any]) -> str:
     """How loud a whole check is: ``drift``; ``warning`` when columns came close, the
-    schema changed or performance degraded; else ``ok``."""
+    schema changed or performance (realised or estimated) degraded; else ``ok``."""
     if report.get("drift"):
         return "drift"
     prediction = [report["prediction"]] if report.get("prediction") else []
@@ -401,6 +401,7 @@ def report_level(report: dict[str, Any]) -> str:
     if (
         any(c.get("level") in ("drift", "warning") for c in columns)
         or (report.get("performance") or {}).get("degraded")
+        or (report.get("estimated_performance") or {}).get("degraded")
         or schema.get("missing")
         or schema.get("dtype_changes")
     ):

@@ -132,6 +132,7 @@ class ActiveRun:
         source: list[str] | None = None,
         code: str | None = None,
         profile: bool = True,
+        holdout: tuple[Any, Any] | None = None,
     ) -> None:
         self.store = store
         self.name = check_model_name(name)
@@ -147,6 +148,7 @@ class ActiveRun:
         self.model: Any = None
         self.data: Any = None
         self.target: Any = None
+        self.holdout: tuple[Any, Any] | None = None
         self.source = list(source or [])
         self.code = code
         self.notes: list[str] = []
@@ -160,6 +162,8 @@ class ActiveRun:
             self.set_model(model)
         if data is not None:
             self.set_data(data, target)
+        if holdout is not None:
+            self.set_holdout(*_pair(holdout))
 
     # -- what the block can record ----------------------------------------
 
@@ -192,6 +196,17 @@ class ActiveRun:
                 raise InvalidInputError(
                     f"target has {len(self.target)} rows but the training data has {len(self.data)}"
                 )
+
+    def set_holdout(self, data: Any, target: Any) -> None:
+        """Rows kept out of training, with their labels: a classifier's probabilities are
+        calibrated on them and the map stored with the version, for label-free estimates
+        of its performance in later drift checks (see :mod:`mlops_nb.monitoring.estimate`)."""
+        data, target = check_data(data, "holdout data"), check_data(target, "holdout target")
+        if len(target) != len(data):
+            raise InvalidInputError(
+                f"holdout target has {len(target)} rows but the holdout data has {len(data)}"
+            )
+        self.holdout = (data, target)
 
     def record(self, key: str, value: Any) -> None:
         """Attach a JSON value to this run now (readable by later pipeline steps)."""
@@ -279,6 +294,10 @@ class ActiveRun:
                 profile_blob = self._profile()
             if profile_blob is not None:
                 files.append(("profile", profile_blob))
+            if self.holdout is not None and self.model is not None:
+                calibration_blob = self._calibration()
+                if calibration_blob is not None:
+                    files.append(("calibration", calibration_blob))
             if self.register and self.model is not None:
                 model_blob = serialization.dump(self.model, self.serializer)
                 files.append(("model", model_blob))
@@ -291,6 +310,8 @@ class ActiveRun:
         faults.point("track", 2)
         if "profile" in stored:
             data_info["profile_sha256"] = stored["profile"]
+        if "calibration" in stored:
+            data_info["calibration_sha256"] = stored["calibration"]
         git = self._env.get("git", {})
         with self.store.transaction():
             for kind, blob in files:
@@ -387,6 +408,20 @@ class ActiveRun:
         )
         return canonical(sketch.to_json()).encode()
 
+    def _calibration(self) -> bytes | None:
+        """The holdout calibration map, serialised (``None``, with a note, when there is none)."""
+        from ..monitoring.estimate import calibration
+
+        assert self.holdout is not None
+        try:
+            doc, why = calibration(self.model, *self.holdout)
+        except Exception as exc:  # odd labels or outputs: never let the calibration lose the run
+            doc, why = None, f"no holdout calibration: {type(exc).__name__}: {exc}"
+        if doc is None:
+            self.notes.append(why)
+            return None
+        return canonical(doc).encode()
+
     # -- display ------------------------------------------------------------
 
     def _repr_html_(self) -> str:
@@ -398,6 +433,12 @@ class ActiveRun:
         from ..display import run_summary_text
 
         return run_summary_text(self)
+
+
+def _pair(holdout: Any) -> tuple[Any, Any]:
+    if not isinstance(holdout, (tuple, list)) or len(holdout) != 2:
+        raise InvalidInputError("holdout must be a pair (features, labels), e.g. (X_test, y_test)")
+    return holdout[0], holdout[1]
 
 
 def track(store: Store, name: str, **options: Any) -> ActiveRun:

@@ -124,6 +124,10 @@ class DriftReport:
     #: Which profile the batch was compared with: the training profile, or a
     #: checked batch a person accepted as the new normal (``rebaseline``).
     reference: dict[str, Any] | None = None
+    #: The label-free estimate of a classifier's performance on the batch
+    #: (:mod:`mlops_nb.monitoring.estimate`); ``{"available": False, "reason": ...}``
+    #: when the version cannot have one.
+    estimated_performance: dict[str, Any] | None = None
 
     @classmethod
     def from_json(cls, doc: dict[str, Any]) -> DriftReport:
@@ -153,6 +157,13 @@ class DriftReport:
     @property
     def degraded(self) -> bool:
         return bool(self.performance and self.performance.get("degraded"))
+
+    @property
+    def estimated_degraded(self) -> bool:
+        """The estimate says performance dropped, and no realised performance was measured."""
+        est = self.estimated_performance
+        realised = bool(self.performance and self.performance.get("current"))
+        return bool(est and est.get("degraded")) and not realised
 
     @property
     def alarm(self) -> bool:
@@ -208,6 +219,8 @@ class DriftReport:
             text += "; predictions drifted"
         if self.performance and self.performance.get("degraded"):
             text += "; performance degraded"
+        if self.estimated_degraded:
+            text += "; estimated performance degraded"
         return text
 
     def __str__(self) -> str:
@@ -231,6 +244,17 @@ class DriftReport:
                     f"  perf  {name}: {m['reference']:.4g} -> {m['current']:.4g}"
                     + (" (degraded)" if m.get("degraded") else "")
                 )
+        est = self.estimated_performance
+        if est and est.get("available"):
+            interval = est["interval"]
+            lines.append(
+                f"  est   accuracy: {est['holdout_accuracy']:.4g} (holdout) -> "
+                f"{est['accuracy']:.4g} [{interval['low']:.4g}, {interval['high']:.4g}]"
+                + (" (degraded)" if est.get("degraded") else "")
+            )
+            lines.extend(f"  est   not trusted: {printable(w)}" for w in est["trust"]["warnings"])
+        elif est:
+            lines.append(f"  est   unavailable: {printable(est['reason'])}")
         lines.extend(f"  note  {printable(n)}" for n in self.notes)
         return "\n".join(lines)
 
@@ -313,6 +337,10 @@ def report_html(report: DriftReport) -> str:
             for name, m in report.performance.get("metrics", {}).items()
         )
         perf = f"<p>Performance on labelled rows:</p><ul>{items}</ul>"
+    if report.estimated_performance:
+        from ..estimate import estimate_html
+
+        perf += estimate_html(report.estimated_performance)
     notes = "".join(f"<li>{escape(n)}</li>" for n in report.notes)
     quality = ""
     if report.quality.issues:
