@@ -33,7 +33,7 @@ demo: $(STAMP)
 
 test: $(STAMP) $(MLFLOW_PY)
 	cd extension && (test -d node_modules || npm ci --no-audit --no-fund) && npm test
-	$(PY) -m pytest --nbval-lax tests notebooks
+	$(PY) -m pytest -n auto --dist loadfile --nbval-lax tests notebooks
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -3,6 +3,8 @@
 import os
 import tempfile
 
+import pytest
+
 
 def pytest_configure(config):
     os.environ["MLOPS_NB_HOME"] = tempfile.mkdtemp(prefix="mlops-nb-test-home-")
@@ -10,3 +12,21 @@ def pytest_configure(config):
     # tests that want PostgreSQL get a throw-away database (tests/postgres.py).
     os.environ.pop("MLOPS_NB_DB_URL", None)
     os.environ.pop("MLOPS_NB_ARTIFACTS", None)
+
+
+@pytest.hookimpl(tryfirst=True, optionalhook=True)
+def pytest_xdist_make_scheduler(config, log):
+    """``make test`` runs on pytest-xdist's workers with ``--dist loadfile``: each test
+    module runs whole on one worker (its module-scoped servers start once), and so do
+    all the notebooks together, in order, since a later notebook finds in the session's
+    store what an earlier one recorded, as in a run without workers."""
+    if config.getvalue("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class NotebooksTogether(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            path = nodeid.split("::", 1)[0]
+            return "notebooks" if path.endswith(".ipynb") else path
+
+    return NotebooksTogether(config, log)
