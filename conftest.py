@@ -1,6 +1,7 @@
 """Session-wide safety: no test, notebook or kernel ever writes to a real store."""
 
 import os
+import sys
 import tempfile
 
 import pytest
@@ -30,3 +31,17 @@ def pytest_xdist_make_scheduler(config, log):
             return "notebooks" if path.endswith(".ipynb") else path
 
     return NotebooksTogether(config, log)
+
+
+_MAIN = sys.modules["__main__"]
+
+
+@pytest.fixture(autouse=True)
+def _real_main_module():
+    """Put the process's ``__main__`` back after each test. An IPython shell made by a
+    test installs its namespace as ``__main__`` for good, and a later Dask cluster's
+    spawned workers then cannot start (``spawn`` reads ``__main__.__spec__``); which
+    later test that is depends on how the run orders or shares out the modules."""
+    yield
+    if sys.modules.get("__main__") is not _MAIN:
+        sys.modules["__main__"] = _MAIN
