@@ -11,7 +11,7 @@ from threadpoolctl import threadpool_limits
 
 import mlops_nb
 from mlops_nb import registry
-from mlops_nb.errors import InvalidInputError
+from mlops_nb.errors import ConflictError, InvalidInputError
 from mlops_nb.jsonutil import loads
 from mlops_nb.monitoring import inbox
 from mlops_nb.monitoring.estimate_check import load_calibration
@@ -150,6 +150,9 @@ def test_estimated_degradation_raises_its_own_alert_kind_grouped(store):
     assert all(grouped["alert_id"] in ids for ids in alerts)
     row = store.get_alert(grouped["alert_id"])
     assert "estimated" in row["message"] and row["payload"]["estimated_performance"]["degraded"]
+    with pytest.raises(ConflictError, match="rebaseline accepts a drifted batch"):
+        inbox.resolve(store, grouped["alert_id"], "rebaseline")
+    assert store.get_alert(grouped["alert_id"])["state"] == "open"
 
 
 def test_labels_show_the_realised_value_beside_the_earlier_estimate(store):

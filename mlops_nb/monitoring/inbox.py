@@ -317,6 +317,11 @@ def _rollback(
 
 def _rebaseline(store: Store, row: dict[str, Any], now: str, who: str) -> dict[str, Any]:
     model = _model(row, "rebaseline")
+    if row.get("kind") != "drift":
+        raise ConflictError(
+            f"alert {row['id']} is a {row.get('kind')} alert: rebaseline accepts a drifted "
+            "batch as the reference of later drift checks; decide retrain, rollback or ignore"
+        )
     sha, check_id = row.get("batch_profile_sha256"), row.get("last_check_id")
     if not sha or check_id is None:
         raise ConflictError(
