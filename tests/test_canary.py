@@ -75,9 +75,16 @@ def test_canary_start_abort_promote_under_load_fail_no_request(bench, home, serv
     try:
         wait_for(lambda: load.count() > 50, what="requests before the canary")
         api.deploy_canary("bench", 2, 0.25, store=bench)
-        start = load.count()
+        # The share is measured once routing has begun: from 200 answers after the
+        # canary's first one (each process loads and smoke-tests it off the request
+        # path first, which takes longer on a busy machine).
+        wait_for(
+            lambda: any(d["version"] == 2 for _, _, d in load.answers[-200:]),
+            what="the canary's first answer",
+        )
+        start = load.count() + 200
         wait_for(lambda: load.count() > start + 1500, what="requests during the canary")
-        during = load.answers[start + 200 : load.count()]
+        during = load.answers[start : load.count()]
         api.deploy_abort("bench", "enough", store=bench)
         wait_for(lambda: api.deploy_status("bench", store=bench)["canary"]["state"] == "aborted")
         # Each process stops routing at its next look at the store (every 0.2 s here):
